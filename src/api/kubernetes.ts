@@ -1,0 +1,152 @@
+/**
+ * The parts of Kubernetes objects the hook reads, as the API server serves
+ * them. Only the fields read are typed; everything else passes untouched.
+ * The objects the hook emits are typed with `kubernetes-types` instead.
+ */
+import { Type, type Static } from 'typebox';
+
+const open = { additionalProperties: true } as const;
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ObjectMeta = Type.Object(
+  {
+    name: Type.String({ maxLength: 253 }),
+    namespace: Type.Optional(Type.String({ maxLength: 63 })),
+    uid: Type.Optional(Type.String()),
+    resourceVersion: Type.Optional(Type.String()),
+    generation: Type.Optional(Type.Integer()),
+    labels: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+    annotations: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+  },
+  open,
+);
+
+const kubeObject = <P extends Parameters<typeof Type.Object>[0]>(properties: P) =>
+  Type.Object({ apiVersion: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), metadata: ObjectMeta, ...properties }, open);
+
+export const ServicePort = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 63 })),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    targetPort: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
+    protocol: Type.Optional(Type.String()),
+  },
+  open,
+);
+
+export const Service = kubeObject({
+  spec: Type.Optional(
+    Type.Object(
+      {
+        ports: Type.Optional(Nullable(Type.Array(ServicePort))),
+        clusterIP: Type.Optional(Type.String()),
+        ipFamilies: Type.Optional(Nullable(Type.Array(Type.String()))),
+      },
+      open,
+    ),
+  ),
+});
+
+const ObjectReference = Type.Object(
+  { kind: Type.Optional(Type.String()), name: Type.Optional(Type.String()), namespace: Type.Optional(Type.String()), uid: Type.Optional(Type.String()) },
+  open,
+);
+
+const EndpointAddress = Type.Object(
+  {
+    ip: Type.String({ maxLength: 64 }),
+    hostname: Type.Optional(Type.String({ maxLength: 63 })),
+    nodeName: Type.Optional(Type.String()),
+    targetRef: Type.Optional(Nullable(ObjectReference)),
+  },
+  open,
+);
+
+const EndpointPort = Type.Object(
+  { name: Type.Optional(Type.String()), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Optional(Type.String()) },
+  open,
+);
+
+export const Endpoints = kubeObject({
+  subsets: Type.Optional(
+    Nullable(
+      Type.Array(
+        Type.Object(
+          {
+            addresses: Type.Optional(Nullable(Type.Array(EndpointAddress))),
+            notReadyAddresses: Type.Optional(Nullable(Type.Array(EndpointAddress))),
+            ports: Type.Optional(Nullable(Type.Array(EndpointPort))),
+          },
+          open,
+        ),
+      ),
+    ),
+  ),
+});
+
+const Endpoint = Type.Object(
+  {
+    addresses: Type.Array(Type.String({ maxLength: 64 })),
+    conditions: Type.Optional(
+      Type.Object(
+        {
+          ready: Type.Optional(Nullable(Type.Boolean())),
+          serving: Type.Optional(Nullable(Type.Boolean())),
+          terminating: Type.Optional(Nullable(Type.Boolean())),
+        },
+        open,
+      ),
+    ),
+    hostname: Type.Optional(Nullable(Type.String({ maxLength: 63 }))),
+    nodeName: Type.Optional(Nullable(Type.String())),
+    targetRef: Type.Optional(Nullable(ObjectReference)),
+  },
+  open,
+);
+
+export const EndpointSlice = kubeObject({
+  addressType: Type.String(),
+  endpoints: Type.Optional(Nullable(Type.Array(Endpoint))),
+  ports: Type.Optional(
+    Nullable(
+      Type.Array(
+        Type.Object(
+          { name: Type.Optional(Nullable(Type.String())), port: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 65535 }))) },
+          open,
+        ),
+      ),
+    ),
+  ),
+});
+
+export const ConfigMap = kubeObject({
+  data: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+});
+
+export const Deployment = kubeObject({
+  spec: Type.Optional(Type.Object({ replicas: Type.Optional(Type.Integer({ minimum: 0 })) }, open)),
+  status: Type.Optional(
+    Type.Object(
+      {
+        observedGeneration: Type.Optional(Type.Integer()),
+        replicas: Type.Optional(Type.Integer()),
+        updatedReplicas: Type.Optional(Type.Integer()),
+        readyReplicas: Type.Optional(Type.Integer()),
+        availableReplicas: Type.Optional(Type.Integer()),
+        unavailableReplicas: Type.Optional(Type.Integer()),
+      },
+      open,
+    ),
+  ),
+});
+
+/** Any other object: only its identity is read. */
+export const AnyObject = kubeObject({});
+
+export type ObjectMeta = Static<typeof ObjectMeta>;
+export type Service = Static<typeof Service>;
+export type Endpoints = Static<typeof Endpoints>;
+export type EndpointSlice = Static<typeof EndpointSlice>;
+export type ConfigMap = Static<typeof ConfigMap>;
+export type Deployment = Static<typeof Deployment>;
+export type AnyObject = Static<typeof AnyObject>;

@@ -1,0 +1,252 @@
+/**
+ * The MemcachedProxy API (ianlewis.org/v1alpha1): the single source of truth.
+ * The CRD's openAPIV3Schema is generated from these schemas, the hook validates
+ * requests with them, and the core's types are derived from them.
+ */
+import { Type, type Static, type TEnum, type TSchema } from 'typebox';
+
+export const GROUP = 'ianlewis.org';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'MemcachedProxy';
+export const PLURAL = 'memcachedproxies';
+export const SINGULAR = 'memcachedproxy';
+export const SHORT_NAMES = ['mp'];
+
+/**
+ * Defaults the hook applies. The CRD carries the same values as schema
+ * defaults, except `servicePort`: a schema default there would also land on
+ * rules-form objects and make them break the "exactly one form" rule.
+ */
+export const DEFAULTS = {
+  servicePort: 11211,
+  ruleType: 'sharded',
+  hash: 'Ch3',
+  writePolicy: 'AllSync',
+  readPolicy: 'Latest',
+  mcrouterPort: 11211,
+  replicas: 1,
+  reload: 'Watch',
+  exporterPort: 9442,
+  statsRoot: '/var/mcrouter/stats',
+} as const;
+
+/** Child names are `NAME-mcrouter`: 54 + 9 = 63, the DNS label limit. */
+export const MAX_NAME_LENGTH = 54;
+export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+/** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */
+export const MAX_RULE_DEPTH = 3;
+
+/**
+ * Rules the schema alone cannot say, as CEL for the CRD. The hook checks the
+ * same rules (core/spec-check.ts) with these messages, since a request can
+ * reach it without passing the API server (curl), and tests prove the two agree.
+ */
+export const CEL_RULES = {
+  oneForm: {
+    rule: 'has(self.serviceName) != has(self.rules)',
+    message: 'exactly one of spec.serviceName and spec.rules must be set',
+  },
+  servicePortWithName: {
+    rule: '!has(self.servicePort) || has(self.serviceName)',
+    message: 'spec.servicePort is only used with spec.serviceName',
+  },
+  serviceOrChildren: {
+    rule: 'has(self.service) != has(self.children)',
+    message: 'a rule has either service or children, not both and not neither',
+  },
+  proxyName: {
+    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
+    message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters, so that NAME-mcrouter fits in 63`,
+  },
+} as const;
+
+export const RULE_TYPES = ['sharded', 'replicated'] as const;
+export const HASHES = ['Ch3', 'Crc32', 'Rendezvous'] as const;
+export const WRITE_POLICIES = ['AllSync', 'AllMajority', 'AllFastest', 'AllAsync'] as const;
+export const READ_POLICIES = ['Latest', 'MissFailover', 'Failover'] as const;
+export const RELOAD_MODES = ['Watch', 'Rollout'] as const;
+
+/** `type: string` beside `enum`: structural CRD schemas need every node typed. */
+const enumOf = <const T extends readonly string[]>(values: T, description: string): TEnum<[...T]> =>
+  Type.Enum([...values], { type: 'string', description }) as TEnum<[...T]>;
+
+/** A port given by number or by name, as Kubernetes' IntOrString. */
+export const IntOrString = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 15 })], {
+    'x-kubernetes-int-or-string': true,
+    description,
+  });
+
+const ObjectName = (description: string) => Type.String({ minLength: 1, maxLength: 63, pattern: DNS1035_LABEL, description });
+
+/** A Kubernetes object embedded as is (resources, affinity, ...): validated by the API server's own types downstream. */
+const Embedded = (description: string) =>
+  Type.Object({}, { additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true, description });
+
+const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description });
+
+export const ServiceRef = Type.Object(
+  {
+    name: ObjectName('Name of a Service in the proxy\'s namespace whose endpoints are memcached servers.'),
+    port: Type.Optional(IntOrString('Port number or port name of that Service. Default 11211.')),
+    namespace: Type.Optional(
+      Type.String({ maxLength: 63, description: 'Must equal the proxy\'s namespace when set (kept for v0.0.2 objects).' }),
+    ),
+  },
+  { description: 'A leaf: one Service whose endpoints form one mcrouter pool.' },
+);
+
+const ruleFields = {
+  type: Type.Optional(enumOf(RULE_TYPES, 'sharded (default): each key goes to one child; replicated: to all.')),
+  hash: Type.Optional(enumOf(HASHES, 'Hash for sharding. Ch3 (default), Crc32, Rendezvous (mcrouter >= 0.37).')),
+  writePolicy: Type.Optional(
+    enumOf(WRITE_POLICIES, 'Replicated writes and every non-read operation: AllSync (default), AllMajority, AllFastest, AllAsync.'),
+  ),
+  readPolicy: Type.Optional(enumOf(READ_POLICIES, 'Replicated reads: Latest (default), MissFailover, Failover.')),
+  service: Type.Optional(ServiceRef),
+};
+
+/** The deepest level: a leaf. `children` is declared only to refuse a fourth level with a clear path. */
+const ruleOptions = { 'x-kubernetes-validations': [CEL_RULES.serviceOrChildren] };
+const RuleLevel3 = Type.Object({
+  ...ruleFields,
+  children: Type.Optional(
+    Type.Array(Embedded('Not allowed: rules nest at most 3 levels.'), {
+      maxItems: 0,
+      description: 'Rules nest at most 3 levels: a third-level rule must be a service.',
+    }),
+  ),
+}, ruleOptions);
+const RuleLevel2 = Type.Object({ ...ruleFields, children: Type.Optional(Type.Array(RuleLevel3, { minItems: 1, maxItems: 64 })) }, ruleOptions);
+export const Rule = Type.Object(
+  { ...ruleFields, children: Type.Optional(Type.Array(RuleLevel2, { minItems: 1, maxItems: 64 })) },
+  { ...ruleOptions, description: 'A routing rule: either a service (a leaf) or children combined by type.' },
+);
+
+export const Exporter = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ default: false })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.exporterPort })),
+    resources: Type.Optional(Embedded('Resources of the exporter container.')),
+  },
+  { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
+);
+
+export const McrouterSpec = Type.Object(
+  {
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
+    imagePullPolicy: Type.Optional(enumOf(['Always', 'IfNotPresent', 'Never'] as const, 'Image pull policy.')),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
+    replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
+    resources: Type.Optional(Embedded('Resources of the mcrouter container. Default: requests 100m CPU, 128Mi memory.')),
+    securityContext: Type.Optional(Embedded('Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default.')),
+    podSecurityContext: Type.Optional(Embedded('Pod securityContext, merged over the restricted default.')),
+    numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies.' })),
+    serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms.' })),
+    statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^/', description: 'mcrouter --stats-root (v0.0.2 field).' })),
+    extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
+    nodeSelector: Type.Optional(StringMap('Pod nodeSelector.')),
+    tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64 })),
+    affinity: Type.Optional(Embedded('Pod affinity; replaces the default preferred anti-affinity across nodes.')),
+    podAnnotations: Type.Optional(StringMap('Annotations on the mcrouter pods.')),
+    reload: Type.Optional(
+      enumOf(RELOAD_MODES, 'Watch (default): mcrouter reloads the mounted config; Rollout: a config-hash annotation rolls the pods on every change.'),
+    ),
+    exporter: Type.Optional(Exporter),
+  },
+  { description: 'The mcrouter Deployment.' },
+);
+
+export const MemcachedProxySpec = Type.Object(
+  {
+    serviceName: Type.Optional(ObjectName('The simple form: one sharded pool over this Service\'s endpoints.')),
+    servicePort: Type.Optional(IntOrString('Port number or name of serviceName. Default 11211.')),
+    rules: Type.Optional(Rule),
+    mcrouter: Type.Optional(McrouterSpec),
+  },
+  {
+    description: 'Exactly one of serviceName and rules.',
+    'x-kubernetes-validations': [CEL_RULES.oneForm, CEL_RULES.servicePortWithName],
+  },
+);
+
+export const Condition = Type.Object({
+  type: Type.String({ maxLength: 316 }),
+  status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
+  reason: Type.Optional(Type.String({ maxLength: 1024 })),
+  message: Type.Optional(Type.String({ maxLength: 32768 })),
+  lastTransitionTime: Type.Optional(Type.String({ format: 'date-time' })),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+export const PoolStatus = Type.Object({
+  name: Type.String(),
+  service: Type.String(),
+  port: Type.Optional(Type.Union([Type.Integer(), Type.String()], { 'x-kubernetes-int-or-string': true })),
+  servers: Type.Integer({ minimum: 0 }),
+  readyServers: Type.Integer({ minimum: 0 }),
+  holes: Type.Integer({ minimum: 0 }),
+  reason: Type.Optional(Type.String()),
+});
+
+export const LastChange = Type.Object({
+  time: Type.String({ format: 'date-time' }),
+  pools: Type.Array(Type.String()),
+  added: Type.Array(Type.String()),
+  removed: Type.Array(Type.String()),
+  keyspaceMoved: Type.Number({ minimum: 0, maximum: 1 }),
+});
+
+export const MemcachedProxyStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  pools: Type.Optional(Type.Array(PoolStatus)),
+  target: Type.Optional(Type.String({ description: 'The pools routed to, for kubectl get.' })),
+  servers: Type.Optional(Type.Integer({ minimum: 0 })),
+  readyServers: Type.Optional(Type.Integer({ minimum: 0 })),
+  configHash: Type.Optional(Type.String()),
+  replicas: Type.Optional(Type.Integer({ minimum: 0 })),
+  readyReplicas: Type.Optional(Type.Integer({ minimum: 0 })),
+  lastChange: Type.Optional(LastChange),
+  conditions: Type.Optional(Type.Array(Condition, { maxItems: 16 })),
+});
+
+export const ProxyMetadata = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: DNS1035_LABEL }),
+    namespace: Type.String({ minLength: 1, maxLength: 63 }),
+    uid: Type.Optional(Type.String()),
+    generation: Type.Optional(Type.Integer({ minimum: 0 })),
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: true },
+);
+
+export const MemcachedProxy = Type.Object(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal(KIND),
+    metadata: ProxyMetadata,
+    spec: MemcachedProxySpec,
+    status: Type.Optional(Type.Union([MemcachedProxyStatus, Type.Null()])),
+  },
+  { 'x-kubernetes-validations': [CEL_RULES.proxyName] },
+);
+
+export type ServiceRef = Static<typeof ServiceRef>;
+export type Rule = Static<typeof Rule>;
+export type McrouterSpec = Static<typeof McrouterSpec>;
+export type MemcachedProxySpec = Static<typeof MemcachedProxySpec>;
+export type MemcachedProxyStatus = Static<typeof MemcachedProxyStatus>;
+export type MemcachedProxy = Static<typeof MemcachedProxy>;
+export type Condition = Static<typeof Condition>;
+export type PoolStatus = Static<typeof PoolStatus>;
+export type LastChange = Static<typeof LastChange>;
+export type RuleType = (typeof RULE_TYPES)[number];
+export type Hash = (typeof HASHES)[number];
+export type WritePolicy = (typeof WRITE_POLICIES)[number];
+export type ReadPolicy = (typeof READ_POLICIES)[number];
+export type ReloadMode = (typeof RELOAD_MODES)[number];
+export type SchemaOf<T extends TSchema> = Static<T>;

@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+/**
+ * memcached-operator: look at mcrouter configs the way mcrouter routes them.
+ *
+ *   route: which servers keys go to;
+ *   diff:  how much of the keyspace moves from one config to another.
+ *
+ * All the work is in runCli, which takes its I/O as arguments so tests can
+ * call it; the last lines run it when this file is the program.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { findMcrouterConfig } from './mcrouter/config-source.js';
+import { routingKey } from './mcrouter/key.js';
+import { keyspaceDiff, sampleKeys, type PoolSize } from './mcrouter/keyspace.js';
+import { OPERATIONS, compileConfig, isOperation, type RouteTree } from './mcrouter/route.js';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The file's text; throws when it cannot be read. */
+  readFile(path: string): string;
+}
+
+const DIFF_SAMPLE = 100_000;
+
+export const USAGE = `usage:
+  memcached-operator route --config FILE [--op OPERATION] [--json] KEY...
+  memcached-operator diff [--keys N] [--json] OLD NEW
+
+route  prints, per key, the first server a request reaches, every server it is
+       sent to at once (primary) and the servers tried after those (fallbacks).
+       --op    the operation (default get): ${OPERATIONS.join(', ')}
+diff   prints, per pool and overall, the fraction of a fixed sample of keys
+       (key:0, key:1, ...) whose server changes from OLD to NEW.
+       --keys  the sample size (default ${DIFF_SAMPLE})
+
+FILE, OLD and NEW are JSON: an mcrouter config.json, a ConfigMap holding it in
+data["config.json"], or a hook response whose children include that ConfigMap.
+Exit status: 0 done, 1 a file cannot be read or routed, 2 bad usage.
+`;
+
+class UsageError extends Error {}
+
+export function runCli(argv: string[], io: CliIo): number {
+  try {
+    const [command, ...args] = argv;
+    switch (command) {
+      case 'route':
+        return routeCommand(args, io);
+      case 'diff':
+        return diffCommand(args, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return 0;
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`memcached-operator: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.stderr(`memcached-operator: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+type ArgsConfig = NonNullable<Parameters<typeof parseArgs>[0]>;
+
+function parse<T extends ArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    // parseArgs reports unknown options and missing values as TypeErrors.
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function loadTree(path: string, io: CliIo): RouteTree {
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not JSON (${(error as Error).message})`);
+  }
+  try {
+    return compileConfig(findMcrouterConfig(document));
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
+}
+
+function routeCommand(args: string[], io: CliIo): number {
+  const { values, positionals: keys } = parse({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      op: { type: 'string', default: 'get' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.config === undefined) throw new UsageError('route needs --config FILE');
+  if (keys.length === 0) throw new UsageError('route needs at least one KEY');
+  const op = values.op ?? 'get';
+  if (!isOperation(op)) throw new UsageError(`unknown operation "${op}"`);
+  const tree = loadTree(values.config, io);
+  const routes = keys.map((key) => {
+    const { primary, fallbacks } = tree.route(key, op);
+    return { key, op, first: primary[0] ?? null, primary, fallbacks };
+  });
+  if (values.json) {
+    io.stdout(`${JSON.stringify(routes, null, 2)}\n`);
+    return 0;
+  }
+  const list = (servers: string[]) => (servers.length > 0 ? servers.join(' ') : '(none)');
+  const text = routes.map(({ key, first, primary, fallbacks }) => {
+    const lines = [key];
+    const hashed = routingKey(key);
+    if (hashed !== key) lines.push(`  routing key  ${hashed}`);
+    lines.push(`  first        ${first ?? '(none)'}`, `  primary      ${list(primary)}`, `  fallbacks    ${list(fallbacks)}`);
+    return lines.join('\n');
+  });
+  io.stdout(`${text.join('\n\n')}\n`);
+  return 0;
+}
+
+function diffCommand(args: string[], io: CliIo): number {
+  const { values, positionals } = parse({
+    args,
+    allowPositionals: true,
+    options: {
+      keys: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 2) throw new UsageError('diff needs two files: OLD NEW');
+  const count = values.keys === undefined ? DIFF_SAMPLE : Number(values.keys);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000_000) {
+    throw new UsageError(`--keys takes a whole number from 1 to 10000000, not "${values.keys}"`);
+  }
+  const [oldPath, newPath] = positionals as [string, string];
+  const diff = keyspaceDiff(loadTree(oldPath, io), loadTree(newPath, io), sampleKeys(count));
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ keys: count, ...diff }, null, 2)}\n`);
+    return 0;
+  }
+  const percent = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
+  const size = (s: PoolSize | undefined) =>
+    s === undefined ? 'absent' : `${s.servers} server${s.servers === 1 ? '' : 's'}${s.holes ? ` (${s.holes} weight 0)` : ''}`;
+  const width = Math.max(0, ...diff.pools.map((p) => p.pool.length));
+  const lines = diff.pools.map(
+    (p) => `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
+  );
+  lines.push(`overall ${percent(diff.moved)} of ${count} sample keys get their first get from another server`);
+  io.stdout(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+function isProgram(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    // npm runs bins through a symlink.
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
+  process.exitCode = runCli(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    readFile: (path) => readFileSync(path, 'utf8'),
+  });
+}

@@ -1,0 +1,194 @@
+/**
+ * The child objects of a proxy: the mcrouter ConfigMap, Deployment and
+ * Service, and a PodDisruptionBudget when there is more than one replica.
+ * No namespace (Metacontroller puts children in the parent's), no
+ * ownerReferences (Metacontroller adds them), no status.
+ */
+import type { ConfigMap, Container, PodSecurityContext, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
+import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import type { Child } from '../api/hook.js';
+import {
+  CONFIG_DIR,
+  CONFIG_HASH_ANNOTATION,
+  CONFIG_KEY,
+  CONFIG_PATH,
+  childLabels,
+  mcrouterName,
+  selectorLabels,
+  serviceName,
+} from './naming.js';
+
+export interface Images {
+  mcrouter: string;
+  exporter: string;
+}
+
+/** Community mcrouter images run as root by default: a user must be set explicitly for runAsNonRoot to start. */
+export const NON_ROOT_ID = 65532;
+const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' } };
+const DEFAULT_EXPORTER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' } };
+const MEMCACHE_PORT_NAME = 'memcache';
+const METRICS_PORT_NAME = 'metrics';
+
+/** The restricted Pod Security Standard, container side. */
+const restrictedContainer: SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: NON_ROOT_ID,
+  runAsGroup: NON_ROOT_ID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+const restrictedPod: PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: NON_ROOT_ID,
+  runAsGroup: NON_ROOT_ID,
+  fsGroup: NON_ROOT_ID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** Maps from users come in any key order; sorted keys keep the output byte-stable. */
+const sorted = (map: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+export function configMapChild(parent: MemcachedProxy, configText: string): ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: mcrouterName(parent), labels: childLabels(parent) },
+    data: { [CONFIG_KEY]: configText },
+  };
+}
+
+export function mcrouterArgs(spec: McrouterSpec): string[] {
+  const args = ['-p', String(spec.port ?? DEFAULTS.mcrouterPort), `--config-file=${CONFIG_PATH}`];
+  if (spec.numProxies !== undefined) args.push(`--num-proxies=${spec.numProxies}`);
+  if (spec.serverTimeoutMs !== undefined) args.push(`--server-timeout=${spec.serverTimeoutMs}`);
+  if (spec.statsRoot !== undefined) args.push(`--stats-root=${spec.statsRoot}`);
+  return args.concat(spec.extraArgs ?? []);
+}
+
+/** Directories mcrouter writes to: the root filesystem is read-only. */
+const WRITABLE_DIRS = [
+  { name: 'var-mcrouter', mountPath: '/var/mcrouter' },
+  { name: 'spool-mcrouter', mountPath: '/var/spool/mcrouter' },
+];
+
+export function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string): Deployment {
+  const spec = parent.spec.mcrouter ?? {};
+  const port = spec.port ?? DEFAULTS.mcrouterPort;
+  const writable = [...WRITABLE_DIRS];
+  const statsRoot = spec.statsRoot;
+  if (statsRoot !== undefined && !writable.some((d) => statsRoot === d.mountPath || statsRoot.startsWith(`${d.mountPath}/`))) {
+    writable.push({ name: 'stats-root', mountPath: statsRoot });
+  }
+  // The config volume is mounted as a directory, never with subPath: kubelet's atomic
+  // `..data` swap is what mcrouter's inotify watch sees, and subPath mounts never update.
+  const mounts: VolumeMount[] = [
+    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+    ...writable.map((d) => ({ name: d.name, mountPath: d.mountPath })),
+  ];
+  const volumes: Volume[] = [
+    { name: 'config', configMap: { name: mcrouterName(parent) } },
+    ...writable.map((d) => ({ name: d.name, emptyDir: {} })),
+  ];
+
+  const mcrouter: Container = {
+    name: 'mcrouter',
+    image: spec.image ?? images.mcrouter,
+    ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
+    command: ['mcrouter'],
+    args: mcrouterArgs(spec),
+    ports: [{ name: MEMCACHE_PORT_NAME, containerPort: port, protocol: 'TCP' }],
+    readinessProbe: { tcpSocket: { port: MEMCACHE_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+    livenessProbe: { tcpSocket: { port: MEMCACHE_PORT_NAME }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    resources: (spec.resources as Container['resources']) ?? DEFAULT_RESOURCES,
+    securityContext: { ...restrictedContainer, ...(spec.securityContext as SecurityContext | undefined) },
+    volumeMounts: mounts,
+  };
+  const containers = [mcrouter];
+  const exporter = spec.exporter;
+  if (exporter?.enabled) {
+    containers.push({
+      name: 'exporter',
+      image: exporter.image ?? images.exporter,
+      ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
+      args: [`--mcrouter.address=localhost:${port}`, `--web.listen-address=:${exporter.port ?? DEFAULTS.exporterPort}`],
+      ports: [{ name: METRICS_PORT_NAME, containerPort: exporter.port ?? DEFAULTS.exporterPort, protocol: 'TCP' }],
+      readinessProbe: { tcpSocket: { port: METRICS_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 2 },
+      resources: (exporter.resources as Container['resources']) ?? DEFAULT_EXPORTER_RESOURCES,
+      securityContext: restrictedContainer,
+    });
+  }
+
+  const annotations = sorted(spec.podAnnotations);
+  if ((spec.reload ?? DEFAULTS.reload) === 'Rollout') annotations[CONFIG_HASH_ANNOTATION] = configHash;
+  const selector = selectorLabels(parent);
+  const labels = childLabels(parent);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: mcrouterName(parent), labels },
+    spec: {
+      replicas: spec.replicas ?? DEFAULTS.replicas,
+      selector: { matchLabels: selector },
+      // Never below the desired count: a proxy pod going down drops every client connection on it.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: Object.keys(annotations).length > 0 ? { labels, annotations } : { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { ...restrictedPod, ...(spec.podSecurityContext as PodSecurityContext | undefined) },
+          containers,
+          volumes,
+          ...(spec.nodeSelector ? { nodeSelector: sorted(spec.nodeSelector) } : {}),
+          ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
+          affinity: spec.affinity ?? {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
+              ],
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+export function serviceChild(parent: MemcachedProxy): Service {
+  const spec = parent.spec.mcrouter ?? {};
+  const ports: NonNullable<Service['spec']>['ports'] = [
+    { name: MEMCACHE_PORT_NAME, port: spec.port ?? DEFAULTS.mcrouterPort, targetPort: MEMCACHE_PORT_NAME, protocol: 'TCP' },
+  ];
+  if (spec.exporter?.enabled) {
+    ports.push({ name: METRICS_PORT_NAME, port: spec.exporter.port ?? DEFAULTS.exporterPort, targetPort: METRICS_PORT_NAME, protocol: 'TCP' });
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: serviceName(parent), labels: childLabels(parent) },
+    spec: { type: 'ClusterIP', selector: selectorLabels(parent), ports },
+  };
+}
+
+/** Only with more than one replica: a PDB over a single pod would block every node drain. */
+export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
+  if ((parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas) <= 1) return undefined;
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: mcrouterName(parent), labels: childLabels(parent) },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(parent) } },
+  };
+}
+
+export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, hash: string): Child[] {
+  const children: Child[] = [configMapChild(parent, configText), deploymentChild(parent, images, hash), serviceChild(parent)];
+  const pdb = podDisruptionBudgetChild(parent);
+  if (pdb) children.push(pdb);
+  return children;
+}

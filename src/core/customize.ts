@@ -1,0 +1,28 @@
+/**
+ * The customize hook: which related objects Metacontroller must watch and
+ * send with each sync. Every leaf's Service by name, its EndpointSlices by
+ * the `kubernetes.io/service-name` label, and its Endpoints (read when a
+ * cluster has no slices for it), all in the proxy's own namespace.
+ */
+import type { CustomizeRequest, CustomizeResponse, RelatedResourceRule } from '../api/hook.js';
+import { SERVICE_NAME_LABEL } from './naming.js';
+import { checkSpec } from './spec-check.js';
+import { topologyOf } from './topology.js';
+
+export function customize(request: CustomizeRequest): CustomizeResponse {
+  const { parent } = request;
+  checkSpec(parent);
+  const namespace = parent.metadata.namespace;
+  const services = [...new Set(topologyOf(parent.spec).pools.map((p) => p.service))];
+  const relatedResources: RelatedResourceRule[] = [
+    { apiVersion: 'v1', resource: 'services', namespace, names: services },
+    { apiVersion: 'v1', resource: 'endpoints', namespace, names: services },
+    ...services.map((name) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      resource: 'endpointslices',
+      namespace,
+      labelSelector: { matchLabels: { [SERVICE_NAME_LABEL]: name } },
+    })),
+  ];
+  return { relatedResources };
+}

@@ -1,0 +1,59 @@
+/**
+ * status.lastChange: what the last change of any server list did, in terms a
+ * user cares about: which pools, which servers came and went, and the share
+ * of cached keys that now live on another server.
+ */
+import type { LastChange } from '../api/memcached-proxy.js';
+import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
+import { McrouterConfigError } from '../mcrouter/route.js';
+import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
+import { naturalOrder, type ServerList } from './slots.js';
+
+/** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
+const KEY_SAMPLE = sampleKeys(10_000);
+
+const sameList = (a: ServerList | undefined, b: ServerList | undefined): boolean =>
+  a !== undefined &&
+  b !== undefined &&
+  a.servers.length === b.servers.length &&
+  a.servers.every((s, i) => s === b.servers[i]) &&
+  (a.weights ?? []).length === (b.weights ?? []).length &&
+  (a.weights ?? []).every((w, i) => w === b.weights?.[i]);
+
+const liveServers = (list: ServerList | undefined): string[] =>
+  list ? list.servers.filter((_, i) => list.weights?.[i] !== 0) : [];
+
+/** The change from the mounted config to the new one, or undefined when no server list changed. */
+export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: string): LastChange | undefined {
+  const names = new Set([...current.pools.keys(), ...Object.keys(next.pools)]);
+  const pools: string[] = [];
+  const added = new Set<string>();
+  const removed = new Set<string>();
+  for (const name of names) {
+    const before = current.pools.get(name);
+    const after = next.pools[name];
+    if (sameList(before, after)) continue;
+    pools.push(name);
+    const was = new Set(liveServers(before));
+    const is = new Set(liveServers(after));
+    for (const s of is) if (!was.has(s)) added.add(s);
+    for (const s of was) if (!is.has(s)) removed.add(s);
+  }
+  if (pools.length === 0) return undefined;
+  let moved: number;
+  try {
+    moved = keyspaceMoved(current.raw, next, KEY_SAMPLE);
+  } catch (error) {
+    // A mounted config this code did not write (edited by hand) may use routes the walker does not model:
+    // it is being replaced whole, so every key is counted as moved.
+    if (!(error instanceof McrouterConfigError)) throw error;
+    moved = 1;
+  }
+  return {
+    time: now,
+    pools: pools.sort(naturalOrder),
+    added: [...added].sort(naturalOrder),
+    removed: [...removed].sort(naturalOrder),
+    keyspaceMoved: Math.round(moved * 1000) / 1000,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Membership: which memcached servers back a (service, port) pair, read from
+ * the Service and its EndpointSlices (or Endpoints) in `related`.
+ *
+ * Every endpoint that exists is a member, ready or not: a restarting pod keeps
+ * its place (mcrouter marks a dead server down by itself) and a member leaves
+ * only when its endpoint is gone.
+ */
+import type { EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL } from './naming.js';
+import type { PoolRef } from './topology.js';
+
+export interface Member {
+  /** The server as mcrouter's config names it: `host:port`, IPv6 in brackets. */
+  address: string;
+  ready: boolean;
+  /** The pod's hostname when the address is its DNS name (StatefulSet pods behind a headless Service). */
+  hostname?: string;
+}
+
+export type Membership =
+  | { state: 'ServiceNotFound' }
+  | { state: 'PortNotFound'; available: string[] }
+  | {
+      state: 'Found';
+      members: Member[];
+      /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
+      dnsAddress?: (hostname: string) => string;
+    };
+
+export interface RelatedObjects {
+  services: Service[];
+  endpoints: Endpoints[];
+  endpointSlices: EndpointSlice[];
+}
+
+interface ServiceObjects {
+  service?: Service;
+  endpoints?: Endpoints;
+  slices: EndpointSlice[];
+}
+
+/** Groups `related` by service name once per sync, so each leaf is a map lookup. */
+export function indexRelated(related: RelatedObjects, namespace: string): Map<string, ServiceObjects> {
+  const index = new Map<string, ServiceObjects>();
+  const entry = (name: string) => {
+    let e = index.get(name);
+    if (!e) index.set(name, (e = { slices: [] }));
+    return e;
+  };
+  const inNamespace = (ns: string | undefined) => ns === undefined || ns === namespace;
+  for (const s of related.services) if (inNamespace(s.metadata.namespace)) entry(s.metadata.name).service = s;
+  for (const e of related.endpoints) if (inNamespace(e.metadata.namespace)) entry(e.metadata.name).endpoints = e;
+  for (const slice of related.endpointSlices) {
+    const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (owner && inNamespace(slice.metadata.namespace)) entry(owner).slices.push(slice);
+  }
+  return index;
+}
+
+interface Candidate extends Member {
+  primaryFamily: boolean;
+}
+
+/** The member list of one pool. `clusterDomain` builds StatefulSet DNS names. */
+export function membershipOf(
+  ref: PoolRef,
+  objects: ServiceObjects | undefined,
+  namespace: string,
+  clusterDomain: string,
+): Membership {
+  const service = objects?.service;
+  if (!service) return { state: 'ServiceNotFound' };
+  const ports = service.spec?.ports ?? [];
+  const servicePort = ports.find((p) => (typeof ref.port === 'number' ? p.port === ref.port : p.name === ref.port));
+  if (!servicePort) {
+    return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
+  }
+  const portName = servicePort.name ?? '';
+  // Without an endpoint port (a selector-less Service's hand-written Endpoints may omit it) the target is the Service's.
+  const fallbackPort = typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
+  const pickPort = (list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined): number | undefined => {
+    if (!list || list.length === 0) return fallbackPort;
+    const named = list.find((p) => (p.name ?? '') === portName);
+    const chosen = named ?? (list.length === 1 ? list[0] : undefined);
+    return chosen?.port ?? undefined;
+  };
+
+  // Pod DNS names resolve only for headless Services; a Service read without a clusterIP is taken as headless.
+  const clusterIP = service.spec?.clusterIP;
+  const dnsDomain = clusterIP === undefined || clusterIP === 'None' ? `${ref.service}.${namespace}.svc.${clusterDomain}` : undefined;
+  const primaryFamily = service.spec?.ipFamilies?.[0] ?? 'IPv4';
+
+  const byIdentity = new Map<string, Candidate>();
+  const add = (identity: string | undefined, ip: string, port: number, ready: boolean, family: string, hostname: string | null | undefined) => {
+    const host = hostname && dnsDomain ? `${hostname}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip;
+    const candidate: Candidate = { address: `${host}:${port}`, ready, primaryFamily: family === primaryFamily };
+    if (hostname && dnsDomain) candidate.hostname = hostname;
+    const key = identity ?? `address:${candidate.address}`;
+    const seen = byIdentity.get(key);
+    if (!seen) {
+      byIdentity.set(key, candidate);
+    } else if (candidate.primaryFamily && !seen.primaryFamily) {
+      // Dual-stack Services list a pod once per family: keep the Service's primary one.
+      candidate.ready ||= seen.ready;
+      byIdentity.set(key, candidate);
+    } else if (candidate.primaryFamily === seen.primaryFamily) {
+      // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
+      seen.ready ||= candidate.ready;
+    }
+  };
+  const identityOf = (ref: { kind?: string; namespace?: string; name?: string; uid?: string } | null | undefined) =>
+    ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : undefined;
+
+  if (objects.slices.length > 0) {
+    for (const slice of objects.slices) {
+      const port = pickPort(slice.ports);
+      if (port === undefined) continue;
+      for (const ep of slice.endpoints ?? []) {
+        const ip = ep.addresses[0];
+        if (ip === undefined) continue;
+        // A nil `ready` is an unknown state, which consumers are told to treat as ready.
+        add(identityOf(ep.targetRef), ip, port, ep.conditions?.ready !== false, slice.addressType, ep.hostname);
+      }
+    }
+  } else {
+    for (const subset of objects.endpoints?.subsets ?? []) {
+      const port = pickPort(subset.ports);
+      if (port === undefined) continue;
+      const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
+      for (const a of subset.addresses ?? []) add(identityOf(a.targetRef), a.ip, port, true, family(a.ip), a.hostname);
+      for (const a of subset.notReadyAddresses ?? []) add(identityOf(a.targetRef), a.ip, port, false, family(a.ip), a.hostname);
+    }
+  }
+
+  // One member per address too: two identities behind one address are one server to mcrouter.
+  const byAddress = new Map<string, Member>();
+  for (const c of byIdentity.values()) {
+    const seen = byAddress.get(c.address);
+    if (seen) {
+      seen.ready ||= c.ready;
+      continue;
+    }
+    const member: Member = { address: c.address, ready: c.ready };
+    if (c.hostname !== undefined) member.hostname = c.hostname;
+    byAddress.set(c.address, member);
+  }
+  const found: Membership = { state: 'Found', members: [...byAddress.values()] };
+  if (dnsDomain) {
+    const port = pickPort(objects.slices[0]?.ports ?? objects.endpoints?.subsets?.[0]?.ports);
+    if (port !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${port}`;
+  }
+  return found;
+}

@@ -1,0 +1,28 @@
+/** Names and labels of the children: one place, so the selector never drifts. */
+import type { MemcachedProxy } from '../api/memcached-proxy.js';
+
+export const MANAGED_BY = 'memcached-operator';
+export const CONFIG_KEY = 'config.json';
+export const CONFIG_DIR = '/etc/mcrouter';
+export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
+export const CONFIG_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/config-hash';
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+type Parent = Pick<MemcachedProxy, 'metadata'>;
+
+/** ConfigMap, Deployment and PodDisruptionBudget share this name. */
+export const mcrouterName = (parent: Parent): string => `${parent.metadata.name}-mcrouter`;
+/** The Service clients connect to carries the proxy's own name. */
+export const serviceName = (parent: Parent): string => parent.metadata.name;
+
+/** The pod selector: never changes over a proxy's life (a Deployment's selector is immutable). */
+export const selectorLabels = (parent: Parent): Record<string, string> => ({
+  'app.kubernetes.io/name': 'mcrouter',
+  'app.kubernetes.io/instance': parent.metadata.name,
+});
+
+export const childLabels = (parent: Parent): Record<string, string> => ({
+  ...selectorLabels(parent),
+  'app.kubernetes.io/component': 'proxy',
+  'app.kubernetes.io/managed-by': MANAGED_BY,
+});

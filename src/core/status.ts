@@ -1,0 +1,132 @@
+/**
+ * The proxy's status. Metacontroller replaces the whole status with what the
+ * hook returns, so everything a user relies on is recomputed every sync, and
+ * what must persist (a condition's lastTransitionTime, the last change) is
+ * carried over from the parent's current status.
+ */
+import type { Deployment } from '../api/kubernetes.js';
+import type { Condition, LastChange, MemcachedProxy, MemcachedProxyStatus, PoolStatus } from '../api/memcached-proxy.js';
+import type { Membership } from './membership.js';
+import { mcrouterName } from './naming.js';
+import type { Slots } from './slots.js';
+import type { PoolRef } from './topology.js';
+
+export interface PoolOutcome {
+  ref: PoolRef;
+  membership: Membership;
+  slots: Slots;
+}
+
+export type ReadyReason = 'ServiceNotFound' | 'PortNotFound' | 'NoServers' | 'Progressing' | 'Available';
+
+export interface StatusInput {
+  parent: MemcachedProxy;
+  pools: PoolOutcome[];
+  configHash: string;
+  deployment: Deployment | undefined;
+  desiredReplicas: number;
+  lastChange: LastChange | undefined;
+  now: string;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
+  const status: PoolStatus = {
+    name: ref.name,
+    service: ref.service,
+    port: ref.port,
+    servers: slots.live,
+    readyServers: slots.ready,
+    holes: slots.holes,
+  };
+  if (membership.state !== 'Found') status.reason = membership.state;
+  else if (membership.members.length === 0) status.reason = 'NoServers';
+  return status;
+}
+
+function readiness(input: StatusInput): { reason: ReadyReason; message: string } {
+  const { pools, deployment, desiredReplicas, parent } = input;
+  const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
+  if (missing.length > 0) {
+    const names = missing.map((p) => p.ref.service).join(', ');
+    return {
+      reason: 'ServiceNotFound',
+      message: `Service ${names} not found in namespace ${parent.metadata.namespace}${keptNote(missing)}`,
+    };
+  }
+  const noPort = pools.filter((p) => p.membership.state === 'PortNotFound');
+  if (noPort.length > 0) {
+    const what = noPort
+      .map((p) => {
+        const available = p.membership.state === 'PortNotFound' ? p.membership.available.join(', ') || 'none' : '';
+        return `Service ${p.ref.service} has no port ${JSON.stringify(p.ref.port)} (ports: ${available})`;
+      })
+      .join('; ');
+    return { reason: 'PortNotFound', message: `${what}${keptNote(noPort)}` };
+  }
+  const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
+  if (empty.length > 0) {
+    return {
+      reason: 'NoServers',
+      message: `Service ${empty.map((p) => p.ref.service).join(', ')} has no endpoints${keptNote(empty)}`,
+    };
+  }
+  const name = mcrouterName(parent);
+  if (!deployment) return { reason: 'Progressing', message: `waiting for Deployment ${name} to be created` };
+  const generation = deployment.metadata.generation ?? 0;
+  const st = deployment.status ?? {};
+  if ((st.observedGeneration ?? 0) < generation) {
+    return { reason: 'Progressing', message: `waiting for Deployment ${name} to observe generation ${generation}` };
+  }
+  const updated = st.updatedReplicas ?? 0;
+  const available = st.availableReplicas ?? 0;
+  if (updated < desiredReplicas || (st.replicas ?? 0) > updated || available < updated) {
+    return {
+      reason: 'Progressing',
+      message: `Deployment ${name}: ${updated} of ${desiredReplicas} replicas updated, ${available} available`,
+    };
+  }
+  const servers = pools.reduce((n, p) => n + p.slots.live, 0);
+  return {
+    reason: 'Available',
+    message: `${plural(servers, 'server')} in ${plural(pools.length, 'pool')}; ${plural(available, 'mcrouter replica')} available`,
+  };
+}
+
+/** Says whether a pool without members still routes to the servers of the current config, or fails. */
+function keptNote(pools: PoolOutcome[]): string {
+  const kept = pools.filter((p) => p.slots.servers.length > 0);
+  if (kept.length === 0) return '; requests to it fail until it has servers';
+  return `; keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
+}
+
+export function statusOf(input: StatusInput): MemcachedProxyStatus {
+  const { parent, pools, deployment, now } = input;
+  const { reason, message } = readiness(input);
+  const conditionStatus = reason === 'Available' ? 'True' : 'False';
+  const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
+  const generation = parent.metadata.generation;
+  const ready: Condition = {
+    type: 'Ready',
+    status: conditionStatus,
+    reason,
+    message,
+    // Carried over while the status holds, so that repeated syncs give identical bytes.
+    lastTransitionTime: previous?.status === conditionStatus && previous.lastTransitionTime ? previous.lastTransitionTime : now,
+  };
+  if (generation !== undefined) ready.observedGeneration = generation;
+
+  const status: MemcachedProxyStatus = {};
+  if (generation !== undefined) status.observedGeneration = generation;
+  status.target = pools.map((p) => p.ref.name).join(',');
+  status.servers = pools.reduce((n, p) => n + p.slots.live, 0);
+  status.readyServers = pools.reduce((n, p) => n + p.slots.ready, 0);
+  status.pools = pools.map(poolStatus);
+  status.configHash = input.configHash;
+  status.replicas = deployment?.status?.replicas ?? 0;
+  status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
+  if (input.lastChange) status.lastChange = input.lastChange;
+  status.conditions = [ready];
+  return status;
+}

@@ -1,0 +1,94 @@
+/**
+ * The sync hook: a MemcachedProxy and what Metacontroller observed in, the
+ * desired children and status out. Pure: the time comes in with the context.
+ */
+import type { ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
+import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
+import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
+import { childrenOf, type Images } from './children.js';
+import { lastChangeOf } from './last-change.js';
+import { indexRelated, membershipOf } from './membership.js';
+import { buildConfig, configHash, parseCurrentConfig, renderConfig } from './mcrouter-config.js';
+import { CONFIG_KEY, mcrouterName } from './naming.js';
+import { assignSlots, type ServerList } from './slots.js';
+import { checkSpec } from './spec-check.js';
+import { statusOf, type PoolOutcome } from './status.js';
+import { topologyOf, type RouteNode } from './topology.js';
+
+export interface SyncContext {
+  /** RFC 3339 time of this sync: stamps condition transitions and lastChange. */
+  now: string;
+  clusterDomain: string;
+  images: Images;
+}
+
+type ObjectMap<T> = Record<string, T> | null | undefined;
+const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
+
+export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
+  const { parent } = request;
+  checkSpec(parent);
+  const namespace = parent.metadata.namespace;
+  const children = request.children ?? {};
+  const related = request.related ?? {};
+  const ownName = mcrouterName(parent);
+  // v1 hooks key objects by name, v2 by namespace/name: read values, never keys.
+  const observedConfigMap = valuesOf(children[TYPE_KEYS.configMap] as ObjectMap<ConfigMap>).find((c) => c.metadata.name === ownName);
+  const observedDeployment = valuesOf(children[TYPE_KEYS.deployment] as ObjectMap<Deployment>).find(
+    (d) => d.metadata.name === ownName,
+  );
+  const current = parseCurrentConfig(observedConfigMap?.data?.[CONFIG_KEY]);
+
+  const topology = topologyOf(parent.spec);
+  const index = indexRelated(
+    {
+      services: valuesOf(related[TYPE_KEYS.service] as ObjectMap<Service>),
+      endpoints: valuesOf(related[TYPE_KEYS.endpoints] as ObjectMap<Endpoints>),
+      endpointSlices: valuesOf(related[TYPE_KEYS.endpointSlice] as ObjectMap<EndpointSlice>),
+    },
+    namespace,
+  );
+  const holesAllowed = poolsWithHoles(topology.root);
+  const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
+    const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
+    const slotInput = {
+      members: membership.state === 'Found' ? membership.members : [],
+      holes: holesAllowed.get(ref.name) ?? false,
+      ...(current?.pools.has(ref.name) ? { current: current.pools.get(ref.name) } : {}),
+      ...(membership.state === 'Found' && membership.dnsAddress ? { dnsAddress: membership.dnsAddress } : {}),
+    };
+    return { ref, membership, slots: assignSlots(slotInput) };
+  });
+
+  const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
+  const config = buildConfig(topology.root, lists);
+  const text = renderConfig(config);
+  const hash = configHash(text);
+  const lastChange: LastChange | undefined =
+    (current && lastChangeOf(current, config, context.now)) ?? parent.status?.lastChange ?? undefined;
+
+  return {
+    status: statusOf({
+      parent,
+      pools: outcomes,
+      configHash: hash,
+      deployment: observedDeployment,
+      desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
+      lastChange,
+      now: context.now,
+    }),
+    children: childrenOf(parent, context.images, text, hash),
+  };
+}
+
+/** A pool may keep weight-0 holes only when every route over it is a Ch3-sharded leaf. */
+function poolsWithHoles(root: RouteNode): Map<string, boolean> {
+  const allowed = new Map<string, boolean>();
+  const visit = (node: RouteNode): void => {
+    if (node.kind === 'group') return node.children.forEach(visit);
+    const ok = node.type === 'sharded' && node.hash === 'Ch3';
+    allowed.set(node.pool.name, (allowed.get(node.pool.name) ?? true) && ok);
+  };
+  visit(root);
+  return allowed;
+}

@@ -1,0 +1,92 @@
+/**
+ * The routing topology a spec asks for, normalised: both spec forms become
+ * one tree of groups over leaves, each leaf a (service, port) pair that owns
+ * one mcrouter pool.
+ */
+import {
+  DEFAULTS,
+  type Hash,
+  type MemcachedProxySpec,
+  type ReadPolicy,
+  type Rule,
+  type RuleType,
+  type WritePolicy,
+} from '../api/memcached-proxy.js';
+
+export type PortRef = number | string;
+
+interface Policies {
+  type: RuleType;
+  hash: Hash;
+  writePolicy: WritePolicy;
+  readPolicy: ReadPolicy;
+}
+
+/** One Service's endpoints on one port: one pool. */
+export interface PoolRef {
+  /** The pool's name in config.json: the service, or `service-port` when one service is used on two ports. */
+  name: string;
+  service: string;
+  port: PortRef;
+}
+
+export interface LeafNode extends Policies {
+  kind: 'leaf';
+  pool: PoolRef;
+}
+
+export interface GroupNode extends Policies {
+  kind: 'group';
+  children: RouteNode[];
+}
+
+export type RouteNode = LeafNode | GroupNode;
+
+export interface Topology {
+  root: RouteNode;
+  /** Distinct pools in first-use order: a service used twice on one port is one pool. */
+  pools: PoolRef[];
+}
+
+type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
+
+const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
+
+export function topologyOf(spec: MemcachedProxySpec): Topology {
+  const rule: RuleLike = spec.rules ?? {
+    service: { name: spec.serviceName ?? '', port: spec.servicePort ?? DEFAULTS.servicePort },
+  };
+
+  const refs = new Map<string, PoolRef>();
+  const portsByService = new Map<string, Set<string>>();
+  const collect = (r: RuleLike): void => {
+    if (r.service) {
+      const port = r.service.port ?? DEFAULTS.servicePort;
+      const key = poolKey(r.service.name, port);
+      if (!refs.has(key)) refs.set(key, { name: r.service.name, service: r.service.name, port });
+      const ports = portsByService.get(r.service.name) ?? new Set();
+      ports.add(key);
+      portsByService.set(r.service.name, ports);
+    }
+    r.children?.forEach(collect);
+  };
+  collect(rule);
+  for (const ref of refs.values()) {
+    if ((portsByService.get(ref.service)?.size ?? 0) > 1) ref.name = `${ref.service}-${ref.port}`;
+  }
+
+  const build = (r: RuleLike): RouteNode => {
+    const policies: Policies = {
+      type: r.type ?? DEFAULTS.ruleType,
+      hash: r.hash ?? DEFAULTS.hash,
+      writePolicy: r.writePolicy ?? DEFAULTS.writePolicy,
+      readPolicy: r.readPolicy ?? DEFAULTS.readPolicy,
+    };
+    if (r.service) {
+      const pool = refs.get(poolKey(r.service.name, r.service.port ?? DEFAULTS.servicePort))!;
+      return { kind: 'leaf', ...policies, pool };
+    }
+    return { kind: 'group', ...policies, children: (r.children ?? []).map(build) };
+  };
+  return { root: build(rule), pools: [...refs.values()] };
+}

@@ -1,0 +1,51 @@
+/** Prometheus metrics of the hook, on a registry per server (no global state). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Hook = 'sync' | 'customize';
+export type Outcome = 'ok' | 'invalid' | 'bad_request' | 'error';
+
+export interface HookMetrics {
+  registry: Registry;
+  observe(hook: Hook, outcome: Outcome, seconds: number): void;
+  proxyServers(namespace: string, name: string, servers: number, ready: number): void;
+}
+
+export function createMetrics(processMetrics: boolean): HookMetrics {
+  const registry = new Registry();
+  if (processMetrics) collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'memcached_operator_hook_requests_total',
+    help: 'Hook requests by hook and outcome.',
+    labelNames: ['hook', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'memcached_operator_hook_duration_seconds',
+    help: 'Time to answer a hook request, by hook and outcome.',
+    labelNames: ['hook', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const servers = new Gauge({
+    name: 'memcached_operator_proxy_servers',
+    help: 'Servers in the mcrouter config of each proxy, by readiness.',
+    labelNames: ['namespace', 'name', 'state'] as const,
+    registers: [registry],
+  });
+  // Children bound once per label set: the hot path does no label lookups.
+  const bound = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
+  return {
+    registry,
+    observe(hook, outcome, seconds) {
+      const key = `${hook}/${outcome}`;
+      let b = bound.get(key);
+      if (!b) bound.set(key, (b = { count: requests.labels(hook, outcome), time: duration.labels(hook, outcome) }));
+      b.count.inc();
+      b.time.observe(seconds);
+    },
+    proxyServers(namespace, name, total, ready) {
+      servers.labels(namespace, name, 'all').set(total);
+      servers.labels(namespace, name, 'ready').set(ready);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Turns schema validation errors into one message that names the field the
+ * way a Kubernetes user writes it (`spec.rules.children[1].service.port`),
+ * and decides who is at fault: a spec the CRD would refuse is 422 (the
+ * object is wrong), anything else is 400 (the request is not a hook request).
+ */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+export interface Refusal {
+  statusCode: 400 | 422;
+  field: string;
+  message: string;
+}
+
+/** JSON pointer `/parent/spec/rules/children/1` → `spec.rules.children[1]` (relative to the parent when inside it). */
+export function fieldOf(pointer: string): string {
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (parts[0] === 'parent' && parts.length > 1) parts.shift();
+  let field = '';
+  for (const p of parts) {
+    if (/^(0|[1-9][0-9]*)$/.test(p)) field += `[${p}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) field += field === '' ? p : `.${p}`;
+    else field += `[${JSON.stringify(p)}]`;
+  }
+  return field === '' ? 'body' : field;
+}
+
+const depth = (e: SchemaError) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
+
+export function refusalOf(errors: readonly SchemaError[]): Refusal {
+  // The deepest error is the most specific; unions report one error per branch plus their own at the same path.
+  let deepest = errors[0]!;
+  for (const e of errors) if (depth(e) > depth(deepest)) deepest = e;
+  const here = errors.filter((e) => e.instancePath === deepest.instancePath);
+  const union = here.find((e) => e.keyword === 'anyOf');
+  let pointer = deepest.instancePath;
+  let message: string;
+  if (union) {
+    const types = here.filter((e) => e.keyword === 'type').map((e) => String(e.params?.['type']));
+    message = types.length > 0 ? `must be ${[...new Set(types)].join(' or ')}` : (union.message ?? 'is not valid');
+  } else if (deepest.keyword === 'required') {
+    const missing = (deepest.params?.['requiredProperties'] as string[] | undefined)?.[0];
+    if (missing !== undefined) pointer = `${pointer}/${missing}`;
+    message = 'is required';
+  } else if (deepest.keyword === 'enum') {
+    message = `must be one of ${(deepest.params?.['allowedValues'] as unknown[] | undefined)?.join(', ')}`;
+  } else if (deepest.keyword === 'maxItems' && deepest.params?.['limit'] === 0) {
+    message = 'must be empty';
+  } else if (deepest.keyword === 'const') {
+    message = `must be ${JSON.stringify(deepest.params?.['allowedValue'])}`;
+  } else {
+    message = deepest.message ?? 'is not valid';
+  }
+  const inSpec = pointer === '/parent/spec' || pointer.startsWith('/parent/spec/') || pointer === '/parent/metadata/name';
+  const field = fieldOf(pointer);
+  return { statusCode: inSpec ? 422 : 400, field, message: `${field}: ${message}` };
+}

@@ -1,0 +1,49 @@
+/**
+ * Finding an mcrouter config in the documents people have at hand: the
+ * config.json itself, the ConfigMap that mounts it, or a hook response (as in
+ * the repository's hooks/*.response.json) listing that ConfigMap among its
+ * children.
+ */
+import { McrouterConfigError } from './route.js';
+
+const CONFIG_KEY = 'config.json';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fromConfigMap(configMap: Json): unknown {
+  const text = isObject(configMap.data) ? configMap.data[CONFIG_KEY] : undefined;
+  if (typeof text !== 'string') {
+    throw new McrouterConfigError(`ConfigMap has no data["${CONFIG_KEY}"]`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new McrouterConfigError(`ConfigMap data["${CONFIG_KEY}"] is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The parsed mcrouter config in `document`: a config (`{pools, route}`), a
+ * ConfigMap with `data["config.json"]`, or a hook response `{children}` /
+ * Kubernetes List `{items}` holding exactly one such ConfigMap.
+ */
+export function findMcrouterConfig(document: unknown): unknown {
+  if (!isObject(document)) throw new McrouterConfigError('not a JSON object');
+  if (document.kind === 'ConfigMap') return fromConfigMap(document);
+  const objects = Array.isArray(document.children) ? document.children : Array.isArray(document.items) ? document.items : undefined;
+  if (objects) {
+    const configMaps = objects.filter(
+      (o): o is Json => isObject(o) && o.kind === 'ConfigMap' && isObject(o.data) && CONFIG_KEY in o.data,
+    );
+    if (configMaps.length !== 1) {
+      throw new McrouterConfigError(`expected one ConfigMap with data["${CONFIG_KEY}"] among the objects, found ${configMaps.length}`);
+    }
+    return fromConfigMap(configMaps[0]!);
+  }
+  if ('route' in document || 'routes' in document || 'pools' in document) return document;
+  throw new McrouterConfigError('neither an mcrouter config, a ConfigMap, nor a hook response');
+}

@@ -1,0 +1,100 @@
+/**
+ * How much of the cached keyspace a config change moves: the share of a fixed
+ * key sample whose server changes between two configs. A moved key is a cache
+ * miss after the change, so this is the cost of a change in lost hits.
+ */
+import { RouteTree, compileConfig, type Pool } from './route.js';
+
+/**
+ * The fixed sample `key:0`, `key:1`, ..., `key:{count-1}`. Fixed so that the
+ * same change always reports the same number; plain so that anyone can redo
+ * the count with mcrouter itself. Ch3, Crc32 and Rendezvous all hash the
+ * whole key, so sequential keys spread like random ones.
+ */
+export function sampleKeys(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `key:${i}`);
+}
+
+function treeOf(config: unknown): RouteTree {
+  return config instanceof RouteTree ? config : compileConfig(config);
+}
+
+/** The share of `keys` whose destination differs between two route trees (0 for no keys). */
+function movedShare(
+  before: RouteTree | undefined,
+  after: RouteTree | undefined,
+  keys: readonly string[],
+): number {
+  if (keys.length === 0) return 0;
+  let moved = 0;
+  for (const key of keys) {
+    if (before?.firstDestination(key) !== after?.firstDestination(key)) moved++;
+  }
+  return moved / keys.length;
+}
+
+/**
+ * The fraction of `keys` whose first destination for a `get` differs between
+ * the old and the new config (parsed mcrouter configs or compiled trees). It
+ * follows the whole route tree, so it holds for every hash and topology. A key
+ * with no destination on one side and one on the other has moved.
+ *
+ * @throws McrouterConfigError for a config the route walker does not support
+ */
+export function keyspaceMoved(oldConfig: unknown, newConfig: unknown, keys: readonly string[]): number {
+  return movedShare(treeOf(oldConfig), treeOf(newConfig), keys);
+}
+
+/** A pool's size: its server list, of which `holes` have weight 0. */
+export interface PoolSize {
+  servers: number;
+  holes: number;
+}
+
+export interface PoolMove {
+  pool: string;
+  /** The fraction of sample keys whose server in this pool changes (1 for a pool added or removed). */
+  moved: number;
+  /** Absent when the pool is not in that config. */
+  before?: PoolSize;
+  after?: PoolSize;
+}
+
+export interface KeyspaceDiff {
+  /** The fraction of keys whose first `get` destination changes, through the whole route tree. */
+  moved: number;
+  /** Per top-level pool (old config's order, then pools only the new one has), routed as `PoolRoute` over it. */
+  pools: PoolMove[];
+}
+
+function sizeOf(pool: Pool): PoolSize {
+  const holes = pool.weights?.slice(0, pool.servers.length).filter((w) => w === 0).length ?? 0;
+  return { servers: pool.servers.length, holes };
+}
+
+/**
+ * Overall and per-pool keyspace movement between two configs. A pool is
+ * looked at alone as `{type: "PoolRoute", pool: NAME}`: its hash over its own
+ * server list, whatever routes lead to it.
+ *
+ * @throws McrouterConfigError for a config the route walker does not support
+ */
+export function keyspaceDiff(oldConfig: unknown, newConfig: unknown, keys: readonly string[]): KeyspaceDiff {
+  const before = treeOf(oldConfig);
+  const after = treeOf(newConfig);
+  const names = [...new Set([...before.pools.keys(), ...after.pools.keys()])];
+  const poolRoute = (tree: RouteTree, name: string): RouteTree | undefined =>
+    tree.pools.has(name) ? tree.withRoute({ type: 'PoolRoute', pool: name }) : undefined;
+  const pools = names.map((name): PoolMove => {
+    const move: PoolMove = {
+      pool: name,
+      moved: movedShare(poolRoute(before, name), poolRoute(after, name), keys),
+    };
+    const was = before.pools.get(name);
+    const is = after.pools.get(name);
+    if (was) move.before = sizeOf(was);
+    if (is) move.after = sizeOf(is);
+    return move;
+  });
+  return { moved: movedShare(before, after, keys), pools };
+}

@@ -1,0 +1,642 @@
+/**
+ * Which memcached servers a request reaches, read from an mcrouter config the
+ * way mcrouter's route factory reads it (mcrouter/routes/McRouteHandleProvider,
+ * lib/config/RouteHandleFactory-inl.h and the *RouteFactory.h files).
+ *
+ * A config is compiled once into a tree of route nodes; the tree then answers
+ * per key and operation. Only the route handles the operator generates, and
+ * their close relatives, are modelled; anything else is refused with an Error
+ * rather than guessed at.
+ */
+import {
+  FURC_MAX_POOL_SIZE,
+  RendezvousHash,
+  crc32IndexBytes,
+  furcHashBytes,
+  weightedCh3Bytes,
+} from './hash.js';
+import { KeyBuffer, routingKey } from './key.js';
+
+/** The operations mcrouter treats as gets (its "get" routing group, plus gat/gats from 0.40). */
+export const GET_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get', 'gat', 'gats'] as const;
+
+/** Operation names as `OperationSelectorRoute` knows them (mcrouter lib/network/Memcache.idl). */
+export const OPERATIONS = [
+  ...GET_OPERATIONS,
+  'set',
+  'add',
+  'replace',
+  'append',
+  'prepend',
+  'cas',
+  'lease-set',
+  'delete',
+  'touch',
+  'incr',
+  'decr',
+  'flushall',
+  'flushre',
+] as const;
+
+export type Operation = (typeof OPERATIONS)[number];
+
+const OPERATION_SET: ReadonlySet<string> = new Set(OPERATIONS);
+const GET_SET: ReadonlySet<string> = new Set(GET_OPERATIONS);
+
+export function isOperation(name: string): name is Operation {
+  return OPERATION_SET.has(name);
+}
+
+/**
+ * Where one request goes: `primary` are the servers it is sent to at once (every
+ * replica of an AllSyncRoute, the one shard of a PoolRoute), `fallbacks` the
+ * servers tried afterwards, in order, when those fail (or miss, for a
+ * MissFailoverRoute get). Empty lists: the request is answered without a server
+ * (ErrorRoute, NullRoute, an OperationSelectorRoute without a policy for it).
+ */
+export interface Destinations {
+  primary: string[];
+  fallbacks: string[];
+}
+
+export interface McrouterPool {
+  servers: string[];
+  weights?: number[];
+  tags?: string[];
+}
+
+/** A route handle: `"Type|argument"`, a bare `"Type"`, `{type, ...}`, or a list of them. */
+export type RouteSpec = string | RouteSpec[] | { type: string; [field: string]: unknown };
+
+export interface McrouterConfig {
+  pools?: Record<string, McrouterPool>;
+  route: RouteSpec;
+}
+
+export class McrouterConfigError extends Error {
+  override name = 'McrouterConfigError';
+}
+
+/**
+ * A compiled route tree: answers where keys go. It reuses one key buffer, so
+ * it is cheap per key; it holds no other state.
+ */
+export class RouteTree {
+  /** The config's top-level pools, by name. */
+  readonly pools: ReadonlyMap<string, Pool>;
+  private readonly root: RouteNode;
+  private readonly request = new Request();
+
+  /** @internal built by compileConfig / compileRoute */
+  constructor(root: RouteNode, pools: ReadonlyMap<string, Pool>) {
+    this.root = root;
+    this.pools = pools;
+  }
+
+  route(key: string, op: Operation = 'get'): Destinations {
+    const reach = this.root.reach(this.request.set(key, op));
+    return { primary: reach.primary, fallbacks: reach.fallbacks };
+  }
+
+  /** Another route over the same pools, e.g. `{type: "PoolRoute", pool: NAME}` to look at one pool. */
+  withRoute(route: RouteSpec): RouteTree {
+    return compileWith(this.pools, route, 'route');
+  }
+
+  /** The first server a request for `key` is sent to: `route(key, op).primary[0]`, computed without building lists. */
+  firstDestination(key: string, op: Operation = 'get'): string | undefined {
+    const first = this.root.first(this.request.set(key, op));
+    return typeof first === 'string' ? first : undefined;
+  }
+}
+
+/** Compiles a parsed mcrouter config (`{pools, route}`). */
+export function compileConfig(config: unknown): RouteTree {
+  const { pools, json } = readConfig(config);
+  if (json.route === undefined) {
+    throw new McrouterConfigError('config: no "route"');
+  }
+  return compileWith(pools, json.route, 'route');
+}
+
+/** Compiles `route` against the pools of `config`, e.g. `"PoolRoute|NAME"` to look at one pool. */
+export function compileRoute(config: unknown, route: RouteSpec): RouteTree {
+  return compileWith(readConfig(config).pools, route, 'route');
+}
+
+// Compiling is by far the costliest step; callers of route() with the same
+// parsed config object get the same tree.
+const compiled = new WeakMap<object, RouteTree>();
+
+function treeOf(config: unknown): RouteTree {
+  if (config instanceof RouteTree) return config;
+  if (typeof config !== 'object' || config === null) return compileConfig(config);
+  let tree = compiled.get(config);
+  if (!tree) {
+    tree = compileConfig(config);
+    compiled.set(config, tree);
+  }
+  return tree;
+}
+
+/**
+ * Where a request for `key` goes under `config` (a parsed mcrouter config, not
+ * modified afterwards, or a compiled RouteTree).
+ */
+export function route(config: unknown, key: string, op: Operation): Destinations {
+  if (!isOperation(op)) throw new TypeError(`unknown operation "${String(op)}"`);
+  return treeOf(config).route(key, op);
+}
+
+/** The first server a `get` for `key` reaches, if any. */
+export function firstGetDestination(config: unknown, key: string): string | undefined {
+  return treeOf(config).firstDestination(key, 'get');
+}
+
+// ---------------------------------------------------------------------------
+// The tree
+
+/** What a node answers with when it reaches no server. */
+const ERROR_REPLY = Symbol('error reply');
+/** A node's first destination; `undefined` is a reply with no server that is not an error (a miss). */
+type First = string | typeof ERROR_REPLY | undefined;
+
+interface Reach extends Destinations {
+  /** Nothing reached, and the reply is an error (so a FailoverRoute tries its next child). */
+  errorReply: boolean;
+}
+
+class Request {
+  readonly key = new KeyBuffer();
+  op: Operation = 'get';
+
+  set(key: string, op: Operation): this {
+    this.key.setText(routingKey(key));
+    this.op = op;
+    return this;
+  }
+}
+
+interface RouteNode {
+  reach(req: Request): Reach;
+  first(req: Request): First;
+}
+
+function nothing(errorReply: boolean): Reach {
+  return { primary: [], fallbacks: [], errorReply };
+}
+
+class Destination implements RouteNode {
+  constructor(readonly server: string) {}
+  reach(): Reach {
+    return { primary: [this.server], fallbacks: [], errorReply: false };
+  }
+  first(): First {
+    return this.server;
+  }
+}
+
+/** ErrorRoute (an error reply) or NullRoute (an empty reply: a miss, "stored", ...). */
+class NoServer implements RouteNode {
+  constructor(readonly errorReply: boolean) {}
+  reach(): Reach {
+    return nothing(this.errorReply);
+  }
+  first(): First {
+    return this.errorReply ? ERROR_REPLY : undefined;
+  }
+}
+
+interface PoolHash {
+  indexBytes(bytes: Uint8Array, length: number): number;
+}
+
+/** HashRoute, and PoolRoute which is a HashRoute over its pool's servers. */
+class Hash implements RouteNode {
+  constructor(
+    private readonly children: readonly RouteNode[],
+    private readonly hash: PoolHash,
+    private readonly salt: Uint8Array,
+  ) {}
+
+  private child(req: Request): RouteNode {
+    const key = req.key;
+    const length = key.length;
+    key.appendBytes(this.salt);
+    const index = this.hash.indexBytes(key.bytes, key.length);
+    key.truncate(length);
+    return this.children[index]!;
+  }
+  reach(req: Request): Reach {
+    return this.child(req).reach(req);
+  }
+  first(req: Request): First {
+    return this.child(req).first(req);
+  }
+}
+
+/** AllSyncRoute, AllAsyncRoute, AllFastestRoute, AllMajorityRoute, AllInitialRoute: every child at once. */
+class All implements RouteNode {
+  constructor(private readonly children: readonly RouteNode[]) {}
+  reach(req: Request): Reach {
+    const primary: string[] = [];
+    const fallbacks: string[] = [];
+    let errorReply = true;
+    for (const child of this.children) {
+      const r = child.reach(req);
+      primary.push(...r.primary);
+      fallbacks.push(...r.fallbacks);
+      errorReply &&= r.errorReply;
+    }
+    return { primary, fallbacks, errorReply: primary.length === 0 && errorReply };
+  }
+  first(req: Request): First {
+    let errorReply = true;
+    for (const child of this.children) {
+      const f = child.first(req);
+      if (typeof f === 'string') return f;
+      errorReply &&= f === ERROR_REPLY;
+    }
+    return errorReply ? ERROR_REPLY : undefined;
+  }
+}
+
+/**
+ * FailoverRoute (next child on an error reply) and MissFailoverRoute (next child
+ * on any non-hit, for gets and deletes only; other operations go to the first
+ * child alone, mcrouter routes/MissFailoverRoute.h).
+ */
+class Failover implements RouteNode {
+  constructor(
+    private readonly children: readonly RouteNode[],
+    private readonly onMiss: boolean,
+  ) {}
+
+  private targets(req: Request): readonly RouteNode[] {
+    if (!this.onMiss || GET_SET.has(req.op) || req.op === 'delete') return this.children;
+    return this.children.slice(0, 1);
+  }
+  reach(req: Request): Reach {
+    let reached: Reach | undefined;
+    let errorReply = false;
+    for (const child of this.targets(req)) {
+      const r = child.reach(req);
+      if (reached) {
+        reached.fallbacks.push(...r.primary, ...r.fallbacks);
+      } else if (r.primary.length > 0) {
+        reached = { primary: r.primary, fallbacks: [...r.fallbacks], errorReply: false };
+      } else if (r.errorReply || this.onMiss) {
+        errorReply = r.errorReply;
+      } else {
+        return nothing(false);
+      }
+    }
+    return reached ?? nothing(errorReply);
+  }
+  first(req: Request): First {
+    let last: First;
+    for (const child of this.targets(req)) {
+      last = child.first(req);
+      if (typeof last === 'string') return last;
+      if (last !== ERROR_REPLY && !this.onMiss) return undefined;
+    }
+    return last;
+  }
+}
+
+class OperationSelector implements RouteNode {
+  constructor(
+    private readonly policies: ReadonlyMap<string, RouteNode>,
+    private readonly defaultPolicy: RouteNode | undefined,
+  ) {}
+  private policy(req: Request): RouteNode | undefined {
+    return this.policies.get(req.op) ?? this.defaultPolicy;
+  }
+  // Without a policy mcrouter answers with the operation's default reply.
+  reach(req: Request): Reach {
+    return this.policy(req)?.reach(req) ?? nothing(false);
+  }
+  first(req: Request): First {
+    return this.policy(req)?.first(req);
+  }
+}
+
+class Ch3 implements PoolHash {
+  constructor(private readonly n: number) {}
+  indexBytes(bytes: Uint8Array, length: number): number {
+    return furcHashBytes(bytes, length, this.n);
+  }
+}
+
+class Crc32 implements PoolHash {
+  constructor(private readonly n: number) {}
+  indexBytes(bytes: Uint8Array, length: number): number {
+    return crc32IndexBytes(bytes, length, this.n);
+  }
+}
+
+class WeightedCh3 implements PoolHash {
+  constructor(private readonly weights: Float64Array) {}
+  indexBytes(bytes: Uint8Array, length: number): number {
+    return weightedCh3Bytes(bytes, length, this.weights);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reading the config
+
+/** A pool as read from the config. */
+export interface Pool {
+  name: string;
+  servers: readonly string[];
+  weights?: readonly number[];
+  tags?: readonly string[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readConfig(config: unknown): { pools: Map<string, Pool>; json: Json } {
+  if (!isObject(config)) throw new McrouterConfigError('config: not a JSON object');
+  // mcrouter's prefix routing: several route trees chosen by key prefix.
+  for (const field of ['routes', 'named_handles']) {
+    if (field in config) throw new McrouterConfigError(`config: "${field}" is not supported (use a single "route")`);
+  }
+  const pools = new Map<string, Pool>();
+  if (config.pools !== undefined) {
+    if (!isObject(config.pools)) throw new McrouterConfigError('config: "pools" is not an object');
+    // mcrouter reads every pool at load time, used or not: a broken one fails the config.
+    for (const [name, json] of Object.entries(config.pools)) {
+      pools.set(name, readPool(name, json, `pools.${name}`));
+    }
+  }
+  return { pools, json: config };
+}
+
+function readPool(name: string, json: unknown, path: string): Pool {
+  if (!isObject(json)) throw new McrouterConfigError(`${path}: pool is not an object`);
+  const { servers, weights, tags } = json;
+  if (!Array.isArray(servers)) throw new McrouterConfigError(`${path}: "servers" is not an array`);
+  servers.forEach((server, i) => {
+    if (typeof server !== 'string') {
+      throw new McrouterConfigError(`${path}.servers[${i}]: only "host:port" strings are supported`);
+    }
+  });
+  const pool: Pool = { name, servers: servers as string[] };
+  if (weights !== undefined) pool.weights = numbers(weights, `${path}.weights`);
+  if (tags !== undefined) pool.tags = strings(tags, `${path}.tags`);
+  return pool;
+}
+
+function numbers(json: unknown, path: string): number[] {
+  if (!Array.isArray(json) || !json.every((w) => typeof w === 'number')) {
+    throw new McrouterConfigError(`${path}: not an array of numbers`);
+  }
+  return json as number[];
+}
+
+function strings(json: unknown, path: string): string[] {
+  if (!Array.isArray(json) || !json.every((t) => typeof t === 'string')) {
+    throw new McrouterConfigError(`${path}: not an array of strings`);
+  }
+  return json as string[];
+}
+
+function compileWith(pools: ReadonlyMap<string, Pool>, spec: unknown, path: string): RouteTree {
+  return new RouteTree(new Compiler(pools).create(spec, path), pools);
+}
+
+const ALL_ROUTES = new Set(['AllSyncRoute', 'AllAsyncRoute', 'AllFastestRoute', 'AllMajorityRoute', 'AllInitialRoute']);
+
+// PoolRoute options that add or change destinations (shadows, splits, bucketing):
+// refused, since the answer would be wrong without them.
+const UNSUPPORTED_POOL_ROUTE_OPTIONS = [
+  'shadows',
+  'shard_splits',
+  'slow_warmup',
+  'bucketize',
+  'useBucketHashSelector',
+  'weights_rv',
+  'distribution_enabled',
+];
+
+/** Builds nodes as mcrouter's RouteHandleFactory does: a list flattens, a string "Type|arg" is a short form. */
+class Compiler {
+  constructor(private readonly pools: ReadonlyMap<string, Pool>) {}
+
+  create(json: unknown, path: string): RouteNode {
+    const list = this.createList(json, path);
+    if (list.length !== 1) {
+      throw new McrouterConfigError(`${path}: ${list.length} route handles where exactly one is expected`);
+    }
+    return list[0]!;
+  }
+
+  createList(json: unknown, path: string): RouteNode[] {
+    if (Array.isArray(json)) return json.flatMap((item, i) => this.createList(item, `${path}[${i}]`));
+    if (isObject(json)) {
+      if (typeof json.type !== 'string') throw new McrouterConfigError(`${path}: no string "type"`);
+      return this.createTyped(json.type, json, `${path}(${json.type})`);
+    }
+    if (typeof json === 'string') {
+      if (json === '') return []; // mcrouter: an empty string is an empty list
+      const pipe = json.indexOf('|');
+      if (pipe < 0) return this.createTyped(json, null, `${path}(${json})`);
+      const type = json.slice(0, pipe);
+      return this.createTyped(type, json.slice(pipe + 1), `${path}(${type})`);
+    }
+    throw new McrouterConfigError(`${path}: a route handle must be a string, an object or a list`);
+  }
+
+  private createTyped(type: string, json: unknown, path: string): RouteNode[] {
+    if (ALL_ROUTES.has(type)) {
+      const children = this.children(json, path);
+      return [nullOrSingle(children) ?? new All(children)];
+    }
+    switch (type) {
+      case 'Pool':
+        return this.pool(json, path).servers.map((server) => new Destination(server));
+      case 'PoolRoute':
+        return [this.poolRoute(json, path)];
+      case 'HashRoute':
+        return [this.hashRoute(isObject(json) ? json : {}, this.children(json, path), path)];
+      case 'FailoverRoute': {
+        const children = this.children(json, path);
+        return [nullOrSingle(children) ?? new Failover(children, false)];
+      }
+      case 'MissFailoverRoute': {
+        const children = this.children(json, path);
+        return [nullOrSingle(children) ?? new Failover(children, true)];
+      }
+      case 'LatestRoute':
+        return [latestRoute(isObject(json) ? json : {}, this.children(json, path), path)];
+      case 'OperationSelectorRoute':
+        return [this.operationSelector(json, path)];
+      case 'ErrorRoute':
+        return [new NoServer(true)];
+      case 'NullRoute':
+        return [new NoServer(false)];
+      default:
+        throw new McrouterConfigError(`${path}: route handle "${type}" is not supported`);
+    }
+  }
+
+  /** A route's children: its "children" field, or the short form's argument. */
+  private children(json: unknown, path: string): RouteNode[] {
+    if (isObject(json)) return json.children === undefined ? [] : this.createList(json.children, `${path}.children`);
+    if (json === null) return [];
+    return this.createList(json, path);
+  }
+
+  private pool(json: unknown, path: string): Pool {
+    if (typeof json === 'string') {
+      const pool = this.pools.get(json);
+      if (!pool) throw new McrouterConfigError(`${path}: unknown pool "${json}"`);
+      return pool;
+    }
+    if (isObject(json)) {
+      if (typeof json.name !== 'string') throw new McrouterConfigError(`${path}: an inline pool needs a string "name"`);
+      return readPool(json.name, json, path);
+    }
+    throw new McrouterConfigError(`${path}: a pool is a pool name or an object`);
+  }
+
+  /**
+   * PoolRoute: a HashRoute over the pool's servers. The hash object starts as
+   * `{hash_func: "WeightedCh3", weights}` when the pool has weights, takes the
+   * pool's `tags`, then the PoolRoute's `hash`: a string replaces `hash_func`,
+   * an object's fields replace those fields (McRouteHandleProvider::makePoolRoute).
+   */
+  private poolRoute(json: unknown, path: string): RouteNode {
+    let pool: Pool;
+    let hash: Json = {};
+    if (isObject(json)) {
+      if (json.pool === undefined) throw new McrouterConfigError(`${path}: no "pool"`);
+      for (const option of UNSUPPORTED_POOL_ROUTE_OPTIONS) {
+        if (option in json) throw new McrouterConfigError(`${path}: "${option}" is not supported`);
+      }
+      pool = this.pool(json.pool, `${path}.pool`);
+      hash = poolHashJson(pool);
+      if (typeof json.hash === 'string') hash.hash_func = json.hash;
+      else if (isObject(json.hash)) Object.assign(hash, json.hash);
+      else if (json.hash !== undefined) throw new McrouterConfigError(`${path}.hash: not a string or an object`);
+    } else {
+      pool = this.pool(json, path);
+      hash = poolHashJson(pool);
+    }
+    return this.hashRoute(hash, pool.servers.map((server) => new Destination(server)), path);
+  }
+
+  /** HashRoute's fields: `hash_func` (Ch3), `salt`, `weights` (WeightedCh3), `tags` (Rendezvous). */
+  private hashRoute(json: Json, children: RouteNode[], path: string): RouteNode {
+    let salt = '';
+    if (json.salt !== undefined) {
+      if (typeof json.salt !== 'string') throw new McrouterConfigError(`${path}: "salt" is not a string`);
+      salt = json.salt;
+    }
+    let func = 'Ch3';
+    if (json.hash_func !== undefined) {
+      if (typeof json.hash_func !== 'string') throw new McrouterConfigError(`${path}: "hash_func" is not a string`);
+      func = json.hash_func;
+    }
+    const n = children.length;
+    // Newer mcrouter builds answer an empty HashRoute with an error, older ones with NullRoute.
+    if (n === 0) return new NoServer(true);
+    if (n === 1) return children[0]!;
+    const withHash = (hash: PoolHash) => new Hash(children, hash, new TextEncoder().encode(salt));
+    switch (func) {
+      case 'Ch3':
+        if (n > FURC_MAX_POOL_SIZE) throw new McrouterConfigError(`${path}: ${n} servers, Ch3 allows ${FURC_MAX_POOL_SIZE}`);
+        return withHash(new Ch3(n));
+      case 'Crc32':
+        return withHash(new Crc32(n));
+      case 'WeightedCh3':
+        if (n > FURC_MAX_POOL_SIZE) throw new McrouterConfigError(`${path}: ${n} servers, WeightedCh3 allows ${FURC_MAX_POOL_SIZE}`);
+        return withHash(new WeightedCh3(weightedCh3Weights(json.weights, n, `${path}.weights`)));
+      case 'Rendezvous': {
+        if (json.tags === undefined) throw new McrouterConfigError(`${path}: Rendezvous needs "tags", one per server`);
+        const tags = strings(json.tags, `${path}.tags`);
+        if (tags.length !== n) {
+          throw new McrouterConfigError(`${path}: ${tags.length} tags for ${n} servers (Rendezvous needs one per server)`);
+        }
+        return withHash(new RendezvousHash(tags));
+      }
+      case 'Latest':
+        return latestRoute(json, children, path);
+      case 'ConstShard':
+      case 'LoadBalancer':
+      case 'WeightedCh4':
+      case 'WeightedCh3Rv':
+        throw new McrouterConfigError(`${path}: hash function "${func}" is not supported`);
+      default:
+        throw new McrouterConfigError(`${path}: unknown hash function "${func}"`);
+    }
+  }
+
+  private operationSelector(json: unknown, path: string): RouteNode {
+    // mcrouter: a non-object OperationSelectorRoute is just the route it names.
+    if (!isObject(json)) return this.create(json, path);
+    const { default_policy: defaultJson, operation_policies: policiesJson } = json;
+    if (defaultJson === undefined && policiesJson === undefined) {
+      throw new McrouterConfigError(`${path}: needs "default_policy" or "operation_policies"`);
+    }
+    const defaultPolicy = defaultJson === undefined ? undefined : this.create(defaultJson, `${path}.default_policy`);
+    if (policiesJson === undefined) return defaultPolicy!;
+    if (!isObject(policiesJson)) throw new McrouterConfigError(`${path}.operation_policies: not an object`);
+    const policies = new Map<string, RouteNode>();
+    for (const [op, policy] of Object.entries(policiesJson)) {
+      // mcrouter refuses the whole config for a name it does not know.
+      if (!isOperation(op)) throw new McrouterConfigError(`${path}.operation_policies: unknown operation "${op}"`);
+      policies.set(op, this.create(policy, `${path}.operation_policies.${op}`));
+    }
+    return new OperationSelector(policies, defaultPolicy);
+  }
+}
+
+function poolHashJson(pool: Pool): Json {
+  const hash: Json = {};
+  if (pool.weights) {
+    hash.hash_func = 'WeightedCh3';
+    hash.weights = pool.weights;
+  }
+  // Copied by mcrouter builds since Rendezvous exists; older ones need the tags in the PoolRoute's hash.
+  if (pool.tags) hash.tags = pool.tags;
+  return hash;
+}
+
+/** WeightedCh3HashFunc(json, n): the first n weights; missing ones are 0.5 (mcrouter logs "CONFIG IS BROKEN"). */
+function weightedCh3Weights(json: unknown, n: number, path: string): Float64Array {
+  if (json === undefined) throw new McrouterConfigError(`${path}: WeightedCh3 needs "weights"`);
+  const given = numbers(json, path);
+  const weights = new Float64Array(n).fill(0.5);
+  weights.set(given.slice(0, n));
+  return weights;
+}
+
+/**
+ * LatestRoute: a FailoverRoute over `failover_count` (default 5) of its
+ * children. mcrouter picks those children, and their order, by a hash of the
+ * mcrouter host's id (weighted by `weights`), not by key: every key gets the
+ * same order on one mcrouter host and a different one on another. A config
+ * alone cannot say which, so this models one host: the first `failover_count`
+ * children in the order listed.
+ */
+function latestRoute(json: Json, children: RouteNode[], path: string): RouteNode {
+  let count = 5;
+  if (json.failover_count !== undefined) {
+    if (!Number.isInteger(json.failover_count)) throw new McrouterConfigError(`${path}: "failover_count" is not an integer`);
+    count = json.failover_count as number;
+  }
+  const targets = children.slice(0, Math.max(0, count));
+  return nullOrSingle(targets) ?? new Failover(targets, false);
+}
+
+/** mcrouter's factories turn no children into NullRoute and one child into that child. */
+function nullOrSingle(children: RouteNode[]): RouteNode | undefined {
+  if (children.length === 0) return new NoServer(false);
+  if (children.length === 1) return children[0];
+  return undefined;
+}

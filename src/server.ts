@@ -1,0 +1,136 @@
+/**
+ * The HTTP shell around the pure hooks: parsing, validation, status codes,
+ * logs and metrics. `buildServer` is what tests and main.ts both call.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CustomizeRequest, SyncRequest } from './api/hook.js';
+import { customize } from './core/customize.js';
+import { SpecError } from './core/spec-check.js';
+import { sync } from './core/sync.js';
+import { createMetrics, type Hook, type Outcome } from './http/metrics.js';
+import { refusalOf, type SchemaError } from './http/validation-error.js';
+import { DEFAULT_SETTINGS } from './settings.js';
+
+export interface ServerOptions {
+  /** A pino logger, or Fastify's logger options; off by default (tests). */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  bodyLimit?: number;
+  clusterDomain?: string;
+  mcrouterImage?: string;
+  exporterImage?: string;
+  /** The time of each sync; tests pass a fixed one. */
+  clock?: () => Date;
+  /** Node process metrics on /metrics (off in tests that build many servers). */
+  processMetrics?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Fails /readyz from now on, so Kubernetes stops sending requests before the server closes. */
+    drain(): void;
+  }
+}
+
+/** Kubernetes' metav1.Time has second precision. */
+const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function buildServer(options: ServerOptions = {}) {
+  const isLogger = (l: unknown): l is FastifyBaseLogger => typeof l === 'object' && l !== null && 'child' in l;
+  const app = Fastify({
+    ...(isLogger(options.logger) ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
+    bodyLimit: options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Health checks and every hook call would flood the logs; each sync logs one line of its own.
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = createMetrics(options.processMetrics ?? false);
+  const clock = options.clock ?? (() => new Date());
+  const images = {
+    mcrouter: options.mcrouterImage ?? DEFAULT_SETTINGS.mcrouterImage,
+    exporter: options.exporterImage ?? DEFAULT_SETTINGS.exporterImage,
+  };
+  const clusterDomain = options.clusterDomain ?? DEFAULT_SETTINGS.clusterDomain;
+  let draining = false;
+  app.decorate('drain', () => {
+    draining = true;
+  });
+
+  const answer = (reply: FastifyReply, hook: Hook, started: number, outcome: Outcome, code: number, body: string) => {
+    metrics.observe(hook, outcome, (performance.now() - started) / 1000);
+    return reply.code(code).type('application/json; charset=utf-8').send(body);
+  };
+  /** A request that failed validation or the spec rules: 400/422 with the field, never applied. */
+  const refuse = (reply: FastifyReply, hook: Hook, started: number, error: unknown) => {
+    const validation = (error as { validation?: SchemaError[] }).validation;
+    const refusal = validation
+      ? refusalOf(validation)
+      : error instanceof SpecError
+        ? { statusCode: 422 as const, field: error.field, message: error.message }
+        : undefined;
+    if (!refusal) throw error;
+    reply.log.warn({ field: refusal.field, statusCode: refusal.statusCode }, refusal.message);
+    const outcome = refusal.statusCode === 422 ? 'invalid' : 'bad_request';
+    return answer(reply, hook, started, outcome, refusal.statusCode, JSON.stringify({ message: refusal.message, field: refusal.field }));
+  };
+
+  app.post('/sync', { schema: { body: SyncRequest }, attachValidation: true }, (request, reply) => {
+    const started = performance.now();
+    if (request.validationError) return refuse(reply, 'sync', started, request.validationError);
+    const { parent } = request.body;
+    let response;
+    try {
+      response = sync(request.body, { now: rfc3339(clock()), clusterDomain, images });
+    } catch (error) {
+      return refuse(reply, 'sync', started, error);
+    }
+    const { status } = response;
+    metrics.proxyServers(parent.metadata.namespace, parent.metadata.name, status.servers ?? 0, status.readyServers ?? 0);
+    request.log.info(
+      {
+        proxy: `${parent.metadata.namespace}/${parent.metadata.name}`,
+        servers: status.servers,
+        readyServers: status.readyServers,
+        configHash: status.configHash,
+        ready: status.conditions?.[0]?.reason,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      },
+      'sync',
+    );
+    return answer(reply, 'sync', started, 'ok', 200, JSON.stringify(response));
+  });
+
+  app.post('/customize', { schema: { body: CustomizeRequest }, attachValidation: true }, (request, reply) => {
+    const started = performance.now();
+    if (request.validationError) return refuse(reply, 'customize', started, request.validationError);
+    try {
+      return answer(reply, 'customize', started, 'ok', 200, JSON.stringify(customize(request.body)));
+    } catch (error) {
+      return refuse(reply, 'customize', started, error);
+    }
+  });
+
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) =>
+    draining ? reply.code(503).send({ status: 'draining' }) : reply.send({ status: 'ready' }),
+  );
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ message: `${request.method} ${request.url} not found: the hooks are POST /sync and POST /customize` }),
+  );
+  // Every error is JSON {message}. Client errors (bad JSON, wrong content type, too large) keep their 4xx code.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const code = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (code === 500) request.log.error({ err: error }, 'unexpected error');
+    return reply.code(code).send({ message: code === 500 ? 'internal error' : error.message });
+  });
+  return app;
+}

@@ -1,0 +1,74 @@
+import t, { type Test } from 'tap';
+import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { post, testServer } from './helpers/hook.js';
+
+const app = testServer({ bodyLimit: 256 * 1024 });
+t.teardown(() => app.close());
+
+const related = [service({ name: 'memcached-pool1', headless: true }), ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1]))];
+const withSpec = (spec: Json, name = 'example-cluster', namespace = 'default') => syncRequest({ parent: proxy({ name, namespace, spec }), related });
+
+const raw = (payload: string | Buffer, contentType?: string, url = '/sync') =>
+  app.inject({ method: 'POST', url, headers: contentType ? { 'content-type': contentType } : {}, payload });
+
+const expectJsonError = (t: Test, res: { statusCode: number; body: string }, code: number, message?: RegExp) => {
+  t.equal(res.statusCode, code);
+  const body = JSON.parse(res.body) as { message?: unknown };
+  t.type(body.message, 'string', 'a JSON {message}');
+  if (message) t.match(body.message, message);
+};
+
+t.test('not JSON, wrong content type, too big', async (t) => {
+  expectJsonError(t, await raw('{"parent": ', 'application/json'), 400);
+  expectJsonError(t, await raw('', 'application/json'), 400);
+  expectJsonError(t, await raw('parent=x', 'application/x-www-form-urlencoded'), 415);
+  expectJsonError(t, await raw('{}', 'text/plain'), 415);
+  expectJsonError(t, await raw(JSON.stringify({ pad: 'x'.repeat(300 * 1024) }), 'application/json'), 413);
+  expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset=utf-8'), 400, /parent\.apiVersion: is required|apiVersion/);
+});
+
+t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
+  expectJsonError(t, await raw('[]', 'application/json'), 400);
+  expectJsonError(t, await raw('{"hello": "world"}', 'application/json'), 400, /^parent: is required/);
+  const wrongKind = withSpec({ serviceName: 'memcached-pool1' });
+  (wrongKind['parent'] as Json)['kind'] = 'Deployment';
+  expectJsonError(t, await raw(JSON.stringify(wrongKind), 'application/json'), 400, /^kind: must be "MemcachedProxy"/);
+  const badRelated = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
+  ((badRelated['related'] as any)['EndpointSlice.discovery.k8s.io/v1'] as Record<string, Json>)[Object.keys((badRelated['related'] as any)['EndpointSlice.discovery.k8s.io/v1'])[0]!]!['endpoints'] = 'nope';
+  expectJsonError(t, await raw(JSON.stringify(badRelated), 'application/json'), 400, /^related\["EndpointSlice\.discovery\.k8s\.io\/v1"\]\["memcached-pool1-[0-9a-f]{5}"\]\.endpoints: must be array or null/);
+});
+
+t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
+  const cases: [string, Json, RegExp, string?, string?][] = [
+    ['both forms', { serviceName: 'memcached-pool1', rules: { service: { name: 'memcached-pool1' } } }, /^spec: exactly one of spec\.serviceName and spec\.rules/],
+    ['neither form', {}, /^spec: exactly one of/],
+    ['servicePort without serviceName', { servicePort: 11211, rules: { service: { name: 'a' } } }, /^spec: spec\.servicePort is only used with spec\.serviceName/],
+    ['a rule with service and children', { rules: { children: [{ service: { name: 'a' }, children: [{ service: { name: 'b' } }] }] } }, /^spec\.rules\.children\[0\]: a rule has either service or children/],
+    ['a rule with neither', { rules: { type: 'sharded' } }, /^spec\.rules: a rule has either/],
+    ['a service in another namespace', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'b', namespace: 'kube-system' } }] } }, /^spec\.rules\.children\[1\]\.service\.namespace: must be the proxy's own namespace "default"/],
+    ['an unknown rule type', { rules: { type: 'mirrored', service: { name: 'a' } } }, /^spec\.rules\.type: must be one of sharded, replicated/],
+    ['a port of the wrong type', { serviceName: 'a', servicePort: true }, /^spec\.servicePort: must be integer or string/],
+    ['four levels', { rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]\.children: must be empty/],
+    ['a name too long for child names', { serviceName: 'a' }, /^metadata\.name: /, 'x'.repeat(55)],
+    ['a name that is not a DNS label', { serviceName: 'a' }, /^metadata\.name: /, 'Example_Cluster'],
+  ];
+  for (const [what, spec, message, name] of cases) {
+    const res = await raw(JSON.stringify(withSpec(spec, name)), 'application/json');
+    expectJsonError(t, res, 422, message);
+    t.comment(`${what}: ${JSON.parse(res.body).message}`);
+  }
+  const customize = await post(app, '/customize', { parent: proxy({ name: 'x', spec: {} }) });
+  t.equal(customize.statusCode, 422, 'customize refuses the same specs');
+});
+
+t.test('prototype pollution is refused, never merged', async (t) => {
+  const body = JSON.stringify(withSpec({ serviceName: 'memcached-pool1' }));
+  expectJsonError(t, await raw(body.replace('"spec":{', '"spec":{"__proto__":{"polluted":true},'), 'application/json'), 400);
+  expectJsonError(t, await raw(body.replace('"spec":{', '"spec":{"constructor":{"prototype":{"polluted":true}},'), 'application/json'), 400);
+  t.equal(({} as Json)['polluted'], undefined);
+});
+
+t.test('unknown routes and methods answer JSON', async (t) => {
+  expectJsonError(t, await app.inject({ method: 'GET', url: '/sync' }), 404);
+  expectJsonError(t, await app.inject({ method: 'POST', url: '/finalize', payload: {} }), 404);
+});

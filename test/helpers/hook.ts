@@ -1,0 +1,42 @@
+/** Calls the real server the way Metacontroller does, through Fastify's inject. */
+import { buildServer, type ServerOptions } from '../../src/server.js';
+import type { Json } from '../fixtures/cluster.js';
+
+export const FIXED_NOW = new Date('2026-11-25T12:00:00Z');
+
+export const testServer = (options: ServerOptions = {}) => buildServer({ clock: () => FIXED_NOW, ...options });
+export type TestServer = ReturnType<typeof testServer>;
+
+export interface HookAnswer {
+  statusCode: number;
+  text: string;
+  body: Json;
+}
+
+export async function post(app: TestServer, path: '/sync' | '/customize', payload: unknown): Promise<HookAnswer> {
+  const res = await app.inject({
+    method: 'POST',
+    url: path,
+    headers: { 'content-type': 'application/json' },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+  return { statusCode: res.statusCode, text: res.body, body: JSON.parse(res.body) as Json };
+}
+
+export const childOf = (body: Json, kind: string): Json | undefined =>
+  (body['children'] as Json[]).find((c) => c['kind'] === kind);
+
+export interface PoolConfig {
+  servers: string[];
+  weights?: number[];
+}
+export interface ConfigJson {
+  pools: Record<string, PoolConfig>;
+  route: unknown;
+}
+
+export const configOf = (body: Json): ConfigJson => {
+  const cm = childOf(body, 'ConfigMap');
+  if (!cm) throw new Error('no ConfigMap in the response');
+  return JSON.parse((cm['data'] as Record<string, string>)['config.json']!) as ConfigJson;
+};

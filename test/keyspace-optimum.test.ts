@@ -1,0 +1,110 @@
+// Over a sequence of cluster changes, the keys that change server (routed with
+// mcrouter's own hashes) stay within 3% of the optimum: the larger of the share
+// the departed servers held and the share the newcomers must take.
+import t from 'tap';
+import { compileConfig } from '../src/mcrouter/route.js';
+import { sampleKeys } from '../src/mcrouter/keyspace.js';
+import {
+  deploymentPods,
+  endpointSlices,
+  observedChildren,
+  proxy,
+  service,
+  statefulSetPods,
+  syncRequest,
+  type Json,
+  type Pod,
+} from './fixtures/cluster.js';
+import { configOf, post, testServer, type ConfigJson } from './helpers/hook.js';
+
+const KEYS = sampleKeys(20_000).map((k) => `user:${k}`);
+const TOLERANCE = 0.03;
+const app = testServer();
+t.teardown(() => app.close());
+
+interface Step {
+  event: string;
+  pods: Pod[];
+}
+
+function live(config: ConfigJson): Set<string> {
+  const set = new Set<string>();
+  for (const pool of Object.values(config.pools)) pool.servers.forEach((s, i) => pool.weights?.[i] !== 0 && set.add(s));
+  return set;
+}
+
+async function drive(t: Tap, name: string, steps: Step[], svc: Json) {
+  const parent = proxy({ name, spec: { serviceName: (svc['metadata'] as Json)['name'] } });
+  const serviceName = String((svc['metadata'] as Json)['name']);
+  let children: Json[] = [];
+  let previous: ConfigJson | undefined;
+  const rows: string[] = [];
+  for (const step of steps) {
+    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices(serviceName, step.pods)], children }));
+    t.equal(res.statusCode, 200, step.event);
+    const config = configOf(res.body);
+    children = observedChildren(parent, res.body['children'] as Json[]);
+    if (previous) {
+      const before = compileConfig(previous);
+      const after = compileConfig(config);
+      const wasLive = live(previous);
+      const isLive = live(config);
+      let moved = 0;
+      let departed = 0;
+      let arrived = 0;
+      let toHole = 0;
+      for (const key of KEYS) {
+        const a = before.firstDestination(key);
+        const b = after.firstDestination(key);
+        if (a !== b) moved++;
+        if (a !== undefined && !isLive.has(a)) departed++;
+        if (b !== undefined && !wasLive.has(b)) arrived++;
+        if (b !== undefined && !isLive.has(b)) toHole++;
+      }
+      t.equal(toHole, 0, `${step.event}: no key is routed to a weight-0 hole`);
+      const optimum = Math.max(departed, arrived) / KEYS.length;
+      const share = moved / KEYS.length;
+      rows.push(`${step.event}: moved ${(share * 100).toFixed(1)}%, optimum ${(optimum * 100).toFixed(1)}%`);
+      t.ok(share <= optimum + TOLERANCE, `${step.event}: moved ${share.toFixed(3)} vs optimum ${optimum.toFixed(3)}`);
+    }
+    previous = config;
+  }
+  t.comment(`${name}:\n  ${rows.join('\n  ')}`);
+}
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+
+t.test('a Deployment-backed pool', async (t) => {
+  const pods = deploymentPods('memcached', 10);
+  const newPod = (n: number, node = 'node-1'): Pod => ({ name: `memcached-new-${n}`, ip: `10.244.7.${n}`, node });
+  const without = (list: Pod[], ...names: string[]) => list.filter((p) => !names.includes(p.name));
+  const s1 = [...pods, newPod(1)];
+  const s2 = s1.map((p, i) => (i === 4 ? { ...p, ready: false } : p));
+  const s3 = [...without(s1, pods[6]!.name), newPod(2)];
+  const s4 = without(s3, pods[3]!.name);
+  const drained = s4.filter((p) => p.node === 'node-0').map((p) => p.name);
+  const s5 = without(s4, ...drained);
+  const s6 = [...s5, ...drained.map((_, i) => newPod(10 + i, 'node-2'))];
+  await drive(t, 'deployment-pool', [
+    { event: 'start (10 pods)', pods },
+    { event: 'scale up 10 -> 11', pods: s1 },
+    { event: 'a pod restarts (not ready, same IP)', pods: s2 },
+    { event: 'a pod replaced by a new one', pods: s3 },
+    { event: 'a middle pod deleted', pods: s4 },
+    { event: `node drain: ${drained.length} pods evicted`, pods: s5 },
+    { event: 'the evicted pods rescheduled elsewhere', pods: s6 },
+  ], service({ name: 'memcached' }));
+});
+
+t.test('a StatefulSet pool', async (t) => {
+  const sts = (ordinals: number[], over: Partial<Pod> = {}) => statefulSetPods('memcached', ordinals, 1, over);
+  const all = [0, 1, 2, 3, 4];
+  const steps: Step[] = [{ event: 'start (5 pods)', pods: sts(all) }, { event: 'scale up 5 -> 6', pods: sts([...all, 5]) }];
+  // Rolling restart from the highest ordinal down, as the StatefulSet controller does: gone, then back not ready, then ready.
+  for (const n of [5, 4, 3, 2, 1, 0]) {
+    const others = [0, 1, 2, 3, 4, 5].filter((o) => o !== n);
+    steps.push({ event: `restart memcached-${n}: pod deleted`, pods: sts(others) });
+    steps.push({ event: `restart memcached-${n}: back, not ready`, pods: [...sts(others), ...sts([n], { ready: false, ip: `10.244.3.${n}` })] });
+  }
+  steps.push({ event: 'scale down 6 -> 4', pods: sts([0, 1, 2, 3]) });
+  await drive(t, 'statefulset-pool', steps, service({ name: 'memcached', headless: true }));
+});

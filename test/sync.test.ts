@@ -1,0 +1,247 @@
+import t from 'tap';
+import {
+  deploymentPods,
+  endpointSlices,
+  endpoints,
+  observedChildren,
+  proxy,
+  service,
+  statefulSetPods,
+  syncRequest,
+  type Json,
+  type Pod,
+} from './fixtures/cluster.js';
+import { childOf, configOf, post, testServer } from './helpers/hook.js';
+
+const app = testServer();
+t.teardown(() => app.close());
+
+const seedProxy = (status?: Json) => proxy({ name: 'example-cluster', spec: { serviceName: 'memcached-pool1' }, ...(status ? { status } : {}) });
+const pool1 = service({ name: 'memcached-pool1', headless: true });
+const dns = (n: number) => `memcached-pool1-${n}.memcached-pool1.default.svc.cluster.local:11211`;
+
+t.test('the seed example: a StatefulSet behind a headless Service', async (t) => {
+  const pods = statefulSetPods('memcached-pool1', [0, 1, 2]);
+  const res = await post(app, '/sync', syncRequest({ parent: seedProxy(), related: [pool1, ...endpointSlices('memcached-pool1', pods)] }));
+  t.equal(res.statusCode, 200);
+  t.same(Object.keys(res.body).sort(), ['children', 'status'], 'only the fields strict v2 decoding accepts');
+  const cm = childOf(res.body, 'ConfigMap')!;
+  t.equal((cm['metadata'] as Json)['name'], 'example-cluster-mcrouter');
+  const config = configOf(res.body);
+  t.same(config, { pools: { 'memcached-pool1': { servers: [dns(0), dns(1), dns(2)] } }, route: 'PoolRoute|memcached-pool1' });
+
+  const deployment = childOf(res.body, 'Deployment')!;
+  t.equal((deployment['metadata'] as Json)['name'], 'example-cluster-mcrouter');
+  const pod = (deployment['spec'] as any).template.spec;
+  const mcrouter = pod.containers[0];
+  t.same(mcrouter.args.slice(0, 3), ['-p', '11211', '--config-file=/etc/mcrouter/config.json']);
+  const configMount = mcrouter.volumeMounts.find((m: Json) => m['name'] === 'config');
+  t.same(configMount, { name: 'config', mountPath: '/etc/mcrouter', readOnly: true }, 'a directory mount, never subPath');
+  t.same(pod.volumes.find((v: Json) => v['name'] === 'config').configMap, { name: 'example-cluster-mcrouter' });
+  for (const dir of ['/var/mcrouter', '/var/spool/mcrouter']) {
+    const mount = mcrouter.volumeMounts.find((m: Json) => m['mountPath'] === dir);
+    t.ok(mount, `${dir} is mounted`);
+    t.ok(pod.volumes.find((v: Json) => v['name'] === mount.name).emptyDir, `${dir} is an emptyDir`);
+  }
+
+  const svc = childOf(res.body, 'Service')!;
+  t.equal((svc['metadata'] as Json)['name'], 'example-cluster');
+  t.same((svc['spec'] as any).ports, [{ name: 'memcache', port: 11211, targetPort: 'memcache', protocol: 'TCP' }]);
+  t.same((svc['spec'] as any).selector, (deployment['spec'] as any).selector.matchLabels);
+  t.notOk(childOf(res.body, 'PodDisruptionBudget'), 'one replica: no PDB');
+  for (const child of res.body['children'] as Json[]) {
+    const meta = child['metadata'] as Json;
+    t.notOk('namespace' in meta || 'ownerReferences' in meta || 'status' in child, `${String(child['kind'])} leaves namespace, owners and status to Metacontroller`);
+    t.same(meta['labels'], {
+      'app.kubernetes.io/name': 'mcrouter',
+      'app.kubernetes.io/instance': 'example-cluster',
+      'app.kubernetes.io/component': 'proxy',
+      'app.kubernetes.io/managed-by': 'memcached-operator',
+    });
+  }
+  const status = res.body['status'] as any;
+  t.equal(status.servers, 3);
+  t.equal(status.readyServers, 3);
+  t.same(status.pools, [{ name: 'memcached-pool1', service: 'memcached-pool1', port: 11211, servers: 3, readyServers: 3, holes: 0 }]);
+  t.match(status.conditions, [{ type: 'Ready', status: 'False', reason: 'Progressing' }], 'not Ready before the Deployment is observed');
+});
+
+t.test('StatefulSet scaling touches only the tail; a missing ordinal keeps its slot', async (t) => {
+  const run = async (ordinals: number[], over: Partial<Pod> = {}) =>
+    configOf(
+      (await post(app, '/sync', syncRequest({ parent: seedProxy(), related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals, 1, over))] })))
+        .body,
+    ).pools['memcached-pool1']!;
+  t.same((await run([0, 1, 2, 3, 4, 5])).servers, [0, 1, 2, 3, 4, 5].map(dns), 'scale up appends');
+  t.same((await run([0, 1, 2, 3])).servers, [0, 1, 2, 3].map(dns), 'scale down removes the tail');
+  const gap = await run([0, 1, 3, 4]);
+  t.same(gap.servers, [0, 1, 2, 3, 4].map(dns), 'pod 2 being recreated keeps its slot by DNS name');
+  t.notOk(gap.weights, 'a kept StatefulSet slot is live, not a hole');
+  t.same((await run([0, 1, 2], { ready: false })).servers, [0, 1, 2].map(dns), 'not-ready pods keep their place');
+});
+
+t.test('a Deployment-backed pool keeps every survivor at its index', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const initial = deploymentPods('memcached-deploy', 5);
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('memcached-deploy', initial)] }));
+  const before = configOf(first.body).pools['memcached-deploy']!.servers;
+  t.same(before, initial.map((p) => `${p.ip}:11211`).sort(new Intl.Collator('en', { numeric: true }).compare), 'natural order with no current config');
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+
+  // Pod at index 1 replaced by a new pod with a new IP.
+  const replacedIp = before[1]!.replace(':11211', '');
+  const successor: Pod = { name: 'memcached-deploy-7c9d8b5f4-zzzzz', ip: '10.244.9.9' };
+  const replaced = [...initial.filter((p) => p.ip !== replacedIp), successor];
+  const second = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('memcached-deploy', replaced)], children }));
+  const afterReplace = configOf(second.body).pools['memcached-deploy']!;
+  t.same(afterReplace.servers, before.map((s, i) => (i === 1 ? '10.244.9.9:11211' : s)), 'the successor takes the vacated index');
+  t.notOk(afterReplace.weights);
+
+  // Middle pod deleted: a weight-0 hole, every other server at its index.
+  const middleIp = before[2]!.replace(':11211', '');
+  const fewer = initial.filter((p) => p.ip !== middleIp);
+  const third = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('memcached-deploy', fewer)], children }));
+  const afterDelete = configOf(third.body).pools['memcached-deploy']!;
+  t.same(afterDelete.servers, before, 'the departed address stays in place');
+  t.same(afterDelete.weights, [1, 1, 0, 1, 1], 'as a weight-0 hole');
+  const status = third.body['status'] as any;
+  t.equal(status.servers, 4, 'status counts live entries, not holes');
+  t.equal(status.pools[0].holes, 1);
+  const again = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('memcached-deploy', fewer)], children }));
+  t.equal(again.text, third.text, 'the same request gives the same bytes');
+
+  // The tail pod leaving drops the trailing slot rather than leaving a hole.
+  const tailIp = before[4]!.replace(':11211', '');
+  const noTail = initial.filter((p) => p.ip !== tailIp);
+  const fourth = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('memcached-deploy', noTail)], children }));
+  t.same(configOf(fourth.body).pools['memcached-deploy'], { servers: before.slice(0, 4) });
+});
+
+t.test('endpoint order does not change a byte', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const pods = deploymentPods('memcached-deploy', 40).map((p, i) => ({ ...p, ready: i % 7 !== 0 }));
+  const shuffled = [...pods].sort((a, b) => (a.name < b.name ? 1 : -1));
+  const a = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', pods, { perSlice: 15 })] }));
+  const b = await post(app, '/sync', syncRequest({ parent, related: [...endpointSlices('memcached-deploy', shuffled, { perSlice: 11 }).reverse(), svc] }));
+  t.equal(a.statusCode, 200);
+  t.equal(a.text, b.text);
+  t.equal((a.body['status'] as any).readyServers, 34);
+});
+
+t.test('endpoints: slices preferred, dual-stack deduplicated, IPv6 in brackets, terminating kept', async (t) => {
+  const pods: Pod[] = [
+    { name: 'm-a', ip: '10.0.0.1', ipv6: 'fd00::1' },
+    { name: 'm-b', ip: '10.0.0.2', ipv6: 'fd00::2', terminating: true },
+    { name: 'm-c', ip: '10.0.0.3', ipv6: 'fd00::3', ready: false },
+  ];
+  const v6first = service({ name: 'mc', ipFamilies: ['IPv6', 'IPv4'] });
+  const related = [v6first, ...endpointSlices('mc', pods, { family: 'IPv4' }), ...endpointSlices('mc', pods, { family: 'IPv6' }), endpoints('mc', [pods[0]!])];
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'dual', spec: { serviceName: 'mc' } }), related }));
+  t.same(configOf(res.body).pools['mc']!.servers, ['[fd00::1]:11211', '[fd00::2]:11211', '[fd00::3]:11211'], 'one member per pod, the primary family');
+  t.equal((res.body['status'] as any).readyServers, 1, 'terminating and not-ready members count as servers, not as ready');
+});
+
+t.test('a selector-less Service with hand-written Endpoints (servers outside the cluster)', async (t) => {
+  const external: Pod[] = [
+    { name: 'x', ip: '192.0.2.20', external: true },
+    { name: 'y', ip: '192.0.2.3', external: true },
+  ];
+  const svc = service({ name: 'legacy', selector: null, ports: [{ port: 11211 }] });
+  const res = await post(app, '/sync', syncRequest({
+    parent: proxy({ name: 'legacy-proxy', spec: { serviceName: 'legacy' } }),
+    related: [svc, endpoints('legacy', external, { portName: null })],
+  }));
+  t.same(configOf(res.body).pools['legacy']!.servers, ['192.0.2.3:11211', '192.0.2.20:11211']);
+});
+
+t.test('ports are resolved by number or by name through the Service', async (t) => {
+  const svc = service({ name: 'mc', ports: [{ name: 'admin', port: 9000 }, { name: 'memcache', port: 11211, targetPort: 21211 }] });
+  const pods = deploymentPods('mc', 2);
+  const related = [svc, ...endpointSlices('mc', pods, { portName: 'memcache', port: 21211 })];
+  const byName = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'memcache' } }), related }));
+  t.same(configOf(byName.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:21211`), 'the endpoint port of the named Service port');
+  const byNumber = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 11211 } }), related }));
+  t.same(configOf(byNumber.body), configOf(byName.body), 'the same servers by number');
+  const missing = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'nope' } }), related }));
+  t.equal(missing.statusCode, 200);
+  t.match((missing.body['status'] as any).conditions[0], { status: 'False', reason: 'PortNotFound', message: /no port "nope" \(ports: admin\/9000, memcache\/11211\)/ });
+  t.match(configOf(missing.body).route, { type: 'ErrorRoute' });
+});
+
+t.test('a missing Service or no endpoints keeps the current config and says so', async (t) => {
+  const parent = seedProxy();
+  const pods = statefulSetPods('memcached-pool1', [0, 1]);
+  const first = await post(app, '/sync', syncRequest({ parent, related: [pool1, ...endpointSlices('memcached-pool1', pods)] }));
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+
+  const gone = await post(app, '/sync', syncRequest({ parent, related: [], children }));
+  t.equal(gone.statusCode, 200);
+  t.same(configOf(gone.body), configOf(first.body), 'Service gone: servers kept');
+  t.match((gone.body['status'] as any).conditions[0], { status: 'False', reason: 'ServiceNotFound', message: /memcached-pool1 not found in namespace default; keeping the 2 servers/ });
+  t.same((gone.body['children'] as Json[]).map((c) => c['kind']), ['ConfigMap', 'Deployment', 'Service'], 'no child is dropped');
+
+  const blip = await post(app, '/sync', syncRequest({ parent, related: [pool1, ...endpointSlices('memcached-pool1', [])], children }));
+  t.same(configOf(blip.body), configOf(first.body), 'endpoints briefly empty: servers kept');
+  t.match((blip.body['status'] as any).conditions[0], { reason: 'NoServers' });
+
+  const fresh = await post(app, '/sync', syncRequest({ parent, related: [] }));
+  t.same(configOf(fresh.body).route, { type: 'ErrorRoute', response: 'memcached-operator: no servers for service memcached-pool1' });
+  t.same(configOf(fresh.body).pools, {});
+  t.match((fresh.body['status'] as any).conditions[0].message, /requests to it fail until it has servers/);
+});
+
+t.test('Ready follows the observed Deployment; lastTransitionTime is carried over', async (t) => {
+  const pods = statefulSetPods('memcached-pool1', [0, 1, 2]);
+  const related = [pool1, ...endpointSlices('memcached-pool1', pods)];
+  const first = await post(app, '/sync', syncRequest({ parent: seedProxy(), related }));
+  const parent = seedProxy(first.body['status'] as Json);
+  const rolling = await post(app, '/sync', syncRequest({ parent, related, children: observedChildren(parent, first.body['children'] as Json[], { rollingOut: true }) }));
+  t.match((rolling.body['status'] as any).conditions[0], { status: 'False', reason: 'Progressing', lastTransitionTime: '2026-11-25T12:00:00Z' });
+
+  const later = testServer({ clock: () => new Date('2026-11-25T12:05:00Z') });
+  t.teardown(() => later.close());
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const done = await post(later, '/sync', syncRequest({ parent, related, children }));
+  const ready = (done.body['status'] as any).conditions[0];
+  t.match(ready, { type: 'Ready', status: 'True', reason: 'Available', lastTransitionTime: '2026-11-25T12:05:00Z', observedGeneration: 1 });
+  t.equal((done.body['status'] as any).replicas, 1);
+  const settled = seedProxy(done.body['status'] as Json);
+  const muchLater = testServer({ clock: () => new Date('2026-11-25T13:00:00Z') });
+  t.teardown(() => muchLater.close());
+  const again = await post(muchLater, '/sync', syncRequest({ parent: settled, related, children }));
+  t.equal((again.body['status'] as any).conditions[0].lastTransitionTime, '2026-11-25T12:05:00Z', 'unchanged status keeps its time');
+  t.equal(JSON.stringify(again.body), JSON.stringify(done.body), 'repeated syncs give identical output');
+});
+
+t.test('v1 and v2 keyed requests give the same answer', async (t) => {
+  const parent = seedProxy();
+  const pods = statefulSetPods('memcached-pool1', [0, 1, 2]);
+  const related = [pool1, ...endpointSlices('memcached-pool1', pods)];
+  const first = await post(app, '/sync', syncRequest({ parent, related }));
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const v1 = await post(app, '/sync', syncRequest({ parent, related, children, keying: 'v1' }));
+  const v2 = await post(app, '/sync', syncRequest({ parent, related, children, keying: 'v2' }));
+  t.equal(v2.text, v1.text);
+});
+
+t.test('a 5,000-member pool answers 200', async (t) => {
+  const pods = deploymentPods('big', 5000);
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'big', spec: { serviceName: 'big' } }), related: [service({ name: 'big' }), ...endpointSlices('big', pods)] }));
+  t.equal(res.statusCode, 200);
+  t.equal(configOf(res.body).pools['big']!.servers.length, 5000);
+  t.equal((res.body['status'] as any).servers, 5000);
+});
+
+t.test('customize asks for the Service, its EndpointSlices and Endpoints', async (t) => {
+  const res = await post(app, '/customize', { controller: {}, parent: seedProxy() });
+  t.equal(res.statusCode, 200);
+  t.same(res.body, {
+    relatedResources: [
+      { apiVersion: 'v1', resource: 'services', namespace: 'default', names: ['memcached-pool1'] },
+      { apiVersion: 'v1', resource: 'endpoints', namespace: 'default', names: ['memcached-pool1'] },
+      { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', namespace: 'default', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'memcached-pool1' } } },
+    ],
+  });
+});
