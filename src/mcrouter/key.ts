@@ -67,10 +67,10 @@ export class KeyBuffer {
     this.bytes = new Uint8Array(capacity);
   }
 
-  /** Replaces the contents with the UTF-8 encoding of `text[from, to)`. */
-  setText(text: string, from = 0, to = text.length): this {
+  /** Replaces the contents with the UTF-8 encoding of `text`. */
+  setText(text: string): this {
     this.length = 0;
-    return this.appendText(text, from, to);
+    return this.appendText(text);
   }
 
   setBytes(bytes: Uint8Array): this {
@@ -94,13 +94,14 @@ export class KeyBuffer {
     return this;
   }
 
-  /** Appends the UTF-8 encoding of `text[from, to)`; lone surrogates become U+FFFD as in TextEncoder. */
-  appendText(text: string, from = 0, to = text.length): this {
+  /** Appends the UTF-8 encoding of `text`; lone surrogates become U+FFFD, as with TextEncoder. */
+  appendText(text: string): this {
+    const to = text.length;
     // 3 bytes per UTF-16 unit is the worst case (a surrogate pair is 2 units -> 4 bytes).
-    this.reserve(this.length + 3 * (to - from));
+    this.reserve(this.length + 3 * to);
     const out = this.bytes;
     let n = this.length;
-    for (let i = from; i < to; i++) {
+    for (let i = 0; i < to; i++) {
       let c = text.charCodeAt(i);
       if (c < 0x80) {
         out[n++] = c;
