@@ -1,7 +1,7 @@
 // Over a sequence of cluster changes, the keys that change server (routed with
 // mcrouter's own hashes) stay within 3% of the optimum: the larger of the share
 // the departed servers held and the share the newcomers must take.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { compileConfig } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
 import {
@@ -33,7 +33,7 @@ function live(config: ConfigJson): Set<string> {
   return set;
 }
 
-async function drive(t: Tap, name: string, steps: Step[], svc: Json) {
+async function drive(t: Test, name: string, steps: Step[], svc: Json) {
   const parent = proxy({ name, spec: { serviceName: (svc['metadata'] as Json)['name'] } });
   const serviceName = String((svc['metadata'] as Json)['name']);
   let children: Json[] = [];
@@ -71,7 +71,6 @@ async function drive(t: Tap, name: string, steps: Step[], svc: Json) {
   }
   t.comment(`${name}:\n  ${rows.join('\n  ')}`);
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 t.test('a Deployment-backed pool', async (t) => {
   const pods = deploymentPods('memcached', 10);

@@ -5,12 +5,32 @@
  */
 import type { LastChange } from '../api/memcached-proxy.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
-import { McrouterConfigError } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
 import { naturalOrder, type ServerList } from './slots.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
 const KEY_SAMPLE = sampleKeys(10_000);
+
+/** Rendezvous scores every server for every key: keys x servers is bounded so a change never costs the hook seconds. */
+const RENDEZVOUS_BUDGET = 2_000_000;
+const MIN_SAMPLE = 500;
+
+/** The widest Rendezvous `tags` list in a route tree (0 without Rendezvous). */
+function rendezvousWidth(route: unknown, depth = 0): number {
+  if (typeof route !== 'object' || route === null || depth > 64) return 0;
+  let widest = 0;
+  for (const [field, value] of Object.entries(route)) {
+    if (field === 'tags' && Array.isArray(value)) widest = Math.max(widest, value.length);
+    else widest = Math.max(widest, rendezvousWidth(value, depth + 1));
+  }
+  return widest;
+}
+
+function sampleFor(before: unknown, after: McrouterConfig): readonly string[] {
+  const width = Math.max(rendezvousWidth((before as { route?: unknown }).route), rendezvousWidth(after.route));
+  if (width === 0) return KEY_SAMPLE;
+  return KEY_SAMPLE.slice(0, Math.min(KEY_SAMPLE.length, Math.max(MIN_SAMPLE, Math.floor(RENDEZVOUS_BUDGET / width))));
+}
 
 const sameList = (a: ServerList | undefined, b: ServerList | undefined): boolean =>
   a !== undefined &&
@@ -42,11 +62,10 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
   if (pools.length === 0) return undefined;
   let moved: number;
   try {
-    moved = keyspaceMoved(current.raw, next, KEY_SAMPLE);
-  } catch (error) {
-    // A mounted config this code did not write (edited by hand) may use routes the walker does not model:
-    // it is being replaced whole, so every key is counted as moved.
-    if (!(error instanceof McrouterConfigError)) throw error;
+    moved = keyspaceMoved(current.raw, next, sampleFor(current.raw, next));
+  } catch {
+    // A mounted config this code did not write (edited by hand) may use routes the walker does not model,
+    // or nest beyond reason: it is being replaced whole, so every key is counted as moved.
     moved = 1;
   }
   return {
