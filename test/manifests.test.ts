@@ -1,0 +1,334 @@
+/**
+ * The install manifests: what `kubectl kustomize metacontroller/` and
+ * `helm template` render validates against the Kubernetes OpenAPI schemas
+ * (kubernetes-models), the CompositeController against Metacontroller's
+ * documented fields, both installs give the same objects, the pieces point at
+ * each other (hook URL, Service, ports, probes), and every pod meets the
+ * restricted Pod Security Standard.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { Type, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { parse as parseYaml } from 'yaml';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Namespace, Service } from 'kubernetes-models/v1';
+import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
+import {
+  CHART,
+  EXAMPLES_DIR,
+  NAMESPACE,
+  ROOT,
+  helmTemplate,
+  keyOf,
+  kustomize,
+  run,
+  type K8sObject,
+} from './helpers/k8s-tools.js';
+import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
+
+type Json = Record<string, unknown>;
+
+const kustomized = kustomize();
+const helmed = helmTemplate();
+const examples = kustomize(EXAMPLES_DIR);
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string; apiVersion: string };
+
+const byKind = (objects: K8sObject[], kind: string): K8sObject[] => objects.filter((o) => o.kind === kind);
+const one = (objects: K8sObject[], kind: string): K8sObject => {
+  const found = byKind(objects, kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return found[0] as K8sObject;
+};
+const podSpecOf = (deployment: K8sObject): PodSpec => (deployment as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+const hookContainer = (deployment: K8sObject): Container => podSpecOf(deployment).containers[0] as Container;
+const envOf = (c: Container): Record<string, string | undefined> => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+
+/** The Kubernetes OpenAPI schemas, by apiVersion and kind. */
+const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
+  'v1/Namespace': Namespace,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
+};
+
+/**
+ * CompositeController (metacontroller.k8s.io/v1alpha1) has no published model:
+ * its documented fields (Metacontroller's API reference and CRD), closed, so a
+ * misspelt field fails here instead of being pruned silently by the API server.
+ */
+const closed = <T extends Record<string, TSchema>>(properties: T) => Type.Object(properties, { additionalProperties: false });
+const Webhook = closed({
+  url: Type.Optional(Type.String({ pattern: '^https?://' })),
+  path: Type.Optional(Type.String()),
+  timeout: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s|m)$' })),
+  service: Type.Optional(
+    closed({ name: Type.String(), namespace: Type.String(), port: Type.Optional(Type.Integer()), protocol: Type.Optional(Type.String()) }),
+  ),
+  etag: Type.Optional(
+    closed({ enabled: Type.Optional(Type.Boolean()), cacheTimeoutSeconds: Type.Optional(Type.Integer()), cacheCleanupSeconds: Type.Optional(Type.Integer()) }),
+  ),
+});
+const Hook = closed({ version: Type.Optional(Type.Union([Type.Literal('v1'), Type.Literal('v2')])), webhook: Webhook });
+const CompositeControllerShape = closed({
+  apiVersion: Type.Literal('metacontroller.k8s.io/v1alpha1'),
+  kind: Type.Literal('CompositeController'),
+  metadata: Type.Object({ name: Type.String({ minLength: 1 }), labels: Type.Optional(Type.Record(Type.String(), Type.String())) }),
+  spec: closed({
+    parentResource: closed({
+      apiVersion: Type.String(),
+      resource: Type.String(),
+      revisionHistory: Type.Optional(closed({ fieldPaths: Type.Array(Type.String()) })),
+    }),
+    childResources: Type.Array(
+      closed({
+        apiVersion: Type.String(),
+        resource: Type.String(),
+        updateStrategy: Type.Optional(
+          closed({
+            method: Type.Union(['OnDelete', 'Recreate', 'InPlace', 'RollingRecreate', 'RollingInPlace'].map((m) => Type.Literal(m))),
+            statusChecks: Type.Optional(Type.Object({})),
+          }),
+        ),
+      }),
+    ),
+    resyncPeriodSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    generateSelector: Type.Optional(Type.Boolean()),
+    hooks: closed({
+      sync: Hook,
+      customize: Type.Optional(Hook),
+      finalize: Type.Optional(Hook),
+      preUpdateChild: Type.Optional(Hook),
+      postUpdateChild: Type.Optional(Hook),
+    }),
+  }),
+});
+const checkCompositeController = Compile(CompositeControllerShape);
+
+function validateObject(t: Test, object: K8sObject, where: string) {
+  const key = `${object.apiVersion}/${object.kind}`;
+  if (object.kind === 'CompositeController') {
+    const errors = [...checkCompositeController.Errors(object)].map((e) => JSON.stringify(e));
+    t.same(errors, [], `${where}: ${key} ${object.metadata.name} has Metacontroller's shape`);
+    return;
+  }
+  if (object.kind === 'MemcachedProxy') return; // manifests-crd.test.ts validates them against the CRD
+  const Model = MODELS[key];
+  if (!Model) {
+    t.fail(`${where}: no schema to validate ${key} against`);
+    return;
+  }
+  t.doesNotThrow(() => new Model(object as never).validate(), `${where}: ${key} ${object.metadata.name} is valid`);
+}
+
+t.test('kustomize renders the operator', async (t) => {
+  t.same(kustomized.map((o) => o.kind).sort(), [
+    'CompositeController',
+    'CustomResourceDefinition',
+    'Deployment',
+    'Namespace',
+    'PodDisruptionBudget',
+    'Service',
+  ]);
+  for (const o of kustomized) {
+    if (['Namespace', 'CustomResourceDefinition', 'CompositeController'].includes(o.kind)) t.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
+    else t.equal(o.metadata.namespace, NAMESPACE, `${o.kind} is in ${NAMESPACE}`);
+  }
+  t.equal(one(kustomized, 'Namespace').metadata.name, NAMESPACE);
+  t.equal(one(kustomized, 'Namespace').metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', 'the namespace enforces restricted');
+});
+
+t.test('the hook needs no RBAC: no ServiceAccount, Role or binding, no token', async (t) => {
+  for (const objects of [kustomized, helmed]) {
+    t.same(objects.filter((o) => /ServiceAccount|Role|Binding/.test(o.kind)), []);
+    const pod = podSpecOf(one(objects, 'Deployment'));
+    t.equal(pod.automountServiceAccountToken, false);
+    t.equal(pod.serviceAccountName, undefined);
+  }
+});
+
+t.test('every object validates against the Kubernetes schemas', async (t) => {
+  for (const o of kustomized) validateObject(t, o, 'kustomize');
+  for (const o of helmed) validateObject(t, o, 'helm');
+  for (const o of examples) validateObject(t, o, 'examples');
+  const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two' } };
+  t.throws(() => new Deployment(bad as never).validate(), 'and the models do refuse a bad object');
+  t.not([...checkCompositeController.Errors({ ...one(kustomized, 'CompositeController'), spec: { parentResource: {}, hook: {} } })].length, 0, 'and the CompositeController check refuses a bad one');
+});
+
+t.test('the CompositeController drives the hook', async (t) => {
+  const cc = one(kustomized, 'CompositeController') as unknown as {
+    spec: {
+      generateSelector: boolean;
+      parentResource: Json;
+      childResources: { apiVersion: string; resource: string; updateStrategy?: { method: string } }[];
+      hooks: Record<string, { webhook: { url: string; timeout?: string } }>;
+    };
+  };
+  t.equal(cc.spec.generateSelector, true);
+  t.same(cc.spec.parentResource, { apiVersion: 'ianlewis.org/v1alpha1', resource: 'memcachedproxies' });
+  t.same(
+    cc.spec.childResources.map((c) => [c.apiVersion, c.resource, c.updateStrategy?.method]),
+    [
+      ['v1', 'configmaps', 'InPlace'],
+      ['apps/v1', 'deployments', 'InPlace'],
+      ['v1', 'services', 'InPlace'],
+      ['policy/v1', 'poddisruptionbudgets', 'InPlace'],
+    ],
+    'every child the hook returns, updated in place',
+  );
+  const service = one(kustomized, 'Service') as unknown as { metadata: { name: string; namespace: string }; spec: { ports: { port: number; targetPort: string }[] } };
+  const host = `${service.metadata.name}.${service.metadata.namespace}.svc`;
+  const port = service.spec.ports[0]?.port;
+  const base = port === 80 ? `http://${host}` : `http://${host}:${port}`;
+  t.equal(cc.spec.hooks.sync?.webhook.url, `${base}/sync`, 'sync points at the hook Service');
+  t.equal(cc.spec.hooks.customize?.webhook.url, `${base}/customize`, 'customize points at the hook Service');
+  t.same(Object.keys(cc.spec.hooks).sort(), ['customize', 'sync'], 'the hook serves sync and customize only');
+});
+
+t.test('the hook Deployment, Service and PDB fit together', async (t) => {
+  for (const [where, objects] of [
+    ['kustomize', kustomized],
+    ['helm', helmed],
+  ] as const) {
+    const deployment = one(objects, 'Deployment') as K8sObject & { spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } } };
+    const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string }[] } };
+    const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    const labels = deployment.spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    t.ok(selects(deployment.spec.selector.matchLabels), `${where}: the Deployment selects its pods`);
+    t.ok(selects(service.spec.selector), `${where}: the Service selects the hook pods`);
+    t.ok(selects(pdb.spec.selector.matchLabels), `${where}: the PDB covers the hook pods`);
+    t.equal(deployment.spec.replicas, 2, `${where}: two replicas`);
+    t.equal(pdb.spec.minAvailable, 1, `${where}: one stays up`);
+
+    const pod = podSpecOf(deployment);
+    const container = hookContainer(deployment);
+    const env = envOf(container);
+    const httpPort = container.ports?.find((p) => p.name === 'http');
+    t.equal(httpPort?.containerPort, 8080, `${where}: port http is 8080`);
+    t.equal(env.PORT, String(httpPort?.containerPort), `${where}: PORT is the container port`);
+    t.equal(service.spec.ports[0]?.port, 80, `${where}: the Service listens on 80`);
+    t.equal(service.spec.ports[0]?.targetPort, 'http', `${where}: ... and sends to port http`);
+    t.match(container.livenessProbe, { httpGet: { path: '/healthz', port: 'http' } }, `${where}: liveness on /healthz`);
+    t.match(container.readinessProbe, { httpGet: { path: '/readyz', port: 'http' } }, `${where}: readiness on /readyz`);
+    t.ok(container.resources?.requests?.cpu && container.resources.requests.memory, `${where}: resource requests`);
+    for (const name of ['PORT', 'LOG_LEVEL', 'CLUSTER_DOMAIN', 'MCROUTER_IMAGE', 'SHUTDOWN_DELAY_MS']) t.ok(env[name], `${where}: env ${name}`);
+    t.equal(env.MCROUTER_IMAGE, DEFAULT_SETTINGS.mcrouterImage, `${where}: the default mcrouter image`);
+    t.equal(env.CLUSTER_DOMAIN, DEFAULT_SETTINGS.clusterDomain, `${where}: the default cluster domain`);
+    t.equal(container.image, `ghcr.io/ianlewis/memcached-operator:${pkg.version}`, `${where}: the image of this version`);
+    // SIGTERM: readiness fails, SHUTDOWN_DELAY_MS of serving, then in-flight requests get at most
+    // the shutdown timeout (or one Metacontroller hook timeout, 10 s) to finish.
+    const drainMs = (DEFAULT_SETTINGS as { shutdownTimeoutMs?: number }).shutdownTimeoutMs ?? 10_000;
+    const shutdownMs = Number(env.SHUTDOWN_DELAY_MS) + drainMs;
+    t.ok((pod.terminationGracePeriodSeconds ?? 30) * 1000 > shutdownMs, `${where}: the grace period outlasts the drain`);
+    t.equal(pod.securityContext?.runAsUser, 65532, `${where}: runs as the image's user`);
+  }
+});
+
+t.test('kustomize and helm install the same objects', async (t) => {
+  const fromKustomize = new Map(kustomized.filter((o) => o.kind !== 'Namespace').map((o) => [keyOf(o), o]));
+  const fromHelm = new Map(helmed.map((o) => [keyOf(o), o]));
+  t.same([...fromHelm.keys()].sort(), [...fromKustomize.keys()].sort(), 'the same objects (the Namespace comes from helm --create-namespace)');
+  for (const [key, object] of fromKustomize) t.same(fromHelm.get(key), object, key);
+});
+
+t.test('the chart', async (t) => {
+  t.equal(chart.apiVersion, 'v2', 'Helm 3 chart');
+  t.equal(chart.appVersion, pkg.version, 'appVersion is the package version');
+  t.match(run('helm', ['lint', '--strict', CHART]), /0 chart\(s\) failed/, 'helm lint --strict passes');
+
+  const noCrd = helmTemplate('--set', 'crds.install=false');
+  t.same(byKind(noCrd, 'CustomResourceDefinition'), [], 'crds.install=false leaves the CRD out');
+  t.equal(noCrd.length, helmed.length - 1);
+  t.same(byKind(helmTemplate('--set', 'podDisruptionBudget.enabled=false'), 'PodDisruptionBudget'), [], 'the PDB can be turned off');
+
+  const custom = helmTemplate(
+    '--set', 'image.tag=dev',
+    '--set', 'image.repository=example.com/hook',
+    '--set', 'image.pullPolicy=Always',
+    '--set', 'replicaCount=3',
+    '--set', 'logLevel=debug',
+    '--set', 'clusterDomain=k8s.example',
+    '--set', 'mcrouterImage=example.com/mcrouter:0.41.0',
+    '--set', 'exporterImage=example.com/exporter:1',
+    '--set', 'resources.requests.cpu=1',
+    '--set', 'podAnnotations.a=b',
+    '--set', 'nodeSelector.disk=ssd',
+  );
+  const deployment = one(custom, 'Deployment') as K8sObject & { spec: { replicas: number; template: { metadata: { annotations?: Json } } } };
+  const container = hookContainer(deployment);
+  t.equal(container.image, 'example.com/hook:dev');
+  t.equal(container.imagePullPolicy, 'Always');
+  t.equal(deployment.spec.replicas, 3);
+  t.match(envOf(container), { LOG_LEVEL: 'debug', CLUSTER_DOMAIN: 'k8s.example', MCROUTER_IMAGE: 'example.com/mcrouter:0.41.0', EXPORTER_IMAGE: 'example.com/exporter:1' });
+  t.equal(container.resources?.requests?.cpu, 1);
+  t.same(deployment.spec.template.metadata.annotations, { a: 'b' });
+  t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
+  for (const o of custom) validateObject(t, o, 'helm with values');
+
+  const elsewhere = parseYamlObjects(run('helm', ['template', 'proxies', CHART, '--namespace', 'ops']));
+  const cc = one(elsewhere, 'CompositeController') as unknown as { spec: { hooks: { sync: { webhook: { url: string } } } } };
+  const service = one(elsewhere, 'Service');
+  t.equal(service.metadata.name, 'proxies-memcached-operator', 'names follow the release');
+  t.equal(cc.spec.hooks.sync.webhook.url, 'http://proxies-memcached-operator.ops.svc/sync', 'the hook URL follows the release and namespace');
+});
+
+function parseYamlObjects(text: string): K8sObject[] {
+  return text
+    .split(/^---$/m)
+    .map((doc) => parseYaml(doc) as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && o !== undefined);
+}
+
+t.test('every pod meets the restricted Pod Security Standard', async (t) => {
+  const pods = [...kustomized, ...helmed, ...examples].flatMap((o) => podTemplatesOf(o));
+  t.ok(pods.length >= 5, 'the hook (twice) and the example memcached pods');
+  for (const pod of pods) t.same(restrictedViolations(pod.spec, pod.annotations), [], pod.where);
+  for (const pod of pods) {
+    for (const c of pod.spec.containers) t.equal(c.securityContext?.readOnlyRootFilesystem, true, `${pod.where} ${c.name}: read-only root filesystem`);
+  }
+});
+
+t.test('the examples work together', async (t) => {
+  const services = new Map(byKind(examples, 'Service').map((s) => [s.metadata.name, s as K8sObject & { spec: { clusterIP?: string; ports: { name: string; port: number }[] } }]));
+  const statefulSets = byKind(examples, 'StatefulSet') as (K8sObject & { spec: { serviceName: string } })[];
+  for (const sts of statefulSets) t.ok(services.get(sts.spec.serviceName)?.spec.clusterIP === 'None', `${sts.metadata.name} has a headless Service`);
+  const leaves: { name: string; port?: number | string }[] = [];
+  const walk = (rule: Json) => {
+    if (rule.service) leaves.push(rule.service as { name: string; port?: number | string });
+    for (const child of (rule.children ?? []) as Json[]) walk(child);
+  };
+  for (const proxy of byKind(examples, 'MemcachedProxy')) {
+    const spec = proxy.spec as { serviceName?: string; servicePort?: number | string; rules?: Json };
+    if (spec.serviceName) leaves.push({ name: spec.serviceName, ...(spec.servicePort === undefined ? {} : { port: spec.servicePort }) });
+    if (spec.rules) walk(spec.rules);
+  }
+  t.ok(leaves.length >= 3);
+  for (const leaf of leaves) {
+    const service = services.get(leaf.name);
+    t.ok(service, `Service ${leaf.name} is in memcached.yaml`);
+    const port = leaf.port ?? 11211;
+    t.ok(service?.spec.ports.some((p) => (typeof port === 'number' ? p.port === port : p.name === port)), `${leaf.name} has port ${port}`);
+  }
+  t.ok(byKind(examples, 'MemcachedProxy').some((p) => p.metadata.name === 'example-cluster' && (p.spec as Json).serviceName === 'memcached-pool1'));
+  t.same(kustomized.filter((o) => o.kind === 'MemcachedProxy' || o.kind === 'StatefulSet'), [], 'the examples are not part of the install');
+});
+
+t.test('the Dockerfile runs node as PID 1, as the manifests\' user', async (t) => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  t.match(dockerfile, /^ENTRYPOINT \["node", "dist\/main\.js"\]$/m, 'node is PID 1 and gets SIGTERM');
+  t.match(dockerfile, /npm ci --omit=dev/, 'production dependencies only');
+  t.match(dockerfile, /^USER 65532(:65532)?$/m, 'non-root, numeric');
+  t.match(dockerfile, /^EXPOSE 8080$/m);
+  t.notMatch(dockerfile, /npm (start|run start)/, 'no npm wrapper');
+  const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
+  t.match(dockerignore, /^\*\*$/m, 'the build context is an allow-list');
+});
