@@ -97,5 +97,108 @@ export async function samples(): Promise<Sample[]> {
       description: 'The customize hook for the seed example: the related Service, EndpointSlices and Endpoints.',
       request: { controller: first['controller'], parent: seed() },
     },
+    {
+      name: 'sync-exporter-replicas',
+      hook: 'sync',
+      description: '3 mcrouter replicas with the exporter sidecar, Rollout reload and pod settings, after the Deployment rolled out: Ready, and a PDB.',
+      request: await exporterReplicasRequest(),
+    },
+    ...topologySamples(),
+  ];
+}
+
+/** A proxy with 3 replicas, the exporter, Rollout reload and pod scheduling settings, synced once and rolled out. */
+async function exporterReplicasRequest(): Promise<Json> {
+  const spec = {
+    serviceName: 'memcached-pool1',
+    mcrouter: {
+      replicas: 3,
+      reload: 'Rollout',
+      podAnnotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9442' },
+      resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+      nodeSelector: { 'node-role.example.com/cache': 'true' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cache', effect: 'NoSchedule' }],
+      exporter: { enabled: true },
+    },
+  };
+  const related = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1, 2]))];
+  const created = await answer(syncRequest({ parent: proxy({ name: 'monitored', spec }), related }));
+  const parent = proxy({ name: 'monitored', spec, status: created['status'] as Json });
+  return syncRequest({ parent, related, children: observedChildren(parent, created['children'] as Json[]) });
+}
+
+/** spec.rules topologies (docs/replication.md), each a first sync over Services that all exist. */
+function topologySamples(): Sample[] {
+  const zone = (name: string, subnet: number) => [service({ name, headless: true }), ...endpointSlices(name, statefulSetPods(name, [0, 1, 2], subnet))];
+  const pair = (name: string, subnet: number) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 2, subnet))];
+  const zones = [...zone('memcached-zone-a', 10), ...zone('memcached-zone-b', 11)];
+  const pairs = [...pair('memcached-pair-1', 20), ...pair('memcached-pair-2', 21)];
+  const sample = (name: string, description: string, spec: Json, related: Json[]): Sample => ({
+    name: `sync-topology-${name}`,
+    hook: 'sync',
+    description,
+    request: syncRequest({ parent: proxy({ name: `${name}-cache`, spec }), related }),
+  });
+  return [
+    sample(
+      'replicated',
+      'Replicated over two services (defaults AllSync/Latest): writes reach one server of each, reads one with the other as fallback.',
+      { rules: { type: 'replicated', children: [{ service: { name: 'memcached-zone-a' } }, { service: { name: 'memcached-zone-b' } }] } },
+      zones,
+    ),
+    sample(
+      'sharded-pairs',
+      'Sharded over two replicated pairs (AllMajority/Failover): a key goes to one pair and is written to both of its servers.',
+      {
+        rules: {
+          type: 'sharded',
+          children: ['memcached-pair-1', 'memcached-pair-2'].map((name) => ({ type: 'replicated', writePolicy: 'AllMajority', readPolicy: 'Failover', service: { name } })),
+        },
+      },
+      pairs,
+    ),
+    sample(
+      'replicated-sharded',
+      'Replicated over two sharded pools hashed with Crc32 (AllFastest/MissFailover): one server of each pool per key.',
+      {
+        rules: {
+          type: 'replicated',
+          writePolicy: 'AllFastest',
+          readPolicy: 'MissFailover',
+          children: ['memcached-zone-a', 'memcached-zone-b'].map((name) => ({ hash: 'Crc32', service: { name, port: 'memcache' } })),
+        },
+      },
+      zones,
+    ),
+    sample(
+      'three-levels',
+      'A 3-level tree: sharded over [replicated over [a pool, a replicated pair], sharded over [a pool, a replicated pair]]; each sharded level has its own salt.',
+      {
+        rules: {
+          children: [
+            { type: 'replicated', children: [{ service: { name: 'memcached-zone-a' } }, { type: 'replicated', service: { name: 'memcached-pair-1' } }] },
+            { children: [{ service: { name: 'memcached-zone-b' } }, { type: 'replicated', service: { name: 'memcached-pair-2' } }] },
+          ],
+        },
+      },
+      [...zones, ...pairs],
+    ),
+    sample(
+      'v002',
+      'An object written for ianlewis/memcached-operator v0.0.2 (its combined example with mcrouter image, port, statsRoot, container securityContext).',
+      {
+        rules: {
+          type: 'replicated',
+          children: ['memcached-zone-a', 'memcached-zone-b'].map((name) => ({ type: 'sharded', service: { name, namespace: 'default', port: 11211 } })),
+        },
+        mcrouter: {
+          image: 'ianmlewis/mcrouter:v0.36.0-2',
+          port: 11211,
+          statsRoot: '/var/mcrouter/stats',
+          securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true },
+        },
+      },
+      zones,
+    ),
   ];
 }

@@ -11,10 +11,13 @@ try {
   process.stderr.write(`${error.message}\n`);
   process.exit(2);
 }
-const logger = pino({ level: settings.logLevel });
+// Synchronous writes: one line per sync is cheap, and the last lines before process.exit
+// (draining, closing, stopped) are neither lost nor reordered, as async writes in flight can be.
+const logger = pino({ level: settings.logLevel }, pino.destination({ dest: 1, sync: true }));
 const app = buildServer({
   logger,
   bodyLimit: settings.bodyLimit,
+  jsonDepthLimit: settings.jsonDepthLimit,
   clusterDomain: settings.clusterDomain,
   mcrouterImage: settings.mcrouterImage,
   exporterImage: settings.exporterImage,
@@ -25,11 +28,20 @@ let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  // Fail readiness now, keep serving while Kubernetes removes this pod from the Service's endpoints,
-  // then stop accepting and let in-flight requests finish (Fastify closes idle keep-alive sockets).
+  // Fail readiness now and keep serving while Kubernetes removes this pod from the Service's
+  // endpoints (requests keep arriving until then); answers now close their connections.
   app.drain();
   logger.info({ signal, drainMs: settings.shutdownDelayMs }, 'draining');
   setTimeout(() => {
+    // Stop accepting and let in-flight requests finish: close() waits for them, and Fastify's
+    // forceCloseConnections ('idle' by default) ends idle keep-alive sockets so they cannot hold it open.
+    logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'closing');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: settings.shutdownTimeoutMs }, 'requests still running at the shutdown timeout: cutting them');
+      app.server.closeAllConnections();
+      process.exit(1);
+    }, settings.shutdownTimeoutMs);
+    deadline.unref();
     app.close().then(
       () => {
         logger.info('stopped');

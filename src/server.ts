@@ -6,9 +6,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
+import { nestedDeeperThan } from './core/json-depth.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
-import { createMetrics, type Hook, type Outcome } from './http/metrics.js';
+import { createMetrics, outcomeOf } from './http/metrics.js';
 import { refusalOf, type SchemaError } from './http/validation-error.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
@@ -16,6 +17,8 @@ export interface ServerOptions {
   /** A pino logger, or Fastify's logger options; off by default (tests). */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /** Deepest nesting a JSON body may have (400 beyond). */
+  jsonDepthLimit?: number;
   clusterDomain?: string;
   mcrouterImage?: string;
   exporterImage?: string;
@@ -48,6 +51,17 @@ export function buildServer(options: ServerOptions = {}) {
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
   app.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parsing (proto-poisoning refused), then a depth check: steps after parsing recurse.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const jsonDepthLimit = options.jsonDepthLimit ?? DEFAULT_SETTINGS.jsonDepthLimit;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) =>
+    parseJson(request, body, (error: Error | null, value?: unknown) => {
+      if (error) return done(error, undefined);
+      if (!nestedDeeperThan(value, jsonDepthLimit)) return done(null, value);
+      done(Object.assign(new Error(`body: JSON nested more than ${jsonDepthLimit} levels deep`), { statusCode: 400 }), undefined);
+    }),
+  );
 
   const metrics = createMetrics(options.processMetrics ?? false);
   const clock = options.clock ?? (() => new Date());
@@ -60,13 +74,28 @@ export function buildServer(options: ServerOptions = {}) {
   app.decorate('drain', () => {
     draining = true;
   });
+  // While draining, every answer closes its connection, also of requests that arrived before:
+  // a keep-alive client (Metacontroller) then reconnects through the Service, which no longer lists
+  // this pod, instead of sending its next call down a socket that close() is about to cut; and no
+  // socket left idle after an in-flight answer can hold close() open.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (draining && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
+    done(null, payload);
+  });
+  // Every answer of a hook route counts, including those Fastify gives before the handler runs
+  // (bad JSON, wrong content type, too large).
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    if (route === '/sync' || route === '/customize') {
+      metrics.observe(route === '/sync' ? 'sync' : 'customize', outcomeOf(reply.statusCode), reply.elapsedTime / 1000);
+    }
+    done();
+  });
 
-  const answer = (reply: FastifyReply, hook: Hook, started: number, outcome: Outcome, code: number, body: string) => {
-    metrics.observe(hook, outcome, (performance.now() - started) / 1000);
-    return reply.code(code).type('application/json; charset=utf-8').send(body);
-  };
+  const answer = (reply: FastifyReply, code: number, body: string) =>
+    reply.code(code).type('application/json; charset=utf-8').send(body);
   /** A request that failed validation or the spec rules: 400/422 with the field, never applied. */
-  const refuse = (reply: FastifyReply, hook: Hook, started: number, error: unknown) => {
+  const refuse = (reply: FastifyReply, error: unknown) => {
     const validation = (error as { validation?: SchemaError[] }).validation;
     const refusal = validation
       ? refusalOf(validation)
@@ -75,43 +104,44 @@ export function buildServer(options: ServerOptions = {}) {
         : undefined;
     if (!refusal) throw error;
     reply.log.warn({ field: refusal.field, statusCode: refusal.statusCode }, refusal.message);
-    const outcome = refusal.statusCode === 422 ? 'invalid' : 'bad_request';
-    return answer(reply, hook, started, outcome, refusal.statusCode, JSON.stringify({ message: refusal.message, field: refusal.field }));
+    return answer(reply, refusal.statusCode, JSON.stringify({ message: refusal.message, field: refusal.field }));
   };
 
   app.post('/sync', { schema: { body: SyncRequest }, attachValidation: true }, (request, reply) => {
-    const started = performance.now();
-    if (request.validationError) return refuse(reply, 'sync', started, request.validationError);
+    if (request.validationError) return refuse(reply, request.validationError);
     const { parent } = request.body;
     let response;
     try {
       response = sync(request.body, { now: rfc3339(clock()), clusterDomain, images });
     } catch (error) {
-      return refuse(reply, 'sync', started, error);
+      return refuse(reply, error);
     }
     const { status } = response;
-    metrics.proxyServers(parent.metadata.namespace, parent.metadata.name, status.servers ?? 0, status.readyServers ?? 0);
+    const { namespace, name } = parent.metadata;
+    metrics.proxyServers(namespace, name, status.servers ?? 0, status.readyServers ?? 0);
+    // The one line per sync: enough to follow a proxy's servers and config over time.
     request.log.info(
       {
-        proxy: `${parent.metadata.namespace}/${parent.metadata.name}`,
+        namespace,
+        name,
         servers: status.servers,
         readyServers: status.readyServers,
         configHash: status.configHash,
-        ready: status.conditions?.[0]?.reason,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        ready: status.conditions?.find((c) => c.type === 'Ready')?.reason,
+        // Since the request arrived: body parsing and validation included.
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },
       'sync',
     );
-    return answer(reply, 'sync', started, 'ok', 200, JSON.stringify(response));
+    return answer(reply, 200, JSON.stringify(response));
   });
 
   app.post('/customize', { schema: { body: CustomizeRequest }, attachValidation: true }, (request, reply) => {
-    const started = performance.now();
-    if (request.validationError) return refuse(reply, 'customize', started, request.validationError);
+    if (request.validationError) return refuse(reply, request.validationError);
     try {
-      return answer(reply, 'customize', started, 'ok', 200, JSON.stringify(customize(request.body)));
+      return answer(reply, 200, JSON.stringify(customize(request.body)));
     } catch (error) {
-      return refuse(reply, 'customize', started, error);
+      return refuse(reply, error);
     }
   });
 

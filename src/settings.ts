@@ -6,11 +6,27 @@ export const DEFAULT_SETTINGS = {
   clusterDomain: 'cluster.local',
   /** What the stable and evryfs mcrouter charts run; 0.36 has no Rendezvous (needs >= 0.37). */
   mcrouterImage: 'jphalip/mcrouter:0.36.0',
-  exporterImage: 'quay.io/dev25/mcrouter_exporter:0.1.0',
+  /**
+   * github.com/Dev25/mcrouter_exporter, the one maintained mcrouter exporter: release 0.5.0 (2025-02),
+   * multi-arch, distroless, published to ghcr.io since 0.4.0 (docs/operations.md has the evidence).
+   */
+  exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   /** Room for a 5,000-pod pool: its Endpoints, EndpointSlices and the current config in one request. */
   bodyLimit: 16 * 1024 * 1024,
+  /**
+   * Deepest nesting of arrays and objects a request body may have (400 beyond). The Kubernetes objects
+   * a hook call carries nest about 20 deep (managedFields included); a few thousand levels overflow the
+   * stack of the recursive steps after parsing.
+   */
+  jsonDepthLimit: 100,
   /** How long /readyz fails before the server stops accepting: Kubernetes needs a moment to drop the pod from the endpoints. */
   shutdownDelayMs: 3000,
+  /**
+   * How long in-flight requests get once the server stops accepting, before their connections are cut:
+   * Metacontroller gives up on a hook call after 10 s anyway. Delay + timeout stays well inside the
+   * default terminationGracePeriodSeconds (30).
+   */
+  shutdownTimeoutMs: 10000,
 };
 
 export type Settings = typeof DEFAULT_SETTINGS;
@@ -23,7 +39,7 @@ const positiveInt = (name: string, raw: string): number => {
   return n;
 };
 
-/** Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, SHUTDOWN_DELAY_MS. */
+/** Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, JSON_DEPTH_LIMIT, SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS. */
 export function settingsFromEnv(env: Record<string, string | undefined>): Settings {
   const s = { ...DEFAULT_SETTINGS };
   const set = (name: string, apply: (raw: string) => void) => {
@@ -37,6 +53,8 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
   set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = v));
   set('EXPORTER_IMAGE', (v) => (s.exporterImage = v));
   set('BODY_LIMIT', (v) => (s.bodyLimit = positiveInt('BODY_LIMIT', v)));
+  set('JSON_DEPTH_LIMIT', (v) => (s.jsonDepthLimit = positiveInt('JSON_DEPTH_LIMIT', v)));
   set('SHUTDOWN_DELAY_MS', (v) => (s.shutdownDelayMs = positiveInt('SHUTDOWN_DELAY_MS', v)));
+  set('SHUTDOWN_TIMEOUT_MS', (v) => (s.shutdownTimeoutMs = positiveInt('SHUTDOWN_TIMEOUT_MS', v)));
   return s;
 }

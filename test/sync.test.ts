@@ -189,7 +189,7 @@ t.test('a missing Service or no endpoints keeps the current config and says so',
   const fresh = await post(app, '/sync', syncRequest({ parent, related: [] }));
   t.same(configOf(fresh.body).route, { type: 'ErrorRoute', response: 'memcached-operator: no servers for service memcached-pool1' });
   t.same(configOf(fresh.body).pools, {});
-  t.match((fresh.body['status'] as any).conditions[0].message, /requests to it fail until it has servers/);
+  t.match((fresh.body['status'] as any).conditions[0].message, /no request reaches it until it has servers/);
 });
 
 t.test('Ready follows the observed Deployment; lastTransitionTime is carried over', async (t) => {
@@ -244,4 +244,26 @@ t.test('customize asks for the Service, its EndpointSlices and Endpoints', async
       { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', namespace: 'default', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'memcached-pool1' } } },
     ],
   });
+});
+
+t.test('a replacement that appears while its predecessor terminates takes the predecessor\'s slot', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const pods = deploymentPods('memcached-deploy', 5);
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', pods)] }));
+  const before = configOf(first.body).pools['memcached-deploy']!.servers;
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const leavingIp = before[3]!.replace(':11211', '');
+  const successor: Pod = { name: 'memcached-deploy-7c9d8b5f4-new', ip: '10.244.9.1', ready: false };
+  const overlap = [...pods.map((p) => (p.ip === leavingIp ? { ...p, terminating: true, ready: false } : p)), successor];
+  const during = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', overlap)], children }));
+  const expected = before.map((s, i) => (i === 3 ? '10.244.9.1:11211' : s));
+  t.same(configOf(during.body).pools['memcached-deploy'], { servers: expected }, 'the newcomer replaces the terminating server in place');
+
+  const next = observedChildren(parent, during.body['children'] as Json[]);
+  const still = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', overlap)], children: next }));
+  t.same(configOf(still.body).pools['memcached-deploy'], { servers: expected }, 'the terminating pod is not appended back');
+  const after = overlap.filter((p) => p.ip !== leavingIp);
+  const gone = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', after)], children: next }));
+  t.same(configOf(gone.body).pools['memcached-deploy'], { servers: expected }, 'nothing moves when it is finally gone');
 });

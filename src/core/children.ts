@@ -32,15 +32,15 @@ const DEFAULT_EXPORTER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' } };
 const MEMCACHE_PORT_NAME = 'memcache';
 const METRICS_PORT_NAME = 'metrics';
 
-/** The restricted Pod Security Standard, container side. */
+/**
+ * The restricted Pod Security Standard, container side: only what a pod-level context cannot say.
+ * The identity and seccomp profile live at the pod level, which every container inherits, so that
+ * a user's `podSecurityContext.runAsUser` takes effect instead of being shadowed per container.
+ */
 const restrictedContainer: SecurityContext = {
   allowPrivilegeEscalation: false,
   capabilities: { drop: ['ALL'] },
   readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  runAsUser: NON_ROOT_ID,
-  runAsGroup: NON_ROOT_ID,
-  seccompProfile: { type: 'RuntimeDefault' },
 };
 const restrictedPod: PodSecurityContext = {
   runAsNonRoot: true,
@@ -111,18 +111,7 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   };
   const containers = [mcrouter];
   const exporter = spec.exporter;
-  if (exporter?.enabled) {
-    containers.push({
-      name: 'exporter',
-      image: exporter.image ?? images.exporter,
-      ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
-      args: [`--mcrouter.address=localhost:${port}`, `--web.listen-address=:${exporter.port ?? DEFAULTS.exporterPort}`],
-      ports: [{ name: METRICS_PORT_NAME, containerPort: exporter.port ?? DEFAULTS.exporterPort, protocol: 'TCP' }],
-      readinessProbe: { tcpSocket: { port: METRICS_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 2 },
-      resources: (exporter.resources as Container['resources']) ?? DEFAULT_EXPORTER_RESOURCES,
-      securityContext: restrictedContainer,
-    });
-  }
+  if (exporter?.enabled) containers.push(exporterContainer(exporter, port, images.exporter, spec.imagePullPolicy));
 
   const annotations = sorted(spec.podAnnotations);
   if ((spec.reload ?? DEFAULTS.reload) === 'Rollout') annotations[CONFIG_HASH_ANNOTATION] = configHash;
@@ -156,6 +145,27 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
         },
       },
     },
+  };
+}
+
+/**
+ * The Prometheus exporter sidecar (github.com/Dev25/mcrouter_exporter): it sends mcrouter's `stats`
+ * command over TCP on the pod's loopback and serves /metrics. Its image's ENTRYPOINT is the binary,
+ * so `args` are its flags (Go flags: one or two dashes); its defaults (mcrouter on :5000) do not fit
+ * mcrouter on `port`, hence both flags always.
+ */
+function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcrouterPort: number, image: string, pullPolicy: McrouterSpec['imagePullPolicy']): Container {
+  const port = exporter.port ?? DEFAULTS.exporterPort;
+  return {
+    name: 'exporter',
+    image: exporter.image ?? image,
+    ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
+    args: [`--mcrouter.address=localhost:${mcrouterPort}`, `--web.listen-address=:${port}`],
+    ports: [{ name: METRICS_PORT_NAME, containerPort: port, protocol: 'TCP' }],
+    // No readiness probe: a pod is Ready only when all its containers are, and an exporter in
+    // trouble must not take mcrouter out of the Service. Prometheus sees it as `up == 0`.
+    resources: (exporter.resources as Container['resources']) ?? DEFAULT_EXPORTER_RESOURCES,
+    securityContext: restrictedContainer,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
+import { nestedDeeperThan } from './json-depth.js';
 import type { ServerList } from './slots.js';
 import type { GroupNode, LeafNode, RouteNode } from './topology.js';
 
@@ -16,9 +17,11 @@ export interface McrouterConfig {
 }
 
 /**
- * Operations that take the read policy. `gat`/`gats` are left out on purpose:
- * mcrouter before 0.40 refuses a config naming an operation it does not know,
- * and under the write policy a get-and-touch touches every replica, as it should.
+ * Operations that take the read policy. All four are known to mcrouter 0.36
+ * (its Memcache.idl: get, gets, metaget, lease-get). `gat`/`gats` are left
+ * out on purpose: mcrouter before 0.40 refuses a config naming an operation
+ * it does not know, and under the write policy a get-and-touch touches every
+ * replica, as it should.
  */
 export const READ_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get'] as const;
 
@@ -34,57 +37,91 @@ const READ_ROUTES: Record<ReadPolicy, string> = {
   Failover: 'FailoverRoute',
 };
 
+/**
+ * Which operations can reach a subtree. Under a replicated rule's read policy
+ * only the read operations arrive, under its write policy only the others, so
+ * a replicated rule further down needs no OperationSelectorRoute of its own:
+ * it is its read route or its write route. Selecting once, at the top-most
+ * replicated rule, routes exactly the same and keeps config.json from growing
+ * five-fold with every replicated level.
+ */
+type Operations = 'all' | 'reads' | 'writes';
+
 /** Builds the config; `servers` gives each pool's list by name (empty when it has none). */
 export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>): McrouterConfig {
   const pools: Record<string, ServerList> = {};
   const isEmpty = (node: RouteNode): boolean =>
     node.kind === 'leaf' ? (servers.get(node.pool.name)?.servers.length ?? 0) === 0 : node.children.every(isEmpty);
 
-  const replicated = (node: RouteNode, children: Route[] | string): Route => ({
-    type: 'OperationSelectorRoute',
-    // Always present: operations not listed (touch, incr, decr, delete, ...) otherwise get an empty reply.
-    default_policy: { type: WRITE_ROUTES[node.writePolicy], children },
-    operation_policies: Object.fromEntries(
-      READ_OPERATIONS.map((op) => [op, { type: READ_ROUTES[node.readPolicy], children }]),
-    ),
-  });
+  const replicated = (node: RouteNode, children: (ops: Operations) => Route[], ops: Operations): Route => {
+    const writes = (): Route => ({ type: WRITE_ROUTES[node.writePolicy], children: children('writes') });
+    const reads = (): Route => ({ type: READ_ROUTES[node.readPolicy], children: children('reads') });
+    if (ops === 'writes') return writes();
+    if (ops === 'reads') return reads();
+    return {
+      type: 'OperationSelectorRoute',
+      // Always present: operations not listed (touch, incr, decr, delete, ...) otherwise get an empty reply.
+      default_policy: writes(),
+      operation_policies: Object.fromEntries(READ_OPERATIONS.map((op) => [op, reads()])),
+    };
+  };
 
-  const leafRoute = (leaf: LeafNode): Route => {
+  const leafRoute = (leaf: LeafNode, ops: Operations): Route => {
     const list = servers.get(leaf.pool.name);
     if (!list || list.servers.length === 0) return errorRoute(`memcached-operator: no servers for service ${leaf.pool.service}`);
     const name = leaf.pool.name;
     pools[name] = list.weights ? { servers: list.servers, weights: list.weights } : { servers: list.servers };
-    if (leaf.type === 'replicated') return replicated(leaf, `Pool|${name}`);
+    // `Pool|NAME` is the pool's server list itself: every server a replica.
+    if (leaf.type === 'replicated') return replicated(leaf, () => [`Pool|${name}`], ops);
     if (leaf.hash === 'Ch3') return `PoolRoute|${name}`;
     // Rendezvous refuses to load without one tag per server; older mcrouter builds read them only from the route's hash.
     const hash = leaf.hash === 'Rendezvous' ? { hash_func: 'Rendezvous', tags: list.servers } : { hash_func: leaf.hash };
     return { type: 'PoolRoute', pool: name, hash };
   };
 
-  const groupRoute = (group: GroupNode): Route => {
+  const groupRoute = (group: GroupNode, ops: Operations, depth: number): Route => {
+    if (group.children.every(isEmpty)) return errorRoute('memcached-operator: no servers in any child rule');
+    const child = (c: RouteNode, childOps: Operations) => route(c, childOps, depth + 1);
     if (group.type === 'replicated') {
       // An empty replica is left out so writes still succeed on the others.
       const live = group.children.filter((c) => !isEmpty(c));
-      if (live.length === 0) return errorRoute('memcached-operator: no servers in any replica');
-      return replicated(group, live.map(route));
+      return replicated(group, (childOps) => live.map((c) => child(c, childOps)), ops);
     }
     // A sharded child keeps its position even when empty: dropping it would remap every other child's keys.
-    const children = group.children.map(route);
-    if (group.hash === 'Ch3') return { type: 'HashRoute', children, hash_func: 'Ch3' };
-    if (group.hash === 'Crc32') return { type: 'HashRoute', children, hash_func: 'Crc32' };
-    return { type: 'HashRoute', children, hash_func: 'Rendezvous', tags: group.children.map(nodeLabel) };
+    const children = group.children.map((c) => child(c, ops));
+    // Without a salt, Ch3 over Ch3 pools picks correlated indexes (furc_hash(k, 2) = 0 leaves
+    // furc_hash(k, 3) in {0, 2}): a third of the servers would get no keys. One salt per depth
+    // makes every level pick independently and stays the same when children come and go.
+    const salt = `level-${depth}`;
+    if (group.hash !== 'Rendezvous') return { type: 'HashRoute', children, hash_func: group.hash, salt };
+    // Rendezvous scores each child by its tag: a name of the child's subtree, so keys stay put while its servers change.
+    return { type: 'HashRoute', children, hash_func: 'Rendezvous', salt, tags: rendezvousTags(group.children) };
   };
 
-  const route = (node: RouteNode): Route => (node.kind === 'leaf' ? leafRoute(node) : groupRoute(node));
-  const top = route(root);
-  return { pools, route: top };
+  const route = (node: RouteNode, ops: Operations, depth: number): Route =>
+    node.kind === 'leaf' ? leafRoute(node, ops) : groupRoute(node, ops, depth);
+  return { pools, route: route(root, 'all', 0) };
 }
 
 const errorRoute = (response: string): Route => ({ type: 'ErrorRoute', response });
 
-/** A stable name for a subtree, used as its Rendezvous tag. */
+/** A stable name for a subtree: its pool, or the rule type over its children's names. */
 const nodeLabel = (node: RouteNode): string =>
   node.kind === 'leaf' ? node.pool.name : `${node.type}(${node.children.map(nodeLabel).join(',')})`;
+
+/**
+ * One tag per child, all distinct: mcrouter gives a key to the first of equal
+ * scores, so a repeated tag would leave its second child without keys.
+ */
+function rendezvousTags(children: readonly RouteNode[]): string[] {
+  const seen = new Map<string, number>();
+  return children.map((child) => {
+    const label = nodeLabel(child);
+    const n = (seen.get(label) ?? 0) + 1;
+    seen.set(label, n);
+    return n === 1 ? label : `${label}#${n}`;
+  });
+}
 
 export function renderConfig(config: McrouterConfig): string {
   return `${JSON.stringify(config, null, 2)}\n`;
@@ -101,6 +138,9 @@ export interface CurrentConfig {
   raw: unknown;
 }
 
+/** folly::parseJson's default recursion limit, with which mcrouter reads its config. */
+const MCROUTER_JSON_DEPTH = 100;
+
 /**
  * The config currently mounted, or undefined when there is none or it cannot
  * be read: a hand-edited or foreign config is replaced, never trusted halfway.
@@ -113,6 +153,8 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
   } catch {
     return undefined;
   }
+  // mcrouter refuses deeper configs itself (folly's JSON recursion limit), and routing keys through one would overflow the stack.
+  if (nestedDeeperThan(raw, MCROUTER_JSON_DEPTH)) return undefined;
   const pools = (raw as { pools?: unknown } | null)?.pools;
   if (typeof pools !== 'object' || pools === null) return undefined;
   const result = new Map<string, ServerList>();

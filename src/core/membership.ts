@@ -14,6 +14,8 @@ export interface Member {
   /** The server as mcrouter's config names it: `host:port`, IPv6 in brackets. */
   address: string;
   ready: boolean;
+  /** The endpoint is terminating: its pod is going away and will not come back at this address. */
+  terminating?: boolean;
   /** The pod's hostname when the address is its DNS name (StatefulSet pods behind a headless Service). */
   hostname?: string;
 }
@@ -92,9 +94,18 @@ export function membershipOf(
   const primaryFamily = service.spec?.ipFamilies?.[0] ?? 'IPv4';
 
   const byIdentity = new Map<string, Candidate>();
-  const add = (identity: string | undefined, ip: string, port: number, ready: boolean, family: string, hostname: string | null | undefined) => {
+  const add = (
+    identity: string | undefined,
+    ip: string,
+    port: number,
+    ready: boolean,
+    terminating: boolean,
+    family: string,
+    hostname: string | null | undefined,
+  ) => {
     const host = hostname && dnsDomain ? `${hostname}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip;
     const candidate: Candidate = { address: `${host}:${port}`, ready, primaryFamily: family === primaryFamily };
+    if (terminating) candidate.terminating = true;
     if (hostname && dnsDomain) candidate.hostname = hostname;
     const key = identity ?? `address:${candidate.address}`;
     const seen = byIdentity.get(key);
@@ -103,10 +114,12 @@ export function membershipOf(
     } else if (candidate.primaryFamily && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one.
       candidate.ready ||= seen.ready;
+      if (!seen.terminating) delete candidate.terminating;
       byIdentity.set(key, candidate);
     } else if (candidate.primaryFamily === seen.primaryFamily) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
       seen.ready ||= candidate.ready;
+      if (!candidate.terminating) delete seen.terminating;
     }
   };
   const identityOf = (ref: { kind?: string; namespace?: string; name?: string; uid?: string } | null | undefined) =>
@@ -120,7 +133,8 @@ export function membershipOf(
         const ip = ep.addresses[0];
         if (ip === undefined) continue;
         // A nil `ready` is an unknown state, which consumers are told to treat as ready.
-        add(identityOf(ep.targetRef), ip, port, ep.conditions?.ready !== false, slice.addressType, ep.hostname);
+        const conditions = ep.conditions;
+        add(identityOf(ep.targetRef), ip, port, conditions?.ready !== false, conditions?.terminating === true, slice.addressType, ep.hostname);
       }
     }
   } else {
@@ -128,8 +142,9 @@ export function membershipOf(
       const port = pickPort(subset.ports);
       if (port === undefined) continue;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
-      for (const a of subset.addresses ?? []) add(identityOf(a.targetRef), a.ip, port, true, family(a.ip), a.hostname);
-      for (const a of subset.notReadyAddresses ?? []) add(identityOf(a.targetRef), a.ip, port, false, family(a.ip), a.hostname);
+      // Endpoints objects drop terminating pods: whatever they list is staying.
+      for (const a of subset.addresses ?? []) add(identityOf(a.targetRef), a.ip, port, true, false, family(a.ip), a.hostname);
+      for (const a of subset.notReadyAddresses ?? []) add(identityOf(a.targetRef), a.ip, port, false, false, family(a.ip), a.hostname);
     }
   }
 
@@ -139,9 +154,11 @@ export function membershipOf(
     const seen = byAddress.get(c.address);
     if (seen) {
       seen.ready ||= c.ready;
+      if (!c.terminating) delete seen.terminating;
       continue;
     }
     const member: Member = { address: c.address, ready: c.ready };
+    if (c.terminating) member.terminating = true;
     if (c.hostname !== undefined) member.hostname = c.hostname;
     byAddress.set(c.address, member);
   }

@@ -30,23 +30,33 @@ const ORDINAL = /^(.*)-(0|[1-9][0-9]{0,6})$/;
 /** Holes beyond this share of the slots are compacted: each costs mcrouter a retry for the keys it rehashes. */
 const MAX_HOLE_SHARE = 0.5;
 
+export type SlotMode = 'ch3' | 'ordered' | 'set';
+
 export interface SlotInput {
   members: Member[];
   /**
-   * Whether a departed server may leave a weight-0 hole: only for pools routed
-   * by Ch3 alone. Rendezvous moves only the departed server's keys by itself,
-   * Crc32 is not consistent anyway, and a replicated pool would still write to a hole.
+   * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
+   * departed server may leave a weight-0 hole. `ordered`: other hashes index
+   * it too (Rendezvous moves only the departed server's keys by itself, Crc32
+   * is not consistent anyway): survivors keep their order, no holes. `set`:
+   * only replicated routes use it, where order means nothing and a server
+   * kept for an absent pod would fail every AllSync write.
    */
-  holes: boolean;
+  mode: SlotMode;
   /** The pool's list in the observed config, if any. */
   current?: ServerList;
   /** Builds the DNS address of a StatefulSet ordinal that has no endpoint now. */
   dnsAddress?: (hostname: string) => string;
 }
 
-export function assignSlots({ members, holes, current, dnsAddress }: SlotInput): Slots {
+export function assignSlots({ members, mode, current, dnsAddress }: SlotInput): Slots {
   if (members.length === 0) {
     if (!current || current.servers.length === 0) return { servers: [], live: 0, ready: 0, holes: 0 };
+    if (mode !== 'ch3' && current.weights) {
+      // Only a Ch3 route skips weight-0 holes: any other would send keys, or replicated writes, to a departed server.
+      const servers = current.servers.filter((_, i) => current.weights![i] !== 0);
+      return { servers, live: servers.length, ready: 0, holes: 0 };
+    }
     const kept = current.weights?.filter((w) => w === 0).length ?? 0;
     return { ...current, live: current.servers.length - kept, ready: 0, holes: kept };
   }
@@ -58,16 +68,18 @@ export function assignSlots({ members, holes, current, dnsAddress }: SlotInput):
     return { ...list, live: list.servers.length - holeCount, ready, holes: holeCount };
   };
 
+  const addresses = members.map((m) => m.address);
+  if (mode === 'set') return withCounts({ servers: addresses.sort(naturalOrder) }, 0);
   const ordinals = dnsAddress && statefulSetOrdinals(members);
   if (ordinals) {
     const servers = ordinals.slots.map((address, n) => address ?? dnsAddress(`${ordinals.prefix}-${n}`));
     return withCounts({ servers }, 0);
   }
 
-  const addresses = members.map((m) => m.address);
   if (!current || current.servers.length === 0) return withCounts({ servers: addresses.sort(naturalOrder) }, 0);
-  if (!holes) return withCounts({ servers: keepOrder(current, addresses) }, 0);
-  return withHoles(current, addresses, withCounts);
+  if (mode === 'ordered') return withCounts({ servers: keepOrder(current, addresses) }, 0);
+  const leaving = new Set(members.filter((m) => m.terminating).map((m) => m.address));
+  return withHoles(current, addresses, leaving, withCounts);
 }
 
 /** Without holes: survivors in their order, newcomers after. */
@@ -78,7 +90,12 @@ function keepOrder(current: ServerList, addresses: string[]): string[] {
   return survivors.concat(addresses.filter((a) => !placed.has(a)).sort(naturalOrder));
 }
 
-function withHoles(current: ServerList, addresses: string[], finish: (list: ServerList, holes: number) => Slots): Slots {
+function withHoles(
+  current: ServerList,
+  addresses: string[],
+  leaving: ReadonlySet<string>,
+  finish: (list: ServerList, holes: number) => Slots,
+): Slots {
   const present = new Set(addresses);
   // null marks a hole; holeAddress keeps the address a hole shows in `servers`.
   const slots: (string | null)[] = [];
@@ -94,18 +111,29 @@ function withHoles(current: ServerList, addresses: string[], finish: (list: Serv
     }
   });
   const placed = new Set(slots);
-  const newcomers: string[] = [];
+  let newcomers: string[] = [];
+  const leavingNewcomers: string[] = [];
   for (const a of addresses) {
     if (placed.has(a)) continue;
     const hole = holeByAddress.get(a);
     // A member returning to the address its hole shows takes that hole back.
     if (hole !== undefined) slots[hole] = a;
+    else if (leaving.has(a)) leavingNewcomers.push(a);
     else newcomers.push(a);
   }
+  // A terminating pod that has no slot never gets one (it is about to go), unless it is all there is.
+  if (newcomers.length === 0 && slots.every((s) => s === null)) newcomers = leavingNewcomers;
   newcomers.sort(naturalOrder);
   let next = 0;
   for (let i = 0; i < slots.length && next < newcomers.length; i++) {
     if (slots[i] === null) slots[i] = newcomers[next++]!;
+  }
+  // A replacement pod often shows up while the pod it replaces is still terminating: it takes the leaving
+  // pod's slot rather than the tail, since that pod's keys are about to be lost anyway and appending would
+  // move a share of every other server's keys too.
+  for (let i = 0; i < slots.length && next < newcomers.length && leaving.size > 0; i++) {
+    const server = slots[i];
+    if (server !== null && server !== undefined && leaving.has(server)) slots[i] = newcomers[next++]!;
   }
   while (next < newcomers.length) {
     slots.push(newcomers[next]!);

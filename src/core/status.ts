@@ -76,15 +76,22 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   if (!deployment) return { reason: 'Progressing', message: `waiting for Deployment ${name} to be created` };
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
+  // Until the Deployment controller has seen the latest spec, its replica counts describe the old one.
   if ((st.observedGeneration ?? 0) < generation) {
-    return { reason: 'Progressing', message: `waiting for Deployment ${name} to observe generation ${generation}` };
+    return {
+      reason: 'Progressing',
+      message: `waiting for Deployment ${name} to observe generation ${generation} (observed ${st.observedGeneration ?? 'none'})`,
+    };
   }
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;
-  if (updated < desiredReplicas || (st.replicas ?? 0) > updated || available < updated) {
+  const old = (st.replicas ?? 0) - updated;
+  if (updated < desiredReplicas || old > 0 || available < updated) {
     return {
       reason: 'Progressing',
-      message: `Deployment ${name}: ${updated} of ${desiredReplicas} replicas updated, ${available} available`,
+      message:
+        `Deployment ${name} rolling out: ${updated} of ${desiredReplicas} replicas updated, ${available} available` +
+        (old > 0 ? `, ${plural(old, 'old replica')} still running` : ''),
     };
   }
   const servers = pools.reduce((n, p) => n + p.slots.live, 0);
@@ -97,7 +104,7 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
 /** Says whether a pool without members still routes to the servers of the current config, or fails. */
 function keptNote(pools: PoolOutcome[]): string {
   const kept = pools.filter((p) => p.slots.servers.length > 0);
-  if (kept.length === 0) return '; requests to it fail until it has servers';
+  if (kept.length === 0) return '; no request reaches it until it has servers';
   return `; keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
 }
 

@@ -10,7 +10,7 @@ import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { buildConfig, configHash, parseCurrentConfig, renderConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, mcrouterName } from './naming.js';
-import { assignSlots, type ServerList } from './slots.js';
+import { assignSlots, type ServerList, type SlotMode } from './slots.js';
 import { checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
@@ -48,12 +48,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     },
     namespace,
   );
-  const holesAllowed = poolsWithHoles(topology.root);
+  const modes = slotModes(topology.root);
   const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
     const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
     const slotInput = {
       members: membership.state === 'Found' ? membership.members : [],
-      holes: holesAllowed.get(ref.name) ?? false,
+      mode: modes.get(ref.name) ?? 'ordered',
       ...(current?.pools.has(ref.name) ? { current: current.pools.get(ref.name) } : {}),
       ...(membership.state === 'Found' && membership.dnsAddress ? { dnsAddress: membership.dnsAddress } : {}),
     };
@@ -81,14 +81,15 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   };
 }
 
-/** A pool may keep weight-0 holes only when every route over it is a Ch3-sharded leaf. */
-function poolsWithHoles(root: RouteNode): Map<string, boolean> {
-  const allowed = new Map<string, boolean>();
+/** How each pool's server order matters, from every route that uses it (see SlotMode). */
+function slotModes(root: RouteNode): Map<string, SlotMode> {
+  const modes = new Map<string, SlotMode>();
   const visit = (node: RouteNode): void => {
     if (node.kind === 'group') return node.children.forEach(visit);
-    const ok = node.type === 'sharded' && node.hash === 'Ch3';
-    allowed.set(node.pool.name, (allowed.get(node.pool.name) ?? true) && ok);
+    const use: SlotMode = node.type === 'replicated' ? 'set' : node.hash === 'Ch3' ? 'ch3' : 'ordered';
+    const seen = modes.get(node.pool.name);
+    modes.set(node.pool.name, seen === undefined || seen === use ? use : 'ordered');
   };
   visit(root);
-  return allowed;
+  return modes;
 }

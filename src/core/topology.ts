@@ -71,9 +71,7 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
     r.children?.forEach(collect);
   };
   collect(rule);
-  for (const ref of refs.values()) {
-    if ((portsByService.get(ref.service)?.size ?? 0) > 1) ref.name = `${ref.service}-${ref.port}`;
-  }
+  nameByPort(refs.values(), portsByService);
 
   const build = (r: RuleLike): RouteNode => {
     const policies: Policies = {
@@ -89,4 +87,22 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
     return { kind: 'group', ...policies, children: (r.children ?? []).map(build) };
   };
   return { root: build(rule), pools: [...refs.values()] };
+}
+
+/**
+ * A pool is named after its service; a service used with two ports gets
+ * `SERVICE-PORT` for each. Should that name be another service's (service
+ * `m` on ports 1 and 2 beside a service named `m-1`), a counter makes it
+ * unique: two pools under one name would merge their servers.
+ */
+function nameByPort(refs: Iterable<PoolRef>, portsByService: ReadonlyMap<string, ReadonlySet<string>>): void {
+  const list = [...refs];
+  const taken = new Set(list.filter((r) => (portsByService.get(r.service)?.size ?? 0) <= 1).map((r) => r.name));
+  for (const ref of list) {
+    if ((portsByService.get(ref.service)?.size ?? 0) <= 1) continue;
+    let name = `${ref.service}-${ref.port}`;
+    for (let n = 2; taken.has(name); n++) name = `${ref.service}-${ref.port}-${n}`;
+    taken.add(name);
+    ref.name = name;
+  }
 }

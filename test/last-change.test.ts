@@ -1,0 +1,246 @@
+/**
+ * status.lastChange (DESIGN 9): set by a sync that changes a server list, with
+ * the pools, the servers added and removed, and the share of a fixed key sample
+ * whose first `get` destination moved; carried over unchanged by every other sync.
+ */
+import t, { type Test } from 'tap';
+import {
+  deploymentPods,
+  endpointSlices,
+  observedChildren,
+  proxy,
+  service,
+  statefulSetPods,
+  syncRequest,
+  type Json,
+  type Pod,
+} from './fixtures/cluster.js';
+import { FIXED_NOW, configOf, post, testServer, type TestServer } from './helpers/hook.js';
+
+interface LastChange {
+  time: string;
+  pools: string[];
+  added: string[];
+  removed: string[];
+  keyspaceMoved: number;
+}
+
+const at = (minutes: number) => new Date(FIXED_NOW.getTime() + minutes * 60_000);
+const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const servers: TestServer[] = [];
+/** A hook whose clock reads `minutes` after FIXED_NOW. */
+function hookAt(minutes: number): TestServer {
+  const app = testServer({ clock: () => at(minutes) });
+  servers.push(app);
+  return app;
+}
+t.teardown(() => Promise.all(servers.map((s) => s.close())));
+
+/**
+ * A MemcachedProxy synced again and again as Metacontroller does: each sync
+ * sees the children the previous one returned (as applied) and its status.
+ */
+class Proxy {
+  status: Json | undefined;
+  /** The children as the API server holds them: what the next sync observes. */
+  observed: Json[] = [];
+
+  constructor(
+    private spec: Json,
+    private readonly name = 'example-cluster',
+  ) {}
+
+  respec(spec: Json): void {
+    this.spec = spec;
+  }
+
+  async sync(app: TestServer, related: Json[]): Promise<{ status: Json & { lastChange?: LastChange }; body: Json }> {
+    const parent = proxy({ name: this.name, spec: this.spec, ...(this.status ? { status: this.status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related, children: this.observed, keying: 'v2' }));
+    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
+    this.status = res.body['status'] as Json;
+    this.observed = observedChildren(parent, res.body['children'] as Json[]);
+    return { status: this.status, body: res.body };
+  }
+}
+
+const dns = (service: string, n: number) => `${service}-${n}.${service}.default.svc.cluster.local:11211`;
+const statefulSet = (name: string, ordinals: number[], over: Partial<Pod> = {}): Json[] => [
+  service({ name, headless: true }),
+  ...endpointSlices(name, statefulSetPods(name, ordinals, 1, over)),
+];
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Checks a lastChange: every field exactly but keyspaceMoved, which is the
+ * share of a 10,000-key sample: within 4 standard deviations of `share`, to 3 decimals.
+ */
+function expectChange(t: Test, change: LastChange | undefined, expected: Omit<LastChange, 'keyspaceMoved'>, share: number, what: string): void {
+  if (!change) return void t.fail(`${what}: no lastChange`);
+  const { keyspaceMoved, ...rest } = change;
+  t.same(rest, expected, `${what}: time, pools, added, removed`);
+  const tolerance = 4 * Math.sqrt((share * (1 - share)) / 10_000) + 0.001;
+  t.ok(Math.abs(keyspaceMoved - share) <= tolerance, `${what}: keyspaceMoved ${keyspaceMoved} is ${share.toFixed(3)} ± ${tolerance.toFixed(3)}`);
+  t.equal(keyspaceMoved, Math.round(keyspaceMoved * 1000) / 1000, `${what}: keyspaceMoved to 3 decimals`);
+}
+
+t.test('a StatefulSet scale-up sets lastChange; syncs that change no server list carry it over', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  const created = await mp.sync(hookAt(0), statefulSet('memcached', range(5)));
+  t.notOk('lastChange' in created.status, 'no lastChange on the first sync: nothing was mounted before');
+  const settled = await mp.sync(hookAt(1), statefulSet('memcached', range(5)));
+  t.notOk('lastChange' in settled.status, 'none while the server list stays the same');
+
+  const up = await mp.sync(hookAt(2), statefulSet('memcached', range(6)));
+  const change = up.status.lastChange;
+  expectChange(t, change, { time: rfc3339(at(2)), pools: ['memcached'], added: [dns('memcached', 5)], removed: [] }, 1 / 6, 'Ch3 from 5 to 6 servers');
+
+  const notReady = await mp.sync(hookAt(3), statefulSet('memcached', range(6), { ready: false }));
+  t.same(notReady.status.lastChange, change, 'pods turning not ready keep their slots: the same lastChange, time included');
+  const gap = await mp.sync(hookAt(4), statefulSet('memcached', [0, 1, 3, 4, 5]));
+  t.same(gap.status.lastChange, change, 'a middle ordinal being recreated keeps its slot: no change');
+  const back = await mp.sync(hookAt(5), statefulSet('memcached', range(6)));
+  t.same(back.status.lastChange, change, 'nor when it is back');
+
+  const down = await mp.sync(hookAt(6), statefulSet('memcached', range(4)));
+  expectChange(
+    t,
+    down.status.lastChange,
+    { time: rfc3339(at(6)), pools: ['memcached'], added: [], removed: [dns('memcached', 4), dns('memcached', 5)] },
+    2 / 6,
+    'scaled 6 -> 4: the two tail servers’ keys',
+  );
+});
+
+t.test('lastChange comes from parent.status, byte for byte, when nothing changes', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
+  // Written by an earlier sync (or an earlier version of the hook): the hook never recomputes it.
+  const earlier: LastChange = {
+    time: '2026-01-02T03:04:05Z',
+    pools: ['memcached'],
+    added: [dns('memcached', 2)],
+    removed: ['10.244.7.7:11211'],
+    keyspaceMoved: 0.333,
+  };
+  mp.status = { ...mp.status, lastChange: earlier };
+  const again = await mp.sync(hookAt(30), statefulSet('memcached', range(3)));
+  t.same(again.status.lastChange, earlier, 'the same servers at a later time: carried over, its time too');
+
+  const gone = await mp.sync(hookAt(31), []);
+  t.match(gone.status.conditions, [{ reason: 'ServiceNotFound' }], 'the Service is gone');
+  t.same(gone.status.lastChange, earlier, 'a missing Service keeps the mounted servers: no change');
+  const empty = await mp.sync(hookAt(32), [service({ name: 'memcached', headless: true }), ...endpointSlices('memcached', [])]);
+  t.match(empty.status.conditions, [{ reason: 'NoServers' }], 'the Service has no endpoints');
+  t.same(empty.status.lastChange, earlier, 'no endpoints keeps the mounted servers too');
+});
+
+t.test('a middle removal in a Deployment pool moves only that server’s share', async (t) => {
+  const pods = deploymentPods('memcached-deploy', 5);
+  const related = (list: Pod[]) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', list)];
+  const mp = new Proxy({ serviceName: 'memcached-deploy' });
+  const first = await mp.sync(hookAt(0), related(pods));
+  const slots = configOf(first.body).pools['memcached-deploy']!.servers;
+  const middle = slots[2]!;
+
+  const fewer = pods.filter((p) => `${p.ip}:11211` !== middle);
+  const removal = await mp.sync(hookAt(1), related(fewer));
+  t.same(configOf(removal.body).pools['memcached-deploy']!.weights, [1, 1, 0, 1, 1], 'a weight-0 hole');
+  // Filling the hole from the tail or re-sorting would move far more (DESIGN 6: 55% for index 2 of 5).
+  expectChange(t, removal.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-deploy'], added: [], removed: [middle] }, 1 / 5, 'the departed server’s keys');
+
+  const successor: Pod = { name: 'memcached-deploy-7c9d8b5f4-zzzzz', ip: '10.244.9.9' };
+  const refill = await mp.sync(hookAt(2), related([...fewer, successor]));
+  t.notOk(configOf(refill.body).pools['memcached-deploy']!.weights, 'the newcomer takes the hole');
+  expectChange(
+    t,
+    refill.status.lastChange,
+    { time: rfc3339(at(2)), pools: ['memcached-deploy'], added: ['10.244.9.9:11211'], removed: [] },
+    1 / 5,
+    'the keys rehashed off the hole go to the newcomer',
+  );
+});
+
+t.test('replicated pools: keyspaceMoved follows the first destination of a get', async (t) => {
+  const spec = {
+    rules: {
+      type: 'replicated',
+      children: [{ service: { name: 'memcached-a', port: 11211 } }, { service: { name: 'memcached-b', port: 11211 } }],
+    },
+  };
+  const related = (a: number, b: number) => [...statefulSet('memcached-a', range(a)), ...statefulSet('memcached-b', range(b))];
+  const mp = new Proxy(spec);
+  await mp.sync(hookAt(0), related(4, 4));
+
+  const grownB = await mp.sync(hookAt(1), related(4, 5));
+  t.same(
+    grownB.status.lastChange,
+    { time: rfc3339(at(1)), pools: ['memcached-b'], added: [dns('memcached-b', 4)], removed: [], keyspaceMoved: 0 },
+    'gets read the first replica (LatestRoute as one mcrouter host sees it): growing the second moves none',
+  );
+
+  const grownA = await mp.sync(hookAt(2), related(5, 5));
+  expectChange(
+    t,
+    grownA.status.lastChange,
+    { time: rfc3339(at(2)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] },
+    1 / 5,
+    'the replica gets read from grows from 4 to 5 servers',
+  );
+
+  const both = await mp.sync(hookAt(3), related(4, 4));
+  expectChange(
+    t,
+    both.status.lastChange,
+    { time: rfc3339(at(3)), pools: ['memcached-a', 'memcached-b'], added: [], removed: [dns('memcached-a', 4), dns('memcached-b', 4)] },
+    1 / 5,
+    'both pools in one change',
+  );
+});
+
+t.test('topology changes: a pool added to or removed from a sharded rule', async (t) => {
+  const a = statefulSet('memcached-a', range(3));
+  const b = statefulSet('memcached-b', range(3));
+  const mp = new Proxy({ serviceName: 'memcached-a' });
+  await mp.sync(hookAt(0), [...a, ...b]);
+
+  mp.respec({ rules: { children: [{ service: { name: 'memcached-a', port: 11211 } }, { service: { name: 'memcached-b', port: 11211 } }] } });
+  const split = await mp.sync(hookAt(1), [...a, ...b]);
+  expectChange(
+    t,
+    split.status.lastChange,
+    { time: rfc3339(at(1)), pools: ['memcached-b'], added: range(3).map((n) => dns('memcached-b', n)), removed: [] },
+    1 / 2,
+    'a HashRoute over two pools sends half the keys to the new one',
+  );
+
+  mp.respec({ serviceName: 'memcached-b' });
+  const moved = await mp.sync(hookAt(2), [...a, ...b]);
+  expectChange(
+    t,
+    moved.status.lastChange,
+    { time: rfc3339(at(2)), pools: ['memcached-a'], added: [], removed: range(3).map((n) => dns('memcached-a', n)) },
+    1 / 2,
+    'the keys that were on pool a move; those on pool b stay on their server',
+  );
+});
+
+t.test('a mounted config the route walker cannot read counts as every key moved', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
+  // Someone replaced the ConfigMap's config.json by hand with a route the operator never writes.
+  const configMap = mp.observed.find((c) => c['kind'] === 'ConfigMap')!;
+  configMap['data'] = {
+    'config.json': JSON.stringify({
+      pools: { memcached: { servers: [dns('memcached', 0), dns('memcached', 1)] } },
+      route: { type: 'PrefixSelectorRoute', policies: { 'a:': 'PoolRoute|memcached' }, wildcard: 'PoolRoute|memcached' },
+    }),
+  };
+  const res = await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
+  t.same(
+    res.status.lastChange,
+    { time: rfc3339(at(1)), pools: ['memcached'], added: [dns('memcached', 2)], removed: [], keyspaceMoved: 1 },
+    'replaced whole: every key counted as moved',
+  );
+});

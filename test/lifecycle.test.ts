@@ -1,0 +1,196 @@
+/**
+ * The real process under SIGTERM (DESIGN 11), over real keep-alive sockets:
+ * readiness fails at once, syncs keep being answered through the drain window,
+ * then the server stops accepting, answers every sync still in flight with 200
+ * and exits 0 at once: idle keep-alive sockets do not hold close() open. A
+ * client that never finishes its request is cut at SHUTDOWN_TIMEOUT_MS.
+ *
+ * main.ts runs through the TypeScript loader tap itself uses, so the test
+ * needs no build (CI runs `npm ci && npm test`).
+ */
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { SettingsError, settingsFromEnv } from '../src/settings.js';
+import { deploymentPods, endpointSlices, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
+
+// The two processes start in parallel: most of each test is TypeScript compiling at startup.
+t.jobs = 2;
+
+/** Long enough for the drain-window requests to be answered on a busy 2-core CI machine. */
+const DRAIN_MS = 1500;
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// A 5,000-member pool: 1.3 MB of request, tens of milliseconds of work per sync.
+const body = Buffer.from(
+  JSON.stringify(
+    syncRequest({
+      parent: proxy({ name: 'big', spec: { serviceName: 'big' } }),
+      related: [service({ name: 'big' }), ...endpointSlices('big', deploymentPods('big', 5000))],
+    }),
+  ),
+);
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** The children of a sync answer: the same for the same request (the status carries the wall-clock time). */
+const childrenOf = (answer: Answer) => JSON.stringify((JSON.parse(answer.body) as Json)['children']);
+
+/** One request; with `rest`, the body goes out half now and half once `rest` resolves. */
+function send(agent: http.Agent, base: string, method: 'GET' | 'POST', path: string, payload?: Buffer, rest?: Promise<unknown>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers = payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {};
+    const req = http.request(new URL(path, base), { method, agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (!payload) return void req.end();
+    if (!rest) return void req.end(payload);
+    const half = payload.length >> 1;
+    req.write(payload.subarray(0, half));
+    rest.then(() => req.end(payload.subarray(half)), reject);
+  });
+}
+
+type LogLine = Record<string, unknown> & { at: number };
+
+/** Runs src/main.ts on a free loopback port; its pino lines are read as they come, each with the time it arrived. */
+async function startHook(t: Test, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import=@tapjs/typescript/import', 'src/main.ts'], {
+    cwd: root,
+    // Transpile only, as tap runs the tests: type checking belongs to `npm run typecheck`.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TS_NODE_TRANSPILE_ONLY: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const output = { stderr: '' };
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, at: performance.now() })),
+  );
+
+  const logs: LogLine[] = [];
+  const waiting: { msg: RegExp; resolve: (line: LogLine) => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    let line: Json;
+    try {
+      line = JSON.parse(text) as Json;
+    } catch {
+      line = { msg: text };
+    }
+    const entry: LogLine = { ...line, at: performance.now() };
+    logs.push(entry);
+    for (const w of waiting.filter((w) => w.msg.test(String(entry['msg'])))) w.resolve(entry);
+  });
+  /** The first log line whose msg matches, once it has come. */
+  const logged = (msg: RegExp, timeoutMs: number) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const seen = logs.find((l) => msg.test(String(l['msg'])));
+      if (seen) return resolve(seen);
+      const timer = setTimeout(() => reject(new Error(`no log line ${msg} within ${timeoutMs} ms; stderr: ${output.stderr}`)), timeoutMs);
+      waiting.push({ msg, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+      void exited.then(() => reject(new Error(`exited before logging ${msg}; stderr: ${output.stderr}`)));
+    });
+
+  // Startup compiles the TypeScript on the fly: slow on a busy CI machine.
+  const listening = await logged(/^Server listening at /, 90_000);
+  const base = /(http:\/\/\S+)/.exec(String(listening['msg']))![1]!;
+  return { child, base, logs, logged, exited, output };
+}
+
+t.test('SIGTERM: drain, finish every in-flight sync with 200, exit 0', async (t) => {
+  const { child, base, logs, logged, exited, output } = await startHook(t, { SHUTDOWN_DELAY_MS: String(DRAIN_MS) });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const idle = new http.Agent({ keepAlive: true });
+  t.teardown(() => {
+    agent.destroy();
+    idle.destroy();
+  });
+
+  t.equal((await send(agent, base, 'GET', '/readyz')).status, 200, 'ready before SIGTERM');
+  const warm = await send(agent, base, 'POST', '/sync', body);
+  t.equal(warm.status, 200);
+  t.not(warm.headers.connection, 'close', 'keep-alive while serving');
+  t.equal((await send(idle, base, 'GET', '/healthz')).status, 200);
+  t.equal(Object.values(idle.freeSockets).flat().length, 1, 'a keep-alive socket left idle through the shutdown');
+
+  // Half their body sent now, the rest only once the server has stopped accepting: in flight from before SIGTERM to after close().
+  const closing = logged(/^closing$/, 60_000);
+  const straddling = [1, 2, 3].map(() => send(agent, base, 'POST', '/sync', body, closing));
+  // Fully sent just before SIGTERM: in flight when it arrives.
+  const early = [1, 2].map(() => send(agent, base, 'POST', '/sync', body));
+  const sigterm = performance.now();
+  child.kill('SIGTERM');
+  await logged(/^draining$/, 10_000);
+
+  const readyz = await send(agent, base, 'GET', '/readyz');
+  t.equal(readyz.status, 503, '/readyz fails during the drain window');
+  t.same(JSON.parse(readyz.body), { status: 'draining' }, 'answered by the hook, not by a closing server');
+  const during = await send(agent, base, 'POST', '/sync', body);
+  t.equal(during.status, 200, '/sync still answered during the drain window');
+  t.ok(childrenOf(during) === childrenOf(warm), 'the whole answer');
+  t.equal(during.headers.connection, 'close', 'and the connection closed after it');
+
+  const closingAt = (await closing).at;
+  t.ok(closingAt - sigterm >= DRAIN_MS - 50, `close() waited for the drain window (${Math.round(closingAt - sigterm)} ms)`);
+  for (const [what, answers] of [['in flight at SIGTERM', early], ['in flight across close()', straddling]] as const) {
+    for (const answer of await Promise.all(answers)) {
+      t.equal(answer.status, 200, `${what}: 200`);
+      t.ok(childrenOf(answer) === childrenOf(warm), `${what}: the whole answer`);
+    }
+  }
+
+  const exit = await exited;
+  t.equal(exit.code, 0, 'exit code 0');
+  t.ok(exit.at - closingAt < 3000, `exits ${Math.round(exit.at - closingAt)} ms after close() began, not after a keep-alive timeout`);
+  t.same(
+    logs.map((l) => l['msg']).filter((m) => m === 'draining' || m === 'closing' || m === 'stopped'),
+    ['draining', 'closing', 'stopped'],
+  );
+  t.equal(logs.filter((l) => l['msg'] === 'sync').length, 7, 'one log line per sync');
+  t.notMatch(output.stderr, /error/i, 'no error on stderr');
+});
+
+t.test('a request that never finishes cannot hold the pod past SHUTDOWN_TIMEOUT_MS', async (t) => {
+  const { child, base, logged, exited } = await startHook(t, { SHUTDOWN_DELAY_MS: '100', SHUTDOWN_TIMEOUT_MS: '500' });
+  const agent = new http.Agent({ keepAlive: true });
+  t.teardown(() => agent.destroy());
+  // Half a body, and the rest never: a stuck client.
+  const stuck = send(agent, base, 'POST', '/sync', body, new Promise(() => {})).catch((error: Error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGTERM');
+  const closing = await logged(/^closing$/, 10_000);
+  const cut = await logged(/^requests still running at the shutdown timeout/, 10_000);
+  t.ok(cut.at - closing.at >= 450 && cut.at - closing.at < 3000, `cut ${Math.round(cut.at - closing.at)} ms after close() began`);
+  t.match(cut, { level: 50, timeoutMs: 500 });
+  const exit = await exited;
+  t.equal(exit.code, 1, 'exit code 1: a request was cut');
+  t.match(await stuck, { code: 'ECONNRESET' }, 'the stuck connection is closed');
+});
+
+t.test('SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS come from the environment', async (t) => {
+  t.match(settingsFromEnv({}), { shutdownDelayMs: 3000, shutdownTimeoutMs: 10000, exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0' });
+  t.match(settingsFromEnv({ SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '25000', EXPORTER_IMAGE: 'mirror.example.com/e:1' }), {
+    shutdownDelayMs: 0,
+    shutdownTimeoutMs: 25000,
+    exporterImage: 'mirror.example.com/e:1',
+  });
+  t.throws(() => settingsFromEnv({ SHUTDOWN_TIMEOUT_MS: '10s' }), { message: 'SHUTDOWN_TIMEOUT_MS must be a non-negative integer, got "10s"' });
+  try {
+    settingsFromEnv({ SHUTDOWN_DELAY_MS: '-1' });
+    t.fail('a negative delay is refused');
+  } catch (error) {
+    t.type(error, SettingsError, 'a negative delay is refused: main.ts exits 2 with the message');
+  }
+});

@@ -1,0 +1,196 @@
+/**
+ * What the hook tells its operators: Prometheus metrics on /metrics, one JSON
+ * log line per sync (and none for health checks), and readiness that fails
+ * first when the pod is told to stop.
+ */
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { buildServer } from '../src/server.js';
+import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { FIXED_NOW, post, testServer, type TestServer } from './helpers/hook.js';
+
+const namespace = 'shop';
+const pool = service({ name: 'memcached-pool1', namespace, headless: true });
+const related = (ordinals: number[], notReady: number[] = []) => [
+  pool,
+  ...endpointSlices(
+    'memcached-pool1',
+    statefulSetPods('memcached-pool1', ordinals).map((p, i) => (notReady.includes(i) ? { ...p, ready: false } : p)),
+    { namespace },
+  ),
+];
+const request = (ordinals: number[], notReady: number[] = [], spec: Json = { serviceName: 'memcached-pool1' }) =>
+  syncRequest({ parent: proxy({ name: 'cache', namespace, spec }), related: related(ordinals, notReady) });
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Reads the Prometheus text exposition format strictly: every sample belongs to a family with HELP and TYPE. */
+function parseExposition(text: string): { types: Map<string, string>; samples: Sample[] } {
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const comment = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
+    if (comment) {
+      if (comment[1] === 'TYPE') types.set(comment[2]!, comment[3]!);
+      else helps.add(comment[2]!);
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!sample) throw new Error(`not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    // Go's ParseFloat, which Prometheus uses, takes NaN and Inf in any case (prom-client writes `Nan`).
+    const special = /^([+-]?)(inf|nan)$/i.exec(sample[3]!);
+    const value = special ? (special[2]!.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(sample[3]);
+    if (!special && (sample[3] === '' || Number.isNaN(value))) throw new Error(`not a number: ${line}`);
+    const family = sample[1]!.replace(/_(bucket|sum|count)$/, '');
+    const known = types.has(sample[1]!) ? sample[1]! : family;
+    if (!types.has(known) || !helps.has(known)) throw new Error(`sample without HELP/TYPE: ${line}`);
+    samples.push({ name: sample[1]!, labels, value });
+  }
+  return { types, samples };
+}
+
+const find = (samples: Sample[], name: string, labels: Record<string, string>) =>
+  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+const valueOf = (samples: Sample[], name: string, labels: Record<string, string>) => {
+  const found = find(samples, name, labels);
+  return found.length === 1 ? found[0]!.value : undefined;
+};
+
+async function scrape(app: TestServer) {
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  return { res, ...parseExposition(res.body) };
+}
+
+t.test('/metrics: hook counts and durations by outcome, servers per proxy', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  const raw = (url: string, payload: string, contentType = 'application/json') =>
+    app.inject({ method: 'POST', url, headers: { 'content-type': contentType }, payload });
+
+  t.equal((await post(app, '/sync', request([0, 1, 2], [1]))).statusCode, 200);
+  t.equal((await post(app, '/sync', request([0, 1, 2], [1]))).statusCode, 200);
+  t.equal((await post(app, '/sync', request([0], [], { serviceName: 'a', rules: { service: { name: 'a' } } }))).statusCode, 422);
+  t.equal((await raw('/sync', '{"hello": "world"}')).statusCode, 400, 'not a hook request');
+  t.equal((await raw('/sync', '{"parent": ')).statusCode, 400, 'not JSON');
+  t.equal((await raw('/sync', '{}', 'text/plain')).statusCode, 415, 'not application/json');
+  t.equal((await post(app, '/customize', { parent: proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1' } }) })).statusCode, 200);
+  t.equal((await post(app, '/customize', { parent: proxy({ name: 'cache', spec: {} }) })).statusCode, 422);
+  await app.inject({ method: 'GET', url: '/healthz' });
+  await app.inject({ method: 'GET', url: '/nowhere' });
+
+  const { res, types, samples } = await scrape(app);
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  t.equal(types.get('memcached_operator_hook_requests_total'), 'counter');
+  t.equal(types.get('memcached_operator_hook_duration_seconds'), 'histogram');
+  t.equal(types.get('memcached_operator_proxy_servers'), 'gauge');
+
+  const expected: [string, string, number][] = [
+    ['sync', 'ok', 2],
+    ['sync', 'invalid', 1],
+    ['sync', 'bad_request', 3],
+    ['customize', 'ok', 1],
+    ['customize', 'invalid', 1],
+  ];
+  for (const [hook, outcome, n] of expected) {
+    const labels = { hook, outcome };
+    t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', labels), n, `${hook}/${outcome}: ${n} requests`);
+    t.equal(valueOf(samples, 'memcached_operator_hook_duration_seconds_count', labels), n, `${hook}/${outcome}: ${n} durations`);
+    t.equal(valueOf(samples, 'memcached_operator_hook_duration_seconds_bucket', { ...labels, le: '+Inf' }), n);
+    const sum = valueOf(samples, 'memcached_operator_hook_duration_seconds_sum', labels)!;
+    t.ok(sum > 0 && sum < 10, `${hook}/${outcome}: a plausible total time (${sum}s)`);
+    const buckets = find(samples, 'memcached_operator_hook_duration_seconds_bucket', labels).map((s) => s.value);
+    t.same(buckets, [...buckets].sort((a, b) => a - b), 'cumulative buckets');
+  }
+  t.same(find(samples, 'memcached_operator_hook_requests_total', {}).length, expected.length, 'no other outcome (no error, no health checks, no 404)');
+
+  t.equal(valueOf(samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'all' }), 3);
+  t.equal(valueOf(samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'ready' }), 2);
+  await post(app, '/sync', request([0, 1, 2, 3]));
+  const after = await scrape(app);
+  t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'all' }), 4, 'follows the last sync');
+  t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'ready' }), 4);
+  t.notOk(find(after.samples, 'process_cpu_user_seconds_total', {}).length, 'no process metrics unless asked');
+});
+
+t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => {
+  const app = testServer({ processMetrics: true });
+  t.teardown(() => app.close());
+  const { types, samples } = await scrape(app);
+  for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes']) {
+    t.ok(types.has(name), `${name} is exposed`);
+  }
+  t.ok(valueOf(samples, 'process_resident_memory_bytes', {})! > 0);
+  t.ok(types.has('nodejs_eventloop_lag_seconds'), 'event loop lag: a sync that blocks it shows');
+});
+
+/** A server logging to memory, as main.ts logs to stdout. */
+function loggedServer(level = 'info') {
+  const lines: Json[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Json);
+      done();
+    },
+  });
+  const app = buildServer({ logger: pino({ level }, stream), clock: () => FIXED_NOW });
+  return { app, lines };
+}
+
+t.test('logs: one JSON line per sync, none for health checks and metrics', async (t) => {
+  const { app, lines } = loggedServer();
+  t.teardown(() => app.close());
+  const res = await post(app, '/sync', request([0, 1, 2], [2]));
+  t.equal(lines.length, 1, 'one line for the sync');
+  const line = lines[0]!;
+  t.match(line, {
+    level: 30,
+    msg: 'sync',
+    namespace: 'shop',
+    name: 'cache',
+    servers: 3,
+    readyServers: 2,
+    configHash: (res.body['status'] as Json)['configHash'],
+    ready: 'Progressing',
+    durationMs: Number,
+  });
+  t.ok((line['durationMs'] as number) >= 0 && (line['durationMs'] as number) < 10_000);
+  t.type(line['time'], 'number', 'pino JSON');
+
+  for (const url of ['/healthz', '/readyz', '/metrics']) await app.inject({ method: 'GET', url });
+  await post(app, '/customize', { parent: proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1' } }) });
+  t.equal(lines.length, 1, 'health checks, metrics scrapes and customize log nothing at info');
+
+  await post(app, '/sync', request([0], [], { rules: { type: 'mirrored', service: { name: 'a' } } }));
+  t.equal(lines.length, 2);
+  t.match(lines[1], { level: 40, field: 'spec.rules.type', statusCode: 422, msg: /^spec\.rules\.type: must be one of/ }, 'a refused spec: one warning naming the field');
+});
+
+t.test('drain: readiness fails at once, hooks keep answering and close their connections', async (t) => {
+  const { app, lines } = loggedServer();
+  t.teardown(() => app.close());
+  const before = await app.inject({ method: 'POST', url: '/sync', payload: request([0, 1]) });
+  t.equal(before.statusCode, 200);
+  t.not(before.headers['connection'], 'close', 'keep-alive while serving');
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+
+  app.drain();
+  const readyz = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(readyz.statusCode, 503);
+  t.same(JSON.parse(readyz.body), { status: 'draining' });
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'alive: no restart while draining');
+  const during = await app.inject({ method: 'POST', url: '/sync', payload: request([0, 1]) });
+  t.equal(during.statusCode, 200, 'syncs still answered');
+  t.equal(during.body, before.body);
+  t.equal(during.headers['connection'], 'close', 'the client reconnects elsewhere for its next call');
+  t.equal(lines.filter((l) => l['msg'] === 'sync').length, 2);
+});

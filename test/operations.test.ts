@@ -1,0 +1,336 @@
+/**
+ * What a user of a proxy sees every day, through the sync hook: a status that
+ * tells the truth, reload modes, the PodDisruptionBudget, every spec.mcrouter
+ * field on the pod, the exporter sidecar, and children the API server accepts
+ * under the restricted Pod Security Standard.
+ */
+import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Service } from 'kubernetes-models/v1';
+import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { childOf, configOf, post, testServer } from './helpers/hook.js';
+import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
+
+const app = testServer();
+t.teardown(() => app.close());
+
+const NAME = 'cache';
+const pool = service({ name: 'memcached-pool1', headless: true });
+const members = (ordinals: number[], ready = true) => [
+  pool,
+  ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals, 1, { ready })),
+];
+const cache = (mcrouter: Json = {}, opts: { status?: Json; generation?: number; spec?: Json } = {}) =>
+  proxy({
+    name: NAME,
+    spec: { serviceName: 'memcached-pool1', ...(Object.keys(mcrouter).length ? { mcrouter } : {}), ...opts.spec },
+    ...(opts.status ? { status: opts.status } : {}),
+    ...(opts.generation ? { generation: opts.generation } : {}),
+  });
+
+const statusOf = (body: Json) => body['status'] as any;
+const readyOf = (body: Json) => statusOf(body).conditions.find((c: Json) => c['type'] === 'Ready');
+const podOf = (body: Json) => (childOf(body, 'Deployment')!['spec'] as any).template;
+const containerOf = (body: Json, name: string) => podOf(body).spec.containers.find((c: Json) => c['name'] === name);
+const kinds = (body: Json) => (body['children'] as Json[]).map((c) => c['kind']);
+
+/** Syncs once, then again with the children as the API server holds them after the apply. */
+async function settled(parent: Json, related: Json[], opts: { rollingOut?: boolean } = {}) {
+  const first = await post(app, '/sync', syncRequest({ parent, related }));
+  const children = observedChildren(parent, first.body['children'] as Json[], opts);
+  return { first, children, second: await post(app, '/sync', syncRequest({ parent, related, children })) };
+}
+
+t.test('Ready says why it is not, with a message a user can act on', async (t) => {
+  const check = (t: Test, body: Json, status: string, reason: string, message: RegExp) => {
+    t.match(readyOf(body), { type: 'Ready', status, reason, message, lastTransitionTime: '2026-11-25T12:00:00Z', observedGeneration: 1 });
+  };
+
+  const noService = await post(app, '/sync', syncRequest({ parent: cache(), related: [] }));
+  check(t, noService.body, 'False', 'ServiceNotFound', /^Service memcached-pool1 not found in namespace default; no request reaches it until it has servers$/);
+
+  const otherPort = await post(app, '/sync', syncRequest({ parent: cache({}, { spec: { servicePort: 'admin' } }), related: members([0]) }));
+  check(t, otherPort.body, 'False', 'PortNotFound', /^Service memcached-pool1 has no port "admin" \(ports: memcache\/11211\)/);
+
+  const noEndpoints = await post(app, '/sync', syncRequest({ parent: cache(), related: members([]) }));
+  check(t, noEndpoints.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; no request reaches it/);
+
+  const { first, children, second } = await settled(cache(), members([0, 1, 2]));
+  check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter to be created$/);
+  check(t, second.body, 'True', 'Available', /^3 servers in 1 pool; 1 mcrouter replica available$/);
+
+  // Metacontroller applied a new spec; the Deployment controller has not caught up: its counts are stale.
+  const stale = structuredClone(children);
+  const deployment = stale.find((c) => c['kind'] === 'Deployment')!;
+  (deployment['metadata'] as Json)['generation'] = 3;
+  const behind = await post(app, '/sync', syncRequest({ parent: cache(), related: members([0, 1, 2]), children: stale }));
+  check(t, behind.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter to observe generation 3 \(observed 2\)$/);
+
+  const rolling = await settled(cache({ replicas: 3 }), members([0, 1, 2]), { rollingOut: true });
+  check(
+    t,
+    rolling.second.body,
+    'False',
+    'Progressing',
+    /^Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available, 3 old replicas still running$/,
+  );
+
+  // A pool that loses its Service after being Ready keeps routing to the servers it had.
+  const gone = await post(app, '/sync', syncRequest({ parent: cache(), related: [], children }));
+  check(t, gone.body, 'False', 'ServiceNotFound', /not found in namespace default; keeping the 3 servers of the current config$/);
+});
+
+t.test('status counts servers, pools and replicas from what was observed', async (t) => {
+  const pods = statefulSetPods('memcached-pool1', [0, 1, 2, 3]).map((p, i) => (i === 1 ? { ...p, ready: false } : p));
+  const related = [pool, ...endpointSlices('memcached-pool1', pods)];
+  const parent = cache({ replicas: 2 }, { generation: 7 });
+  const first = await post(app, '/sync', syncRequest({ parent, related }));
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const deployment = children.find((c) => c['kind'] === 'Deployment')!;
+  deployment['status'] = { ...(deployment['status'] as Json), readyReplicas: 1, availableReplicas: 1 };
+  const res = await post(app, '/sync', syncRequest({ parent, related, children }));
+  const status = statusOf(res.body);
+  const configText = (childOf(res.body, 'ConfigMap')!['data'] as Record<string, string>)['config.json']!;
+  t.match(status, {
+    observedGeneration: 7,
+    target: 'memcached-pool1',
+    servers: 4,
+    readyServers: 3,
+    pools: [{ name: 'memcached-pool1', service: 'memcached-pool1', port: 11211, servers: 4, readyServers: 3, holes: 0 }],
+    configHash: createHash('sha256').update(configText).digest('hex').slice(0, 16),
+    replicas: 2,
+    readyReplicas: 1,
+  });
+  t.notOk('lastChange' in status, 'no server list changed yet');
+  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: /2 of 2 replicas updated, 1 available/, observedGeneration: 7 });
+  t.equal(statusOf(first.body).replicas, 0, 'no Deployment observed: 0 replicas');
+});
+
+t.test('repeated syncs are byte-identical; lastTransitionTime moves only when Ready flips', async (t) => {
+  const related = members([0, 1, 2]);
+  const { children, second } = await settled(cache(), related);
+  const parent = cache({}, { status: statusOf(second.body) });
+
+  const later = testServer({ clock: () => new Date('2026-11-26T08:30:00Z') });
+  const evenLater = testServer({ clock: () => new Date('2026-11-27T00:00:00Z') });
+  t.teardown(() => Promise.all([later.close(), evenLater.close()]));
+  const a = await post(later, '/sync', syncRequest({ parent, related, children }));
+  const b = await post(later, '/sync', syncRequest({ parent, related, children }));
+  t.equal(a.statusCode, 200);
+  t.equal(a.text, b.text, 'two identical syncs, the same bytes');
+  t.equal(a.text, second.text, 'and the same bytes as the sync that made the status, a day earlier');
+
+  const broken = await post(later, '/sync', syncRequest({ parent, related: [], children }));
+  t.match(readyOf(broken.body), { status: 'False', reason: 'ServiceNotFound', lastTransitionTime: '2026-11-26T08:30:00Z' });
+  const stillBroken = await post(evenLater, '/sync', syncRequest({
+    parent: cache({}, { status: statusOf(broken.body) }),
+    related: members([]),
+    children,
+  }));
+  t.match(readyOf(stillBroken.body), { status: 'False', reason: 'NoServers', lastTransitionTime: '2026-11-26T08:30:00Z' }, 'False for another reason: the time stays');
+});
+
+t.test('a changed endpoint set changes configHash; Rollout rolls the pods, Watch leaves the Deployment alone', async (t) => {
+  for (const reload of ['Watch', 'Rollout'] as const) {
+    const parent = cache({ reload });
+    const { children, second: before } = await settled(parent, members([0, 1, 2]));
+    const after = await post(app, '/sync', syncRequest({ parent, related: members([0, 1, 2, 3]), children }));
+    const hashBefore = statusOf(before.body).configHash as string;
+    const hashAfter = statusOf(after.body).configHash as string;
+    t.not(hashAfter, hashBefore, `${reload}: a new server, a new configHash`);
+    t.equal(configOf(after.body).pools['memcached-pool1']!.servers.length, 4);
+
+    const deploymentBefore = childOf(before.body, 'Deployment')!;
+    const deploymentAfter = childOf(after.body, 'Deployment')!;
+    if (reload === 'Watch') {
+      t.equal(JSON.stringify(deploymentAfter), JSON.stringify(deploymentBefore), 'Watch: the Deployment is byte-identical, mcrouter reloads the file');
+      t.notOk(podOf(after.body).metadata.annotations, 'no config-hash annotation');
+    } else {
+      const annotation = (body: Json) => podOf(body).metadata.annotations['memcached-operator.ianlewis.org/config-hash'];
+      t.equal(annotation(before.body), hashBefore);
+      t.equal(annotation(after.body), hashAfter, 'Rollout: the pod template carries the new hash, so the pods roll');
+      const withoutHash = (d: Json) => {
+        const copy = structuredClone(d) as any;
+        delete copy.spec.template.metadata.annotations;
+        return JSON.stringify(copy);
+      };
+      t.equal(withoutHash(deploymentAfter), withoutHash(deploymentBefore), 'and nothing else of the Deployment changes');
+    }
+  }
+});
+
+t.test('more than one replica gets a PodDisruptionBudget; back to one, it is dropped', async (t) => {
+  const three = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 3 }), related: members([0, 1, 2]) }));
+  const selector = (childOf(three.body, 'Deployment')!['spec'] as any).selector;
+  t.same(childOf(three.body, 'PodDisruptionBudget'), {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'cache-mcrouter', labels: (childOf(three.body, 'Deployment')!['metadata'] as Json)['labels'] },
+    spec: { maxUnavailable: 1, selector },
+  });
+  t.same(podOf(three.body).spec.affinity, {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: selector } }],
+    },
+  }, 'replicas spread across nodes when they can');
+
+  for (const replicas of [1, 0]) {
+    const res = await post(app, '/sync', syncRequest({ parent: cache({ replicas }), related: members([0, 1, 2]) }));
+    t.same(kinds(res.body), ['ConfigMap', 'Deployment', 'Service'], `replicas ${replicas}: no PDB (it would block every node drain)`);
+  }
+
+  // Scaled back to 1 with the PDB still in the cluster: not returning it is how Metacontroller is told to delete it.
+  const observed = observedChildren(cache({ replicas: 3 }), three.body['children'] as Json[]);
+  t.ok(observed.some((c) => c['kind'] === 'PodDisruptionBudget'), 'the PDB is among the observed children');
+  const down = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 1 }), related: members([0, 1, 2]), children: observed }));
+  t.equal(down.statusCode, 200);
+  t.same(kinds(down.body), ['ConfigMap', 'Deployment', 'Service'], 'the observed PDB is not returned');
+  t.equal((childOf(down.body, 'Deployment')!['spec'] as any).replicas, 1);
+});
+
+/** Every field of spec.mcrouter set to something other than its default. */
+const FULL: Json = {
+  image: 'registry.example.com/mcrouter:0.41.0',
+  imagePullPolicy: 'Always',
+  port: 5000,
+  replicas: 2,
+  resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+  securityContext: { runAsUser: 10001, runAsGroup: 10001 },
+  podSecurityContext: { fsGroup: 10001, supplementalGroups: [10001] },
+  numProxies: 4,
+  serverTimeoutMs: 250,
+  statsRoot: '/var/mcrouter/stats',
+  extraArgs: ['--probe-timeout-initial=5000', '--reset-inactive-connection-interval=30000'],
+  nodeSelector: { 'kubernetes.io/os': 'linux', 'cloud.google.com/gke-nodepool': 'cache' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cache', effect: 'NoSchedule' }],
+  affinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-a', 'zone-b'] }] }],
+      },
+    },
+  },
+  podAnnotations: { 'prometheus.io/scrape': 'true', 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true' },
+  reload: 'Rollout',
+  exporter: { enabled: true, image: 'registry.example.com/mcrouter_exporter:0.5.0', port: 9150, resources: { requests: { cpu: '20m', memory: '16Mi' }, limits: { memory: '64Mi' } } },
+};
+
+t.test('every spec.mcrouter field reaches the pod', async (t) => {
+  const res = await post(app, '/sync', syncRequest({ parent: cache(FULL), related: members([0, 1]) }));
+  t.equal(res.statusCode, 200);
+  const template = podOf(res.body);
+  const mcrouter = containerOf(res.body, 'mcrouter');
+  const exporter = containerOf(res.body, 'exporter');
+  t.equal((childOf(res.body, 'Deployment')!['spec'] as any).replicas, 2);
+  t.equal(mcrouter.image, FULL['image']);
+  t.equal(mcrouter.imagePullPolicy, 'Always');
+  t.same(mcrouter.args, [
+    '-p',
+    '5000',
+    '--config-file=/etc/mcrouter/config.json',
+    '--num-proxies=4',
+    '--server-timeout=250',
+    '--stats-root=/var/mcrouter/stats',
+    '--probe-timeout-initial=5000',
+    '--reset-inactive-connection-interval=30000',
+  ], 'extraArgs last, so they can override');
+  t.same(mcrouter.ports, [{ name: 'memcache', containerPort: 5000, protocol: 'TCP' }]);
+  t.same([mcrouter.readinessProbe.tcpSocket, mcrouter.livenessProbe.tcpSocket], [{ port: 'memcache' }, { port: 'memcache' }]);
+  t.same(mcrouter.resources, FULL['resources']);
+  t.same(mcrouter.securityContext, {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    readOnlyRootFilesystem: true,
+    runAsUser: 10001,
+    runAsGroup: 10001,
+  }, 'the container securityContext merged over the restricted default');
+  t.same(template.spec.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    fsGroup: 10001,
+    seccompProfile: { type: 'RuntimeDefault' },
+    supplementalGroups: [10001],
+  }, 'the pod securityContext merged over the restricted default');
+  t.same(Object.entries(template.spec.nodeSelector), [['cloud.google.com/gke-nodepool', 'cache'], ['kubernetes.io/os', 'linux']], 'nodeSelector, keys sorted');
+  t.same(template.spec.tolerations, FULL['tolerations']);
+  t.same(template.spec.affinity, FULL['affinity'], 'affinity replaces the default anti-affinity');
+  t.same(template.metadata.annotations, {
+    'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true',
+    'prometheus.io/scrape': 'true',
+    'memcached-operator.ianlewis.org/config-hash': statusOf(res.body).configHash,
+  }, 'podAnnotations, and the config hash with Rollout');
+
+  t.same(exporter, {
+    name: 'exporter',
+    image: 'registry.example.com/mcrouter_exporter:0.5.0',
+    imagePullPolicy: 'Always',
+    args: ['--mcrouter.address=localhost:5000', '--web.listen-address=:9150'],
+    ports: [{ name: 'metrics', containerPort: 9150, protocol: 'TCP' }],
+    resources: (FULL['exporter'] as Json)['resources'],
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+  });
+  t.same((childOf(res.body, 'Service')!['spec'] as any).ports, [
+    { name: 'memcache', port: 5000, targetPort: 'memcache', protocol: 'TCP' },
+    { name: 'metrics', port: 9150, targetPort: 'metrics', protocol: 'TCP' },
+  ]);
+});
+
+t.test('defaults: resource requests, anti-affinity, the exporter image and port', async (t) => {
+  const plain = await post(app, '/sync', syncRequest({ parent: cache(), related: members([0]) }));
+  const template = podOf(plain.body);
+  t.same(containerOf(plain.body, 'mcrouter').resources, { requests: { cpu: '100m', memory: '128Mi' } });
+  t.notOk(containerOf(plain.body, 'mcrouter').imagePullPolicy, 'the cluster default pull policy');
+  t.same(template.spec.containers.map((c: Json) => c['name']), ['mcrouter'], 'no exporter unless enabled');
+  t.notOk('nodeSelector' in template.spec || 'tolerations' in template.spec || 'annotations' in template.metadata);
+  t.ok(template.spec.affinity.podAntiAffinity, 'preferred anti-affinity by default');
+  t.same((childOf(plain.body, 'Service')!['spec'] as any).ports.map((p: Json) => p['name']), ['memcache']);
+
+  const exported = await post(app, '/sync', syncRequest({ parent: cache({ exporter: { enabled: true } }), related: members([0]) }));
+  t.match(containerOf(exported.body, 'exporter'), {
+    image: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
+    args: ['--mcrouter.address=localhost:11211', '--web.listen-address=:9442'],
+    ports: [{ name: 'metrics', containerPort: 9442 }],
+    resources: { requests: { cpu: '10m', memory: '32Mi' } },
+  });
+  t.notOk(containerOf(exported.body, 'exporter').readinessProbe, 'an exporter in trouble never takes mcrouter out of the Service');
+  t.same((childOf(exported.body, 'Service')!['spec'] as any).ports[1], { name: 'metrics', port: 9442, targetPort: 'metrics', protocol: 'TCP' });
+  const overridden = testServer({ exporterImage: 'mirror.example.com/mcrouter_exporter:0.5.0' });
+  t.teardown(() => overridden.close());
+  const mirrored = await post(overridden, '/sync', syncRequest({ parent: cache({ exporter: { enabled: true } }), related: members([0]) }));
+  t.equal(containerOf(mirrored.body, 'exporter').image, 'mirror.example.com/mcrouter_exporter:0.5.0', 'the hook-wide default (EXPORTER_IMAGE)');
+});
+
+const MODELS: Record<string, new (data: any) => { validate(): void }> = { ConfigMap, Deployment, Service, PodDisruptionBudget };
+
+t.test('every child passes the Kubernetes schemas; pods meet the restricted Pod Security Standard', async (t) => {
+  const specs: [string, Json][] = [
+    ['defaults', {}],
+    ['every field', FULL],
+    ['exporter and 3 replicas', { replicas: 3, exporter: { enabled: true } }],
+    ['a v0.0.2 securityContext', { securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true }, statsRoot: '/stats' }],
+  ];
+  for (const [what, mcrouter] of specs) {
+    const res = await post(app, '/sync', syncRequest({ parent: cache(mcrouter), related: members([0, 1, 2]) }));
+    t.equal(res.statusCode, 200, what);
+    for (const child of res.body['children'] as Json[]) {
+      const kind = String(child['kind']);
+      const Model = MODELS[kind];
+      if (!Model) {
+        t.fail(`${what}: unexpected child kind ${kind}`);
+        continue;
+      }
+      t.doesNotThrow(() => new Model(child).validate(), `${what}: ${kind} is valid`);
+      for (const pod of podTemplatesOf(child)) t.same(restrictedViolations(pod.spec, pod.annotations), [], `${what}: ${pod.where} is restricted`);
+    }
+  }
+  // The checks can fail: a child that breaks the schema or the profile is caught.
+  const res = await post(app, '/sync', syncRequest({ parent: cache({ exporter: { enabled: true } }), related: members([0]) }));
+  const broken = structuredClone(childOf(res.body, 'Deployment')!) as any;
+  broken.spec.template.spec.containers[1].ports[0].containerPort = 'nine';
+  t.throws(() => new Deployment(broken).validate(), 'a wrong type is caught');
+  broken.spec.template.spec.containers[1].securityContext = {};
+  t.match(restrictedViolations(broken.spec.template.spec), [/exporter.*allowPrivilegeEscalation/, /exporter.*capabilities/]);
+});

@@ -1,0 +1,305 @@
+/**
+ * Every routing shape of spec.rules, through the hook: the config.json each
+ * topology produces is walked with the route walker for a set of keys and
+ * operations, and compared with what the rules say mcrouter must do (an
+ * expectation computed here from the spec alone). The route handles and fields
+ * are checked against an allowlist taken from mcrouter's route factories.
+ */
+import t, { type Test } from 'tap';
+import { HASHES, READ_POLICIES, WRITE_POLICIES, type Hash, type ReadPolicy, type WritePolicy } from '../src/api/memcached-proxy.js';
+import { crc32Index, furcHash, hashInput, rendezvousIndex } from '../src/mcrouter/hash.js';
+import { sampleKeys } from '../src/mcrouter/keyspace.js';
+import { compileConfig, type Destinations, type Operation } from '../src/mcrouter/route.js';
+import { deploymentPods, endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { configOf, post, testServer, type ConfigJson } from './helpers/hook.js';
+
+const app = testServer();
+t.teardown(() => app.close());
+
+// ---------------------------------------------------------------------------
+// The cluster: four sharded pools (StatefulSets behind headless Services) and
+// two replica pairs (Deployments), each server in exactly one pool.
+
+const SHARDS = ['shard-a', 'shard-b', 'shard-c', 'shard-d'];
+const PAIRS = ['pair-1', 'pair-2'];
+const cluster: Json[] = [
+  ...SHARDS.flatMap((name, i) => [service({ name, headless: true }), ...endpointSlices(name, statefulSetPods(name, [0, 1, 2], 10 + i))]),
+  ...PAIRS.flatMap((name, i) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 2, 20 + i))]),
+];
+const dns = (name: string, n: number) => `${name}-${n}.${name}.default.svc.cluster.local:11211`;
+const POOLS: Record<string, string[]> = {
+  ...Object.fromEntries(SHARDS.map((name) => [name, [0, 1, 2].map((n) => dns(name, n))])),
+  ...Object.fromEntries(PAIRS.map((name, i) => [name, [`10.244.${20 + i}.2:11211`, `10.244.${20 + i}.3:11211`]])),
+};
+
+const sync = async (spec: Json, related = cluster) => {
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'topology', spec }), related }));
+  if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
+  return res;
+};
+
+// ---------------------------------------------------------------------------
+// What mcrouter must do, from the rules alone (DESIGN 7 and mcrouter's route
+// handle docs). A sharded level picks one child by its hash of the routing key
+// plus the level's salt `level-DEPTH`; a replicated level writes to every live
+// child and reads from one, the others being fallbacks.
+
+interface RuleJson {
+  type?: 'sharded' | 'replicated';
+  hash?: Hash;
+  writePolicy?: WritePolicy;
+  readPolicy?: ReadPolicy;
+  service?: { name: string; port?: number | string };
+  children?: RuleJson[];
+}
+
+/** Rendezvous tag of a child rule, as docs/replication.md documents it. */
+const label = (rule: RuleJson): string =>
+  rule.service ? rule.service.name : `${rule.type ?? 'sharded'}(${rule.children!.map(label).join(',')})`;
+
+function pick(hash: Hash, key: string, salt: string, tags: string[]): number {
+  const input = hashInput(key, salt);
+  if (hash === 'Ch3') return furcHash(input, tags.length);
+  if (hash === 'Crc32') return crc32Index(input, tags.length);
+  return rendezvousIndex(input, tags);
+}
+
+/** mcrouter's LatestRoute tries at most failover_count (default 5) children. */
+const LATEST_FAILOVER_COUNT = 5;
+
+function expected(rule: RuleJson, key: string, reads: boolean, depth = 0): Destinations {
+  const type = rule.type ?? 'sharded';
+  const one = (server: string): Destinations => ({ primary: [server], fallbacks: [] });
+  if (rule.service) {
+    const servers = POOLS[rule.service.name]!;
+    if (type === 'sharded') return one(servers[pick(rule.hash ?? 'Ch3', key, '', servers)]!);
+    return replicas(servers.map(one), rule, reads);
+  }
+  const children = rule.children!;
+  if (type === 'sharded') {
+    const index = pick(rule.hash ?? 'Ch3', key, `level-${depth}`, children.map(label));
+    return expected(children[index]!, key, reads, depth + 1);
+  }
+  return replicas(children.map((c) => expected(c, key, reads, depth + 1)), rule, reads);
+}
+
+function replicas(children: Destinations[], rule: RuleJson, reads: boolean): Destinations {
+  if (!reads) return { primary: children.flatMap((c) => c.primary), fallbacks: children.flatMap((c) => c.fallbacks) };
+  const tried = (rule.readPolicy ?? 'Latest') === 'Latest' ? children.slice(0, LATEST_FAILOVER_COUNT) : children;
+  const [first, ...rest] = tried;
+  return { primary: first!.primary, fallbacks: [...first!.fallbacks, ...rest.flatMap((c) => [...c.primary, ...c.fallbacks])] };
+}
+
+// ---------------------------------------------------------------------------
+// What mcrouter documents: the route handles and fields its factories read
+// (McRouteHandleProvider, HashRouteFactory.h, LatestRoute.h,
+// OperationSelectorRoute-inl.h, ErrorRouteFactory.h; the wiki's List of Route Handles).
+
+const ROUTE_FIELDS: Record<string, readonly string[]> = {
+  PoolRoute: ['type', 'pool', 'hash'],
+  HashRoute: ['type', 'children', 'hash_func', 'salt', 'weights', 'tags'],
+  OperationSelectorRoute: ['type', 'default_policy', 'operation_policies'],
+  AllSyncRoute: ['type', 'children'],
+  AllMajorityRoute: ['type', 'children'],
+  AllFastestRoute: ['type', 'children'],
+  AllAsyncRoute: ['type', 'children'],
+  LatestRoute: ['type', 'children', 'failover_count'],
+  FailoverRoute: ['type', 'children'],
+  MissFailoverRoute: ['type', 'children'],
+  ErrorRoute: ['type', 'response'],
+};
+const HASH_FIELDS = ['hash_func', 'salt', 'weights', 'tags'];
+/** mcrouter 0.36 knows these hash functions; Rendezvous arrived in 0.37. */
+const HASH_FUNCS_036 = ['Ch3', 'Crc32', 'WeightedCh3'];
+/** The read operations, each a request name of mcrouter 0.36's Memcache.idl. */
+const READ_OPS: Operation[] = ['get', 'gets', 'metaget', 'lease-get'];
+/** The rest take the write policy: the ones the issue names, others mcrouter knows, and gat (unlisted, from 0.40). */
+const WRITE_OPS: Operation[] = ['set', 'delete', 'touch', 'incr', 'decr', 'add', 'cas', 'append', 'lease-set', 'gat'];
+
+/** Problems with the config's route handles, as `path: what` lines (empty when all is as documented). */
+function handleProblems(config: ConfigJson, rendezvousAllowed: boolean): string[] {
+  const problems: string[] = [];
+  const pools = config.pools;
+  const checkHashFunc = (func: unknown, path: string) => {
+    const known = rendezvousAllowed ? [...HASH_FUNCS_036, 'Rendezvous'] : HASH_FUNCS_036;
+    if (!known.includes(func as string)) problems.push(`${path}: hash_func ${JSON.stringify(func)}`);
+  };
+  const checkTags = (tags: unknown, count: number, path: string) => {
+    if (!Array.isArray(tags) || tags.length !== count || !tags.every((x) => typeof x === 'string') || new Set(tags).size !== count) {
+      problems.push(`${path}: Rendezvous needs ${count} distinct string tags, got ${JSON.stringify(tags)}`);
+    }
+  };
+  const visit = (route: unknown, path: string): void => {
+    if (typeof route === 'string') {
+      const match = /^(PoolRoute|Pool)\|(.+)$/.exec(route);
+      if (!match) problems.push(`${path}: short form ${JSON.stringify(route)}`);
+      else if (!pools[match[2]!]) problems.push(`${path}: unknown pool ${match[2]}`);
+      return;
+    }
+    if (typeof route !== 'object' || route === null || Array.isArray(route)) {
+      problems.push(`${path}: not a route handle`);
+      return;
+    }
+    const r = route as Json;
+    const type = r['type'] as string;
+    const fields = ROUTE_FIELDS[type];
+    if (!fields) {
+      problems.push(`${path}: route handle ${JSON.stringify(type)}`);
+      return;
+    }
+    for (const field of Object.keys(r)) if (!fields.includes(field)) problems.push(`${path}: ${type} has no field ${field}`);
+    const children = r['children'];
+    if (fields.includes('children')) {
+      if (!Array.isArray(children) || children.length === 0) problems.push(`${path}: ${type} without children`);
+      else children.forEach((c, i) => visit(c, `${path}.children[${i}]`));
+    }
+    if (type === 'OperationSelectorRoute') {
+      if (r['default_policy'] === undefined) problems.push(`${path}: OperationSelectorRoute without default_policy`);
+      else visit(r['default_policy'], `${path}.default_policy`);
+      const policies = (r['operation_policies'] ?? {}) as Json;
+      const ops = Object.keys(policies);
+      if (ops.some((op) => !(READ_OPS as string[]).includes(op))) problems.push(`${path}: operation_policies for ${ops.join(', ')}`);
+      for (const op of ops) visit(policies[op], `${path}.operation_policies.${op}`);
+    }
+    if (type === 'PoolRoute') {
+      const pool = pools[r['pool'] as string];
+      if (!pool) problems.push(`${path}: unknown pool ${JSON.stringify(r['pool'])}`);
+      const hash = r['hash'];
+      if (hash !== undefined) {
+        const h = (typeof hash === 'string' ? { hash_func: hash } : hash) as Json;
+        for (const field of Object.keys(h)) if (!HASH_FIELDS.includes(field)) problems.push(`${path}.hash: no field ${field}`);
+        checkHashFunc(h['hash_func'], `${path}.hash`);
+        if (h['hash_func'] === 'Rendezvous') checkTags(h['tags'], pool?.servers.length ?? -1, `${path}.hash`);
+      }
+    }
+    if (type === 'HashRoute') {
+      checkHashFunc(r['hash_func'] ?? 'Ch3', path);
+      if (r['hash_func'] === 'Rendezvous') checkTags(r['tags'], (children as unknown[]).length, path);
+      else if (r['tags'] !== undefined) problems.push(`${path}: tags without Rendezvous`);
+      if (r['salt'] !== undefined && typeof r['salt'] !== 'string') problems.push(`${path}: salt is not a string`);
+    }
+    if (type === 'ErrorRoute' && typeof r['response'] !== 'string') problems.push(`${path}: ErrorRoute response is not a string`);
+  };
+  visit(config.route, 'route');
+  for (const [name, pool] of Object.entries(pools)) {
+    for (const field of Object.keys(pool)) if (!['servers', 'weights'].includes(field)) problems.push(`pools.${name}: no field ${field}`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------
+// The four topologies of the issue, each over every policy value.
+
+interface Policies {
+  write: WritePolicy;
+  read: ReadPolicy;
+  hash: Hash;
+}
+
+const TOPOLOGIES: Record<string, (p: Policies) => RuleJson> = {
+  'replicated over two services': ({ write, read, hash }) => ({
+    type: 'replicated',
+    writePolicy: write,
+    readPolicy: read,
+    children: [
+      { hash, service: { name: 'shard-a' } },
+      { hash, service: { name: 'shard-b', port: 11211 } },
+    ],
+  }),
+  'sharded over two replicated pairs': ({ write, read, hash }) => ({
+    type: 'sharded',
+    hash,
+    children: PAIRS.map((name) => ({ type: 'replicated', writePolicy: write, readPolicy: read, service: { name } })),
+  }),
+  'replicated over two sharded pools': ({ write, read, hash }) => ({
+    type: 'replicated',
+    writePolicy: write,
+    readPolicy: read,
+    children: [
+      { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-a' } }, { hash, service: { name: 'shard-b' } }] },
+      { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-c' } }, { hash, service: { name: 'shard-d' } }] },
+    ],
+  }),
+  'a 3-level tree, leaves and children mixed': ({ write, read, hash }) => ({
+    type: 'sharded',
+    hash,
+    children: [
+      {
+        type: 'replicated',
+        writePolicy: write,
+        readPolicy: read,
+        children: [
+          { hash, service: { name: 'shard-a' } },
+          { type: 'replicated', writePolicy: write, readPolicy: read, service: { name: 'pair-1' } },
+        ],
+      },
+      { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-b' } }, { hash, service: { name: 'shard-c' } }] },
+      { hash, service: { name: 'shard-d' } },
+    ],
+  }),
+};
+
+const poolsOf = (rule: RuleJson): string[] => (rule.service ? [rule.service.name] : rule.children!.flatMap(poolsOf));
+const sorted = (list: string[]) => [...list].sort();
+
+const KEYS = [...sampleKeys(160), '/eu/west/user:42', 'session:7|#|stamp'];
+
+async function checkTopology(t: Test, name: string, policies: Policies): Promise<void> {
+  const combo = `${policies.hash} ${policies.write} ${policies.read}`;
+  const rules = TOPOLOGIES[name]!(policies);
+  const res = await sync({ rules });
+  const config = configOf(res.body);
+  const used = [...new Set(poolsOf(rules))];
+  t.same(config.pools, Object.fromEntries(used.map((p) => [p, { servers: POOLS[p] }])), `${combo}: one pool per service, named after it`);
+  t.same(handleProblems(config, policies.hash === 'Rendezvous'), [], `${combo}: only route handles and fields mcrouter documents`);
+  const tree = compileConfig(config);
+  const poolOf = new Map(used.flatMap((p) => POOLS[p]!.map((s) => [s, p] as const)));
+  const shardedPools = new Set(used.filter((p) => p.startsWith('shard-')));
+
+  const mismatches: string[] = [];
+  const written = new Set<string>();
+  for (const key of KEYS) {
+    const writes = expected(rules, key, false);
+    for (const op of WRITE_OPS) {
+      const got = tree.route(key, op);
+      if (JSON.stringify(got) !== JSON.stringify(writes)) mismatches.push(`${op} ${key}: ${JSON.stringify(got)} != ${JSON.stringify(writes)}`);
+    }
+    // Whatever the expectation says: a sharded pool gives a key one server, a replica set is written whole.
+    const set = tree.route(key, 'set').primary;
+    const writeSet = new Set(set);
+    set.forEach((s) => written.add(s));
+    const perPool = new Map<string, number>();
+    for (const s of set) perPool.set(poolOf.get(s)!, (perPool.get(poolOf.get(s)!) ?? 0) + 1);
+    for (const [pool, n] of perPool) {
+      const want = shardedPools.has(pool) ? 1 : POOLS[pool]!.length;
+      if (n !== want) mismatches.push(`set ${key}: ${n} servers of ${pool}, want ${want}`);
+    }
+    if (writeSet.size !== set.length) mismatches.push(`set ${key}: a server twice`);
+
+    const reads = expected(rules, key, true);
+    for (const op of READ_OPS) {
+      const got = tree.route(key, op);
+      // LatestRoute's order depends on the mcrouter host: one replica first, the others after, in any order.
+      const same =
+        policies.read === 'Latest'
+          ? reads.primary.length === got.primary.length &&
+            JSON.stringify(sorted([...got.primary, ...got.fallbacks])) === JSON.stringify(sorted([...reads.primary, ...reads.fallbacks]))
+          : JSON.stringify(got) === JSON.stringify(reads);
+      if (!same) mismatches.push(`${op} ${key}: ${JSON.stringify(got)} != ${JSON.stringify(reads)}`);
+      // A read finds what a write stored: it only ever reaches servers the write reached.
+      for (const s of [...got.primary, ...got.fallbacks]) if (!writeSet.has(s)) mismatches.push(`${op} ${key}: ${s} was not written`);
+    }
+  }
+  t.same(mismatches.slice(0, 5), [], `${combo}: ${KEYS.length} keys x ${WRITE_OPS.length + READ_OPS.length} operations route as the rules say`);
+  t.same(sorted([...written]), sorted(used.flatMap((p) => POOLS[p]!)), `${combo}: every server takes writes, none is starved by correlated hashing`);
+}
+
+for (const name of Object.keys(TOPOLOGIES)) {
+  t.test(name, async (t) => {
+    for (const hash of HASHES) {
+      for (const write of WRITE_POLICIES) {
+        for (const read of READ_POLICIES) await checkTopology(t, name, { write, read, hash });
+      }
+    }
+  });
+}

@@ -1,0 +1,209 @@
+/**
+ * spec.rules beyond the routing matrix (test/topologies.test.ts): leaves
+ * without servers, pools per (service, port), customize over a tree, a
+ * ianlewis/memcached-operator v0.0.2 object, the size of deep trees, and bad
+ * trees refused with the path of the offending field.
+ */
+import t from 'tap';
+import { compileConfig, type Operation } from '../src/mcrouter/route.js';
+import { sampleKeys } from '../src/mcrouter/keyspace.js';
+import { deploymentPods, endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { childOf, configOf, post, testServer } from './helpers/hook.js';
+
+const app = testServer();
+t.teardown(() => app.close());
+
+const shard = (name: string, subnet: number, ordinals = [0, 1, 2]) => [
+  service({ name, headless: true }),
+  ...endpointSlices(name, statefulSetPods(name, ordinals, subnet)),
+];
+const dns = (name: string, n: number) => `${name}-${n}.${name}.default.svc.cluster.local:11211`;
+const cluster = [...shard('shard-a', 10), ...shard('shard-b', 11), ...shard('shard-c', 12)];
+const A = [0, 1, 2].map((n) => dns('shard-a', n));
+const B = [0, 1, 2].map((n) => dns('shard-b', n));
+const C = [0, 1, 2].map((n) => dns('shard-c', n));
+const keys = sampleKeys(200);
+
+const sync = (spec: Json, related: Json[] = cluster, extra: Partial<Parameters<typeof proxy>[0]> = {}) =>
+  post(app, '/sync', syncRequest({ parent: proxy({ name: 'rules', spec, ...extra }), related }));
+
+const statusOf = (body: Json) => body['status'] as { pools: Json[]; conditions: Json[] };
+const readyOf = (body: Json) => statusOf(body).conditions.find((c) => c['type'] === 'Ready')!;
+const inPool = (pool: string[]) => (server: string) => pool.includes(server);
+
+t.test('a missing Service under a replicated rule is left out; writes still reach the other replicas', async (t) => {
+  const spec = { rules: { type: 'replicated', children: [{ service: { name: 'shard-a' } }, { service: { name: 'gone' } }, { service: { name: 'shard-b' } }] } };
+  const res = await sync(spec);
+  t.equal(res.statusCode, 200);
+  const config = configOf(res.body);
+  t.same(Object.keys(config.pools), ['shard-a', 'shard-b'], 'no pool for the missing Service');
+  t.notMatch(JSON.stringify(config.route), /gone|ErrorRoute/, 'the empty replica is not in the replicated set');
+  const tree = compileConfig(config);
+  for (const key of keys) {
+    for (const op of ['set', 'delete', 'incr'] as Operation[]) {
+      const { primary } = tree.route(key, op);
+      if (primary.length !== 2 || !inPool(A)(primary[0]!) || !inPool(B)(primary[1]!)) t.fail(`${op} ${key} reached ${primary}`);
+    }
+    const read = tree.route(key, 'get');
+    if (read.primary.length !== 1 || read.fallbacks.length !== 1) t.fail(`get ${key}: ${JSON.stringify(read)}`);
+  }
+  t.match(statusOf(res.body).pools, [
+    { name: 'shard-a', servers: 3 },
+    { name: 'gone', service: 'gone', servers: 0, readyServers: 0, reason: 'ServiceNotFound' },
+    { name: 'shard-b', servers: 3 },
+  ]);
+  t.match(readyOf(res.body), { status: 'False', reason: 'ServiceNotFound', message: /Service gone not found/ });
+
+  const noEndpoints = await sync(spec, [...cluster, service({ name: 'gone' })]);
+  t.same(Object.keys(configOf(noEndpoints.body).pools), ['shard-a', 'shard-b'], 'a Service without endpoints is left out too');
+  t.match(statusOf(noEndpoints.body).pools[1], { name: 'gone', reason: 'NoServers' });
+  t.match(readyOf(noEndpoints.body), { status: 'False', reason: 'NoServers', message: /gone/ });
+});
+
+t.test('every child empty: the rule becomes ErrorRoute; a sharded child keeps its position', async (t) => {
+  const allGone = await sync({ rules: { type: 'replicated', children: [{ service: { name: 'gone-1' } }, { type: 'replicated', service: { name: 'gone-2' } }] } });
+  t.equal(allGone.statusCode, 200);
+  t.match(configOf(allGone.body), { pools: {}, route: { type: 'ErrorRoute', response: /no servers/ } });
+  t.same(compileConfig(configOf(allGone.body)).route('k', 'set'), { primary: [], fallbacks: [] });
+
+  // A sharded rule over [replicated(...), shard-c]: with the replicas gone, their keys fail and shard-c keeps exactly its keys.
+  const tree = (first: string[]) => ({ rules: { children: [{ type: 'replicated', children: first.map((name) => ({ service: { name } })) }, { service: { name: 'shard-c' } }] } });
+  const live = compileConfig(configOf((await sync(tree(['shard-a', 'shard-b']))).body));
+  const gone = await sync(tree(['gone-1', 'gone-2']));
+  const goneConfig = configOf(gone.body);
+  t.match(goneConfig.route, { type: 'HashRoute', children: [{ type: 'ErrorRoute' }, 'PoolRoute|shard-c'] });
+  const holed = compileConfig(goneConfig);
+  let failed = 0;
+  for (const key of keys) {
+    const before = live.route(key, 'set').primary;
+    const after = holed.route(key, 'set').primary;
+    if (before.every(inPool(C))) {
+      if (JSON.stringify(after) !== JSON.stringify(before)) t.fail(`${key} left shard-c for ${after}`);
+    } else if (after.length === 0) failed++;
+    else t.fail(`${key} moved to ${after}`);
+  }
+  t.ok(failed > 50 && failed < 150, `the keys of the empty child fail (${failed} of ${keys.length}), no other key moved`);
+});
+
+t.test('one pool per (service, port): a service twice on one port is one pool, on two ports two pools SERVICE-PORT', async (t) => {
+  const twice = await sync({ rules: { children: [{ service: { name: 'shard-a' } }, { type: 'replicated', children: [{ service: { name: 'shard-a', port: 11211 } }, { service: { name: 'shard-b' } }] }] } });
+  t.same(Object.keys(configOf(twice.body).pools), ['shard-a', 'shard-b']);
+  t.same(statusOf(twice.body).pools.map((p) => p['name']), ['shard-a', 'shard-b']);
+
+  const ports = [
+    { name: 'memcache', port: 11211 },
+    { name: 'secondary', port: 11311 },
+  ];
+  const slices = endpointSlices('multi', deploymentPods('multi', 2, 30)).map((s) => ({ ...s, ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) }));
+  const related = [...cluster, service({ name: 'multi', ports }), ...slices, ...shard('multi-11211', 31, [0])];
+  const rules = { type: 'replicated', children: [{ service: { name: 'multi' } }, { service: { name: 'multi', port: 'secondary' } }, { service: { name: 'multi-11211' } }] };
+  const res = await sync({ rules }, related);
+  t.equal(res.statusCode, 200);
+  t.same(configOf(res.body).pools, {
+    'multi-11211-2': { servers: ['10.244.30.2:11211', '10.244.30.3:11211'] },
+    'multi-secondary': { servers: ['10.244.30.2:11311', '10.244.30.3:11311'] },
+    'multi-11211': { servers: [dns('multi-11211', 0)] },
+  }, "each port's endpoints; a SERVICE-PORT name that is another service's gets a counter");
+  t.match(statusOf(res.body).pools, [
+    { name: 'multi-11211-2', service: 'multi', port: 11211, servers: 2 },
+    { name: 'multi-secondary', service: 'multi', port: 'secondary', servers: 2 },
+    { name: 'multi-11211', service: 'multi-11211', port: 11211, servers: 1 },
+  ]);
+
+  const customize = await post(app, '/customize', { controller: {}, parent: proxy({ name: 'rules', spec: { rules } }) });
+  t.same(customize.body, {
+    relatedResources: [
+      { apiVersion: 'v1', resource: 'services', namespace: 'default', names: ['multi', 'multi-11211'] },
+      { apiVersion: 'v1', resource: 'endpoints', namespace: 'default', names: ['multi', 'multi-11211'] },
+      { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', namespace: 'default', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'multi' } } },
+      { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', namespace: 'default', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'multi-11211' } } },
+    ],
+  }, 'customize names every leaf service once');
+});
+
+t.test('a v0.0.2 object (rules, mcrouter.image/port/statsRoot/securityContext) syncs to a working config', async (t) => {
+  // docs/combined-example.yaml of ianlewis/memcached-operator v0.0.2, with the mcrouter fields it defaulted.
+  const spec = {
+    rules: {
+      type: 'replicated',
+      children: [
+        { type: 'sharded', service: { name: 'shard-a', namespace: 'default', port: 11211 } },
+        { type: 'sharded', service: { name: 'shard-b', namespace: 'default', port: 11211 } },
+      ],
+    },
+    mcrouter: {
+      image: 'ianmlewis/mcrouter:v0.36.0-2',
+      port: 11212,
+      statsRoot: '/var/mcrouter/stats',
+      securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true },
+    },
+  };
+  const res = await sync(spec, cluster, { status: { observedGeneration: 1 } });
+  t.equal(res.statusCode, 200);
+  const tree = compileConfig(configOf(res.body));
+  for (const key of keys) {
+    // v0.0.2 sent deletes through a LatestRoute: one replica kept the stale value.
+    for (const op of ['set', 'delete'] as Operation[]) {
+      const { primary } = tree.route(key, op);
+      if (primary.length !== 2 || !inPool(A)(primary[0]!) || !inPool(B)(primary[1]!)) t.fail(`${op} ${key} reached ${primary}`);
+    }
+  }
+  const container = ((childOf(res.body, 'Deployment')!['spec'] as any).template.spec.containers as Json[])[0]!;
+  t.equal(container['image'], 'ianmlewis/mcrouter:v0.36.0-2');
+  t.match(container['args'], ['-p', '11212']);
+  t.ok((container['args'] as string[]).includes('--stats-root=/var/mcrouter/stats'));
+  t.match(container['securityContext'], { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }, 'a container securityContext, as in v0.0.2');
+  t.match(readyOf(res.body), { reason: 'Progressing' }, 'every Service found: only the Deployment is awaited');
+});
+
+t.test('config.json grows with the leaves, not five-fold per replicated level', async (t) => {
+  const pairs = [30, 31, 32, 33].map((subnet, i) => [service({ name: `pair-${i}` }), ...endpointSlices(`pair-${i}`, deploymentPods(`pair-${i}`, 2, subnet))]);
+  const leaf = (i: number) => ({ type: 'replicated', service: { name: `pair-${i}` } });
+  const spec = { rules: { type: 'replicated', children: [{ type: 'replicated', children: [leaf(0), leaf(1)] }, { type: 'replicated', children: [leaf(2), leaf(3)] }] } };
+  const res = await sync(spec, pairs.flat());
+  const text = JSON.stringify(configOf(res.body));
+  t.equal(text.match(/OperationSelectorRoute/g)?.length, 1, 'one operation selector, at the top replicated rule');
+  for (let i = 0; i < 4; i++) t.equal(text.split(`"Pool|pair-${i}"`).length - 1, 5, `pair-${i} once for writes and once per read operation`);
+  const tree = compileConfig(configOf(res.body));
+  t.equal(tree.route('k', 'touch').primary.length, 8, 'a write reaches all 8 replicas');
+  t.same(tree.route('k', 'gets').primary.length + tree.route('k', 'gets').fallbacks.length, 8, 'a read may try each of them');
+});
+
+t.test('Rendezvous over children: one distinct tag per child, unchanged when servers come and go', async (t) => {
+  const spec = { rules: { hash: 'Rendezvous', children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-a' } }, { type: 'replicated', children: [{ service: { name: 'shard-b' } }, { service: { name: 'shard-c' } }] }] } };
+  const before = await sync(spec);
+  const tags = ['shard-a', 'shard-a#2', 'replicated(shard-b,shard-c)'];
+  t.match(configOf(before.body).route, { type: 'HashRoute', hash_func: 'Rendezvous', salt: 'level-0', tags });
+  const scaled = await sync(spec, [...shard('shard-a', 10, [0, 1, 2, 3]), ...shard('shard-b', 11), ...shard('shard-c', 12)]);
+  t.same((configOf(scaled.body).route as Json)['tags'], tags);
+  const [b, a] = [compileConfig(configOf(before.body)), compileConfig(configOf(scaled.body))];
+  let toNew = 0;
+  for (const key of keys) {
+    const was = b.firstDestination(key, 'set')!;
+    const now = a.firstDestination(key, 'set')!;
+    const onA = (server: string) => server.startsWith('shard-a-');
+    if (onA(was) !== onA(now)) t.fail(`${key} changed child: ${was} -> ${now}`);
+    if (now === dns('shard-a', 3)) toNew++;
+  }
+  t.ok(toNew > 0, `keys moved only within shard-a, ${toNew} onto its new server`);
+});
+
+t.test('bad trees: 422 naming the path of the field', async (t) => {
+  // test/bad-input.test.ts covers the first level; these are the deeper paths and the policies.
+  const cases: [Json, RegExp][] = [
+    [{ children: [{ service: { name: 'a' } }, { writePolicy: 'AllQuorum', children: [{ service: { name: 'b' } }] }] }, /^spec\.rules\.children\[1\]\.writePolicy: must be one of AllSync, AllMajority, AllFastest, AllAsync$/],
+    [{ children: [{ children: [{ service: { name: 'a' } }, { readPolicy: 'Random', service: { name: 'b' } }] }] }, /^spec\.rules\.children\[0\]\.children\[1\]\.readPolicy: must be one of Latest, MissFailover, Failover$/],
+    [{ hash: 'Md5', children: [{ service: { name: 'a' } }] }, /^spec\.rules\.hash: must be one of Ch3, Crc32, Rendezvous$/],
+    [{ children: [{ service: { name: 'a' } }, { children: [{ children: [{ service: { name: 'b' } }] }] }] }, /^spec\.rules\.children\[1\]\.children\[0\]\.children: must be empty$/],
+    [{ service: { name: 'a' }, children: [{ service: { name: 'b' } }] }, /^spec\.rules: a rule has either service or children/],
+    [{ children: [{ service: { name: 'a' } }, { children: [] }] }, /^spec\.rules\.children\[1\]\.children: must not have fewer than 1 items$/],
+    [{ children: [{ children: [{ service: { name: 'a' } }, { service: { name: 'b', namespace: 'other' } }] }] }, /^spec\.rules\.children\[0\]\.children\[1\]\.service\.namespace: must be the proxy's own namespace "default"/],
+  ];
+  for (const [rules, message] of cases) {
+    const res = await sync({ rules });
+    t.equal(res.statusCode, 422, JSON.stringify(rules));
+    t.match(res.body['message'], message);
+    const customize = await post(app, '/customize', { controller: {}, parent: proxy({ name: 'rules', spec: { rules } }) });
+    t.equal(customize.statusCode, 422, 'customize refuses it too');
+  }
+});
