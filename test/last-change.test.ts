@@ -1,5 +1,5 @@
 /**
- * status.lastChange (DESIGN 9): set by a sync that changes a server list, with
+ * status.lastChange (DESIGN 9): set by a sync that changes a server list (or the route), with
  * the pools, the servers added and removed, and the share of a fixed key sample
  * whose first `get` destination moved; carried over unchanged by every other sync.
  */
@@ -243,4 +243,20 @@ t.test('a mounted config the route walker cannot read counts as every key moved'
     { time: rfc3339(at(1)), pools: ['memcached'], added: [dns('memcached', 2)], removed: [], keyspaceMoved: 1 },
     'replaced whole: every key counted as moved',
   );
+});
+
+t.test('a route-only change (the hash edited) is recorded too', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  const svc = service({ name: 'mc' });
+  const pods = deploymentPods('mc', 6);
+  const related = [svc, ...endpointSlices('mc', pods)];
+  const ch3 = proxy({ name: 'p', spec: { rules: { service: { name: 'mc' } } } });
+  const first = await post(app, '/sync', syncRequest({ parent: ch3, related }));
+  const children = observedChildren(ch3, first.body['children'] as Json[]);
+  const crc = proxy({ name: 'p', spec: { rules: { hash: 'Crc32', service: { name: 'mc' } } }, status: first.body['status'] as Json });
+  const res = await post(app, '/sync', syncRequest({ parent: crc, related, children }));
+  const change = (res.body['status'] as any).lastChange;
+  t.match(change, { time: '2026-11-25T12:00:00Z', pools: [], added: [], removed: [] });
+  t.ok(change.keyspaceMoved > 0.5, `Ch3 -> Crc32 moves most keys (${change.keyspaceMoved})`);
 });

@@ -43,7 +43,11 @@ const sameList = (a: ServerList | undefined, b: ServerList | undefined): boolean
 const liveServers = (list: ServerList | undefined): string[] =>
   list ? list.servers.filter((_, i) => list.weights?.[i] !== 0) : [];
 
-/** The change from the mounted config to the new one, or undefined when no server list changed. */
+/**
+ * The change from the mounted config to the new one, or undefined when
+ * neither a server list nor the route changed. A route-only change (a hash or
+ * a topology edited) moves keys as surely as a server list does, so it counts.
+ */
 export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: string): LastChange | undefined {
   const names = new Set([...current.pools.keys(), ...Object.keys(next.pools)]);
   const pools: string[] = [];
@@ -59,7 +63,8 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
     for (const s of is) if (!was.has(s)) added.add(s);
     for (const s of was) if (!is.has(s)) removed.add(s);
   }
-  if (pools.length === 0) return undefined;
+  const routeChanged = JSON.stringify((current.raw as { route?: unknown }).route) !== JSON.stringify(next.route);
+  if (pools.length === 0 && !routeChanged) return undefined;
   let moved: number;
   try {
     moved = keyspaceMoved(current.raw, next, sampleFor(current.raw, next));
