@@ -86,7 +86,8 @@ export const Endpoints = kubeObject({
 
 const Endpoint = Type.Object(
   {
-    addresses: Type.Array(Type.String({ maxLength: 64 })),
+    // The API server's own limits (discovery validation): anything longer did not come from it.
+    addresses: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 }),
     conditions: Type.Optional(
       Type.Object(
         {
@@ -106,7 +107,7 @@ const Endpoint = Type.Object(
 
 export const EndpointSlice = kubeObject({
   addressType: Type.String(),
-  endpoints: Type.Optional(Nullable(Type.Array(Endpoint))),
+  endpoints: Type.Optional(Nullable(Type.Array(Endpoint, { maxItems: 1000 }))),
   ports: Type.Optional(
     Nullable(
       Type.Array(

@@ -44,8 +44,10 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
   let pointer = deepest.instancePath;
   let message: string;
   if (union) {
+    // A branch that failed on a limit rather than on its type is the one the value meant (an array too long for `array | null`).
+    const limit = here.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'type' && e.message !== undefined);
     const types = here.filter((e) => e.keyword === 'type').map((e) => String(e.params?.['type']));
-    message = types.length > 0 ? `must be ${[...new Set(types)].join(' or ')}` : (union.message ?? 'is not valid');
+    message = limit?.message ?? (types.length > 0 ? `must be ${[...new Set(types)].join(' or ')}` : (union.message ?? 'is not valid'));
   } else if (deepest.keyword === 'required') {
     const missing = (deepest.params?.['requiredProperties'] as string[] | undefined)?.[0];
     if (missing !== undefined) pointer = `${pointer}/${missing}`;

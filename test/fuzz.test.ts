@@ -1,0 +1,416 @@
+/**
+ * Hostile bodies for /sync and /customize: random JSON, deep nesting, huge
+ * strings, wrong types at every path of a valid request, prototype keys,
+ * duplicated keys, bytes that are not UTF-8, truncated bodies and wrong
+ * content types. Every answer must be 200 or a 4xx with a JSON {message};
+ * never a 500, never a crash, and the server keeps answering valid requests
+ * with the same bytes as before.
+ *
+ * FC_SEED=n replays a seed (printed), FC_RUNS scales the random runs.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import {
+  deploymentPods,
+  endpointSlices,
+  endpoints,
+  observedChildren,
+  proxy,
+  service,
+  statefulSetPods,
+  syncRequest,
+  type Json,
+} from './fixtures/cluster.js';
+import { post, testServer } from './helpers/hook.js';
+import { settingsFromEnv } from '../src/settings.js';
+
+const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
+const scale = Number(process.env['FC_RUNS'] ?? 100) / 100;
+const runs = (n: number) => Math.max(1, Math.round(n * scale));
+t.comment(`seed ${seed} (FC_SEED to replay)`);
+
+/** A small body limit keeps the "too large" cases cheap; the default limit is checked once below. */
+const BODY_LIMIT = 512 * 1024;
+const app = testServer({ bodyLimit: BODY_LIMIT });
+t.teardown(() => app.close());
+
+type Path = '/sync' | '/customize';
+let requests = 0;
+const outcomes = new Map<number, number>();
+
+interface Answer {
+  statusCode: number;
+  text: string;
+}
+
+/** `contentType` null sends no Content-Type header. */
+async function send(path: Path, payload: string | Buffer, contentType: string | null = 'application/json'): Promise<Answer> {
+  requests++;
+  const res = await app.inject({ method: 'POST', url: path, headers: contentType === null ? {} : { 'content-type': contentType }, payload });
+  outcomes.set(res.statusCode, (outcomes.get(res.statusCode) ?? 0) + 1);
+  return { statusCode: res.statusCode, text: res.body };
+}
+
+/** 200 with the hook's fields, or a 4xx JSON {message}: anything else is a failure. */
+function handled(path: Path, res: Answer, what: string): true {
+  const fail = (why: string): never => {
+    throw new Error(`${path} ${what}: ${why}: ${res.statusCode} ${res.text.slice(0, 300)}`);
+  };
+  let body: unknown;
+  try {
+    body = JSON.parse(res.text);
+  } catch {
+    fail('the answer is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) fail('the answer is not a JSON object');
+  const fields = Object.keys(body as object);
+  if (res.statusCode === 200) {
+    const allowed = path === '/sync' ? ['status', 'children', 'resyncAfterSeconds'] : ['relatedResources'];
+    if (!fields.every((f) => allowed.includes(f))) fail(`fields ${fields.join(', ')}`);
+    return true;
+  }
+  if (res.statusCode < 400 || res.statusCode > 499) fail('neither 200 nor a client error');
+  if (typeof (body as { message?: unknown }).message !== 'string') fail('no message');
+  return true;
+}
+
+// ---- a valid, realistic request to mutate: two pools, replicated over sharded, observed children with status
+
+const spec: Json = {
+  rules: {
+    type: 'replicated',
+    writePolicy: 'AllMajority',
+    children: [
+      { service: { name: 'memcached-a', port: 'memcache' } },
+      { type: 'sharded', hash: 'Crc32', children: [{ service: { name: 'memcached-b' } }, { service: { name: 'memcached-b', port: 'memcache' } }] },
+    ],
+  },
+  mcrouter: {
+    replicas: 2,
+    reload: 'Rollout',
+    exporter: { enabled: true },
+    extraArgs: ['--probe-timeout-initial=50'],
+    podAnnotations: { 'example.com/team': 'cache' },
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cache', effect: 'NoSchedule' }],
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['cache'] }] }] } } },
+  },
+};
+const related = [
+  service({ name: 'memcached-a', headless: true }),
+  ...endpointSlices('memcached-a', statefulSetPods('memcached-a', [0, 1, 2]).map((p, i) => ({ ...p, ready: i !== 1 }))),
+  endpoints('memcached-a', statefulSetPods('memcached-a', [0, 1, 2])),
+  service({ name: 'memcached-b' }),
+  ...endpointSlices('memcached-b', deploymentPods('memcached-b', 3), { perSlice: 2 }),
+];
+const first = syncRequest({ parent: proxy({ name: 'fuzzed', spec }), related, keying: 'v2' });
+const firstAnswer = await post(app, '/sync', first);
+if (firstAnswer.statusCode !== 200) throw new Error(`the base request is refused: ${firstAnswer.text}`);
+const parent = proxy({ name: 'fuzzed', spec, status: firstAnswer.body['status'] as Json });
+const base: Json = syncRequest({ parent, related, children: observedChildren(parent, firstAnswer.body['children'] as Json[]), keying: 'v2' });
+const baseCustomize: Json = { controller: base['controller'], parent };
+const baseText = JSON.stringify(base);
+const baseAnswer = await send('/sync', baseText);
+
+type Segment = string | number;
+/** Every path in a JSON value, parents before children. */
+function pathsOf(value: unknown, prefix: Segment[] = [], out: Segment[][] = []): Segment[][] {
+  if (Array.isArray(value)) value.forEach((v, i) => (out.push([...prefix, i]), pathsOf(v, [...prefix, i], out)));
+  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) out.push([...prefix, k]), pathsOf(v, [...prefix, k], out);
+  return out;
+}
+const at = (root: unknown, path: Segment[]): unknown => path.reduce<unknown>((v, s) => (v as Record<Segment, unknown>)[s], root);
+/** A copy of `root` with the value at `path` replaced (or removed, for `undefined`). */
+function withValue(root: Json, path: Segment[], value: unknown): Json {
+  const copy = structuredClone(root);
+  const holder = at(copy, path.slice(0, -1)) as Record<Segment, unknown> | unknown[];
+  const last = path[path.length - 1]!;
+  if (value === undefined) {
+    if (Array.isArray(holder)) holder.splice(last as number, 1);
+    else delete (holder as Record<Segment, unknown>)[last];
+  } else {
+    (holder as Record<Segment, unknown>)[last] = value;
+  }
+  return copy;
+}
+const basePaths = pathsOf(base);
+const customizePaths = pathsOf(baseCustomize);
+const objectPaths = [[] as Segment[], ...basePaths].filter((p) => {
+  const v = at(base, p);
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+});
+
+/** A value of another JSON type than `value`. */
+const wrongType = (value: unknown): unknown =>
+  typeof value === 'string' ? 7 : typeof value === 'number' ? 'seven' : typeof value === 'boolean' ? 'true' : Array.isArray(value) ? { 0: 'x' } : value === null ? {} : 'x';
+
+t.test('wrong types at every path of a valid request', async (t) => {
+  for (const [path, request, paths] of [['/sync', base, basePaths], ['/customize', baseCustomize, customizePaths]] as const) {
+    let statuses = new Map<number, number>();
+    for (const p of paths) {
+      const original = at(request, p);
+      for (const replacement of [wrongType(original), null, undefined]) {
+        const res = await send(path, JSON.stringify(withValue(request, p, replacement)));
+        handled(path, res, `with ${JSON.stringify(p)} = ${replacement === undefined ? '(removed)' : JSON.stringify(replacement)}`);
+        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      }
+    }
+    t.comment(`${path}: ${paths.length} paths x 3 values: ${[...statuses].map(([c, n]) => `${n} x ${c}`).join(', ')}`);
+    statuses = new Map();
+  }
+  t.pass('every mutation answered 200 or 4xx');
+});
+
+t.test('random JSON bodies', async (t) => {
+  for (const path of ['/sync', '/customize'] as const) {
+    await fc.assert(
+      fc.asyncProperty(fc.json({ depthSize: 'medium' }), async (text) => handled(path, await send(path, text), `body ${text.slice(0, 80)}`)),
+      { seed, numRuns: runs(200) },
+    );
+    // Random values where a hook request has its objects.
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('parent', 'children', 'related', 'controller', 'finalizing'), fc.jsonValue(), async (field, value) =>
+        handled(path, await send(path, JSON.stringify({ ...(path === '/sync' ? base : baseCustomize), [field]: value })), `${field} = ${JSON.stringify(value).slice(0, 80)}`),
+      ),
+      { seed, numRuns: runs(200) },
+    );
+  }
+  t.pass('random JSON answered 200 or 4xx');
+});
+
+t.test('several random mutations at once', async (t) => {
+  const mutation = fc.tuple(fc.constantFrom(...basePaths), fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined), fc.string({ unit: 'binary', maxLength: 64 })));
+  await fc.assert(
+    fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 6 }), async (mutations) => {
+      let request = base;
+      for (const [p, v] of mutations) {
+        try {
+          request = withValue(request, p, v);
+        } catch {
+          // An earlier mutation removed the path's parent: skip this one.
+        }
+      }
+      return handled('/sync', await send('/sync', JSON.stringify(request)), JSON.stringify(mutations).slice(0, 200));
+    }),
+    { seed, numRuns: runs(300) },
+  );
+  t.pass('every combination answered 200 or 4xx');
+});
+
+t.test('deep nesting is refused with 400, at any place', async (t) => {
+  const deep = (levels: number, open: string, close: string, leaf = '1') => open.repeat(levels) + leaf + close.repeat(levels);
+  const splice = (text: string, marker: string, value: string) => {
+    const i = text.indexOf(marker);
+    if (i < 0) throw new Error(`no ${marker} in the base request`);
+    return text.slice(0, i + marker.length) + value + ',' + text.slice(i + marker.length);
+  };
+  for (const levels of [101, 1_000, 10_000, 100_000]) {
+    for (const [open, close] of [['[', ']'], ['{"a":', '}']] as const) {
+      const nested = deep(levels, open, close);
+      const bodies: [string, string][] = [
+        ['the whole body', nested],
+        ['parent.spec.mcrouter.affinity (copied into the Deployment)', baseText.replace('"affinity":{', `"affinity":{"deep":${nested},`)],
+        ['related', splice(baseText, '"related":{', `"Extra.v1":${nested}`)],
+        ['an observed child', splice(baseText, '"ConfigMap.v1":{', `"default/extra":${nested}`)],
+        ['controller', splice(baseText, '"controller":{', `"deep":${nested}`)],
+      ];
+      for (const [where, body] of bodies) {
+        for (const path of ['/sync', '/customize'] as const) {
+          const res = await send(path, body);
+          handled(path, res, `${levels} levels in ${where}`);
+          const code = Buffer.byteLength(body) > BODY_LIMIT ? 413 : 400;
+          t.equal(res.statusCode, code, `${path}: ${levels} levels of ${open} in ${where}: ${code}`);
+        }
+      }
+    }
+  }
+  // Just inside the limit (100 levels in all): accepted and answered.
+  const inside = baseText.replace('"affinity":{', `"affinity":{"deep":${deep(90, '{"a":', '}')},`);
+  t.equal((await send('/sync', inside)).statusCode, 200, 'a body 97 levels deep is served');
+  // The limit is configurable: a server with JSON_DEPTH_LIMIT=10 refuses even a real request.
+  t.equal(settingsFromEnv({}).jsonDepthLimit, 100, 'JSON_DEPTH_LIMIT defaults to 100');
+  const strict = testServer({ jsonDepthLimit: settingsFromEnv({ JSON_DEPTH_LIMIT: '10' }).jsonDepthLimit });
+  const refused = await strict.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: baseText });
+  await strict.close();
+  t.equal(refused.statusCode, 400);
+  t.match(JSON.parse(refused.body).message, /nested more than 10 levels/);
+});
+
+t.test('a hand-edited config.json nested deeper than mcrouter reads is replaced, not walked', async (t) => {
+  const cm = Object.values((base['children'] as Record<string, Record<string, Json>>)['ConfigMap.v1']!)[0]!;
+  for (const levels of [150, 1_000, 8_000]) {
+    const route = '{"type":"FailoverRoute","children":['.repeat(levels) + '"PoolRoute|memcached-a"' + ']}'.repeat(levels);
+    const request = withValue(base, ['children', 'ConfigMap.v1', `default/${(cm['metadata'] as Json)['name']}`, 'data', 'config.json'], `{"pools":{"memcached-a":{"servers":["192.0.2.1:11211"]}},"route":${route}}`);
+    const res = await send('/sync', JSON.stringify(request));
+    handled('/sync', res, `config.json ${levels} levels deep`);
+    t.equal(res.statusCode, 200, `${levels} levels: 200, a fresh config`);
+  }
+});
+
+t.test('huge strings and bodies', async (t) => {
+  const stringPaths = basePaths.filter((p) => typeof at(base, p) === 'string');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...stringPaths), fc.integer({ min: 1_000, max: 400_000 }), fc.constantFrom('x', 'é', '\u{1F600}', '"', '\\', '\u0000'), async (p, length, unit) => {
+      const request = withValue(base, p, unit.repeat(length));
+      return handled('/sync', await send('/sync', JSON.stringify(request)), `${JSON.stringify(p)} = ${length} x ${JSON.stringify(unit)}`);
+    }),
+    { seed, numRuns: runs(60) },
+  );
+  // Huge keys, too: a label key of 300 kB.
+  const withKey = structuredClone(base);
+  ((withKey['parent'] as Json)['metadata'] as Json)['labels'] = { ['k'.repeat(300_000)]: 'v' };
+  handled('/sync', await send('/sync', JSON.stringify(withKey)), 'a 300 kB label key');
+  const tooBig = await send('/sync', JSON.stringify({ ...base, padding: 'x'.repeat(BODY_LIMIT) }));
+  t.equal(tooBig.statusCode, 413, 'over the body limit: 413');
+  handled('/sync', tooBig, 'over the body limit');
+  // The default limit (16 MiB) takes a 5,000-pod pool's request and refuses what is past it.
+  const defaults = testServer();
+  const past = await defaults.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ ...base, padding: 'x'.repeat(16 * 1024 * 1024) }) });
+  await defaults.close();
+  t.equal(past.statusCode, 413, 'past 16 MiB: 413');
+});
+
+t.test('limits leave room for a 5,000-member pool and refuse what no API server sends', async (t) => {
+  const defaults = testServer();
+  t.teardown(() => defaults.close());
+  const pods = deploymentPods('memcached-big', 5000);
+  const svc = service({ name: 'memcached-big' });
+  const big = proxy({ name: 'big', spec: { serviceName: 'memcached-big' } });
+  const viaSlices = await post(defaults, '/sync', syncRequest({ parent: big, related: [svc, ...endpointSlices('memcached-big', pods), endpoints('memcached-big', pods)] }));
+  t.equal(viaSlices.statusCode, 200, 'slices of 100 endpoints and an Endpoints object with 5,000 addresses');
+  t.equal((viaSlices.body['status'] as Json)['servers'], 5000);
+  const observed = observedChildren(big, viaSlices.body['children'] as Json[]);
+  const viaEndpoints = syncRequest({ parent: big, related: [svc, endpoints('memcached-big', pods)], children: observed });
+  const text = JSON.stringify(viaEndpoints);
+  const res = await post(defaults, '/sync', viaEndpoints);
+  t.equal(res.statusCode, 200, `Endpoints alone with 5,000 addresses and the current config: ${(text.length / 1048576).toFixed(1)} MiB`);
+  t.equal((res.body['status'] as Json)['servers'], 5000);
+
+  const oversized = await post(defaults, '/sync', syncRequest({ parent: big, related: [svc, ...endpointSlices('memcached-big', pods.slice(0, 1001), { perSlice: 1001 })] }));
+  t.equal(oversized.statusCode, 400, 'an EndpointSlice over 1,000 endpoints (the API server allows no more)');
+  t.match(oversized.body['message'], /endpoints: must not have more than 1000 items/);
+  const slice = endpointSlices('memcached-big', pods.slice(0, 1))[0]!;
+  ((slice['endpoints'] as Json[])[0]!)['addresses'] = Array.from({ length: 101 }, (_, i) => `10.9.0.${i}`);
+  const addresses = await post(defaults, '/sync', syncRequest({ parent: big, related: [svc, slice] }));
+  t.equal(addresses.statusCode, 400, 'an endpoint with over 100 addresses');
+});
+
+t.test('__proto__, constructor and prototype keys are refused or ignored, never merged', async (t) => {
+  const poison = fc.constantFrom(
+    ['__proto__', { polluted: 'yes' }],
+    ['__proto__', null],
+    ['__proto__', 'yes'],
+    ['constructor', { prototype: { polluted: 'yes' } }],
+    ['constructor', 'yes'],
+    ['prototype', { polluted: 'yes' }],
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...objectPaths), poison, fc.constantFrom<Path>('/sync', '/customize'), async (p, [key, value], path) => {
+      const request = structuredClone(path === '/sync' ? base : baseCustomize);
+      let target: unknown;
+      try {
+        target = at(request, p);
+      } catch {
+        target = request;
+      }
+      if (typeof target !== 'object' || target === null || Array.isArray(target)) target = request;
+      // An own property named __proto__, as JSON.parse makes it: JSON.stringify writes it out.
+      Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+      const res = await send(path, JSON.stringify(request));
+      handled(path, res, `${key} at ${JSON.stringify(p)}`);
+      if (key === '__proto__' || (key === 'constructor' && typeof value === 'object')) {
+        if (res.statusCode !== 400) throw new Error(`${key} at ${JSON.stringify(p)} answered ${res.statusCode}`);
+      }
+      const probe: Record<string, unknown> = {};
+      if (probe['polluted'] !== undefined || Object.keys(Object.prototype).length > 0) throw new Error('Object.prototype was polluted');
+      return true;
+    }),
+    { seed, numRuns: runs(200) },
+  );
+  t.pass('refused or ignored; Object.prototype untouched');
+});
+
+t.test('duplicated keys: the last one wins, as in JSON.parse', async (t) => {
+  /** Serializes `value`, writing `key` twice in the object at `target`: first `first`, then the real value. */
+  const withDuplicate = (value: unknown, target: Segment[], key: string, firstValue: unknown, here: Segment[] = []): string => {
+    if (Array.isArray(value)) return `[${value.map((v, i) => withDuplicate(v, target, key, firstValue, [...here, i])).join(',')}]`;
+    if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+    const entries = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${withDuplicate(v, target, key, firstValue, [...here, k])}`);
+    if (same(here, target)) entries.unshift(`${JSON.stringify(key)}:${JSON.stringify(firstValue)}`);
+    return `{${entries.join(',')}}`;
+  };
+  const same = (a: Segment[], b: Segment[]) => a.length === b.length && a.every((s, i) => s === b[i]);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...objectPaths), fc.jsonValue({ maxDepth: 2 }), fc.boolean(), async (p, firstValue, keepOrder) => {
+      const keys = Object.keys(at(base, p) as object);
+      const key = keys.length > 0 && keepOrder ? keys[0]! : 'apiVersion';
+      const res = await send('/sync', withDuplicate(base, p, key, firstValue));
+      return handled('/sync', res, `duplicate ${key} at ${JSON.stringify(p)}`);
+    }),
+    { seed, numRuns: runs(150) },
+  );
+  // A duplicate whose last value is the real one changes nothing.
+  const dup = withDuplicate(base, ['parent'], 'kind', 'Deployment');
+  const res = await send('/sync', dup);
+  t.equal(res.text, baseAnswer.text, 'the last value of a duplicated key is the one read');
+});
+
+t.test('bytes that are not UTF-8, and truncated bodies', async (t) => {
+  const bytes = Buffer.from(baseText);
+  const invalid = fc.constantFrom([0xff], [0xfe, 0xff], [0xc0, 0xaf], [0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x00]);
+  await fc.assert(
+    fc.asyncProperty(fc.nat({ max: bytes.length }), invalid, fc.constantFrom<Path>('/sync', '/customize'), async (at, seq, path) => {
+      const payload = Buffer.concat([bytes.subarray(0, at), Buffer.from(seq), bytes.subarray(at)]);
+      return handled(path, await send(path, payload), `bytes ${seq.map((b) => b.toString(16)).join(' ')} at ${at}`);
+    }),
+    { seed, numRuns: runs(200) },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.nat({ max: bytes.length - 1 }), fc.constantFrom<Path>('/sync', '/customize'), async (cut, path) => {
+      const res = await send(path, bytes.subarray(0, cut));
+      handled(path, res, `cut at ${cut} of ${bytes.length}`);
+      // A JSON object cut short never parses.
+      if (res.statusCode !== 400) throw new Error(`a body cut at ${cut} answered ${res.statusCode}`);
+      return true;
+    }),
+    { seed, numRuns: runs(200) },
+  );
+  t.pass('answered 200 or 4xx; truncated bodies 400');
+});
+
+t.test('wrong content types', async (t) => {
+  const known = fc.constantFrom(
+    null,
+    '',
+    'text/plain',
+    'text/json',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=xyz',
+    'application/merge-patch+json',
+    'application/jsonx',
+    'application/json, text/plain',
+    '*/*',
+    'application/json; charset=latin1',
+    'APPLICATION/JSON',
+    'application/octet-stream',
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(known, fc.string({ maxLength: 40 })), fc.constantFrom<Path>('/sync', '/customize'), async (contentType, path) => {
+      const res = await send(path, path === '/sync' ? baseText : JSON.stringify(baseCustomize), contentType);
+      handled(path, res, `content-type ${JSON.stringify(contentType)}`);
+      const json = contentType !== null && /^\s*application\/json\s*(;|$)/i.test(contentType);
+      if (!json && res.statusCode !== 415) throw new Error(`content-type ${JSON.stringify(contentType)} answered ${res.statusCode}`);
+      return true;
+    }),
+    { seed, numRuns: runs(150) },
+  );
+  t.pass('non-JSON content types get 415');
+});
+
+t.test('after all that, the server is up and answers as before', async (t) => {
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  const again = await send('/sync', baseText);
+  t.equal(again.statusCode, 200);
+  t.equal(again.text, baseAnswer.text, 'the same request gives the same bytes as before the fuzzing');
+  t.notOk(outcomes.has(500), 'no 500 in any answer');
+  t.comment(`${requests} hostile and valid requests: ${[...outcomes].sort(([a], [b]) => a - b).map(([c, n]) => `${n} x ${c}`).join(', ')}`);
+});

@@ -1,0 +1,119 @@
+/**
+ * The reconcile loop under generated histories: a model of Metacontroller
+ * (test/model/) drives the real server through pods coming and going,
+ * restarts, scaling, Service changes, endpoint blips and spec edits, and after
+ * every sync checks the properties of test/model/invariants.ts. fast-check
+ * shrinks a failure to a minimal history.
+ *
+ * FC_SEED=n replays a seed (printed with every run), FC_RUNS=n runs more.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { testServer } from './helpers/hook.js';
+import { Cluster, SERVICE_NAMES, type ServiceName } from './model/cluster.js';
+import { describe, eventArbitrary, phasesOf, specArbitrary, type Event, type World } from './model/events.js';
+import { checkSyncAnswer, stats, Violation, type Config, type SyncAnswer } from './model/invariants.js';
+import { Metacontroller, type Keying } from './model/metacontroller.js';
+import type { Json } from './fixtures/cluster.js';
+
+const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
+const numRuns = Number(process.env['FC_RUNS'] ?? 100);
+
+const clock = { now: new Date('2026-11-25T12:00:00Z') };
+const app = testServer({ clock: () => clock.now });
+t.teardown(() => app.close());
+
+interface Run {
+  keying: Keying;
+  discovery: 'slices' | 'endpoints';
+  perSlice: number;
+  pods: Record<ServiceName, number>;
+  spec: Json;
+  events: Event[];
+}
+
+const podCount = fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 7 }) });
+const runArbitrary: fc.Arbitrary<Run> = fc.record({
+  keying: fc.constantFrom<Keying>('v1', 'v2'),
+  discovery: fc.constantFrom('slices' as const, 'endpoints' as const),
+  perSlice: fc.constantFrom(1, 3, 100),
+  pods: fc.record(Object.fromEntries(SERVICE_NAMES.map((s) => [s, podCount])) as Record<ServiceName, fc.Arbitrary<number>>),
+  spec: specArbitrary,
+  events: fc.array(eventArbitrary, { minLength: 1, maxLength: 40, size: 'medium' }),
+});
+
+const counts = { runs: 0, steps: 0, syncs: 0, customizes: 0 };
+
+const currentConfig = (world: World): Config | undefined => {
+  const cm = [...world.metacontroller.children.values()].find((c) => c['kind'] === 'ConfigMap');
+  const text = (cm?.['data'] as Record<string, string> | undefined)?.['config.json'];
+  return text === undefined ? undefined : (JSON.parse(text) as Config);
+};
+
+/** One Metacontroller reconcile, checked, then two more with nothing changed: the answer must settle at once. */
+async function reconcile(world: World, label: string): Promise<void> {
+  const { cluster, metacontroller: mc } = world;
+  const fail = (message: string): never => {
+    throw new Violation(`after "${label}": ${message}`);
+  };
+  counts.steps++;
+  mc.observe();
+  const customized = await mc.customize();
+  if (customized) {
+    counts.customizes++;
+    if (customized.statusCode !== 200) fail(`/customize answered ${customized.statusCode}: ${customized.text}`);
+  }
+  const parent = structuredClone(mc.parent);
+  const first = await mc.sync();
+  let answer: SyncAnswer;
+  try {
+    ({ answer } = checkSyncAnswer(first, { parent, cluster, current: currentConfig(world) }));
+  } catch (error) {
+    if (error instanceof Violation) fail(error.message);
+    throw error;
+  }
+  mc.apply(answer);
+
+  const second = await mc.sync();
+  if (second.statusCode !== 200) fail(`the resync answered ${second.statusCode}: ${second.text}`);
+  const settled = second.body as SyncAnswer;
+  if (JSON.stringify(settled.children) !== JSON.stringify(answer.children)) {
+    fail(`the children changed on a resync with nothing changed: ${JSON.stringify(answer.children).slice(0, 300)} -> ${JSON.stringify(settled.children).slice(0, 300)}`);
+  }
+  mc.apply(settled);
+  const third = await mc.sync();
+  if (third.text !== second.text) fail(`a sync with unchanged inputs gave other bytes:\n${second.text}\n${third.text}`);
+  mc.apply(third.body as SyncAnswer);
+  counts.syncs += 3;
+}
+
+async function replay(run: Run): Promise<void> {
+  counts.runs++;
+  const cluster = new Cluster({ discovery: run.discovery, perSlice: run.perSlice, pods: run.pods });
+  const metacontroller = new Metacontroller({ app, cluster, keying: run.keying, name: 'cache', spec: run.spec, clock });
+  const world: World = { cluster, metacontroller };
+  await reconcile(world, 'first sync');
+  for (const event of run.events) {
+    cluster.endBlips();
+    for (const phase of phasesOf(event, world)) {
+      phase.apply();
+      await reconcile(world, phase.label);
+    }
+  }
+}
+
+t.test('the reconcile loop keeps every property through generated histories', async (t) => {
+  const started = performance.now();
+  const details = await fc.check(fc.asyncProperty(runArbitrary, replay), { seed, numRuns, endOnFailure: false });
+  t.comment(`seed ${details.seed} (FC_SEED to replay), ${details.numRuns} runs, ${details.numShrinks} shrinks`);
+  t.comment(
+    `${counts.runs} histories replayed, ${counts.steps} steps, ${counts.syncs} syncs, ${counts.customizes} customize calls in ${Math.round(performance.now() - started)} ms`,
+  );
+  t.comment(`kept without members: ${stats.keptWithoutMembers}, pools with holes: ${stats.holes}, compactions: ${stats.compactions}, ErrorRoute configs: ${stats.errorRoutes}`);
+  if (details.failed) {
+    const history = (details.counterexample?.[0] as Run | undefined)?.events.map(describe) ?? [];
+    t.comment(`shrunk history:\n  ${history.join('\n  ')}`);
+    t.comment(`failure: ${String((details.errorInstance as Error | undefined)?.message ?? details.errorInstance)}`);
+  }
+  t.notOk(details.failed, details.failed ? (fc.defaultReportMessage(details) ?? 'a property failed') : 'every property held');
+});

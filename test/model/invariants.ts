@@ -1,0 +1,328 @@
+/**
+ * What must hold after every sync, whatever happened before: the properties
+ * that keep Metacontroller from deleting or breaking a user's proxy. Each is
+ * written from DESIGN.md and checked against the model's own view of the
+ * cluster, not against the code's.
+ */
+import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
+import { sampleKeys } from '../../src/mcrouter/keyspace.js';
+import type { Json } from '../fixtures/cluster.js';
+import type { Cluster, ExpectedMember } from './cluster.js';
+import type { HookCall } from './metacontroller.js';
+
+export class Violation extends Error {
+  override name = 'Violation';
+}
+
+export interface Pool {
+  servers: string[];
+  weights?: number[];
+}
+export interface Config {
+  pools: Record<string, Pool>;
+  route: unknown;
+}
+export interface SyncAnswer {
+  status: Json & { pools?: PoolStatus[] };
+  children: Json[];
+}
+interface PoolStatus {
+  name: string;
+  service: string;
+  port: number | string;
+  servers: number;
+  readyServers: number;
+  holes: number;
+  reason?: string;
+}
+
+export interface Expectations {
+  /** The proxy as it was posted. */
+  parent: Json;
+  cluster: Cluster;
+  /** The config in the observed ConfigMap the sync read, if any. */
+  current: Config | undefined;
+}
+
+/** How often the rarer situations came up, to show that the runs reach them. */
+export const stats = { keptWithoutMembers: 0, holes: 0, compactions: 0, errorRoutes: 0 };
+
+/** Metacontroller's strict v2 decoding refuses any other top-level field. */
+const RESPONSE_FIELDS = new Set(['status', 'children', 'resyncAfterSeconds']);
+const KEYS = sampleKeys(256);
+const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' }).compare;
+
+function must(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Violation(message);
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Checks one /sync answer and returns it typed. */
+export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer: SyncAnswer; config: Config } {
+  must(call.statusCode !== 500, `500: ${call.text}`);
+  must(call.statusCode === 200, `a valid request was refused with ${call.statusCode}: ${call.text}`);
+  const body = call.body as Record<string, unknown> | undefined;
+  must(typeof body === 'object' && body !== null && !Array.isArray(body), `the answer is not a JSON object: ${call.text.slice(0, 200)}`);
+  for (const key of Object.keys(body)) must(RESPONSE_FIELDS.has(key), `top-level field "${key}" breaks strict decoding`);
+  must(typeof body['status'] === 'object' && body['status'] !== null, 'no status object');
+  must(Array.isArray(body['children']), 'no children array');
+  const answer = body as unknown as SyncAnswer;
+
+  const config = checkChildren(answer, expect.parent);
+  checkPools(answer, config, expect);
+  return { answer, config };
+}
+
+/** Exactly the design's children: nothing that Metacontroller would delete by omission, nothing extra. */
+function checkChildren(answer: SyncAnswer, parent: Json): Config {
+  const meta = parent['metadata'] as { name: string; namespace: string; generation: number };
+  const replicas = (((parent['spec'] as Json)['mcrouter'] as Json | undefined)?.['replicas'] as number | undefined) ?? 1;
+  const want = [
+    `v1/ConfigMap/${meta.name}-mcrouter`,
+    `apps/v1/Deployment/${meta.name}-mcrouter`,
+    `v1/Service/${meta.name}`,
+    ...(replicas > 1 ? [`policy/v1/PodDisruptionBudget/${meta.name}-mcrouter`] : []),
+  ];
+  const got = answer.children.map((c) => `${c['apiVersion']}/${c['kind']}/${(c['metadata'] as Json | undefined)?.['name']}`);
+  must(same([...got].sort(), [...want].sort()), `children ${JSON.stringify(got)}, the design's are ${JSON.stringify(want)}`);
+  for (const c of answer.children) {
+    const m = c['metadata'] as Json;
+    must(m['namespace'] === undefined || m['namespace'] === meta.namespace, `${String(c['kind'])} in another namespace`);
+    must(m['ownerReferences'] === undefined && c['status'] === undefined, `${String(c['kind'])} sets ownerReferences or status`);
+  }
+  must(answer.status['observedGeneration'] === meta.generation, `observedGeneration ${String(answer.status['observedGeneration'])}, generation ${meta.generation}`);
+
+  const cm = answer.children.find((c) => c['kind'] === 'ConfigMap')!;
+  const text = (cm['data'] as Record<string, string> | undefined)?.['config.json'];
+  must(typeof text === 'string', 'the ConfigMap has no config.json');
+  let config: Config;
+  try {
+    config = JSON.parse(text) as Config;
+  } catch (error) {
+    throw new Violation(`config.json does not parse: ${String(error)}`);
+  }
+  must(typeof config.pools === 'object' && config.pools !== null, 'config.json has no pools');
+  return config;
+}
+
+/**
+ * How a pool's order matters, from every rule that routes to it (DESIGN 6, 7):
+ * `ch3` when only Ch3-sharded rules use it (weight-0 holes allowed), `set`
+ * when only replicated rules do (order means nothing: sorted), `ordered`
+ * otherwise (survivors keep their order, no holes).
+ */
+type SlotMode = 'ch3' | 'ordered' | 'set';
+
+/** The spec's leaves: distinct (service, port) pairs, each one pool. */
+function leavesOf(spec: Json): { service: string; port: number | string; mode: SlotMode }[] {
+  const leaves = new Map<string, { service: string; port: number | string; mode: SlotMode }>();
+  const visit = (rule: Json) => {
+    const service = rule['service'] as { name: string; port?: number | string } | undefined;
+    if (service) {
+      const port = service.port ?? 11211;
+      const key = `${service.name}/${typeof port}/${port}`;
+      const mode: SlotMode = rule['type'] === 'replicated' ? 'set' : (rule['hash'] ?? 'Ch3') === 'Ch3' ? 'ch3' : 'ordered';
+      const seen = leaves.get(key);
+      leaves.set(key, { service: service.name, port, mode: seen === undefined || seen.mode === mode ? mode : 'ordered' });
+    }
+    for (const child of (rule['children'] as Json[] | undefined) ?? []) visit(child);
+  };
+  if (typeof spec['serviceName'] === 'string') {
+    visit({ service: { name: spec['serviceName'], port: spec['servicePort'] } });
+  } else {
+    visit(spec['rules'] as Json);
+  }
+  return [...leaves.values()];
+}
+
+function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): void {
+  const { cluster, current } = expect;
+  const spec = expect.parent['spec'] as Json;
+  let tree: RouteTree;
+  try {
+    tree = compileConfig(config);
+  } catch (error) {
+    throw new Violation(`config.json does not compile as mcrouter would read it: ${String(error)}`);
+  }
+
+  const statuses = answer.status.pools ?? [];
+  const leaves = leavesOf(spec);
+  const pairs = (list: { service: string; port: number | string }[]) => list.map((l) => `${l.service}/${typeof l.port}/${l.port}`).sort();
+  must(same(pairs(statuses), pairs(leaves)), `status.pools ${JSON.stringify(pairs(statuses))} for the leaves ${JSON.stringify(pairs(leaves))}`);
+  must(new Set(statuses.map((p) => p.name)).size === statuses.length, 'two pools share a name');
+
+  const referenced = new Set<string>();
+  collectPoolNames(config.route, referenced);
+  must(same([...referenced].sort(), Object.keys(config.pools).sort()), `the route uses pools ${JSON.stringify([...referenced])}, config.json has ${JSON.stringify(Object.keys(config.pools))}`);
+  for (const [name, pool] of Object.entries(config.pools)) must(pool.servers.length > 0, `pool ${name} is empty: it must be left out (ErrorRoute)`);
+  if (Object.keys(config.pools).length === 0) {
+    must((config.route as Json | undefined)?.['type'] === 'ErrorRoute', `no pool has servers but the route is ${JSON.stringify(config.route)}`);
+    stats.errorRoutes++;
+  }
+
+  let servers = 0;
+  let ready = 0;
+  for (const status of statuses) {
+    const leaf = leaves.find((l) => l.service === status.service && l.port === status.port)!;
+    const pool = config.pools[status.name];
+    const before = current?.pools[status.name];
+    const label = `pool ${status.name}`;
+    const expected = cluster.expectedMembers(status.service, status.port);
+
+    if ('reason' in expected) {
+      must(status.reason === expected.reason, `${label}: reason ${String(status.reason)}, expected ${expected.reason}`);
+      // DESIGN 7: a pool with no members keeps the current config's list (a blip keeps the last servers).
+      if (before && before.servers.length > 0) {
+        stats.keptWithoutMembers++;
+        // Holes stay only where a Ch3 route skips them: any other route would send keys or writes to them.
+        const kept = leaf.mode === 'ch3' || !before.weights ? before : { servers: before.servers.filter((_, i) => before.weights![i] !== 0) };
+        must(same(pool, kept), `${label} has no members now: its list must stay ${JSON.stringify(kept)}, got ${JSON.stringify(pool)}`);
+      } else must(pool === undefined, `${label} has no members and had none: it must be left out, got ${JSON.stringify(pool)}`);
+    } else {
+      must(status.reason === undefined, `${label}: reason ${status.reason} while it has members`);
+      must(pool !== undefined && pool.servers.length > 0, `${label} lost its servers: ${JSON.stringify(expected.members)}`);
+      checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n));
+      const readyAddresses = new Set(expected.members.filter((m) => m.ready).map((m) => m.address));
+      must(status.readyServers === pool.servers.filter((s) => readyAddresses.has(s)).length, `${label}: readyServers ${status.readyServers}`);
+    }
+    if (pool) {
+      const holes = pool.weights?.filter((w) => w === 0).length ?? 0;
+      must(status.servers === pool.servers.length - holes && status.holes === holes, `${label}: status says ${status.servers} servers, ${status.holes} holes; config.json has ${JSON.stringify(pool)}`);
+      checkHoles(label, pool, tree, status.name);
+    } else {
+      must(status.servers === 0, `${label}: ${status.servers} servers in status, none in config.json`);
+    }
+    servers += status.servers;
+    ready += status.readyServers;
+  }
+  must(answer.status['servers'] === servers && answer.status['readyServers'] === ready, `status.servers/readyServers ${String(answer.status['servers'])}/${String(answer.status['readyServers'])}, pools sum to ${servers}/${ready}`);
+
+  // Every destination of the whole tree is a live server of some pool.
+  const live = new Set(Object.values(config.pools).flatMap((p) => p.servers.filter((_, i) => p.weights?.[i] !== 0)));
+  for (const key of KEYS.slice(0, 64)) {
+    for (const op of ['get', 'set'] as const) {
+      for (const s of tree.route(key, op).primary) must(live.has(s), `key ${key} (${op}) goes to ${s}, which is not a live server`);
+    }
+  }
+}
+
+/** The members are exactly the pool's live servers, in the order DESIGN 6 asks for. */
+function checkMembers(
+  label: string,
+  pool: Pool,
+  before: Pool | undefined,
+  members: ExpectedMember[],
+  mode: SlotMode,
+  ordinalAddress: (n: number) => string,
+): void {
+  must(new Set(pool.servers).size === pool.servers.length, `${label} lists a server twice: ${JSON.stringify(pool.servers)}`);
+  const addresses = members.map((m) => m.address);
+  if (mode === 'set') {
+    must(same(pool, { servers: [...addresses].sort(natural) }), `${label}: a replicated pool lists its members in natural order, got ${JSON.stringify(pool)}`);
+    return;
+  }
+  if (members.every((m) => m.ordinal !== undefined)) {
+    // StatefulSet: slot = ordinal, 0..max, a missing ordinal keeps its slot by DNS name.
+    const max = Math.max(...members.map((m) => m.ordinal!));
+    const want = Array.from({ length: max + 1 }, (_, n) => ordinalAddress(n));
+    must(same(pool, { servers: want }), `${label}: StatefulSet slots ${JSON.stringify(pool)}, expected ${JSON.stringify(want)}`);
+    return;
+  }
+  const live = pool.servers.filter((_, i) => pool.weights?.[i] !== 0);
+  const missing = members.filter((m) => !live.includes(m.address));
+  must(live.every((s) => addresses.includes(s)), `${label}: live servers ${JSON.stringify(live)} that are not members ${JSON.stringify(addresses)}`);
+  if (!before || before.servers.length === 0) {
+    must(same(pool, { servers: [...live].sort(natural) }), `${label}: a new pool is in natural order, got ${JSON.stringify(pool)}`);
+    must(missing.length === 0, `${label}: members ${JSON.stringify(missing)} left out of a new pool`);
+    return;
+  }
+  const wasLive = (s: string) => before.servers.some((b, i) => b === s && before.weights?.[i] !== 0);
+  if (mode === 'ordered') {
+    must(pool.weights === undefined, `${label}: weights on a pool that may not have holes`);
+    must(missing.length === 0, `${label}: members ${JSON.stringify(missing)} dropped`);
+    // Survivors keep their order, newcomers come after them.
+    const survivors = before.servers.filter((s, i) => before.weights?.[i] !== 0 && addresses.includes(s));
+    must(same(pool.servers.slice(0, survivors.length), survivors), `${label}: survivors ${JSON.stringify(survivors)} must lead in their order, got ${JSON.stringify(pool.servers)}`);
+    return;
+  }
+  // ch3: a terminating member may give up its slot to the replacement that arrived for it; no other member is left out.
+  for (const m of missing) {
+    must(m.terminating, `${label}: member ${m.address} dropped: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
+    const index = before.servers.indexOf(m.address);
+    if (index >= 0 && wasLive(m.address)) {
+      const heir = pool.servers[index];
+      const heirMember = members.find((x) => x.address === heir);
+      must(heirMember && !heirMember.terminating && !wasLive(heir!), `${label}: terminating ${m.address} left its slot to ${String(heir)}, not to a newcomer`);
+    }
+  }
+  const survivors = before.servers.filter((s, i) => before.weights?.[i] !== 0 && live.includes(s));
+  const moved = survivors.filter((s) => pool.servers.indexOf(s) !== before.servers.indexOf(s));
+  if (moved.length === 0) return;
+  // DESIGN 6: survivors move only in the compaction, when holes would exceed half the slots, and only down into a hole.
+  const uncompacted = slotsWithoutCompaction(before, members);
+  must(
+    uncompacted.holes * 2 > uncompacted.length,
+    `${label}: ${JSON.stringify(moved)} changed index without a compaction (${uncompacted.holes} holes in ${uncompacted.length} slots): ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`,
+  );
+  for (const s of moved) must(pool.servers.indexOf(s) < before.servers.indexOf(s), `${label}: ${s} moved up in a compaction`);
+  stats.compactions++;
+}
+
+/**
+ * The slots before any compaction: survivors in place, a returning address
+ * in its own hole, newcomers into the holes in order, then into the slots of
+ * terminating members, then appended; a terminating pod without a slot gets
+ * none (unless nothing else is left); trailing holes dropped.
+ */
+function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { length: number; holes: number } {
+  const present = new Set(members.map((m) => m.address));
+  const slots: (string | null)[] = before.servers.map((s, i) => (before.weights?.[i] !== 0 && present.has(s) ? s : null));
+  const placed = new Set(slots);
+  let newcomers: string[] = [];
+  const leavingNewcomers: string[] = [];
+  for (const m of members) {
+    if (placed.has(m.address)) continue;
+    const own = before.servers.indexOf(m.address);
+    if (own >= 0 && slots[own] === null) slots[own] = m.address;
+    else if (m.terminating) leavingNewcomers.push(m.address);
+    else newcomers.push(m.address);
+  }
+  if (newcomers.length === 0 && slots.every((s) => s === null)) newcomers = leavingNewcomers;
+  const leaving = new Set(members.filter((m) => m.terminating).map((m) => m.address));
+  for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] === null) slots[i] = newcomers.shift()!;
+  for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] !== null && leaving.has(slots[i]!)) slots[i] = newcomers.shift()!;
+  slots.push(...newcomers);
+  while (slots.length > 0 && slots[slots.length - 1] === null) slots.pop();
+  return { length: slots.length, holes: slots.filter((s) => s === null).length };
+}
+
+/** Holes are weight-0 entries: never trailing, never more than half, never a key's destination. */
+function checkHoles(label: string, pool: Pool, tree: RouteTree, name: string): void {
+  if (!pool.weights) return;
+  must(pool.weights.length === pool.servers.length && pool.weights.every((w) => w === 0 || w === 1), `${label}: weights ${JSON.stringify(pool.weights)}`);
+  const holes = new Set(pool.servers.filter((_, i) => pool.weights![i] === 0));
+  stats.holes++;
+  must(holes.size > 0, `${label}: weights without a hole (a pool without holes has none)`);
+  must(pool.weights[pool.weights.length - 1] === 1, `${label}: a trailing hole ${JSON.stringify(pool)}`);
+  must(holes.size * 2 <= pool.servers.length, `${label}: ${holes.size} holes in ${pool.servers.length} slots, more than half`);
+  const only = tree.withRoute(`PoolRoute|${name}`);
+  for (const key of KEYS) {
+    const to = only.firstDestination(key);
+    must(to !== undefined && !holes.has(to), `${label}: key ${key} is routed to ${String(to)}, a weight-0 hole`);
+  }
+}
+
+/** Pool names a route refers to: `PoolRoute|NAME`, `Pool|NAME`, `{type: PoolRoute, pool: NAME}`. */
+function collectPoolNames(route: unknown, into: Set<string>): void {
+  if (typeof route === 'string') {
+    const m = /^(?:PoolRoute|Pool)\|(.+)$/.exec(route);
+    if (m) into.add(m[1]!);
+  } else if (Array.isArray(route)) {
+    for (const r of route) collectPoolNames(r, into);
+  } else if (typeof route === 'object' && route !== null) {
+    const r = route as Json;
+    if (r['type'] === 'PoolRoute' && typeof r['pool'] === 'string') into.add(r['pool']);
+    for (const [k, v] of Object.entries(r)) if (k !== 'pool') collectPoolNames(v, into);
+  }
+}
