@@ -17,11 +17,21 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
     const node = pending.pop()!;
     const depth = depths.pop()!;
     if (depth > limit) return true;
-    const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) {
-        pending.push(child);
-        depths.push(depth + 1);
+    // for...in over a parsed object allocates nothing, where Object.values copies every value: this walks every request body.
+    if (Array.isArray(node)) {
+      for (const child of node) {
+        if (typeof child === 'object' && child !== null) {
+          pending.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        const child = (node as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) {
+          pending.push(child);
+          depths.push(depth + 1);
+        }
       }
     }
   }

@@ -7,6 +7,7 @@
  * only when its endpoint is gone.
  */
 import type { EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
+import { AddressIndex } from './address-index.js';
 import { SERVICE_NAME_LABEL } from './naming.js';
 import type { PoolRef } from './topology.js';
 
@@ -25,7 +26,10 @@ export type Membership =
   | { state: 'PortNotFound'; available: string[] }
   | {
       state: 'Found';
+      /** One per address. */
       members: Member[];
+      /** Each member's address to its position in `members`. */
+      indexOf: AddressIndex;
       /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
       dnsAddress?: (hostname: string) => string;
     };
@@ -64,6 +68,8 @@ interface Candidate extends Member {
   primaryFamily: boolean;
 }
 
+type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | undefined;
+
 /** The member list of one pool. `clusterDomain` builds StatefulSet DNS names. */
 export function membershipOf(
   ref: PoolRef,
@@ -93,76 +99,86 @@ export function membershipOf(
   const dnsDomain = clusterIP === undefined || clusterIP === 'None' ? `${ref.service}.${namespace}.svc.${clusterDomain}` : undefined;
   const primaryFamily = service.spec?.ipFamilies?.[0] ?? 'IPv4';
 
-  const byIdentity = new Map<string, Candidate>();
+  // One candidate per pod, in order of first appearance. Nearly every endpoint names a Pod of this
+  // namespace: those are keyed by the pod's name alone, so no key string is built per endpoint.
+  const candidates: Candidate[] = [];
+  const podAt = new Map<string, number>();
+  const otherAt = new Map<string, number>();
   const add = (
-    identity: string | undefined,
+    ref: ObjectRef | null | undefined,
     ip: string,
-    port: number,
+    port: string,
     ready: boolean,
     terminating: boolean,
     family: string,
     hostname: string | null | undefined,
   ) => {
     const host = hostname && dnsDomain ? `${hostname}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip;
-    const candidate: Candidate = { address: `${host}:${port}`, ready, primaryFamily: family === primaryFamily };
+    const candidate: Candidate = { address: host + port, ready, primaryFamily: family === primaryFamily };
     if (terminating) candidate.terminating = true;
     if (hostname && dnsDomain) candidate.hostname = hostname;
-    const key = identity ?? `address:${candidate.address}`;
-    const seen = byIdentity.get(key);
-    if (!seen) {
-      byIdentity.set(key, candidate);
-    } else if (candidate.primaryFamily && !seen.primaryFamily) {
+    const pod = ref?.name && ref.kind === 'Pod' && (ref.namespace === undefined || ref.namespace === namespace);
+    const at = pod ? podAt : otherAt;
+    const key = pod ? ref.name! : ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : `address:${candidate.address}`;
+    const i = at.get(key);
+    if (i === undefined) {
+      at.set(key, candidates.length);
+      candidates.push(candidate);
+      return;
+    }
+    const seen = candidates[i]!;
+    if (candidate.primaryFamily && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one.
       candidate.ready ||= seen.ready;
       if (!seen.terminating) delete candidate.terminating;
-      byIdentity.set(key, candidate);
+      candidates[i] = candidate;
     } else if (candidate.primaryFamily === seen.primaryFamily) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
       seen.ready ||= candidate.ready;
       if (!candidate.terminating) delete seen.terminating;
     }
   };
-  const identityOf = (ref: { kind?: string; namespace?: string; name?: string; uid?: string } | null | undefined) =>
-    ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : undefined;
 
   if (objects.slices.length > 0) {
     for (const slice of objects.slices) {
       const port = pickPort(slice.ports);
       if (port === undefined) continue;
+      const suffix = `:${port}`;
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses[0];
         if (ip === undefined) continue;
         // A nil `ready` is an unknown state, which consumers are told to treat as ready.
         const conditions = ep.conditions;
-        add(identityOf(ep.targetRef), ip, port, conditions?.ready !== false, conditions?.terminating === true, slice.addressType, ep.hostname);
+        add(ep.targetRef, ip, suffix, conditions?.ready !== false, conditions?.terminating === true, slice.addressType, ep.hostname);
       }
     }
   } else {
     for (const subset of objects.endpoints?.subsets ?? []) {
       const port = pickPort(subset.ports);
       if (port === undefined) continue;
+      const suffix = `:${port}`;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods: whatever they list is staying.
-      for (const a of subset.addresses ?? []) add(identityOf(a.targetRef), a.ip, port, true, false, family(a.ip), a.hostname);
-      for (const a of subset.notReadyAddresses ?? []) add(identityOf(a.targetRef), a.ip, port, false, false, family(a.ip), a.hostname);
+      for (const a of subset.addresses ?? []) add(a.targetRef, a.ip, suffix, true, false, family(a.ip), a.hostname);
+      for (const a of subset.notReadyAddresses ?? []) add(a.targetRef, a.ip, suffix, false, false, family(a.ip), a.hostname);
     }
   }
 
   // One member per address too: two identities behind one address are one server to mcrouter.
-  const byAddress = new Map<string, Member>();
-  for (const c of byIdentity.values()) {
-    const seen = byAddress.get(c.address);
-    if (seen) {
-      seen.ready ||= c.ready;
-      if (!c.terminating) delete seen.terminating;
+  // The candidates are this call's own objects: the first at each address becomes the member.
+  const members: Member[] = [];
+  const memberAt = new AddressIndex(candidates.length);
+  for (const c of candidates) {
+    const i = memberAt.add(c.address, members.length);
+    if (i < 0) {
+      members.push(c);
       continue;
     }
-    const member: Member = { address: c.address, ready: c.ready };
-    if (c.terminating) member.terminating = true;
-    if (c.hostname !== undefined) member.hostname = c.hostname;
-    byAddress.set(c.address, member);
+    const seen = members[i]!;
+    seen.ready ||= c.ready;
+    if (!c.terminating) delete seen.terminating;
   }
-  const found: Membership = { state: 'Found', members: [...byAddress.values()] };
+  const found: Membership = { state: 'Found', members, indexOf: memberAt };
   if (dnsDomain) {
     const port = pickPort(objects.slices[0]?.ports ?? objects.endpoints?.subsets?.[0]?.ports);
     if (port !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${port}`;

@@ -6,7 +6,9 @@
  * middle slot leaves a weight-0 hole (WeightedCh3 rehashes only the keys that
  * land there); StatefulSet members sit at their ordinal.
  */
+import type { AddressIndex } from './address-index.js';
 import type { Member } from './membership.js';
+import { naturalOrder, sortNatural } from './natural-order.js';
 
 /** A pool's server list as it stands in config.json. */
 export interface ServerList {
@@ -23,7 +25,7 @@ export interface Slots extends ServerList {
   holes: number;
 }
 
-export const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' }).compare;
+export { naturalOrder };
 
 const ORDINAL = /^(.*)-(0|[1-9][0-9]{0,6})$/;
 
@@ -33,7 +35,10 @@ const MAX_HOLE_SHARE = 0.5;
 export type SlotMode = 'ch3' | 'ordered' | 'set';
 
 export interface SlotInput {
+  /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
+  /** Each member's address to its position in `members`. */
+  indexOf: AddressIndex;
   /**
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
    * departed server may leave a weight-0 hole. `ordered`: other hashes index
@@ -49,7 +54,7 @@ export interface SlotInput {
   dnsAddress?: (hostname: string) => string;
 }
 
-export function assignSlots({ members, mode, current, dnsAddress }: SlotInput): Slots {
+export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddress }: SlotInput): Slots {
   if (members.length === 0) {
     if (!current || current.servers.length === 0) return { servers: [], live: 0, ready: 0, holes: 0 };
     if (mode !== 'ch3' && current.weights) {
@@ -60,89 +65,121 @@ export function assignSlots({ members, mode, current, dnsAddress }: SlotInput): 
     const kept = current.weights?.filter((w) => w === 0).length ?? 0;
     return { ...current, live: current.servers.length - kept, ready: 0, holes: kept };
   }
-  const readiness = new Map(members.map((m) => [m.address, m.ready]));
-  const withCounts = (list: ServerList, holeCount: number): Slots => {
+  // Lists are built of member positions (-1 for a hole) and spelt out at the end: a position gives the
+  // member's readiness and leaving without another lookup by address. A member found in the current
+  // list is spelt with that list's string: the same string, so comparing the lists later is cheap.
+  const spelling = new Array<string | undefined>(members.length);
+  const spell = (slots: number[], holeAddress: readonly string[] = [], holeCount = 0): Slots => {
+    const servers: string[] = [];
     let ready = 0;
-    for (const s of list.servers) if (readiness.get(s)) ready++;
-    // A hole's address is never a member's (a returning member takes its hole), so `ready` counts live entries only.
-    return { ...list, live: list.servers.length - holeCount, ready, holes: holeCount };
+    for (let i = 0; i < slots.length; i++) {
+      const m = slots[i]!;
+      if (m >= 0) {
+        servers.push(spelling[m] ?? members[m]!.address);
+        if (members[m]!.ready) ready++;
+        continue;
+      }
+      const address = holeAddress[i]!;
+      servers.push(address);
+      // A hole shows the address of a server that left, unless the config listed that server twice.
+      const twin = memberAt.get(address);
+      if (twin >= 0 && members[twin]!.ready) ready++;
+    }
+    const live = servers.length - holeCount;
+    if (holeCount === 0) return { servers, live, ready, holes: 0 };
+    return { servers, weights: slots.map((m) => (m < 0 ? 0 : 1)), live, ready, holes: holeCount };
   };
+  const sortByAddress = (positions: number[]) => sortNatural(positions, (m) => members[m]!.address);
+  const everyMember = () => members.map((_, m) => m);
 
-  const addresses = members.map((m) => m.address);
-  if (mode === 'set') return withCounts({ servers: addresses.sort(naturalOrder) }, 0);
+  if (mode === 'set') return spell(sortByAddress(everyMember()));
   const ordinals = dnsAddress && statefulSetOrdinals(members);
   if (ordinals) {
-    const servers = ordinals.slots.map((address, n) => address ?? dnsAddress(`${ordinals.prefix}-${n}`));
-    return withCounts({ servers }, 0);
+    // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live.
+    const dns = ordinals.slots.map((m, n) => (m === undefined ? dnsAddress(`${ordinals.prefix}-${n}`) : ''));
+    return spell(ordinals.slots.map((m) => m ?? -1), dns);
   }
 
-  if (!current || current.servers.length === 0) return withCounts({ servers: addresses.sort(naturalOrder) }, 0);
-  if (mode === 'ordered') return withCounts({ servers: keepOrder(current, addresses) }, 0);
-  const leaving = new Set(members.filter((m) => m.terminating).map((m) => m.address));
-  return withHoles(current, addresses, leaving, withCounts);
+  if (!current || current.servers.length === 0) return spell(sortByAddress(everyMember()));
+  if (mode === 'ordered') return spell(keepOrder(current, members, memberAt, spelling, sortByAddress));
+  return withHoles(current, members, memberAt, spelling, sortByAddress, spell);
 }
 
 /** Without holes: survivors in their order, newcomers after. */
-function keepOrder(current: ServerList, addresses: string[]): string[] {
-  const present = new Set(addresses);
-  const survivors = current.servers.filter((s, i) => current.weights?.[i] !== 0 && present.has(s));
-  const placed = new Set(survivors);
-  return survivors.concat(addresses.filter((a) => !placed.has(a)).sort(naturalOrder));
+function keepOrder(
+  current: ServerList,
+  members: Member[],
+  memberAt: AddressIndex,
+  spelling: (string | undefined)[],
+  sortByAddress: (positions: number[]) => number[],
+): number[] {
+  const survivors: number[] = [];
+  current.servers.forEach((s, i) => {
+    const m = current.weights?.[i] !== 0 ? memberAt.get(s) : -1;
+    if (m < 0) return;
+    survivors.push(m);
+    spelling[m] = s;
+  });
+  const newcomers: number[] = [];
+  for (let m = 0; m < members.length; m++) if (spelling[m] === undefined) newcomers.push(m);
+  return survivors.concat(sortByAddress(newcomers));
 }
 
 function withHoles(
   current: ServerList,
-  addresses: string[],
-  leaving: ReadonlySet<string>,
-  finish: (list: ServerList, holes: number) => Slots,
+  members: Member[],
+  memberAt: AddressIndex,
+  spelling: (string | undefined)[],
+  sortByAddress: (positions: number[]) => number[],
+  spell: (slots: number[], holeAddress: readonly string[], holes: number) => Slots,
 ): Slots {
-  const present = new Set(addresses);
-  // null marks a hole; holeAddress keeps the address a hole shows in `servers`.
-  const slots: (string | null)[] = [];
-  const holeAddress: string[] = [];
+  // A member's position, or -1 for a hole; a hole shows the address its slot has in the current list.
+  const slots: number[] = [];
+  const holeAddress = current.servers;
   const holeByAddress = new Map<string, number>();
   current.servers.forEach((server, i) => {
-    holeAddress.push(server);
-    if (current.weights?.[i] !== 0 && present.has(server)) {
-      slots.push(server);
+    const m = current.weights?.[i] !== 0 ? memberAt.get(server) : -1;
+    if (m >= 0) {
+      slots.push(m);
+      // Also: this member has kept its slot.
+      spelling[m] = server;
     } else {
-      slots.push(null);
+      slots.push(-1);
       holeByAddress.set(server, i);
     }
   });
-  const placed = new Set(slots);
-  let newcomers: string[] = [];
-  const leavingNewcomers: string[] = [];
-  for (const a of addresses) {
-    if (placed.has(a)) continue;
-    const hole = holeByAddress.get(a);
+  let newcomers: number[] = [];
+  const leavingNewcomers: number[] = [];
+  let anyLeaving = false;
+  for (let m = 0; m < members.length; m++) {
+    const member = members[m]!;
+    if (member.terminating) anyLeaving = true;
+    if (spelling[m] !== undefined) continue;
+    const hole = holeByAddress.size > 0 ? holeByAddress.get(member.address) : undefined;
     // A member returning to the address its hole shows takes that hole back.
-    if (hole !== undefined) slots[hole] = a;
-    else if (leaving.has(a)) leavingNewcomers.push(a);
-    else newcomers.push(a);
+    if (hole !== undefined) slots[hole] = m;
+    else if (member.terminating) leavingNewcomers.push(m);
+    else newcomers.push(m);
   }
   // A terminating pod that has no slot never gets one (it is about to go), unless it is all there is.
-  if (newcomers.length === 0 && slots.every((s) => s === null)) newcomers = leavingNewcomers;
-  newcomers.sort(naturalOrder);
+  if (newcomers.length === 0 && slots.every((m) => m < 0)) newcomers = leavingNewcomers;
+  sortByAddress(newcomers);
   let next = 0;
   for (let i = 0; i < slots.length && next < newcomers.length; i++) {
-    if (slots[i] === null) slots[i] = newcomers[next++]!;
+    if (slots[i]! < 0) slots[i] = newcomers[next++]!;
   }
   // A replacement pod often shows up while the pod it replaces is still terminating: it takes the leaving
   // pod's slot rather than the tail, since that pod's keys are about to be lost anyway and appending would
   // move a share of every other server's keys too.
-  for (let i = 0; i < slots.length && next < newcomers.length && leaving.size > 0; i++) {
-    const server = slots[i];
-    if (server !== null && server !== undefined && leaving.has(server)) slots[i] = newcomers[next++]!;
+  for (let i = 0; i < slots.length && next < newcomers.length && anyLeaving; i++) {
+    const m = slots[i]!;
+    if (m >= 0 && members[m]!.terminating) slots[i] = newcomers[next++]!;
   }
-  while (next < newcomers.length) {
-    slots.push(newcomers[next]!);
-    holeAddress.push(newcomers[next++]!);
-  }
+  while (next < newcomers.length) slots.push(newcomers[next++]!);
 
-  let holes = slots.reduce((n, s) => (s === null ? n + 1 : n), 0);
+  let holes = slots.reduce((n, m) => (m < 0 ? n + 1 : n), 0);
   const dropTrailingHoles = () => {
-    while (slots.length > 0 && slots[slots.length - 1] === null) {
+    while (slots.length > 0 && slots[slots.length - 1]! < 0) {
       slots.pop();
       holes--;
     }
@@ -151,14 +188,12 @@ function withHoles(
   // Compaction: the tail server moves into the first hole (its keys move once) until holes are at most half.
   let firstHole = 0;
   while (holes > slots.length * MAX_HOLE_SHARE) {
-    while (slots[firstHole] !== null) firstHole++;
+    while (slots[firstHole]! >= 0) firstHole++;
     slots[firstHole] = slots.pop()!;
     holes--;
     dropTrailingHoles();
   }
-  const servers = slots.map((s, i) => s ?? holeAddress[i]!);
-  if (holes === 0) return finish({ servers }, 0);
-  return finish({ servers, weights: slots.map((s) => (s === null ? 0 : 1)) }, holes);
+  return spell(slots, holeAddress, holes);
 }
 
 /**
@@ -166,17 +201,18 @@ function withHoles(
  * prefix. The list runs 0..max; an ordinal with no endpoint keeps its slot
  * (its DNS name stays valid), so scaling touches only the tail.
  */
-function statefulSetOrdinals(members: Member[]): { prefix: string; slots: (string | undefined)[] } | undefined {
+function statefulSetOrdinals(members: Member[]): { prefix: string; slots: (number | undefined)[] } | undefined {
   let prefix: string | undefined;
-  const byOrdinal = new Map<number, string>();
+  const byOrdinal = new Map<number, number>();
   let max = -1;
-  for (const m of members) {
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
     const match = m.hostname === undefined ? null : ORDINAL.exec(m.hostname);
     if (!match) return undefined;
     if (prefix === undefined) prefix = match[1]!;
     else if (prefix !== match[1]) return undefined;
     const n = Number(match[2]);
-    byOrdinal.set(n, m.address);
+    byOrdinal.set(n, i);
     if (n > max) max = n;
   }
   // A list far longer than the pods there are is not a StatefulSet we should spell out slot by slot.

@@ -5,6 +5,7 @@
 import type { ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
 import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
+import { AddressIndex } from './address-index.js';
 import { childrenOf, type Images } from './children.js';
 import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
@@ -23,6 +24,7 @@ export interface SyncContext {
 }
 
 type ObjectMap<T> = Record<string, T> | null | undefined;
+const NO_MEMBERS = new AddressIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
@@ -53,6 +55,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
     const slotInput = {
       members: membership.state === 'Found' ? membership.members : [],
+      indexOf: membership.state === 'Found' ? membership.indexOf : NO_MEMBERS,
       mode: modes.get(ref.name) ?? 'ordered',
       ...(current?.pools.has(ref.name) ? { current: current.pools.get(ref.name) } : {}),
       ...(membership.state === 'Found' && membership.dnsAddress ? { dnsAddress: membership.dnsAddress } : {}),

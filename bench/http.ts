@@ -1,0 +1,154 @@
+/**
+ * Servers under load: starting them as plain `node` processes, loading them
+ * with autocannon, and reading what each request cost the server from
+ * /proc/PID/stat (CPU time is steadier than req/s on a shared machine: a
+ * neighbour that steals the CPU slows the server down but does not bill it).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import autocannon from 'autocannon';
+
+/** Clock ticks per second: the unit of utime and stime in /proc/PID/stat. */
+export const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** User + system CPU seconds the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / CLOCK_TICKS;
+}
+
+/** Resident set size in bytes. */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  url: string;
+  /** Set when the process exited on its own: every later measurement of it would be void. */
+  died?: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node args...` with env and waits until it accepts connections on `port`. */
+export async function startServer(name: string, args: string[], env: Record<string, string>, port: number): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let early: string | undefined;
+  const exitedEarly = (code: number | null, signal: string | null) => (early = `${name} exited (${code ?? signal}) before accepting connections`);
+  child.once('exit', exitedEarly);
+  const deadline = Date.now() + 20_000;
+  while (!(await accepts(port))) {
+    if (early) throw new Error(early);
+    if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port} within 20 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.off('exit', exitedEarly);
+  const server: ServerProcess = {
+    name,
+    pid: child.pid!,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      stopping = true;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    server.died = `${name} (pid ${child.pid}) exited with ${code ?? signal} while under load`;
+    process.stderr.write(`${server.died}\n`);
+  });
+  return server;
+}
+
+export interface LoadResult {
+  /** Responses received. */
+  requests: number;
+  seconds: number;
+  requestsPerSecond: number;
+  /** Server CPU seconds per response. */
+  cpuPerRequest: number;
+  latencyP50: number;
+  latencyP99: number;
+  /** Connection errors, timeouts and non-2xx responses. */
+  errors: number;
+}
+
+export interface LoadOptions {
+  server: ServerProcess;
+  bodies: string[];
+  connections: number;
+  /** Run for this long, or (when `amount` is set) until that many responses came back. */
+  seconds?: number;
+  amount?: number;
+}
+
+/**
+ * Loads `server` with POST /sync, each connection cycling through `bodies`.
+ * With `amount`, exactly that many responses are counted, so none of the
+ * CPU the server spent is on a request left in flight at the end.
+ */
+export async function load({ server, bodies, connections, seconds, amount }: LoadOptions): Promise<LoadResult> {
+  const cpuBefore = cpuSeconds(server.pid);
+  const started = performance.now();
+  let last = started;
+  const instance = autocannon({
+    url: `${server.url}/sync`,
+    connections,
+    ...(amount !== undefined ? { amount } : { duration: seconds ?? 5 }),
+    // Metacontroller's hook timeout.
+    timeout: 10,
+    requests: bodies.map((body) => ({ method: 'POST' as const, path: '/sync', headers: { 'content-type': 'application/json' }, body })),
+    // A server that stopped answering would otherwise keep a fixed-amount run going forever.
+    bailout: 50,
+  });
+  instance.on('response', () => {
+    last = performance.now();
+  });
+  const result = await instance;
+  if (server.died) throw new Error(server.died);
+  const cpu = cpuSeconds(server.pid) - cpuBefore;
+  const requests = result['2xx'];
+  const elapsed = (last - started) / 1000;
+  return {
+    requests,
+    seconds: elapsed,
+    requestsPerSecond: requests / elapsed,
+    cpuPerRequest: cpu / Math.max(requests, 1),
+    latencyP50: result.latency.p50,
+    latencyP99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}

@@ -1,0 +1,447 @@
+/**
+ * `npm run bench`: the hook against the ceiling of its framework, the core
+ * against the floor of JSON, memory under load and scaling with the pool.
+ * Prints the tables and writes bench/RESULTS.md and bench/results.json.
+ *
+ * Expects a fresh `npm run build` (the npm script does it): the hook runs as
+ * `node dist/main.js`, the core is timed from dist/. BENCH_DIST measures
+ * another build instead, BENCH_OUT writes the results to another directory.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { coreVsFloor, linearFit, median, syncTime, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
+import { loadSync, DIST } from './dist.js';
+import { freePort, load, rssBytes, startServer, type LoadResult, type ServerProcess } from './http.js';
+import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } from './requests.js';
+
+const ROOT = new URL('../', import.meta.url);
+const BENCH = new URL('./', import.meta.url);
+const OUT = process.env['BENCH_OUT'] ? pathToFileURL(`${resolve(process.env['BENCH_OUT'])}/`) : BENCH;
+/** Build output of the bench itself, where Node resolves fastify from the project's node_modules. */
+const CACHE = new URL('node_modules/.cache/memcached-operator-bench/', ROOT);
+
+const CONNECTIONS = 5;
+const ROUNDS = 3;
+const ROUND_SECONDS = 4;
+const WARMUP_SECONDS = 2;
+const SOAK_SECONDS = 30;
+const SOAK_MEMBERS = 5000;
+const BODY_LIMIT = 16 * 1024 * 1024;
+const SCALING_SIZES = [10, 250, 500, 1000, 2000, 3000, 4000, 5000];
+
+const TARGETS = {
+  cpuRatio: { 10: 0.7, 1000: 0.8, 5000: 0.7 } as Record<number, number>,
+  p99Ratio: 1.3,
+  coreRatio: 0.5,
+  rssMb: 150,
+};
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const mb = (bytes: number) => bytes / (1024 * 1024);
+const fixed = (n: number, digits = 2) => n.toFixed(digits);
+
+interface HttpCase {
+  members: number;
+  requestBytes: number;
+  responseBytes: number;
+  rounds: { hook: LoadResult; ceiling: LoadResult }[];
+  hook: Summary;
+  ceiling: Summary;
+  /** hook req/s over ceiling req/s, median of the per-round ratios. */
+  rpsRatio: number;
+  /** ceiling CPU per request over hook CPU per request (hook requests per CPU-second relative to the ceiling's), median of rounds. */
+  cpuRatio: number;
+  p99Ratio: number;
+  errors: number;
+}
+
+interface Summary {
+  requestsPerSecond: number;
+  cpuPerRequestMs: number;
+  latencyP50: number;
+  latencyP99: number;
+  requests: number;
+}
+
+const summarize = (results: LoadResult[]): Summary => ({
+  requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
+  cpuPerRequestMs: median(results.map((r) => r.cpuPerRequest * 1000)),
+  latencyP50: median(results.map((r) => r.latencyP50)),
+  latencyP99: median(results.map((r) => r.latencyP99)),
+  requests: results.reduce((a, r) => a + r.requests, 0),
+});
+
+/** The ceiling server as plain JavaScript, like the hook it is compared with. */
+function buildCeiling(): string {
+  const source = readFileSync(new URL('ceiling-server.ts', BENCH), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  mkdirSync(CACHE, { recursive: true });
+  const file = new URL('ceiling-server.mjs', CACHE);
+  writeFileSync(file, outputText);
+  return fileURLToPath(file);
+}
+
+/** Posts each body once: checks the answer and keeps its bytes for the ceiling. */
+async function answers(server: ServerProcess, benchCase: BenchCase): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for (const body of benchCase.bodies) {
+    const res = await fetch(`${server.url}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body.text });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${server.name} answered ${res.status} to ${body.name}: ${text.slice(0, 300)}`);
+    texts.set(body.uid, text);
+  }
+  return texts;
+}
+
+async function httpCase(hook: ServerProcess, ceiling: ServerProcess, benchCase: BenchCase, rssTrace: RssSample[]): Promise<HttpCase> {
+  const bodies = benchCase.bodies.map((b) => b.text);
+  // Warm both up (JIT, pools, heap) and size the rounds: a fixed count of responses leaves no request in flight at the end.
+  const amountOf = async (server: ServerProcess) => {
+    const warm = await load({ server, bodies, connections: CONNECTIONS, seconds: WARMUP_SECONDS });
+    if (warm.errors > 0) throw new Error(`${server.name}: ${warm.errors} errors while warming up at ${benchCase.members} members`);
+    return Math.max(CONNECTIONS * BODIES_PER_CASE, Math.round((warm.requestsPerSecond * ROUND_SECONDS) / CONNECTIONS) * CONNECTIONS);
+  };
+  const hookAmount = await amountOf(hook);
+  const ceilingAmount = await amountOf(ceiling);
+  const rounds: HttpCase['rounds'] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // A/B, then B/A: drift in the machine's speed hits both sides alike.
+    const hookFirst = round % 2 === 0;
+    const run = (server: ServerProcess, amount: number) => load({ server, bodies, connections: CONNECTIONS, amount });
+    const first = hookFirst ? await run(hook, hookAmount) : await run(ceiling, ceilingAmount);
+    const second = hookFirst ? await run(ceiling, ceilingAmount) : await run(hook, hookAmount);
+    const r = hookFirst ? { hook: first, ceiling: second } : { hook: second, ceiling: first };
+    rounds.push(r);
+    rssTrace.push({ at: `${benchCase.members} members, round ${round + 1}`, hookMb: mb(rssBytes(hook.pid)), ceilingMb: mb(rssBytes(ceiling.pid)) });
+    log(
+      `  ${benchCase.members} members, round ${round + 1}: hook ${fixed(r.hook.requestsPerSecond, 1)} req/s ${fixed(r.hook.cpuPerRequest * 1000, 3)} ms CPU/req, ` +
+        `ceiling ${fixed(r.ceiling.requestsPerSecond, 1)} req/s ${fixed(r.ceiling.cpuPerRequest * 1000, 3)} ms CPU/req`,
+    );
+  }
+  const hookSummary = summarize(rounds.map((r) => r.hook));
+  const ceilingSummary = summarize(rounds.map((r) => r.ceiling));
+  return {
+    members: benchCase.members,
+    requestBytes: Math.round(bodies.reduce((a, b) => a + b.length, 0) / bodies.length),
+    responseBytes: 0,
+    rounds,
+    hook: hookSummary,
+    ceiling: ceilingSummary,
+    rpsRatio: median(rounds.map((r) => r.hook.requestsPerSecond / r.ceiling.requestsPerSecond)),
+    cpuRatio: median(rounds.map((r) => r.ceiling.cpuPerRequest / r.hook.cpuPerRequest)),
+    p99Ratio: hookSummary.latencyP99 / ceilingSummary.latencyP99,
+    errors: rounds.reduce((a, r) => a + r.hook.errors + r.ceiling.errors, 0),
+  };
+}
+
+interface RssSample {
+  at: string;
+  hookMb: number;
+  ceilingMb?: number;
+}
+
+interface Soak {
+  seconds: number;
+  members: number;
+  requests: number;
+  errors: number;
+  /** RSS every second of the load. */
+  samplesMb: number[];
+  startMb: number;
+  endMb: number;
+  peakMb: number;
+  /** Least-squares slope of RSS over the load. */
+  slopeMbPerMin: number;
+  /** Mean of the last third of the samples minus that of the first third. */
+  thirdsGrowthMb: number;
+  heapUsedMb: number | undefined;
+}
+
+async function soak(hook: ServerProcess, benchCase: BenchCase): Promise<Soak> {
+  const samples: number[] = [];
+  const startMb = mb(rssBytes(hook.pid));
+  const timer = setInterval(() => samples.push(mb(rssBytes(hook.pid))), 1000);
+  const result = await load({ server: hook, bodies: benchCase.bodies.map((b) => b.text), connections: CONNECTIONS, seconds: SOAK_SECONDS });
+  clearInterval(timer);
+  const endMb = mb(rssBytes(hook.pid));
+  const fit = linearFit(samples.map((ms, i) => ({ members: i, ms })));
+  const third = Math.max(1, Math.floor(samples.length / 3));
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const metrics = await (await fetch(`${hook.url}/metrics`)).text();
+  const heap = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)$/m.exec(metrics);
+  return {
+    seconds: SOAK_SECONDS,
+    members: benchCase.members,
+    requests: result.requests,
+    errors: result.errors,
+    samplesMb: samples,
+    startMb,
+    endMb,
+    peakMb: Math.max(...samples, endMb),
+    // The fit's x is seconds and its slope per 1,000 x: back to MB per minute.
+    slopeMbPerMin: (fit.slopeUs / 1000) * 60,
+    thirdsGrowthMb: mean(samples.slice(-third)) - mean(samples.slice(0, third)),
+    heapUsedMb: heap ? mb(Number(heap[1])) : undefined,
+  };
+}
+
+interface Scaling {
+  situation: string;
+  points: ScalingPoint[];
+  fit: Fit;
+  /** Microseconds per member above the 10-member cost, at 1,000 and at 5,000 members. */
+  perMemberUs1000: number;
+  perMemberUs5000: number;
+}
+
+function scaling(sync: SyncFn, situation: (typeof SITUATIONS)[number]): Scaling {
+  const points = SCALING_SIZES.map((members) => syncTime(sync, benchCase(sync, members, situation, 2), 3, 120));
+  const at = (m: number) => points.find((p) => p.members === m)!.ms;
+  const base = at(10);
+  return {
+    situation,
+    points,
+    fit: linearFit(points),
+    perMemberUs1000: ((at(1000) - base) / (1000 - 10)) * 1000,
+    perMemberUs5000: ((at(5000) - base) / (5000 - 10)) * 1000,
+  };
+}
+
+interface Check {
+  what: string;
+  target: string;
+  measured: string;
+  ok: boolean;
+}
+
+function checks(http: HttpCase[], core: CoreResult[], soakResult: Soak, scales: Scaling[]): Check[] {
+  const list: Check[] = [];
+  for (const c of http) {
+    list.push({
+      what: `CPU/request ratio, ${c.members} members`,
+      target: `>= ${TARGETS.cpuRatio[c.members]}`,
+      measured: fixed(c.cpuRatio),
+      ok: c.cpuRatio >= TARGETS.cpuRatio[c.members]!,
+    });
+  }
+  list.push({ what: 'errors, all HTTP runs', target: '0', measured: String(http.reduce((a, c) => a + c.errors, 0) + soakResult.errors), ok: http.every((c) => c.errors === 0) && soakResult.errors === 0 });
+  const big = http.find((c) => c.members === 5000)!;
+  list.push({ what: 'p99 hook / p99 ceiling, 5,000 members', target: `<= ${TARGETS.p99Ratio}`, measured: fixed(big.p99Ratio), ok: big.p99Ratio <= TARGETS.p99Ratio });
+  // The target is for the requests the HTTP runs send; the other situations are shown for what they cost.
+  for (const r of core.filter((r) => r.members >= 1000 && r.situation === 'steady')) {
+    list.push({ what: `core / floor, ${r.members} members, ${r.situation}`, target: `<= ${TARGETS.coreRatio}`, measured: fixed(r.ratio), ok: r.ratio <= TARGETS.coreRatio });
+  }
+  list.push({ what: `RSS after ${soakResult.seconds} s at ${soakResult.members} members`, target: `< ${TARGETS.rssMb} MB`, measured: `${fixed(soakResult.endMb, 1)} MB`, ok: soakResult.endMb < TARGETS.rssMb });
+  const growth = Math.max(soakResult.thirdsGrowthMb, 0);
+  list.push({
+    what: 'RSS growth during the load (last third vs first third)',
+    target: '< 5% of RSS',
+    measured: `${fixed(soakResult.thirdsGrowthMb, 1)} MB`,
+    ok: growth < soakResult.startMb * 0.05,
+  });
+  // A quadratic step makes the cost per member 5 times higher at 5,000 than at 1,000; sorting (n log n)
+  // and caches that no longer hold a pool's data allow a little growth.
+  for (const s of scales) {
+    const ratio = s.perMemberUs5000 / s.perMemberUs1000;
+    list.push({
+      what: `linear scaling, ${s.situation}: per-member cost at 5,000 / at 1,000`,
+      target: '<= 1.5 (quadratic: 5)',
+      measured: fixed(ratio),
+      ok: ratio <= 1.5,
+    });
+  }
+  return list;
+}
+
+function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResult[], soakResult: Soak, rssTrace: RssSample[], scales: Scaling[], list: Check[]): string {
+  const lines: string[] = [];
+  const row = (cells: (string | number)[]) => lines.push(`| ${cells.join(' | ')} |`);
+  lines.push('# Benchmark results', '');
+  lines.push(`Output of \`npm run bench\` (${env['date']}, ${env['duration']}).`, '');
+  lines.push(`Machine: ${env['cores']} cores (${env['cpu']}), ${env['memory']} RAM, Node ${env['node']}, ${env['platform']}. Build measured: ${env['build']}.`, '');
+  lines.push('## Targets', '');
+  row(['what', 'target', 'measured', '']);
+  row(['---', '---', '---', '---']);
+  for (const c of list) row([c.what, c.target, c.measured, c.ok ? 'ok' : '**missed**']);
+  lines.push('');
+
+  lines.push('## 1. HTTP: the hook against the ceiling of its framework', '');
+  lines.push(
+    `The hook (\`node dist/main.js\`, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), ${ROUNDS} rounds of about ${ROUND_SECONDS} s each, alternating which server goes first, medians. CPU is the server process's user + system time from /proc/PID/stat divided by the responses. Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
+    '',
+  );
+  row(['members', 'request', 'hook req/s', 'ceiling req/s', 'req/s ratio', 'hook CPU/req', 'ceiling CPU/req', 'CPU ratio', 'hook p50 / p99', 'ceiling p50 / p99', 'errors']);
+  row(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+  for (const c of http) {
+    row([
+      c.members.toLocaleString('en'),
+      `${fixed(c.requestBytes / 1024, 0)} KiB`,
+      fixed(c.hook.requestsPerSecond, 1),
+      fixed(c.ceiling.requestsPerSecond, 1),
+      fixed(c.rpsRatio),
+      `${fixed(c.hook.cpuPerRequestMs, 3)} ms`,
+      `${fixed(c.ceiling.cpuPerRequestMs, 3)} ms`,
+      fixed(c.cpuRatio),
+      `${c.hook.latencyP50} / ${c.hook.latencyP99} ms`,
+      `${c.ceiling.latencyP50} / ${c.ceiling.latencyP99} ms`,
+      c.errors,
+    ]);
+  }
+  lines.push('');
+
+  lines.push('## 2. Core against the floor', '');
+  lines.push(
+    '`sync()` from dist/ alone, against `JSON.parse` of the same request plus `JSON.stringify` of its response (what any implementation pays), in alternating batches over the 8 bodies, 5 rounds, medians; CPU milliseconds per request (process.cpuUsage, after a warm-up). `steady` is what the HTTP table sends, and what the target is for; a `first-sync` sorts every server into slots; an `endpoint-change` (a pod replaced) also routes a fixed sample of 10,000 keys through the old and the new config for `status.lastChange.keyspaceMoved`, a fixed cost of its own.',
+    '',
+  );
+  row(['members', 'situation', 'request', 'response', 'sync()', 'JSON.parse', 'JSON.stringify', 'floor', 'core / floor']);
+  row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+  for (const r of core) {
+    row([
+      r.members.toLocaleString('en'),
+      r.situation,
+      `${fixed(r.requestBytes / 1024, 0)} KiB`,
+      `${fixed(r.responseBytes / 1024, 0)} KiB`,
+      fixed(r.coreMs, 3),
+      fixed(r.parseMs, 3),
+      fixed(r.stringifyMs, 3),
+      fixed(r.floorMs, 3),
+      fixed(r.ratio),
+    ]);
+  }
+  lines.push('');
+
+  lines.push('## 3. Memory', '');
+  lines.push(
+    `The hook's RSS (/proc/PID/status) while loaded for ${soakResult.seconds} s at ${soakResult.members.toLocaleString('en')} members after the HTTP runs: ${soakResult.requests} requests, ${soakResult.errors} errors. Start ${fixed(soakResult.startMb, 1)} MB, end ${fixed(soakResult.endMb, 1)} MB, peak ${fixed(soakResult.peakMb, 1)} MB; trend ${fixed(soakResult.slopeMbPerMin, 1)} MB/min (least squares), last third minus first third ${fixed(soakResult.thirdsGrowthMb, 1)} MB; V8 heap used at the end ${soakResult.heapUsedMb === undefined ? 'n/a' : `${fixed(soakResult.heapUsedMb, 1)} MB`}.`,
+    '',
+  );
+  lines.push(`RSS each second: ${soakResult.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB.`, '');
+  lines.push('Across the whole run:', '');
+  row(['after', 'hook RSS', 'ceiling RSS']);
+  row(['---', '---:', '---:']);
+  for (const s of rssTrace) row([s.at, `${fixed(s.hookMb, 1)} MB`, s.ceilingMb === undefined ? '' : `${fixed(s.ceilingMb, 1)} MB`]);
+  lines.push('');
+
+  lines.push('## 4. Scaling', '');
+  lines.push('CPU milliseconds per `sync()` as the pool grows (2 bodies per size, 3 rounds, medians), the least-squares slope, and the cost per member above the 10-member cost at 1,000 and at 5,000 members: equal for a linear cost, growing for a quadratic one.', '');
+  row(['members', ...scales.map((s) => s.situation)]);
+  row(['---:', ...scales.map(() => '---:')]);
+  for (const m of SCALING_SIZES) row([m.toLocaleString('en'), ...scales.map((s) => `${fixed(s.points.find((p) => p.members === m)!.ms, 3)} ms`)]);
+  row(['slope', ...scales.map((s) => `${fixed(s.fit.slopeUs, 2)} µs/member`)]);
+  row(['R²', ...scales.map((s) => fixed(s.fit.r2, 4))]);
+  row(['µs/member at 1,000', ...scales.map((s) => fixed(s.perMemberUs1000, 2))]);
+  row(['µs/member at 5,000', ...scales.map((s) => fixed(s.perMemberUs5000, 2))]);
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main() {
+  const startedAt = Date.now();
+  const sync = await loadSync();
+  const cpu = cpus();
+  const env = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cores: String(cpu.length),
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    memory: `${fixed(totalmem() / 1024 ** 3, 1)} GiB`,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    duration: '',
+    build: relative(fileURLToPath(ROOT), fileURLToPath(DIST)) || '.',
+  };
+  log(`memcached-operator benchmarks: ${env.cores} cores, Node ${env.node}`);
+
+  log('building request bodies');
+  const httpCases = POOL_SIZES.map((members) => benchCase(sync, members, 'steady'));
+
+  const hookPort = await freePort();
+  const hook = await startServer(
+    'hook',
+    [fileURLToPath(new URL('main.js', DIST))],
+    { PORT: String(hookPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: String(BODY_LIMIT), SHUTDOWN_DELAY_MS: '0' },
+    hookPort,
+  );
+  const rssTrace: RssSample[] = [{ at: 'start', hookMb: mb(rssBytes(hook.pid)) }];
+  const responses = new Map<string, string>();
+  const responseBytes = new Map<number, number>();
+  for (const c of httpCases) {
+    const texts = await answers(hook, c);
+    let total = 0;
+    for (const [uid, text] of texts) {
+      responses.set(uid, text);
+      total += text.length;
+    }
+    responseBytes.set(c.members, Math.round(total / texts.size));
+  }
+  mkdirSync(CACHE, { recursive: true });
+  const responsesFile = new URL('responses.json', CACHE);
+  writeFileSync(responsesFile, JSON.stringify(Object.fromEntries(responses)));
+  const ceilingPort = await freePort();
+  const ceiling = await startServer(
+    'ceiling',
+    [buildCeiling()],
+    { PORT: String(ceilingPort), BODY_LIMIT: String(BODY_LIMIT), RESPONSES: fileURLToPath(responsesFile) },
+    ceilingPort,
+  );
+  for (const c of httpCases) {
+    const texts = await answers(ceiling, c);
+    for (const [uid, text] of texts) {
+      if (text.length !== responses.get(uid)!.length) throw new Error(`the ceiling's response for ${uid} is not the hook's size`);
+    }
+  }
+
+  const http: HttpCase[] = [];
+  let soakResult: Soak;
+  try {
+    log(`HTTP: hook vs ceiling, ${CONNECTIONS} connections, ${ROUNDS} rounds`);
+    for (const c of httpCases) {
+      const result = await httpCase(hook, ceiling, c, rssTrace);
+      result.responseBytes = responseBytes.get(c.members)!;
+      http.push(result);
+    }
+    log(`memory: ${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members`);
+    soakResult = await soak(hook, httpCases.find((c) => c.members === SOAK_MEMBERS)!);
+    rssTrace.push({ at: `${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members`, hookMb: soakResult.endMb, ceilingMb: mb(rssBytes(ceiling.pid)) });
+  } finally {
+    await hook.stop();
+    await ceiling.stop();
+  }
+
+  log('core vs floor');
+  const core: CoreResult[] = [];
+  for (const members of POOL_SIZES) {
+    for (const situation of SITUATIONS) {
+      const c = situation === 'steady' ? httpCases.find((h) => h.members === members)! : benchCase(sync, members, situation);
+      const r = coreVsFloor(sync, c, 5, members >= 1000 ? 150 : 100);
+      core.push(r);
+      log(`  ${members} ${situation}: sync ${fixed(r.coreMs, 3)} ms, floor ${fixed(r.floorMs, 3)} ms, ratio ${fixed(r.ratio)}`);
+    }
+  }
+
+  log('scaling');
+  const scales = SITUATIONS.map((situation) => scaling(sync, situation));
+  for (const s of scales) log(`  ${s.situation}: ${fixed(s.fit.slopeUs, 2)} µs/member, R² ${fixed(s.fit.r2, 4)}, per member ${fixed(s.perMemberUs1000, 2)} µs at 1,000, ${fixed(s.perMemberUs5000, 2)} µs at 5,000`);
+
+  const list = checks(http, core, soakResult, scales);
+  env.duration = `${Math.round((Date.now() - startedAt) / 1000)} s`;
+  const text = markdown(env, http, core, soakResult, rssTrace, scales, list);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(new URL('RESULTS.md', OUT), text);
+  writeFileSync(
+    new URL('results.json', OUT),
+    `${JSON.stringify({ environment: env, targets: TARGETS, checks: list, http, core, memory: { soak: soakResult, trace: rssTrace }, scaling: scales }, null, 2)}\n`,
+  );
+  log('');
+  log(text);
+  log(`wrote ${fileURLToPath(new URL('RESULTS.md', OUT))} and results.json in ${env.duration}`);
+  const missed = list.filter((c) => !c.ok);
+  log(missed.length === 0 ? 'all targets met' : `targets missed: ${missed.map((c) => c.what).join('; ')}`);
+}
+
+await main();

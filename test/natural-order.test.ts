@@ -1,0 +1,85 @@
+/**
+ * sortNatural sorts pod IPs by their numbers instead of asking the collator
+ * every comparison: its order must be the collator's, ties (leading zeros)
+ * included, for every list it is given. Then the same through sync(): a
+ * first sync of a pool whose endpoints arrive shuffled lists its servers in
+ * natural order.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { naturalOrder, sortNatural } from '../src/core/natural-order.js';
+import { sync } from '../src/core/sync.js';
+import type { SyncRequest } from '../src/api/hook.js';
+import { deploymentPods, endpointSlices, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
+
+const collatorSorted = (names: string[]) => [...names].sort(naturalOrder);
+
+const digits = (min: number, max: number) =>
+  fc.oneof(
+    fc.integer({ min: 0, max: 10 ** max - 1 }).map(String),
+    // Leading zeros: equal to the collator, so their order is the input's.
+    fc.integer({ min: 0, max: 999 }).map((n) => `00${n}`),
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max }),
+  );
+const ipv4 = fc
+  .tuple(digits(1, 3), digits(1, 3), digits(1, 3), digits(1, 3), digits(1, 5))
+  .map(([a, b, c, d, port]) => `${a}.${b}.${c}.${d}:${port}`);
+/** What else a pool's servers look like, and near misses of the IPv4 form. */
+const otherAddress = fc.oneof(
+  fc.tuple(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF:'), maxLength: 12 }), digits(1, 5)).map(([ip, port]) => `[${ip}]:${port}`),
+  fc.tuple(fc.string({ unit: fc.constantFrom(...'abc-0123456789'), minLength: 1, maxLength: 8 }), digits(1, 5)).map(([host, port]) => `${host}.svc.cluster.local:${port}`),
+  ipv4.map((a) => a.replace(':', '.')),
+  ipv4.map((a) => `${a}0`),
+  ipv4.map((a) => a.replace(/^\d+/, '256')),
+  fc.string({ maxLength: 20 }),
+);
+
+t.test('a list of IPv4 addresses: the collator order, ties kept in place', async (t) => {
+  fc.assert(
+    fc.property(fc.array(ipv4, { maxLength: 60 }), (names) => {
+      t.same(sortNatural([...names], (s) => s), collatorSorted(names));
+    }),
+    { numRuns: 400 },
+  );
+  const tie = ['10.0.0.01:11211', '10.0.0.1:11211', '10.0.0.001:11211', '9.0.0.1:11211'];
+  t.same(sortNatural([...tie], (s) => s), ['9.0.0.1:11211', '10.0.0.01:11211', '10.0.0.1:11211', '10.0.0.001:11211']);
+});
+
+t.test('a list holding anything else: the collator order', async (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(ipv4, otherAddress), { maxLength: 40 }), (names) => {
+      t.same(sortNatural([...names], (s) => s), collatorSorted(names));
+    }),
+    { numRuns: 400 },
+  );
+});
+
+t.test('items sorted by a name: stable like Array.prototype.sort', async (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(ipv4, fc.nat()), { maxLength: 40 }), (items) => {
+      const expected = [...items].sort((a, b) => naturalOrder(a[0], b[0]));
+      t.same(sortNatural([...items], (item) => item[0]), expected);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+t.test('a first sync lists shuffled endpoints in natural order', async (t) => {
+  const pods = deploymentPods('memcached-big', 600);
+  // Endpoints in no particular order, as the endpointslice controller lists them.
+  const shuffled = pods.map((p, i) => ({ p, k: (i * 7919) % 601 })).sort((a, b) => a.k - b.k).map(({ p }) => p);
+  const request = syncRequest({
+    parent: proxy({ name: 'big', spec: { serviceName: 'memcached-big' } }),
+    related: [service({ name: 'memcached-big' }), ...endpointSlices('memcached-big', shuffled)],
+  });
+  const response = sync(request as unknown as SyncRequest, {
+    now: '2026-11-25T12:00:00Z',
+    clusterDomain: 'cluster.local',
+    images: { mcrouter: 'mcrouter', exporter: 'exporter' },
+  });
+  const configMap = response.children.find((c) => c.kind === 'ConfigMap') as { data: Record<string, string> };
+  const servers = (JSON.parse(configMap.data['config.json']!) as { pools: Record<string, { servers: string[] }> }).pools['memcached-big']!.servers;
+  t.same(servers, collatorSorted(pods.map((p) => `${p.ip}:11211`)));
+  t.notSame(servers, shuffled.map((p) => `${p.ip}:11211`), 'not the order the endpoints came in');
+  t.equal((response.status as Json)['servers'], 600);
+});
