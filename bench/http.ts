@@ -70,10 +70,14 @@ export async function startServer(name: string, args: string[], env: Record<stri
   const deadline = Date.now() + 20_000;
   while (!(await accepts(port))) {
     if (early) throw new Error(early);
-    if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port} within 20 s`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not listen on ${port} within 20 s`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   child.off('exit', exitedEarly);
+  let stopping = false;
   const server: ServerProcess = {
     name,
     pid: child.pid!,
@@ -84,7 +88,6 @@ export async function startServer(name: string, args: string[], env: Record<stri
       await exited;
     },
   };
-  let stopping = false;
   child.once('exit', (code, signal) => {
     if (stopping) return;
     server.died = `${name} (pid ${child.pid}) exited with ${code ?? signal} while under load`;

@@ -1,9 +1,10 @@
 /**
- * Positions of strings (server addresses, pod names) in a list: what a sync
- * looks up thousands of times for a pool of thousands of pods. V8's Map
- * spends 100 ns and more per insert at that size, growing its table step by
- * step; this table is sized once for the entries it will hold and probes
- * linearly, for about half the cost. Entries are only added, never removed.
+ * Positions of server addresses in a pool's member list: built once per sync
+ * and looked up for every server of the current config, thousands of times
+ * for a pool of thousands of pods. V8's Map spends 100 ns and more per insert
+ * at that size, growing its table step by step; this table is sized once for
+ * the entries it will hold and probes linearly, which measured 20-30% faster
+ * for a 5,000-member sync. Entries are only added, never removed.
  */
 export class AddressIndex {
   /** Entry number + 1 in each slot; 0 marks an empty slot. */
@@ -18,10 +19,6 @@ export class AddressIndex {
     while (size < capacity * 2) size *= 2;
     this.slots = new Int32Array(size);
     this.mask = size - 1;
-  }
-
-  get size(): number {
-    return this.keys.length;
   }
 
   /** The position stored for `key`, or -1. */
