@@ -2,11 +2,11 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
-import { nestedDeeperThan } from './core/json-depth.js';
+import { jsonHazard } from './core/json-hazard.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
 import { createMetrics, outcomeOf } from './http/metrics.js';
@@ -51,17 +51,27 @@ export function buildServer(options: ServerOptions = {}) {
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
   app.removeContentTypeParser('text/plain');
-  // Fastify's own JSON parsing (proto-poisoning refused), then a depth check: steps after parsing recurse.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // What Fastify's JSON parser refuses (secure-json-parse, prototype keys at 'error'), with its errors,
+  // and JSON nested too deep for the steps after parsing, which recurse: one walk finds both.
   const jsonDepthLimit = options.jsonDepthLimit ?? DEFAULT_SETTINGS.jsonDepthLimit;
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) =>
-    parseJson(request, body, (error: Error | null, value?: unknown) => {
-      if (error) return done(error, undefined);
-      if (!nestedDeeperThan(value, jsonDepthLimit)) return done(null, value);
-      done(Object.assign(new Error(`body: JSON nested more than ${jsonDepthLimit} levels deep`), { statusCode: 400 }), undefined);
-    }),
-  );
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body: string, done) => {
+    if (body.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    let value: unknown;
+    try {
+      // A byte order mark is not JSON, but secure-json-parse skips one.
+      value = JSON.parse(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
+    } catch {
+      return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+    }
+    const hazard = jsonHazard(value, jsonDepthLimit);
+    if (hazard === undefined) return done(null, value);
+    const message =
+      hazard === 'depth'
+        ? `body: JSON nested more than ${jsonDepthLimit} levels deep`
+        : 'body: a "__proto__" key or a "constructor" object with a "prototype" is refused: either can pollute prototypes';
+    done(Object.assign(new Error(message), { statusCode: 400 }), undefined);
+  });
 
   const metrics = createMetrics(options.processMetrics ?? false);
   const clock = options.clock ?? (() => new Date());

@@ -5,7 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import type { ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
-import { nestedDeeperThan } from './json-depth.js';
+import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
 import type { GroupNode, LeafNode, RouteNode } from './topology.js';
 
@@ -160,7 +160,7 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
     return undefined;
   }
   // mcrouter refuses deeper configs itself (folly's JSON recursion limit), and routing keys through one would overflow the stack.
-  if (nestedDeeperThan(raw, MCROUTER_JSON_DEPTH)) return undefined;
+  if (jsonHazard(raw, MCROUTER_JSON_DEPTH) !== undefined) return undefined;
   const pools = (raw as { pools?: unknown } | null)?.pools;
   if (typeof pools !== 'object' || pools === null) return undefined;
   const result = new Map<string, ServerList>();

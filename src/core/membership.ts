@@ -7,18 +7,19 @@
  * only when its endpoint is gone.
  */
 import type { EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
-import { AddressIndex } from './address-index.js';
+import { StringIndex } from './string-index.js';
 import { SERVICE_NAME_LABEL } from './naming.js';
 import type { PoolRef } from './topology.js';
 
+/** Every field always set: one object shape for every member keeps the code that reads thousands of them monomorphic. */
 export interface Member {
   /** The server as mcrouter's config names it: `host:port`, IPv6 in brackets. */
   address: string;
   ready: boolean;
   /** The endpoint is terminating: its pod is going away and will not come back at this address. */
-  terminating?: boolean;
+  terminating: boolean;
   /** The pod's hostname when the address is its DNS name (StatefulSet pods behind a headless Service). */
-  hostname?: string;
+  hostname: string | undefined;
 }
 
 export type Membership =
@@ -29,7 +30,7 @@ export type Membership =
       /** One per address. */
       members: Member[];
       /** Each member's address to its position in `members`. */
-      indexOf: AddressIndex;
+      indexOf: StringIndex;
       /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
       dnsAddress?: (hostname: string) => string;
     };
@@ -62,6 +63,14 @@ export function indexRelated(related: RelatedObjects, namespace: string): Map<st
     if (owner && inNamespace(slice.metadata.namespace)) entry(owner).slices.push(slice);
   }
   return index;
+}
+
+/** How many endpoints `objects` list: the most pods a pool can have. */
+function endpointCount(objects: ServiceObjects): number {
+  let n = 0;
+  if (objects.slices.length > 0) for (const slice of objects.slices) n += slice.endpoints?.length ?? 0;
+  else for (const subset of objects.endpoints?.subsets ?? []) n += (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
+  return n;
 }
 
 interface Candidate extends Member {
@@ -100,9 +109,9 @@ export function membershipOf(
   const primaryFamily = service.spec?.ipFamilies?.[0] ?? 'IPv4';
 
   // One candidate per pod, in order of first appearance. Nearly every endpoint names a Pod of this
-  // namespace: those are keyed by the pod's name alone, so no key string is built per endpoint.
+  // namespace: those are keyed by the pod's name alone, in an index sized once for every endpoint.
   const candidates: Candidate[] = [];
-  const podAt = new Map<string, number>();
+  const podAt = new StringIndex(endpointCount(objects));
   const otherAt = new Map<string, number>();
   const add = (
     ref: ObjectRef | null | undefined,
@@ -113,29 +122,29 @@ export function membershipOf(
     family: string,
     hostname: string | null | undefined,
   ) => {
-    const host = hostname && dnsDomain ? `${hostname}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip;
-    const candidate: Candidate = { address: host + port, ready, primaryFamily: family === primaryFamily };
-    if (terminating) candidate.terminating = true;
-    if (hostname && dnsDomain) candidate.hostname = hostname;
-    const pod = ref?.name && ref.kind === 'Pod' && (ref.namespace === undefined || ref.namespace === namespace);
-    const at = pod ? podAt : otherAt;
-    const key = pod ? ref.name! : ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : `address:${candidate.address}`;
-    const i = at.get(key);
-    if (i === undefined) {
-      at.set(key, candidates.length);
-      candidates.push(candidate);
+    const named = hostname && dnsDomain ? hostname : undefined;
+    const address = (named ? `${named}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip) + port;
+    const primary = family === primaryFamily;
+    let i: number;
+    if (ref?.name && ref.kind === 'Pod' && (ref.namespace === undefined || ref.namespace === namespace)) {
+      i = podAt.add(ref.name, candidates.length);
+    } else {
+      const key = ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : `address:${address}`;
+      i = otherAt.get(key) ?? -1;
+      if (i < 0) otherAt.set(key, candidates.length);
+    }
+    if (i < 0) {
+      candidates.push({ address, ready, terminating, hostname: named, primaryFamily: primary });
       return;
     }
     const seen = candidates[i]!;
-    if (candidate.primaryFamily && !seen.primaryFamily) {
+    if (primary && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one.
-      candidate.ready ||= seen.ready;
-      if (!seen.terminating) delete candidate.terminating;
-      candidates[i] = candidate;
-    } else if (candidate.primaryFamily === seen.primaryFamily) {
+      candidates[i] = { address, ready: ready || seen.ready, terminating: terminating && seen.terminating, hostname: named, primaryFamily: primary };
+    } else if (primary === seen.primaryFamily) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
-      seen.ready ||= candidate.ready;
-      if (!candidate.terminating) delete seen.terminating;
+      seen.ready ||= ready;
+      seen.terminating &&= terminating;
     }
   };
 
@@ -167,7 +176,7 @@ export function membershipOf(
   // One member per address too: two identities behind one address are one server to mcrouter.
   // The candidates are this call's own objects: the first at each address becomes the member.
   const members: Member[] = [];
-  const memberAt = new AddressIndex(candidates.length);
+  const memberAt = new StringIndex(candidates.length);
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
     if (i < 0) {
@@ -176,7 +185,7 @@ export function membershipOf(
     }
     const seen = members[i]!;
     seen.ready ||= c.ready;
-    if (!c.terminating) delete seen.terminating;
+    seen.terminating &&= c.terminating;
   }
   const found: Membership = { state: 'Found', members, indexOf: memberAt };
   if (dnsDomain) {

@@ -6,7 +6,7 @@
  * middle slot leaves a weight-0 hole (WeightedCh3 rehashes only the keys that
  * land there); StatefulSet members sit at their ordinal.
  */
-import type { AddressIndex } from './address-index.js';
+import type { StringIndex } from './string-index.js';
 import type { Member } from './membership.js';
 import { naturalOrder, sortNatural } from './natural-order.js';
 
@@ -38,7 +38,7 @@ export interface SlotInput {
   /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
   /** Each member's address to its position in `members`. */
-  indexOf: AddressIndex;
+  indexOf: StringIndex;
   /**
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
    * departed server may leave a weight-0 hole. `ordered`: other hashes index
@@ -109,7 +109,7 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
 function keepOrder(
   current: ServerList,
   members: Member[],
-  memberAt: AddressIndex,
+  memberAt: StringIndex,
   spelling: (string | undefined)[],
   sortByAddress: (positions: number[]) => number[],
 ): number[] {
@@ -128,7 +128,7 @@ function keepOrder(
 function withHoles(
   current: ServerList,
   members: Member[],
-  memberAt: AddressIndex,
+  memberAt: StringIndex,
   spelling: (string | undefined)[],
   sortByAddress: (positions: number[]) => number[],
   spell: (slots: number[], holeAddress: readonly string[], holes: number) => Slots,

@@ -5,7 +5,7 @@
 import type { ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
 import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
-import { AddressIndex } from './address-index.js';
+import { StringIndex } from './string-index.js';
 import { childrenOf, type Images } from './children.js';
 import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
@@ -24,7 +24,7 @@ export interface SyncContext {
 }
 
 type ObjectMap<T> = Record<string, T> | null | undefined;
-const NO_MEMBERS = new AddressIndex(0);
+const NO_MEMBERS = new StringIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {

@@ -74,17 +74,15 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
   nameByPort(refs.values(), portsByService);
 
   const build = (r: RuleLike): RouteNode => {
-    const policies: Policies = {
-      type: r.type ?? DEFAULTS.ruleType,
-      hash: r.hash ?? DEFAULTS.hash,
-      writePolicy: r.writePolicy ?? DEFAULTS.writePolicy,
-      readPolicy: r.readPolicy ?? DEFAULTS.readPolicy,
-    };
+    const type = r.type ?? DEFAULTS.ruleType;
+    const hash = r.hash ?? DEFAULTS.hash;
+    const writePolicy = r.writePolicy ?? DEFAULTS.writePolicy;
+    const readPolicy = r.readPolicy ?? DEFAULTS.readPolicy;
     if (r.service) {
       const pool = refs.get(poolKey(r.service.name, r.service.port ?? DEFAULTS.servicePort))!;
-      return { kind: 'leaf', ...policies, pool };
+      return { kind: 'leaf', type, hash, writePolicy, readPolicy, pool };
     }
-    return { kind: 'group', ...policies, children: (r.children ?? []).map(build) };
+    return { kind: 'group', type, hash, writePolicy, readPolicy, children: (r.children ?? []).map(build) };
   };
   return { root: build(rule), pools: [...refs.values()] };
 }
