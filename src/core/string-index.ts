@@ -11,8 +11,10 @@ export class StringIndex {
   /** Entry number + 1 in each slot; 0 marks an empty slot. */
   private readonly slots: Int32Array;
   private readonly mask: number;
-  private readonly keys: string[] = [];
-  private readonly positions: number[] = [];
+  /** Allocated once at full size: a sync adds thousands of entries, and growing arrays copy them. */
+  private readonly keys: string[];
+  private readonly positions: Int32Array;
+  private count = 0;
 
   /** `capacity`: the most entries it will hold. */
   constructor(readonly capacity: number) {
@@ -20,6 +22,8 @@ export class StringIndex {
     while (size < capacity * 2) size *= 2;
     this.slots = new Int32Array(size);
     this.mask = size - 1;
+    this.keys = new Array<string>(capacity);
+    this.positions = new Int32Array(capacity);
   }
 
   /** The position stored for `key`, or -1. */
@@ -32,10 +36,12 @@ export class StringIndex {
   add(key: string, position: number): number {
     const entry = this.find(key);
     if (entry >= 0) return this.positions[entry]!;
-    if (this.keys.length >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
-    this.slots[this.free] = this.keys.length + 1;
-    this.keys.push(key);
-    this.positions.push(position);
+    const n = this.count;
+    if (n >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
+    this.slots[this.free] = n + 1;
+    this.keys[n] = key;
+    this.positions[n] = position;
+    this.count = n + 1;
     return -1;
   }
 
