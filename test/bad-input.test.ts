@@ -76,6 +76,22 @@ t.test('prototype pollution is refused, never merged', async (t) => {
   t.equal(({} as Json)['polluted'], undefined);
 });
 
+t.test('text beyond ASCII arrives as sent, in any encoding JSON allows', async (t) => {
+  const note = 'caf\u00e9 \u2615 \ud83d\ude80 \u65e5\u672c';
+  const body = JSON.stringify(withSpec({ serviceName: 'memcached-pool1', mcrouter: { podAnnotations: { note } } }));
+  const annotationOf = (res: { statusCode: number; body: string }) => {
+    t.equal(res.statusCode, 200);
+    const deployment = (JSON.parse(res.body) as { children: Json[] }).children.find((c) => c['kind'] === 'Deployment')!;
+    return (deployment['spec'] as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['note'];
+  };
+  t.equal(annotationOf(await raw(Buffer.from(body, 'utf8'), 'application/json')), note, 'UTF-8 bytes');
+  t.equal(annotationOf(await raw(Buffer.from(`\ufeff${body}`, 'utf8'), 'application/json')), note, 'after a byte order mark');
+  const escaped = body.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  t.ok(/^[\x00-\x7f]*$/.test(escaped), 'the escaped body is ASCII');
+  t.equal(annotationOf(await raw(Buffer.from(escaped, 'utf8'), 'application/json')), note, '\\u escapes in an ASCII body');
+  expectJsonError(t, await raw(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), 'application/json'), 400);
+});
+
 t.test('unknown routes and methods answer JSON', async (t) => {
   expectJsonError(t, await app.inject({ method: 'GET', url: '/sync' }), 404);
   expectJsonError(t, await app.inject({ method: 'POST', url: '/finalize', payload: {} }), 404);

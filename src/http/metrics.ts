@@ -44,6 +44,7 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
   });
   // Children bound once per label set: the hot path does no label lookups.
   const bound = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
+  const proxies = new Map<string, { all: ReturnType<typeof servers.labels>; ready: ReturnType<typeof servers.labels> }>();
   return {
     registry,
     observe(hook, outcome, seconds) {
@@ -54,8 +55,12 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
       b.time.observe(seconds);
     },
     proxyServers(namespace, name, total, ready) {
-      servers.labels(namespace, name, 'all').set(total);
-      servers.labels(namespace, name, 'ready').set(ready);
+      // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
+      const key = `${namespace}/${name}`;
+      let gauges = proxies.get(key);
+      if (!gauges) proxies.set(key, (gauges = { all: servers.labels(namespace, name, 'all'), ready: servers.labels(namespace, name, 'ready') }));
+      gauges.all.set(total);
+      gauges.ready.set(ready);
     },
   };
 }
