@@ -8,44 +8,60 @@
  * Entries are only added, never removed.
  */
 export class StringIndex {
-  /** Each slot's key, and its position + 1 (0 marks an empty slot): both allocated once, at full size. */
+  /** Entry number + 1 in each slot; 0 marks an empty slot. */
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  /**
+   * Allocated once, at the number of entries rather than of slots: a sync adds thousands of entries,
+   * growing arrays copy them, and an array of more than 128 KiB is a large object, allocated on a
+   * page of its own.
+   */
   private readonly keys: string[];
   private readonly positions: Int32Array;
-  private readonly mask: number;
   private count = 0;
 
   /** `capacity`: the most entries it will hold. */
   constructor(readonly capacity: number) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
-    this.keys = new Array<string>(size);
-    this.positions = new Int32Array(size);
+    this.slots = new Int32Array(size);
     this.mask = size - 1;
+    this.keys = new Array<string>(capacity);
+    this.positions = new Int32Array(capacity);
   }
 
   /** The position stored for `key`, or -1. */
   get(key: string): number {
-    return this.positions[this.find(key)]! - 1;
+    const entry = this.find(key);
+    return entry < 0 ? -1 : this.positions[entry]!;
   }
 
   /** Stores `position` for `key` unless it has one already: returns that one, or -1 when added. */
   add(key: string, position: number): number {
-    const slot = this.find(key);
-    const stored = this.positions[slot]!;
-    if (stored > 0) return stored - 1;
-    if (this.count >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
-    this.keys[slot] = key;
-    this.positions[slot] = position + 1;
-    this.count++;
+    const entry = this.find(key);
+    if (entry >= 0) return this.positions[entry]!;
+    const n = this.count;
+    if (n >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
+    this.slots[this.free] = n + 1;
+    this.keys[n] = key;
+    this.positions[n] = position;
+    this.count = n + 1;
     return -1;
   }
 
-  /** The slot holding `key`, or the empty slot where it would go. */
+  /** The empty slot where the last `find` that missed stopped: where its key goes. */
+  private free = 0;
+
   private find(key: string): number {
-    const { keys, positions, mask } = this;
-    let i = hash(key) & mask;
-    while (positions[i] !== 0 && keys[i] !== key) i = (i + 1) & mask;
-    return i;
+    const { slots, keys, mask } = this;
+    for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
+      const entry = slots[i]! - 1;
+      if (entry < 0) {
+        this.free = i;
+        return -1;
+      }
+      if (keys[entry] === key) return entry;
+    }
   }
 }
 
