@@ -143,6 +143,33 @@ t.test('endpoints: slices preferred, dual-stack deduplicated, IPv6 in brackets, 
   t.equal((res.body['status'] as any).readyServers, 1, 'terminating and not-ready members count as servers, not as ready');
 });
 
+t.test('duplicates merge: a pod in two slices of one family, two pods at one address', async (t) => {
+  const svc = service({ name: 'mc' });
+  const parent = proxy({ name: 'dups', spec: { serviceName: 'mc' } });
+  // Slices of one Service need distinct names: a slice being rewritten and the one replacing it.
+  const renamed = (slices: Json[], suffix: string) =>
+    slices.map((s) => ({ ...s, metadata: { ...(s['metadata'] as Json), name: `${(s['metadata'] as { name: string }).name}-${suffix}` } }));
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('mc', [{ name: 'mc-z', ip: '10.0.0.9' }])] }));
+  t.same(configOf(first.body).pools['mc']!.servers, ['10.0.0.9:11211']);
+
+  const stale: Pod[] = [{ name: 'mc-a', ip: '10.0.0.1', ready: false, terminating: true }, { name: 'mc-b', ip: '10.0.0.2', terminating: true }];
+  const fresh: Pod[] = [{ name: 'mc-a', ip: '10.0.0.1' }, { name: 'mc-b', ip: '10.0.0.2', ready: false, terminating: true }];
+  // Another pod listed at mc-a's address, terminating: one server to mcrouter, merged into mc-a.
+  const twin: Pod[] = [{ name: 'mc-c', ip: '10.0.0.1', ready: false, terminating: true }];
+  const related = [
+    svc,
+    ...endpointSlices('mc', [{ name: 'mc-z', ip: '10.0.0.9' }, ...stale]),
+    ...renamed(endpointSlices('mc', fresh), 'new'),
+    ...renamed(endpointSlices('mc', twin), 'twin'),
+  ];
+  const settled = proxy({ name: 'dups', spec: { serviceName: 'mc' }, status: first.body['status'] as Json });
+  const second = await post(app, '/sync', syncRequest({ parent: settled, related, children: observedChildren(settled, first.body['children'] as Json[]) }));
+  // mc-a is terminating in one slice only: it stays and takes a slot; mc-b is terminating in both, so as a
+  // newcomer it gets none. mc-a is ready in one slice, so it is ready.
+  t.same(configOf(second.body).pools['mc']!.servers, ['10.0.0.9:11211', '10.0.0.1:11211']);
+  t.equal((second.body['status'] as { readyServers: number }).readyServers, 2);
+});
+
 t.test('a selector-less Service with hand-written Endpoints (servers outside the cluster)', async (t) => {
   const external: Pod[] = [
     { name: 'x', ip: '192.0.2.20', external: true },
