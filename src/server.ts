@@ -74,7 +74,7 @@ export function buildServer(options: ServerOptions = {}) {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, bytes: Buffer, done) => {
     if (bytes.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
     // Kubernetes objects are nearly always ASCII, which decodes as Latin-1 to the same string, byte for
-    // byte, a third faster than UTF-8 decoding (0.6 against 0.9 ms for 1.7 MB).
+    // byte, and faster than as UTF-8 (with Fastify's copy of the chunks, 0.6 against 0.9 ms for 1.7 MB).
     const body = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
     let value: unknown;
     try {

@@ -21,7 +21,10 @@ export const selectorLabels = (parent: Parent): Record<string, string> => ({
   'app.kubernetes.io/instance': parent.metadata.name,
 });
 
-/** Added to the selector's object, not spread into a new one: V8 copies a spread followed by more keys on a slow path, and every sync builds these four times. */
+/**
+ * Added to the selector's object, not spread into a new one: V8 builds a
+ * spread followed by more keys on a slow path, and a sync builds these four times.
+ */
 export const childLabels = (parent: Parent): Record<string, string> => {
   const labels = selectorLabels(parent);
   labels['app.kubernetes.io/component'] = 'proxy';
