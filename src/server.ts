@@ -59,8 +59,6 @@ export function buildServer(options: ServerOptions = {}) {
   const app = Fastify({
     ...(isLogger(options.logger) ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
     bodyLimit: options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();

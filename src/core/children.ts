@@ -54,12 +54,6 @@ const restrictedPod: PodSecurityContext = {
 const sorted = (map: Record<string, string> | undefined): Record<string, string> =>
   map ? Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : {};
 
-/*
- * Optional fields are added by assignment, in the order they are to be
- * written, rather than spread in (`{a, ...(x ? {b} : {}), c}`): V8 builds an
- * object with keys after a spread on a slow path, a few hundred nanoseconds
- * each, and a sync builds these objects every time.
- */
 /** The restricted defaults overridden by the user's fields. */
 const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => (user ? { ...defaults, ...user } : { ...defaults });
 
@@ -105,6 +99,9 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
     ...writable.map((d) => ({ name: d.name, emptyDir: {} })),
   ];
 
+  // Optional fields are added by assignment, in the order they are written, rather than spread in
+  // (`{a, ...(x ? {b} : {}), c}`): V8 builds an object with keys after a spread on a slow path, a few
+  // hundred nanoseconds each, and every sync builds these objects.
   const mcrouter: Container = { name: 'mcrouter', image: spec.image ?? images.mcrouter };
   if (spec.imagePullPolicy) mcrouter.imagePullPolicy = spec.imagePullPolicy;
   mcrouter.command = ['mcrouter'];

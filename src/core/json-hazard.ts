@@ -12,8 +12,8 @@
  * parser, with `onProtoPoisoning` and `onConstructorPoisoning` at 'error'): a
  * `__proto__` key, or a `constructor` object with a `prototype`. Checking
  * them in the walk the depth needs anyway spares secure-json-parse's two
- * regular-expression scans of the whole text, a quarter of the parse time of
- * a 1.7 MB request.
+ * regular-expression scans of the whole text: 0.5-1.3 ms beside the 4.6 ms
+ * JSON.parse takes for a 1.7 MB request.
  */
 
 export type JsonHazard = 'depth' | 'prototype';
