@@ -44,7 +44,9 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
   });
   // Children bound once per label set: the hot path does no label lookups.
   const bound = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
-  const proxies = new Map<string, { all: ReturnType<typeof servers.labels>; ready: ReturnType<typeof servers.labels> }>();
+  // The last values are kept beside the gauges: a gauge's set() hashes its labels every time, and a
+  // proxy's server counts change far less often than it syncs.
+  const proxies = new Map<string, { all: ReturnType<typeof servers.labels>; ready: ReturnType<typeof servers.labels>; last: [number, number] }>();
   return {
     registry,
     observe(hook, outcome, seconds) {
@@ -58,9 +60,12 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
-      if (!gauges) proxies.set(key, (gauges = { all: servers.labels(namespace, name, 'all'), ready: servers.labels(namespace, name, 'ready') }));
-      gauges.all.set(total);
-      gauges.ready.set(ready);
+      if (!gauges) {
+        gauges = { all: servers.labels(namespace, name, 'all'), ready: servers.labels(namespace, name, 'ready'), last: [Number.NaN, Number.NaN] };
+        proxies.set(key, gauges);
+      }
+      if (gauges.last[0] !== total) gauges.all.set((gauges.last[0] = total));
+      if (gauges.last[1] !== ready) gauges.ready.set((gauges.last[1] = ready));
     },
   };
 }
