@@ -170,16 +170,17 @@ interface Soak {
   heapUsedMb: number | undefined;
 }
 
-async function soak(hook: ServerProcess, benchCase: BenchCase): Promise<Soak> {
+/** `server` under 30 s of load, its RSS sampled every second; the V8 heap from /metrics when it serves them (the hook). */
+async function soak(server: ServerProcess, benchCase: BenchCase, hasMetrics: boolean): Promise<Soak> {
   const samples: number[] = [];
-  const startMb = mb(rssBytes(hook.pid));
-  const timer = setInterval(() => samples.push(mb(rssBytes(hook.pid))), 1000);
-  const result = await load({ server: hook, bodies: benchCase.bodies.map((b) => b.text), connections: CONNECTIONS, seconds: SOAK_SECONDS });
+  const startMb = mb(rssBytes(server.pid));
+  const timer = setInterval(() => samples.push(mb(rssBytes(server.pid))), 1000);
+  const result = await load({ server, bodies: benchCase.bodies.map((b) => b.text), connections: CONNECTIONS, seconds: SOAK_SECONDS });
   clearInterval(timer);
-  const endMb = mb(rssBytes(hook.pid));
+  const endMb = mb(rssBytes(server.pid));
   const fit = linearFit(samples.map((ms, i) => ({ members: i, ms })));
   const third = Math.max(1, Math.floor(samples.length / 3));
-  const metrics = await (await fetch(`${hook.url}/metrics`)).text();
+  const metrics = hasMetrics ? await (await fetch(`${server.url}/metrics`)).text() : '';
   const heap = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)$/m.exec(metrics);
   return {
     seconds: SOAK_SECONDS,
@@ -227,7 +228,7 @@ interface Check {
   ok: boolean;
 }
 
-function checks(http: HttpCase[], core: CoreResult[], soakResult: Soak, scales: Scaling[]): Check[] {
+function checks(http: HttpCase[], core: CoreResult[], soakResult: Soak, ceilingSoak: Soak, scales: Scaling[]): Check[] {
   const list: Check[] = [];
   for (const c of http) {
     list.push({
@@ -247,7 +248,7 @@ function checks(http: HttpCase[], core: CoreResult[], soakResult: Soak, scales: 
   list.push({
     what: `RSS after ${soakResult.seconds} s at ${soakResult.members} members (median of the last 10 s)`,
     target: `< ${TARGETS.rssMb} MB`,
-    measured: `${fixed(soakResult.settledMb, 1)} MB`,
+    measured: `${fixed(soakResult.settledMb, 1)} MB (the ceiling under the same load: ${fixed(ceilingSoak.settledMb, 1)} MB)`,
     ok: soakResult.settledMb < TARGETS.rssMb,
   });
   const growth = Math.max(soakResult.thirdsGrowthMb, 0);
@@ -273,7 +274,7 @@ function checks(http: HttpCase[], core: CoreResult[], soakResult: Soak, scales: 
   return list;
 }
 
-function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResult[], soakResult: Soak, rssTrace: RssSample[], scales: Scaling[], list: Check[]): string {
+function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResult[], soakResult: Soak, ceilingSoak: Soak, rssTrace: RssSample[], scales: Scaling[], list: Check[]): string {
   const lines: string[] = [];
   const row = (cells: (string | number)[]) => lines.push(`| ${cells.join(' | ')} |`);
   lines.push('# Benchmark results', '');
@@ -337,6 +338,10 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
     '',
   );
   lines.push(`RSS each second: ${soakResult.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB.`, '');
+  lines.push(
+    `Then the same ${ceilingSoak.seconds} s of load on the ceiling, for reference (what Fastify alone holds for these bodies): ${ceilingSoak.requests} requests; start ${fixed(ceilingSoak.startMb, 1)} MB, median of the last third ${fixed(ceilingSoak.settledMb, 1)} MB, peak ${fixed(ceilingSoak.peakMb, 1)} MB; each second: ${ceilingSoak.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB.`,
+    '',
+  );
   lines.push('Across the whole run:', '');
   row(['after', 'hook RSS', 'ceiling RSS']);
   row(['---', '---:', '---:']);
@@ -385,6 +390,7 @@ async function main() {
   const rssTrace: RssSample[] = [{ at: 'start', hookMb: mb(rssBytes(hook.pid)) }];
   const http: HttpCase[] = [];
   let soakResult: Soak;
+  let ceilingSoak: Soak;
   let ceiling: ServerProcess | undefined;
   try {
     const responses = new Map<string, string>();
@@ -420,8 +426,12 @@ async function main() {
       http.push(await httpCase(hook, ceiling, c, responseBytes.get(c.members)!, rssTrace));
     }
     log(`memory: ${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members`);
-    soakResult = await soak(hook, httpCases.find((c) => c.members === SOAK_MEMBERS)!);
-    rssTrace.push({ at: `${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members`, hookMb: soakResult.endMb, ceilingMb: mb(rssBytes(ceiling.pid)) });
+    const soakCase = httpCases.find((c) => c.members === SOAK_MEMBERS)!;
+    soakResult = await soak(hook, soakCase, true);
+    // The same load on the ceiling: what a Fastify server holds for these bodies before any hook work.
+    log(`memory: the same load on the ceiling`);
+    ceilingSoak = await soak(ceiling, soakCase, false);
+    rssTrace.push({ at: `${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members (each)`, hookMb: soakResult.endMb, ceilingMb: ceilingSoak.endMb });
   } finally {
     await hook.stop();
     await ceiling?.stop();
@@ -442,14 +452,14 @@ async function main() {
   const scales = SITUATIONS.map((situation) => scaling(sync, situation));
   for (const s of scales) log(`  ${s.situation}: ${fixed(s.fit.slopeUs, 2)} µs/member, R² ${fixed(s.fit.r2, 4)}, per member ${fixed(s.perMemberUs1000, 2)} µs at 1,000, ${fixed(s.perMemberUs5000, 2)} µs at 5,000`);
 
-  const list = checks(http, core, soakResult, scales);
+  const list = checks(http, core, soakResult, ceilingSoak, scales);
   env.duration = `${Math.round((Date.now() - startedAt) / 1000)} s`;
-  const text = markdown(env, http, core, soakResult, rssTrace, scales, list);
+  const text = markdown(env, http, core, soakResult, ceilingSoak, rssTrace, scales, list);
   mkdirSync(OUT, { recursive: true });
   writeFileSync(new URL('RESULTS.md', OUT), text);
   writeFileSync(
     new URL('results.json', OUT),
-    `${JSON.stringify({ environment: env, targets: TARGETS, checks: list, http, core, memory: { soak: soakResult, trace: rssTrace }, scaling: scales }, null, 2)}\n`,
+    `${JSON.stringify({ environment: env, targets: TARGETS, checks: list, http, core, memory: { soak: soakResult, ceilingSoak, trace: rssTrace }, scaling: scales }, null, 2)}\n`,
   );
   log('');
   log(text);
