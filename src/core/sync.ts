@@ -53,14 +53,15 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const modes = slotModes(topology.root);
   const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
     const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
-    const slotInput = {
-      members: membership.state === 'Found' ? membership.members : [],
-      indexOf: membership.state === 'Found' ? membership.indexOf : NO_MEMBERS,
+    const found = membership.state === 'Found';
+    const slots = assignSlots({
+      members: found ? membership.members : [],
+      indexOf: found ? membership.indexOf : NO_MEMBERS,
       mode: modes.get(ref.name) ?? 'ordered',
-      ...(current?.pools.has(ref.name) ? { current: current.pools.get(ref.name) } : {}),
-      ...(membership.state === 'Found' && membership.dnsAddress ? { dnsAddress: membership.dnsAddress } : {}),
-    };
-    return { ref, membership, slots: assignSlots(slotInput) };
+      current: current?.pools.get(ref.name),
+      dnsAddress: found ? membership.dnsAddress : undefined,
+    });
+    return { ref, membership, slots };
   });
 
   const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
