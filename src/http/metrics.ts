@@ -46,7 +46,10 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
   const bound = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
   // The last values are kept beside the gauges: a gauge's set() hashes its labels every time, and a
   // proxy's server counts change far less often than it syncs.
-  const proxies = new Map<string, { all: ReturnType<typeof servers.labels>; ready: ReturnType<typeof servers.labels>; last: [number, number] }>();
+  const proxies = new Map<
+    string,
+    { all: ReturnType<typeof servers.labels>; ready: ReturnType<typeof servers.labels>; lastAll: number; lastReady: number }
+  >();
   return {
     registry,
     observe(hook, outcome, seconds) {
@@ -61,11 +64,11 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
       if (!gauges) {
-        gauges = { all: servers.labels(namespace, name, 'all'), ready: servers.labels(namespace, name, 'ready'), last: [Number.NaN, Number.NaN] };
+        gauges = { all: servers.labels(namespace, name, 'all'), ready: servers.labels(namespace, name, 'ready'), lastAll: Number.NaN, lastReady: Number.NaN };
         proxies.set(key, gauges);
       }
-      if (gauges.last[0] !== total) gauges.all.set((gauges.last[0] = total));
-      if (gauges.last[1] !== ready) gauges.ready.set((gauges.last[1] = ready));
+      if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
+      if (gauges.lastReady !== ready) gauges.ready.set((gauges.lastReady = ready));
     },
   };
 }
