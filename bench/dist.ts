@@ -3,13 +3,17 @@
  * never the TypeScript sources through a loader. BENCH_DIST points them at
  * another build (an older commit's, to compare).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 type SyncModule = typeof import('../src/core/sync.js');
 
 const other = process.env['BENCH_DIST'];
 export const DIST = other ? pathToFileURL(`${resolve(other)}/`) : new URL('../dist/', import.meta.url);
+
+/** The file `npm start` runs: the bundle, or main.js in a build from before there was one. */
+export const HOOK_MAIN = fileURLToPath(new URL(existsSync(new URL('hook.mjs', DIST)) ? 'hook.mjs' : 'main.js', DIST));
 
 export async function loadSync(): Promise<SyncModule['sync']> {
   const module = (await import(new URL('core/sync.js', DIST).href)) as SyncModule;

@@ -4,7 +4,7 @@
  * Prints the tables and writes bench/RESULTS.md and bench/results.json.
  *
  * Expects a fresh `npm run build` (the npm script does it): the hook runs as
- * `node dist/main.js`, the core is timed from dist/. BENCH_DIST measures
+ * `node dist/hook.mjs`, as `npm start` runs it; the core is timed from dist/. BENCH_DIST measures
  * another build instead, BENCH_OUT writes the results to another directory.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { coreVsFloor, linearFit, median, syncTime, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
-import { loadSync, DIST } from './dist.js';
+import { loadSync, DIST, HOOK_MAIN } from './dist.js';
 import { freePort, load, rssBytes, startServer, type LoadResult, type ServerProcess } from './http.js';
 import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } from './requests.js';
 
@@ -290,7 +290,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
 
   lines.push('## 1. HTTP: the hook against the ceiling of its framework', '');
   lines.push(
-    `The hook (\`node dist/main.js\`, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), ${ROUNDS} rounds of about ${ROUND_SECONDS} s each, alternating which server goes first, medians. CPU is the server process's user + system time from /proc/PID/stat divided by the responses. Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
+    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), ${ROUNDS} rounds of about ${ROUND_SECONDS} s each, alternating which server goes first, medians. CPU is the server process's user + system time from /proc/PID/stat divided by the responses. Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
     '',
   );
   row(['members', 'request', 'hook req/s', 'ceiling req/s', 'req/s ratio', 'hook CPU/req', 'ceiling CPU/req', 'CPU ratio', 'hook p50 / p99', 'ceiling p50 / p99', 'errors']);
@@ -385,7 +385,7 @@ async function main() {
   const hookPort = await freePort();
   const hook = await startServer(
     'hook',
-    [fileURLToPath(new URL('main.js', DIST))],
+    [HOOK_MAIN],
     { PORT: String(hookPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: String(BODY_LIMIT), SHUTDOWN_DELAY_MS: '0' },
     hookPort,
   );

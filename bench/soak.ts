@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the built hook (`node dist/main.js`) under a minute of mixed
+ * `npm run soak`: the built hook (`node dist/hook.mjs`) under a minute of mixed
  * valid and hostile requests on loopback, 5 keep-alive connections, plus a
  * trickle of clients that hang up halfway through a body. Reports requests
  * served, status codes per kind of request, errors, latency percentiles and
@@ -12,7 +12,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HOOK_MAIN } from './dist.js';
 import {
   deploymentPods,
   endpointSlices,
@@ -44,7 +46,7 @@ async function freePort(): Promise<number> {
 
 const port = await freePort();
 // LOG_LEVEL=error: a refusal logs a warning, and hostile requests are half of the load; an error line is a 500.
-const server = spawn(process.execPath, ['dist/main.js'], {
+const server = spawn(process.execPath, [HOOK_MAIN], {
   cwd: ROOT,
   env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', SHUTDOWN_DELAY_MS: '0' },
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -305,7 +307,7 @@ const range = (samples: [number, number][]) =>
   samples.length === 0 ? '-' : `${(Math.min(...samples.map(([, k]) => k)) / 1024).toFixed(0)}-${(Math.max(...samples.map(([, k]) => k)) / 1024).toFixed(0)} MiB from ${samples[0]![0]} s on`;
 const fiveXx = [...codes].filter(([c]) => c >= 500).reduce((n, [, k]) => n + k, 0);
 
-console.log(`soak: ${elapsed.toFixed(1)} s, ${CONNECTIONS} connections against node dist/main.js on 127.0.0.1:${port}\n`);
+console.log(`soak: ${elapsed.toFixed(1)} s, ${CONNECTIONS} connections against node ${relative(ROOT, HOOK_MAIN)} on 127.0.0.1:${port}\n`);
 console.log('kind                                  requests  status codes (0: closed mid-upload)  p50 ms   p99 ms');
 for (const t of templates) {
   const tally = tallies.get(t.kind)!;

@@ -324,8 +324,9 @@ t.test('the examples work together', async (t) => {
 
 t.test('the Dockerfile runs node as PID 1, as the manifests\' user', async (t) => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  t.match(dockerfile, /^ENTRYPOINT \["node", "dist\/main\.js"\]$/m, 'node is PID 1 and gets SIGTERM');
-  t.match(dockerfile, /npm ci --omit=dev/, 'production dependencies only');
+  t.match(dockerfile, /^ENTRYPOINT \["node", "hook\.mjs"\]$/m, 'node is PID 1 and gets SIGTERM');
+  t.match(dockerfile, /^COPY --from=build \/src\/dist\/hook\.mjs /m, 'the bundle (test/bundle.test.ts runs it alone)');
+  t.notMatch(dockerfile, /^COPY .*node_modules/m, 'no dependencies beside it: the bundle holds them');
   t.match(dockerfile, /^USER 65532(:65532)?$/m, 'non-root, numeric');
   t.match(dockerfile, /^EXPOSE 8080$/m);
   t.notMatch(dockerfile, /npm (start|run start)/, 'no npm wrapper');
