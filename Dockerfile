@@ -20,8 +20,9 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     PORT=8080
 WORKDIR /app
-# The source map too: NODE_OPTIONS=--enable-source-maps puts src/ lines in stack traces.
-COPY --from=build /src/dist/hook.mjs /src/dist/hook.mjs.map ./
+# The source map too (NODE_OPTIONS=--enable-source-maps puts src/ lines in stack traces), and the
+# licenses of the bundled packages.
+COPY --from=build /src/dist/hook.mjs /src/dist/hook.mjs.map /src/dist/hook.mjs.LICENSES.txt ./
 # A numeric user, so that Kubernetes can check runAsNonRoot.
 USER 65532:65532
 EXPOSE 8080

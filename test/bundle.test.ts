@@ -24,6 +24,23 @@ t.test('dist/hook.mjs, alone in a directory', async (t) => {
     'the bundle imports nothing but Node built-ins: it needs no node_modules',
   );
 
+  await t.test('carries the licenses of the packages inside it', async (t) => {
+    const text = readFileSync(join(dir, 'hook.mjs.LICENSES.txt'), 'utf8');
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    for (const name of Object.keys(manifest.dependencies)) {
+      const { version, license } = JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
+        version: string;
+        license: string;
+      };
+      const title = `${name}@${version} (${license})\n\n`;
+      const at = text.indexOf(title);
+      t.ok(at >= 0, `${name}@${version} is listed`);
+      const body = text.slice(at + title.length, at + title.length + 300);
+      t.match(body, /licen[cs]e/i, `${name}: its license text follows`);
+      t.notMatch(body, /ships no license file/, `${name}: from the package's own license file`);
+    }
+  });
+
   const child = spawn(process.execPath, ['hook.mjs'], {
     cwd: dir,
     env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '1' },
