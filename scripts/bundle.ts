@@ -57,14 +57,22 @@ function licenses(inputs: string[]): string {
     }),
   );
   const sections = [...packageDirs].map((dir) => {
-    const { name, version, license } = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as {
+    const { name, version, license, author } = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as {
       name: string;
       version: string;
       license?: string;
+      author?: string | { name?: string };
     };
-    const file = readdirSync(join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)/i.test(f));
-    const text = file ? readFileSync(join(ROOT, dir, file), 'utf8').trim() : `${license ?? 'UNKNOWN'} (from its package.json: the package ships no license file)`;
-    return { title: `${name}@${version} (${license ?? 'UNKNOWN'})`, text };
+    const files = readdirSync(join(ROOT, dir)).sort();
+    const read = (pattern: RegExp) => files.filter((f) => pattern.test(f)).map((f) => readFileSync(join(ROOT, dir, f), 'utf8').trim());
+    // Apache-2.0 asks for a NOTICE file to travel with the code as well.
+    const texts = [...read(/^(licen[cs]e|copying)/i), ...read(/^notice/i)];
+    if (texts.length === 0) {
+      // A package without a license file: its package.json's license and author are all there is to give.
+      const holder = typeof author === 'string' ? author : author?.name;
+      texts.push(`${license ?? 'UNKNOWN'}${holder ? `, copyright ${holder}` : ''} (from its package.json: the package ships no license file)`);
+    }
+    return { title: `${name}@${version} (${license ?? 'UNKNOWN'})`, text: texts.join('\n\n') };
   });
   // Two nested copies of one version are one entry.
   const unique = [...new Map(sections.map((s) => [s.title, s])).values()];

@@ -51,7 +51,12 @@ t.test('dist/hook.mjs, alone in a directory', async (t) => {
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // If tap itself is killed, the hook must not outlive it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
+  t.teardown(() => process.off('exit', orphaned));
+  // 'close', not 'exit': its output has been read to the end by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const messages: string[] = [];
   const listening = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -61,6 +66,7 @@ t.test('dist/hook.mjs, alone in a directory', async (t) => {
       if (url) resolve(url);
     });
     void exited.then((code) => reject(new Error(`hook.mjs exited with ${code} before listening: ${stderr}`)));
+    setTimeout(() => reject(new Error(`hook.mjs did not listen within 30 s: ${stderr}`)), 30_000).unref();
   });
   const base = await listening;
 
