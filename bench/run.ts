@@ -422,6 +422,8 @@ async function main() {
         if (text.length !== responses.get(uid)!.length) throw new Error(`the ceiling's response for ${uid} is not the hook's size`);
       }
     }
+    // Both servers have now parsed every body once, the 5,000-member ones too: the rows after this one start from there.
+    rssTrace.push({ at: 'every body answered once', hookMb: mb(rssBytes(hook.pid)), ceilingMb: mb(rssBytes(ceiling.pid)) });
 
     log(`HTTP: hook vs ceiling, ${CONNECTIONS} connections, ${ROUNDS} rounds`);
     for (const c of httpCases) {
