@@ -36,6 +36,20 @@ t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
   const badRelated = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
   ((badRelated['related'] as any)['EndpointSlice.discovery.k8s.io/v1'] as Record<string, Json>)[Object.keys((badRelated['related'] as any)['EndpointSlice.discovery.k8s.io/v1'])[0]!]!['endpoints'] = 'nope';
   expectJsonError(t, await raw(JSON.stringify(badRelated), 'application/json'), 400, /^related\["EndpointSlice\.discovery\.k8s\.io\/v1"\]\["memcached-pool1-[0-9a-f]{5}"\]\.endpoints: must be array or null/);
+  const badOwner = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
+  const slice = Object.values((badOwner['related'] as any)['EndpointSlice.discovery.k8s.io/v1'] as Record<string, any>)[0];
+  slice.metadata.labels['kubernetes.io/service-name'] = 7;
+  expectJsonError(t, await raw(JSON.stringify(badOwner), 'application/json'), 400, /\.metadata\.labels\["kubernetes\.io\/service-name"\]: must be string/);
+});
+
+t.test('metadata the hook never reads is not checked: it cannot turn a sync away', async (t) => {
+  const plain = withSpec({ serviceName: 'memcached-pool1' });
+  const odd = structuredClone(plain) as any;
+  odd.parent.metadata.annotations = { note: 1 };
+  for (const slice of Object.values(odd.related['EndpointSlice.discovery.k8s.io/v1'] as Record<string, any>)) slice.metadata.labels.extra = null;
+  const [a, b] = [await raw(JSON.stringify(plain), 'application/json'), await raw(JSON.stringify(odd), 'application/json')];
+  t.equal(b.statusCode, 200);
+  t.equal(b.body, a.body, 'the same answer');
 });
 
 t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {

@@ -220,8 +220,6 @@ export const ProxyMetadata = Type.Object(
     namespace: Type.String({ minLength: 1, maxLength: 63 }),
     uid: Type.Optional(Type.String()),
     generation: Type.Optional(Type.Integer({ minimum: 0 })),
-    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
-    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   { additionalProperties: true },
 );

@@ -5,7 +5,7 @@
  * cluster has no slices for it), all in the proxy's own namespace.
  */
 import type { CustomizeRequest, CustomizeResponse, RelatedResourceRule } from '../api/hook.js';
-import { SERVICE_NAME_LABEL } from './naming.js';
+import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
 import { checkSpec } from './spec-check.js';
 import { topologyOf } from './topology.js';
 

@@ -6,9 +6,8 @@
  * its place (mcrouter marks a dead server down by itself) and a member leaves
  * only when its endpoint is gone.
  */
-import type { EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL, type EndpointSlice, type Endpoints, type Service } from '../api/kubernetes.js';
 import { StringIndex } from './string-index.js';
-import { SERVICE_NAME_LABEL } from './naming.js';
 import type { PoolRef } from './topology.js';
 
 /** Every field always set: one object shape for every member keeps the code that reads thousands of them monomorphic. */

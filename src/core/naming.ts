@@ -6,7 +6,6 @@ export const CONFIG_KEY = 'config.json';
 export const CONFIG_DIR = '/etc/mcrouter';
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 export const CONFIG_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/config-hash';
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 type Parent = Pick<MemcachedProxy, 'metadata'>;
 
