@@ -80,6 +80,26 @@ t.test('StatefulSet scaling touches only the tail; a missing ordinal keeps its s
   t.same((await run([0, 1, 2], { ready: false })).servers, [0, 1, 2].map(dns), 'not-ready pods keep their place');
 });
 
+t.test('a StatefulSet whose ordinals start above 0 (spec.ordinals.start) lists no name below its first pod', async (t) => {
+  const parent = seedProxy();
+  const sync = async (ordinals: number[], children?: Json[]) => {
+    const related = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals))];
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(children ? { children } : {}) }));
+    return { body: res.body, pool: configOf(res.body).pools['memcached-pool1']!, status: res.body['status'] as any };
+  };
+  const first = await sync([5, 6, 7]);
+  t.same(first.pool.servers, [5, 6, 7].map(dns), 'the list starts at the first pod');
+  t.equal(first.status.servers, 3);
+  t.equal(first.status.readyServers, 3, 'no server that cannot resolve counts');
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  t.same((await sync([6, 7], children)).pool.servers, [5, 6, 7].map(dns), 'the first pod being recreated keeps its slot');
+  t.same((await sync([5, 6, 7, 8], children)).pool.servers, [5, 6, 7, 8].map(dns), 'scale up appends');
+  t.same((await sync([5, 6], children)).pool.servers, [5, 6].map(dns), 'scale down removes the tail');
+  // From 0, as most StatefulSets: the first pod missing keeps its slot with the current list, as before.
+  const zero = await sync([0, 1, 2]);
+  t.same((await sync([1, 2], observedChildren(parent, zero.body['children'] as Json[]))).pool.servers, [0, 1, 2].map(dns));
+});
+
 t.test('a Deployment-backed pool keeps every survivor at its index', async (t) => {
   const svc = service({ name: 'memcached-deploy' });
   const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
@@ -141,6 +161,17 @@ t.test('endpoints: slices preferred, dual-stack deduplicated, IPv6 in brackets, 
   const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'dual', spec: { serviceName: 'mc' } }), related }));
   t.same(configOf(res.body).pools['mc']!.servers, ['[fd00::1]:11211', '[fd00::2]:11211', '[fd00::3]:11211'], 'one member per pod, the primary family');
   t.equal((res.body['status'] as any).readyServers, 1, 'terminating and not-ready members count as servers, not as ready');
+
+  // The two families' slices disagree for a moment (each is updated on its own): the primary one says.
+  const v4 = endpointSlices('mc', pods.map((p) => ({ ...p, ready: true, terminating: false })), { family: 'IPv4' });
+  const v6 = endpointSlices('mc', pods, { family: 'IPv6' });
+  const answers = await Promise.all(
+    [[...v4, ...v6], [...v6, ...v4]].map((slices) =>
+      post(app, '/sync', syncRequest({ parent: proxy({ name: 'dual', spec: { serviceName: 'mc' } }), related: [v6first, ...slices] })),
+    ),
+  );
+  t.equal(answers[0]!.text, answers[1]!.text, 'either order of the slices, the same bytes');
+  t.equal((answers[0]!.body['status'] as any).readyServers, 1, "the primary family's readiness");
 });
 
 t.test('duplicates merge: a pod in two slices of one family, two pods at one address', async (t) => {
@@ -195,6 +226,11 @@ t.test('ports are resolved by number or by name through the Service', async (t) 
   t.equal(missing.statusCode, 200);
   t.match((missing.body['status'] as any).conditions[0], { status: 'False', reason: 'PortNotFound', message: /no port "nope" \(ports: admin\/9000, memcache\/11211\)/ });
   t.match(configOf(missing.body).route, { type: 'ErrorRoute' });
+  // Pods without the named target port: the slice controller lists only the other Service port.
+  const otherPortOnly = [svc, ...endpointSlices('mc', pods, { portName: 'admin', port: 9000 })];
+  const wrongPort = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'memcache' } }), related: otherPortOnly }));
+  t.match((wrongPort.body['status'] as any).conditions[0], { status: 'False', reason: 'NoServers' }, "another port's endpoints are not servers");
+  t.match(configOf(wrongPort.body).route, { type: 'ErrorRoute' });
 });
 
 t.test('a missing Service or no endpoints keeps the current config and says so', async (t) => {

@@ -98,7 +98,10 @@ export function membershipOf(
   const pickPort = (list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined): number | undefined => {
     if (!list || list.length === 0) return fallbackPort;
     const named = list.find((p) => (p.name ?? '') === portName);
-    const chosen = named ?? (list.length === 1 ? list[0] : undefined);
+    // Kubernetes names endpoint ports after the Service's, so a lone port of another name is another
+    // Service port's (a pod without the named target port is listed with the others only); a lone
+    // unnamed one, in hand-written Endpoints, can only be this one.
+    const chosen = named ?? (list.length === 1 && !list[0]!.name ? list[0] : undefined);
     return chosen?.port ?? undefined;
   };
 
@@ -138,8 +141,9 @@ export function membershipOf(
     }
     const seen = candidates[i]!;
     if (primary && !seen.primaryFamily) {
-      // Dual-stack Services list a pod once per family: keep the Service's primary one.
-      candidates[i] = { address, ready: ready || seen.ready, terminating: terminating && seen.terminating, hostname: named, primaryFamily: primary };
+      // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
+      // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
+      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
     } else if (primary === seen.primaryFamily) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
       seen.ready ||= ready;

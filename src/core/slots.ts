@@ -93,11 +93,12 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const everyMember = () => members.map((_, m) => m);
 
   if (mode === 'set') return spell(sortByAddress(everyMember()));
-  const ordinals = dnsAddress && statefulSetOrdinals(members);
+  const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress);
   if (ordinals) {
     // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live.
-    const dns = ordinals.slots.map((m, n) => (m === undefined ? dnsAddress(`${ordinals.prefix}-${n}`) : ''));
-    return spell(ordinals.slots.map((m) => m ?? -1), dns);
+    const { prefix, start, slots } = ordinals;
+    const dns = slots.map((m, i) => (m === undefined ? dnsAddress(`${prefix}-${start + i}`) : ''));
+    return spell(slots.map((m) => m ?? -1), dns);
   }
 
   if (!current || current.servers.length === 0) return spell(sortByAddress(everyMember()));
@@ -198,12 +199,21 @@ function withHoles(
 
 /**
  * StatefulSet pods: every member has a DNS hostname `PREFIX-N` with one common
- * prefix. The list runs 0..max; an ordinal with no endpoint keeps its slot
- * (its DNS name stays valid), so scaling touches only the tail.
+ * prefix. The list runs from the first ordinal to the highest; an ordinal with
+ * no endpoint keeps its slot (its DNS name stays valid), so scaling touches
+ * only the tail. The first ordinal is 0 unless the StatefulSet sets
+ * `spec.ordinals.start`, which the hook cannot see: it is the lowest ordinal
+ * of the current list and of the members, so that a missing first pod keeps
+ * its slot too, and no name below the first pod is ever listed.
  */
-function statefulSetOrdinals(members: Member[]): { prefix: string; slots: (number | undefined)[] } | undefined {
+function statefulSetOrdinals(
+  members: Member[],
+  current: ServerList | undefined,
+  dnsAddress: (hostname: string) => string,
+): { prefix: string; start: number; slots: (number | undefined)[] } | undefined {
   let prefix: string | undefined;
   const byOrdinal = new Map<number, number>();
+  let min = Number.MAX_SAFE_INTEGER;
   let max = -1;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
@@ -213,9 +223,23 @@ function statefulSetOrdinals(members: Member[]): { prefix: string; slots: (numbe
     else if (prefix !== match[1]) return undefined;
     const n = Number(match[2]);
     byOrdinal.set(n, i);
+    if (n < min) min = n;
     if (n > max) max = n;
   }
+  if (prefix === undefined) return undefined;
+  const first = current && currentFirstOrdinal(current, prefix, dnsAddress);
+  const start = first !== undefined && first < min ? first : min;
   // A list far longer than the pods there are is not a StatefulSet we should spell out slot by slot.
-  if (prefix === undefined || max >= members.length * 2 + 16) return undefined;
-  return { prefix, slots: Array.from({ length: max + 1 }, (_, n) => byOrdinal.get(n)) };
+  if (max - start >= members.length * 2 + 16) return undefined;
+  return { prefix, start, slots: Array.from({ length: max - start + 1 }, (_, i) => byOrdinal.get(start + i)) };
+}
+
+/** The ordinal of the current list's first server, when it is the DNS name of pod `PREFIX-N`. */
+function currentFirstOrdinal(current: ServerList, prefix: string, dnsAddress: (hostname: string) => string): number | undefined {
+  const server = current.servers[0];
+  if (server === undefined || !server.startsWith(`${prefix}-`)) return undefined;
+  const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
+  if (!match || match[1] !== prefix) return undefined;
+  const n = Number(match[2]);
+  return dnsAddress(`${prefix}-${n}`) === server ? n : undefined;
 }

@@ -223,9 +223,16 @@ function checkMembers(
     return;
   }
   if (members.every((m) => m.ordinal !== undefined)) {
-    // StatefulSet: slot = ordinal, 0..max, a missing ordinal keeps its slot by DNS name.
-    const max = Math.max(...members.map((m) => m.ordinal!));
-    const want = Array.from({ length: max + 1 }, (_, n) => ordinalAddress(n));
+    // StatefulSet: slot = ordinal, first..max, a missing ordinal keeps its slot by DNS name. The first ordinal
+    // (0, or the StatefulSet's ordinals.start, which the hook does not see) is the lowest of the members and
+    // of the list before, so a first pod that is away keeps its slot while there is a list to remember it.
+    const ordinals = members.map((m) => m.ordinal!);
+    const max = Math.max(...ordinals);
+    const head = before?.servers[0];
+    const listed = head === undefined ? undefined : /^[^.]*-(\d+)\./.exec(head)?.[1];
+    const listedFirst = listed !== undefined && ordinalAddress(Number(listed)) === head ? Number(listed) : Infinity;
+    const first = Math.min(...ordinals, listedFirst);
+    const want = Array.from({ length: max - first + 1 }, (_, i) => ordinalAddress(first + i));
     must(same(pool, { servers: want }), `${label}: StatefulSet slots ${JSON.stringify(pool)}, expected ${JSON.stringify(want)}`);
     return;
   }
