@@ -77,6 +77,10 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
     /^Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available, 3 old replicas still running$/,
   );
 
+  // Scaled to zero: the Deployment is all there and available, yet no pod serves the Service.
+  const zero = await settled(cache({ replicas: 0 }), members([0, 1, 2]));
+  check(t, zero.second.body, 'False', 'ScaledToZero', /^spec\.mcrouter\.replicas is 0: no mcrouter pod serves Service cache$/);
+
   // A pool that loses its Service after being Ready keeps routing to the servers it had.
   const gone = await post(app, '/sync', syncRequest({ parent: cache(), related: [], children }));
   check(t, gone.body, 'False', 'ServiceNotFound', /not found in namespace default; keeping the 3 servers of the current config$/);

@@ -7,7 +7,7 @@
 import type { Deployment } from '../api/kubernetes.js';
 import type { Condition, LastChange, MemcachedProxy, MemcachedProxyStatus, PoolStatus } from '../api/memcached-proxy.js';
 import type { Membership } from './membership.js';
-import { mcrouterName } from './naming.js';
+import { mcrouterName, serviceName } from './naming.js';
 import type { Slots } from './slots.js';
 import type { PoolRef } from './topology.js';
 
@@ -17,7 +17,7 @@ export interface PoolOutcome {
   slots: Slots;
 }
 
-export type ReadyReason = 'ServiceNotFound' | 'PortNotFound' | 'NoServers' | 'Progressing' | 'Available';
+export type ReadyReason = 'ServiceNotFound' | 'PortNotFound' | 'NoServers' | 'ScaledToZero' | 'Progressing' | 'Available';
 
 export interface StatusInput {
   parent: MemcachedProxy;
@@ -73,6 +73,10 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
     };
   }
   const name = mcrouterName(parent);
+  // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service.
+  if (desiredReplicas === 0) {
+    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}` };
+  }
   if (!deployment) return { reason: 'Progressing', message: `waiting for Deployment ${name} to be created` };
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
