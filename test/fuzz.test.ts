@@ -246,6 +246,25 @@ t.test('a hand-edited config.json nested deeper than mcrouter reads is replaced,
   }
 });
 
+t.test('a hand-edited pool whose weights mcrouter would refuse is not kept', async (t) => {
+  const cm = Object.values((base['children'] as Record<string, Record<string, Json>>)['ConfigMap.v1']!)[0]!;
+  const configAt = ['children', 'ConfigMap.v1', `default/${(cm['metadata'] as Json)['name']}`, 'data', 'config.json'];
+  const pool = Object.keys(JSON.parse(at(base, configAt) as string).pools)[0]!;
+  // No endpoints at all: a pool that is trusted is kept as it is, weights and all.
+  const emptied = withValue(withValue(base, ['related', 'EndpointSlice.discovery.k8s.io/v1'], {}), ['related', 'Endpoints.v1'], {});
+  const poolsAfter = async (weights: string) => {
+    const text = `{"pools":{"${pool}":{"servers":["192.0.2.1:11211","192.0.2.2:11211"],"weights":${weights}}},"route":"PoolRoute|${pool}"}`;
+    const res = await send('/sync', JSON.stringify(withValue(emptied, configAt, text)));
+    handled('/sync', res, `weights ${weights}`);
+    const configMap = (JSON.parse(res.text).children as Json[]).find((c) => c['kind'] === 'ConfigMap') as { data: Record<string, string> };
+    return JSON.parse(configMap.data['config.json']!).pools;
+  };
+  for (const weights of ['[1e999, 0]', '[-1, 1]', '[2, 1]', '["1", 1]', '[1]', '{"a": 1}']) {
+    t.same(await poolsAfter(weights), {}, `weights ${weights}: the pool is not kept`);
+  }
+  t.same((await poolsAfter('[1, 0]'))[pool], { servers: ['192.0.2.1:11211', '192.0.2.2:11211'], weights: [1, 0] }, 'weights in [0, 1]: kept');
+});
+
 t.test('huge strings and bodies', async (t) => {
   const stringPaths = basePaths.filter((p) => typeof at(base, p) === 'string');
   await fc.assert(

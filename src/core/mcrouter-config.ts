@@ -168,7 +168,11 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
     const { servers, weights } = (pool ?? {}) as { servers?: unknown; weights?: unknown };
     if (!Array.isArray(servers) || !servers.every((s) => typeof s === 'string')) continue;
     const list: ServerList = { servers: servers as string[] };
-    if (Array.isArray(weights) && weights.length === servers.length && weights.every((w) => typeof w === 'number')) {
+    if (weights !== undefined) {
+      // mcrouter's WeightedCh3 takes one weight in [0, 1] per server. JSON.parse reads 1e999 as Infinity,
+      // which would be written back as null: such a pool is not this hook's, and is not trusted.
+      const valid = Array.isArray(weights) && weights.length === servers.length && weights.every((w) => typeof w === 'number' && w >= 0 && w <= 1);
+      if (!valid) continue;
       list.weights = weights as number[];
     }
     result.set(name, list);
