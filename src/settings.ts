@@ -1,4 +1,7 @@
 /** The hook's settings: defaults, and how the environment overrides them. */
+import { constants as bufferConstants } from 'node:buffer';
+import { pino } from 'pino';
+
 export const DEFAULT_SETTINGS = {
   port: 8080,
   host: '0.0.0.0',
@@ -31,30 +34,104 @@ export const DEFAULT_SETTINGS = {
 
 export type Settings = typeof DEFAULT_SETTINGS;
 
+/** Why the hook cannot start: main.ts prints the message and exits 2. */
 export class SettingsError extends Error {}
 
-const positiveInt = (name: string, raw: string): number => {
+/** pino's own levels, and 'silent': pino refuses any other level unless custom levels are defined (the hook defines none). */
+export const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+
+/** setTimeout's longest delay: Node turns a longer one into 1 ms (TimeoutOverflowWarning). */
+const TIMEOUT_MAX = 2 ** 31 - 1;
+
+/** The integers each variable may hold: what Node and Fastify take without refusing or misbehaving. */
+export const INTEGER_RANGES = {
+  /** node:net's range; 0 picks a free port. */
+  PORT: [0, 65535],
+  /**
+   * Fastify refuses 0 (FST_ERR_ROUTE_BODY_LIMIT_OPTION_NOT_INT). The body is decoded into one string:
+   * past V8's longest string, decoding throws outside any handler and the process dies. A UTF-8 body
+   * decodes to at most as many UTF-16 units as it has bytes, so this bound is enough.
+   */
+  BODY_LIMIT: [1, bufferConstants.MAX_STRING_LENGTH],
+  /**
+   * 0 refuses every body, even `{}`. Past about 4,500 levels (measured on Node 20's default stack),
+   * JSON.stringify of an answer that copies the nested spec overflows the stack: a 500, the very
+   * failure the limit is there to turn into a 400. 1,000 keeps a wide margin.
+   */
+  JSON_DEPTH_LIMIT: [1, 1000],
+  SHUTDOWN_DELAY_MS: [0, TIMEOUT_MAX],
+  SHUTDOWN_TIMEOUT_MS: [0, TIMEOUT_MAX],
+} as const satisfies Record<string, readonly [number, number]>;
+
+const integer = (name: keyof typeof INTEGER_RANGES, raw: string): number => {
+  const [min, max] = INTEGER_RANGES[name];
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new SettingsError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
   return n;
 };
 
-/** Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, JSON_DEPTH_LIMIT, SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS. */
+const oneOf = (name: string, allowed: readonly string[], raw: string): string => {
+  if (!allowed.includes(raw)) throw new SettingsError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+/**
+ * A DNS name (RFC 1123: letters, digits and inner hyphens, labels of at most 63, at most 253 in all),
+ * without a trailing dot: StatefulSet members become `HOSTNAME.SERVICE.NAMESPACE.svc.DOMAIN:PORT` in
+ * mcrouter's config, so anything else (a colon, a space, a comma) breaks every headless pool's servers.
+ */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
+
+const dnsName = (name: string, raw: string): string => {
+  if (!DNS_NAME.test(raw)) throw new SettingsError(`${name} must be a DNS name such as ${DEFAULT_SETTINGS.clusterDomain}, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+/**
+ * An image reference as the kubelet parses it (github.com/distribution/reference: ReferenceRegexp,
+ * at most 255 characters of name): anything else gives every proxy's pods InvalidImageName, or, with
+ * surrounding whitespace, a Deployment the API server refuses.
+ */
+const IMAGE_REFERENCE = (() => {
+  const pathComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+  const domain = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+  const name = `(?:${domain}/)?${pathComponent}(?:/${pathComponent})*`;
+  const tag = '[\\w][\\w.-]{0,127}';
+  const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+  return new RegExp(`^(?<name>${name})(?::${tag})?(?:@${digest})?$`);
+})();
+
+const image = (name: string, raw: string): string => {
+  const match = IMAGE_REFERENCE.exec(raw);
+  if (!match || match.groups!['name']!.length > 255) {
+    throw new SettingsError(`${name} must be an image reference such as ${DEFAULT_SETTINGS.mcrouterImage}, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+};
+
+/**
+ * Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, JSON_DEPTH_LIMIT,
+ * SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS. A value the hook cannot run with throws a SettingsError naming
+ * the variable; unset or empty keeps the default.
+ */
 export function settingsFromEnv(env: Record<string, string | undefined>): Settings {
   const s = { ...DEFAULT_SETTINGS };
   const set = (name: string, apply: (raw: string) => void) => {
     const raw = env[name];
     if (raw !== undefined && raw !== '') apply(raw);
   };
-  set('PORT', (v) => (s.port = positiveInt('PORT', v)));
+  set('PORT', (v) => (s.port = integer('PORT', v)));
   set('HOST', (v) => (s.host = v));
-  set('LOG_LEVEL', (v) => (s.logLevel = v));
-  set('CLUSTER_DOMAIN', (v) => (s.clusterDomain = v));
-  set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = v));
-  set('EXPORTER_IMAGE', (v) => (s.exporterImage = v));
-  set('BODY_LIMIT', (v) => (s.bodyLimit = positiveInt('BODY_LIMIT', v)));
-  set('JSON_DEPTH_LIMIT', (v) => (s.jsonDepthLimit = positiveInt('JSON_DEPTH_LIMIT', v)));
-  set('SHUTDOWN_DELAY_MS', (v) => (s.shutdownDelayMs = positiveInt('SHUTDOWN_DELAY_MS', v)));
-  set('SHUTDOWN_TIMEOUT_MS', (v) => (s.shutdownTimeoutMs = positiveInt('SHUTDOWN_TIMEOUT_MS', v)));
+  set('LOG_LEVEL', (v) => (s.logLevel = oneOf('LOG_LEVEL', LOG_LEVELS, v)));
+  set('CLUSTER_DOMAIN', (v) => (s.clusterDomain = dnsName('CLUSTER_DOMAIN', v)));
+  set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = image('MCROUTER_IMAGE', v)));
+  set('EXPORTER_IMAGE', (v) => (s.exporterImage = image('EXPORTER_IMAGE', v)));
+  set('BODY_LIMIT', (v) => (s.bodyLimit = integer('BODY_LIMIT', v)));
+  set('JSON_DEPTH_LIMIT', (v) => (s.jsonDepthLimit = integer('JSON_DEPTH_LIMIT', v)));
+  set('SHUTDOWN_DELAY_MS', (v) => (s.shutdownDelayMs = integer('SHUTDOWN_DELAY_MS', v)));
+  set('SHUTDOWN_TIMEOUT_MS', (v) => (s.shutdownTimeoutMs = integer('SHUTDOWN_TIMEOUT_MS', v)));
   return s;
 }

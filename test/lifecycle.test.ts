@@ -186,7 +186,7 @@ t.test('SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS come from the environment', as
     shutdownTimeoutMs: 25000,
     exporterImage: 'mirror.example.com/e:1',
   });
-  t.throws(() => settingsFromEnv({ SHUTDOWN_TIMEOUT_MS: '10s' }), { message: 'SHUTDOWN_TIMEOUT_MS must be a non-negative integer, got "10s"' });
+  t.throws(() => settingsFromEnv({ SHUTDOWN_TIMEOUT_MS: '10s' }), { message: 'SHUTDOWN_TIMEOUT_MS must be an integer from 0 to 2147483647, got "10s"' });
   try {
     settingsFromEnv({ SHUTDOWN_DELAY_MS: '-1' });
     t.fail('a negative delay is refused');

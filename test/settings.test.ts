@@ -1,0 +1,210 @@
+/**
+ * The environment the hook starts with: every value settingsFromEnv accepts is
+ * one Node, Fastify and pino run with as meant; every other value is a
+ * SettingsError naming the variable, which main.ts prints as one line before
+ * exiting 2, never a library's stack trace.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, SettingsError, settingsFromEnv } from '../src/settings.js';
+import { buildServer } from '../src/server.js';
+import { deploymentPods, endpointSlices, proxy, service, syncRequest } from './fixtures/cluster.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The SettingsError settingsFromEnv throws for `env`, or undefined. */
+function refusal(env: Record<string, string>): SettingsError | undefined {
+  try {
+    settingsFromEnv(env);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SettingsError) return error;
+    throw error;
+  }
+}
+
+t.test('unset or empty: the defaults', async (t) => {
+  t.same(settingsFromEnv({}), DEFAULT_SETTINGS);
+  t.same(settingsFromEnv(Object.fromEntries(Object.keys(INTEGER_RANGES).map((name) => [name, '']))), DEFAULT_SETTINGS);
+  t.same(settingsFromEnv({ LOG_LEVEL: '', CLUSTER_DOMAIN: '', MCROUTER_IMAGE: '', EXPORTER_IMAGE: '' }), DEFAULT_SETTINGS);
+  const defaults = DEFAULT_SETTINGS as Record<string, unknown>;
+  const byName: Record<keyof typeof INTEGER_RANGES, keyof typeof DEFAULT_SETTINGS> = {
+    PORT: 'port',
+    BODY_LIMIT: 'bodyLimit',
+    JSON_DEPTH_LIMIT: 'jsonDepthLimit',
+    SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
+    SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  };
+  for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
+    const value = defaults[byName[name as keyof typeof INTEGER_RANGES]] as number;
+    t.ok(value >= min && value <= max, `the default ${name} (${value}) is in its own range`);
+  }
+  t.equal(settingsFromEnv({ CLUSTER_DOMAIN: DEFAULT_SETTINGS.clusterDomain }).clusterDomain, DEFAULT_SETTINGS.clusterDomain);
+  t.equal(settingsFromEnv({ MCROUTER_IMAGE: DEFAULT_SETTINGS.mcrouterImage }).mcrouterImage, DEFAULT_SETTINGS.mcrouterImage);
+  t.equal(settingsFromEnv({ EXPORTER_IMAGE: DEFAULT_SETTINGS.exporterImage }).exporterImage, DEFAULT_SETTINGS.exporterImage);
+});
+
+t.test('LOG_LEVEL: one of pino\'s levels', async (t) => {
+  t.same([...LOG_LEVELS].sort(), ['debug', 'error', 'fatal', 'info', 'silent', 'trace', 'warn']);
+  for (const level of LOG_LEVELS) {
+    t.equal(settingsFromEnv({ LOG_LEVEL: level }).logLevel, level, `${level} is taken`);
+    t.doesNotThrow(() => pino({ level }, pino.destination('/dev/null')), `and pino runs with ${level}`);
+  }
+  for (const level of ['verbose', 'INFO', 'warning', ' info', '30']) {
+    const error = refusal({ LOG_LEVEL: level });
+    t.type(error, SettingsError, `${JSON.stringify(level)} is refused`);
+    t.equal(error?.message, `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  }
+  t.throws(() => pino({ level: 'verbose' }), /default level:verbose must be included in custom levels/, 'what pino does with verbose');
+});
+
+t.test('the integer settings: their ranges, both ends', async (t) => {
+  for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
+    t.doesNotThrow(() => settingsFromEnv({ [name]: String(min) }), `${name}=${min} is taken`);
+    t.doesNotThrow(() => settingsFromEnv({ [name]: String(max) }), `${name}=${max} is taken`);
+    for (const raw of [String(min - 1), String(max + 1), 'abc', '1.5', '-0.5', 'Infinity', '1e400']) {
+      const error = refusal({ [name]: raw });
+      t.type(error, SettingsError, `${name}=${raw} is refused`);
+      t.equal(error?.message, `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+  }
+  t.match(INTEGER_RANGES, {
+    PORT: [0, 65535],
+    BODY_LIMIT: [1, Number],
+    JSON_DEPTH_LIMIT: [1, Number],
+    SHUTDOWN_DELAY_MS: [0, 2 ** 31 - 1],
+    SHUTDOWN_TIMEOUT_MS: [0, 2 ** 31 - 1],
+  });
+  t.equal(settingsFromEnv({ SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '0' }).shutdownDelayMs, 0, 'no drain and no grace: allowed');
+});
+
+t.test('the ends of the integer ranges are where Node and Fastify refuse', async (t) => {
+  t.throws(() => buildServer({ bodyLimit: 0 }), { code: 'FST_ERR_ROUTE_BODY_LIMIT_OPTION_NOT_INT' }, 'Fastify refuses BODY_LIMIT=0');
+  const smallest = buildServer({ bodyLimit: INTEGER_RANGES.BODY_LIMIT[0] });
+  await smallest.close();
+  const largest = buildServer({ bodyLimit: INTEGER_RANGES.BODY_LIMIT[1] });
+  await largest.close();
+  t.throws(() => Buffer.alloc(INTEGER_RANGES.BODY_LIMIT[1] + 1).toString('utf8'), { code: 'ERR_STRING_TOO_LONG' }, 'a larger body could not be decoded');
+  t.throws(() => http.createServer().listen(INTEGER_RANGES.PORT[1] + 1), { code: 'ERR_SOCKET_BAD_PORT' }, 'Node refuses a port above the range');
+});
+
+t.test('JSON_DEPTH_LIMIT at its largest still answers every body it lets through', async (t) => {
+  const limit = INTEGER_RANGES.JSON_DEPTH_LIMIT[1];
+  const app = buildServer({ jsonDepthLimit: limit, clock: () => new Date('2026-11-25T12:00:00Z') });
+  t.teardown(() => app.close());
+  const spec = { serviceName: 'm', mcrouter: { replicas: 2, affinity: { nodeAffinity: {} } } };
+  const base = JSON.stringify(syncRequest({ parent: proxy({ name: 'p', spec }), related: [service({ name: 'm' }), ...endpointSlices('m', deploymentPods('m', 3))] }));
+  // The affinity sits 6 levels down and is copied into the Deployment: JSON.stringify of the answer recurses through it.
+  const nested = (levels: number) => base.replace('"affinity":{', `"affinity":{"deep":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)},`);
+  const send = (payload: string) => app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload });
+  let inside = 0;
+  for (let levels = limit; levels > 0; levels--) {
+    const res = await send(nested(levels));
+    if (res.statusCode === 400) continue;
+    inside = levels;
+    t.equal(res.statusCode, 200, `${levels} levels of affinity, the deepest body within ${limit}: served`);
+    break;
+  }
+  t.ok(inside > limit - 20, 'found just inside the limit');
+  t.equal((await send(nested(inside + 1))).statusCode, 400, 'one level more: refused');
+});
+
+t.test('CLUSTER_DOMAIN: a DNS name', async (t) => {
+  for (const domain of ['cluster.local', 'k8s.example', 'local', 'Cluster.Local', 'a-b.c1', `${'a'.repeat(63)}.local`]) {
+    t.equal(settingsFromEnv({ CLUSTER_DOMAIN: domain }).clusterDomain, domain, `${domain} is taken`);
+  }
+  for (const domain of ['cluster.local.', '.cluster.local', 'cluster..local', 'cluster local', 'cluster.local:53', '-x.local', 'x-.local', 'a_b.local', `${'a'.repeat(64)}.local`, `${'a.'.repeat(127)}ab`]) {
+    const error = refusal({ CLUSTER_DOMAIN: domain });
+    t.type(error, SettingsError, `${JSON.stringify(domain)} is refused`);
+    t.equal(error?.message, `CLUSTER_DOMAIN must be a DNS name such as cluster.local, got ${JSON.stringify(domain)}`);
+  }
+});
+
+t.test('MCROUTER_IMAGE and EXPORTER_IMAGE: image references', async (t) => {
+  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+  const good = [
+    'mcrouter',
+    'jphalip/mcrouter:0.36.0',
+    'ghcr.io/dev25/mcrouter_exporter:0.5.0',
+    'example.com/mcrouter:0.41.0',
+    'localhost:5000/team/mcrouter:latest',
+    `registry.example.com:443/a/b-c__d.e@${digest}`,
+    `jphalip/mcrouter:0.36.0@${digest}`,
+    '[::1]:5000/mcrouter:1',
+  ];
+  const bad = [
+    ' jphalip/mcrouter:0.36.0',
+    'jphalip/mcrouter:0.36.0 ',
+    'jphalip/mcrouter 0.36.0',
+    'jphalip/McRouter:1',
+    'jphalip/mcrouter:',
+    'jphalip/mcrouter:a:b',
+    'jphalip//mcrouter',
+    'jphalip/mcrouter@sha256:abc',
+    `jphalip/mcrouter:${'a'.repeat(129)}`,
+    `example.com/${'a'.repeat(250)}`,
+    'https://example.com/mcrouter',
+  ];
+  for (const name of ['MCROUTER_IMAGE', 'EXPORTER_IMAGE'] as const) {
+    const key = name === 'MCROUTER_IMAGE' ? 'mcrouterImage' : 'exporterImage';
+    for (const image of good) t.equal(settingsFromEnv({ [name]: image })[key], image, `${name}=${image} is taken`);
+    for (const image of bad) {
+      const error = refusal({ [name]: image });
+      t.type(error, SettingsError, `${name}=${JSON.stringify(image)} is refused`);
+      t.equal(error?.message, `${name} must be an image reference such as jphalip/mcrouter:0.36.0, got ${JSON.stringify(image)}`);
+    }
+  }
+});
+
+/** Runs src/main.ts as lifecycle.test.ts does, with `env` over a loopback setup; resolves once it has exited. */
+function runHook(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import=@tapjs/typescript/import', 'src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TS_NODE_TRANSPILE_ONLY: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // A hook that started has taken the setting: stop it rather than wait for a signal.
+      if (stdout.includes('Server listening at')) child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`src/main.ts did not exit within 90 s; stderr: ${stderr}`));
+    }, 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+t.test('the real process: a bad value is one line on stderr and exit 2', async (t) => {
+  t.jobs = 4;
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    [{ BODY_LIMIT: '0' }, 'BODY_LIMIT'],
+    [{ SHUTDOWN_DELAY_MS: '3000000000' }, 'SHUTDOWN_DELAY_MS'],
+    [{ CLUSTER_DOMAIN: 'cluster.local:53' }, 'CLUSTER_DOMAIN'],
+  ];
+  for (const [env, name] of cases) {
+    t.test(Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '), async (t) => {
+      const { code, stdout, stderr } = await runHook(env);
+      t.equal(code, 2, 'exit 2');
+      t.equal(stdout, '', 'nothing logged: the server never started');
+      t.match(stderr, /^[^\n]+\n$/, 'one line on stderr');
+      t.match(stderr, new RegExp(`^${name} must be `), `naming ${name}`);
+      t.notMatch(stderr, /^\s+at /m, 'no stack trace');
+    });
+  }
+});
