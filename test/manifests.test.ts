@@ -17,7 +17,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
-import { DEFAULT_SETTINGS } from '../src/settings.js';
+import { DEFAULT_SETTINGS, settingsFromEnv } from '../src/settings.js';
 import {
   CHART,
   EXAMPLES_DIR,
@@ -221,6 +221,7 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
     t.match(container.readinessProbe, { httpGet: { path: '/readyz', port: 'http' } }, `${where}: readiness on /readyz`);
     t.ok(container.resources?.requests?.cpu && container.resources.requests.memory, `${where}: resource requests`);
     for (const name of ['PORT', 'LOG_LEVEL', 'CLUSTER_DOMAIN', 'MCROUTER_IMAGE', 'SHUTDOWN_DELAY_MS']) t.ok(env[name], `${where}: env ${name}`);
+    t.doesNotThrow(() => settingsFromEnv(env), `${where}: the hook starts with this environment`);
     t.equal(env.MCROUTER_IMAGE, DEFAULT_SETTINGS.mcrouterImage, `${where}: the default mcrouter image`);
     t.equal(env.CLUSTER_DOMAIN, DEFAULT_SETTINGS.clusterDomain, `${where}: the default cluster domain`);
     t.equal(container.image, `ghcr.io/ianlewis/memcached-operator:${pkg.version}`, `${where}: the image of this version`);
@@ -249,6 +250,13 @@ t.test('the chart', async (t) => {
   t.same(byKind(noCrd, 'CustomResourceDefinition'), [], 'crds.install=false leaves the CRD out');
   t.equal(noCrd.length, helmed.length - 1);
   t.same(byKind(helmTemplate('--set', 'podDisruptionBudget.enabled=false'), 'PodDisruptionBudget'), [], 'the PDB can be turned off');
+  // minAvailable: 1 over a single pod allows no eviction: every node drain would hang on it.
+  const single = helmTemplate('--set', 'replicaCount=1');
+  t.equal((one(single, 'Deployment') as K8sObject & { spec: { replicas: number } }).spec.replicas, 1);
+  t.same(byKind(single, 'PodDisruptionBudget'), [], 'one replica: no PDB, so node drains are not blocked');
+  t.same(byKind(helmTemplate('--set', 'replicaCount=0'), 'PodDisruptionBudget'), [], 'no replicas: no PDB');
+  const three = byKind(helmTemplate('--set', 'replicaCount=3'), 'PodDisruptionBudget') as (K8sObject & { spec: { minAvailable: number } })[];
+  t.same(three.map((pdb) => pdb.spec.minAvailable), [1], 'more than one replica: the PDB keeps one up');
 
   const custom = helmTemplate(
     '--set', 'image.tag=dev',
@@ -269,6 +277,7 @@ t.test('the chart', async (t) => {
   t.equal(container.imagePullPolicy, 'Always');
   t.equal(deployment.spec.replicas, 3);
   t.match(envOf(container), { LOG_LEVEL: 'debug', CLUSTER_DOMAIN: 'k8s.example', MCROUTER_IMAGE: 'example.com/mcrouter:0.41.0', EXPORTER_IMAGE: 'example.com/exporter:1' });
+  t.doesNotThrow(() => settingsFromEnv(envOf(container)), 'the hook starts with these values');
   t.equal(container.resources?.requests?.cpu, 1);
   t.same(deployment.spec.template.metadata.annotations, { a: 'b' });
   t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
