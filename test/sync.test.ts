@@ -304,7 +304,7 @@ t.test('customize asks for the Service, its EndpointSlices and Endpoints', async
     relatedResources: [
       { apiVersion: 'v1', resource: 'services', namespace: 'default', names: ['memcached-pool1'] },
       { apiVersion: 'v1', resource: 'endpoints', namespace: 'default', names: ['memcached-pool1'] },
-      { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', namespace: 'default', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'memcached-pool1' } } },
+      { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'memcached-pool1' } } },
     ],
   });
 });

@@ -2,7 +2,9 @@
  * The customize hook: which related objects Metacontroller must watch and
  * send with each sync. Every leaf's Service by name, its EndpointSlices by
  * the `kubernetes.io/service-name` label, and its Endpoints (read when a
- * cluster has no slices for it), all in the proxy's own namespace.
+ * cluster has no slices for it), all in the proxy's own namespace (the
+ * CompositeController's hooks are v1, whose label selections Metacontroller
+ * keeps to the parent's namespace).
  */
 import type { CustomizeRequest, CustomizeResponse, RelatedResourceRule } from '../api/hook.js';
 import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
@@ -17,10 +19,12 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
   const relatedResources: RelatedResourceRule[] = [
     { apiVersion: 'v1', resource: 'services', namespace, names: services },
     { apiVersion: 'v1', resource: 'endpoints', namespace, names: services },
+    // No namespace beside a labelSelector: Metacontroller v4 releases before namespaceSelector refuse such a
+    // rule ("cannot have both labelSelector and Namespace/Names"), and with it every sync of the proxy. For a
+    // v1 hook they list label-selected objects in the parent's namespace anyway.
     ...services.map((name) => ({
       apiVersion: 'discovery.k8s.io/v1',
       resource: 'endpointslices',
-      namespace,
       labelSelector: { matchLabels: { [SERVICE_NAME_LABEL]: name } },
     })),
   ];

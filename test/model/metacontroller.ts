@@ -196,6 +196,11 @@ export class Metacontroller {
     for (const rule of this.related ?? []) {
       const type = RESOURCES[`${rule.apiVersion}/${rule.resource}`];
       if (!type) throw new Error(`customize asked for a resource the model does not know: ${JSON.stringify(rule)}`);
+      // Metacontroller v4 before namespaceSelector (pkg/controller/common/customize: determineSelectionType)
+      // fails every sync of a parent whose rule has both; a v1 hook's label selection stays in the parent's namespace.
+      if (rule.labelSelector && (rule.namespace !== undefined || rule.names !== undefined)) {
+        throw new Error(`related rule cannot have both labelSelector and namespace/names: ${JSON.stringify(rule)}`);
+      }
       const group = (related[TYPE_KEY_OF[`${type.apiVersion}/${type.kind}`]!] ??= {});
       for (const o of objects) {
         const meta = o['metadata'] as { name: string; namespace?: string; labels?: Record<string, string> };
