@@ -63,6 +63,7 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['an unknown rule type', { rules: { type: 'mirrored', service: { name: 'a' } } }, /^spec\.rules\.type: must be one of sharded, replicated/],
     ['a port of the wrong type', { serviceName: 'a', servicePort: true }, /^spec\.servicePort: must be integer or string/],
     ['four levels', { rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]\.children: must be empty/],
+    ['an empty group at the third level', { rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]: rules nest at most 3 levels: a rule at level 3 must be a service/],
     ['a name too long for child names', { serviceName: 'a' }, /^metadata\.name: /, 'x'.repeat(55)],
     ['a name that is not a DNS label', { serviceName: 'a' }, /^metadata\.name: /, 'Example_Cluster'],
   ];

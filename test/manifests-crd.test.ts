@@ -92,7 +92,8 @@ t.test('the CEL rules sit at the right nodes', async (t) => {
   t.same(rulesAt(spec), [CEL_RULES.oneForm.rule, CEL_RULES.servicePortWithName.rule]);
   let rule = (spec.properties as Record<string, Schema>).rules as Schema;
   for (let level = 1; level <= 3; level++) {
-    t.same(rulesAt(rule), [CEL_RULES.serviceOrChildren.rule], `rule level ${level}`);
+    const expected = level < 3 ? [CEL_RULES.serviceOrChildren.rule] : [CEL_RULES.serviceOrChildren.rule, CEL_RULES.leafAtDeepest.rule];
+    t.same(rulesAt(rule), expected, `rule level ${level}`);
     const children = (rule.properties as Record<string, Schema>).children as Schema;
     if (level < 3) {
       t.ok(typeof children.maxItems === 'number', `level ${level} children are bounded for the CEL cost estimator`);
@@ -147,6 +148,7 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a name with capitals', proxy({ serviceName: 'a' }, 'Example'), /DNS-1035 label/],
     ['a name starting with a digit', proxy({ serviceName: 'a' }, '1example'), /DNS-1035 label/],
     ['a fourth level', proxy({ rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }), /./],
+    ['an empty group at the third level', proxy({ rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }), /at level 3 must be a service/],
     ['port 0', proxy({ serviceName: 'a', servicePort: 0 }), /./],
     ['a 16-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(16) }), /./],
     ['a bad hash', proxy({ rules: { hash: 'Md5', service: { name: 'a' } } }), /./],

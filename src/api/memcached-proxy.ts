@@ -57,6 +57,11 @@ export const CEL_RULES = {
     rule: 'has(self.service) != has(self.children)',
     message: 'a rule has either service or children, not both and not neither',
   },
+  // `children: []` passes maxItems 0 and the rule above: without this, an empty group would take a share of the keys.
+  leafAtDeepest: {
+    rule: '!has(self.children)',
+    message: `rules nest at most ${MAX_RULE_DEPTH} levels: a rule at level ${MAX_RULE_DEPTH} must be a service`,
+  },
   proxyName: {
     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
     message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters, so that NAME-mcrouter fits in 63`,
@@ -119,7 +124,7 @@ const RuleLevel3 = Type.Object({
       description: 'Rules nest at most 3 levels: a third-level rule must be a service.',
     }),
   ),
-}, ruleOptions);
+}, { 'x-kubernetes-validations': [CEL_RULES.serviceOrChildren, CEL_RULES.leafAtDeepest] });
 const RuleLevel2 = Type.Object({ ...ruleFields, children: Type.Optional(Type.Array(RuleLevel3, { minItems: 1, maxItems: 64 })) }, ruleOptions);
 export const Rule = Type.Object(
   { ...ruleFields, children: Type.Optional(Type.Array(RuleLevel2, { minItems: 1, maxItems: 64 })) },

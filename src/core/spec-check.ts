@@ -4,7 +4,7 @@
  * checked by the hook so that a spec that bypassed the API server is refused
  * with the field's path instead of being half applied.
  */
-import { CEL_RULES, type MemcachedProxy, type Rule } from '../api/memcached-proxy.js';
+import { CEL_RULES, MAX_RULE_DEPTH, type MemcachedProxy, type Rule } from '../api/memcached-proxy.js';
 
 export class SpecError extends Error {
   constructor(
@@ -25,8 +25,9 @@ export function checkSpec(parent: MemcachedProxy): void {
   if (spec.servicePort !== undefined && spec.serviceName === undefined) {
     throw new SpecError('spec', CEL_RULES.servicePortWithName.message);
   }
-  const visit = (rule: RuleLike, path: string): void => {
+  const visit = (rule: RuleLike, path: string, level: number): void => {
     if ((rule.service === undefined) === (rule.children === undefined)) throw new SpecError(path, CEL_RULES.serviceOrChildren.message);
+    if (level === MAX_RULE_DEPTH && rule.children !== undefined) throw new SpecError(path, CEL_RULES.leafAtDeepest.message);
     const ns = rule.service?.namespace;
     if (ns !== undefined && ns !== '' && ns !== metadata.namespace) {
       throw new SpecError(
@@ -34,7 +35,7 @@ export function checkSpec(parent: MemcachedProxy): void {
         `must be the proxy's own namespace ${JSON.stringify(metadata.namespace)}: a proxy never reads another namespace's endpoints`,
       );
     }
-    rule.children?.forEach((child, i) => visit(child, `${path}.children[${i}]`));
+    rule.children?.forEach((child, i) => visit(child, `${path}.children[${i}]`, level + 1));
   };
-  if (spec.rules) visit(spec.rules, 'spec.rules');
+  if (spec.rules) visit(spec.rules, 'spec.rules', 1);
 }
