@@ -1,9 +1,11 @@
 /** Prometheus metrics of the hook, on a registry per server (no global state). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type Hook = 'sync' | 'customize';
+const HOOKS = ['sync', 'customize'] as const;
 /** What became of a hook request: applied, refused as an invalid spec, not a hook request at all, or our fault. */
-export type Outcome = 'ok' | 'invalid' | 'bad_request' | 'error';
+const OUTCOMES = ['ok', 'invalid', 'bad_request', 'error'] as const;
+export type Hook = (typeof HOOKS)[number];
+export type Outcome = (typeof OUTCOMES)[number];
 
 /** Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request. */
 export function outcomeOf(statusCode: number): Outcome {
@@ -42,8 +44,16 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
     labelNames: ['namespace', 'name', 'state'] as const,
     registers: [registry],
   });
-  // Children bound once per label set: the hot path does no label lookups.
+  // Every hook and outcome from the start, at 0: a rate of errors is then 0 rather than absent until the
+  // first one. Children bound once per label set: the hot path does no label lookups.
   const bound = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();
+  for (const hook of HOOKS) {
+    for (const outcome of OUTCOMES) {
+      requests.inc({ hook, outcome }, 0);
+      duration.zero({ hook, outcome });
+      bound.set(`${hook}/${outcome}`, { count: requests.labels(hook, outcome), time: duration.labels(hook, outcome) });
+    }
+  }
   // The last values are kept beside the gauges: a gauge's set() hashes its labels every time, and a
   // proxy's server counts change far less often than it syncs.
   const proxies = new Map<
@@ -53,9 +63,7 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
   return {
     registry,
     observe(hook, outcome, seconds) {
-      const key = `${hook}/${outcome}`;
-      let b = bound.get(key);
-      if (!b) bound.set(key, (b = { count: requests.labels(hook, outcome), time: duration.labels(hook, outcome) }));
+      const b = bound.get(`${hook}/${outcome}`)!;
       b.count.inc();
       b.time.observe(seconds);
     },
