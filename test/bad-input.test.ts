@@ -64,8 +64,14 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['a port of the wrong type', { serviceName: 'a', servicePort: true }, /^spec\.servicePort: must be integer or string/],
     ['four levels', { rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]\.children: must be empty/],
     ['an empty group at the third level', { rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]: rules nest at most 3 levels: a rule at level 3 must be a service/],
-    ['a name too long for child names', { serviceName: 'a' }, /^metadata\.name: /, 'x'.repeat(55)],
-    ['a name that is not a DNS label', { serviceName: 'a' }, /^metadata\.name: /, 'Example_Cluster'],
+    ['a name too long for child names', { serviceName: 'a' }, /^metadata\.name: metadata\.name must be a DNS-1035 label of at most 54 characters/, 'x'.repeat(55)],
+    ['a name that is not a DNS label', { serviceName: 'a' }, /^metadata\.name: metadata\.name must be a DNS-1035 label/, 'Example_Cluster'],
+    ['the exporter on mcrouter\'s port', { serviceName: 'a', mcrouter: { port: 9442, exporter: { enabled: true } } }, /^spec\.mcrouter: spec\.mcrouter\.exporter\.port must differ from spec\.mcrouter\.port/],
+    ['statsRoot on the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be \/etc\/mcrouter/],
+    ['statsRoot under the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter/stats' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
+    ['statsRoot over the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
+    ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: must not be the proxy's own name "example-cluster"/],
+    ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: must not be the proxy's own name/],
   ];
   for (const [what, spec, message, name] of cases) {
     const res = await raw(JSON.stringify(withSpec(spec, name)), 'application/json');

@@ -27,7 +27,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const body = Buffer.from(
   JSON.stringify(
     syncRequest({
-      parent: proxy({ name: 'big', spec: { serviceName: 'big' } }),
+      parent: proxy({ name: 'big-cache', spec: { serviceName: 'big' } }),
       related: [service({ name: 'big' }), ...endpointSlices('big', deploymentPods('big', 5000))],
     }),
   ),

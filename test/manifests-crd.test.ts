@@ -90,6 +90,7 @@ t.test('the CEL rules sit at the right nodes', async (t) => {
   t.same(rulesAt(schema), [CEL_RULES.proxyName.rule], 'the name rule at the root (it reads self.metadata.name)');
   const spec = props.spec as Schema;
   t.same(rulesAt(spec), [CEL_RULES.oneForm.rule, CEL_RULES.servicePortWithName.rule]);
+  t.same(rulesAt((spec.properties as Record<string, Schema>).mcrouter as Schema), [CEL_RULES.exporterPort.rule, CEL_RULES.statsRoot.rule]);
   let rule = (spec.properties as Record<string, Schema>).rules as Schema;
   for (let level = 1; level <= 3; level++) {
     const expected = level < 3 ? [CEL_RULES.serviceOrChildren.rule] : [CEL_RULES.serviceOrChildren.rule, CEL_RULES.leafAtDeepest.rule];
@@ -131,6 +132,11 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
     ['a 54-character name', proxy({ serviceName: 'm' }, `a${'b'.repeat(MAX_NAME_LENGTH - 1)}`)],
     ['a status', { ...proxy({ serviceName: 'm' }), status: { servers: 3, readyServers: 2, conditions: [{ type: 'Ready', status: 'True' }] } }],
     ['mcrouter settings', proxy({ serviceName: 'm', mcrouter: { replicas: 3, nodeSelector: { a: 'b' }, resources: { limits: { cpu: 1 } }, exporter: { enabled: true } } })],
+    ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
+    ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
+    ...['/var/mcrouter/stats', '/stats', '/etcetera', '/etc/mcrouterx', '/var/etc/mcrouter'].map(
+      (statsRoot): [string, Json] => [`statsRoot ${statsRoot}`, proxy({ serviceName: 'm', mcrouter: { statsRoot } })],
+    ),
   ];
   for (const [name, object] of good) t.same(crdViolations(schema, object), [], name);
 });
@@ -148,6 +154,11 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a name with capitals', proxy({ serviceName: 'a' }, 'Example'), /DNS-1035 label/],
     ['a name starting with a digit', proxy({ serviceName: 'a' }, '1example'), /DNS-1035 label/],
     ['a fourth level', proxy({ rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }), /./],
+    ['the exporter on mcrouter\'s port', proxy({ serviceName: 'a', mcrouter: { exporter: { enabled: true, port: 11211 } } }), /exporter\.port must differ/],
+    ['the exporter on mcrouter\'s port, by default', proxy({ serviceName: 'a', mcrouter: { port: 9442, exporter: { enabled: true } } }), /exporter\.port must differ/],
+    ...['/etc/mcrouter', '/etc/mcrouter/', '/etc/mcrouter/stats', '/', '//', '/etc', '/etc/'].map(
+      (statsRoot): [string, Json, RegExp] => [`statsRoot ${statsRoot}`, proxy({ serviceName: 'a', mcrouter: { statsRoot } }), /statsRoot must not be \/etc\/mcrouter/],
+    ),
     ['an empty group at the third level', proxy({ rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }), /at level 3 must be a service/],
     ['port 0', proxy({ serviceName: 'a', servicePort: 0 }), /./],
     ['a 16-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(16) }), /./],

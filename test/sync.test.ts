@@ -291,7 +291,7 @@ t.test('v1 and v2 keyed requests give the same answer', async (t) => {
 
 t.test('a 5,000-member pool answers 200', async (t) => {
   const pods = deploymentPods('big', 5000);
-  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'big', spec: { serviceName: 'big' } }), related: [service({ name: 'big' }), ...endpointSlices('big', pods)] }));
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'big-cache', spec: { serviceName: 'big' } }), related: [service({ name: 'big' }), ...endpointSlices('big', pods)] }));
   t.equal(res.statusCode, 200);
   t.equal(configOf(res.body).pools['big']!.servers.length, 5000);
   t.equal((res.body['status'] as any).servers, 5000);

@@ -38,6 +38,19 @@ export const MAX_NAME_LENGTH = 54;
 export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 /** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */
 export const MAX_RULE_DEPTH = 3;
+/** Where the mcrouter config is mounted, read-only: `statsRoot` may not overlap it. */
+export const CONFIG_DIR = '/etc/mcrouter';
+
+/**
+ * A path that is CONFIG_DIR, under it, or one of its ancestors (`/`, `/etc`), in RE2 syntax for CEL: a stats
+ * directory there would be a second mount at the config's path, a mount inside a read-only volume, or
+ * an empty directory over the config.
+ */
+export const CONFIG_DIR_OVERLAP = (() => {
+  const segments = CONFIG_DIR.split('/').filter(Boolean);
+  const tail = segments.reduceRight((inner, segment, i) => (i === segments.length - 1 ? `(${segment}(/.*)?)?` : `(${segment}/*${inner})?`), '');
+  return `^/*${tail}$`;
+})();
 
 /**
  * Rules the schema alone cannot say, as CEL for the CRD. The hook checks the
@@ -61,6 +74,16 @@ export const CEL_RULES = {
   leafAtDeepest: {
     rule: '!has(self.children)',
     message: `rules nest at most ${MAX_RULE_DEPTH} levels: a rule at level ${MAX_RULE_DEPTH} must be a service`,
+  },
+  exporterPort: {
+    rule:
+      `!has(self.exporter) || !has(self.exporter.enabled) || !self.exporter.enabled || ` +
+      `(has(self.port) ? self.port : ${DEFAULTS.mcrouterPort}) != (has(self.exporter.port) ? self.exporter.port : ${DEFAULTS.exporterPort})`,
+    message: 'spec.mcrouter.exporter.port must differ from spec.mcrouter.port: both containers listen in one pod, behind one Service',
+  },
+  statsRoot: {
+    rule: `!has(self.statsRoot) || !self.statsRoot.matches('${CONFIG_DIR_OVERLAP}')`,
+    message: `spec.mcrouter.statsRoot must not be ${CONFIG_DIR}, a directory under it or one above it: the config is mounted there, read-only`,
   },
   proxyName: {
     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
@@ -163,7 +186,7 @@ export const McrouterSpec = Type.Object(
     ),
     exporter: Type.Optional(Exporter),
   },
-  { description: 'The mcrouter Deployment.' },
+  { description: 'The mcrouter Deployment.', 'x-kubernetes-validations': [CEL_RULES.exporterPort, CEL_RULES.statsRoot] },
 );
 
 export const MemcachedProxySpec = Type.Object(
@@ -221,7 +244,8 @@ export const MemcachedProxyStatus = Type.Object({
 
 export const ProxyMetadata = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: DNS1035_LABEL }),
+    // Checked by the root's CEL rule (and spec-check, with its message), not here: one message for both.
+    name: Type.String(),
     namespace: Type.String({ minLength: 1, maxLength: 63 }),
     uid: Type.Optional(Type.String()),
     generation: Type.Optional(Type.Integer({ minimum: 0 })),

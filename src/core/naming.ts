@@ -1,9 +1,9 @@
 /** Names and labels of the children: one place, so the selector never drifts. */
-import type { MemcachedProxy } from '../api/memcached-proxy.js';
+import { CONFIG_DIR, type MemcachedProxy } from '../api/memcached-proxy.js';
 
 export const MANAGED_BY = 'memcached-operator';
 export const CONFIG_KEY = 'config.json';
-export const CONFIG_DIR = '/etc/mcrouter';
+export { CONFIG_DIR };
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 export const CONFIG_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/config-hash';
 

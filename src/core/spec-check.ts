@@ -4,7 +4,16 @@
  * checked by the hook so that a spec that bypassed the API server is refused
  * with the field's path instead of being half applied.
  */
-import { CEL_RULES, MAX_RULE_DEPTH, type MemcachedProxy, type Rule } from '../api/memcached-proxy.js';
+import {
+  CEL_RULES,
+  CONFIG_DIR_OVERLAP,
+  DEFAULTS,
+  DNS1035_LABEL,
+  MAX_NAME_LENGTH,
+  MAX_RULE_DEPTH,
+  type MemcachedProxy,
+  type Rule,
+} from '../api/memcached-proxy.js';
 
 export class SpecError extends Error {
   constructor(
@@ -18,16 +27,33 @@ export class SpecError extends Error {
 
 type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
+const PROXY_NAME = new RegExp(DNS1035_LABEL);
+const OVERLAPS_CONFIG_DIR = new RegExp(CONFIG_DIR_OVERLAP);
+
 /** Throws a SpecError naming the first offending field. */
 export function checkSpec(parent: MemcachedProxy): void {
   const { spec, metadata } = parent;
+  if (metadata.name.length > MAX_NAME_LENGTH || !PROXY_NAME.test(metadata.name)) throw new SpecError('metadata.name', CEL_RULES.proxyName.message);
   if ((spec.serviceName === undefined) === (spec.rules === undefined)) throw new SpecError('spec', CEL_RULES.oneForm.message);
   if (spec.servicePort !== undefined && spec.serviceName === undefined) {
     throw new SpecError('spec', CEL_RULES.servicePortWithName.message);
   }
+  const mcrouter = spec.mcrouter;
+  if (mcrouter?.exporter?.enabled && (mcrouter.exporter.port ?? DEFAULTS.exporterPort) === (mcrouter.port ?? DEFAULTS.mcrouterPort)) {
+    throw new SpecError('spec.mcrouter', CEL_RULES.exporterPort.message);
+  }
+  if (mcrouter?.statsRoot !== undefined && OVERLAPS_CONFIG_DIR.test(mcrouter.statsRoot)) throw new SpecError('spec.mcrouter', CEL_RULES.statsRoot.message);
+  // The proxy's own Service takes the proxy's name: Metacontroller cannot create it beside a Service of that name.
+  const ownService = (service: string | undefined, field: string) => {
+    if (service === metadata.name) {
+      throw new SpecError(field, `must not be the proxy's own name ${JSON.stringify(service)}: the proxy's Service takes that name, and the two cannot both exist`);
+    }
+  };
+  ownService(spec.serviceName, 'spec.serviceName');
   const visit = (rule: RuleLike, path: string, level: number): void => {
     if ((rule.service === undefined) === (rule.children === undefined)) throw new SpecError(path, CEL_RULES.serviceOrChildren.message);
     if (level === MAX_RULE_DEPTH && rule.children !== undefined) throw new SpecError(path, CEL_RULES.leafAtDeepest.message);
+    ownService(rule.service?.name, `${path}.service.name`);
     const ns = rule.service?.namespace;
     if (ns !== undefined && ns !== '' && ns !== metadata.namespace) {
       throw new SpecError(
