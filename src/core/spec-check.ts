@@ -1,8 +1,9 @@
 /**
- * The rules the CRD enforces with CEL (api CEL_RULES) and the one it cannot
- * (a service in another namespace: CEL cannot read metadata.namespace),
- * checked by the hook so that a spec that bypassed the API server is refused
- * with the field's path instead of being half applied.
+ * The rules the CRD enforces with CEL (api CEL_RULES) and two it cannot (a
+ * service in another namespace: CEL cannot read metadata.namespace; a leaf
+ * Service named like the proxy: the rules would have to be walked), checked
+ * by the hook so that a spec that bypassed the API server is refused with the
+ * field's path instead of being half applied.
  */
 import {
   CEL_RULES,
