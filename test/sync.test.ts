@@ -231,6 +231,24 @@ t.test('ports are resolved by number or by name through the Service', async (t) 
   const wrongPort = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'memcache' } }), related: otherPortOnly }));
   t.match((wrongPort.body['status'] as any).conditions[0], { status: 'False', reason: 'NoServers' }, "another port's endpoints are not servers");
   t.match(configOf(wrongPort.body).route, { type: 'ErrorRoute' });
+
+  // A StatefulSet pod without the named port sits in a slice of the other port only: in whichever order
+  // the slices come, the others keep their ordinal slots, the missing one its DNS name.
+  const headless = service({ name: 'sts', headless: true, ports: [{ name: 'memcache', port: 11211 }, { name: 'metrics', port: 9150 }] });
+  const bothPorts = endpointSlices('sts', statefulSetPods('sts', [0, 1, 3])).map((s) => ({
+    ...s,
+    ports: [{ name: 'memcache', port: 11211, protocol: 'TCP' }, { name: 'metrics', port: 9150, protocol: 'TCP' }],
+  }));
+  const metricsOnly = endpointSlices('sts', statefulSetPods('sts', [2]), { portName: 'metrics', port: 9150 }).map((s) => ({
+    ...s,
+    metadata: { ...(s['metadata'] as Json), name: 'sts-metrics' },
+  }));
+  const parent = proxy({ name: 'p', spec: { serviceName: 'sts' } });
+  const answers = await Promise.all(
+    [[...metricsOnly, ...bothPorts], [...bothPorts, ...metricsOnly]].map((slices) => post(app, '/sync', syncRequest({ parent, related: [headless, ...slices] }))),
+  );
+  t.equal(answers[0]!.text, answers[1]!.text, 'either order of the slices, the same bytes');
+  t.same(configOf(answers[0]!.body).pools['sts']!.servers, [0, 1, 2, 3].map((n) => `sts-${n}.sts.default.svc.cluster.local:11211`));
 });
 
 t.test('a missing Service or no endpoints keeps the current config and says so', async (t) => {

@@ -192,7 +192,9 @@ export function membershipOf(
   }
   const found: Membership = { state: 'Found', members, indexOf: memberAt };
   if (dnsDomain) {
-    const port = pickPort(objects.slices[0]?.ports ?? objects.endpoints?.subsets?.[0]?.ports);
+    // The port of the first slice or subset that has this one: another may list only the Service's other ports.
+    const portLists = objects.slices.length > 0 ? objects.slices.map((s) => s.ports) : (objects.endpoints?.subsets ?? []).map((s) => s.ports);
+    const port = portLists.length === 0 ? pickPort(undefined) : portLists.map(pickPort).find((p) => p !== undefined);
     if (port !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${port}`;
   }
   return found;

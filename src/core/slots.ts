@@ -203,8 +203,11 @@ function withHoles(
  * no endpoint keeps its slot (its DNS name stays valid), so scaling touches
  * only the tail. The first ordinal is 0 unless the StatefulSet sets
  * `spec.ordinals.start`, which the hook cannot see: it is the lowest ordinal
- * of the current list and of the members, so that a missing first pod keeps
- * its slot too, and no name below the first pod is ever listed.
+ * of the current list and of the members. So a first pod that is away keeps
+ * its slot while the current list has it; only a list started while it was
+ * away (a first sync) begins after it, and moves every key once it returns.
+ * Starting at 0 instead would list, for good, names that a StatefulSet
+ * starting higher never has.
  */
 function statefulSetOrdinals(
   members: Member[],
@@ -234,10 +237,10 @@ function statefulSetOrdinals(
   return { prefix, start, slots: Array.from({ length: max - start + 1 }, (_, i) => byOrdinal.get(start + i)) };
 }
 
-/** The ordinal of the current list's first server, when it is the DNS name of pod `PREFIX-N`. */
+/** The ordinal of the current list's first server, when it is the DNS name of pod `PREFIX-N` in an ordinal list (which has no holes). */
 function currentFirstOrdinal(current: ServerList, prefix: string, dnsAddress: (hostname: string) => string): number | undefined {
   const server = current.servers[0];
-  if (server === undefined || !server.startsWith(`${prefix}-`)) return undefined;
+  if (current.weights || server === undefined || !server.startsWith(`${prefix}-`)) return undefined;
   const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
   if (!match || match[1] !== prefix) return undefined;
   const n = Number(match[2]);
