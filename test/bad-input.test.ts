@@ -70,8 +70,9 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['statsRoot on the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be \/etc\/mcrouter/],
     ['statsRoot under the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter/stats' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
     ['statsRoot over the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
-    ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: must not be the proxy's own name "example-cluster"/],
-    ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: must not be the proxy's own name/],
+    ['statsRoot with a .. segment', { serviceName: 'a', mcrouter: { statsRoot: '/var/../etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
+    ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: no leaf Service may be named like the proxy/],
+    ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],
   ];
   for (const [what, spec, message, name] of cases) {
     const res = await raw(JSON.stringify(withSpec(spec, name)), 'application/json');

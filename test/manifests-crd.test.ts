@@ -87,7 +87,7 @@ t.test('the schema is structural', async (t) => {
 t.test('the CEL rules sit at the right nodes', async (t) => {
   const rulesAt = (node: Schema) => ((node['x-kubernetes-validations'] ?? []) as { rule: string }[]).map((r) => r.rule);
   const props = schema.properties as Record<string, Schema>;
-  t.same(rulesAt(schema), [CEL_RULES.proxyName.rule], 'the name rule at the root (it reads self.metadata.name)');
+  t.same(rulesAt(schema), [CEL_RULES.proxyName.rule, CEL_RULES.ownServiceName.rule], 'the rules that read self.metadata.name, at the root');
   const spec = props.spec as Schema;
   t.same(rulesAt(spec), [CEL_RULES.oneForm.rule, CEL_RULES.servicePortWithName.rule]);
   t.same(rulesAt((spec.properties as Record<string, Schema>).mcrouter as Schema), [CEL_RULES.exporterPort.rule, CEL_RULES.statsRoot.rule]);
@@ -134,7 +134,7 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
     ['mcrouter settings', proxy({ serviceName: 'm', mcrouter: { replicas: 3, nodeSelector: { a: 'b' }, resources: { limits: { cpu: 1 } }, exporter: { enabled: true } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
-    ...['/var/mcrouter/stats', '/stats', '/etcetera', '/etc/mcrouterx', '/var/etc/mcrouter'].map(
+    ...['/var/mcrouter/stats', '/stats', '/etcetera', '/etc/mcrouterx', '/etcmcrouter', '/etcmcrouter/x', '/var/etc/mcrouter', '/var/.stats'].map(
       (statsRoot): [string, Json] => [`statsRoot ${statsRoot}`, proxy({ serviceName: 'm', mcrouter: { statsRoot } })],
     ),
   ];
@@ -156,9 +156,17 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a fourth level', proxy({ rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }), /./],
     ['the exporter on mcrouter\'s port', proxy({ serviceName: 'a', mcrouter: { exporter: { enabled: true, port: 11211 } } }), /exporter\.port must differ/],
     ['the exporter on mcrouter\'s port, by default', proxy({ serviceName: 'a', mcrouter: { port: 9442, exporter: { enabled: true } } }), /exporter\.port must differ/],
-    ...['/etc/mcrouter', '/etc/mcrouter/', '/etc/mcrouter/stats', '/', '//', '/etc', '/etc/'].map(
-      (statsRoot): [string, Json, RegExp] => [`statsRoot ${statsRoot}`, proxy({ serviceName: 'a', mcrouter: { statsRoot } }), /statsRoot must not be \/etc\/mcrouter/],
+    ...['/etc/mcrouter', '/etc/mcrouter/', '/etc/mcrouter/stats', '/etc//mcrouter/x', '/etc/mcrouter/\nx', '/', '//', '/etc', '/etc/', '/var/../etc/mcrouter', '/./etc'].map(
+      (statsRoot): [string, Json, RegExp] => [`statsRoot ${JSON.stringify(statsRoot)}`, proxy({ serviceName: 'a', mcrouter: { statsRoot } }), /statsRoot must not be \/etc\/mcrouter/],
     ),
+    ['serviceName named like the proxy', proxy({ serviceName: 'p' }), /no leaf Service may be named like the proxy/],
+    ['a leaf named like the proxy', proxy({ rules: { service: { name: 'p' } } }), /no leaf Service may be named like the proxy/],
+    ['a second-level leaf named like the proxy', proxy({ rules: { children: [{ service: { name: 'a' } }, { service: { name: 'p' } }] } }), /named like the proxy/],
+    [
+      'a third-level leaf named like the proxy',
+      proxy({ rules: { children: [{ service: { name: 'a' } }, { children: [{ service: { name: 'b' } }, { service: { name: 'p' } }] }] } }),
+      /named like the proxy/,
+    ],
     ['an empty group at the third level', proxy({ rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }), /at level 3 must be a service/],
     ['port 0', proxy({ serviceName: 'a', servicePort: 0 }), /./],
     ['a 16-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(16) }), /./],

@@ -42,15 +42,17 @@ export const MAX_RULE_DEPTH = 3;
 export const CONFIG_DIR = '/etc/mcrouter';
 
 /**
- * A path that is CONFIG_DIR, under it, or one of its ancestors (`/`, `/etc`), in RE2 syntax for CEL: a stats
- * directory there would be a second mount at the config's path, a mount inside a read-only volume, or
- * an empty directory over the config.
+ * A path that is CONFIG_DIR, under it, or one of its ancestors (`/`, `/etc`), in syntax both RE2 (CEL) and
+ * JavaScript read alike: a stats directory there would be a second mount at the config's path, a mount
+ * inside a read-only volume, or an empty directory hiding the image's own files (`/etc`, or everything).
  */
 export const CONFIG_DIR_OVERLAP = (() => {
   const segments = CONFIG_DIR.split('/').filter(Boolean);
-  const tail = segments.reduceRight((inner, segment, i) => (i === segments.length - 1 ? `(${segment}(/.*)?)?` : `(${segment}/*${inner})?`), '');
-  return `^/*${tail}$`;
+  const ancestors = segments.slice(0, -1).map((_, i) => `${segments.slice(0, i + 1).join('/+')}/*`);
+  return `^/*(${[...ancestors, `${segments.join('/+')}(/[\\s\\S]*)?`].join('|')})?$`;
 })();
+/** A `.` or `..` segment: the path would not say where it points. */
+export const DOT_SEGMENT = '(^|/)[.][.]?(/|$)';
 
 /**
  * Rules the schema alone cannot say, as CEL for the CRD. The hook checks the
@@ -82,8 +84,17 @@ export const CEL_RULES = {
     message: 'spec.mcrouter.exporter.port must differ from spec.mcrouter.port: both containers listen in one pod, behind one Service',
   },
   statsRoot: {
-    rule: `!has(self.statsRoot) || !self.statsRoot.matches('${CONFIG_DIR_OVERLAP}')`,
-    message: `spec.mcrouter.statsRoot must not be ${CONFIG_DIR}, a directory under it or one above it: the config is mounted there, read-only`,
+    rule: `!has(self.statsRoot) || !(self.statsRoot.matches(r'${CONFIG_DIR_OVERLAP}') || self.statsRoot.matches('${DOT_SEGMENT}'))`,
+    message: `spec.mcrouter.statsRoot must not be ${CONFIG_DIR}, a directory under it or one above it (the config is mounted there, read-only), nor have . or .. segments`,
+  },
+  // The proxy's own Service takes the proxy's name (core/naming.ts): it and a leaf Service of that name cannot both exist.
+  ownServiceName: {
+    rule:
+      '(!has(self.spec.serviceName) || self.spec.serviceName != self.metadata.name) && (!has(self.spec.rules) || (' +
+      '(!has(self.spec.rules.service) || self.spec.rules.service.name != self.metadata.name) && (!has(self.spec.rules.children) || ' +
+      'self.spec.rules.children.all(c, (!has(c.service) || c.service.name != self.metadata.name) && (!has(c.children) || ' +
+      'c.children.all(d, !has(d.service) || d.service.name != self.metadata.name))))))',
+    message: "no leaf Service may be named like the proxy: the proxy's own Service takes that name",
   },
   proxyName: {
     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
@@ -261,7 +272,7 @@ export const MemcachedProxy = Type.Object(
     spec: MemcachedProxySpec,
     status: Type.Optional(Type.Union([MemcachedProxyStatus, Type.Null()])),
   },
-  { 'x-kubernetes-validations': [CEL_RULES.proxyName] },
+  { 'x-kubernetes-validations': [CEL_RULES.proxyName, CEL_RULES.ownServiceName] },
 );
 
 export type ServiceRef = Static<typeof ServiceRef>;

@@ -1,7 +1,7 @@
 /**
- * status.lastChange: what the last change of any server list did, in terms a
- * user cares about: which pools, which servers came and went, and the share
- * of cached keys that now live on another server.
+ * status.lastChange: what the last change of any server list or of the route
+ * did, in terms a user cares about: which pools, which servers came and went,
+ * and the share of cached keys that now live on another server.
  */
 import type { LastChange } from '../api/memcached-proxy.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';

@@ -1,20 +1,21 @@
 /**
- * The rules the CRD enforces with CEL (api CEL_RULES) and two it cannot (a
- * service in another namespace: CEL cannot read metadata.namespace; a leaf
- * Service named like the proxy: the rules would have to be walked), checked
- * by the hook so that a spec that bypassed the API server is refused with the
- * field's path instead of being half applied.
+ * The rules the CRD enforces with CEL (api CEL_RULES) and the one it cannot
+ * (a service in another namespace: CEL cannot read metadata.namespace),
+ * checked by the hook so that a spec that bypassed the API server is refused
+ * with the field's path instead of being half applied.
  */
 import {
   CEL_RULES,
   CONFIG_DIR_OVERLAP,
   DEFAULTS,
+  DOT_SEGMENT,
   DNS1035_LABEL,
   MAX_NAME_LENGTH,
   MAX_RULE_DEPTH,
   type MemcachedProxy,
   type Rule,
 } from '../api/memcached-proxy.js';
+import { serviceName } from './naming.js';
 
 export class SpecError extends Error {
   constructor(
@@ -30,6 +31,7 @@ type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
 const PROXY_NAME = new RegExp(DNS1035_LABEL);
 const OVERLAPS_CONFIG_DIR = new RegExp(CONFIG_DIR_OVERLAP);
+const HAS_DOT_SEGMENT = new RegExp(DOT_SEGMENT);
 
 /** Throws a SpecError naming the first offending field. */
 export function checkSpec(parent: MemcachedProxy): void {
@@ -43,12 +45,13 @@ export function checkSpec(parent: MemcachedProxy): void {
   if (mcrouter?.exporter?.enabled && (mcrouter.exporter.port ?? DEFAULTS.exporterPort) === (mcrouter.port ?? DEFAULTS.mcrouterPort)) {
     throw new SpecError('spec.mcrouter', CEL_RULES.exporterPort.message);
   }
-  if (mcrouter?.statsRoot !== undefined && OVERLAPS_CONFIG_DIR.test(mcrouter.statsRoot)) throw new SpecError('spec.mcrouter', CEL_RULES.statsRoot.message);
-  // The proxy's own Service takes the proxy's name: Metacontroller cannot create it beside a Service of that name.
+  const statsRoot = mcrouter?.statsRoot;
+  if (statsRoot !== undefined && (OVERLAPS_CONFIG_DIR.test(statsRoot) || HAS_DOT_SEGMENT.test(statsRoot))) {
+    throw new SpecError('spec.mcrouter', CEL_RULES.statsRoot.message);
+  }
+  // The CRD's rule compares with metadata.name, as CEL must; here the name comes from where the children get it.
   const ownService = (service: string | undefined, field: string) => {
-    if (service === metadata.name) {
-      throw new SpecError(field, `must not be the proxy's own name ${JSON.stringify(service)}: the proxy's Service takes that name, and the two cannot both exist`);
-    }
+    if (service === serviceName(parent)) throw new SpecError(field, CEL_RULES.ownServiceName.message);
   };
   ownService(spec.serviceName, 'spec.serviceName');
   const visit = (rule: RuleLike, path: string, level: number): void => {
