@@ -57,4 +57,10 @@ const stop = (signal: string) => {
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 
-await app.listen({ port: settings.port, host: settings.host });
+try {
+  await app.listen({ port: settings.port, host: settings.host });
+} catch (error) {
+  // A port in use or a HOST that does not resolve: one line, as for a bad setting, but a failure at run time.
+  process.stderr.write(`cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,5 +1,6 @@
 /** The hook's settings: defaults, and how the environment overrides them. */
 import { constants as bufferConstants } from 'node:buffer';
+import { isIP } from 'node:net';
 import { pino } from 'pino';
 
 export const DEFAULT_SETTINGS = {
@@ -65,7 +66,8 @@ export const INTEGER_RANGES = {
 
 const integer = (name: keyof typeof INTEGER_RANGES, raw: string): number => {
   const [min, max] = INTEGER_RANGES[name];
-  const n = Number(raw);
+  // Decimal digits only: Number() also reads 0x50, 8e3 and padded spaces, which nobody means for a port.
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
@@ -83,6 +85,12 @@ const oneOf = (name: string, allowed: readonly string[], raw: string): string =>
  * mcrouter's config, so anything else (a colon, a space, a comma) breaks every headless pool's servers.
  */
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
+
+/** An address to listen on: an IP address, or a host name to resolve (whether it resolves shows at listen). */
+const listenHost = (name: string, raw: string): string => {
+  if (isIP(raw) === 0 && !DNS_NAME.test(raw)) throw new SettingsError(`${name} must be an IP address or a host name, got ${JSON.stringify(raw)}`);
+  return raw;
+};
 
 const dnsName = (name: string, raw: string): string => {
   if (!DNS_NAME.test(raw)) throw new SettingsError(`${name} must be a DNS name such as ${DEFAULT_SETTINGS.clusterDomain}, got ${JSON.stringify(raw)}`);
@@ -124,7 +132,7 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
     if (raw !== undefined && raw !== '') apply(raw);
   };
   set('PORT', (v) => (s.port = integer('PORT', v)));
-  set('HOST', (v) => (s.host = v));
+  set('HOST', (v) => (s.host = listenHost('HOST', v)));
   set('LOG_LEVEL', (v) => (s.logLevel = oneOf('LOG_LEVEL', LOG_LEVELS, v)));
   set('CLUSTER_DOMAIN', (v) => (s.clusterDomain = dnsName('CLUSTER_DOMAIN', v)));
   set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = image('MCROUTER_IMAGE', v)));

@@ -5,6 +5,7 @@
  * exiting 2, never a library's stack trace.
  */
 import t from 'tap';
+import buffer from 'node:buffer';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,7 @@ t.test('the integer settings: their ranges, both ends', async (t) => {
   for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
     t.doesNotThrow(() => settingsFromEnv({ [name]: String(min) }), `${name}=${min} is taken`);
     t.doesNotThrow(() => settingsFromEnv({ [name]: String(max) }), `${name}=${max} is taken`);
-    for (const raw of [String(min - 1), String(max + 1), 'abc', '1.5', '-0.5', 'Infinity', '1e400']) {
+    for (const raw of [String(min - 1), String(max + 1), 'abc', '1.5', '-0.5', 'Infinity', '1e400', '0x50', '8e3', ' 80 ', '+80']) {
       const error = refusal({ [name]: raw });
       t.type(error, SettingsError, `${name}=${raw} is refused`);
       t.equal(error?.message, `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
@@ -87,7 +88,7 @@ t.test('the ends of the integer ranges are where Node and Fastify refuse', async
   await smallest.close();
   const largest = buildServer({ bodyLimit: INTEGER_RANGES.BODY_LIMIT[1] });
   await largest.close();
-  t.throws(() => Buffer.alloc(INTEGER_RANGES.BODY_LIMIT[1] + 1).toString('utf8'), { code: 'ERR_STRING_TOO_LONG' }, 'a larger body could not be decoded');
+  t.equal(INTEGER_RANGES.BODY_LIMIT[1], buffer.constants.MAX_STRING_LENGTH, 'a larger body could not be decoded into one string');
   t.throws(() => http.createServer().listen(INTEGER_RANGES.PORT[1] + 1), { code: 'ERR_SOCKET_BAD_PORT' }, 'Node refuses a port above the range');
 });
 
@@ -110,6 +111,17 @@ t.test('JSON_DEPTH_LIMIT at its largest still answers every body it lets through
   }
   t.ok(inside > limit - 20, 'found just inside the limit');
   t.equal((await send(nested(inside + 1))).statusCode, 400, 'one level more: refused');
+});
+
+t.test('HOST: an IP address or a host name', async (t) => {
+  for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'fd00::1', 'localhost', 'hook.memcached-operator.svc']) {
+    t.equal(settingsFromEnv({ HOST: host }).host, host, `${host} is taken`);
+  }
+  for (const host of ['not a host', '127.0.0.1:8080', 'http://localhost', '[::1]', 'host_name']) {
+    const error = refusal({ HOST: host });
+    t.type(error, SettingsError, `${JSON.stringify(host)} is refused`);
+    t.equal(error?.message, `HOST must be an IP address or a host name, got ${JSON.stringify(host)}`);
+  }
 });
 
 t.test('CLUSTER_DOMAIN: a DNS name', async (t) => {
@@ -196,6 +208,7 @@ t.test('the real process: a bad value is one line on stderr and exit 2', async (
     [{ BODY_LIMIT: '0' }, 'BODY_LIMIT'],
     [{ SHUTDOWN_DELAY_MS: '3000000000' }, 'SHUTDOWN_DELAY_MS'],
     [{ CLUSTER_DOMAIN: 'cluster.local:53' }, 'CLUSTER_DOMAIN'],
+    [{ HOST: 'not a host' }, 'HOST'],
   ];
   for (const [env, name] of cases) {
     t.test(Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '), async (t) => {
@@ -207,4 +220,15 @@ t.test('the real process: a bad value is one line on stderr and exit 2', async (
       t.notMatch(stderr, /^\s+at /m, 'no stack trace');
     });
   }
+});
+
+t.test('the real process: a port it cannot listen on is one line on stderr and exit 1', async (t) => {
+  const taken = http.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const port = String((taken.address() as { port: number }).port);
+  const { code, stderr } = await runHook({ PORT: port });
+  t.equal(code, 1, 'exit 1: a failure at run time, not a bad setting');
+  t.match(stderr, new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: [^\\n]*EADDRINUSE[^\\n]*\\n$`), 'one line naming the address');
+  t.notMatch(stderr, /^\s+at /m, 'no stack trace');
 });
