@@ -200,14 +200,14 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
   ] as const) {
     const deployment = one(objects, 'Deployment') as K8sObject & { spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } } };
     const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string }[] } };
-    const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
     const labels = deployment.spec.template.metadata.labels;
     const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
     t.ok(selects(deployment.spec.selector.matchLabels), `${where}: the Deployment selects its pods`);
     t.ok(selects(service.spec.selector), `${where}: the Service selects the hook pods`);
     t.ok(selects(pdb.spec.selector.matchLabels), `${where}: the PDB covers the hook pods`);
     t.equal(deployment.spec.replicas, 2, `${where}: two replicas`);
-    t.equal(pdb.spec.minAvailable, 1, `${where}: one stays up`);
+    t.equal(pdb.spec.maxUnavailable, 1, `${where}: drains evict one hook pod at a time, and are never blocked`);
 
     const pod = podSpecOf(deployment);
     const container = hookContainer(deployment);
@@ -250,13 +250,13 @@ t.test('the chart', async (t) => {
   t.same(byKind(noCrd, 'CustomResourceDefinition'), [], 'crds.install=false leaves the CRD out');
   t.equal(noCrd.length, helmed.length - 1);
   t.same(byKind(helmTemplate('--set', 'podDisruptionBudget.enabled=false'), 'PodDisruptionBudget'), [], 'the PDB can be turned off');
-  // minAvailable: 1 over a single pod allows no eviction: every node drain would hang on it.
+  // Over a single pod a PDB protects nothing; the hook's own mcrouter PDBs follow the same rule.
   const single = helmTemplate('--set', 'replicaCount=1');
   t.equal((one(single, 'Deployment') as K8sObject & { spec: { replicas: number } }).spec.replicas, 1);
-  t.same(byKind(single, 'PodDisruptionBudget'), [], 'one replica: no PDB, so node drains are not blocked');
+  t.same(byKind(single, 'PodDisruptionBudget'), [], 'one replica: no PDB');
   t.same(byKind(helmTemplate('--set', 'replicaCount=0'), 'PodDisruptionBudget'), [], 'no replicas: no PDB');
-  const three = byKind(helmTemplate('--set', 'replicaCount=3'), 'PodDisruptionBudget') as (K8sObject & { spec: { minAvailable: number } })[];
-  t.same(three.map((pdb) => pdb.spec.minAvailable), [1], 'more than one replica: the PDB keeps one up');
+  const three = byKind(helmTemplate('--set', 'replicaCount=3'), 'PodDisruptionBudget') as (K8sObject & { spec: { maxUnavailable: number } })[];
+  t.same(three.map((pdb) => pdb.spec.maxUnavailable), [1], 'more than one replica: one hook pod evicted at a time');
 
   const custom = helmTemplate(
     '--set', 'image.tag=dev',
