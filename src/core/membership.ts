@@ -151,10 +151,14 @@ export function membershipOf(
     }
   };
 
+  // The port of the first slice or subset that has this one names StatefulSet pods: another may list only
+  // the Service's other ports.
+  let dnsPort: number | undefined;
   if (objects.slices.length > 0) {
     for (const slice of objects.slices) {
       const port = pickPort(slice.ports);
       if (port === undefined) continue;
+      dnsPort ??= port;
       const suffix = `:${port}`;
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses[0];
@@ -168,6 +172,7 @@ export function membershipOf(
     for (const subset of objects.endpoints?.subsets ?? []) {
       const port = pickPort(subset.ports);
       if (port === undefined) continue;
+      dnsPort ??= port;
       const suffix = `:${port}`;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods: whatever they list is staying.
@@ -191,11 +196,6 @@ export function membershipOf(
     seen.terminating &&= c.terminating;
   }
   const found: Membership = { state: 'Found', members, indexOf: memberAt };
-  if (dnsDomain) {
-    // The port of the first slice or subset that has this one: another may list only the Service's other ports.
-    const portLists = objects.slices.length > 0 ? objects.slices.map((s) => s.ports) : (objects.endpoints?.subsets ?? []).map((s) => s.ports);
-    const port = portLists.length === 0 ? pickPort(undefined) : portLists.map(pickPort).find((p) => p !== undefined);
-    if (port !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${port}`;
-  }
+  if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
   return found;
 }
