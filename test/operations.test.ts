@@ -58,7 +58,7 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   check(t, noEndpoints.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; no request reaches it/);
 
   const { first, children, second } = await settled(cache(), members([0, 1, 2]));
-  check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter to be created$/);
+  check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/);
   check(t, second.body, 'True', 'Available', /^3 servers in 1 pool; 1 mcrouter replica available$/);
 
   // Metacontroller applied a new spec; the Deployment controller has not caught up: its counts are stale.
@@ -136,6 +136,95 @@ t.test('repeated syncs are byte-identical; lastTransitionTime moves only when Re
   t.match(readyOf(stillBroken.body), { status: 'False', reason: 'NoServers', lastTransitionTime: '2026-11-26T08:30:00Z' }, 'False for another reason: the time stays');
 });
 
+t.test('a spec change is Progressing until Metacontroller has applied the Deployment built from it', async (t) => {
+  const related = members([0, 1, 2]);
+  const { children } = await settled(cache({ replicas: 2 }), related);
+  // Generation 2 changes the image. Metacontroller sends the children it observed, the old Deployment fully
+  // rolled out, and applies the new one only after this answer.
+  const changed = cache({ replicas: 2, image: 'mcrouter:0.41.0' }, { generation: 2 });
+  const before = await post(app, '/sync', syncRequest({ parent: changed, related, children }));
+  t.match(readyOf(before.body), {
+    status: 'False',
+    reason: 'Progressing',
+    message: /^waiting for Deployment cache-mcrouter to be updated to the proxy's spec$/,
+    observedGeneration: 2,
+  });
+  t.equal(containerOf(before.body, 'mcrouter').image, 'mcrouter:0.41.0');
+
+  const applied = observedChildren(changed, before.body['children'] as Json[]);
+  const after = await post(app, '/sync', syncRequest({ parent: changed, related, children: applied }));
+  t.match(readyOf(after.body), { status: 'True', reason: 'Available', observedGeneration: 2 }, 'Available once the new Deployment has rolled out');
+
+  // A spec field the Deployment is not built from (the pools) changes nothing for the Deployment.
+  const repooled = cache({ replicas: 2 }, { generation: 2, spec: { servicePort: 11211 } });
+  const same = await post(app, '/sync', syncRequest({ parent: repooled, related, children }));
+  t.match(readyOf(same.body), { status: 'True', reason: 'Available' });
+});
+
+t.test('a child Metacontroller has not created keeps Ready False, and says what may be in the way', async (t) => {
+  const related = members([0, 1, 2]);
+  const { children } = await settled(cache(), related);
+  for (const kind of ['ConfigMap', 'Service'] as const) {
+    const without = children.filter((c) => c['kind'] !== kind);
+    const res = await post(app, '/sync', syncRequest({ parent: cache(), related, children: without }));
+    const name = kind === 'Service' ? 'cache' : 'cache-mcrouter';
+    t.match(
+      readyOf(res.body),
+      {
+        status: 'False',
+        reason: 'Progressing',
+        message: `waiting for ${kind} ${name} to be created; if that lasts, an object of that name that this proxy does not own may be in the way`,
+      },
+      kind,
+    );
+    t.same(kinds(res.body), ['ConfigMap', 'Deployment', 'Service'], `${kind}: every child still returned`);
+  }
+});
+
+t.test('a stalled rollout and a degraded Deployment have reasons of their own', async (t) => {
+  const related = members([0, 1, 2]);
+  const parent = cache({ replicas: 3 });
+  const { children } = await settled(parent, related);
+  const withStatus = (status: Json) =>
+    children.map((c) => (c['kind'] === 'Deployment' ? { ...c, status: { observedGeneration: 2, ...status } } : c));
+  const ask = async (status: Json) => readyOf((await post(app, '/sync', syncRequest({ parent, related, children: withStatus(status) }))).body);
+
+  t.match(
+    await ask({
+      replicas: 4,
+      updatedReplicas: 1,
+      availableReplicas: 3,
+      conditions: [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
+        { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.' },
+      ],
+    }),
+    {
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+      message: 'Deployment cache-mcrouter stopped rolling out: ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.; 1 of 3 replicas updated, 3 available',
+    },
+  );
+  t.match(
+    await ask({
+      replicas: 3,
+      updatedReplicas: 3,
+      availableReplicas: 2,
+      conditions: [
+        { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' },
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' },
+      ],
+    }),
+    { status: 'False', reason: 'Unavailable', message: 'Deployment cache-mcrouter has 2 of 3 replicas available' },
+    'a pod failed after the rollout finished',
+  );
+  t.match(
+    await ask({ replicas: 3, updatedReplicas: 3, availableReplicas: 2, conditions: [{ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated' }] }),
+    { status: 'False', reason: 'Progressing', message: /^Deployment cache-mcrouter rolling out: 3 of 3 replicas updated, 2 available$/ },
+    'the last new pod of a rollout not available yet',
+  );
+});
+
 t.test('a changed endpoint set changes configHash; Rollout rolls the pods, Watch leaves the Deployment alone', async (t) => {
   for (const reload of ['Watch', 'Rollout'] as const) {
     const parent = cache({ reload });
@@ -158,6 +247,8 @@ t.test('a changed endpoint set changes configHash; Rollout rolls the pods, Watch
       const withoutHash = (d: Json) => {
         const copy = structuredClone(d) as any;
         delete copy.spec.template.metadata.annotations;
+        // The spec hash covers the config hash in Rollout mode, as the pod template does.
+        delete copy.metadata.annotations['memcached-operator.ianlewis.org/spec-hash'];
         return JSON.stringify(copy);
       };
       t.equal(withoutHash(deploymentAfter), withoutHash(deploymentBefore), 'and nothing else of the Deployment changes');

@@ -201,6 +201,52 @@ t.test('duplicates merge: a pod in two slices of one family, two pods at one add
   t.equal((second.body['status'] as { readyServers: number }).readyServers, 2);
 });
 
+t.test('pods that share a hostname (a Deployment template with hostname and subdomain) are one server each, by IP', async (t) => {
+  const svc = service({ name: 'mc', headless: true });
+  const pods: Pod[] = [0, 1, 2].map((i) => ({ name: `mc-7c9d8-${i}`, ip: `10.1.0.${i + 1}`, hostname: 'memcached' }));
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'shared', spec: { serviceName: 'mc' } }), related: [svc, ...endpointSlices('mc', pods)] }));
+  // memcached.mc.default.svc resolves to any one of the three pods: as one server, two pods would get no keys.
+  t.same(configOf(res.body).pools['mc']!.servers, ['10.1.0.1:11211', '10.1.0.2:11211', '10.1.0.3:11211']);
+  t.equal((res.body['status'] as { servers: number }).servers, 3);
+  // A hostname of its own still names its pod.
+  const mixed = [...pods, { name: 'mc-solo', ip: '10.1.0.9', hostname: 'solo' }];
+  const res2 = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'shared', spec: { serviceName: 'mc' } }), related: [svc, ...endpointSlices('mc', mixed)] }));
+  t.same(configOf(res2.body).pools['mc']!.servers, ['10.1.0.1:11211', '10.1.0.2:11211', '10.1.0.3:11211', 'solo.mc.default.svc.cluster.local:11211']);
+});
+
+t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters', async (t) => {
+  const host = 'memcached-0001.prod-cache-cluster.abcdef.use1.cache.amazonaws.example.com';
+  const [slice] = endpointSlices('mc', [{ name: 'ext', ip: '192.0.2.1', external: true }]) as [Json];
+  slice['addressType'] = 'FQDN';
+  (slice['endpoints'] as Json[])[0]!['addresses'] = [host];
+  const res = await post(app, '/sync', syncRequest({
+    parent: proxy({ name: 'external', spec: { serviceName: 'mc' } }),
+    related: [service({ name: 'mc', selector: null }), slice],
+  }));
+  t.equal(res.statusCode, 200, JSON.stringify(res.body).slice(0, 300));
+  t.same(configOf(res.body).pools['mc']!.servers, [`${host}:11211`]);
+});
+
+t.test('pools named like properties of Object.prototype (constructor, toString) come and go with a 200', async (t) => {
+  const related = (name: string) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 2, 7))];
+  const parent = (name: string) => proxy({ name: 'proto', spec: { serviceName: name } });
+  const first = await post(app, '/sync', syncRequest({ parent: parent('constructor'), related: related('constructor') }));
+  t.equal(first.statusCode, 200);
+  const children = observedChildren(parent('constructor'), first.body['children'] as Json[]);
+  // The pool of the mounted config is gone from the new one.
+  const moved = await post(app, '/sync', syncRequest({ parent: parent('mc'), related: related('mc'), children }));
+  t.equal(moved.statusCode, 200, JSON.stringify(moved.body).slice(0, 300));
+  t.match((moved.body['status'] as Json)['lastChange'], { pools: ['constructor', 'mc'], removed: ['10.244.7.2:11211', '10.244.7.3:11211'] });
+
+  // A mounted config edited by hand, with such a pool.
+  const edited = structuredClone(children);
+  const cm = edited.find((c) => c['kind'] === 'ConfigMap')!;
+  cm['data'] = { 'config.json': JSON.stringify({ pools: { toString: { servers: ['10.0.0.9:11211'] } }, route: 'PoolRoute|toString' }) };
+  const res = await post(app, '/sync', syncRequest({ parent: parent('mc'), related: related('mc'), children: edited }));
+  t.equal(res.statusCode, 200, JSON.stringify(res.body).slice(0, 300));
+  t.match((res.body['status'] as Json)['lastChange'], { pools: ['mc', 'toString'], removed: ['10.0.0.9:11211'] });
+});
+
 t.test('a selector-less Service with hand-written Endpoints (servers outside the cluster)', async (t) => {
   const external: Pod[] = [
     { name: 'x', ip: '192.0.2.20', external: true },

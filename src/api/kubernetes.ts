@@ -87,8 +87,8 @@ export const Endpoints = kubeObject(ObjectMeta, {
 
 const Endpoint = Type.Object(
   {
-    // The API server's own limits (discovery validation): anything longer did not come from it.
-    addresses: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 }),
+    // The API server's own limits (discovery validation): an FQDN slice's addresses are DNS subdomains (253).
+    addresses: Type.Array(Type.String({ maxLength: 253 }), { maxItems: 100 }),
     conditions: Type.Optional(
       Type.Object(
         {
@@ -130,7 +130,15 @@ export const ConfigMap = kubeObject(ObjectMeta, {
   data: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
 });
 
-export const Deployment = kubeObject(ObjectMeta, {
+/** The hook's own annotation on the mcrouter Deployment: the one annotation it reads back. */
+export const SPEC_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/spec-hash';
+
+const DeploymentMeta = Type.Object(
+  { ...metaFields, annotations: Type.Optional(Nullable(Type.Object({ [SPEC_HASH_ANNOTATION]: Type.Optional(Type.String()) }, open))) },
+  open,
+);
+
+export const Deployment = kubeObject(DeploymentMeta, {
   spec: Type.Optional(Type.Object({ replicas: Type.Optional(Type.Integer({ minimum: 0 })) }, open)),
   status: Type.Optional(
     Type.Object(
@@ -141,6 +149,16 @@ export const Deployment = kubeObject(ObjectMeta, {
         readyReplicas: Type.Optional(Type.Integer()),
         availableReplicas: Type.Optional(Type.Integer()),
         unavailableReplicas: Type.Optional(Type.Integer()),
+        conditions: Type.Optional(
+          Nullable(
+            Type.Array(
+              Type.Object(
+                { type: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()), message: Type.Optional(Type.String()) },
+                open,
+              ),
+            ),
+          ),
+        ),
       },
       open,
     ),

@@ -55,7 +55,8 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
   const removed = new Set<string>();
   for (const name of names) {
     const before = current.pools.get(name);
-    const after = next.pools[name];
+    // A pool of the old config only, named like a property of Object.prototype (`constructor`), must not find one.
+    const after = Object.hasOwn(next.pools, name) ? next.pools[name] : undefined;
     if (sameList(before, after)) continue;
     pools.push(name);
     const was = new Set(liveServers(before));

@@ -3,8 +3,8 @@
  * Objects are built with a fixed key order so that the same inputs always
  * give the same bytes.
  */
-import * as crypto from 'node:crypto';
 import type { ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
+import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
 import type { GroupNode, LeafNode, RouteNode } from './topology.js';
@@ -127,15 +127,8 @@ export function renderConfig(config: McrouterConfig): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-/** One-shot hashing (Node >= 20.12) skips a Hash object per sync; older Node builds one. */
-const sha256Hex: (text: string) => string =
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('sha256', text, 'hex')
-    : (text) => crypto.createHash('sha256').update(text).digest('hex');
-
-export function configHash(text: string): string {
-  return sha256Hex(text).slice(0, 16);
-}
+/** What `status.configHash` shows: users can check it against `sha256sum` of the mounted file. */
+export const configHash = (text: string): string => shortDigest(text);
 
 /** The config currently mounted, read back from the observed ConfigMap. */
 export interface CurrentConfig {

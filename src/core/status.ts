@@ -4,7 +4,7 @@
  * what must persist (a condition's lastTransitionTime, the last change) is
  * carried over from the parent's current status.
  */
-import type { Deployment } from '../api/kubernetes.js';
+import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
 import type { Condition, LastChange, MemcachedProxy, MemcachedProxyStatus, PoolStatus } from '../api/memcached-proxy.js';
 import type { Membership } from './membership.js';
 import { mcrouterName, serviceName } from './naming.js';
@@ -17,13 +17,24 @@ export interface PoolOutcome {
   slots: Slots;
 }
 
-export type ReadyReason = 'ServiceNotFound' | 'PortNotFound' | 'NoServers' | 'ScaledToZero' | 'Progressing' | 'Available';
+export type ReadyReason =
+  | 'ServiceNotFound'
+  | 'PortNotFound'
+  | 'NoServers'
+  | 'ScaledToZero'
+  | 'Progressing'
+  | 'ProgressDeadlineExceeded'
+  | 'Unavailable'
+  | 'Available';
 
 export interface StatusInput {
   parent: MemcachedProxy;
   pools: PoolOutcome[];
   configHash: string;
-  deployment: Deployment | undefined;
+  /** The proxy's own children in the request: what Metacontroller has applied so far. */
+  observed: { configMap: boolean; service: boolean; deployment: Deployment | undefined };
+  /** The annotation the desired Deployment carries (deploymentSpecHash). */
+  deploymentSpecHash: string;
   desiredReplicas: number;
   lastChange: LastChange | undefined;
   now: string;
@@ -46,7 +57,8 @@ function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
 }
 
 function readiness(input: StatusInput): { reason: ReadyReason; message: string } {
-  const { pools, deployment, desiredReplicas, parent } = input;
+  const { pools, observed, desiredReplicas, parent } = input;
+  const { deployment } = observed;
   const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
   if (missing.length > 0) {
     const names = missing.map((p) => p.ref.service).join(', ');
@@ -77,7 +89,20 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   if (desiredReplicas === 0) {
     return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}` };
   }
-  if (!deployment) return { reason: 'Progressing', message: `waiting for Deployment ${name} to be created` };
+  if (!deployment || !observed.configMap || !observed.service) {
+    const notCreated = [
+      deployment ? undefined : `Deployment ${name}`,
+      observed.configMap ? undefined : `ConfigMap ${name}`,
+      observed.service ? undefined : `Service ${serviceName(parent)}`,
+    ].filter((m) => m !== undefined);
+    // Metacontroller only logs a create that fails because an object of that name exists without this proxy as owner.
+    const blocked = notCreated.length < 3 ? '; if that lasts, an object of that name that this proxy does not own may be in the way' : '';
+    return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
+  }
+  // Metacontroller applies the children after this answer: until then the Deployment is the one built from the old spec.
+  if (deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
+    return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to the proxy's spec` };
+  }
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
   // Until the Deployment controller has seen the latest spec, its replica counts describe the old one.
@@ -90,6 +115,17 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;
   const old = (st.replicas ?? 0) - updated;
+  const progressing = st.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
+    return {
+      reason: 'ProgressDeadlineExceeded',
+      message: `Deployment ${name} stopped rolling out: ${progressing.message ?? 'progress deadline exceeded'}; ${updated} of ${desiredReplicas} replicas updated, ${available} available`,
+    };
+  }
+  // NewReplicaSetAvailable: the rollout finished, so missing replicas are pods that failed since, not a rollout.
+  if (progressing?.reason === 'NewReplicaSetAvailable' && old === 0 && updated >= desiredReplicas && available < desiredReplicas) {
+    return { reason: 'Unavailable', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available` };
+  }
   if (updated < desiredReplicas || old > 0 || available < updated) {
     return {
       reason: 'Progressing',
@@ -113,7 +149,8 @@ function keptNote(pools: PoolOutcome[]): string {
 }
 
 export function statusOf(input: StatusInput): MemcachedProxyStatus {
-  const { parent, pools, deployment, now } = input;
+  const { parent, pools, now } = input;
+  const { deployment } = input.observed;
   const { reason, message } = readiness(input);
   const conditionStatus = reason === 'Available' ? 'True' : 'False';
   const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');

@@ -2,15 +2,15 @@
  * The sync hook: a MemcachedProxy and what Metacontroller observed in, the
  * desired children and status out. Pure: the time comes in with the context.
  */
-import type { ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
+import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
 import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
-import { childrenOf, type Images } from './children.js';
+import { childrenOf, deploymentSpecHash, type Images } from './children.js';
 import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { buildConfig, configHash, parseCurrentConfig, renderConfig } from './mcrouter-config.js';
-import { CONFIG_KEY, mcrouterName } from './naming.js';
+import { CONFIG_KEY, mcrouterName, serviceName } from './naming.js';
 import { assignSlots, type ServerList, type SlotMode } from './slots.js';
 import { checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -39,6 +39,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const observedDeployment = valuesOf(children[TYPE_KEYS.deployment] as ObjectMap<Deployment>).find(
     (d) => d.metadata.name === ownName,
   );
+  const ownService = serviceName(parent);
+  const observedService = valuesOf(children[TYPE_KEYS.service] as ObjectMap<AnyObject>).find((s) => s.metadata.name === ownService);
   const current = parseCurrentConfig(observedConfigMap?.data?.[CONFIG_KEY]);
 
   const topology = topologyOf(parent.spec);
@@ -68,6 +70,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const config = buildConfig(topology.root, lists);
   const text = renderConfig(config);
   const hash = configHash(text);
+  const specHash = deploymentSpecHash(parent, context.images, hash);
   const lastChange: LastChange | undefined =
     (current && lastChangeOf(current, config, context.now)) ?? parent.status?.lastChange ?? undefined;
 
@@ -76,12 +79,13 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       parent,
       pools: outcomes,
       configHash: hash,
-      deployment: observedDeployment,
+      observed: { configMap: observedConfigMap !== undefined, service: observedService !== undefined, deployment: observedDeployment },
+      deploymentSpecHash: specHash,
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
       now: context.now,
     }),
-    children: childrenOf(parent, context.images, text, hash),
+    children: childrenOf(parent, context.images, text, hash, specHash),
   };
 }
 
