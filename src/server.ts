@@ -26,6 +26,10 @@ export interface ServerOptions {
   clock?: () => Date;
   /** Node process metrics on /metrics (off in tests that build many servers). */
   processMetrics?: boolean;
+  /** How long a proxy's server gauges outlive its last sync (PROXY_SERIES_TTL_MS). */
+  proxySeriesTtlMs?: number;
+  /** How many proxies get server gauges at most (MAX_PROXY_SERIES). */
+  maxProxySeries?: number;
 }
 
 declare module 'fastify' {
@@ -90,8 +94,14 @@ export function buildServer(options: ServerOptions = {}) {
     done(Object.assign(new Error(message), { statusCode: 400 }), undefined);
   });
 
-  const metrics = createMetrics(options.processMetrics ?? false);
-  const now = rfc3339Clock(options.clock ?? (() => new Date()));
+  const clock = options.clock ?? (() => new Date());
+  const metrics = createMetrics({
+    processMetrics: options.processMetrics ?? false,
+    now: () => clock().getTime(),
+    proxySeriesTtlMs: options.proxySeriesTtlMs,
+    maxProxySeries: options.maxProxySeries,
+  });
+  const now = rfc3339Clock(clock);
   const images = {
     mcrouter: options.mcrouterImage ?? DEFAULT_SETTINGS.mcrouterImage,
     exporter: options.exporterImage ?? DEFAULT_SETTINGS.exporterImage,

@@ -127,6 +127,31 @@ t.test('/metrics: hook counts and durations by outcome, servers per proxy', asyn
   t.notOk(find(after.samples, 'process_cpu_user_seconds_total', {}).length, 'no process metrics unless asked');
 });
 
+t.test('/metrics: a proxy not synced for the TTL loses its gauges; the number of proxies with gauges is capped', async (t) => {
+  const HOUR = 60 * 60 * 1000;
+  let at = FIXED_NOW.getTime();
+  const app = testServer({ clock: () => new Date(at), proxySeriesTtlMs: 2 * HOUR, maxProxySeries: 2 });
+  t.teardown(() => app.close());
+  const named = (name: string) => syncRequest({ parent: proxy({ name, namespace, spec: { serviceName: 'memcached-pool1' } }), related: related([0, 1]) });
+  const proxies = async () =>
+    find((await scrape(app)).samples, 'memcached_operator_proxy_servers', { state: 'all' })
+      .map((s) => s.labels['name'])
+      .sort();
+
+  await post(app, '/sync', named('a'));
+  await post(app, '/sync', named('b'));
+  await post(app, '/sync', named('c'));
+  t.same(await proxies(), ['a', 'b'], 'the third proxy gets no gauges: at most maxProxySeries');
+
+  at += HOUR;
+  await post(app, '/sync', named('a'));
+  at += HOUR + 1;
+  t.same(await proxies(), ['a'], 'b, unsynced for longer than the TTL (deleted, say), is gone at the next scrape');
+  await post(app, '/sync', named('c'));
+  t.same(await proxies(), ['a', 'c'], 'which makes room for another');
+  t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);
+});
+
 t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => {
   const app = testServer({ processMetrics: true });
   t.teardown(() => app.close());

@@ -15,13 +15,30 @@ export function outcomeOf(statusCode: number): Outcome {
   return 'error';
 }
 
+/**
+ * A proxy's server gauges go once it has gone this long without a sync. Metacontroller relists, and so
+ * syncs, every proxy every 30 minutes by default (`--cache-flush-interval`): what goes is a deleted proxy,
+ * or one that other hook replicas have been syncing. Without a finalize hook nothing says a proxy is gone.
+ */
+export const PROXY_SERIES_TTL_MS = 2 * 60 * 60 * 1000;
+/** At most this many proxies get gauges: whatever reaches the hook's Service can post a sync for any name. */
+export const MAX_PROXY_SERIES = 10_000;
+
+export interface MetricsOptions {
+  processMetrics: boolean;
+  /** Milliseconds since the epoch: the server's clock. */
+  now: () => number;
+  proxySeriesTtlMs?: number | undefined;
+  maxProxySeries?: number | undefined;
+}
+
 export interface HookMetrics {
   registry: Registry;
   observe(hook: Hook, outcome: Outcome, seconds: number): void;
   proxyServers(namespace: string, name: string, servers: number, ready: number): void;
 }
 
-export function createMetrics(processMetrics: boolean): HookMetrics {
+export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SERIES_TTL_MS, maxProxySeries = MAX_PROXY_SERIES }: MetricsOptions): HookMetrics {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -38,11 +55,21 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const servers = new Gauge({
+  const servers: Gauge<'namespace' | 'name' | 'state'> = new Gauge({
     name: 'memcached_operator_proxy_servers',
     help: 'Servers in the mcrouter config of each proxy at its last sync: all (holes excluded) and ready.',
     labelNames: ['namespace', 'name', 'state'] as const,
     registers: [registry],
+    // On each scrape, not on each sync: the hot path only stamps the time.
+    collect() {
+      const stale = now() - proxySeriesTtlMs;
+      for (const [key, gauges] of proxies) {
+        if (gauges.syncedAt >= stale) continue;
+        servers.remove(gauges.namespace, gauges.name, 'all');
+        servers.remove(gauges.namespace, gauges.name, 'ready');
+        proxies.delete(key);
+      }
+    },
   });
   // Every hook and outcome from the start, at 0: a rate of errors is then 0 rather than absent until the
   // first one. Children bound once per label set: the hot path does no label lookups.
@@ -58,7 +85,15 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
   // proxy's server counts change far less often than it syncs.
   const proxies = new Map<
     string,
-    { all: ReturnType<typeof servers.labels>; ready: ReturnType<typeof servers.labels>; lastAll: number; lastReady: number }
+    {
+      namespace: string;
+      name: string;
+      all: ReturnType<typeof servers.labels>;
+      ready: ReturnType<typeof servers.labels>;
+      lastAll: number;
+      lastReady: number;
+      syncedAt: number;
+    }
   >();
   return {
     registry,
@@ -72,9 +107,19 @@ export function createMetrics(processMetrics: boolean): HookMetrics {
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
       if (!gauges) {
-        gauges = { all: servers.labels(namespace, name, 'all'), ready: servers.labels(namespace, name, 'ready'), lastAll: Number.NaN, lastReady: Number.NaN };
+        if (proxies.size >= maxProxySeries) return;
+        gauges = {
+          namespace,
+          name,
+          all: servers.labels(namespace, name, 'all'),
+          ready: servers.labels(namespace, name, 'ready'),
+          lastAll: Number.NaN,
+          lastReady: Number.NaN,
+          syncedAt: 0,
+        };
         proxies.set(key, gauges);
       }
+      gauges.syncedAt = now();
       if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
       if (gauges.lastReady !== ready) gauges.ready.set((gauges.lastReady = ready));
     },
