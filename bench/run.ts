@@ -32,7 +32,7 @@ const SOAK_SECONDS = 30;
 const SOAK_MEMBERS = 5000;
 /**
  * Idle seconds watched after the load. V8's memory reducer checks 8 s after the last full collection, and
- * again every 8 s until allocation has stopped: it gave memory back 8-19 s after the load here.
+ * again every 8 s until allocation has stopped: it gave memory back 8-20 s after the load here.
  */
 const AFTER_LOAD_SECONDS = 30;
 const BODY_LIMIT = 16 * 1024 * 1024;
