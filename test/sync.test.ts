@@ -227,6 +227,14 @@ t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters', 
   t.same(configOf(res.body).pools['mc']!.servers, [`${host}:11211`]);
 });
 
+t.test('a slice port without a number (discovery/v1: not restricted) is the Service target port', async (t) => {
+  const [slice] = endpointSlices('mc', [{ name: 'mc-a', ip: '10.2.0.1' }]) as [Json];
+  slice['ports'] = [{ name: null, port: null }];
+  const svc = service({ name: 'mc', ports: [{ port: 11211, targetPort: 11311 }] });
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'open', spec: { serviceName: 'mc' } }), related: [svc, slice] }));
+  t.same(configOf(res.body).pools['mc']!.servers, ['10.2.0.1:11311']);
+});
+
 t.test('pools named like properties of Object.prototype (constructor, toString) come and go with a 200', async (t) => {
   const related = (name: string) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 2, 7))];
   const parent = (name: string) => proxy({ name: 'proto', spec: { serviceName: name } });

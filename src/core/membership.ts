@@ -121,7 +121,9 @@ export function membershipOf(
     // Service port's (a pod without the named target port is listed with the others only); a lone
     // unnamed one, in hand-written Endpoints, can only be this one.
     const chosen = named ?? (list.length === 1 && !list[0]!.name ? list[0] : undefined);
-    return chosen?.port ?? undefined;
+    if (!chosen) return undefined;
+    // discovery/v1: a port without a number does not restrict the port, so the Service's target is it.
+    return chosen.port ?? fallbackPort;
   };
 
   // Pod DNS names resolve only for headless Services; a Service read without a clusterIP is taken as headless.
