@@ -108,7 +108,7 @@ t.test('status counts servers, pools and replicas from what was observed', async
     readyReplicas: 1,
   });
   t.notOk('lastChange' in status, 'no server list changed yet');
-  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: /2 of 2 replicas updated, 1 available/, observedGeneration: 7 });
+  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: 'Deployment cache-mcrouter has 1 of 2 replicas available', observedGeneration: 7 });
   t.equal(statusOf(first.body).replicas, 0, 'no Deployment observed: 0 replicas');
 });
 
@@ -181,7 +181,7 @@ t.test('a child Metacontroller has not created keeps Ready False, and says what 
   }
 });
 
-t.test('a stalled rollout and a degraded Deployment have reasons of their own', async (t) => {
+t.test('a stalled rollout has a reason of its own; missing replicas after a rollout are not called one', async (t) => {
   const related = members([0, 1, 2]);
   const parent = cache({ replicas: 3 });
   const { children } = await settled(parent, related);
@@ -202,27 +202,26 @@ t.test('a stalled rollout and a degraded Deployment have reasons of their own', 
     {
       status: 'False',
       reason: 'ProgressDeadlineExceeded',
-      message: 'Deployment cache-mcrouter stopped rolling out: ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.; 1 of 3 replicas updated, 3 available',
+      message: 'Deployment cache-mcrouter stopped rolling out (ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.): 1 of 3 replicas updated, 3 available',
     },
   );
-  t.match(
-    await ask({
-      replicas: 3,
-      updatedReplicas: 3,
-      availableReplicas: 2,
-      conditions: [
-        { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' },
-        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' },
-      ],
-    }),
-    { status: 'False', reason: 'Unavailable', message: 'Deployment cache-mcrouter has 2 of 3 replicas available' },
-    'a pod failed after the rollout finished',
-  );
-  t.match(
-    await ask({ replicas: 3, updatedReplicas: 3, availableReplicas: 2, conditions: [{ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated' }] }),
-    { status: 'False', reason: 'Progressing', message: /^Deployment cache-mcrouter rolling out: 3 of 3 replicas updated, 2 available$/ },
-    'the last new pod of a rollout not available yet',
-  );
+  // A pod that failed after the rollout and the new pod of a scale-up look alike: the Deployment controller
+  // keeps NewReplicaSetAvailable through a scale-up.
+  for (const reason of ['NewReplicaSetAvailable', 'ReplicaSetUpdated']) {
+    t.match(
+      await ask({
+        replicas: 3,
+        updatedReplicas: 3,
+        availableReplicas: 2,
+        conditions: [
+          { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' },
+          { type: 'Progressing', status: 'True', reason },
+        ],
+      }),
+      { status: 'False', reason: 'Progressing', message: 'Deployment cache-mcrouter has 2 of 3 replicas available' },
+      reason,
+    );
+  }
 });
 
 t.test('a changed endpoint set changes configHash; Rollout rolls the pods, Watch leaves the Deployment alone', async (t) => {

@@ -201,17 +201,31 @@ t.test('duplicates merge: a pod in two slices of one family, two pods at one add
   t.equal((second.body['status'] as { readyServers: number }).readyServers, 2);
 });
 
-t.test('pods that share a hostname (a Deployment template with hostname and subdomain) are one server each, by IP', async (t) => {
-  const svc = service({ name: 'mc', headless: true });
-  const pods: Pod[] = [0, 1, 2].map((i) => ({ name: `mc-7c9d8-${i}`, ip: `10.1.0.${i + 1}`, hostname: 'memcached' }));
-  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'shared', spec: { serviceName: 'mc' } }), related: [svc, ...endpointSlices('mc', pods)] }));
-  // memcached.mc.default.svc resolves to any one of the three pods: as one server, two pods would get no keys.
-  t.same(configOf(res.body).pools['mc']!.servers, ['10.1.0.1:11211', '10.1.0.2:11211', '10.1.0.3:11211']);
-  t.equal((res.body['status'] as { servers: number }).servers, 3);
-  // A hostname of its own still names its pod.
-  const mixed = [...pods, { name: 'mc-solo', ip: '10.1.0.9', hostname: 'solo' }];
-  const res2 = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'shared', spec: { serviceName: 'mc' } }), related: [svc, ...endpointSlices('mc', mixed)] }));
-  t.same(configOf(res2.body).pools['mc']!.servers, ['10.1.0.1:11211', '10.1.0.2:11211', '10.1.0.3:11211', 'solo.mc.default.svc.cluster.local:11211']);
+t.test('only a hostname that is its pod\'s own name (a StatefulSet sets it so) names a server; others are named by IP', async (t) => {
+  const svc = service({ name: 'mc', headless: true, ipFamilies: ['IPv4', 'IPv6'] });
+  const parent = proxy({ name: 'named', spec: { serviceName: 'mc' } });
+  const servers = async (related: Json[]) => configOf((await post(app, '/sync', syncRequest({ parent, related: [svc, ...related] }))).body).pools['mc']!.servers;
+  // A Deployment whose pod template sets hostname and subdomain: one DNS name for every pod, resolving to any of them.
+  const shared: Pod[] = [0, 1, 2].map((i) => ({ name: `mc-7c9d8-${i}`, ip: `10.1.0.${i + 1}`, hostname: 'memcached' }));
+  t.same(await servers(endpointSlices('mc', shared)), ['10.1.0.1:11211', '10.1.0.2:11211', '10.1.0.3:11211']);
+  // With one replica too, so the name does not flip between DNS and IPs while a rollout doubles the pods.
+  t.same(await servers(endpointSlices('mc', shared.slice(0, 1))), ['10.1.0.1:11211']);
+  // A StatefulSet pod's hostname is its name.
+  t.same(await servers(endpointSlices('mc', [...shared, { name: 'mc-0', ip: '10.1.0.9', hostname: 'mc-0' }])), [
+    '10.1.0.1:11211',
+    '10.1.0.2:11211',
+    '10.1.0.3:11211',
+    'mc-0.mc.default.svc.cluster.local:11211',
+  ]);
+  // Endpoints written by hand, without pods, name themselves: one server per host, whichever family lists it.
+  const external: Pod[] = [
+    { name: 'a', ip: '10.0.0.1', ipv6: 'fd00::1', hostname: 'a', external: true },
+    { name: 'b', ip: '10.0.0.2', ipv6: 'fd00::2', hostname: 'b', external: true },
+  ];
+  t.same(await servers([...endpointSlices('mc', external), ...endpointSlices('mc', external, { family: 'IPv6' })]), [
+    'a.mc.default.svc.cluster.local:11211',
+    'b.mc.default.svc.cluster.local:11211',
+  ]);
 });
 
 t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters', async (t) => {

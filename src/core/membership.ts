@@ -74,28 +74,9 @@ function endpointCount(objects: ServiceObjects): number {
 
 interface Candidate extends Member {
   primaryFamily: boolean;
-  /** `ip:port`: the address when the pod has no DNS name of its own. */
-  ipAddress: string;
 }
 
 type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | undefined;
-
-/**
- * Pods that share a hostname (a Deployment whose pod template sets `hostname` and `subdomain`) share its
- * DNS name, which resolves to any one of them: as one server they would be one member. Each is named by
- * its IP instead. StatefulSet pods have hostnames of their own, and pools without hostnames skip this.
- */
-function nameSharedHostsByIp(candidates: Candidate[]): void {
-  const seen = new Map<string, number>();
-  for (const c of candidates) if (c.hostname !== undefined) seen.set(c.hostname, (seen.get(c.hostname) ?? 0) + 1);
-  if (seen.size === 0) return;
-  for (const c of candidates) {
-    if (c.hostname !== undefined && seen.get(c.hostname)! > 1) {
-      c.address = c.ipAddress;
-      c.hostname = undefined;
-    }
-  }
-}
 
 /** The member list of one pool. `clusterDomain` builds StatefulSet DNS names. */
 export function membershipOf(
@@ -145,27 +126,29 @@ export function membershipOf(
     family: string,
     hostname: string | null | undefined,
   ) => {
-    const named = hostname && dnsDomain ? hostname : undefined;
-    const ipAddress = (ip.includes(':') ? `[${ip}]` : ip) + port;
-    const address = named ? `${named}.${dnsDomain}${port}` : ipAddress;
+    // A pod's DNS name is its own only when its hostname is its name, as a StatefulSet sets it. Pods of a
+    // Deployment whose template sets `hostname` and `subdomain` all share one name, which resolves to any
+    // one of them. An endpoint without a pod (written by hand) names itself.
+    const named = hostname && dnsDomain && (ref?.kind !== 'Pod' || !ref.name || ref.name === hostname) ? hostname : undefined;
+    const address = (named ? `${named}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip) + port;
     const primary = family === primaryFamily;
     let i: number;
     if (ref?.name && ref.kind === 'Pod' && (ref.namespace === undefined || ref.namespace === namespace)) {
       i = podAt.add(ref.name, candidates.length);
     } else {
-      const key = ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : `address:${ipAddress}`;
+      const key = ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : `address:${address}`;
       i = otherAt.get(key) ?? -1;
       if (i < 0) otherAt.set(key, candidates.length);
     }
     if (i < 0) {
-      candidates.push({ address, ready, terminating, hostname: named, primaryFamily: primary, ipAddress });
+      candidates.push({ address, ready, terminating, hostname: named, primaryFamily: primary });
       return;
     }
     const seen = candidates[i]!;
     if (primary && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
-      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary, ipAddress };
+      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
     } else if (primary === seen.primaryFamily) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
       seen.ready ||= ready;
@@ -202,8 +185,6 @@ export function membershipOf(
       for (const a of subset.notReadyAddresses ?? []) add(a.targetRef, a.ip, suffix, false, false, family(a.ip), a.hostname);
     }
   }
-
-  if (dnsDomain) nameSharedHostsByIp(candidates);
 
   // One member per address too: two identities behind one address are one server to mcrouter.
   // The candidates are this call's own objects: the first at each address becomes the member.

@@ -24,7 +24,6 @@ export type ReadyReason =
   | 'ScaledToZero'
   | 'Progressing'
   | 'ProgressDeadlineExceeded'
-  | 'Unavailable'
   | 'Available';
 
 export interface StatusInput {
@@ -119,12 +118,13 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return {
       reason: 'ProgressDeadlineExceeded',
-      message: `Deployment ${name} stopped rolling out: ${progressing.message ?? 'progress deadline exceeded'}; ${updated} of ${desiredReplicas} replicas updated, ${available} available`,
+      message: `Deployment ${name} stopped rolling out (${progressing.message ?? 'progress deadline exceeded'}): ${updated} of ${desiredReplicas} replicas updated, ${available} available`,
     };
   }
-  // NewReplicaSetAvailable: the rollout finished, so missing replicas are pods that failed since, not a rollout.
-  if (progressing?.reason === 'NewReplicaSetAvailable' && old === 0 && updated >= desiredReplicas && available < desiredReplicas) {
-    return { reason: 'Unavailable', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available` };
+  // Every replica updated, some not available: new pods of a scale-up, or pods that failed since. The
+  // Deployment's conditions cannot tell the two apart (a scale-up keeps NewReplicaSetAvailable), so neither is called a rollout.
+  if (old === 0 && updated >= desiredReplicas && available < desiredReplicas) {
+    return { reason: 'Progressing', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available` };
   }
   if (updated < desiredReplicas || old > 0 || available < updated) {
     return {
