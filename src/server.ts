@@ -6,11 +6,11 @@ import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type Fastif
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
-import { jsonHazard } from './core/json-hazard.js';
+import { locateJsonHazard } from './core/json-hazard.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
 import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
-import { refusalOf, type SchemaError } from './http/validation-error.js';
+import { fieldOfPath, refusalOf, type SchemaError } from './http/validation-error.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
 export interface ServerOptions {
@@ -85,13 +85,14 @@ export function buildServer(options: ServerOptions = {}) {
     } catch {
       return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
     }
-    const hazard = jsonHazard(value, jsonDepthLimit);
-    if (hazard === undefined) return done(null, value);
+    const found = locateJsonHazard(value, jsonDepthLimit);
+    if (found === undefined) return done(null, value);
+    const field = fieldOfPath(found.path);
     const message =
-      hazard === 'depth'
-        ? `body: JSON nested more than ${jsonDepthLimit} levels deep`
-        : 'body: a "__proto__" key or a "constructor" object with a "prototype" is refused: either can pollute prototypes';
-    done(Object.assign(new Error(message), { statusCode: 400 }), undefined);
+      found.hazard === 'depth'
+        ? `${field}: JSON nested more than ${jsonDepthLimit} levels deep`
+        : `${field}: a "__proto__" key or a "constructor" object with a "prototype" is refused: either can pollute prototypes`;
+    done(Object.assign(new Error(message), { statusCode: 400, field }), undefined);
   });
 
   const clock = options.clock ?? (() => new Date());
@@ -190,11 +191,16 @@ export function buildServer(options: ServerOptions = {}) {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ message: `${request.method} ${request.url} not found: the hooks are POST /sync and POST /customize` }),
   );
-  // Every error is JSON {message}. Client errors (bad JSON, wrong content type, too large) keep their 4xx code.
-  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+  // Every error is JSON {message}, and {field} when one is to blame. Client errors (bad JSON, wrong content
+  // type, too large, too deep) keep their 4xx code.
+  app.setErrorHandler((error: { statusCode?: number; message: string; field?: string }, request, reply) => {
     const code = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (code === 500) request.log.error({ err: error }, 'unexpected error');
-    return reply.code(code).send({ message: code === 500 ? 'internal error' : error.message });
+    if (code === 500) {
+      request.log.error({ err: error }, 'unexpected error');
+      return reply.code(code).send({ message: 'internal error' });
+    }
+    const { message, field } = error;
+    return reply.code(code).send(field === undefined ? { message } : { message, field });
   });
   return app;
 }

@@ -31,6 +31,7 @@ t.comment(`seed ${seed} (FC_SEED to replay)`);
 
 /** A small body limit keeps the "too large" cases cheap; the default limit is checked once below. */
 const BODY_LIMIT = 512 * 1024;
+const DEPTH_LIMIT = settingsFromEnv({}).jsonDepthLimit;
 const app = testServer({ bodyLimit: BODY_LIMIT });
 t.teardown(() => app.close());
 
@@ -206,19 +207,26 @@ t.test('deep nesting is refused with 400, at any place', async (t) => {
   for (const levels of [101, 1_000, 10_000, 100_000]) {
     for (const [open, close] of [['[', ']'], ['{"a":', '}']] as const) {
       const nested = deep(levels, open, close);
-      const bodies: [string, string][] = [
-        ['the whole body', nested],
-        ['parent.spec.mcrouter.affinity (copied into the Deployment)', baseText.replace('"affinity":{', `"affinity":{"deep":${nested},`)],
-        ['related', splice(baseText, '"related":{', `"Extra.v1":${nested}`)],
-        ['an observed child', splice(baseText, '"ConfigMap.v1":{', `"default/extra":${nested}`)],
-        ['controller', splice(baseText, '"controller":{', `"deep":${nested}`)],
+      // Where, the body, and the field the refusal names: the path (of so many keys) down to the nested value,
+      // then one step per level to the first value deeper than the limit.
+      const bodies: [string, string, string, number][] = [
+        ['the whole body', nested, '', 0],
+        ['parent.spec.mcrouter.affinity (copied into the Deployment)', baseText.replace('"affinity":{', `"affinity":{"deep":${nested},`), 'spec.mcrouter.affinity.deep', 5],
+        ['related', splice(baseText, '"related":{', `"Extra.v1":${nested}`), 'related["Extra.v1"]', 2],
+        ['an observed child', splice(baseText, '"ConfigMap.v1":{', `"default/extra":${nested}`), 'children["ConfigMap.v1"]["default/extra"]', 3],
+        ['controller', splice(baseText, '"controller":{', `"deep":${nested}`), 'controller.deep', 2],
       ];
-      for (const [where, body] of bodies) {
+      for (const [where, body, prefix, keys] of bodies) {
         for (const path of ['/sync', '/customize'] as const) {
           const res = await send(path, body);
           handled(path, res, `${levels} levels in ${where}`);
           const code = Buffer.byteLength(body) > BODY_LIMIT ? 413 : 400;
           t.equal(res.statusCode, code, `${path}: ${levels} levels of ${open} in ${where}: ${code}`);
+          if (code !== 400) continue;
+          const { message, field } = JSON.parse(res.text) as { message: string; field: string };
+          const steps = (open === '[' ? '[0]' : '.a').repeat(DEPTH_LIMIT - keys);
+          t.equal(field, prefix === '' ? steps.replace(/^\./, '') : prefix + steps, `${path}: names ${where}`);
+          t.equal(message, `${field}: JSON nested more than ${DEPTH_LIMIT} levels deep`);
         }
       }
     }

@@ -18,6 +18,11 @@
 
 export type JsonHazard = 'depth' | 'prototype';
 
+/** A key whose value would pollute a prototype if the object were merged or assigned somewhere. */
+const pollutes = (key: string, child: unknown): boolean =>
+  // JSON.parse makes `__proto__` an own key; assigning or merging it would set a prototype.
+  key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype'));
+
 /** The first hazard in `value` with at most `limit` levels of arrays and objects (`{}` is one level), or undefined. */
 export function jsonHazard(value: unknown, limit: number): JsonHazard | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -37,15 +42,48 @@ export function jsonHazard(value: unknown, limit: number): JsonHazard | undefine
       }
     } else {
       for (const key in node) {
-        // JSON.parse makes `__proto__` an own key; assigning or merging it would set a prototype.
-        if (key === '__proto__') return 'prototype';
         const child = (node as Record<string, unknown>)[key];
+        if (pollutes(key, child)) return 'prototype';
         if (typeof child === 'object' && child !== null) {
-          if (key === 'constructor' && Object.hasOwn(child, 'prototype')) return 'prototype';
           pending.push(child);
           depths.push(depth + 1);
         }
       }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A hazard and the keys and indexes that lead to it: the `__proto__` or
+ * `constructor` key itself, or the first value nested beyond `limit`.
+ *
+ * Only a body being refused is located: the same walk as jsonHazard's, but
+ * each pending value remembers the step that reached it, an object per value
+ * that every accepted body would otherwise pay for.
+ */
+export function locateJsonHazard(value: unknown, limit: number): { hazard: JsonHazard; path: (string | number)[] } | undefined {
+  if (jsonHazard(value, limit) === undefined) return undefined;
+  interface Step {
+    node: object;
+    depth: number;
+    from: Step | undefined;
+    key: string | number;
+  }
+  const pathTo = (step: Step): (string | number)[] => {
+    const path: (string | number)[] = [];
+    for (let s: Step | undefined = step; s?.from; s = s.from) path.push(s.key);
+    return path.reverse();
+  };
+  const pending: Step[] = [{ node: value as object, depth: 1, from: undefined, key: '' }];
+  while (pending.length > 0) {
+    const step = pending.pop()!;
+    if (step.depth > limit) return { hazard: 'depth', path: pathTo(step) };
+    const entries: [string | number, unknown][] = Array.isArray(step.node) ? step.node.map((child, i) => [i, child]) : [];
+    if (!Array.isArray(step.node)) for (const key in step.node) entries.push([key, (step.node as Record<string, unknown>)[key]]);
+    for (const [key, child] of entries) {
+      if (typeof key === 'string' && pollutes(key, child)) return { hazard: 'prototype', path: [...pathTo(step), key] };
+      if (typeof child === 'object' && child !== null) pending.push({ node: child, depth: step.depth + 1, from: step, key });
     }
   }
   return undefined;

@@ -19,16 +19,27 @@ export interface Refusal {
 
 /** JSON pointer `/parent/spec/rules/children/1` → `spec.rules.children[1]` (relative to the parent when inside it). */
 export function fieldOf(pointer: string): string {
-  const parts = pointer
-    .split('/')
-    .slice(1)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return fieldOfPath(
+    pointer
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')),
+  );
+}
+
+/** A field's longest spelling: keys in a body are anyone's, and the path of one nested 100 deep is long. */
+const MAX_FIELD = 512;
+
+/** Keys and indexes from the body's root → the field as fieldOf spells it. */
+export function fieldOfPath(path: readonly (string | number)[]): string {
+  const parts = path.map(String);
   if (parts[0] === 'parent' && parts.length > 1) parts.shift();
   let field = '';
   for (const p of parts) {
     if (/^(0|[1-9][0-9]*)$/.test(p)) field += `[${p}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) field += field === '' ? p : `.${p}`;
     else field += `[${JSON.stringify(p)}]`;
+    if (field.length > MAX_FIELD) return `${field.slice(0, MAX_FIELD)}…`;
   }
   return field === '' ? 'body' : field;
 }
