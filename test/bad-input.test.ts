@@ -70,6 +70,7 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['statsRoot on the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be \/etc\/mcrouter/],
     ['statsRoot under the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter/stats' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
     ['statsRoot over the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
+    ['statsRoot over the image\'s binaries', { serviceName: 'a', mcrouter: { statsRoot: '/usr/local' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be in \/bin, .*\/usr: an emptyDir is mounted there/],
     ['statsRoot with a .. segment', { serviceName: 'a', mcrouter: { statsRoot: '/var/../etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
     ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: no leaf Service may be named like the proxy/],
     ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],

@@ -90,7 +90,7 @@ t.test('the CEL rules sit at the right nodes', async (t) => {
   t.same(rulesAt(schema), [CEL_RULES.proxyName.rule, CEL_RULES.ownServiceName.rule], 'the rules that read self.metadata.name, at the root');
   const spec = props.spec as Schema;
   t.same(rulesAt(spec), [CEL_RULES.oneForm.rule, CEL_RULES.servicePortWithName.rule]);
-  t.same(rulesAt((spec.properties as Record<string, Schema>).mcrouter as Schema), [CEL_RULES.exporterPort.rule, CEL_RULES.statsRoot.rule]);
+  t.same(rulesAt((spec.properties as Record<string, Schema>).mcrouter as Schema), [CEL_RULES.exporterPort.rule, CEL_RULES.statsRoot.rule, CEL_RULES.statsRootSystemDir.rule]);
   let rule = (spec.properties as Record<string, Schema>).rules as Schema;
   for (let level = 1; level <= 3; level++) {
     const expected = level < 3 ? [CEL_RULES.serviceOrChildren.rule] : [CEL_RULES.serviceOrChildren.rule, CEL_RULES.leafAtDeepest.rule];
@@ -134,7 +134,7 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
     ['mcrouter settings', proxy({ serviceName: 'm', mcrouter: { replicas: 3, nodeSelector: { a: 'b' }, resources: { limits: { cpu: 1 } }, exporter: { enabled: true } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
-    ...['/var/mcrouter/stats', '/stats', '/etcetera', '/etc/mcrouterx', '/etcmcrouter', '/etcmcrouter/x', '/var/etc/mcrouter', '/var/.stats'].map(
+    ...['/var/mcrouter/stats', '/stats', '/etcetera', '/etc/mcrouterx', '/etcmcrouter', '/etcmcrouter/x', '/var/etc/mcrouter', '/var/.stats', '/usrx', '/user/stats', '/var/usr', '/libexec/x', '/tmp/stats', '/run/mcrouter'].map(
       (statsRoot): [string, Json] => [`statsRoot ${statsRoot}`, proxy({ serviceName: 'm', mcrouter: { statsRoot } })],
     ),
   ];
@@ -158,6 +158,9 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['the exporter on mcrouter\'s port, by default', proxy({ serviceName: 'a', mcrouter: { port: 9442, exporter: { enabled: true } } }), /exporter\.port must differ/],
     ...['/etc/mcrouter', '/etc/mcrouter/', '/etc/mcrouter/stats', '/etc//mcrouter/x', '/etc/mcrouter/\nx', '/', '//', '/etc', '/etc/', '/var/../etc/mcrouter', '/./etc'].map(
       (statsRoot): [string, Json, RegExp] => [`statsRoot ${JSON.stringify(statsRoot)}`, proxy({ serviceName: 'a', mcrouter: { statsRoot } }), /statsRoot must not be \/etc\/mcrouter/],
+    ),
+    ...['/usr', '/usr/', '/usr/local/bin', '//lib64', '/lib', '/proc', '/sys/fs/stats', '/dev', '/bin', '/sbin/x', '/boot', '/usr/\nx'].map(
+      (statsRoot): [string, Json, RegExp] => [`statsRoot ${JSON.stringify(statsRoot)}`, proxy({ serviceName: 'a', mcrouter: { statsRoot } }), /statsRoot must not be in \/bin, /],
     ),
     ['serviceName named like the proxy', proxy({ serviceName: 'p' }), /no leaf Service may be named like the proxy/],
     ['a leaf named like the proxy', proxy({ rules: { service: { name: 'p' } } }), /no leaf Service may be named like the proxy/],

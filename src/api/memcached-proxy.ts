@@ -51,6 +51,12 @@ export const CONFIG_DIR_OVERLAP = (() => {
   const ancestors = segments.slice(0, -1).map((_, i) => `${segments.slice(0, i + 1).join('/+')}/*`);
   return `^/*(${[...ancestors, `${segments.join('/+')}(/[\\s\\S]*)?`].join('|')})?$`;
 })();
+/**
+ * The image's system trees, in the same syntax: an emptyDir at or under one hides the binaries and libraries
+ * mcrouter runs from (`/usr`, `/lib`...), or shadows a filesystem the kernel provides (`/proc`, `/sys`, `/dev`).
+ */
+export const SYSTEM_DIRS = ['bin', 'boot', 'dev', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'sys', 'usr'] as const;
+export const SYSTEM_DIR = `^/*(${SYSTEM_DIRS.join('|')})(/[\\s\\S]*)?$`;
 /** A `.` or `..` segment: the path would not say where it points. */
 export const DOT_SEGMENT = '(^|/)[.][.]?(/|$)';
 
@@ -86,6 +92,10 @@ export const CEL_RULES = {
   statsRoot: {
     rule: `!has(self.statsRoot) || !(self.statsRoot.matches(r'${CONFIG_DIR_OVERLAP}') || self.statsRoot.matches('${DOT_SEGMENT}'))`,
     message: `spec.mcrouter.statsRoot must not be ${CONFIG_DIR}, a directory under it or one above it (the config is mounted there, read-only), nor have . or .. segments`,
+  },
+  statsRootSystemDir: {
+    rule: `!has(self.statsRoot) || !self.statsRoot.matches(r'${SYSTEM_DIR}')`,
+    message: `spec.mcrouter.statsRoot must not be in ${SYSTEM_DIRS.map((d) => `/${d}`).join(', ')}: an emptyDir is mounted there, and it would hide the image's own files`,
   },
   // The proxy's own Service takes the proxy's name (core/naming.ts): it and a leaf Service of that name cannot both exist.
   ownServiceName: {
@@ -197,7 +207,7 @@ export const McrouterSpec = Type.Object(
     ),
     exporter: Type.Optional(Exporter),
   },
-  { description: 'The mcrouter Deployment.', 'x-kubernetes-validations': [CEL_RULES.exporterPort, CEL_RULES.statsRoot] },
+  { description: 'The mcrouter Deployment.', 'x-kubernetes-validations': [CEL_RULES.exporterPort, CEL_RULES.statsRoot, CEL_RULES.statsRootSystemDir] },
 );
 
 export const MemcachedProxySpec = Type.Object(

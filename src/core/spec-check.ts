@@ -12,6 +12,7 @@ import {
   DNS1035_LABEL,
   MAX_NAME_LENGTH,
   MAX_RULE_DEPTH,
+  SYSTEM_DIR,
   type MemcachedProxy,
   type Rule,
 } from '../api/memcached-proxy.js';
@@ -32,6 +33,7 @@ type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 const PROXY_NAME = new RegExp(DNS1035_LABEL);
 const OVERLAPS_CONFIG_DIR = new RegExp(CONFIG_DIR_OVERLAP);
 const HAS_DOT_SEGMENT = new RegExp(DOT_SEGMENT);
+const IN_SYSTEM_DIR = new RegExp(SYSTEM_DIR);
 
 /** Throws a SpecError naming the first offending field. */
 export function checkSpec(parent: MemcachedProxy): void {
@@ -49,6 +51,7 @@ export function checkSpec(parent: MemcachedProxy): void {
   if (statsRoot !== undefined && (OVERLAPS_CONFIG_DIR.test(statsRoot) || HAS_DOT_SEGMENT.test(statsRoot))) {
     throw new SpecError('spec.mcrouter', CEL_RULES.statsRoot.message);
   }
+  if (statsRoot !== undefined && IN_SYSTEM_DIR.test(statsRoot)) throw new SpecError('spec.mcrouter', CEL_RULES.statsRootSystemDir.message);
   // The CRD's rule compares with metadata.name, as CEL must; here the name comes from where the children get it.
   const ownService = (service: string | undefined, field: string) => {
     if (service === serviceName(parent)) throw new SpecError(field, CEL_RULES.ownServiceName.message);
