@@ -18,10 +18,10 @@
 
 export type JsonHazard = 'depth' | 'prototype';
 
-/** A key whose value would pollute a prototype if the object were merged or assigned somewhere. */
-const pollutes = (key: string, child: unknown): boolean =>
-  // JSON.parse makes `__proto__` an own key; assigning or merging it would set a prototype.
-  key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype'));
+/** JSON.parse makes `__proto__` an own key; assigning or merging it would set a prototype. */
+const PROTO_KEY = '__proto__';
+/** A `constructor` object with a `prototype`: merging it would reach a class's prototype. */
+const pollutingConstructor = (key: string, child: object): boolean => key === 'constructor' && Object.hasOwn(child, 'prototype');
 
 /** The first hazard in `value` with at most `limit` levels of arrays and objects (`{}` is one level), or undefined. */
 export function jsonHazard(value: unknown, limit: number): JsonHazard | undefined {
@@ -42,9 +42,10 @@ export function jsonHazard(value: unknown, limit: number): JsonHazard | undefine
       }
     } else {
       for (const key in node) {
+        if (key === PROTO_KEY) return 'prototype';
         const child = (node as Record<string, unknown>)[key];
-        if (pollutes(key, child)) return 'prototype';
         if (typeof child === 'object' && child !== null) {
+          if (pollutingConstructor(key, child)) return 'prototype';
           pending.push(child);
           depths.push(depth + 1);
         }
@@ -82,8 +83,10 @@ export function locateJsonHazard(value: unknown, limit: number): { hazard: JsonH
     const entries: [string | number, unknown][] = Array.isArray(step.node) ? step.node.map((child, i) => [i, child]) : [];
     if (!Array.isArray(step.node)) for (const key in step.node) entries.push([key, (step.node as Record<string, unknown>)[key]]);
     for (const [key, child] of entries) {
-      if (typeof key === 'string' && pollutes(key, child)) return { hazard: 'prototype', path: [...pathTo(step), key] };
-      if (typeof child === 'object' && child !== null) pending.push({ node: child, depth: step.depth + 1, from: step, key });
+      if (key === PROTO_KEY) return { hazard: 'prototype', path: [...pathTo(step), key] };
+      if (typeof child !== 'object' || child === null) continue;
+      if (typeof key === 'string' && pollutingConstructor(key, child)) return { hazard: 'prototype', path: [...pathTo(step), key] };
+      pending.push({ node: child, depth: step.depth + 1, from: step, key });
     }
   }
   return undefined;
