@@ -1,18 +1,20 @@
 /** The hook's settings: defaults, and how the environment overrides them. */
 import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
 
 export const DEFAULT_SETTINGS = {
   port: 8080,
-  host: '0.0.0.0',
+  /** Every address: see anyAddress, which picks the IPv4 one on a node without IPv6. */
+  host: '::',
   logLevel: 'info',
   clusterDomain: 'cluster.local',
   /** What the stable and evryfs mcrouter charts run; 0.36 has no Rendezvous (needs >= 0.37). */
   mcrouterImage: 'jphalip/mcrouter:0.36.0',
   /**
    * github.com/Dev25/mcrouter_exporter, the one maintained mcrouter exporter: release 0.5.0 (2025-02),
-   * multi-arch, distroless, published to ghcr.io since 0.4.0 (docs/operations.md has the evidence).
+   * multi-arch, distroless, published to ghcr.io since 0.4.0 (the README's exporter section has the evidence).
    */
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   /** Room for a 5,000-pod pool: its Endpoints, EndpointSlices and the current config in one request. */
@@ -121,12 +123,23 @@ const image = (name: string, raw: string): string => {
 };
 
 /**
+ * The address that takes every connection, as Node's own listen() chooses it without a host: IPv6's `::`
+ * where the node has IPv6 (Linux then takes IPv4 on that socket too: dual-stack and IPv4-only clusters
+ * both reach the pod), IPv4's `0.0.0.0` where it has none (listening on `::` would fail there). An
+ * IPv6-only cluster reaches a pod only on `::`.
+ */
+export function anyAddress(interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string {
+  const ipv6 = Object.values(interfaces).some((addresses) => addresses?.some((a) => a.family === 'IPv6'));
+  return ipv6 ? DEFAULT_SETTINGS.host : '0.0.0.0';
+}
+
+/**
  * Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, JSON_DEPTH_LIMIT,
  * SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS. A value the hook cannot run with throws a SettingsError naming
  * the variable; unset or empty keeps the default.
  */
-export function settingsFromEnv(env: Record<string, string | undefined>): Settings {
-  const s = { ...DEFAULT_SETTINGS };
+export function settingsFromEnv(env: Record<string, string | undefined>, interfaces?: ReturnType<typeof networkInterfaces>): Settings {
+  const s = { ...DEFAULT_SETTINGS, host: anyAddress(interfaces) };
   const set = (name: string, apply: (raw: string) => void) => {
     const raw = env[name];
     if (raw !== undefined && raw !== '') apply(raw);

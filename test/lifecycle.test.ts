@@ -194,3 +194,17 @@ t.test('SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS come from the environment', as
     t.type(error, SettingsError, 'a negative delay is refused: main.ts exits 2 with the message');
   }
 });
+
+t.test('without HOST the hook answers on IPv4 and IPv6 loopback alike', async (t) => {
+  const { networkInterfaces } = await import('node:os');
+  const ipv6 = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6' && a.address === '::1'));
+  const { child, base, exited } = await startHook(t, { HOST: '' });
+  const port = new URL(base).port;
+  const agent = new http.Agent();
+  t.teardown(() => agent.destroy());
+  t.equal((await send(agent, `http://127.0.0.1:${port}`, 'GET', '/healthz')).status, 200, 'IPv4');
+  if (ipv6) t.equal((await send(agent, `http://[::1]:${port}`, 'GET', '/healthz')).status, 200, 'IPv6');
+  else t.comment('no IPv6 loopback on this machine: IPv6 not tried');
+  child.kill('SIGKILL');
+  await exited;
+});

@@ -283,6 +283,18 @@ t.test('the chart', async (t) => {
   t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
   for (const o of custom) validateObject(t, o, 'helm with values');
 
+  // The grace period covers the drain and the in-flight timeout the hook is given, and hookTimeout is a Go duration.
+  const grace = (d: K8sObject[]) => (podSpecOf(one(d, 'Deployment')) as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds;
+  t.equal(grace(helmed), 30, 'the defaults (3 s + 10 s): 30 s, Kubernetes\' default');
+  const slow = helmTemplate('--set', 'shutdownDelayMs=5000', '--set', 'shutdownTimeoutMs=60000', '--set', 'hookTimeout=1m');
+  t.equal(grace(slow), 70, '5 s + 60 s: 65 s, plus 5 to spare');
+  t.match(envOf(hookContainer(one(slow, 'Deployment'))), { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '60000' });
+  const timeouts = (one(slow, 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: { timeout: unknown } }> } }).spec.hooks;
+  t.same([timeouts['sync']!.webhook.timeout, timeouts['customize']!.webhook.timeout], ['1m', '1m']);
+  for (const [value, why] of [['hookTimeout=30', 'a number, which Metacontroller cannot read'], ['hookTimeout=ten', 'not a duration'], ['shutdownDelayMs=-1', 'negative']]) {
+    t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused by values.schema.json (${why})`);
+  }
+
   const elsewhere = parseYamlObjects(run('helm', ['template', 'proxies', CHART, '--namespace', 'ops']));
   const cc = one(elsewhere, 'CompositeController') as unknown as { spec: { hooks: { sync: { webhook: { url: string } } } } };
   const service = one(elsewhere, 'Service');

@@ -124,6 +124,16 @@ t.test('HOST: an IP address or a host name', async (t) => {
   }
 });
 
+t.test('HOST unset: every address, IPv6 and IPv4 where the node has IPv6, IPv4 where it has not', async (t) => {
+  const lo4 = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' } as const;
+  const lo6 = { address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', family: 'IPv6', mac: '00:00:00:00:00:00', internal: true, cidr: '::1/128', scopeid: 0 } as const;
+  t.equal(settingsFromEnv({}, { lo: [lo4, lo6] }).host, '::', 'dual-stack node: ::');
+  t.equal(settingsFromEnv({}, { lo: [lo6] }).host, '::', 'IPv6-only node: ::');
+  t.equal(settingsFromEnv({}, { lo: [lo4], eth0: undefined }).host, '0.0.0.0', 'a node without IPv6: 0.0.0.0, since :: cannot be bound there');
+  t.equal(settingsFromEnv({ HOST: '' }, { lo: [lo4] }).host, '0.0.0.0', 'empty is unset');
+  t.equal(settingsFromEnv({ HOST: '127.0.0.1' }, { lo: [lo6] }).host, '127.0.0.1', 'HOST wins');
+});
+
 t.test('CLUSTER_DOMAIN: a DNS name', async (t) => {
   for (const domain of ['cluster.local', 'k8s.example', 'local', 'Cluster.Local', 'a-b.c1', `${'a'.repeat(63)}.local`]) {
     t.equal(settingsFromEnv({ CLUSTER_DOMAIN: domain }).clusterDomain, domain, `${domain} is taken`);
