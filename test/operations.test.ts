@@ -324,6 +324,7 @@ t.test('every spec.mcrouter field reaches the pod', async (t) => {
     '-p',
     '5000',
     '--config-file=/etc/mcrouter/config.json',
+    '--asynclog-disable',
     '--num-proxies=4',
     '--server-timeout=250',
     '--stats-root=/var/mcrouter/stats',

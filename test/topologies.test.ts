@@ -103,7 +103,7 @@ const ROUTE_FIELDS: Record<string, readonly string[]> = {
   AllMajorityRoute: ['type', 'children'],
   AllFastestRoute: ['type', 'children'],
   AllAsyncRoute: ['type', 'children'],
-  LatestRoute: ['type', 'children', 'failover_count'],
+  LatestRoute: ['type', 'children', 'failover_count', 'salt'],
   FailoverRoute: ['type', 'children'],
   MissFailoverRoute: ['type', 'children'],
   ErrorRoute: ['type', 'response'],

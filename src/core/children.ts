@@ -69,14 +69,18 @@ export function configMapChild(parent: MemcachedProxy, configText: string): Conf
 }
 
 export function mcrouterArgs(spec: McrouterSpec): string[] {
-  const args = ['-p', String(spec.port ?? DEFAULTS.mcrouterPort), `--config-file=${CONFIG_PATH}`];
+  // --asynclog-disable: by default mcrouter answers a delete that failed on a server (timed out, refused,
+  // marked down) with NOT_FOUND and writes it to a spool for Facebook's mcreplay to send later. Nothing
+  // replays it here, so the delete would be lost while the client took it as done: with the flag the
+  // client sees the error, and a replicated rule's AllSync reports it.
+  const args = ['-p', String(spec.port ?? DEFAULTS.mcrouterPort), `--config-file=${CONFIG_PATH}`, '--asynclog-disable'];
   if (spec.numProxies !== undefined) args.push(`--num-proxies=${spec.numProxies}`);
   if (spec.serverTimeoutMs !== undefined) args.push(`--server-timeout=${spec.serverTimeoutMs}`);
   if (spec.statsRoot !== undefined) args.push(`--stats-root=${spec.statsRoot}`);
   return args.concat(spec.extraArgs ?? []);
 }
 
-/** Directories mcrouter writes to: the root filesystem is read-only. */
+/** Directories mcrouter writes to: the root filesystem is read-only. The spool stays empty with --asynclog-disable but is kept writable, as mcrouter's default async-dir. */
 const WRITABLE_DIRS = [
   { name: 'var-mcrouter', mountPath: '/var/mcrouter' },
   { name: 'spool-mcrouter', mountPath: '/var/spool/mcrouter' },
@@ -104,8 +108,9 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   if (statsRoot !== undefined && !writable.some((d) => statsRoot === d.mountPath || statsRoot.startsWith(`${d.mountPath}/`))) {
     writable.push({ name: 'stats-root', mountPath: statsRoot });
   }
-  // The config volume is mounted as a directory, never with subPath: kubelet's atomic
-  // `..data` swap is what mcrouter's inotify watch sees, and subPath mounts never update.
+  // The config volume is mounted as a directory, never with subPath: subPath mounts never update. kubelet
+  // updates a ConfigMap volume by writing a new timestamped directory, swapping the `..data` link and
+  // deleting the old directory; mcrouter watches the file behind config.json, and that deletion fires it.
   const mounts: VolumeMount[] = [
     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
     ...writable.map((d) => ({ name: d.name, mountPath: d.mountPath })),

@@ -53,9 +53,14 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
   const isEmpty = (node: RouteNode): boolean =>
     node.kind === 'leaf' ? (servers.get(node.pool.name)?.servers.length ?? 0) === 0 : node.children.every(isEmpty);
 
-  const replicated = (node: RouteNode, children: (ops: Operations) => Route[], ops: Operations): Route => {
+  const replicated = (node: RouteNode, children: (ops: Operations) => Route[], ops: Operations, depth: number): Route => {
     const writes = (): Route => ({ type: WRITE_ROUTES[node.writePolicy], children: children('writes') });
-    const reads = (): Route => ({ type: READ_ROUTES[node.readPolicy], children: children('reads') });
+    // LatestRoute picks its replica by a hash of the mcrouter host alone, so a LatestRoute nested in another
+    // would pick the same index as its parent on every host: one salt per depth, as for HashRoute below.
+    const reads = (): Route =>
+      node.readPolicy === 'Latest'
+        ? { type: READ_ROUTES.Latest, children: children('reads'), salt: `level-${depth}` }
+        : { type: READ_ROUTES[node.readPolicy], children: children('reads') };
     if (ops === 'writes') return writes();
     if (ops === 'reads') return reads();
     return {
@@ -66,13 +71,13 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     };
   };
 
-  const leafRoute = (leaf: LeafNode, ops: Operations): Route => {
+  const leafRoute = (leaf: LeafNode, ops: Operations, depth: number): Route => {
     const list = servers.get(leaf.pool.name);
     if (!list || list.servers.length === 0) return errorRoute(`memcached-operator: no servers for service ${leaf.pool.service}`);
     const name = leaf.pool.name;
     pools[name] = list.weights ? { servers: list.servers, weights: list.weights } : { servers: list.servers };
     // `Pool|NAME` is the pool's server list itself: every server a replica.
-    if (leaf.type === 'replicated') return replicated(leaf, () => [`Pool|${name}`], ops);
+    if (leaf.type === 'replicated') return replicated(leaf, () => [`Pool|${name}`], ops, depth);
     if (leaf.hash === 'Ch3') return `PoolRoute|${name}`;
     // Rendezvous refuses to load without one tag per server; older mcrouter builds read them only from the route's hash.
     const hash = leaf.hash === 'Rendezvous' ? { hash_func: 'Rendezvous', tags: list.servers } : { hash_func: leaf.hash };
@@ -85,7 +90,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     if (group.type === 'replicated') {
       // An empty replica is left out so writes still succeed on the others.
       const live = group.children.filter((c) => !isEmpty(c));
-      return replicated(group, (childOps) => live.map((c) => child(c, childOps)), ops);
+      return replicated(group, (childOps) => live.map((c) => child(c, childOps)), ops, depth);
     }
     // A sharded child keeps its position even when empty: dropping it would remap every other child's keys.
     const children = group.children.map((c) => child(c, ops));
@@ -99,7 +104,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
   };
 
   const route = (node: RouteNode, ops: Operations, depth: number): Route =>
-    node.kind === 'leaf' ? leafRoute(node, ops) : groupRoute(node, ops, depth);
+    node.kind === 'leaf' ? leafRoute(node, ops, depth) : groupRoute(node, ops, depth);
   return { pools, route: route(root, 'all', 0) };
 }
 
