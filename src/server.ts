@@ -26,9 +26,9 @@ export interface ServerOptions {
   clock?: () => Date;
   /** Node process metrics on /metrics (off in tests that build many servers). */
   processMetrics?: boolean;
-  /** How long a proxy's server gauges outlive its last sync (PROXY_SERIES_TTL_MS). */
+  /** How long a proxy's server gauges outlive its last sync (default PROXY_SERIES_TTL_MS in http/metrics.ts). */
   proxySeriesTtlMs?: number;
-  /** How many proxies get server gauges at most (MAX_PROXY_SERIES). */
+  /** How many proxies get server gauges at most (default MAX_PROXY_SERIES in http/metrics.ts). */
   maxProxySeries?: number;
 }
 

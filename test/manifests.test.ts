@@ -17,7 +17,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
-import { DEFAULT_SETTINGS, settingsFromEnv } from '../src/settings.js';
+import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, settingsFromEnv } from '../src/settings.js';
 import {
   CHART,
   EXAMPLES_DIR,
@@ -293,6 +293,14 @@ t.test('the chart', async (t) => {
   t.same([timeouts['sync']!.webhook.timeout, timeouts['customize']!.webhook.timeout], ['1m', '1m']);
   for (const [value, why] of [['hookTimeout=30', 'a number, which Metacontroller cannot read'], ['hookTimeout=ten', 'not a duration'], ['shutdownDelayMs=-1', 'negative']]) {
     t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused by values.schema.json (${why})`);
+  }
+
+  // values.schema.json repeats what the hook itself accepts: it must say the same.
+  const valuesSchema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, Json> };
+  t.same(valuesSchema.properties['logLevel'], { enum: LOG_LEVELS }, 'logLevel: the levels the hook accepts');
+  for (const [value, name] of [['shutdownDelayMs', 'SHUTDOWN_DELAY_MS'], ['shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS']] as const) {
+    const [minimum, maximum] = INTEGER_RANGES[name];
+    t.same(valuesSchema.properties[value], { type: 'integer', minimum, maximum }, `${value}: the range of ${name}`);
   }
 
   const elsewhere = parseYamlObjects(run('helm', ['template', 'proxies', CHART, '--namespace', 'ops']));
