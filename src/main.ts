@@ -18,6 +18,7 @@ const app = buildServer({
   logger,
   bodyLimit: settings.bodyLimit,
   jsonDepthLimit: settings.jsonDepthLimit,
+  requestTimeoutMs: settings.requestTimeoutMs,
   clusterDomain: settings.clusterDomain,
   mcrouterImage: settings.mcrouterImage,
   exporterImage: settings.exporterImage,

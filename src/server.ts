@@ -3,7 +3,7 @@
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
 import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
 import { locateJsonHazard } from './core/json-hazard.js';
@@ -11,6 +11,7 @@ import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
 import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
 import { fieldOfPath, refusalOf, type SchemaError } from './http/validation-error.js';
+import { boundedValidatorCompiler } from './http/validator.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
 export interface ServerOptions {
@@ -19,6 +20,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Deepest nesting a JSON body may have (400 beyond). */
   jsonDepthLimit?: number;
+  /** How long a client may take to send a whole request (408 beyond; 0: no limit). */
+  requestTimeoutMs?: number;
   clusterDomain?: string;
   mcrouterImage?: string;
   exporterImage?: string;
@@ -38,6 +41,20 @@ declare module 'fastify' {
     drain(): void;
   }
 }
+
+/**
+ * How long an idle keep-alive connection stays open: longer than the 90 s after which Go's default
+ * transport (Metacontroller's hook client) drops an idle connection, so that the client, not the
+ * server, closes it. When the server closes first, a POST the client sent down the closing connection
+ * fails, and Go does not retry a POST: the sync waits for Metacontroller's backoff.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 95_000;
+
+/**
+ * How often Node looks for requests past the request timeout (its default, 30 s, would let a 30 s
+ * timeout run to 60 s). A pass walks only the open connections: a handful from Metacontroller.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -59,13 +76,21 @@ function rfc3339Clock(clock: () => Date): () => string {
 
 export function buildServer(options: ServerOptions = {}) {
   const isLogger = (l: unknown): l is FastifyBaseLogger => typeof l === 'object' && l !== null && 'child' in l;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_SETTINGS.requestTimeoutMs;
   const app = Fastify({
     ...(isLogger(options.logger) ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
     bodyLimit: options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit,
+    requestTimeout,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // Node's server too gets the request timeout, so that it derives the headers' timeout from it
+    // (the shorter of 60 s and it): where the headers' timeout is the longer, Node swaps the two, and
+    // a trickled body would be cut only after 60 s.
+    http: { requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Only bodies have schemas; a failing one is answered with the errors of its smallest failing part.
+  app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
   app.removeContentTypeParser('text/plain');
   // What Fastify's JSON parser refuses (secure-json-parse, prototype keys at 'error'), with its errors,

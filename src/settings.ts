@@ -33,6 +33,13 @@ export const DEFAULT_SETTINGS = {
    * default terminationGracePeriodSeconds (30).
    */
   shutdownTimeoutMs: 10000,
+  /**
+   * How long a client may take to send one whole request, headers and body, before it gets a 408 and its
+   * connection is closed: a client that trickles its body would otherwise hold a connection (and the
+   * buffered body) for ever. Metacontroller sends the body at once and gives up after its hook timeout
+   * (10 s by default); Fastify's default, 0, sets no limit.
+   */
+  requestTimeoutMs: 30000,
 };
 
 export type Settings = typeof DEFAULT_SETTINGS;
@@ -64,6 +71,8 @@ export const INTEGER_RANGES = {
   JSON_DEPTH_LIMIT: [1, 1000],
   SHUTDOWN_DELAY_MS: [0, TIMEOUT_MAX],
   SHUTDOWN_TIMEOUT_MS: [0, TIMEOUT_MAX],
+  /** 0 sets no limit, as in Node. */
+  REQUEST_TIMEOUT_MS: [0, TIMEOUT_MAX],
 } as const satisfies Record<string, readonly [number, number]>;
 
 const integer = (name: keyof typeof INTEGER_RANGES, raw: string): number => {
@@ -135,7 +144,7 @@ export function anyAddress(interfaces: ReturnType<typeof networkInterfaces> = ne
 
 /**
  * Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, JSON_DEPTH_LIMIT,
- * SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS. A value the hook cannot run with throws a SettingsError naming
+ * SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS, REQUEST_TIMEOUT_MS. A value the hook cannot run with throws a SettingsError naming
  * the variable; unset or empty keeps the default.
  */
 export function settingsFromEnv(env: Record<string, string | undefined>, interfaces?: ReturnType<typeof networkInterfaces>): Settings {
@@ -154,5 +163,6 @@ export function settingsFromEnv(env: Record<string, string | undefined>, interfa
   set('JSON_DEPTH_LIMIT', (v) => (s.jsonDepthLimit = integer('JSON_DEPTH_LIMIT', v)));
   set('SHUTDOWN_DELAY_MS', (v) => (s.shutdownDelayMs = integer('SHUTDOWN_DELAY_MS', v)));
   set('SHUTDOWN_TIMEOUT_MS', (v) => (s.shutdownTimeoutMs = integer('SHUTDOWN_TIMEOUT_MS', v)));
+  set('REQUEST_TIMEOUT_MS', (v) => (s.requestTimeoutMs = integer('REQUEST_TIMEOUT_MS', v)));
   return s;
 }

@@ -195,6 +195,47 @@ t.test('SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS come from the environment', as
   }
 });
 
+t.test('a client that trickles its request is cut at REQUEST_TIMEOUT_MS with a JSON 408', async (t) => {
+  const { child, base, exited } = await startHook(t, { REQUEST_TIMEOUT_MS: '1000' });
+  const agent = new http.Agent({ keepAlive: true });
+  t.teardown(() => agent.destroy());
+  const healthy = await send(agent, base, 'GET', '/healthz');
+  // Longer than Go's default transport keeps an idle connection (90 s): the client closes it, not the server.
+  t.equal(healthy.headers['keep-alive'], 'timeout=95', 'idle keep-alive connections are kept 95 s');
+  const started = performance.now();
+  const answer = await send(agent, base, 'POST', '/sync', body, new Promise(() => {}));
+  const after = performance.now() - started;
+  t.equal(answer.status, 408);
+  t.match(JSON.parse(answer.body), { message: String }, 'a JSON {message} (Fastify\'s), and the connection is closed');
+  t.ok(after >= 1000 && after < 5000, `cut ${Math.round(after)} ms after the request began`);
+  t.equal((await send(agent, base, 'POST', '/sync', body)).status, 200, 'a whole request is still served');
+  child.kill('SIGKILL');
+  await exited;
+});
+
+t.test('a small body full of schema errors is refused within a small heap', async (t) => {
+  // TypeBox's error walk kept a frame per failing array item: this body held 400 MB until answered.
+  const wrong = syncRequest({ parent: proxy({ name: 'hostile', spec: { serviceName: 'big' } }), related: [service({ name: 'big' })] });
+  (wrong['related'] as Record<string, Json>)['Endpoints.v1'] = {
+    'default/big': { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'big', namespace: 'default' }, subsets: [{ addresses: new Array(1_000_000).fill(1) }] },
+  };
+  const payload = Buffer.from(JSON.stringify(wrong));
+  const { child, base, exited } = await startHook(t, { NODE_OPTIONS: '--max-old-space-size=160' });
+  const agent = new http.Agent({ keepAlive: true });
+  t.teardown(() => agent.destroy());
+  for (let i = 0; i < 3; i++) {
+    const answer = await send(agent, base, 'POST', '/sync', payload);
+    t.equal(answer.status, 400, `${(payload.length / 1e6).toFixed(1)} MB, ${i + 1} of 3`);
+    t.same(JSON.parse(answer.body), {
+      message: 'related["Endpoints.v1"]["default/big"].subsets[0].addresses[0]: must be object',
+      field: 'related["Endpoints.v1"]["default/big"].subsets[0].addresses[0]',
+    });
+  }
+  t.equal(child.exitCode, null, 'still running');
+  child.kill('SIGKILL');
+  await exited;
+});
+
 t.test('without HOST the hook answers on IPv4 and IPv6 loopback alike', async (t) => {
   const { networkInterfaces } = await import('node:os');
   const ipv6 = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6' && a.address === '::1'));

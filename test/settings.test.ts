@@ -38,6 +38,7 @@ t.test('unset or empty: the defaults', async (t) => {
     JSON_DEPTH_LIMIT: 'jsonDepthLimit',
     SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
     SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+    REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
   };
   for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
     const value = defaults[byName[name as keyof typeof INTEGER_RANGES]] as number;
@@ -78,6 +79,7 @@ t.test('the integer settings: their ranges, both ends', async (t) => {
     JSON_DEPTH_LIMIT: [1, Number],
     SHUTDOWN_DELAY_MS: [0, 2 ** 31 - 1],
     SHUTDOWN_TIMEOUT_MS: [0, 2 ** 31 - 1],
+    REQUEST_TIMEOUT_MS: [0, 2 ** 31 - 1],
   });
   t.equal(settingsFromEnv({ SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '0' }).shutdownDelayMs, 0, 'no drain and no grace: allowed');
 });
@@ -90,6 +92,11 @@ t.test('the ends of the integer ranges are where Node and Fastify refuse', async
   await largest.close();
   t.equal(INTEGER_RANGES.BODY_LIMIT[1], buffer.constants.MAX_STRING_LENGTH, 'a larger body could not be decoded into one string');
   t.throws(() => http.createServer().listen(INTEGER_RANGES.PORT[1] + 1), { code: 'ERR_SOCKET_BAD_PORT' }, 'Node refuses a port above the range');
+  for (const ms of INTEGER_RANGES.REQUEST_TIMEOUT_MS) {
+    const app = buildServer({ requestTimeoutMs: ms });
+    t.equal(app.server.requestTimeout, ms, `REQUEST_TIMEOUT_MS=${ms} reaches Node's server`);
+    await app.close();
+  }
 });
 
 t.test('JSON_DEPTH_LIMIT at its largest still answers every body it lets through', async (t) => {
