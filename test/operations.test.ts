@@ -224,6 +224,46 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
   }
 });
 
+t.test('Ready\'s message stays within the 32,768 characters the API server takes for a condition message', async (t) => {
+  // 64 x 64 pools, the most the CRD allows, of Services with long names, none of them there yet.
+  const name = (i: number, j: number) => `memcached-${'x'.repeat(40)}-${i}-${j}`;
+  const spec = {
+    rules: {
+      type: 'sharded',
+      children: Array.from({ length: 64 }, (_, i) => ({ type: 'sharded', children: Array.from({ length: 64 }, (_, j) => ({ service: { name: name(i, j) } })) })),
+    },
+  };
+  const wide = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec }), related: [] }));
+  t.equal(wide.statusCode, 200);
+  const first = Array.from({ length: 10 }, (_, j) => name(0, j)).join(', ');
+  t.match(readyOf(wide.body), {
+    status: 'False',
+    reason: 'ServiceNotFound',
+    message: `Service ${first}, and 4086 more not found in namespace default; no request reaches it until it has servers`,
+  });
+  t.equal(statusOf(wide.body).pools.length, 4096, 'status.pools names every pool');
+
+  // The Deployment controller's own message is quoted, and nothing bounds its length.
+  const related = members([0, 1, 2]);
+  const parent = cache({ replicas: 3 });
+  const { children } = await settled(parent, related);
+  const lengths = new Set<number>();
+  // Shifted one character at a time over the 18 of the repeated part: one of the cuts falls inside the emoji.
+  for (let shift = 0; shift < 18; shift++) {
+    const long = `ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing: ${'-'.repeat(shift)}${'quota exceeded 🚫 '.repeat(3000)}`;
+    const stalled = children.map((c) =>
+      c['kind'] === 'Deployment'
+        ? { ...c, status: { observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: long }] } }
+        : c,
+    );
+    const message = readyOf((await post(app, '/sync', syncRequest({ parent, related, children: stalled }))).body).message as string;
+    lengths.add(message.length);
+    t.ok(message.length <= 32768 && message.startsWith(`Deployment cache-mcrouter stopped rolling out (${long.slice(0, 1000)}`) && message.endsWith('…'), `shift ${shift}: the start of it, marked as cut`);
+    t.notMatch(message, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, `shift ${shift}: no half of a surrogate pair`);
+  }
+  t.same([...lengths].sort(), [32767, 32768], 'cut at the limit, or one before it rather than inside a pair');
+});
+
 t.test('a changed endpoint set changes configHash; Rollout rolls the pods, Watch leaves the Deployment alone', async (t) => {
   for (const reload of ['Watch', 'Rollout'] as const) {
     const parent = cache({ reload });

@@ -223,11 +223,14 @@ export const MemcachedProxySpec = Type.Object(
   },
 );
 
+/** metav1.Condition's limit: the API server refuses a status whose condition message is longer. */
+export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
+
 export const Condition = Type.Object({
   type: Type.String({ maxLength: 316 }),
   status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
   reason: Type.Optional(Type.String({ maxLength: 1024 })),
-  message: Type.Optional(Type.String({ maxLength: 32768 })),
+  message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH })),
   lastTransitionTime: Type.Optional(Type.String({ format: 'date-time' })),
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
 });

@@ -5,7 +5,14 @@
  * carried over from the parent's current status.
  */
 import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
-import type { Condition, LastChange, MemcachedProxy, MemcachedProxyStatus, PoolStatus } from '../api/memcached-proxy.js';
+import {
+  CONDITION_MESSAGE_MAX_LENGTH,
+  type Condition,
+  type LastChange,
+  type MemcachedProxy,
+  type MemcachedProxyStatus,
+  type PoolStatus,
+} from '../api/memcached-proxy.js';
 import type { Membership } from './membership.js';
 import { mcrouterName, serviceName } from './naming.js';
 import type { Slots } from './slots.js';
@@ -41,6 +48,27 @@ export interface StatusInput {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** How many of the things at fault a message names: `status.pools` has every pool's reason. */
+const LISTED = 10;
+
+/** The first LISTED items, then how many more: a proxy has up to 4,096 pools, and a message must stay readable and short. */
+function listed(items: string[], separator = ', '): string {
+  // One Service behind several pools (one per port) is named once.
+  const unique = [...new Set(items)];
+  if (unique.length <= LISTED) return unique.join(separator);
+  return `${unique.slice(0, LISTED).join(separator)}${separator}and ${unique.length - LISTED} more`;
+}
+
+/** A message cut to the condition's limit (the Deployment's own messages are quoted, and may be that long themselves). */
+function withinLimit(message: string): string {
+  if (message.length <= CONDITION_MESSAGE_MAX_LENGTH) return message;
+  let cut = CONDITION_MESSAGE_MAX_LENGTH - 1;
+  // Not between the two halves of a surrogate pair.
+  const last = message.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${message.slice(0, cut)}…`;
+}
+
 function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
   const status: PoolStatus = {
     name: ref.name,
@@ -60,7 +88,7 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   const { deployment } = observed;
   const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
   if (missing.length > 0) {
-    const names = missing.map((p) => p.ref.service).join(', ');
+    const names = listed(missing.map((p) => p.ref.service));
     return {
       reason: 'ServiceNotFound',
       message: `Service ${names} not found in namespace ${parent.metadata.namespace}${keptNote(missing)}`,
@@ -68,19 +96,20 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   }
   const noPort = pools.filter((p) => p.membership.state === 'PortNotFound');
   if (noPort.length > 0) {
-    const what = noPort
-      .map((p) => {
-        const available = p.membership.state === 'PortNotFound' ? p.membership.available.join(', ') || 'none' : '';
+    const what = listed(
+      noPort.map((p) => {
+        const available = p.membership.state === 'PortNotFound' ? listed(p.membership.available) || 'none' : '';
         return `Service ${p.ref.service} has no port ${JSON.stringify(p.ref.port)} (ports: ${available})`;
-      })
-      .join('; ');
+      }),
+      '; ',
+    );
     return { reason: 'PortNotFound', message: `${what}${keptNote(noPort)}` };
   }
   const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
   if (empty.length > 0) {
     return {
       reason: 'NoServers',
-      message: `Service ${empty.map((p) => p.ref.service).join(', ')} has no endpoints${keptNote(empty)}`,
+      message: `Service ${listed(empty.map((p) => p.ref.service))} has no endpoints${keptNote(empty)}`,
     };
   }
   const name = mcrouterName(parent);
@@ -159,7 +188,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
     type: 'Ready',
     status: conditionStatus,
     reason,
-    message,
+    message: withinLimit(message),
     // Carried over while the status holds, so that repeated syncs give identical bytes.
     lastTransitionTime: previous?.status === conditionStatus && previous.lastTransitionTime ? previous.lastTransitionTime : now,
   };
