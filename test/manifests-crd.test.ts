@@ -129,6 +129,20 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
         },
       }),
     ],
+    [
+      // v0.0.2's controller wrote its Go zero values back: `type: ""` and `port: 0` where the user left them out.
+      'a v0.0.2 object as its controller stored it',
+      proxy({
+        rules: {
+          type: 'replicated',
+          children: [
+            { type: '', service: { name: 'a', namespace: '', port: 0 } },
+            { type: '', children: [{ type: '', service: { name: 'b', namespace: '', port: 0 } }, { type: 'sharded', service: { name: 'c', namespace: 'default', port: 'memcache' } }] },
+          ],
+        },
+        mcrouter: { image: 'ianmlewis/mcrouter:v0.36.0-2', resources: {}, port: 11211, securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true }, statsRoot: '/var/mcrouter/stats' },
+      }),
+    ],
     ['a 54-character name', proxy({ serviceName: 'm' }, `a${'b'.repeat(MAX_NAME_LENGTH - 1)}`)],
     ['a status', { ...proxy({ serviceName: 'm' }), status: { servers: 3, readyServers: 2, conditions: [{ type: 'Ready', status: 'True' }] } }],
     ['mcrouter settings', proxy({ serviceName: 'm', mcrouter: { replicas: 3, nodeSelector: { a: 'b' }, resources: { limits: { cpu: 1 } }, exporter: { enabled: true } } })],
@@ -172,6 +186,9 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ],
     ['an empty group at the third level', proxy({ rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }), /at level 3 must be a service/],
     ['port 0', proxy({ serviceName: 'a', servicePort: 0 }), /./],
+    ['a leaf port below 0', proxy({ rules: { service: { name: 'a', port: -1 } } }), /./],
+    ['an empty port name', proxy({ rules: { service: { name: 'a', port: '' } } }), /./],
+    ['a rule type other than the two and v0.0.2\'s ""', proxy({ rules: { type: 'mirrored', service: { name: 'a' } } }), /./],
     ['a 16-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(16) }), /./],
     ['a bad hash', proxy({ rules: { hash: 'Md5', service: { name: 'a' } } }), /./],
     ['a bad service name', proxy({ serviceName: 'Not_A_Name' }), /./],

@@ -156,6 +156,26 @@ t.test('a v0.0.2 object (rules, mcrouter.image/port/statsRoot/securityContext) s
   t.match(readyOf(res.body), { reason: 'Progressing' }, 'every Service found: only the Deployment is awaited');
 });
 
+t.test('a v0.0.2 object as its controller stored it: type "" and port 0 mean the defaults', async (t) => {
+  // v0.0.2's controller updated each object from its Go types (no omitempty on type and port) and defaulted
+  // only the top rule: whatever the user left out of a child rule came back as "" and 0.
+  const written = { rules: { type: 'replicated', children: [{ service: { name: 'shard-a' } }, { children: [{ service: { name: 'shard-b' } }] }] } };
+  const stored = {
+    rules: {
+      type: 'replicated',
+      children: [
+        { type: '', service: { name: 'shard-a', namespace: '', port: 0 } },
+        { type: '', children: [{ type: '', service: { name: 'shard-b', namespace: '', port: 0 } }] },
+      ],
+    },
+  };
+  const [a, b] = [await sync(written, cluster), await sync(stored, cluster)];
+  t.equal(b.statusCode, 200, b.text);
+  t.same(configOf(b.body), configOf(a.body), 'the same mcrouter config');
+  t.same((b.body['status'] as Json)['pools'], (a.body['status'] as Json)['pools'], 'the same pools, on port 11211');
+  t.same(readyOf(b.body), readyOf(a.body));
+});
+
 t.test('config.json grows with the leaves, not five-fold per replicated level', async (t) => {
   const pairs = [30, 31, 32, 33].map((subnet, i) => [service({ name: `pair-${i}` }), ...endpointSlices(`pair-${i}`, deploymentPods(`pair-${i}`, 2, subnet))]);
   const leaf = (i: number) => ({ type: 'replicated', service: { name: `pair-${i}` } });

@@ -122,12 +122,20 @@ export const RELOAD_MODES = ['Watch', 'Rollout'] as const;
 const enumOf = <const T extends readonly string[]>(values: T, description: string): TEnum<[...T]> =>
   Type.Enum([...values], { type: 'string', description }) as TEnum<[...T]>;
 
-/** A port given by number or by name, as Kubernetes' IntOrString. */
-export const IntOrString = (description: string) =>
-  Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 15 })], {
+/** A port given by number or by name, as Kubernetes' IntOrString; `lowest` 0 lets 0 stand for the default. */
+export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
+  Type.Union([Type.Integer({ minimum: lowest, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 15 })], {
     'x-kubernetes-int-or-string': true,
     description,
   });
+
+/**
+ * The values v0.0.2's controller wrote back into every object it reconciled: it updated the whole object
+ * from its Go types, whose `type` and `port` had no omitempty, and it defaulted only the top rule (its
+ * loop over the children defaulted copies). A stored v0.0.2 object therefore carries `type: ""` and
+ * `port: 0` wherever the user left them out, and both mean what leaving them out means.
+ */
+export const V002_UNSET = { ruleType: '', servicePort: 0 } as const;
 
 const ObjectName = (description: string) => Type.String({ minLength: 1, maxLength: 63, pattern: DNS1035_LABEL, description });
 
@@ -140,7 +148,7 @@ const StringMap = (description: string) => Type.Record(Type.String(), Type.Strin
 export const ServiceRef = Type.Object(
   {
     name: ObjectName('Name of a Service in the proxy\'s namespace whose endpoints are memcached servers.'),
-    port: Type.Optional(IntOrString('Port number or port name of that Service. Default 11211.')),
+    port: Type.Optional(IntOrString('Port number or port name of that Service. Default 11211 (also for 0, as v0.0.2 stored it).', V002_UNSET.servicePort)),
     namespace: Type.Optional(
       Type.String({ maxLength: 63, description: 'Must equal the proxy\'s namespace when set (kept for v0.0.2 objects).' }),
     ),
@@ -149,7 +157,9 @@ export const ServiceRef = Type.Object(
 );
 
 const ruleFields = {
-  type: Type.Optional(enumOf(RULE_TYPES, 'sharded (default): each key goes to one child; replicated: to all.')),
+  type: Type.Optional(
+    enumOf([...RULE_TYPES, V002_UNSET.ruleType], 'sharded (default; also "", as v0.0.2 stored it): each key goes to one child; replicated: to all.'),
+  ),
   hash: Type.Optional(enumOf(HASHES, 'Hash for sharding. Ch3 (default), Crc32, Rendezvous (mcrouter >= 0.37).')),
   writePolicy: Type.Optional(
     enumOf(WRITE_POLICIES, 'Replicated writes and every non-read operation: AllSync (default), AllMajority, AllFastest, AllAsync.'),

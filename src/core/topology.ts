@@ -5,6 +5,7 @@
  */
 import {
   DEFAULTS,
+  V002_UNSET,
   type Hash,
   type MemcachedProxySpec,
   type ReadPolicy,
@@ -52,6 +53,10 @@ type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
 const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
 
+/** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */
+const portOf = (service: NonNullable<RuleLike['service']>): PortRef =>
+  service.port === undefined || service.port === V002_UNSET.servicePort ? DEFAULTS.servicePort : service.port;
+
 export function topologyOf(spec: MemcachedProxySpec): Topology {
   const rule: RuleLike = spec.rules ?? {
     service: { name: spec.serviceName ?? '', port: spec.servicePort ?? DEFAULTS.servicePort },
@@ -61,7 +66,7 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
   const portsByService = new Map<string, Set<string>>();
   const collect = (r: RuleLike): void => {
     if (r.service) {
-      const port = r.service.port ?? DEFAULTS.servicePort;
+      const port = portOf(r.service);
       const key = poolKey(r.service.name, port);
       if (!refs.has(key)) refs.set(key, { name: r.service.name, service: r.service.name, port });
       const ports = portsByService.get(r.service.name) ?? new Set();
@@ -74,12 +79,13 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
   nameByPort(refs.values(), portsByService);
 
   const build = (r: RuleLike): RouteNode => {
-    const type = r.type ?? DEFAULTS.ruleType;
+    // Unset, or "" as v0.0.2 stored it.
+    const type = r.type === undefined || r.type === V002_UNSET.ruleType ? DEFAULTS.ruleType : r.type;
     const hash = r.hash ?? DEFAULTS.hash;
     const writePolicy = r.writePolicy ?? DEFAULTS.writePolicy;
     const readPolicy = r.readPolicy ?? DEFAULTS.readPolicy;
     if (r.service) {
-      const pool = refs.get(poolKey(r.service.name, r.service.port ?? DEFAULTS.servicePort))!;
+      const pool = refs.get(poolKey(r.service.name, portOf(r.service)))!;
       return { kind: 'leaf', type, hash, writePolicy, readPolicy, pool };
     }
     return { kind: 'group', type, hash, writePolicy, readPolicy, children: (r.children ?? []).map(build) };
