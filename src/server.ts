@@ -56,6 +56,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 95_000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
+/** Node's own limit on receiving a request's headers. */
+const NODE_HEADERS_TIMEOUT_MS = 60_000;
+
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -82,10 +85,12 @@ export function buildServer(options: ServerOptions = {}) {
     bodyLimit: options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit,
     requestTimeout,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // Node's server too gets the request timeout, so that it derives the headers' timeout from it
-    // (the shorter of 60 s and it): where the headers' timeout is the longer, Node swaps the two, and
-    // a trickled body would be cut only after 60 s.
-    http: { requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    // The headers' timeout no longer than the request's: where it is the longer, Node swaps the two, and
+    // a trickled body would be cut only after 60 s. Without a request timeout, the headers keep Node's.
+    http: {
+      headersTimeout: requestTimeout === 0 ? NODE_HEADERS_TIMEOUT_MS : Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeout),
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -92,9 +92,11 @@ t.test('the ends of the integer ranges are where Node and Fastify refuse', async
   await largest.close();
   t.equal(INTEGER_RANGES.BODY_LIMIT[1], buffer.constants.MAX_STRING_LENGTH, 'a larger body could not be decoded into one string');
   t.throws(() => http.createServer().listen(INTEGER_RANGES.PORT[1] + 1), { code: 'ERR_SOCKET_BAD_PORT' }, 'Node refuses a port above the range');
-  for (const ms of INTEGER_RANGES.REQUEST_TIMEOUT_MS) {
+  for (const [ms, headersMs] of [[0, 60_000], [1, 1], [30_000, 30_000], [INTEGER_RANGES.REQUEST_TIMEOUT_MS[1], 60_000]]) {
     const app = buildServer({ requestTimeoutMs: ms });
     t.equal(app.server.requestTimeout, ms, `REQUEST_TIMEOUT_MS=${ms} reaches Node's server`);
+    // Node swaps the two when the headers' is the longer: the request's would then be 60 s.
+    t.equal(app.server.headersTimeout, headersMs, `the headers' timeout then: ${headersMs} ms, no longer than the request's`);
     await app.close();
   }
 });

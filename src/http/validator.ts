@@ -10,7 +10,9 @@
  * first, one property or item at a time, to the deepest value whose own
  * children all pass, and only that value is handed to `Errors()`. Each
  * narrowing step stops at the first failing child, so no walk holds more
- * than one frame per level, and the refusal names the same field as before.
+ * than one frame per level. For a body with one wrong value, the refusal is
+ * the one TypeBox's full list gives (test/fuzz.test.ts compares them at every
+ * path); with several, it names the first rather than the deepest.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { Compile } from 'typebox/compile';
