@@ -10,7 +10,7 @@ import t from 'tap';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { CRD_NAME, memcachedProxyCrd, toCrdSchema } from '../src/api/crd.js';
 import { CEL_RULES, MAX_NAME_LENGTH, MemcachedProxySpec, Rule } from '../src/api/memcached-proxy.js';
-import { CRD_FILES, main as generate, renderCrdYaml } from '../scripts/manifests.js';
+import { CRD_FILES, VALUES_SCHEMA_FILE, generatedFiles, main as generate, renderCrdYaml, renderValuesSchema } from '../scripts/manifests.js';
 import { crdViolations, structuralViolations, type Schema } from './helpers/crd-validation.js';
 import { EXAMPLES_DIR, ROOT, parseObjects, type K8sObject } from './helpers/k8s-tools.js';
 
@@ -32,11 +32,12 @@ const proxy = (spec: Json, name = 'p'): Json => ({
   spec,
 });
 
-t.test('the committed CRD files are byte-identical to a fresh generation', async (t) => {
+t.test('the committed generated files are byte-identical to a fresh generation', async (t) => {
   const fresh = renderCrdYaml();
   for (const file of CRD_FILES) {
     t.equal(readFileSync(join(ROOT, file), 'utf8'), fresh, `${file} is up to date (run npm run manifests)`);
   }
+  t.equal(readFileSync(join(ROOT, VALUES_SCHEMA_FILE), 'utf8'), renderValuesSchema(), `${VALUES_SCHEMA_FILE} is up to date`);
   t.equal(renderCrdYaml(), fresh, 'generation is deterministic');
   t.same(committed, [memcachedProxyCrd()], 'the YAML parses back to the generated object');
   t.equal(generate(['--check']), 0, 'npm run manifests -- --check passes');
@@ -48,10 +49,10 @@ t.test('npm run manifests writes the files and --check spots a stale one', async
   const lines: string[] = [];
   const report = (line: string) => void lines.push(line);
   t.equal(generate(['--check'], dir, report), 1, 'missing files are stale');
-  t.match(lines, [/out of date/, /out of date/]);
+  t.match(lines, [/crd\.yaml is out of date/, /crd\.yaml is out of date/, /values\.schema\.json is out of date/]);
   t.equal(generate([], dir, report), 0, 'writes');
   t.equal(generate(['--check'], dir, report), 0, 'then up to date');
-  for (const file of CRD_FILES) t.equal(readFileSync(join(dir, file), 'utf8'), renderCrdYaml());
+  for (const [file, text] of generatedFiles()) t.equal(readFileSync(join(dir, file), 'utf8'), text, file);
 });
 
 t.test('the CRD is a valid apiextensions.k8s.io/v1 object', async (t) => {

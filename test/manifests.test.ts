@@ -295,7 +295,7 @@ t.test('the chart', async (t) => {
     t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused by values.schema.json (${why})`);
   }
 
-  // values.schema.json repeats what the hook itself accepts: it must say the same.
+  // values.schema.json is generated from what the hook itself accepts (scripts/chart-values-schema.ts).
   const valuesSchema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, Json> };
   t.same(valuesSchema.properties['logLevel'], { enum: LOG_LEVELS }, 'logLevel: the levels the hook accepts');
   for (const [value, name] of [['shutdownDelayMs', 'SHUTDOWN_DELAY_MS'], ['shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS']] as const) {
