@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { isDeepStrictEqual } from 'node:util';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { post, testServer } from './helpers/hook.js';
 
@@ -42,6 +43,29 @@ t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
   expectJsonError(t, await raw(JSON.stringify(badOwner), 'application/json'), 400, /\.metadata\.labels\["kubernetes\.io\/service-name"\]: must be string/);
 });
 
+t.test('objects under any key are checked, keys with line breaks too', async (t) => {
+  // TypeBox's Record matched keys with ^.*$, which no key with a line break matches: the value went unchecked (a 500).
+  const keys = ['default/x\ny', 'x\r\n', '\u2028', ''];
+  // Assertion names carry the key escaped: a raw line separator would break the TAP stream.
+  const shown = (key: string) => JSON.stringify(key).replace(/\u2028/g, '\\u2028');
+  for (const key of keys) {
+    for (const type of ['Service.v1', 'Endpoints.v1', 'EndpointSlice.discovery.k8s.io/v1']) {
+      const request = withSpec({ serviceName: 'memcached-pool1' }) as any;
+      request.related[type] = { ...request.related[type], [key]: 5 };
+      const res = await raw(JSON.stringify(request), 'application/json');
+      t.equal(res.statusCode, 400, `related[${type}][${shown(key)}] = 5`);
+      const field = `related[${JSON.stringify(type)}][${JSON.stringify(key)}]`;
+      t.ok(isDeepStrictEqual(JSON.parse(res.body), { message: `${field}: must be object`, field }), `related[${type}][${shown(key)}]: the field named`);
+    }
+    const children = withSpec({ serviceName: 'memcached-pool1' }) as any;
+    children.children = { 'ConfigMap.v1': { [key]: 5 } };
+    t.equal((await raw(JSON.stringify(children), 'application/json')).statusCode, 400, `children ConfigMap ${shown(key)}`);
+    const spec = withSpec({ serviceName: 'memcached-pool1', mcrouter: { nodeSelector: { [key]: 5 } } });
+    const res = await raw(JSON.stringify(spec), 'application/json');
+    t.equal(res.statusCode, 422, `spec.mcrouter.nodeSelector ${shown(key)} = 5`);
+  }
+});
+
 t.test('metadata the hook never reads is not checked: it cannot turn a sync away', async (t) => {
   const plain = withSpec({ serviceName: 'memcached-pool1' });
   const odd = structuredClone(plain) as any;
@@ -60,7 +84,7 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['a rule with service and children', { rules: { children: [{ service: { name: 'a' }, children: [{ service: { name: 'b' } }] }] } }, /^spec\.rules\.children\[0\]: a rule has either service or children/],
     ['a rule with neither', { rules: { type: 'sharded' } }, /^spec\.rules: a rule has either/],
     ['a service in another namespace', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'b', namespace: 'kube-system' } }] } }, /^spec\.rules\.children\[1\]\.service\.namespace: must be the proxy's own namespace "default"/],
-    ['an unknown rule type', { rules: { type: 'mirrored', service: { name: 'a' } } }, /^spec\.rules\.type: must be one of sharded, replicated/],
+    ['an unknown rule type', { rules: { type: 'mirrored', service: { name: 'a' } } }, /^spec\.rules\.type: must be one of sharded, replicated, ""$/],
     ['a port of the wrong type', { serviceName: 'a', servicePort: true }, /^spec\.servicePort: must be integer or string/],
     ['four levels', { rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]\.children: must be empty/],
     ['an empty group at the third level', { rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]: rules nest at most 3 levels: a rule at level 3 must be a service/],

@@ -12,6 +12,7 @@
  * convert, so a new kind of schema node fails generation instead of
  * producing a CRD the API server refuses.
  */
+import { ANY_KEY } from './map.js';
 import { GROUP, KIND, MemcachedProxy, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -157,10 +158,10 @@ export function toCrdSchema(input: unknown, path = ''): JsonSchema {
   const patternProperties = schema.patternProperties;
   const additional = schema.additionalProperties;
   if (patternProperties !== undefined) {
-    // TypeBox's Record(String(), X): a map with any key, which Kubernetes spells additionalProperties.
+    // A map with any key (MapOf, or TypeBox's Record(String(), X)), which Kubernetes spells additionalProperties.
     if (!isObject(patternProperties)) return fail(path, 'patternProperties is not an object');
     const patterns = Object.keys(patternProperties);
-    if (patterns.length !== 1 || !['^.*$', '^(.*)$'].includes(patterns[0] as string)) {
+    if (patterns.length !== 1 || ![ANY_KEY, '^.*$', '^(.*)$'].includes(patterns[0] as string)) {
       fail(path, `patternProperties ${JSON.stringify(patterns)} cannot be expressed in a CRD: only any-key maps are`);
     }
     if (additional !== undefined && additional !== false) fail(path, 'patternProperties beside additionalProperties');

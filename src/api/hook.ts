@@ -10,6 +10,7 @@ import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { MemcachedProxy, MemcachedProxyStatus } from './memcached-proxy.js';
 import { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from './kubernetes.js';
+import { MapOf } from './map.js';
 
 /** The keys under which Metacontroller groups objects by type. */
 export const TYPE_KEYS = {
@@ -21,8 +22,7 @@ export const TYPE_KEYS = {
   endpointSlice: 'EndpointSlice.discovery.k8s.io/v1',
 } as const;
 
-const ObjectsByName = <T extends Parameters<typeof Type.Record>[1]>(schema: T) =>
-  Type.Optional(Type.Union([Type.Record(Type.String(), schema), Type.Null()]));
+const ObjectsByName = <T extends Parameters<typeof MapOf>[0]>(schema: T) => Type.Optional(Type.Union([MapOf(schema), Type.Null()]));
 
 const Controller = Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]));
 

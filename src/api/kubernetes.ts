@@ -4,6 +4,7 @@
  * The objects the hook emits are typed with `kubernetes-types` instead.
  */
 import { Type, type Static, type TSchema } from 'typebox';
+import { MapOf } from './map.js';
 
 const open = { additionalProperties: true } as const;
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -127,7 +128,7 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
 });
 
 export const ConfigMap = kubeObject(ObjectMeta, {
-  data: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+  data: Type.Optional(Nullable(MapOf(Type.String()))),
 });
 
 /** The hook's own annotation on the mcrouter Deployment: the one annotation it reads back. */

@@ -4,6 +4,7 @@
  * requests with them, and the core's types are derived from them.
  */
 import { Type, type Static, type TEnum, type TSchema } from 'typebox';
+import { MapOf } from './map.js';
 
 export const GROUP = 'ianlewis.org';
 export const VERSION = 'v1alpha1';
@@ -143,7 +144,7 @@ const ObjectName = (description: string) => Type.String({ minLength: 1, maxLengt
 const Embedded = (description: string) =>
   Type.Object({}, { additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true, description });
 
-const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description });
+const StringMap = (description: string) => MapOf(Type.String({ maxLength: 4096 }), { description });
 
 export const ServiceRef = Type.Object(
   {
