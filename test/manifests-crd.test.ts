@@ -137,8 +137,8 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
         rules: {
           type: 'replicated',
           children: [
-            { type: '', service: { name: 'a', namespace: '', port: 0 } },
-            { type: '', children: [{ type: '', service: { name: 'b', namespace: '', port: 0 } }, { type: 'sharded', service: { name: 'c', namespace: 'default', port: 'memcache' } }] },
+            { type: '', service: { name: 'a', namespace: 'default', port: 0 } },
+            { type: '', children: [{ type: '', service: { name: 'b', namespace: 'default', port: 0 } }, { type: 'sharded', service: { name: 'c', namespace: 'default', port: 'memcache' } }] },
           ],
         },
         mcrouter: { image: 'ianmlewis/mcrouter:v0.36.0-2', resources: {}, port: 11211, securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true }, statsRoot: '/var/mcrouter/stats' },

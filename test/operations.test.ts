@@ -236,12 +236,14 @@ t.test('Ready\'s message stays within the 32,768 characters the API server takes
   const wide = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec }), related: [] }));
   t.equal(wide.statusCode, 200);
   const first = Array.from({ length: 10 }, (_, j) => name(0, j)).join(', ');
-  t.match(readyOf(wide.body), {
-    status: 'False',
-    reason: 'ServiceNotFound',
-    message: `Service ${first}, and 4086 more not found in namespace default; no request reaches it until it has servers`,
-  });
+  t.match(readyOf(wide.body), { status: 'False', reason: 'ServiceNotFound' });
+  t.equal(readyOf(wide.body).message, `Service ${first}, and 4086 more not found in namespace default; no request reaches it until it has servers`);
   t.equal(statusOf(wide.body).pools.length, 4096, 'status.pools names every pool');
+
+  // One Service behind two pools (one per port) is named once.
+  const twoPorts = { rules: { type: 'replicated', children: [{ service: { name: 'gone', port: 11211 } }, { service: { name: 'gone', port: 'memcache' } }, { service: { name: 'also-gone' } }] } };
+  const named = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: twoPorts }), related: [] }));
+  t.equal(readyOf(named.body).message, 'Service gone, also-gone not found in namespace default; no request reaches it until it has servers');
 
   // The Deployment controller's own message is quoted, and nothing bounds its length.
   const related = members([0, 1, 2]);

@@ -158,22 +158,48 @@ t.test('a v0.0.2 object (rules, mcrouter.image/port/statsRoot/securityContext) s
 
 t.test('a v0.0.2 object as its controller stored it: type "" and port 0 mean the defaults', async (t) => {
   // v0.0.2's controller updated each object from its Go types (no omitempty on type and port) and defaulted
-  // only the top rule: whatever the user left out of a child rule came back as "" and 0.
-  const written = { rules: { type: 'replicated', children: [{ service: { name: 'shard-a' } }, { children: [{ service: { name: 'shard-b' } }] }] } };
-  const stored = {
-    rules: {
-      type: 'replicated',
-      children: [
-        { type: '', service: { name: 'shard-a', namespace: '', port: 0 } },
-        { type: '', children: [{ type: '', service: { name: 'shard-b', namespace: '', port: 0 } }] },
-      ],
+  // only the top rule's type (its loop over the children defaulted copies) and every service's namespace:
+  // whatever the user left out came back as type "" and port 0. v0.0.2 itself refused to route those.
+  const cases = [
+    {
+      what: 'replicated over a leaf and a group',
+      written: { rules: { type: 'replicated', children: [{ service: { name: 'shard-a' } }, { children: [{ service: { name: 'shard-b' } }] }] } },
+      stored: {
+        rules: {
+          type: 'replicated',
+          children: [
+            { type: '', service: { name: 'shard-a', namespace: 'default', port: 0 } },
+            { type: '', children: [{ type: '', service: { name: 'shard-b', namespace: 'default', port: 0 } }] },
+          ],
+        },
+      },
     },
-  };
-  const [a, b] = [await sync(written, cluster), await sync(stored, cluster)];
-  t.equal(b.statusCode, 200, b.text);
-  t.same(configOf(b.body), configOf(a.body), 'the same mcrouter config');
-  t.same((b.body['status'] as Json)['pools'], (a.body['status'] as Json)['pools'], 'the same pools, on port 11211');
-  t.same(readyOf(b.body), readyOf(a.body));
+    {
+      // A Rendezvous parent tags each child by its rule type: a group of type "" must get sharded's tag.
+      what: 'a group under Rendezvous',
+      written: { rules: { hash: 'Rendezvous', children: [{ service: { name: 'shard-a' } }, { children: [{ service: { name: 'shard-b' } }, { service: { name: 'shard-c' } }] }] } },
+      stored: {
+        rules: {
+          type: 'sharded',
+          hash: 'Rendezvous',
+          children: [
+            { type: '', service: { name: 'shard-a', namespace: 'default', port: 0 } },
+            { type: '', children: [{ type: '', service: { name: 'shard-b', namespace: 'default', port: 0 } }, { type: '', service: { name: 'shard-c', namespace: 'default', port: 11211 } }] },
+          ],
+        },
+      },
+    },
+    { what: 'a single leaf', written: { rules: { service: { name: 'shard-a' } } }, stored: { rules: { type: 'sharded', service: { name: 'shard-a', namespace: 'default', port: 0 } } } },
+  ];
+  for (const { what, written, stored } of cases) {
+    const [a, b] = [await sync(written, cluster), await sync(stored, cluster)];
+    t.equal(b.statusCode, 200, `${what}: ${b.text.slice(0, 200)}`);
+    t.same(configOf(b.body), configOf(a.body), `${what}: the same mcrouter config`);
+    t.same((b.body['status'] as Json)['pools'], (a.body['status'] as Json)['pools'], `${what}: the same pools, on port 11211`);
+    t.same(readyOf(b.body), readyOf(a.body), `${what}: the same Ready`);
+  }
+  const text = JSON.stringify(configOf((await sync(cases[1]!.stored, cluster)).body));
+  t.match(text, /"sharded\(shard-b,shard-c\)"/, 'the group is tagged as sharded');
 });
 
 t.test('config.json grows with the leaves, not five-fold per replicated level', async (t) => {

@@ -131,10 +131,11 @@ export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
   });
 
 /**
- * The values v0.0.2's controller wrote back into every object it reconciled: it updated the whole object
- * from its Go types, whose `type` and `port` had no omitempty, and it defaulted only the top rule (its
- * loop over the children defaulted copies). A stored v0.0.2 object therefore carries `type: ""` and
- * `port: 0` wherever the user left them out, and both mean what leaving them out means.
+ * The values v0.0.2's controller wrote back into the objects it reconciled: it updated the whole object
+ * from its Go types, whose `type` and `port` had no omitempty; it defaulted only the top rule's type (its
+ * loop over the children defaulted copies) and no port. A stored v0.0.2 object therefore carries
+ * `type: ""` and `port: 0` wherever the user left them out. v0.0.2 refused to route those; here they
+ * mean what leaving them out means.
  */
 export const V002_UNSET = { ruleType: '', servicePort: 0 } as const;
 

@@ -64,7 +64,9 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
     if (missing !== undefined) pointer = `${pointer}/${missing}`;
     message = 'is required';
   } else if (deepest.keyword === 'enum') {
-    message = `must be one of ${(deepest.params?.['allowedValues'] as unknown[] | undefined)?.join(', ')}`;
+    // An empty string (v0.0.2's rule type) is shown quoted, not as nothing after a comma.
+    const allowed = (deepest.params?.['allowedValues'] as unknown[] | undefined) ?? [];
+    message = `must be one of ${allowed.map((v) => (v === '' ? '""' : String(v))).join(', ')}`;
   } else if (deepest.keyword === 'maxItems' && deepest.params?.['limit'] === 0) {
     message = 'must be empty';
   } else if (deepest.keyword === 'const') {
