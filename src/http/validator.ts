@@ -19,6 +19,10 @@
  * with several, it names the first failing value in key order rather than the
  * deepest, and so may answer 400 for a body that also has a wrong spec.
  * The failing value's errors come from its own keywords only (see ownKeywords).
+ *
+ * What still costs: each level checks the failing part whole again, so a
+ * huge map deep in the body (a ConfigMap of a million keys) is checked once
+ * per level above it. The body limit bounds that, as it bounds a valid body.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { Compile } from 'typebox/compile';
@@ -82,8 +86,13 @@ function failingPart(schema: Schema, value: unknown, compiled: Compiled): Part |
     return index === -1 ? undefined : { key: index, schema: items, value: value[index] };
   }
   if (typeof value === 'object' && value !== null) {
-    for (const [key, child] of Object.entries(value)) {
+    // A map's keys are all worth a look; an object's, only those its schema names: listing a million keys
+    // nothing reads doubled a refusal's memory.
+    const isMap = schema.patternProperties !== undefined || typeof schema.additionalProperties === 'object';
+    const keys = isMap ? Object.keys(value) : Object.keys(schema.properties ?? {}).filter((key) => Object.hasOwn(value, key));
+    for (const key of keys) {
       const inner = propertySchema(schema, key, compiled);
+      const child = (value as Record<string, unknown>)[key];
       if (inner && !compiled.check(inner)(child)) return { key, schema: inner, value: child };
     }
   }
@@ -98,7 +107,8 @@ const anything = (schemas: Record<string, Schema>) => Object.fromEntries(Object.
  * for a 9 MB body whose only fault was a missing `parent`).
  */
 function ownKeywords(schema: Schema): Schema {
-  if (schema.anyOf) return schema;
+  // Keywords whose meaning depends on the children's schemas (unions, tuples, unevaluated keys): kept whole.
+  if (schema.anyOf || Array.isArray(schema.items) || 'unevaluatedProperties' in schema || 'unevaluatedItems' in schema) return schema;
   const { items: _items, properties, patternProperties, additionalProperties, ...own } = schema;
   if (additionalProperties !== false) return own;
   // Which keys are additional depends on the others: keep those, each accepting anything.
