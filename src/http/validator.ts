@@ -1,35 +1,30 @@
 /**
  * Fastify's validator for hook bodies: TypeBox's compiled check, and when it
- * fails, the errors of the smallest failing part of the body only.
+ * fails, the errors of the one failing value that is to blame.
  *
- * TypeBox's `Errors()` visits every element of a failing array, and keeps a
- * stack frame for each element that fails (its error walk pops only on
- * success), even after it has stopped collecting errors. A 2 MB body of a
- * million wrong array items held about 400 MB until the request ended: two
- * such requests, and the pod is OOM-killed. So a failing body is narrowed
- * first, one property or item at a time, to the deepest value whose own
- * children all pass, and only that value is handed to `Errors()`.
+ * TypeBox's own `Errors()` cannot be given a hostile body. It visits every
+ * element of a failing array, and keeps a stack frame for each element that
+ * fails (its error walk pops only on success), even after it has stopped
+ * collecting errors: a 2 MB body of a million wrong items held about 400 MB.
+ * And it walks a value's whole valid subtree again to report the value's own
+ * fault: 6 s and 870 MB for a 16 MB body that lacked only `parent`.
  *
- * Each narrowing step checks children with compiled checks (TypeBox's
- * interpreted `Value.Check` is about 100 times slower, and a 15 MB body
- * valid up to its last item took 34 s of blocked event loop), stopping at
- * the first that fails: the walk costs a few compiled checks of the body,
- * one per level. For a body with one wrong value, the refusal is the one
- * TypeBox's full list gives (test/fuzz.test.ts compares them at every path);
- * with several, it names the first failing value in key order rather than the
- * deepest, and so may answer 400 for a body that also has a wrong spec.
- * The failing value's errors come from its own keywords only (see ownKeywords).
- *
- * What still costs: each level checks the failing part whole again, so a
- * huge map deep in the body (a ConfigMap of a million keys) is checked once
- * per level above it. The body limit bounds that, as it bounds a valid body.
+ * So a failing body is walked once (firstFault), each value's children before
+ * the value, with compiled checks of each schema's own keywords (TypeBox's
+ * interpreted `Value.Check` is about 100 times slower: 34 s for a 15 MB body
+ * valid up to its last item), to the deepest failing value, first in key
+ * order. Only that value, under its own keywords, goes to `Errors()`. For a
+ * body with one wrong value, the refusal is the one TypeBox's full list gives
+ * (test/fuzz.test.ts compares them at every path); with several, it names the
+ * first rather than the deepest, and so may answer 400 for a body that also
+ * has a wrong spec.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import type { SchemaError } from './validation-error.js';
 
-/** The JSON Schema keywords narrowing follows; what TypeBox emits for the hook's types. */
+/** The JSON Schema keywords the walk follows; what TypeBox emits for the hook's types. */
 interface Schema {
   type?: string | string[];
   maxItems?: number;
@@ -40,15 +35,12 @@ interface Schema {
   anyOf?: Schema[];
 }
 
-interface Part {
-  key: string | number | undefined;
-  schema: Schema;
-  value: unknown;
-}
-
 /** One route's schema, its parts compiled when a refusal first needs them. */
 interface Compiled {
+  /** The schema's whole check. */
   check(schema: Schema): (value: unknown) => boolean;
+  /** The check of its own keywords only, its children's left out (ownKeywords). */
+  own(schema: Schema): (value: unknown) => boolean;
   pattern(source: string): RegExp;
 }
 
@@ -70,33 +62,53 @@ function propertySchema(schema: Schema, key: string, compiled: Compiled): Schema
   return typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
 }
 
-/** One step down from a value that fails its schema: a child that fails on its own, or undefined when the value itself is at fault. */
-function failingPart(schema: Schema, value: unknown, compiled: Compiled): Part | undefined {
+/** Where a walk stands: the schema and value, and the path to them from the body's root. */
+interface Fault {
+  schema: Schema;
+  value: unknown;
+  path: (string | number)[];
+}
+
+/**
+ * The deepest failing value, first in key order: a walk of the body, each value's children before the
+ * value's own keywords. Every value is visited at most once, whatever the depth: narrowing level by level
+ * instead checked the failing part whole at each level, and a million-key map ten levels down ten times.
+ * `path` is the walk's stack, shared by every call.
+ */
+function firstFault(schema: Schema, value: unknown, compiled: Compiled, path: (string | number)[]): Fault | undefined {
   if (schema.anyOf) {
     // A union of types (TypeBox's `X | null`): the one branch of the value's own type is the one it meant.
     const type = jsonType(value);
     const meant = schema.anyOf.filter((branch) => admits(branch, type));
-    return meant.length === 1 ? { key: undefined, schema: meant[0]!, value } : undefined;
+    if (meant.length === 1) return firstFault(meant[0]!, value, compiled, path);
+    return compiled.check(schema)(value) ? undefined : { schema, value, path: [...path] };
   }
+  const descend = (key: string | number, inner: Schema, child: unknown): Fault | undefined => {
+    path.push(key);
+    const fault = firstFault(inner, child, compiled, path);
+    path.pop();
+    return fault;
+  };
   if (Array.isArray(value)) {
-    if (typeof schema.items !== 'object' || Array.isArray(schema.items)) return undefined;
     const items = schema.items;
-    const check = compiled.check(items);
-    const index = value.findIndex((item) => !check(item));
-    return index === -1 ? undefined : { key: index, schema: items, value: value[index] };
-  }
-  if (typeof value === 'object' && value !== null) {
+    if (typeof items === 'object' && !Array.isArray(items)) {
+      for (let i = 0; i < value.length; i++) {
+        const fault = descend(i, items, value[i]);
+        if (fault) return fault;
+      }
+    }
+  } else if (typeof value === 'object' && value !== null) {
     // A map's keys are all worth a look; an object's, only those its schema names: listing a million keys
     // nothing reads doubled a refusal's memory.
     const isMap = schema.patternProperties !== undefined || typeof schema.additionalProperties === 'object';
     const keys = isMap ? Object.keys(value) : Object.keys(schema.properties ?? {}).filter((key) => Object.hasOwn(value, key));
     for (const key of keys) {
       const inner = propertySchema(schema, key, compiled);
-      const child = (value as Record<string, unknown>)[key];
-      if (inner && !compiled.check(inner)(child)) return { key, schema: inner, value: child };
+      const fault = inner && descend(key, inner, (value as Record<string, unknown>)[key]);
+      if (fault) return fault;
     }
   }
-  return undefined;
+  return compiled.own(schema)(value) ? undefined : { schema, value, path: [...path] };
 }
 
 const anything = (schemas: Record<string, Schema>) => Object.fromEntries(Object.keys(schemas).map((key) => [key, {}]));
@@ -124,29 +136,33 @@ const pointerToken = (key: string | number) => String(key).replace(/~/g, '~0').r
 
 /** The errors of the deepest failing value, with paths from the body's root. */
 export function firstErrors(schema: Schema, value: unknown, compiled: Compiled): SchemaError[] {
-  let pointer = '';
-  for (let part = failingPart(schema, value, compiled); part; part = failingPart(schema, value, compiled)) {
-    if (part.key !== undefined) pointer += `/${pointerToken(part.key)}`;
-    ({ schema, value } = part);
-  }
+  const fault = firstFault(schema, value, compiled, []) ?? { schema, value, path: [] };
+  const pointer = fault.path.map((key) => `/${pointerToken(key)}`).join('');
+  let at = fault.value;
   // Every item passes, so an array fails on its own length: its first maxItems + 1 items fail the same way.
-  if (Array.isArray(value) && schema.maxItems !== undefined && value.length > schema.maxItems) value = value.slice(0, schema.maxItems + 1);
-  const errors = Value.Errors(ownKeywords(schema) as never, value).map((error) => ({ ...error, instancePath: pointer + error.instancePath }));
+  if (Array.isArray(at) && fault.schema.maxItems !== undefined && at.length > fault.schema.maxItems) at = at.slice(0, fault.schema.maxItems + 1);
+  const errors = Value.Errors(ownKeywords(fault.schema) as never, at).map((error) => ({ ...error, instancePath: pointer + error.instancePath }));
   // The compiled check and TypeBox's error walk have agreed on every body tried; should they not, still a 400 naming the place.
   return errors.length > 0 ? errors : [{ keyword: 'invalid', instancePath: pointer, message: 'is not valid' }];
 }
 
 export const boundedValidatorCompiler: FastifySchemaCompiler<Schema> = ({ schema }) => {
   const checks = new WeakMap<Schema, (value: unknown) => boolean>();
+  const ownChecks = new WeakMap<Schema, (value: unknown) => boolean>();
   const patterns = new Map<string, RegExp>();
+  const compile = (part: Schema) => {
+    const validator = Compile(part as never);
+    return (value: unknown) => validator.Check(value);
+  };
   const compiled: Compiled = {
     check(part) {
       let check = checks.get(part);
-      if (!check) {
-        const validator = Compile(part as never);
-        check = (value) => validator.Check(value);
-        checks.set(part, check);
-      }
+      if (!check) checks.set(part, (check = compile(part)));
+      return check;
+    },
+    own(part) {
+      let check = ownChecks.get(part);
+      if (!check) ownChecks.set(part, (check = compile(ownKeywords(part))));
       return check;
     },
     pattern(source) {
