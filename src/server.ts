@@ -94,7 +94,7 @@ export function buildServer(options: ServerOptions = {}) {
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // Only bodies have schemas; a failing one is answered with the errors of its smallest failing part.
+  // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
   app.removeContentTypeParser('text/plain');

@@ -83,17 +83,11 @@ function firstFault(schema: Schema, value: unknown, compiled: Compiled, path: (s
     if (meant.length === 1) return firstFault(meant[0]!, value, compiled, path);
     return compiled.check(schema)(value) ? undefined : { schema, value, path: [...path] };
   }
-  const descend = (key: string | number, inner: Schema, child: unknown): Fault | undefined => {
-    path.push(key);
-    const fault = firstFault(inner, child, compiled, path);
-    path.pop();
-    return fault;
-  };
   if (Array.isArray(value)) {
     const items = schema.items;
     if (typeof items === 'object' && !Array.isArray(items)) {
       for (let i = 0; i < value.length; i++) {
-        const fault = descend(i, items, value[i]);
+        const fault = descend(i, items, value[i], compiled, path);
         if (fault) return fault;
       }
     }
@@ -104,11 +98,18 @@ function firstFault(schema: Schema, value: unknown, compiled: Compiled, path: (s
     const keys = isMap ? Object.keys(value) : Object.keys(schema.properties ?? {}).filter((key) => Object.hasOwn(value, key));
     for (const key of keys) {
       const inner = propertySchema(schema, key, compiled);
-      const fault = inner && descend(key, inner, (value as Record<string, unknown>)[key]);
+      const fault = inner && descend(key, inner, (value as Record<string, unknown>)[key], compiled, path);
       if (fault) return fault;
     }
   }
   return compiled.own(schema)(value) ? undefined : { schema, value, path: [...path] };
+}
+
+function descend(key: string | number, schema: Schema, value: unknown, compiled: Compiled, path: (string | number)[]): Fault | undefined {
+  path.push(key);
+  const fault = firstFault(schema, value, compiled, path);
+  path.pop();
+  return fault;
 }
 
 const anything = (schemas: Record<string, Schema>) => Object.fromEntries(Object.keys(schemas).map((key) => [key, {}]));
@@ -146,30 +147,25 @@ export function firstErrors(schema: Schema, value: unknown, compiled: Compiled):
   return errors.length > 0 ? errors : [{ keyword: 'invalid', instancePath: pointer, message: 'is not valid' }];
 }
 
-export const boundedValidatorCompiler: FastifySchemaCompiler<Schema> = ({ schema }) => {
-  const checks = new WeakMap<Schema, (value: unknown) => boolean>();
-  const ownChecks = new WeakMap<Schema, (value: unknown) => boolean>();
-  const patterns = new Map<string, RegExp>();
-  const compile = (part: Schema) => {
-    const validator = Compile(part as never);
-    return (value: unknown) => validator.Check(value);
+/** `make`'s result for each key, made once. */
+function memoized<K extends object | string, V>(cache: { get(key: K): V | undefined; set(key: K, value: V): unknown }, make: (key: K) => V) {
+  return (key: K): V => {
+    let value = cache.get(key);
+    if (value === undefined) cache.set(key, (value = make(key)));
+    return value;
   };
+}
+
+const compile = (schema: Schema) => {
+  const validator = Compile(schema as never);
+  return (value: unknown) => validator.Check(value);
+};
+
+export const boundedValidatorCompiler: FastifySchemaCompiler<Schema> = ({ schema }) => {
   const compiled: Compiled = {
-    check(part) {
-      let check = checks.get(part);
-      if (!check) checks.set(part, (check = compile(part)));
-      return check;
-    },
-    own(part) {
-      let check = ownChecks.get(part);
-      if (!check) ownChecks.set(part, (check = compile(ownKeywords(part))));
-      return check;
-    },
-    pattern(source) {
-      let pattern = patterns.get(source);
-      if (!pattern) patterns.set(source, (pattern = new RegExp(source, 'u')));
-      return pattern;
-    },
+    check: memoized(new WeakMap<Schema, (value: unknown) => boolean>(), compile),
+    own: memoized(new WeakMap<Schema, (value: unknown) => boolean>(), (part) => compile(ownKeywords(part))),
+    pattern: memoized(new Map<string, RegExp>(), (source) => new RegExp(source, 'u')),
   };
   const check = compiled.check(schema);
   return (value: unknown) => (check(value) ? { value } : { error: firstErrors(schema, value, compiled) as never });
