@@ -12,8 +12,10 @@ type SyncModule = typeof import('../src/core/sync.js');
 const other = process.env['BENCH_DIST'];
 export const DIST = other ? pathToFileURL(`${resolve(other)}/`) : new URL('../dist/', import.meta.url);
 
-/** The file `npm start` runs: the bundle, or main.js in a build from before there was one. */
-export const HOOK_MAIN = fileURLToPath(new URL(existsSync(new URL('hook.mjs', DIST)) ? 'hook.mjs' : 'main.js', DIST));
+/** The file `npm start` runs in the build at `dist`: the bundle, or main.js in a build from before there was one. */
+export const hookMainIn = (dist: URL): string => fileURLToPath(new URL(existsSync(new URL('hook.mjs', dist)) ? 'hook.mjs' : 'main.js', dist));
+
+export const HOOK_MAIN = hookMainIn(DIST);
 
 export async function loadSync(): Promise<SyncModule['sync']> {
   const module = (await import(new URL('core/sync.js', DIST).href)) as SyncModule;

@@ -5,33 +5,27 @@
  * and prints the median of each third of the load and the RSS 30 s after it. With COMPARE_DIST=path
  * to another build's dist/ (an older commit's), the two alternate over two rounds, side by side.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { median } from './core.js';
-import { HOOK_MAIN, loadSync } from './dist.js';
-import { freePort, load, rssBytes, startServer } from './http.js';
+import { HOOK_MAIN, hookMainIn, loadSync } from './dist.js';
+import { freePort, load, mb, rssBytes, startHook } from './http.js';
 import { benchCase } from './requests.js';
 
 const SECONDS = Number(process.env['GROWTH_SECONDS'] ?? 90);
 const MEMBERS = 5000;
 const CONNECTIONS = 5;
 const IDLE_SECONDS = 30;
-const mb = (bytes: number) => bytes / (1024 * 1024);
-
 const builds: [string, string][] = [['this build', HOOK_MAIN]];
 const other = process.env['COMPARE_DIST'];
-if (other) {
-  const dir = resolve(other);
-  builds.push([other, existsSync(`${dir}/hook.mjs`) ? `${dir}/hook.mjs` : `${dir}/main.js`]);
-}
+if (other) builds.push([other, hookMainIn(pathToFileURL(`${resolve(other)}/`))]);
 const bodies = benchCase(await loadSync(), MEMBERS, 'steady').bodies.map((b) => b.text);
 
 for (const round of [1, 2]) {
   for (const [name, main] of round === 1 ? builds : [...builds].reverse()) {
     const port = await freePort();
-    const env = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: String(16 << 20), SHUTDOWN_DELAY_MS: '0' };
-    const server = await startServer(name, [main], env, port);
+    const server = await startHook(name, main, port);
     try {
       await load({ server, bodies, connections: CONNECTIONS, seconds: 5 });
       const samples: number[] = [];

@@ -22,6 +22,11 @@ export function cpuSeconds(pid: number): number {
   return (utime + stime) / CLOCK_TICKS;
 }
 
+export const mb = (bytes: number) => bytes / (1024 * 1024);
+
+/** Room for the 5,000-member bodies, as the hook's own default. */
+export const BODY_LIMIT = 16 * 1024 * 1024;
+
 /** Resident set size in bytes. */
 export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -95,6 +100,10 @@ export async function startServer(name: string, args: string[], env: Record<stri
   });
   return server;
 }
+
+/** The hook at `main` (a build's hook.mjs) on loopback, logging only warnings, with no drain delay on stop. */
+export const startHook = (name: string, main: string, port: number): Promise<ServerProcess> =>
+  startServer(name, [main], { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: String(BODY_LIMIT), SHUTDOWN_DELAY_MS: '0' }, port);
 
 export interface LoadResult {
   /** Responses received. */

@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { coreVsFloor, linearFit, median, syncTime, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
 import { loadSync, DIST, HOOK_MAIN } from './dist.js';
-import { freePort, load, rssBytes, startServer, type LoadResult, type ServerProcess } from './http.js';
+import { BODY_LIMIT, freePort, load, mb, rssBytes, startHook, startServer, type LoadResult, type ServerProcess } from './http.js';
 import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } from './requests.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -35,7 +35,6 @@ const SOAK_MEMBERS = 5000;
  * again every 8 s until allocation has stopped: it gave memory back 8-20 s after the load here.
  */
 const AFTER_LOAD_SECONDS = 30;
-const BODY_LIMIT = 16 * 1024 * 1024;
 const SCALING_SIZES = [10, 250, 500, 1000, 2000, 3000, 4000, 5000];
 
 const TARGETS = {
@@ -46,7 +45,6 @@ const TARGETS = {
 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const mb = (bytes: number) => bytes / (1024 * 1024);
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
 
 interface HttpCase {
@@ -426,12 +424,7 @@ async function main() {
   const httpCases = POOL_SIZES.map((members) => benchCase(sync, members, 'steady'));
 
   const hookPort = await freePort();
-  const hook = await startServer(
-    'hook',
-    [HOOK_MAIN],
-    { PORT: String(hookPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: String(BODY_LIMIT), SHUTDOWN_DELAY_MS: '0' },
-    hookPort,
-  );
+  const hook = await startHook('hook', HOOK_MAIN, hookPort);
   const rssTrace: RssSample[] = [{ at: 'start', hookMb: mb(rssBytes(hook.pid)) }];
   const http: HttpCase[] = [];
   let memory: { hook: Memory; ceiling: Memory };
