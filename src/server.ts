@@ -3,13 +3,14 @@
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
 import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
 import { locateJsonHazard } from './core/json-hazard.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
-import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
+import { clientErrorOf, createMetrics, outcomeOf, type Hook } from './http/metrics.js';
 import { fieldOfPath, refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
 import { DEFAULT_SETTINGS } from './settings.js';
@@ -59,6 +60,22 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 /** Node's own limit on receiving a request's headers. */
 const NODE_HEADERS_TIMEOUT_MS = 60_000;
 
+/**
+ * Node's headers and request timeouts start with a request's first byte: a connection that never sends
+ * one would stay open for ever. Such a connection is closed once its headers' time is up, counted from
+ * when it opened. (A socket idle timeout, Fastify's `connectionTimeout`, is no help: on Node 20 it never
+ * fired once Node checked its timeouts every second, as it does here.)
+ */
+function closeIfSilent(socket: Socket, timeoutMs: number, closed: () => void): void {
+  const timer = setTimeout(() => {
+    if (socket.bytesRead > 0) return;
+    socket.destroy();
+    closed();
+  }, timeoutMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -78,22 +95,33 @@ function rfc3339Clock(clock: () => Date): () => string {
 }
 
 export function buildServer(options: ServerOptions = {}) {
+  const clock = options.clock ?? (() => new Date());
+  const metrics = createMetrics({
+    processMetrics: options.processMetrics ?? false,
+    now: () => clock().getTime(),
+    proxySeriesTtlMs: options.proxySeriesTtlMs,
+    maxProxySeries: options.maxProxySeries,
+  });
   const isLogger = (l: unknown): l is FastifyBaseLogger => typeof l === 'object' && l !== null && 'child' in l;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_SETTINGS.requestTimeoutMs;
+  // The headers' timeout no longer than the request's: where it is the longer, Node swaps the two, and
+  // a trickled body would be cut only after 60 s. Without a request timeout, the headers keep Node's.
+  const headersTimeout = requestTimeout === 0 ? NODE_HEADERS_TIMEOUT_MS : Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeout);
   const app = Fastify({
     ...(isLogger(options.logger) ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
     bodyLimit: options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit,
     requestTimeout,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // The headers' timeout no longer than the request's: where it is the longer, Node swaps the two, and
-    // a trickled body would be cut only after 60 s. Without a request timeout, the headers keep Node's.
-    http: {
-      headersTimeout: requestTimeout === 0 ? NODE_HEADERS_TIMEOUT_MS : Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeout),
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-    },
+    http: { headersTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.on('connection', (socket: Socket) => closeIfSilent(socket, headersTimeout, () => metrics.clientError('silent')));
+  // Fastify answers what Node's parser refuses or cuts (its listener runs first); no route sees it, so it is counted here.
+  app.server.on('clientError', (error: NodeJS.ErrnoException) => {
+    const reason = clientErrorOf(error.code);
+    if (reason) metrics.clientError(reason);
+  });
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
@@ -125,13 +153,6 @@ export function buildServer(options: ServerOptions = {}) {
     done(Object.assign(new Error(message), { statusCode: 400, field }), undefined);
   });
 
-  const clock = options.clock ?? (() => new Date());
-  const metrics = createMetrics({
-    processMetrics: options.processMetrics ?? false,
-    now: () => clock().getTime(),
-    proxySeriesTtlMs: options.proxySeriesTtlMs,
-    maxProxySeries: options.maxProxySeries,
-  });
   const now = rfc3339Clock(clock);
   const images = {
     mcrouter: options.mcrouterImage ?? DEFAULT_SETTINGS.mcrouterImage,

@@ -11,6 +11,7 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SettingsError, settingsFromEnv } from '../src/settings.js';
@@ -210,6 +211,30 @@ t.test('a client that trickles its request is cut at REQUEST_TIMEOUT_MS with a J
   t.match(JSON.parse(answer.body), { message: String }, 'a JSON {message} (Fastify\'s), and the connection is closed');
   t.ok(after >= 1000 && after < 5000, `cut ${Math.round(after)} ms after the request began`);
   t.equal((await send(agent, base, 'POST', '/sync', body)).status, 200, 'a whole request is still served');
+  child.kill('SIGKILL');
+  await exited;
+});
+
+t.test('a connection that never sends a request is closed at REQUEST_TIMEOUT_MS; an idle keep-alive one is not', async (t) => {
+  const { child, base, exited } = await startHook(t, { REQUEST_TIMEOUT_MS: '1000' });
+  const { hostname, port } = new URL(base);
+  const started = performance.now();
+  const silent = net.connect(Number(port), hostname);
+  const closedAfter = await new Promise<number>((resolve, reject) => {
+    silent.on('close', () => resolve(performance.now() - started));
+    silent.on('error', reject);
+    setTimeout(() => reject(new Error('a silent connection still open after 10 s')), 10_000).unref();
+  });
+  t.ok(closedAfter >= 950 && closedAfter < 5000, `a silent connection closed ${Math.round(closedAfter)} ms after it opened`);
+  // The same timeout must not cut short the 95 s an answered connection is kept for its next request.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const sockets = new Set<net.Socket>();
+  agent.on('free', (socket: net.Socket) => sockets.add(socket));
+  t.equal((await send(agent, base, 'POST', '/sync', body)).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  t.equal((await send(agent, base, 'POST', '/sync', body)).status, 200, 'answered after 2.5 s idle');
+  t.equal(sockets.size, 1, 'on the same connection');
   child.kill('SIGKILL');
   await exited;
 });

@@ -4,6 +4,7 @@
  * first when the pod is told to stop.
  */
 import t from 'tap';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { buildServer } from '../src/server.js';
@@ -150,6 +151,41 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; the number of
   await post(app, '/sync', named('c'));
   t.same(await proxies(), ['a', 'c'], 'which makes room for another');
   t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);
+});
+
+/** Writes `bytes` on a fresh connection and reads until the server closes it; undefined to send nothing at all. */
+function exchange(port: number, bytes: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    if (bytes !== undefined) socket.write(bytes);
+  });
+}
+
+t.test('/metrics: connections closed before any hook saw a request, by reason', async (t) => {
+  // The headers' time follows the request's (1 s): a trickled body is cut by Node's check, a silent connection by the hook.
+  const app = testServer({ requestTimeoutMs: 1000 });
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const zero = await scrape(app);
+  for (const reason of ['timeout', 'silent', 'header_overflow', 'malformed']) {
+    t.equal(valueOf(zero.samples, 'memcached_operator_client_errors_total', { reason }), 0, `${reason}: 0 from the start`);
+  }
+  t.match(await exchange(port, 'HELLO\r\n\r\n'), /^HTTP\/1\.1 400 /, 'not HTTP: 400');
+  t.match(await exchange(port, `GET /healthz HTTP/1.1\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /, 'headers too large: 431');
+  t.match(await exchange(port, 'POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par'), /^HTTP\/1\.1 408 /, 'a stalled body: 408');
+  t.equal(await exchange(port, undefined), '', 'a connection that sends nothing is closed without an answer');
+  await exchange(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+  const { types, samples } = await scrape(app);
+  t.equal(types.get('memcached_operator_client_errors_total'), 'counter');
+  for (const reason of ['timeout', 'silent', 'header_overflow', 'malformed']) {
+    t.equal(valueOf(samples, 'memcached_operator_client_errors_total', { reason }), 1, `${reason}: counted once`);
+  }
+  t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'bad_request' }), 0, 'none of them reached a hook');
 });
 
 t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => {

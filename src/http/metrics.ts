@@ -6,6 +6,20 @@ const HOOKS = ['sync', 'customize'] as const;
 const OUTCOMES = ['ok', 'invalid', 'bad_request', 'error'] as const;
 export type Hook = (typeof HOOKS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
+/**
+ * Why a connection was closed before any hook route saw a request: Node cut it at REQUEST_TIMEOUT_MS
+ * (Fastify answers 408), it sent nothing at all, its headers were too large (431), or it was not HTTP (400).
+ */
+const CLIENT_ERRORS = ['timeout', 'silent', 'header_overflow', 'malformed'] as const;
+export type ClientError = (typeof CLIENT_ERRORS)[number];
+
+/** The reason for one of Node's `clientError` events, by its error code; undefined for a client that went away (ECONNRESET), which nothing answers. */
+export function clientErrorOf(code: string | undefined): ClientError | undefined {
+  if (code === 'ECONNRESET') return undefined;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'timeout';
+  if (code === 'HPE_HEADER_OVERFLOW') return 'header_overflow';
+  return 'malformed';
+}
 
 /** Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request. */
 export function outcomeOf(statusCode: number): Outcome {
@@ -35,6 +49,7 @@ export interface MetricsOptions {
 export interface HookMetrics {
   registry: Registry;
   observe(hook: Hook, outcome: Outcome, seconds: number): void;
+  clientError(reason: ClientError): void;
   proxyServers(namespace: string, name: string, servers: number, ready: number): void;
 }
 
@@ -55,6 +70,13 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const clientErrors = new Counter({
+    name: 'memcached_operator_client_errors_total',
+    help: 'Connections closed before any hook saw a request, by reason (timeout: 408 at REQUEST_TIMEOUT_MS, silent: sent nothing, header_overflow: 431, malformed: 400).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of CLIENT_ERRORS) clientErrors.inc({ reason }, 0);
   const servers: Gauge<'namespace' | 'name' | 'state'> = new Gauge({
     name: 'memcached_operator_proxy_servers',
     help: 'Servers in the mcrouter config of each proxy at its last sync: all (holes excluded) and ready.',
@@ -101,6 +123,9 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       const b = bound.get(`${hook}/${outcome}`)!;
       b.count.inc();
       b.time.observe(seconds);
+    },
+    clientError(reason) {
+      clientErrors.inc({ reason });
     },
     proxyServers(namespace, name, total, ready) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
