@@ -7,6 +7,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { clientErrorOf } from '../src/http/metrics.js';
 import { buildServer } from '../src/server.js';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, post, testServer, type TestServer } from './helpers/hook.js';
@@ -186,6 +187,9 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
     t.equal(valueOf(samples, 'memcached_operator_client_errors_total', { reason }), 1, `${reason}: counted once`);
   }
   t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'bad_request' }), 0, 'none of them reached a hook');
+  for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', undefined]) {
+    t.equal(clientErrorOf(code), undefined, `${code}: the client went away, not counted`);
+  }
 });
 
 t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => {

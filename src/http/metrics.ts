@@ -13,12 +13,16 @@ export type Outcome = (typeof OUTCOMES)[number];
 const CLIENT_ERRORS = ['timeout', 'silent', 'header_overflow', 'malformed'] as const;
 export type ClientError = (typeof CLIENT_ERRORS)[number];
 
-/** The reason for one of Node's `clientError` events, by its error code; undefined for a client that went away (ECONNRESET), which nothing answers. */
+/**
+ * The reason for one of Node's `clientError` events, by its error code: a timeout, or what Node's HTTP
+ * parser refused (HPE_*). Undefined for an error of the connection itself (ECONNRESET, EPIPE, ...):
+ * the client went away, and there is nothing to answer.
+ */
 export function clientErrorOf(code: string | undefined): ClientError | undefined {
-  if (code === 'ECONNRESET') return undefined;
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'timeout';
   if (code === 'HPE_HEADER_OVERFLOW') return 'header_overflow';
-  return 'malformed';
+  if (code?.startsWith('HPE_')) return 'malformed';
+  return undefined;
 }
 
 /** Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request. */
