@@ -2,8 +2,8 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
-import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Socket } from 'node:net';
+import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
@@ -60,22 +60,6 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 /** Node's own limit on receiving a request's headers. */
 const NODE_HEADERS_TIMEOUT_MS = 60_000;
 
-/**
- * Node's headers and request timeouts start with a request's first byte: a connection that never sends
- * one would stay open for ever. Such a connection is closed once its headers' time is up, counted from
- * when it opened. (A socket idle timeout, Fastify's `connectionTimeout`, is no help: on Node 20 it never
- * fired once Node checked its timeouts every second, as it does here.)
- */
-function closeIfSilent(socket: Socket, timeoutMs: number, closed: () => void): void {
-  const timer = setTimeout(() => {
-    if (socket.bytesRead > 0) return;
-    socket.destroy();
-    closed();
-  }, timeoutMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-}
-
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -116,7 +100,6 @@ export function buildServer(options: ServerOptions = {}) {
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.server.on('connection', (socket: Socket) => closeIfSilent(socket, headersTimeout, () => metrics.clientError('silent')));
   // Fastify answers what Node's parser refuses or cuts (its listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     const reason = clientErrorOf(error.code);
@@ -162,6 +145,19 @@ export function buildServer(options: ServerOptions = {}) {
   let draining = false;
   app.decorate('drain', () => {
     draining = true;
+  });
+  // close() waits for every connection, and Node's closeIdleConnections, which Fastify calls, passes over one
+  // that has not sent a request yet (an HTTP client may open one ahead of need and leave it unused, as Go's
+  // transport keeps the loser of a dial race): it would hold the shutdown until the headers' timeout. Having
+  // received nothing, it has nothing in flight.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  app.addHook('preClose', (done) => {
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+    done();
   });
   // While draining, every answer closes its connection, also of requests that arrived before:
   // a keep-alive client (Metacontroller) then reconnects through the Service, which no longer lists

@@ -215,17 +215,25 @@ t.test('a client that trickles its request is cut at REQUEST_TIMEOUT_MS with a J
   await exited;
 });
 
-t.test('a connection that never sends a request is closed at REQUEST_TIMEOUT_MS; an idle keep-alive one is not', async (t) => {
-  const { child, base, exited } = await startHook(t, { REQUEST_TIMEOUT_MS: '1000' });
+/** Opens a connection and sends nothing: resolves with what the server wrote and when it closed the connection. */
+function silentConnection(base: string): Promise<{ answer: string; closedAfterMs: number }> {
   const { hostname, port } = new URL(base);
   const started = performance.now();
-  const silent = net.connect(Number(port), hostname);
-  const closedAfter = await new Promise<number>((resolve, reject) => {
-    silent.on('close', () => resolve(performance.now() - started));
-    silent.on('error', reject);
-    setTimeout(() => reject(new Error('a silent connection still open after 10 s')), 10_000).unref();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - started }));
+    socket.on('error', reject);
   });
-  t.ok(closedAfter >= 950 && closedAfter < 5000, `a silent connection closed ${Math.round(closedAfter)} ms after it opened`);
+}
+
+t.test('a connection that never sends a request is answered 408 at REQUEST_TIMEOUT_MS; an idle keep-alive one is kept', async (t) => {
+  const { child, base, exited } = await startHook(t, { REQUEST_TIMEOUT_MS: '1000' });
+  // Node's headers timeout counts from when a connection opens, not from its first byte.
+  const silent = await silentConnection(base);
+  t.match(silent.answer, /^HTTP\/1\.1 408 /, 'a 408');
+  t.ok(silent.closedAfterMs >= 950 && silent.closedAfterMs < 5000, `closed ${Math.round(silent.closedAfterMs)} ms after it opened`);
   // The same timeout must not cut short the 95 s an answered connection is kept for its next request.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
@@ -237,6 +245,20 @@ t.test('a connection that never sends a request is closed at REQUEST_TIMEOUT_MS;
   t.equal(sockets.size, 1, 'on the same connection');
   child.kill('SIGKILL');
   await exited;
+});
+
+t.test('a connection that never sent a request does not hold the shutdown open', async (t) => {
+  // An HTTP client may open a connection ahead of need and leave it unused (Go's transport keeps the loser
+  // of a dial race). Node's closeIdleConnections, which close() relies on, passes over such a connection.
+  const { child, base, logged, exited } = await startHook(t, { SHUTDOWN_DELAY_MS: '100', SHUTDOWN_TIMEOUT_MS: '5000' });
+  const silent = silentConnection(base);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGTERM');
+  const closing = await logged(/^closing$/, 10_000);
+  const exit = await exited;
+  t.equal(exit.code, 0, 'exit code 0: nothing was cut');
+  t.ok(exit.at - closing.at < 3000, `exits ${Math.round(exit.at - closing.at)} ms after close() began, not at the shutdown timeout`);
+  t.equal((await silent).answer, '', 'the unused connection closed without an answer');
 });
 
 t.test('a small body full of schema errors is refused within a small heap', async (t) => {

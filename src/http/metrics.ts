@@ -7,20 +7,22 @@ const OUTCOMES = ['ok', 'invalid', 'bad_request', 'error'] as const;
 export type Hook = (typeof HOOKS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
 /**
- * Why a connection was closed before any hook route saw a request: Node cut it at REQUEST_TIMEOUT_MS
- * (Fastify answers 408), it sent nothing at all, its headers were too large (431), or it was not HTTP (400).
+ * Why a connection was closed before any hook route saw a request: Node cut it at REQUEST_TIMEOUT_MS,
+ * or at the headers' time when it sent nothing (Fastify answers 408); its headers were too large (431);
+ * or it was not HTTP (400).
  */
-const CLIENT_ERRORS = ['timeout', 'silent', 'header_overflow', 'malformed'] as const;
+const CLIENT_ERRORS = ['timeout', 'header_overflow', 'malformed'] as const;
 export type ClientError = (typeof CLIENT_ERRORS)[number];
 
 /**
  * The reason for one of Node's `clientError` events, by its error code: a timeout, or what Node's HTTP
- * parser refused (HPE_*). Undefined for an error of the connection itself (ECONNRESET, EPIPE, ...):
- * the client went away, and there is nothing to answer.
+ * parser refused (HPE_*). Undefined for a client that went away: an error of the connection itself
+ * (ECONNRESET, EPIPE, ...), or its end in the middle of a request (HPE_INVALID_EOF_STATE).
  */
 export function clientErrorOf(code: string | undefined): ClientError | undefined {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'timeout';
   if (code === 'HPE_HEADER_OVERFLOW') return 'header_overflow';
+  if (code === 'HPE_INVALID_EOF_STATE') return undefined;
   if (code?.startsWith('HPE_')) return 'malformed';
   return undefined;
 }
@@ -76,7 +78,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   });
   const clientErrors = new Counter({
     name: 'memcached_operator_client_errors_total',
-    help: 'Connections closed before any hook saw a request, by reason (timeout: 408 at REQUEST_TIMEOUT_MS, silent: sent nothing, header_overflow: 431, malformed: 400).',
+    help: 'Connections closed before any hook saw a request, by reason (timeout: 408, a request not sent within REQUEST_TIMEOUT_MS; header_overflow: 431; malformed: 400).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
