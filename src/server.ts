@@ -146,18 +146,21 @@ export function buildServer(options: ServerOptions = {}) {
   app.decorate('drain', () => {
     draining = true;
   });
-  // close() waits for every connection, and Node's closeIdleConnections, which Fastify calls, passes over one
-  // that has not sent a request yet (an HTTP client may open one ahead of need and leave it unused, as Go's
-  // transport keeps the loser of a dial race): it would hold the shutdown until the headers' timeout. Having
-  // received nothing, it has nothing in flight.
+  // Node's server.close() closes idle keep-alive connections but passes over one that has not sent a request
+  // yet (an HTTP client may open one ahead of need and leave it unused, as Go's transport keeps the loser of
+  // a dial race), and stops the timeout checks that would answer it 408: it would hold the shutdown until
+  // SHUTDOWN_TIMEOUT_MS. Such connections are closed first, after one more turn of the event loop, so that
+  // a request already in the socket's buffer is read, and answered, rather than reset.
   const connections = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
   app.addHook('preClose', (done) => {
-    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
-    done();
+    setImmediate(() => {
+      for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+      done();
+    });
   });
   // While draining, every answer closes its connection, also of requests that arrived before:
   // a keep-alive client (Metacontroller) then reconnects through the Service, which no longer lists
