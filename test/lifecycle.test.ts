@@ -11,12 +11,13 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SettingsError, settingsFromEnv } from '../src/settings.js';
 import { fieldOfPath } from '../src/http/validation-error.js';
 import { deploymentPods, endpointSlices, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
+import { exchange } from './helpers/raw-socket.js';
 
 // The two processes start in parallel: most of each test is TypeScript compiling at startup.
 t.jobs = 2;
@@ -215,23 +216,10 @@ t.test('a client that trickles its request is cut at REQUEST_TIMEOUT_MS with a J
   await exited;
 });
 
-/** Opens a connection and sends nothing: resolves with what the server wrote and when it closed the connection. */
-function silentConnection(base: string): Promise<{ answer: string; closedAfterMs: number }> {
-  const { hostname, port } = new URL(base);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname);
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - started }));
-    socket.on('error', reject);
-  });
-}
-
 t.test('a connection that never sends a request is answered 408 at REQUEST_TIMEOUT_MS; an idle keep-alive one is kept', async (t) => {
   const { child, base, exited } = await startHook(t, { REQUEST_TIMEOUT_MS: '1000' });
   // Node's headers timeout counts from when a connection opens, not from its first byte.
-  const silent = await silentConnection(base);
+  const silent = await exchange(base);
   t.match(silent.answer, /^HTTP\/1\.1 408 /, 'a 408');
   t.ok(silent.closedAfterMs >= 950 && silent.closedAfterMs < 5000, `closed ${Math.round(silent.closedAfterMs)} ms after it opened`);
   // The same timeout must not cut short the 95 s an answered connection is kept for its next request.
@@ -251,7 +239,7 @@ t.test('a connection that never sent a request does not hold the shutdown open',
   // An HTTP client may open a connection ahead of need and leave it unused (Go's transport keeps the loser
   // of a dial race). Node's closeIdleConnections, which close() relies on, passes over such a connection.
   const { child, base, logged, exited } = await startHook(t, { SHUTDOWN_DELAY_MS: '100', SHUTDOWN_TIMEOUT_MS: '5000' });
-  const silent = silentConnection(base);
+  const silent = exchange(base);
   await new Promise((resolve) => setTimeout(resolve, 200));
   child.kill('SIGTERM');
   const closing = await logged(/^closing$/, 10_000);

@@ -4,13 +4,14 @@
  * first when the pod is told to stop.
  */
 import t from 'tap';
-import net from 'node:net';
+import type net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { clientErrorOf } from '../src/http/metrics.js';
 import { buildServer } from '../src/server.js';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, post, testServer, type TestServer } from './helpers/hook.js';
+import { exchange } from './helpers/raw-socket.js';
 
 const namespace = 'shop';
 const pool = service({ name: 'memcached-pool1', namespace, headless: true });
@@ -154,37 +155,23 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; the number of
   t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);
 });
 
-/**
- * Writes `bytes` on a fresh connection (nothing at all when undefined), ends the client's side when
- * `end`, and reads until the server closes the connection.
- */
-function exchange(port: number, bytes: string | undefined, end = false): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-    if (bytes !== undefined) socket.write(bytes);
-    if (end) socket.end();
-  });
-}
-
 t.test('/metrics: connections closed before any hook saw a request, by reason', async (t) => {
   // The headers' time follows the request's (1 s): Node cuts a trickled body, and a connection that sends nothing.
   const app = testServer({ requestTimeoutMs: 1000 });
   t.teardown(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as net.AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  const answer = async (bytes?: string, end = false) => (await exchange(base, bytes, end)).answer;
   const reasons = ['timeout', 'header_overflow', 'malformed'];
   const zero = await scrape(app);
   for (const reason of reasons) t.equal(valueOf(zero.samples, 'memcached_operator_client_errors_total', { reason }), 0, `${reason}: 0 from the start`);
-  t.match(await exchange(port, 'HELLO\r\n\r\n'), /^HTTP\/1\.1 400 /, 'not HTTP: 400');
-  t.match(await exchange(port, `GET /healthz HTTP/1.1\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /, 'headers too large: 431');
-  t.match(await exchange(port, 'POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par'), /^HTTP\/1\.1 408 /, 'a stalled body: 408');
-  t.match(await exchange(port, undefined), /^HTTP\/1\.1 408 /, 'a connection that sends nothing: 408');
+  t.match(await answer('HELLO\r\n\r\n'), /^HTTP\/1\.1 400 /, 'not HTTP: 400');
+  t.match(await answer(`GET /healthz HTTP/1.1\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /, 'headers too large: 431');
+  t.match(await answer('POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par'), /^HTTP\/1\.1 408 /, 'a stalled body: 408');
+  t.match(await answer(), /^HTTP\/1\.1 408 /, 'a connection that sends nothing: 408');
   // A client that goes away in the middle of its headers is not a malformed request: not counted below.
-  await exchange(port, 'POST /sync HTTP/1.1\r\nhost: x\r\n', true);
+  await answer('POST /sync HTTP/1.1\r\nhost: x\r\n', true);
   const { types, samples } = await scrape(app);
   t.equal(types.get('memcached_operator_client_errors_total'), 'counter');
   const expected: Record<string, number> = { timeout: 2, header_overflow: 1, malformed: 1 };
