@@ -300,6 +300,16 @@ t.test('ports are resolved by number or by name through the Service', async (t) 
   const wrongPort = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'memcache' } }), related: otherPortOnly }));
   t.match((wrongPort.body['status'] as any).conditions[0], { status: 'False', reason: 'NoServers' }, "another port's endpoints are not servers");
   t.match(configOf(wrongPort.body).route, { type: 'ErrorRoute' });
+  // A Service of one port: a pod without the named target port is listed in a slice without ports
+  // (a rollout renaming the container port, another workload matching the selector). Nothing listens there.
+  const onePort = service({ name: 'mc', ports: [{ name: 'memcache', port: 11211, targetPort: 'memcache' }] });
+  const lacking = deploymentPods('mc', 3).slice(2);
+  for (const ports of [[], null]) {
+    const portless = endpointSlices('mc', lacking).map((s) => ({ ...s, metadata: { ...(s['metadata'] as Json), name: 'mc-portless' }, ports }));
+    const mixed = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc' } }), related: [onePort, ...endpointSlices('mc', pods, { portName: 'memcache', port: 21211 }), ...portless] }));
+    t.same(configOf(mixed.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:21211`), `a slice with ports: ${JSON.stringify(ports)} adds no server`);
+    t.match(mixed.body['status'], { servers: 2, readyServers: 2 });
+  }
 
   // A StatefulSet pod without the named port sits in a slice of the other port only: in whichever order
   // the slices come, the others keep their ordinal slots, the missing one its DNS name.

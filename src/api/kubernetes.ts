@@ -42,6 +42,8 @@ export const Service = kubeObject(ObjectMeta, {
       {
         ports: Type.Optional(Nullable(Type.Array(ServicePort))),
         clusterIP: Type.Optional(Type.String()),
+        // Only whether there is one: its values are not read.
+        selector: Type.Optional(Nullable(Type.Object({}, open))),
         ipFamilies: Type.Optional(Nullable(Type.Array(Type.String()))),
       },
       open,

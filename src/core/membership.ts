@@ -93,10 +93,15 @@ export function membershipOf(
     return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
   }
   const portName = servicePort.name ?? '';
-  // Without an endpoint port (a selector-less Service's hand-written Endpoints may omit it) the target is the Service's.
+  // Without an endpoint port (a selector-less Service's hand-written Endpoints may omit it, and the slices
+  // mirrored from them then have none) the target is the Service's. For a Service with a selector, the
+  // controllers list a pod that lacks the target port in a slice without ports (discovery/v1: no ports
+  // defined, so kube-proxy sends it nothing): nothing listens there, so it is no server.
   const fallbackPort = typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
+  const selector = service.spec?.selector;
+  const portless = selector && Object.keys(selector).length > 0 ? undefined : fallbackPort;
   const pickPort = (list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined): number | undefined => {
-    if (!list || list.length === 0) return fallbackPort;
+    if (!list || list.length === 0) return portless;
     const named = list.find((p) => (p.name ?? '') === portName);
     // Kubernetes names endpoint ports after the Service's, so a lone port of another name is another
     // Service port's (a pod without the named target port is listed with the others only); a lone
