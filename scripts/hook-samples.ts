@@ -185,7 +185,7 @@ function topologySamples(): Sample[] {
     ),
     sample(
       'v002',
-      'An object written for ianlewis/memcached-operator v0.0.2 (its combined example with mcrouter image, port, statsRoot, container securityContext).',
+      "An object written for ianlewis/memcached-operator v0.0.2 (its combined example with mcrouter image, port, statsRoot, container securityContext), with the empty resources v0.0.2's controller stored.",
       {
         rules: {
           type: 'replicated',
@@ -194,6 +194,7 @@ function topologySamples(): Sample[] {
         mcrouter: {
           image: 'ianmlewis/mcrouter:v0.36.0-2',
           port: 11211,
+          resources: {},
           statsRoot: '/var/mcrouter/stats',
           securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true },
         },

@@ -440,6 +440,34 @@ t.test('defaults: resource requests, anti-affinity, the exporter image and port'
   t.equal(containerOf(mirrored.body, 'exporter').image, 'mirror.example.com/mcrouter_exporter:0.5.0', 'the hook-wide default (EXPORTER_IMAGE)');
 });
 
+t.test('what the user sets is merged with the defaults, not in place of them where that would lose them', async (t) => {
+  // v0.0.2's controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct).
+  const v002 = await post(app, '/sync', syncRequest({ parent: cache({ resources: {}, exporter: { enabled: true, resources: {} } }), related: members([0]) }));
+  t.same(containerOf(v002.body, 'mcrouter').resources, { requests: { cpu: '100m', memory: '128Mi' } }, 'resources: {} is no resources set');
+  t.same(containerOf(v002.body, 'exporter').resources, { requests: { cpu: '10m', memory: '32Mi' } });
+  const none = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {} } }), related: members([0]) }));
+  t.same(containerOf(none.body, 'mcrouter').resources, { requests: {} }, 'requests: {} is a container without requests');
+
+  // Port 80 needs NET_BIND_SERVICE: adding it keeps every other capability dropped.
+  const low = await post(app, '/sync', syncRequest({ parent: cache({ port: 80, securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }), related: members([0]) }));
+  t.same(containerOf(low.body, 'mcrouter').securityContext, {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+    readOnlyRootFilesystem: true,
+  });
+  t.same(restrictedViolations(podOf(low.body).spec), [], 'still restricted');
+  const dropped = await post(app, '/sync', syncRequest({ parent: cache({ securityContext: { capabilities: { drop: ['NET_RAW'] } } }), related: members([0]) }));
+  t.same(containerOf(dropped.body, 'mcrouter').securityContext.capabilities, { drop: ['NET_RAW'] }, 'a drop list of their own is theirs');
+
+  // A stats root spelt with extra slashes is still a directory already mounted writable.
+  for (const statsRoot of ['/var//mcrouter/stats', '/var/mcrouter/', '//var/spool/mcrouter//x/']) {
+    const res = await post(app, '/sync', syncRequest({ parent: cache({ statsRoot }), related: members([0]) }));
+    t.same(podOf(res.body).spec.volumes.map((v: Json) => v['name']), ['config', 'var-mcrouter', 'spool-mcrouter'], `${statsRoot}: no extra volume`);
+  }
+  const elsewhere = await post(app, '/sync', syncRequest({ parent: cache({ statsRoot: '/stats//mcrouter/' }), related: members([0]) }));
+  t.match(containerOf(elsewhere.body, 'mcrouter').volumeMounts, [{}, {}, {}, { name: 'stats-root', mountPath: '/stats/mcrouter' }]);
+});
+
 const MODELS: Record<string, new (data: any) => { validate(): void }> = { ConfigMap, Deployment, Service, PodDisruptionBudget };
 
 t.test('every child passes the Kubernetes schemas; pods meet the restricted Pod Security Standard', async (t) => {

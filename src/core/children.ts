@@ -4,7 +4,7 @@
  * No namespace (Metacontroller puts children in the parent's), no
  * ownerReferences (Metacontroller adds them), no status.
  */
-import type { ConfigMap, Container, PodSecurityContext, PodSpec, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
@@ -29,8 +29,8 @@ export interface Images {
 
 /** Community mcrouter images run as root by default: a user must be set explicitly for runAsNonRoot to start. */
 export const NON_ROOT_ID = 65532;
-const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' } };
-const DEFAULT_EXPORTER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' } };
+const DEFAULT_RESOURCES: ResourceRequirements = { requests: { cpu: '100m', memory: '128Mi' } };
+const DEFAULT_EXPORTER_RESOURCES: ResourceRequirements = { requests: { cpu: '10m', memory: '32Mi' } };
 const MEMCACHE_PORT_NAME = 'memcache';
 const METRICS_PORT_NAME = 'metrics';
 
@@ -58,6 +58,27 @@ const sorted = (map: Record<string, string> | undefined): Record<string, string>
 
 /** The restricted defaults overridden by the user's fields. */
 const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => (user ? { ...defaults, ...user } : { ...defaults });
+
+/**
+ * The container's restricted defaults under the user's fields, `capabilities` merged key by key: adding
+ * one (NET_BIND_SERVICE, the one the restricted profile allows, for a port below 1024) keeps `drop: [ALL]`.
+ */
+function containerSecurityContext(user: SecurityContext | undefined): SecurityContext {
+  const merged = withDefaults(restrictedContainer, user);
+  const capabilities = user?.capabilities;
+  if (capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities)) {
+    merged.capabilities = { ...restrictedContainer.capabilities, ...capabilities };
+  }
+  return merged;
+}
+
+/**
+ * The user's resources, or the defaults when they set none. An empty object counts as none: v0.0.2's
+ * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though
+ * its users never set them. A container without requests is `requests: {}`.
+ */
+const resourcesOr = (user: unknown, defaults: ResourceRequirements): ResourceRequirements =>
+  user && typeof user === 'object' && Object.keys(user).length > 0 ? (user as ResourceRequirements) : defaults;
 
 export function configMapChild(parent: MemcachedProxy, configText: string): ConfigMap {
   return {
@@ -104,7 +125,8 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   const spec = parent.spec.mcrouter ?? {};
   const port = spec.port ?? DEFAULTS.mcrouterPort;
   const writable = [...WRITABLE_DIRS];
-  const statsRoot = spec.statsRoot;
+  // As a path: `/var//mcrouter/` is the directory /var/mcrouter, already mounted.
+  const statsRoot = spec.statsRoot?.replace(/\/{2,}/g, '/').replace(/(?<=.)\/$/, '');
   if (statsRoot !== undefined && !writable.some((d) => statsRoot === d.mountPath || statsRoot.startsWith(`${d.mountPath}/`))) {
     writable.push({ name: 'stats-root', mountPath: statsRoot });
   }
@@ -130,8 +152,8 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   mcrouter.ports = [{ name: MEMCACHE_PORT_NAME, containerPort: port, protocol: 'TCP' }];
   mcrouter.readinessProbe = { tcpSocket: { port: MEMCACHE_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 };
   mcrouter.livenessProbe = { tcpSocket: { port: MEMCACHE_PORT_NAME }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
-  mcrouter.resources = (spec.resources as Container['resources']) ?? DEFAULT_RESOURCES;
-  mcrouter.securityContext = withDefaults(restrictedContainer, spec.securityContext as SecurityContext | undefined);
+  mcrouter.resources = resourcesOr(spec.resources, DEFAULT_RESOURCES);
+  mcrouter.securityContext = containerSecurityContext(spec.securityContext as SecurityContext | undefined);
   mcrouter.volumeMounts = mounts;
   const containers = [mcrouter];
   const exporter = spec.exporter;
@@ -187,7 +209,7 @@ function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcro
   container.ports = [{ name: METRICS_PORT_NAME, containerPort: port, protocol: 'TCP' }];
   // No readiness probe: a pod is Ready only when all its containers are, and an exporter in
   // trouble must not take mcrouter out of the Service. Prometheus sees it as `up == 0`.
-  container.resources = (exporter.resources as Container['resources']) ?? DEFAULT_EXPORTER_RESOURCES;
+  container.resources = resourcesOr(exporter.resources, DEFAULT_EXPORTER_RESOURCES);
   container.securityContext = restrictedContainer;
   return container;
 }
