@@ -250,6 +250,8 @@ export function buildServer(options: ServerOptions = {}) {
       return reply.code(code).send({ message: 'internal error' });
     }
     const { message, field } = error;
+    // Refused before any route ran (not JSON, a prototype key, too deep, too large, not JSON at all): one line, as refuse() logs.
+    request.log.warn(field === undefined ? { statusCode: code } : { field, statusCode: code }, message);
     return reply.code(code).send(field === undefined ? { message } : { message, field });
   });
   return app;

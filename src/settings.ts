@@ -123,10 +123,11 @@ const IMAGE_REFERENCE = (() => {
   return new RegExp(`^(?<name>${name})(?::${tag})?(?:@${digest})?$`);
 })();
 
-const image = (name: string, raw: string): string => {
+/** `example`: the variable's own default, so that the message shows an image of the right kind. */
+const image = (name: string, raw: string, example: string): string => {
   const match = IMAGE_REFERENCE.exec(raw);
   if (!match || match.groups!['name']!.length > 255) {
-    throw new SettingsError(`${name} must be an image reference such as ${DEFAULT_SETTINGS.mcrouterImage}, got ${JSON.stringify(raw)}`);
+    throw new SettingsError(`${name} must be an image reference such as ${example}, got ${JSON.stringify(raw)}`);
   }
   return raw;
 };
@@ -157,8 +158,8 @@ export function settingsFromEnv(env: Record<string, string | undefined>, interfa
   set('HOST', (v) => (s.host = listenHost('HOST', v)));
   set('LOG_LEVEL', (v) => (s.logLevel = oneOf('LOG_LEVEL', LOG_LEVELS, v)));
   set('CLUSTER_DOMAIN', (v) => (s.clusterDomain = dnsName('CLUSTER_DOMAIN', v)));
-  set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = image('MCROUTER_IMAGE', v)));
-  set('EXPORTER_IMAGE', (v) => (s.exporterImage = image('EXPORTER_IMAGE', v)));
+  set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = image('MCROUTER_IMAGE', v, DEFAULT_SETTINGS.mcrouterImage)));
+  set('EXPORTER_IMAGE', (v) => (s.exporterImage = image('EXPORTER_IMAGE', v, DEFAULT_SETTINGS.exporterImage)));
   set('BODY_LIMIT', (v) => (s.bodyLimit = integer('BODY_LIMIT', v)));
   set('JSON_DEPTH_LIMIT', (v) => (s.jsonDepthLimit = integer('JSON_DEPTH_LIMIT', v)));
   set('SHUTDOWN_DELAY_MS', (v) => (s.shutdownDelayMs = integer('SHUTDOWN_DELAY_MS', v)));

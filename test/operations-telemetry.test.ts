@@ -235,6 +235,21 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   await post(app, '/sync', request([0], [], { rules: { type: 'mirrored', service: { name: 'a' } } }));
   t.equal(lines.length, 2);
   t.match(lines[1], { level: 40, field: 'spec.rules.type', statusCode: 422, msg: /^spec\.rules\.type: must be one of/ }, 'a refused spec: one warning naming the field');
+
+  // Refused before the route ran: one warning each too, with the field when one is to blame.
+  const refusals: [string, string, Json][] = [
+    ['application/json', '{"parent": {"spec": {"__proto__": {}}}}', { field: 'spec.__proto__', statusCode: 400, msg: /__proto__/ }],
+    ['application/json', `{"parent": ${'['.repeat(200)}${']'.repeat(200)}}`, { field: String, statusCode: 400, msg: /nested more than/ }],
+    ['application/json', '{"parent": ', { statusCode: 400, msg: /JSON/ }],
+    ['text/plain', 'hello', { statusCode: 415 }],
+  ];
+  for (const [type, payload, expected] of refusals) {
+    const before = lines.length;
+    const res = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': type }, payload });
+    t.equal(res.statusCode, expected['statusCode']);
+    t.equal(lines.length, before + 1, `${type} ${payload.slice(0, 20)}: one line`);
+    t.match(lines.at(-1), { level: 40, ...expected });
+  }
 });
 
 t.test('drain: readiness fails at once, hooks keep answering and close their connections', async (t) => {

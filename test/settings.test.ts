@@ -181,11 +181,12 @@ t.test('MCROUTER_IMAGE and EXPORTER_IMAGE: image references', async (t) => {
   ];
   for (const name of ['MCROUTER_IMAGE', 'EXPORTER_IMAGE'] as const) {
     const key = name === 'MCROUTER_IMAGE' ? 'mcrouterImage' : 'exporterImage';
+    const example = name === 'MCROUTER_IMAGE' ? 'jphalip/mcrouter:0.36.0' : 'ghcr.io/dev25/mcrouter_exporter:0.5.0';
     for (const image of good) t.equal(settingsFromEnv({ [name]: image })[key], image, `${name}=${image} is taken`);
     for (const image of bad) {
       const error = refusal({ [name]: image });
       t.type(error, SettingsError, `${name}=${JSON.stringify(image)} is refused`);
-      t.equal(error?.message, `${name} must be an image reference such as jphalip/mcrouter:0.36.0, got ${JSON.stringify(image)}`);
+      t.equal(error?.message, `${name} must be an image reference such as ${example}, got ${JSON.stringify(image)}`);
     }
   }
 });
