@@ -281,6 +281,17 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
     related: [svc, endpoints('legacy', external, { portName: null })],
   }));
   t.same(configOf(res.body).pools['legacy']!.servers, ['192.0.2.3:11211', '192.0.2.20:11211']);
+
+  // Hand-written Endpoints without ports, and the slices Kubernetes mirrors from them: the Service's target port.
+  const targeted = service({ name: 'legacy', selector: null, ports: [{ port: 11211, targetPort: 21211 }] });
+  const parent = proxy({ name: 'legacy-proxy', spec: { serviceName: 'legacy' } });
+  for (const [what, objects] of [
+    ['Endpoints', [endpoints('legacy', external, { port: null })]],
+    ['mirrored slices', endpointSlices('legacy', external, { mirrored: true, portless: true })],
+  ] as const) {
+    const portless = await post(app, '/sync', syncRequest({ parent, related: [targeted, ...objects] }));
+    t.same(configOf(portless.body).pools['legacy']!.servers, ['192.0.2.3:21211', '192.0.2.20:21211'], `${what} without ports: the target port`);
+  }
 });
 
 t.test('ports are resolved by number or by name through the Service', async (t) => {
@@ -304,12 +315,20 @@ t.test('ports are resolved by number or by name through the Service', async (t) 
   // (a rollout renaming the container port, another workload matching the selector). Nothing listens there.
   const onePort = service({ name: 'mc', ports: [{ name: 'memcache', port: 11211, targetPort: 'memcache' }] });
   const lacking = deploymentPods('mc', 3).slice(2);
-  for (const ports of [[], null]) {
-    const portless = endpointSlices('mc', lacking).map((s) => ({ ...s, metadata: { ...(s['metadata'] as Json), name: 'mc-portless' }, ports }));
-    const mixed = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc' } }), related: [onePort, ...endpointSlices('mc', pods, { portName: 'memcache', port: 21211 }), ...portless] }));
-    t.same(configOf(mixed.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:21211`), `a slice with ports: ${JSON.stringify(ports)} adds no server`);
-    t.match(mixed.body['status'], { servers: 2, readyServers: 2 });
-  }
+  const served = endpointSlices('mc', pods, { portName: 'memcache', port: 21211 });
+  const portless = endpointSlices('mc', lacking, { portless: true });
+  const mixed = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc' } }), related: [onePort, ...served, ...portless] }));
+  t.same(configOf(mixed.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:21211`), 'a slice with ports: null adds no server');
+  t.match(mixed.body['status'], { servers: 2, readyServers: 2 });
+  const none = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc' } }), related: [onePort, ...portless] }));
+  t.match((none.body['status'] as any).conditions[0], {
+    reason: 'NoServers',
+    message: 'Service mc lists 1 endpoint, none with port 11211: their pods lack its target port',
+  }, 'listed but not served: the status says why');
+  // The controller's slices outlive a selector's removal: still no port there.
+  const unselected = service({ name: 'mc', selector: null, ports: [{ name: 'memcache', port: 11211, targetPort: 'memcache' }] });
+  const stale = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc' } }), related: [unselected, ...served, ...portless] }));
+  t.same(configOf(stale.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:21211`), "a stale controller slice without ports adds no server");
 
   // A StatefulSet pod without the named port sits in a slice of the other port only: in whichever order
   // the slices come, the others keep their ordinal slots, the missing one its DNS name.

@@ -11,6 +11,9 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 
 /** The label that ties an EndpointSlice to its Service (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** The label naming what wrote an EndpointSlice, and its value for the slices Kubernetes cuts from a Service's selector. */
+export const SLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+export const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 
 // Labels and annotations are not typed: the hook reads none but a slice's Service name, and checking every
 // key of every object's maps took 40% of the time to validate a 10-member sync request.
@@ -110,7 +113,12 @@ const Endpoint = Type.Object(
 );
 
 const EndpointSliceMeta = Type.Object(
-  { ...metaFields, labels: Type.Optional(Nullable(Type.Object({ [SERVICE_NAME_LABEL]: Type.Optional(Type.String()) }, open))) },
+  {
+    ...metaFields,
+    labels: Type.Optional(
+      Nullable(Type.Object({ [SERVICE_NAME_LABEL]: Type.Optional(Type.String()), [SLICE_MANAGED_BY_LABEL]: Type.Optional(Type.String()) }, open)),
+    ),
+  },
   open,
 );
 

@@ -6,7 +6,7 @@
  * its place (mcrouter marks a dead server down by itself) and a member leaves
  * only when its endpoint is gone.
  */
-import { SERVICE_NAME_LABEL, type EndpointSlice, type Endpoints, type Service } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service } from '../api/kubernetes.js';
 import { StringIndex } from './string-index.js';
 import type { PoolRef } from './topology.js';
 
@@ -32,6 +32,8 @@ export type Membership =
       indexOf: StringIndex;
       /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
       dnsAddress?: (hostname: string) => string;
+      /** Endpoints listed without this port (their pods lack the Service's target port): no members. */
+      withoutPort: number;
     };
 
 export interface RelatedObjects {
@@ -94,14 +96,17 @@ export function membershipOf(
   }
   const portName = servicePort.name ?? '';
   // Without an endpoint port (a selector-less Service's hand-written Endpoints may omit it, and the slices
-  // mirrored from them then have none) the target is the Service's. For a Service with a selector, the
-  // controllers list a pod that lacks the target port in a slice without ports (discovery/v1: no ports
-  // defined, so kube-proxy sends it nothing): nothing listens there, so it is no server.
+  // mirrored from them then have none) the target is the Service's. The slices Kubernetes cuts from a
+  // selector list a pod that lacks the target port without ports (discovery/v1: none defined, so kube-proxy
+  // sends it nothing): nothing listens there, so it is no server. Such slices outlive a selector's removal.
   const fallbackPort = typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
   const selector = service.spec?.selector;
-  const portless = selector && Object.keys(selector).length > 0 ? undefined : fallbackPort;
-  const pickPort = (list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined): number | undefined => {
-    if (!list || list.length === 0) return portless;
+  const selected = selector !== undefined && selector !== null && Object.keys(selector).length > 0;
+  const pickPort = (
+    list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined,
+    cutFromSelector: boolean,
+  ): number | undefined => {
+    if (!list || list.length === 0) return cutFromSelector ? undefined : fallbackPort;
     const named = list.find((p) => (p.name ?? '') === portName);
     // Kubernetes names endpoint ports after the Service's, so a lone port of another name is another
     // Service port's (a pod without the named target port is listed with the others only); a lone
@@ -164,10 +169,14 @@ export function membershipOf(
   // The port of the first slice or subset that has this one names StatefulSet pods: another may list only
   // the Service's other ports.
   let dnsPort: number | undefined;
+  let withoutPort = 0;
   if (objects.slices.length > 0) {
     for (const slice of objects.slices) {
-      const port = pickPort(slice.ports);
-      if (port === undefined) continue;
+      const port = pickPort(slice.ports, selected || slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER);
+      if (port === undefined) {
+        withoutPort += slice.endpoints?.length ?? 0;
+        continue;
+      }
       dnsPort ??= port;
       const suffix = `:${port}`;
       for (const ep of slice.endpoints ?? []) {
@@ -180,8 +189,11 @@ export function membershipOf(
     }
   } else {
     for (const subset of objects.endpoints?.subsets ?? []) {
-      const port = pickPort(subset.ports);
-      if (port === undefined) continue;
+      const port = pickPort(subset.ports, selected);
+      if (port === undefined) {
+        withoutPort += (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
+        continue;
+      }
       dnsPort ??= port;
       const suffix = `:${port}`;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
@@ -205,7 +217,7 @@ export function membershipOf(
     seen.ready ||= c.ready;
     seen.terminating &&= c.terminating;
   }
-  const found: Membership = { state: 'Found', members, indexOf: memberAt };
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort };
   if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
   return found;
 }

@@ -107,10 +107,16 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   }
   const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
   if (empty.length > 0) {
-    return {
-      reason: 'NoServers',
-      message: `Service ${listed(empty.map((p) => p.ref.service))} has no endpoints${keptNote(empty)}`,
-    };
+    const withoutPort = (p: PoolOutcome) => (p.membership.state === 'Found' ? p.membership.withoutPort : 0);
+    const bare = empty.filter((p) => withoutPort(p) === 0);
+    const what = [
+      ...(bare.length > 0 ? [`Service ${listed(bare.map((p) => p.ref.service))} has no endpoints`] : []),
+      // Listed, yet none is a server: `kubectl get endpointslices` shows them, so say why.
+      ...empty
+        .filter((p) => withoutPort(p) > 0)
+        .map((p) => `Service ${p.ref.service} lists ${plural(withoutPort(p), 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: their pods lack its target port`),
+    ];
+    return { reason: 'NoServers', message: `${listed(what, '; ')}${keptNote(empty)}` };
   }
   const name = mcrouterName(parent);
   // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service.
