@@ -448,16 +448,27 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   const none = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {} } }), related: members([0]) }));
   t.same(containerOf(none.body, 'mcrouter').resources, { requests: {} }, 'requests: {} is a container without requests');
 
-  // Port 80 needs NET_BIND_SERVICE: adding it keeps every other capability dropped.
-  const low = await post(app, '/sync', syncRequest({ parent: cache({ port: 80, securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }), related: members([0]) }));
-  t.same(containerOf(low.body, 'mcrouter').securityContext, {
+  // Adding a capability keeps every other one dropped.
+  const added = await post(app, '/sync', syncRequest({ parent: cache({ securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }), related: members([0]) }));
+  t.same(containerOf(added.body, 'mcrouter').securityContext, {
     allowPrivilegeEscalation: false,
     capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
     readOnlyRootFilesystem: true,
   });
-  t.same(restrictedViolations(podOf(low.body).spec), [], 'still restricted');
+  t.same(restrictedViolations(podOf(added.body).spec), [], 'still restricted');
   const dropped = await post(app, '/sync', syncRequest({ parent: cache({ securityContext: { capabilities: { drop: ['NET_RAW'] } } }), related: members([0]) }));
   t.same(containerOf(dropped.body, 'mcrouter').securityContext.capabilities, { drop: ['NET_RAW'] }, 'a drop list of their own is theirs');
+
+  // Below 1024 a non-root process binds only where the pod's sysctl says so (no ambient capabilities in Kubernetes).
+  const sysctlsOf = async (mcrouter: Json) => podOf((await post(app, '/sync', syncRequest({ parent: cache(mcrouter), related: members([0]) }))).body).spec.securityContext.sysctls;
+  t.same(await sysctlsOf({ port: 80 }), [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }], 'port 80 made bindable, and no lower one');
+  t.same(await sysctlsOf({ exporter: { enabled: true, port: 443 } }), [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '443' }], "the exporter's port too");
+  t.same(await sysctlsOf({ port: 1024, exporter: { enabled: false, port: 80 } }), undefined, 'nothing below 1024 listens: no sysctl');
+  const low = await post(app, '/sync', syncRequest({ parent: cache({ port: 80 }), related: members([0]) }));
+  t.same(restrictedViolations(podOf(low.body).spec), [], 'a sysctl the restricted profile allows');
+  t.doesNotThrow(() => new Deployment(childOf(low.body, 'Deployment')).validate());
+  const own = [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }];
+  t.same(await sysctlsOf({ port: 80, podSecurityContext: { sysctls: own } }), own, "the user's own sysctls replace it");
 
   // A stats root spelt with extra slashes is still a directory already mounted writable.
   for (const statsRoot of ['/var//mcrouter/stats', '/var/mcrouter/', '//var/spool/mcrouter//x/']) {

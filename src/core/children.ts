@@ -59,10 +59,7 @@ const sorted = (map: Record<string, string> | undefined): Record<string, string>
 /** The restricted defaults overridden by the user's fields. */
 const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => (user ? { ...defaults, ...user } : { ...defaults });
 
-/**
- * The container's restricted defaults under the user's fields, `capabilities` merged key by key: adding
- * one (NET_BIND_SERVICE, the one the restricted profile allows, for a port below 1024) keeps `drop: [ALL]`.
- */
+/** The container's restricted defaults under the user's fields, `capabilities` merged key by key: adding one keeps `drop: [ALL]`. */
 function containerSecurityContext(user: SecurityContext | undefined): SecurityContext {
   const merged = withDefaults(restrictedContainer, user);
   const capabilities = user?.capabilities;
@@ -70,6 +67,20 @@ function containerSecurityContext(user: SecurityContext | undefined): SecurityCo
     merged.capabilities = { ...restrictedContainer.capabilities, ...capabilities };
   }
   return merged;
+}
+
+/** The first port a non-root process may bind without a capability (Linux's default: 1024). */
+const UNPRIVILEGED_PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
+
+/**
+ * The restricted pod defaults, and, when mcrouter or the exporter listens below 1024, that port made
+ * bindable: both run as a non-root user, which Kubernetes gives no ambient capabilities, so adding
+ * NET_BIND_SERVICE would not do. The sysctl is one the restricted profile and every kubelet allow (1.22+).
+ */
+function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): PodSecurityContext {
+  const lowest = Math.min(port, exporter?.enabled ? (exporter.port ?? DEFAULTS.exporterPort) : port);
+  if (lowest >= 1024) return restrictedPod;
+  return { ...restrictedPod, sysctls: [{ name: UNPRIVILEGED_PORT_SYSCTL, value: String(lowest) }] };
 }
 
 /**
@@ -165,7 +176,7 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   const labels = childLabels(parent);
   const podSpec: PodSpec = {
     automountServiceAccountToken: false,
-    securityContext: withDefaults(restrictedPod, spec.podSecurityContext as PodSecurityContext | undefined),
+    securityContext: withDefaults(podSecurityDefaults(port, exporter), spec.podSecurityContext as PodSecurityContext | undefined),
     containers,
     volumes,
   };
