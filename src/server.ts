@@ -3,7 +3,7 @@
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
 import type { Socket } from 'node:net';
-import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
 import { customize } from './core/customize.js';
@@ -78,6 +78,12 @@ function rfc3339Clock(clock: () => Date): () => string {
   };
 }
 
+/** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
+function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.warn({ statusCode: 400 }, error.message);
+  void reply.code(400).send({ message: error.message });
+}
+
 export function buildServer(options: ServerOptions = {}) {
   const clock = options.clock ?? (() => new Date());
   const metrics = createMetrics({
@@ -99,6 +105,7 @@ export function buildServer(options: ServerOptions = {}) {
     http: { headersTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: badUrl,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Fastify answers what Node's parser refuses or cuts (its listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
@@ -243,15 +250,21 @@ export function buildServer(options: ServerOptions = {}) {
   );
   // Every error is JSON {message}, and {field} when one is to blame. Client errors (bad JSON, wrong content
   // type, too large, too deep) keep their 4xx code.
-  app.setErrorHandler((error: { statusCode?: number; message: string; field?: string }, request, reply) => {
+  app.setErrorHandler((error: { statusCode?: number; message: string; field?: string; code?: string }, request, reply) => {
     const code = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (code === 500) {
       request.log.error({ err: error }, 'unexpected error');
       return reply.code(code).send({ message: 'internal error' });
     }
     const { message, field } = error;
-    // Refused before any route ran (not JSON, a prototype key, too deep, too large, not JSON at all): one line, as refuse() logs.
-    request.log.warn(field === undefined ? { statusCode: code } : { field, statusCode: code }, message);
+    // A client that went away in the middle of its body (Node: "aborted"), also when Node cut it at the
+    // request timeout with a 408 of its own, is no refusal: nobody reads this answer.
+    if (error.code === 'ECONNRESET') {
+      request.log.debug({ statusCode: code }, `the client went away: ${message}`);
+    } else {
+      // Refused before any route ran (not JSON, a prototype key, too deep, too large, not JSON at all): one line, as refuse() logs.
+      request.log.warn(field === undefined ? { statusCode: code } : { field, statusCode: code }, message);
+    }
     return reply.code(code).send(field === undefined ? { message } : { message, field });
   });
   return app;

@@ -196,7 +196,7 @@ t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => 
 });
 
 /** A server logging to memory, as main.ts logs to stdout. */
-function loggedServer(level = 'info') {
+function loggedServer(level = 'info', requestTimeoutMs?: number) {
   const lines: Json[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -204,7 +204,7 @@ function loggedServer(level = 'info') {
       done();
     },
   });
-  const app = buildServer({ logger: pino({ level }, stream), clock: () => FIXED_NOW });
+  const app = buildServer({ logger: pino({ level }, stream), clock: () => FIXED_NOW, requestTimeoutMs });
   return { app, lines };
 }
 
@@ -250,6 +250,29 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
     t.equal(lines.length, before + 1, `${type} ${payload.slice(0, 20)}: one line`);
     t.match(lines.at(-1), { level: 40, ...expected });
   }
+  const before = lines.length;
+  const badUrl = await app.inject({ method: 'POST', url: '/sync%zz', headers: { 'content-type': 'application/json' }, payload: '{}' });
+  t.equal(badUrl.statusCode, 400);
+  t.same(badUrl.json(), { message: "'/sync%zz' is not a valid url component" }, 'a path that cannot be decoded: JSON {message}');
+  t.equal(lines.length, before + 1);
+  t.match(lines.at(-1), { level: 40, statusCode: 400 });
+});
+
+t.test('logs: a client that goes away, or is cut at the request timeout, is no refusal: no warning', async (t) => {
+  const { app, lines } = loggedServer('info', 1000);
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  const partial = 'POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par';
+  await exchange(base, partial, true);
+  t.match((await exchange(base, partial)).answer, /^HTTP\/1\.1 408 /, 'cut at the request timeout');
+  // The body's end arrives after the connection is gone: give its events a turn.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(lines.filter((l) => (l['level'] as number) >= 40), [], 'no warning for either');
+  const { samples } = await scrape(app);
+  t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'bad_request' }), 0, 'nor a bad request');
+  t.equal(valueOf(samples, 'memcached_operator_client_errors_total', { reason: 'timeout' }), 1, 'the cut one is a timeout');
 });
 
 t.test('drain: readiness fails at once, hooks keep answering and close their connections', async (t) => {
