@@ -30,15 +30,22 @@ export const USAGE = `usage:
   memcached-operator diff [--keys N] [--json] OLD NEW
 
 route  prints, per key, the first server a request reaches, every server it is
-       sent to at once (primary) and the servers tried after those (fallbacks).
+       sent to at once (primary) and the servers tried after those (fallbacks),
+       or why mcrouter refuses the key (empty, over 250 bytes, a space or a
+       control character, a routing prefix other than /././).
+       A LatestRoute (replicated reads) orders replicas per mcrouter pod: the
+       servers are then listed in config order, and a line says so.
        --op    the operation (default get): ${OPERATIONS.join(', ')}
 diff   prints, per pool and overall, the fraction of a fixed sample of keys
-       (key:0, key:1, ...) whose server changes from OLD to NEW.
+       (key:0, key:1, ...) whose server changes from OLD to NEW, averaged over
+       mcrouter pods where a LatestRoute reads replicas in a per-pod order.
        --keys  the sample size (default ${DIFF_SAMPLE})
 
-FILE, OLD and NEW are JSON: an mcrouter config.json, a ConfigMap holding it in
-data["config.json"], or a hook response whose children include that ConfigMap.
-Exit status: 0 done, 1 a file cannot be read or routed, 2 bad usage.
+FILE, OLD and NEW are JSON (\`kubectl get -o json\`; - reads standard input): an
+mcrouter config.json, a ConfigMap holding it in data["config.json"], or a hook
+response whose children include that ConfigMap.
+Exit status: 0 done, 1 a file cannot be read or routed or a key is refused,
+2 bad usage.
 `;
 
 class UsageError extends Error {}
@@ -87,11 +94,12 @@ function loadTree(path: string, io: CliIo): RouteTree {
   try {
     text = io.readFile(path);
   } catch (error) {
-    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot read ${path === '-' ? 'standard input' : path}: ${(error as Error).message}`);
   }
   let document: unknown;
   try {
-    document = JSON.parse(text);
+    // Editors on Windows save JSON with a byte order mark.
+    document = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     throw new Error(`${path}: not JSON (${(error as Error).message})`);
   }
@@ -117,24 +125,29 @@ function routeCommand(args: string[], io: CliIo): number {
   const op = values.op ?? 'get';
   if (!isOperation(op)) throw new UsageError(`unknown operation "${op}"`);
   const tree = loadTree(values.config, io);
-  const routes = keys.map((key) => {
-    const { primary, fallbacks } = tree.route(key, op);
-    return { key, op, first: primary[0] ?? null, primary, fallbacks };
-  });
+  const routes = keys.map((key) => ({ key, ...tree.route(key, op) }));
+  const status = routes.some((r) => r.refused !== undefined) ? 1 : 0;
   if (values.json) {
-    io.stdout(`${JSON.stringify(routes, null, 2)}\n`);
-    return 0;
+    const json = routes.map(({ key, primary, fallbacks, refused, perHost }) => ({ key, op, first: primary[0] ?? null, primary, fallbacks, refused, perHost }));
+    io.stdout(`${JSON.stringify(json, null, 2)}\n`);
+    return status;
   }
   const list = (servers: string[]) => (servers.length > 0 ? servers.join(' ') : '(none)');
-  const text = routes.map(({ key, first, primary, fallbacks }) => {
-    const lines = [key];
+  const text = routes.map(({ key, primary, fallbacks, refused, perHost }) => {
+    // JSON-quoted when it holds what a terminal would not show as it is (a line break, a control character).
+    const lines = [refused === undefined ? key : JSON.stringify(key)];
+    if (refused !== undefined) {
+      lines.push(`  refused      mcrouter answers an error: ${refused}`);
+      return lines.join('\n');
+    }
     const hashed = routingKey(key);
     if (hashed !== key) lines.push(`  routing key  ${hashed}`);
-    lines.push(`  first        ${first ?? '(none)'}`, `  primary      ${list(primary)}`, `  fallbacks    ${list(fallbacks)}`);
+    lines.push(`  first        ${primary[0] ?? '(none)'}`, `  primary      ${list(primary)}`, `  fallbacks    ${list(fallbacks)}`);
+    if (perHost) lines.push('  per pod      a LatestRoute orders the replicas per mcrouter pod: listed in config order, a pod may read another first');
     return lines.join('\n');
   });
   io.stdout(`${text.join('\n\n')}\n`);
-  return 0;
+  return status;
 }
 
 function diffCommand(args: string[], io: CliIo): number {
@@ -161,8 +174,10 @@ function diffCommand(args: string[], io: CliIo): number {
   const size = (s: PoolSize | undefined) =>
     s === undefined ? 'absent' : `${s.servers} server${s.servers === 1 ? '' : 's'}${s.holes ? ` (${s.holes} weight 0)` : ''}`;
   const width = Math.max(0, ...diff.pools.map((p) => p.pool.length));
-  const lines = diff.pools.map(
-    (p) => `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
+  const lines = diff.pools.map((p) =>
+    p.moved === null
+      ? `pool ${p.pool.padEnd(width)}  replicas: each server holds every key; reads counted overall  (${size(p.before)} -> ${size(p.after)})`
+      : `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
   );
   lines.push(`overall ${percent(diff.moved)} of ${count} sample keys get their first get from another server`);
   io.stdout(`${lines.join('\n')}\n`);
@@ -181,9 +196,14 @@ function isProgram(): boolean {
 }
 
 if (isProgram()) {
+  // A reader that stops early (`| head`) closes the pipe: that is the end of the output, not a failure.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   process.exitCode = runCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
-    readFile: (path) => readFileSync(path, 'utf8'),
+    readFile: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
   });
 }

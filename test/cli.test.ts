@@ -55,7 +55,7 @@ const a = (key: string) => A[furcHash(key, A.length)]!;
 const b = (key: string) => B[furcHash(key, B.length)]!;
 
 t.test('route: first destination, primary and fallbacks per key', async (t) => {
-  const { code, stdout, stderr } = run('route', '--config', 'config.json', 'user:1', '/r/c/user:2');
+  const { code, stdout, stderr } = run('route', '--config', 'config.json', 'user:1', '/././user:2');
   t.equal(code, 0);
   t.equal(stderr, '');
   t.equal(
@@ -66,7 +66,7 @@ t.test('route: first destination, primary and fallbacks per key', async (t) => {
       `  primary      ${a('user:1')}`,
       `  fallbacks    ${b('user:1')}`,
       '',
-      '/r/c/user:2',
+      '/././user:2',
       '  routing key  user:2',
       `  first        ${a('user:2')}`,
       `  primary      ${a('user:2')}`,
@@ -76,6 +76,67 @@ t.test('route: first destination, primary and fallbacks per key', async (t) => {
   );
   const set = run('route', '--config', 'config.json', '--op', 'set', 'user:1');
   t.match(set.stdout, `  primary      ${a('user:1')} ${b('user:1')}\n  fallbacks    (none)`);
+});
+
+t.test('route: keys mcrouter refuses get no server, and exit 1', async (t) => {
+  const refused: Array<[string, RegExp]> = [
+    ['', /an empty key/],
+    ['a b', /a space or control character/],
+    ['a\nb', /a space or control character/],
+    ['x'.repeat(251), /longer than 250 bytes \(251\)/],
+    [`é${'x'.repeat(249)}`, /longer than 250 bytes \(251\)/],
+    ['/r/c/user:1', /no route for the routing prefix \/r\/c\/ \(mcrouter's is \/\.\/\.\/: no --route-prefix\)/],
+  ];
+  for (const [key, reason] of refused) {
+    const { code, stdout } = run('route', '--config', 'config.json', 'user:1', key);
+    t.equal(code, 1, JSON.stringify(key));
+    const [, second] = stdout.split('\n\n');
+    t.ok(second!.startsWith(`${JSON.stringify(key)}\n  refused      mcrouter answers an error: `), 'the key quoted, then why');
+    t.match(second, reason);
+  }
+  t.equal(run('route', '--config', 'config.json', 'x'.repeat(250), '/*/*/user:1', 'ключ').code, 0, '250 bytes, a glob matching the default route, UTF-8');
+  const json = JSON.parse(run('route', '--json', '--config', 'config.json', 'a b').stdout);
+  t.same(json, [{ key: 'a b', op: 'get', first: null, primary: [], fallbacks: [], refused: 'a space or control character' }]);
+});
+
+t.test('route and diff: LatestRoute reads replicas in an order of each mcrouter pod', async (t) => {
+  const latest = (b: string[]) => ({
+    pools: { A: { servers: A }, B: { servers: b } },
+    route: {
+      type: 'OperationSelectorRoute',
+      default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
+      operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
+    },
+  });
+  files['latest.json'] = JSON.stringify(latest(B));
+  files['latest-grown.json'] = JSON.stringify(latest(servers('10.0.2.', 5)));
+  const get = run('route', '--config', 'latest.json', 'user:1');
+  t.match(get.stdout, `  first        ${a('user:1')}\n  primary      ${a('user:1')}\n  fallbacks    ${b('user:1')}\n  per pod      a LatestRoute orders the replicas per mcrouter pod`);
+  t.notMatch(run('route', '--config', 'latest.json', '--op', 'set', 'user:1').stdout, /per pod/, 'writes go to every replica');
+  t.equal(JSON.parse(run('route', '--json', '--config', 'latest.json', 'user:1').stdout)[0].perHost, true);
+  // B grows from 4 to 5: the keys of B that move, for the half of the pods that read B first.
+  const diff = JSON.parse(run('diff', '--json', 'latest.json', 'latest-grown.json').stdout);
+  t.ok(Math.abs(diff.moved - 0.5 * 0.2) < 0.01, `about a tenth of the reads miss (${diff.moved})`);
+  t.ok(Math.abs(diff.pools[1].moved - 0.2) < 0.01, `a fifth of pool B (${diff.pools[1].moved})`);
+});
+
+t.test('diff: a pool hashed as the route hashes it; a pool of replicas has no share of its own', async (t) => {
+  const crc = (a: string[]) => ({ pools: { A: { servers: a } }, route: { type: 'PoolRoute', pool: 'A', hash: 'Crc32' } });
+  files['crc.json'] = JSON.stringify(crc(A));
+  files['crc-grown.json'] = JSON.stringify(crc([...A, '10.0.1.10:11211']));
+  const moved = JSON.parse(run('diff', '--json', 'crc.json', 'crc-grown.json').stdout);
+  t.ok(moved.pools[0].moved > 0.8, `Crc32 is not consistent: most keys move (${moved.pools[0].moved})`);
+  t.equal(moved.pools[0].moved, moved.moved, 'the pool is the whole route');
+  const pairs = (b: string[]) => ({
+    pools: { B: { servers: b } },
+    route: { type: 'OperationSelectorRoute', default_policy: 'AllSyncRoute|Pool|B', operation_policies: { get: 'LatestRoute|Pool|B' } },
+  });
+  files['pairs.json'] = JSON.stringify(pairs(B.slice(0, 2)));
+  files['pairs-grown.json'] = JSON.stringify(pairs(B.slice(0, 3)));
+  const text = run('diff', 'pairs.json', 'pairs-grown.json').stdout.split('\n');
+  t.match(text[0], /^pool B {2}replicas: each server holds every key; reads counted overall {2}\(2 servers -> 3 servers\)$/);
+  t.match(text[1], /^overall (3[0-9]|2[5-9])\.\d\d% of 100000/, 'a third of the pods read the new, empty replica first');
+  t.equal(JSON.parse(run('diff', '--json', 'pairs.json', 'pairs-grown.json').stdout).pools[0].moved, null);
 });
 
 t.test('route --json, from a ConfigMap and from a hook response', async (t) => {
@@ -172,4 +233,20 @@ t.test('run as a program: real streams and exit status', async (t) => {
   t.match(child.stderr, /^memcached-operator: .*cli\.test\.ts: not JSON/);
   const usage = spawnSync(process.execPath, ['--import=@tapjs/typescript/import', cli], { encoding: 'utf8', timeout: 60_000 });
   t.equal(usage.status, 2);
+  // `-` reads standard input; a byte order mark is skipped.
+  const stdin = spawnSync(process.execPath, ['--import=@tapjs/typescript/import', cli, 'route', '--config', '-', 'user:1'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    input: `\ufeff${files['configmap.json']}`,
+  });
+  t.equal(stdin.status, 0, stdin.stderr);
+  t.match(stdin.stdout, `  first        ${a('user:1')}`);
+  // A reader that stops early: no error, no stack trace.
+  const piped = spawnSync('bash', ['-c', `"$0" --import=@tapjs/typescript/import "$1" route --config - $(seq 1 20000) | head -1`, process.execPath, cli], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    input: files['config.json'],
+  });
+  t.equal(piped.stdout, '1\n');
+  t.equal(piped.stderr, '', 'EPIPE is the end of the output');
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { crc32Index, furcHash, rendezvousIndex } from '../src/mcrouter/hash.js';
+import { keyError } from '../src/mcrouter/key.js';
 import { keyspaceDiff, keyspaceMoved, sampleKeys } from '../src/mcrouter/keyspace.js';
 import {
   McrouterConfigError,
@@ -26,7 +27,8 @@ t.test('a sharded pool: one server per key, by Ch3 of the routing key', async (t
     t.same(route(config, key, 'get'), { primary: [server], fallbacks: [] });
     t.same(route(config, key, 'set'), { primary: [server], fallbacks: [] });
   }
-  t.equal(firstGetDestination(config, '/region/cluster/user:1'), A[furcHash('user:1', A.length)], 'routing prefix stripped');
+  t.equal(firstGetDestination(config, '/././user:1'), A[furcHash('user:1', A.length)], 'routing prefix stripped');
+  t.equal(firstGetDestination(config, '/region/cluster/user:1'), undefined, 'a routing prefix of no route: an error, no server');
   t.equal(firstGetDestination(config, 'user:1|#|anything'), firstGetDestination(config, 'user:1'), 'hash stop');
   t.same(route({ pools: { A: { servers: A } }, route: { type: 'PoolRoute', pool: 'A' } }, 'k', 'get'), route(config, 'k', 'get'));
   t.same(route({ route: { type: 'PoolRoute', pool: { name: 'inline', servers: A } } }, 'k', 'get'), route(config, 'k', 'get'), 'an inline pool');
@@ -63,7 +65,7 @@ t.test('Crc32, salt, Rendezvous', async (t) => {
   for (const key of keys.slice(0, 300)) {
     t.equal(firstGetDestination(crc, key), A[crc32Index(key, A.length)]);
     t.equal(firstGetDestination(salted, key), A[furcHash(`${key}v2`, A.length)]);
-    t.equal(firstGetDestination(rendezvous, `/r/c/${key}`), A[rendezvousIndex(key, A)]);
+    t.equal(firstGetDestination(rendezvous, `/*/*/${key}`), A[rendezvousIndex(key, A)], "a glob prefix that matches the default route");
     t.equal(firstGetDestination(poolTags, key), A[rendezvousIndex(key, A)], "the pool's own tags");
   }
   t.throws(
@@ -117,18 +119,48 @@ t.test('LatestRoute and FailoverRoute: the children in order', async (t) => {
   const key = 'session:9';
   const [a, b, c] = [A, B, C].map((list) => list[furcHash(key, list.length)]!);
   const latest = { pools, route: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] } };
-  t.same(route(latest, key, 'get'), { primary: [a], fallbacks: [b, c] });
-  t.same(route(latest, key, 'set'), { primary: [a], fallbacks: [b, c] }, 'FailoverRoute fails over every operation on errors');
+  // In config order, marked as one mcrouter pod's view: each pod orders the children its own way (below).
+  t.same(route(latest, key, 'get'), { primary: [a], fallbacks: [b, c], perHost: true });
+  t.same(route(latest, key, 'set'), { primary: [a], fallbacks: [b, c], perHost: true }, 'FailoverRoute fails over every operation on errors');
   const two = { pools, route: { type: 'LatestRoute', failover_count: 2, children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] } };
-  t.same(route(two, key, 'get'), { primary: [a], fallbacks: [b] }, 'failover_count children');
+  t.same(route(two, key, 'get'), { primary: [a], fallbacks: [b], perHost: true }, 'failover_count children');
   const failover = { pools, route: { type: 'FailoverRoute', children: ['ErrorRoute', 'PoolRoute|B', 'PoolRoute|C'] } };
   t.same(route(failover, key, 'get'), { primary: [b], fallbacks: [c] }, 'an ErrorRoute child is failed over at once');
   const nullFirst = { pools, route: { type: 'FailoverRoute', children: ['NullRoute', 'PoolRoute|B'] } };
   t.same(route(nullFirst, key, 'get'), none, 'NullRoute answers (a miss is not an error)');
   const hashLatest = { pools, route: { type: 'HashRoute', hash_func: 'Latest', children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] } };
-  t.same(route(hashLatest, key, 'get'), { primary: [a], fallbacks: [b, c] }, 'HashRoute with hash_func Latest is a LatestRoute');
+  t.same(route(hashLatest, key, 'get'), { primary: [a], fallbacks: [b, c], perHost: true }, 'HashRoute with hash_func Latest is a LatestRoute');
   const short = { pools, route: 'FailoverRoute|Pool|B' };
   t.same(route(short, key, 'get'), { primary: [B[0]!], fallbacks: B.slice(1) }, 'short form over a Pool: its servers in order');
+});
+
+t.test('LatestRoute picks, and orders, its children per mcrouter host, by weight, consistently', async (t) => {
+  const C = servers('10.0.4.', 5);
+  const D = servers('10.0.5.', 3);
+  const pools = { A: { servers: A }, B: { servers: B }, C: { servers: C }, D: { servers: D } };
+  const key = 'session:9';
+  const pick = (list: string[]) => list[furcHash(key, list.length)]!;
+  const hosts = Array.from({ length: 1024 }, (_, h) => h);
+  const orders = (latest: Record<string, unknown>) => {
+    const tree = compileConfig({ pools, route: { type: 'LatestRoute', ...latest } });
+    return hosts.map((h) => tree.firstDestination(key, 'get', h));
+  };
+  const share = (firsts: (string | undefined)[], server: string) => firsts.filter((f) => f === server).length / firsts.length;
+  const three = orders({ children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] });
+  for (const list of [A, B, C]) t.ok(Math.abs(share(three, pick(list)) - 1 / 3) < 0.05, `each child is read first by about a third of the pods (${share(three, pick(list))})`);
+  const weighted = orders({ weights: [0, 1, 1], children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] });
+  t.equal(share(weighted, pick(A)), 0, 'weight 0: never first');
+  const one = orders({ failover_count: 1, children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] });
+  t.same(one, three, 'failover_count 1: the same first pick, nothing after it');
+  const four = orders({ children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C', 'PoolRoute|D'] });
+  const changed = hosts.filter((h) => three[h] !== four[h]).length / hosts.length;
+  t.ok(changed > 0.15 && changed < 0.35, `a fourth child takes over the first read of about a quarter of the pods, no others (${changed})`);
+  t.ok(hosts.every((h) => three[h] === four[h] || four[h] === pick(D)), 'a pod that changes reads the new child');
+  const salted = orders({ salt: 'x', children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] });
+  t.not(salted.join(), three.join(), 'the salt picks otherwise (nested LatestRoutes pick apart)');
+  const tree = compileConfig({ pools, route: { type: 'LatestRoute', failover_count: -1, children: ['PoolRoute|A', 'PoolRoute|B', 'PoolRoute|C'] } });
+  t.equal(tree.route(key, 'get').fallbacks.length, 2, 'a negative failover_count is every child (mcrouter reads it as a size_t)');
+  t.equal(compileConfig({ pools, route: { type: 'LatestRoute', children: ['PoolRoute|A'] } }).route(key, 'get').perHost, undefined, 'one child: no choice');
 });
 
 t.test('HashRoute over two pools', async (t) => {
@@ -261,6 +293,8 @@ t.test('firstDestination is route().primary[0] for any route tree, key and opera
   fc.assert(
     fc.property(routeSpec, fc.string(), fc.constantFrom(...OPERATIONS), (spec, key, op) => {
       const tree = compileConfig({ pools: { A: { servers: A }, B: { servers: B }, E: { servers: [] } }, route: spec });
+      // A key mcrouter refuses reaches nothing; firstDestination is for keys it routes.
+      if (keyError(key) !== undefined) return tree.route(key, op).primary.length === 0;
       return tree.firstDestination(key, op) === tree.route(key, op).primary[0];
     }),
     { numRuns: 500 },

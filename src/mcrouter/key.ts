@@ -22,12 +22,7 @@ export function routingKey(key: string): string;
 export function routingKey(key: Uint8Array): Uint8Array;
 export function routingKey(key: Key): Key {
   if (typeof key === 'string') {
-    let start = 0;
-    if (key.charCodeAt(0) === SLASH) {
-      const second = key.indexOf('/', 1);
-      const third = second < 0 ? -1 : key.indexOf('/', second + 1);
-      if (third >= 0) start = third + 1;
-    }
+    const start = prefixLength(key);
     const stop = key.indexOf(HASH_STOP, start);
     return start === 0 && stop < 0 ? key : key.slice(start, stop < 0 ? key.length : stop);
   }
@@ -45,6 +40,53 @@ export function routingKey(key: Key): Key {
     }
   }
   return key.subarray(start, end);
+}
+
+/** The longest key the memcached ASCII protocol carries: mcrouter answers a longer one with an error (MC_KEY_MAX_LEN_ASCII). */
+export const MAX_KEY_BYTES = 250;
+
+/** The routing prefix mcrouter serves a single-`route` config under when started without `--route-prefix` (its default_route). */
+export const DEFAULT_ROUTE_PREFIX = '/././';
+
+/**
+ * Why mcrouter answers `key` with an error instead of routing it, or undefined for a key it routes: an empty
+ * key, one longer than 250 bytes (routing prefix included), or one with a space or control character
+ * (lib/McKey.h isKeyValid); or a routing prefix `/region/cluster/` that names no route: only the default
+ * one, `/././`, or a prefix with `*` wildcards that matches it, reaches the config's route.
+ */
+export function keyError(key: string): string | undefined {
+  if (key.length === 0) return 'an empty key';
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES) return `longer than ${MAX_KEY_BYTES} bytes (${bytes})`;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return 'a space or control character';
+  }
+  const prefix = routingPrefix(key);
+  if (prefix !== '' && !globMatches(prefix, DEFAULT_ROUTE_PREFIX)) {
+    return `no route for the routing prefix ${prefix} (mcrouter's is ${DEFAULT_ROUTE_PREFIX}: no --route-prefix)`;
+  }
+  return undefined;
+}
+
+/** The length of the `/region/cluster/` a key starts with: a leading `/` and two more; 0 without. */
+function prefixLength(key: string): number {
+  if (key.charCodeAt(0) !== SLASH) return 0;
+  const second = key.indexOf('/', 1);
+  const third = second < 0 ? -1 : key.indexOf('/', second + 1);
+  return third + 1;
+}
+
+/** The `/region/cluster/` a key starts with, or ''. */
+export function routingPrefix(key: string): string {
+  return key.slice(0, prefixLength(key));
+}
+
+/** A routing prefix with `*` wildcards against a route's prefix. */
+function globMatches(pattern: string, prefix: string): boolean {
+  if (!pattern.includes('*')) return pattern === prefix;
+  const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*');
+  return new RegExp(`^${source}$`).test(prefix);
 }
 
 /**

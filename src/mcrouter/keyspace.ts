@@ -2,8 +2,16 @@
  * How much of the cached keyspace a config change moves: the share of a fixed
  * key sample whose server changes between two configs. A moved key is a cache
  * miss after the change, so this is the cost of a change in lost hits.
+ *
+ * Where a LatestRoute reads replicas in an order of each mcrouter host's own,
+ * a key's server depends on the host that reads it: key `i` of the sample is
+ * read by virtual host `i % VIRTUAL_HOSTS`, so the share is the average over a
+ * fleet of mcrouter pods, whichever replica each reads first.
  */
 import { RouteTree, compileConfig, type Pool } from './route.js';
+
+/** Enough virtual mcrouter hosts that the share of them reading each replica first is within a few percent of its weight. */
+const VIRTUAL_HOSTS = 1024;
 
 /**
  * The fixed sample `key:0`, `key:1`, ..., `key:{count-1}`. Fixed so that the
@@ -27,8 +35,10 @@ function movedShare(
 ): number {
   if (keys.length === 0) return 0;
   let moved = 0;
-  for (const key of keys) {
-    if (before?.firstDestination(key) !== after?.firstDestination(key)) moved++;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const host = i % VIRTUAL_HOSTS;
+    if (before?.firstDestination(key, 'get', host) !== after?.firstDestination(key, 'get', host)) moved++;
   }
   return moved / keys.length;
 }
@@ -53,8 +63,11 @@ export interface PoolSize {
 
 export interface PoolMove {
   pool: string;
-  /** The fraction of sample keys whose server in this pool changes (1 for a pool added or removed). */
-  moved: number;
+  /**
+   * The fraction of sample keys whose server in this pool changes (1 for a pool added or removed); null for
+   * a pool of replicas, where every server holds every key (what its reads lose is in the overall share).
+   */
+  moved: number | null;
   /** Absent when the pool is not in that config. */
   before?: PoolSize;
   after?: PoolSize;
@@ -63,7 +76,7 @@ export interface PoolMove {
 export interface KeyspaceDiff {
   /** The fraction of keys whose first `get` destination changes, through the whole route tree. */
   moved: number;
-  /** Per top-level pool (old config's order, then pools only the new one has), routed as `PoolRoute` over it. */
+  /** Per top-level pool (old config's order, then pools only the new one has), hashed as the route hashes it. */
   pools: PoolMove[];
 }
 
@@ -73,9 +86,9 @@ function sizeOf(pool: Pool): PoolSize {
 }
 
 /**
- * Overall and per-pool keyspace movement between two configs. A pool is
- * looked at alone as `{type: "PoolRoute", pool: NAME}`: its hash over its own
- * server list, whatever routes lead to it.
+ * Overall and per-pool keyspace movement between two configs. A pool is looked
+ * at alone as the PoolRoute over it that the route has (its `hash` too): its
+ * hash over its own server list, whatever routes lead to it.
  *
  * @throws McrouterConfigError for a config the route walker does not support
  */
@@ -83,12 +96,12 @@ export function keyspaceDiff(oldConfig: unknown, newConfig: unknown, keys: reado
   const before = treeOf(oldConfig);
   const after = treeOf(newConfig);
   const names = [...new Set([...before.pools.keys(), ...after.pools.keys()])];
-  const poolRoute = (tree: RouteTree, name: string): RouteTree | undefined =>
-    tree.pools.has(name) ? tree.withRoute({ type: 'PoolRoute', pool: name }) : undefined;
   const pools = names.map((name): PoolMove => {
+    const viewBefore = before.poolView(name);
+    const viewAfter = after.poolView(name);
     const move: PoolMove = {
       pool: name,
-      moved: movedShare(poolRoute(before, name), poolRoute(after, name), keys),
+      moved: viewBefore === 'replicas' || viewAfter === 'replicas' ? null : movedShare(viewBefore, viewAfter, keys),
     };
     const was = before.pools.get(name);
     const is = after.pools.get(name);

@@ -13,9 +13,10 @@ import {
   RendezvousHash,
   crc32IndexBytes,
   furcHashBytes,
+  weightedCh3,
   weightedCh3Bytes,
 } from './hash.js';
-import { KeyBuffer, routingKey } from './key.js';
+import { KeyBuffer, keyError, routingKey } from './key.js';
 
 /** The operations mcrouter treats as gets (its "get" routing group, plus gat/gats from 0.40). */
 export const GET_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get', 'gat', 'gats'] as const;
@@ -57,6 +58,10 @@ export function isOperation(name: string): name is Operation {
 export interface Destinations {
   primary: string[];
   fallbacks: string[];
+  /** Why mcrouter answers this key with an error without routing it (see keyError); the lists are then empty. */
+  refused?: string;
+  /** A LatestRoute on the way orders replicas per mcrouter host: the lists are in config order, one host's may differ. */
+  perHost?: true;
 }
 
 /** A route handle: `"Type|argument"`, a bare `"Type"`, `{type, ...}`, or a list of them. */
@@ -74,17 +79,25 @@ export class RouteTree {
   /** The config's top-level pools, by name. */
   readonly pools: ReadonlyMap<string, Pool>;
   private readonly root: RouteNode;
+  private readonly uses: ReadonlyMap<string, PoolUse>;
   private readonly request = new Request();
 
   /** @internal built by compileConfig / compileRoute */
-  constructor(root: RouteNode, pools: ReadonlyMap<string, Pool>) {
+  constructor(root: RouteNode, pools: ReadonlyMap<string, Pool>, uses: ReadonlyMap<string, PoolUse>) {
     this.root = root;
     this.pools = pools;
+    this.uses = uses;
   }
 
+  /** Where a request goes, LatestRoutes taking their children in config order. */
   route(key: string, op: Operation = 'get'): Destinations {
-    const reach = this.root.reach(this.request.set(key, op));
-    return { primary: reach.primary, fallbacks: reach.fallbacks };
+    const refused = keyError(key);
+    if (refused !== undefined) return { primary: [], fallbacks: [], refused };
+    const req = this.request.set(key, op);
+    const reach = this.root.reach(req);
+    const destinations: Destinations = { primary: reach.primary, fallbacks: reach.fallbacks };
+    if (this.root.perHost(req)) destinations.perHost = true;
+    return destinations;
   }
 
   /** Another route over the same pools, e.g. `{type: "PoolRoute", pool: NAME}` to look at one pool. */
@@ -92,12 +105,30 @@ export class RouteTree {
     return compileWith(this.pools, route, 'route');
   }
 
-  /** The first server a request for `key` is sent to: `route(key, op).primary[0]`, computed without building lists. */
-  firstDestination(key: string, op: Operation = 'get'): string | undefined {
-    const first = this.root.first(this.request.set(key, op));
+  /**
+   * The first server a request for `key` is sent to, computed without building lists: `route(key, op).primary[0]`
+   * without `host`, and as virtual mcrouter host number `host` sees it with one (see Latest). `key` is a valid one.
+   */
+  firstDestination(key: string, op: Operation = 'get', host?: number): string | undefined {
+    const first = this.root.first(this.request.set(key, op, host));
     return typeof first === 'string' ? first : undefined;
   }
+
+  /**
+   * A pool looked at alone, as the config's route hashes it: the PoolRoute over it (with that PoolRoute's
+   * `hash`, the first one in the config when several name it); 'replicas' for a pool only ever used as
+   * a list of replicas (`Pool|NAME`), where every server holds every key; undefined for no such pool.
+   */
+  poolView(name: string): RouteTree | 'replicas' | undefined {
+    if (!this.pools.has(name)) return undefined;
+    const use = this.uses.get(name);
+    if (use === 'replicas') return 'replicas';
+    return this.withRoute(use === undefined || use.hash === undefined ? { type: 'PoolRoute', pool: name } : { type: 'PoolRoute', pool: name, hash: use.hash });
+  }
 }
+
+/** How the route uses a pool: hashed by a PoolRoute (with its `hash` field), or as a list of replicas. */
+type PoolUse = { hash: unknown } | 'replicas';
 
 /** Compiles a parsed mcrouter config (`{pools, route}`). */
 export function compileConfig(config: unknown): RouteTree {
@@ -138,9 +169,9 @@ export function route(config: unknown, key: string, op: Operation): Destinations
   return treeOf(config).route(key, op);
 }
 
-/** The first server a `get` for `key` reaches, if any. */
+/** The first server a `get` for `key` reaches, if any: none for a key mcrouter refuses (see keyError). */
 export function firstGetDestination(config: unknown, key: string): string | undefined {
-  return treeOf(config).firstDestination(key, 'get');
+  return keyError(key) === undefined ? treeOf(config).firstDestination(key, 'get') : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -159,10 +190,13 @@ interface Reach extends Destinations {
 class Request {
   readonly key = new KeyBuffer();
   op: Operation = 'get';
+  /** A virtual mcrouter host, for the routes that choose per host (LatestRoute); undefined: config order. */
+  host: number | undefined;
 
-  set(key: string, op: Operation): this {
+  set(key: string, op: Operation, host?: number): this {
     this.key.setText(routingKey(key));
     this.op = op;
+    this.host = host;
     return this;
   }
 }
@@ -170,6 +204,8 @@ class Request {
 interface RouteNode {
   reach(req: Request): Reach;
   first(req: Request): First;
+  /** Whether the way to a request's servers goes through a choice made per mcrouter host. */
+  perHost(req: Request): boolean;
 }
 
 function nothing(errorReply: boolean): Reach {
@@ -184,6 +220,9 @@ class Destination implements RouteNode {
   first(): First {
     return this.server;
   }
+  perHost(): boolean {
+    return false;
+  }
 }
 
 /** ErrorRoute (an error reply) or NullRoute (an empty reply: a miss, "stored", ...). */
@@ -194,6 +233,9 @@ class NoServer implements RouteNode {
   }
   first(): First {
     return this.errorReply ? ERROR_REPLY : undefined;
+  }
+  perHost(): boolean {
+    return false;
   }
 }
 
@@ -223,6 +265,9 @@ class Hash implements RouteNode {
   first(req: Request): First {
     return this.child(req).first(req);
   }
+  perHost(req: Request): boolean {
+    return this.child(req).perHost(req);
+  }
 }
 
 /** AllSyncRoute, AllAsyncRoute, AllFastestRoute, AllMajorityRoute, AllInitialRoute: every child at once. */
@@ -248,6 +293,9 @@ class All implements RouteNode {
       errorReply &&= f === ERROR_REPLY;
     }
     return errorReply ? ERROR_REPLY : undefined;
+  }
+  perHost(req: Request): boolean {
+    return this.children.some((child) => child.perHost(req));
   }
 }
 
@@ -292,6 +340,9 @@ class Failover implements RouteNode {
     }
     return last;
   }
+  perHost(req: Request): boolean {
+    return this.targets(req).some((child) => child.perHost(req));
+  }
 }
 
 class OperationSelector implements RouteNode {
@@ -308,6 +359,9 @@ class OperationSelector implements RouteNode {
   }
   first(req: Request): First {
     return this.policy(req)?.first(req);
+  }
+  perHost(req: Request): boolean {
+    return this.policy(req)?.perHost(req) ?? false;
   }
 }
 
@@ -396,7 +450,8 @@ function strings(json: unknown, path: string): string[] {
 }
 
 function compileWith(pools: ReadonlyMap<string, Pool>, spec: unknown, path: string): RouteTree {
-  return new RouteTree(new Compiler(pools).create(spec, path), pools);
+  const compiler = new Compiler(pools);
+  return new RouteTree(compiler.create(spec, path), pools, compiler.uses);
 }
 
 const ALL_ROUTES = new Set(['AllSyncRoute', 'AllAsyncRoute', 'AllFastestRoute', 'AllMajorityRoute', 'AllInitialRoute']);
@@ -415,6 +470,9 @@ const UNSUPPORTED_POOL_ROUTE_OPTIONS = [
 
 /** Builds nodes as mcrouter's RouteHandleFactory does: a list flattens, a string "Type|arg" is a short form. */
 class Compiler {
+  /** The config's pools by how the route uses them: the first PoolRoute over one, else a list of replicas. */
+  readonly uses = new Map<string, PoolUse>();
+
   constructor(private readonly pools: ReadonlyMap<string, Pool>) {}
 
   create(json: unknown, path: string): RouteNode {
@@ -447,8 +505,11 @@ class Compiler {
       return [nullOrSingle(children) ?? new All(children)];
     }
     switch (type) {
-      case 'Pool':
-        return this.pool(json, path).servers.map((server) => new Destination(server));
+      case 'Pool': {
+        const pool = this.pool(json, path);
+        if (this.pools.get(pool.name) === pool && !this.uses.has(pool.name)) this.uses.set(pool.name, 'replicas');
+        return pool.servers.map((server) => new Destination(server));
+      }
       case 'PoolRoute':
         return [this.poolRoute(json, path)];
       case 'HashRoute':
@@ -509,15 +570,22 @@ class Compiler {
         if (option in json) throw new McrouterConfigError(`${path}: "${option}" is not supported`);
       }
       pool = this.pool(json.pool, `${path}.pool`);
+      this.usedAsPoolRoute(pool, json.hash);
       hash = poolHashJson(pool);
       if (typeof json.hash === 'string') hash.hash_func = json.hash;
       else if (isObject(json.hash)) Object.assign(hash, json.hash);
       else if (json.hash !== undefined) throw new McrouterConfigError(`${path}.hash: not a string or an object`);
     } else {
       pool = this.pool(json, path);
+      this.usedAsPoolRoute(pool, undefined);
       hash = poolHashJson(pool);
     }
     return this.hashRoute(hash, pool.servers.map((server) => new Destination(server)), path);
+  }
+
+  private usedAsPoolRoute(pool: Pool, hash: unknown): void {
+    if (this.pools.get(pool.name) !== pool) return; // an inline pool
+    if (this.uses.get(pool.name) === undefined || this.uses.get(pool.name) === 'replicas') this.uses.set(pool.name, { hash });
   }
 
   /** HashRoute's fields: `hash_func` (Ch3), `salt`, `weights` (WeightedCh3), `tags` (Rendezvous). */
@@ -607,20 +675,80 @@ function weightedCh3Weights(json: unknown, n: number, path: string): Float64Arra
 }
 
 /**
- * LatestRoute: a FailoverRoute over `failover_count` (default 5) of its
- * children. mcrouter picks those children, and their order, by a hash of the
- * mcrouter host's id (weighted by `weights`), not by key: every key gets the
- * same order on one mcrouter host and a different one on another. A config
- * alone cannot say which, so this models one host: the first `failover_count`
- * children in the order listed.
+ * LatestRoute: a FailoverRoute over `failover_count` (default 5) of its children, which mcrouter picks, and
+ * orders, per mcrouter host, not per key (routes/LatestRoute.h getTargets): WeightedCh3 over the children's
+ * `weights` of a hash of the host's id and the `salt`, again for each next one. So every key gets the same
+ * order on one host and another order on the next; a config alone cannot say which host is which.
+ * A request without a host takes the children in config order. A request of virtual host `h` gets the
+ * pick mcrouter would make for a host whose id hashed to the string `host:h` with the salt: over many
+ * virtual hosts, the picks spread as they do over a fleet of mcrouter pods, and a child added or removed
+ * changes the picks of as few hosts as it does there (WeightedCh3 is consistent).
  */
 function latestRoute(json: Json, children: RouteNode[], path: string): RouteNode {
   let count = 5;
   if (json.failover_count !== undefined) {
     if (!Number.isInteger(json.failover_count)) throw new McrouterConfigError(`${path}: "failover_count" is not an integer`);
-    count = json.failover_count as number;
+    // mcrouter reads it into a size_t: a negative count is a huge one.
+    count = (json.failover_count as number) < 0 ? children.length : (json.failover_count as number);
   }
-  const targets = children.slice(0, Math.max(0, count));
+  let salt = '';
+  if (json.salt !== undefined) {
+    if (typeof json.salt !== 'string') throw new McrouterConfigError(`${path}: "salt" is not a string`);
+    salt = json.salt;
+  }
+  const weights = json.weights === undefined ? new Float64Array(children.length).fill(1) : weightedCh3Weights(json.weights, children.length, `${path}.weights`);
+  return children.length <= 1 ? failoverOver(children) : new Latest(children, Math.min(count, children.length), weights, salt);
+}
+
+class Latest implements RouteNode {
+  private readonly listed: RouteNode;
+  private readonly byHost = new Map<number, RouteNode>();
+
+  constructor(
+    private readonly children: readonly RouteNode[],
+    private readonly count: number,
+    private readonly weights: Float64Array,
+    private readonly salt: string,
+  ) {
+    this.listed = failoverOver(children.slice(0, count));
+  }
+
+  private forHost(host: number | undefined): RouteNode {
+    if (host === undefined) return this.listed;
+    let node = this.byHost.get(host);
+    if (!node) {
+      const targets = [...this.children];
+      const weights = [...this.weights];
+      const picked: RouteNode[] = [];
+      let seed = `host:${host}${this.salt}`;
+      for (let i = 0; i < this.count; i++) {
+        const at = weightedCh3(seed, weights);
+        picked.push(targets[at]!);
+        targets[at] = targets[targets.length - 1]!;
+        targets.pop();
+        weights[at] = weights[weights.length - 1]!;
+        weights.pop();
+        seed = `${seed}/${i}`;
+      }
+      node = failoverOver(picked);
+      this.byHost.set(host, node);
+    }
+    return node;
+  }
+  reach(req: Request): Reach {
+    return this.forHost(req.host).reach(req);
+  }
+  first(req: Request): First {
+    return this.forHost(req.host).first(req);
+  }
+  perHost(): boolean {
+    // Even one pick of several children is the host's own.
+    return this.count > 0;
+  }
+}
+
+/** FailoverRoute over `targets`, as mcrouter's factories make it: none is NullRoute, one is that one. */
+function failoverOver(targets: RouteNode[]): RouteNode {
   return nullOrSingle(targets) ?? new Failover(targets, false);
 }
 
