@@ -137,6 +137,29 @@ t.test('diff: a pool hashed as the route hashes it; a pool of replicas has no sh
   t.match(text[0], /^pool B {2}replicas: each server holds every key; reads counted overall {2}\(2 servers -> 3 servers\)$/);
   t.match(text[1], /^overall (3[0-9]|2[5-9])\.\d\d% of 100000/, 'a third of the pods read the new, empty replica first');
   t.equal(JSON.parse(run('diff', '--json', 'pairs.json', 'pairs-grown.json').stdout).pools[0].moved, null);
+  // A HashRoute over a pool's list shards it: hashed as a PoolRoute with the HashRoute's hash would be.
+  const hashed = (a: string[]) => ({ pools: { A: { servers: a } }, route: { type: 'HashRoute', hash_func: 'Crc32', children: 'Pool|A' } });
+  files['hashed.json'] = JSON.stringify(hashed(A));
+  files['hashed-grown.json'] = JSON.stringify(hashed([...A, '10.0.1.10:11211']));
+  const sharded = JSON.parse(run('diff', '--json', 'hashed.json', 'hashed-grown.json').stdout);
+  t.equal(sharded.pools[0].moved, sharded.moved, 'a shard per server, Crc32: the pool is the route');
+  t.ok(sharded.moved > 0.8);
+});
+
+t.test('diff: a read that turns to another replica holding the key is no miss', async (t) => {
+  const zones = (names: string[]) => ({
+    pools: Object.fromEntries(names.map((n, i) => [n, { servers: servers(`10.0.${i + 5}.`, 4) }])),
+    route: {
+      type: 'OperationSelectorRoute',
+      default_policy: { type: 'AllSyncRoute', children: names.map((n) => `PoolRoute|${n}`) },
+      operation_policies: { get: { type: 'LatestRoute', children: names.map((n) => `PoolRoute|${n}`) } },
+    },
+  });
+  files['abc.json'] = JSON.stringify(zones(['A', 'B', 'C']));
+  files['ac.json'] = JSON.stringify({ ...zones(['A', 'B', 'C']), route: zones(['A', 'C']).route });
+  t.equal(JSON.parse(run('diff', '--json', 'abc.json', 'ac.json').stdout).moved, 0, 'a zone dropped: its readers read another warm one');
+  const grown = JSON.parse(run('diff', '--json', 'ac.json', 'abc.json').stdout).moved;
+  t.ok(Math.abs(grown - 1 / 3) < 0.05, `a zone added: the third of the pods that read it first miss (${grown})`);
 });
 
 t.test('route --json, from a ConfigMap and from a hook response', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * How much of the cached keyspace a config change moves: the share of a fixed
- * key sample whose server changes between two configs. A moved key is a cache
- * miss after the change, so this is the cost of a change in lost hits.
+ * key sample whose first `get` server changes between two configs to one the
+ * old config did not write the key to. A moved key is a cache miss after the
+ * change, so this is the cost of a change in lost hits.
  *
  * Where a LatestRoute reads replicas in an order of each mcrouter host's own,
  * a key's server depends on the host that reads it: key `i` of the sample is
@@ -38,16 +39,21 @@ function movedShare(
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const host = i % VIRTUAL_HOSTS;
-    if (before?.firstDestination(key, 'get', host) !== after?.firstDestination(key, 'get', host)) moved++;
+    const now = after?.firstDestination(key, 'get', host);
+    if (before?.firstDestination(key, 'get', host) === now) continue;
+    // A read that turns to another replica the key was written to still hits.
+    if (now !== undefined && before?.route(key, 'set').primary.includes(now)) continue;
+    moved++;
   }
   return moved / keys.length;
 }
 
 /**
  * The fraction of `keys` whose first destination for a `get` differs between
- * the old and the new config (parsed mcrouter configs or compiled trees). It
- * follows the whole route tree, so it holds for every hash and topology. A key
- * with no destination on one side and one on the other has moved.
+ * the old and the new config (parsed mcrouter configs or compiled trees), to a
+ * server the old config did not `set` the key on (a replica that holds it too
+ * still hits). It follows the whole route tree, so it holds for every hash and
+ * topology. A key with no destination on one side and one on the other has moved.
  *
  * @throws McrouterConfigError for a config the route walker does not support
  */

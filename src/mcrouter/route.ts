@@ -472,6 +472,8 @@ const UNSUPPORTED_POOL_ROUTE_OPTIONS = [
 class Compiler {
   /** The config's pools by how the route uses them: the first PoolRoute over one, else a list of replicas. */
   readonly uses = new Map<string, PoolUse>();
+  /** While a HashRoute's own children are read: its hash fields. */
+  private hashingPools: Json | undefined;
 
   constructor(private readonly pools: ReadonlyMap<string, Pool>) {}
 
@@ -507,13 +509,15 @@ class Compiler {
     switch (type) {
       case 'Pool': {
         const pool = this.pool(json, path);
-        if (this.pools.get(pool.name) === pool && !this.uses.has(pool.name)) this.uses.set(pool.name, 'replicas');
+        // Its servers as a list: hashed over by a HashRoute (a shard each), else replicas (All*, Failover, Latest).
+        if (this.hashingPools !== undefined) this.usedAsPoolRoute(pool, this.hashingPools);
+        else if (this.pools.get(pool.name) === pool && !this.uses.has(pool.name)) this.uses.set(pool.name, 'replicas');
         return pool.servers.map((server) => new Destination(server));
       }
       case 'PoolRoute':
         return [this.poolRoute(json, path)];
       case 'HashRoute':
-        return [this.hashRoute(isObject(json) ? json : {}, this.children(json, path), path)];
+        return [this.hashRoute(isObject(json) ? json : {}, this.hashedChildren(json, path), path)];
       case 'FailoverRoute': {
         const children = this.children(json, path);
         return [nullOrSingle(children) ?? new Failover(children, false)];
@@ -532,6 +536,19 @@ class Compiler {
         return [new NoServer(false)];
       default:
         throw new McrouterConfigError(`${path}: route handle "${type}" is not supported`);
+    }
+  }
+
+  /** A HashRoute's children: a `Pool|NAME` among them is hashed over, as a PoolRoute with the HashRoute's hash would be. */
+  private hashedChildren(json: unknown, path: string): RouteNode[] {
+    const outer = this.hashingPools;
+    const hash: Json = {};
+    if (isObject(json)) for (const field of ['hash_func', 'salt', 'weights', 'tags']) if (json[field] !== undefined) hash[field] = json[field];
+    this.hashingPools = hash;
+    try {
+      return this.children(json, path);
+    } finally {
+      this.hashingPools = outer;
     }
   }
 
