@@ -510,8 +510,7 @@ class Compiler {
       case 'Pool': {
         const pool = this.pool(json, path);
         // Its servers as a list: hashed over by a HashRoute (a shard each), else replicas (All*, Failover, Latest).
-        if (this.hashingPools !== undefined) this.usedAsPoolRoute(pool, this.hashingPools);
-        else if (this.pools.get(pool.name) === pool && !this.uses.has(pool.name)) this.uses.set(pool.name, 'replicas');
+        this.used(pool, this.hashingPools === undefined ? 'replicas' : { hash: this.hashingPools });
         return pool.servers.map((server) => new Destination(server));
       }
       case 'PoolRoute':
@@ -587,31 +586,29 @@ class Compiler {
         if (option in json) throw new McrouterConfigError(`${path}: "${option}" is not supported`);
       }
       pool = this.pool(json.pool, `${path}.pool`);
-      this.usedAsPoolRoute(pool, json.hash);
+      this.used(pool, { hash: json.hash });
       hash = poolHashJson(pool);
       if (typeof json.hash === 'string') hash.hash_func = json.hash;
       else if (isObject(json.hash)) Object.assign(hash, json.hash);
       else if (json.hash !== undefined) throw new McrouterConfigError(`${path}.hash: not a string or an object`);
     } else {
       pool = this.pool(json, path);
-      this.usedAsPoolRoute(pool, undefined);
+      this.used(pool, { hash: undefined });
       hash = poolHashJson(pool);
     }
     return this.hashRoute(hash, pool.servers.map((server) => new Destination(server)), path);
   }
 
-  private usedAsPoolRoute(pool: Pool, hash: unknown): void {
+  /** Records how the route uses one of the config's pools: the first hashing use wins over any list of replicas. */
+  private used(pool: Pool, use: PoolUse): void {
     if (this.pools.get(pool.name) !== pool) return; // an inline pool
-    if (this.uses.get(pool.name) === undefined || this.uses.get(pool.name) === 'replicas') this.uses.set(pool.name, { hash });
+    const known = this.uses.get(pool.name);
+    if (known === undefined || (known === 'replicas' && use !== 'replicas')) this.uses.set(pool.name, use);
   }
 
   /** HashRoute's fields: `hash_func` (Ch3), `salt`, `weights` (WeightedCh3), `tags` (Rendezvous). */
   private hashRoute(json: Json, children: RouteNode[], path: string): RouteNode {
-    let salt = '';
-    if (json.salt !== undefined) {
-      if (typeof json.salt !== 'string') throw new McrouterConfigError(`${path}: "salt" is not a string`);
-      salt = json.salt;
-    }
+    const salt = saltOf(json, path);
     let func = 'Ch3';
     if (json.hash_func !== undefined) {
       if (typeof json.hash_func !== 'string') throw new McrouterConfigError(`${path}: "hash_func" is not a string`);
@@ -671,6 +668,13 @@ class Compiler {
   }
 }
 
+/** A HashRoute's or LatestRoute's `salt`: '' when absent. */
+function saltOf(json: Json, path: string): string {
+  if (json.salt === undefined) return '';
+  if (typeof json.salt !== 'string') throw new McrouterConfigError(`${path}: "salt" is not a string`);
+  return json.salt;
+}
+
 function poolHashJson(pool: Pool): Json {
   const hash: Json = {};
   if (pool.weights) {
@@ -708,11 +712,7 @@ function latestRoute(json: Json, children: RouteNode[], path: string): RouteNode
     // mcrouter reads it into a size_t: a negative count is a huge one.
     count = (json.failover_count as number) < 0 ? children.length : (json.failover_count as number);
   }
-  let salt = '';
-  if (json.salt !== undefined) {
-    if (typeof json.salt !== 'string') throw new McrouterConfigError(`${path}: "salt" is not a string`);
-    salt = json.salt;
-  }
+  const salt = saltOf(json, path);
   const weights = json.weights === undefined ? new Float64Array(children.length).fill(1) : weightedCh3Weights(json.weights, children.length, `${path}.weights`);
   return children.length <= 1 ? failoverOver(children) : new Latest(children, Math.min(count, children.length), weights, salt);
 }
