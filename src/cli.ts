@@ -165,6 +165,8 @@ function diffCommand(args: string[], io: CliIo): number {
     throw new UsageError(`--keys takes a whole number from 1 to 10000000, not "${values.keys}"`);
   }
   const [oldPath, newPath] = positionals as [string, string];
+  // Standard input is read once: the second `-` would read nothing and fail as "not JSON".
+  if (oldPath === '-' && newPath === '-') throw new UsageError('diff reads standard input (-) once: give OLD or NEW as a file');
   const diff = keyspaceDiff(loadTree(oldPath, io), loadTree(newPath, io), sampleKeys(count));
   if (values.json) {
     io.stdout(`${JSON.stringify({ keys: count, ...diff }, null, 2)}\n`);

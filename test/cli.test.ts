@@ -209,6 +209,7 @@ t.test('usage errors exit 2 with the usage; other failures exit 1; never a stack
     ['diff', 'config.json'],
     ['diff', '--keys', 'many', 'config.json', 'config.json'],
     ['diff', '--keys', '0', 'config.json', 'config.json'],
+    ['diff', '-', '-'],
   ];
   for (const argv of usage) {
     const { code, stdout, stderr } = run(...argv);

@@ -127,6 +127,12 @@ t.test('/metrics: hook counts and durations by outcome, servers per proxy', asyn
   const after = await scrape(app);
   t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'all' }), 4, 'follows the last sync');
   t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'ready' }), 4);
+  t.equal(after.types.get('memcached_operator_proxy_last_sync_timestamp_seconds'), 'gauge');
+  t.equal(
+    valueOf(after.samples, 'memcached_operator_proxy_last_sync_timestamp_seconds', { namespace: 'shop', name: 'cache' }),
+    FIXED_NOW.getTime() / 1000,
+    'when this replica last synced the proxy: of several replicas, the one with the newest has the current counts',
+  );
   t.notOk(find(after.samples, 'process_cpu_user_seconds_total', {}).length, 'no process metrics unless asked');
 });
 
@@ -148,8 +154,12 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; the number of
 
   at += HOUR;
   await post(app, '/sync', named('a'));
+  const lastSyncs = async () =>
+    Object.fromEntries(find((await scrape(app)).samples, 'memcached_operator_proxy_last_sync_timestamp_seconds', {}).map((s) => [s.labels['name'], s.value]));
+  t.same(await lastSyncs(), { a: at / 1000, b: (at - HOUR) / 1000 }, 'each proxy\'s own last sync');
   at += HOUR + 1;
   t.same(await proxies(), ['a'], 'b, unsynced for longer than the TTL (deleted, say), is gone at the next scrape');
+  t.same(Object.keys(await lastSyncs()), ['a'], 'its sync time too');
   await post(app, '/sync', named('c'));
   t.same(await proxies(), ['a', 'c'], 'which makes room for another');
   t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);

@@ -86,6 +86,66 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   check(t, gone.body, 'False', 'ServiceNotFound', /not found in namespace default; keeping the 3 servers of the current config$/);
 });
 
+t.test('a pool whose endpoints are all not ready, or all terminating, is not Ready; one ready server is enough', async (t) => {
+  const notReady = await settled(cache(), members([0, 1, 2], false));
+  t.match(readyOf(notReady.second.body), {
+    status: 'False',
+    reason: 'NoReadyServers',
+    message: /^Service memcached-pool1 has no ready endpoint \(3 servers in the config, none ready\): mcrouter still routes keys there/,
+  });
+  t.match(statusOf(notReady.second.body).pools, [{ name: 'memcached-pool1', servers: 3, readyServers: 0, reason: 'NoReadyServers' }]);
+  t.equal(configOf(notReady.second.body).pools['memcached-pool1']!.servers.length, 3, 'they stay servers: a readiness blip moves no key');
+
+  const terminating = [pool, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1], 1, { terminating: true }))];
+  const leaving = await post(app, '/sync', syncRequest({ parent: cache(), related: terminating, children: notReady.children }));
+  t.match(readyOf(leaving.body), { status: 'False', reason: 'NoReadyServers' });
+
+  const oneReady = statefulSetPods('memcached-pool1', [0, 1, 2], 1, { ready: false }).map((p, i) => (i === 2 ? { ...p, ready: true } : p));
+  const one = await post(app, '/sync', syncRequest({ parent: cache(), related: [pool, ...endpointSlices('memcached-pool1', oneReady)], children: notReady.children }));
+  t.match(readyOf(one.body), { status: 'True', reason: 'Available', message: /^3 servers in 1 pool/ });
+  t.notOk('reason' in statusOf(one.body).pools[0]);
+
+  // Of two replicated pools, the one with no ready server is named; the other is not.
+  const pool2 = service({ name: 'memcached-pool2', headless: true });
+  const replicated = cache({}, {
+    spec: { serviceName: undefined, rules: { type: 'replicated', children: [{ service: { name: 'memcached-pool1' } }, { service: { name: 'memcached-pool2' } }] } },
+  });
+  const related = [pool, pool2, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1])), ...endpointSlices('memcached-pool2', statefulSetPods('memcached-pool2', [0, 1], 2, { ready: false }))];
+  const half = await settled(replicated, related);
+  t.match(readyOf(half.second.body), { status: 'False', reason: 'NoReadyServers', message: /^Service memcached-pool2 has no ready endpoint \(2 servers in the config, none ready\)/ });
+  t.same(statusOf(half.second.body).pools.map((p: Json) => p['reason']), [undefined, 'NoReadyServers']);
+});
+
+t.test('a proxy being deleted says so: Metacontroller no longer applies its children', async (t) => {
+  const { children } = await settled(cache(), members([0, 1, 2]));
+  const deleting = cache();
+  Object.assign(deleting['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['foregroundDeletion'] });
+  const whole = await post(app, '/sync', syncRequest({ parent: deleting, related: members([0, 1, 2]), children }));
+  t.match(readyOf(whole.body), { status: 'False', reason: 'Deleting', message: /^the proxy is being deleted \(since 2026-11-25T11:59:30Z\)/ });
+  t.same(kinds(whole.body), kinds((await settled(cache(), members([0, 1, 2]))).second.body), 'the same children: nothing is dropped');
+  // The garbage collector has taken the children: nothing is waited for.
+  const collected = await post(app, '/sync', syncRequest({ parent: deleting, related: [] }));
+  t.match(readyOf(collected.body), { status: 'False', reason: 'Deleting' });
+  t.notMatch(readyOf(collected.body).message, /waiting|created/);
+});
+
+t.test('a change the ConfigMap does not hold yet is recorded once, not again at every sync', async (t) => {
+  const { children, second } = await settled(cache(), members([0, 1, 2]));
+  const grown = await post(app, '/sync', syncRequest({ parent: cache({}, { status: statusOf(second.body) }), related: members([0, 1, 2, 3]), children }));
+  const change = statusOf(grown.body).lastChange;
+  t.match(change, { time: '2026-11-25T12:00:00Z', added: [/^memcached-pool1-3\./], removed: [] });
+  // Metacontroller wrote that status, and syncs again before the ConfigMap is applied (or when it cannot be):
+  // the status must not change, or each write would bring another sync.
+  const later = testServer({ clock: () => new Date('2026-11-25T12:00:05Z') });
+  t.teardown(() => later.close());
+  const again = await post(later, '/sync', syncRequest({ parent: cache({}, { status: statusOf(grown.body) }), related: members([0, 1, 2, 3]), children }));
+  t.same(statusOf(again.body), statusOf(grown.body));
+  t.equal(again.text, grown.text, 'byte-identical: Metacontroller has nothing to write');
+  // Without that status (a status written by another hook version, say), the change is recorded afresh.
+  const fresh = await post(later, '/sync', syncRequest({ parent: cache({}, { status: statusOf(second.body) }), related: members([0, 1, 2, 3]), children }));
+  t.equal(statusOf(fresh.body).lastChange.time, '2026-11-25T12:00:05Z');
+});
+
 t.test('status counts servers, pools and replicas from what was observed', async (t) => {
   const pods = statefulSetPods('memcached-pool1', [0, 1, 2, 3]).map((p, i) => (i === 1 ? { ...p, ready: false } : p));
   const related = [pool, ...endpointSlices('memcached-pool1', pods)];

@@ -285,6 +285,8 @@ export const ProxyMetadata = Type.Object(
     namespace: Type.String({ minLength: 1, maxLength: 63 }),
     uid: Type.Optional(Type.String()),
     generation: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Set while the proxy is being deleted: its status says so. */
+    deletionTimestamp: Type.Optional(Type.String()),
   },
   { additionalProperties: true },
 );

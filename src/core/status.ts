@@ -25,9 +25,11 @@ export interface PoolOutcome {
 }
 
 export type ReadyReason =
+  | 'Deleting'
   | 'ServiceNotFound'
   | 'PortNotFound'
   | 'NoServers'
+  | 'NoReadyServers'
   | 'ScaledToZero'
   | 'Progressing'
   | 'ProgressDeadlineExceeded'
@@ -80,12 +82,19 @@ function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
   };
   if (membership.state !== 'Found') status.reason = membership.state;
   else if (membership.members.length === 0) status.reason = 'NoServers';
+  else if (slots.ready === 0) status.reason = 'NoReadyServers';
   return status;
 }
 
 function readiness(input: StatusInput): { reason: ReadyReason; message: string } {
   const { pools, observed, desiredReplicas, parent } = input;
   const { deployment } = observed;
+  // Metacontroller still syncs a proxy being deleted (foreground deletion, another finalizer) and writes its
+  // status, but no longer applies its children: whatever they show, nothing will be created or updated.
+  const deletion = parent.metadata.deletionTimestamp;
+  if (deletion !== undefined) {
+    return { reason: 'Deleting', message: `the proxy is being deleted (since ${deletion}): its children are no longer updated, and go with it` };
+  }
   const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
   if (missing.length > 0) {
     const names = listed(missing.map((p) => p.ref.service));
@@ -117,6 +126,18 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
         .map((p) => `Service ${p.ref.service} lists ${plural(withoutPort(p), 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: their pods lack its target port`),
     ];
     return { reason: 'NoServers', message: `${listed(what, '; ')}${keptNote(empty)}` };
+  }
+  // Not-ready endpoints stay servers (a readiness blip must not reshuffle the keys), but a pool with none
+  // ready is one whose requests go to pods Kubernetes does not count as serving: starting, failing, or terminating.
+  const unready = pools.filter((p) => p.slots.ready === 0);
+  if (unready.length > 0) {
+    const servers = unready.reduce((n, p) => n + p.slots.live, 0);
+    return {
+      reason: 'NoReadyServers',
+      message:
+        `Service ${listed(unready.map((p) => p.ref.service))} has no ready endpoint (${plural(servers, 'server')} in the config, none ready): ` +
+        'mcrouter still routes keys there, to pods Kubernetes does not count as serving (starting, failing or terminating)',
+    };
   }
   const name = mcrouterName(parent);
   // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service.

@@ -71,8 +71,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const text = renderConfig(config);
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
+  // A status that already reports this config has recorded the change to it: the ConfigMap is not applied
+  // yet, or cannot be. Recording it again would stamp a new time on every sync, and Metacontroller syncs
+  // again on every status it writes: a loop, once a second, for as long as the ConfigMap stays behind.
+  const recorded = parent.status?.configHash === hash ? parent.status.lastChange : undefined;
   const lastChange: LastChange | undefined =
-    (current && lastChangeOf(current, config, context.now)) ?? parent.status?.lastChange ?? undefined;
+    recorded ?? (current && lastChangeOf(current, config, context.now)) ?? parent.status?.lastChange ?? undefined;
 
   return {
     status: statusOf({

@@ -89,16 +89,31 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     labelNames: ['namespace', 'name', 'state'] as const,
     registers: [registry],
     // On each scrape, not on each sync: the hot path only stamps the time.
+    collect: expire,
+  });
+  // Each hook replica reports the proxies it synced, and the one that synced a proxy last saw it as it is:
+  // after a scale-down, a replica that did not sync it still reports the old count until its next sync.
+  const lastSync: Gauge<'namespace' | 'name'> = new Gauge({
+    name: 'memcached_operator_proxy_last_sync_timestamp_seconds',
+    help: 'When this hook replica last synced each proxy (Unix seconds): the replica with the newest has its current server counts.',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [registry],
     collect() {
-      const stale = now() - proxySeriesTtlMs;
-      for (const [key, gauges] of proxies) {
-        if (gauges.syncedAt >= stale) continue;
-        servers.remove(gauges.namespace, gauges.name, 'all');
-        servers.remove(gauges.namespace, gauges.name, 'ready');
-        proxies.delete(key);
-      }
+      expire();
+      for (const gauges of proxies.values()) lastSync.set({ namespace: gauges.namespace, name: gauges.name }, gauges.syncedAt / 1000);
     },
   });
+  /** Drops the series of proxies not synced within the TTL; both gauges' collect() call it, whichever runs first. */
+  function expire() {
+    const stale = now() - proxySeriesTtlMs;
+    for (const [key, gauges] of proxies) {
+      if (gauges.syncedAt >= stale) continue;
+      servers.remove(gauges.namespace, gauges.name, 'all');
+      servers.remove(gauges.namespace, gauges.name, 'ready');
+      lastSync.remove(gauges.namespace, gauges.name);
+      proxies.delete(key);
+    }
+  }
   // Every hook and outcome from the start, at 0: a rate of errors is then 0 rather than absent until the
   // first one. Children bound once per label set: the hot path does no label lookups.
   const bound = new Map<string, { count: ReturnType<typeof requests.labels>; time: ReturnType<typeof duration.labels> }>();

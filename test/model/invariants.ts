@@ -180,10 +180,12 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
         must(same(pool, kept), `${label} has no members now: its list must stay ${JSON.stringify(kept)}, got ${JSON.stringify(pool)}`);
       } else must(pool === undefined, `${label} has no members and had none: it must be left out, got ${JSON.stringify(pool)}`);
     } else {
-      must(status.reason === undefined, `${label}: reason ${status.reason} while it has members`);
+      const readyAddresses = new Set(expected.members.filter((m) => m.ready).map((m) => m.address));
+      // Members, none ready: still servers (a readiness blip moves no key), but the pool is not serving.
+      const reason = readyAddresses.size === 0 ? 'NoReadyServers' : undefined;
+      must(status.reason === reason, `${label}: reason ${status.reason} while it has members, ${readyAddresses.size} ready`);
       must(pool !== undefined && pool.servers.length > 0, `${label} lost its servers: ${JSON.stringify(expected.members)}`);
       checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n));
-      const readyAddresses = new Set(expected.members.filter((m) => m.ready).map((m) => m.address));
       must(status.readyServers === pool.servers.filter((s) => readyAddresses.has(s)).length, `${label}: readyServers ${status.readyServers}`);
     }
     if (pool) {
