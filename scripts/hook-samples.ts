@@ -148,11 +148,11 @@ function topologySamples(): Sample[] {
     ),
     sample(
       'sharded-pairs',
-      'Sharded over two replicated pairs (AllMajority/Failover): a key goes to one pair and is written to both of its servers.',
+      'Sharded over two replicated pairs (AllFastest/Failover): a key goes to one pair and is written to both of its servers; a pair with one server down still answers writes.',
       {
         rules: {
           type: 'sharded',
-          children: ['memcached-pair-1', 'memcached-pair-2'].map((name) => ({ type: 'replicated', writePolicy: 'AllMajority', readPolicy: 'Failover', service: { name } })),
+          children: ['memcached-pair-1', 'memcached-pair-2'].map((name) => ({ type: 'replicated', writePolicy: 'AllFastest', readPolicy: 'Failover', service: { name } })),
         },
       },
       pairs,

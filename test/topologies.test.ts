@@ -304,3 +304,21 @@ for (const name of Object.keys(TOPOLOGIES)) {
     }
   });
 }
+
+t.test('a replicated rule that reaches one Service twice writes to it once', async (t) => {
+  const twice = await sync({ rules: { type: 'replicated', children: [{ service: { name: 'pair-1' } }, { service: { name: 'pair-1' } }, { service: { name: 'pair-2' } }] } });
+  const config = configOf(twice.body);
+  t.same(Object.keys(config.pools).sort(), ['pair-1', 'pair-2'], 'one pool each');
+  const tree = compileConfig(config);
+  for (const op of ['incr', 'add', 'set', 'delete'] as Operation[]) {
+    const { primary } = tree.route('counter:1', op);
+    // Each leaf is sharded: one server of each pool, each once.
+    t.equal(primary.length, 2, `${op}: ${JSON.stringify(primary)}`);
+    t.ok(POOLS['pair-1']!.includes(primary[0]!) && POOLS['pair-2']!.includes(primary[1]!), `${op}: one server of each pool`);
+  }
+  // Sharded subtrees written alike are one replica too.
+  const sharded = { children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-b' } }] };
+  const subtrees = configOf((await sync({ rules: { type: 'replicated', children: [sharded, sharded] } })).body);
+  const writes = compileConfig(subtrees).route('user:1', 'set').primary;
+  t.equal(writes.length, 1, `one server, once: ${JSON.stringify(writes)}`);
+});

@@ -47,6 +47,20 @@ const READ_ROUTES: Record<ReadPolicy, string> = {
  */
 type Operations = 'all' | 'reads' | 'writes';
 
+/**
+ * Replicas that route alike, once: the same Service twice under a replicated rule is one pool, and mcrouter
+ * would send each write to its servers twice (an incr applied twice, an add answered NOT_STORED).
+ */
+function distinct(routes: Route[]): Route[] {
+  const seen = new Set<string>();
+  return routes.filter((r) => {
+    const key = typeof r === 'string' ? r : JSON.stringify(r);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Builds the config; `servers` gives each pool's list by name (empty when it has none). */
 export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>): McrouterConfig {
   const pools: Record<string, ServerList> = {};
@@ -90,7 +104,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     if (group.type === 'replicated') {
       // An empty replica is left out so writes still succeed on the others.
       const live = group.children.filter((c) => !isEmpty(c));
-      return replicated(group, (childOps) => live.map((c) => child(c, childOps)), ops, depth);
+      return replicated(group, (childOps) => distinct(live.map((c) => child(c, childOps))), ops, depth);
     }
     // A sharded child keeps its position even when empty: dropping it would remap every other child's keys.
     const children = group.children.map((c) => child(c, ops));
