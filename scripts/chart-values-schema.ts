@@ -3,6 +3,7 @@
  * checks before it renders anything. What the hook itself reads from its environment (the log levels,
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
+import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from '../src/api/formats.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -11,39 +12,38 @@ const range = (name: keyof typeof INTEGER_RANGES) => {
 };
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+const imageReference = { type: 'string', maxLength: 512, pattern: IMAGE_REFERENCE };
+
+/** What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. */
+const closed = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties });
 
 export function chartValuesSchema() {
   return {
     $schema: 'https://json-schema.org/draft-07/schema#',
     title: 'memcached-operator chart values',
-    type: 'object',
-    properties: {
-      image: {
-        type: 'object',
-        properties: {
-          repository: { type: 'string', minLength: 1 },
-          tag: { type: 'string' },
-          pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
-        },
-      },
+    ...closed({
+      image: closed({
+        repository: { type: 'string', minLength: 1 },
+        tag: { type: 'string' },
+        pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
+      }),
       imagePullSecrets: { type: 'array', items: { type: 'object' } },
       replicaCount: { type: 'integer', minimum: 0 },
       logLevel: { enum: LOG_LEVELS },
-      clusterDomain: { type: 'string', minLength: 1 },
-      mcrouterImage: { type: 'string', minLength: 1 },
-      exporterImage: { type: 'string' },
+      clusterDomain: { type: 'string', minLength: 1, maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS_NAME },
+      mcrouterImage: imageReference,
+      // Empty: the hook's own default.
+      exporterImage: { anyOf: [{ const: '' }, imageReference] },
       shutdownDelayMs: range('SHUTDOWN_DELAY_MS'),
       shutdownTimeoutMs: range('SHUTDOWN_TIMEOUT_MS'),
       resources: { type: 'object' },
-      podDisruptionBudget: {
-        type: 'object',
-        properties: {
-          enabled: { type: 'boolean' },
-          maxUnavailable: { type: ['integer', 'string'] },
-        },
-      },
-      fullnameOverride: { type: 'string' },
-      crds: { type: 'object', properties: { install: { type: 'boolean' } } },
+      podDisruptionBudget: closed({
+        enabled: { type: 'boolean' },
+        maxUnavailable: { type: ['integer', 'string'] },
+      }),
+      // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
+      fullnameOverride: { type: 'string', pattern: '^([a-z]([-a-z0-9]*[a-z0-9])?)?$' },
+      crds: closed({ install: { type: 'boolean' } }),
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it: 10s, 1m30s.",
         type: 'string',
@@ -53,6 +53,6 @@ export function chartValuesSchema() {
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: { type: 'object' } },
       affinity: { type: 'object' },
-    },
+    }),
   };
 }

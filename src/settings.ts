@@ -3,6 +3,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
+import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './api/formats.js';
 
 export const DEFAULT_SETTINGS = {
   port: 8080,
@@ -91,42 +92,29 @@ const oneOf = (name: string, allowed: readonly string[], raw: string): string =>
 };
 
 /**
- * A DNS name (RFC 1123: letters, digits and inner hyphens, labels of at most 63, at most 253 in all),
- * without a trailing dot: StatefulSet members become `HOSTNAME.SERVICE.NAMESPACE.svc.DOMAIN:PORT` in
- * mcrouter's config, so anything else (a colon, a space, a comma) breaks every headless pool's servers.
+ * A DNS name, without a trailing dot: StatefulSet members become `HOSTNAME.SERVICE.NAMESPACE.svc.DOMAIN:PORT`
+ * in mcrouter's config, so anything else (a colon, a space, a comma) breaks every headless pool's servers.
  */
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
+const DNS = new RegExp(DNS_NAME);
+const isDnsName = (raw: string): boolean => raw.length <= DNS_NAME_MAX_LENGTH && DNS.test(raw);
 
 /** An address to listen on: an IP address, or a host name to resolve (whether it resolves shows at listen). */
 const listenHost = (name: string, raw: string): string => {
-  if (isIP(raw) === 0 && !DNS_NAME.test(raw)) throw new SettingsError(`${name} must be an IP address or a host name, got ${JSON.stringify(raw)}`);
+  if (isIP(raw) === 0 && !isDnsName(raw)) throw new SettingsError(`${name} must be an IP address or a host name, got ${JSON.stringify(raw)}`);
   return raw;
 };
 
 const dnsName = (name: string, raw: string): string => {
-  if (!DNS_NAME.test(raw)) throw new SettingsError(`${name} must be a DNS name such as ${DEFAULT_SETTINGS.clusterDomain}, got ${JSON.stringify(raw)}`);
+  if (!isDnsName(raw)) throw new SettingsError(`${name} must be a DNS name such as ${DEFAULT_SETTINGS.clusterDomain}, got ${JSON.stringify(raw)}`);
   return raw;
 };
 
-/**
- * An image reference as the kubelet parses it (github.com/distribution/reference: ReferenceRegexp,
- * at most 255 characters of name): anything else gives every proxy's pods InvalidImageName, or, with
- * surrounding whitespace, a Deployment the API server refuses.
- */
-const IMAGE_REFERENCE = (() => {
-  const pathComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-  const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-  const domain = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
-  const name = `(?:${domain}/)?${pathComponent}(?:/${pathComponent})*`;
-  const tag = '[\\w][\\w.-]{0,127}';
-  const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-  return new RegExp(`^(?<name>${name})(?::${tag})?(?:@${digest})?$`);
-})();
+const IMAGE = new RegExp(IMAGE_REFERENCE);
+const IMAGE_NAME_PREFIX = new RegExp(`^${IMAGE_NAME}`);
 
 /** `example`: the variable's own default, so that the message shows an image of the right kind. */
 const image = (name: string, raw: string, example: string): string => {
-  const match = IMAGE_REFERENCE.exec(raw);
-  if (!match || match.groups!['name']!.length > 255) {
+  if (!IMAGE.test(raw) || IMAGE_NAME_PREFIX.exec(raw)![0].length > IMAGE_NAME_MAX_LENGTH) {
     throw new SettingsError(`${name} must be an image reference such as ${example}, got ${JSON.stringify(raw)}`);
   }
   return raw;

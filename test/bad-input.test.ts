@@ -97,6 +97,9 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['statsRoot over the image\'s binaries', { serviceName: 'a', mcrouter: { statsRoot: '/usr/local' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be in \/bin, .*\/usr: an emptyDir is mounted there/],
     ['statsRoot with a .. segment', { serviceName: 'a', mcrouter: { statsRoot: '/var/../etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
     ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: no leaf Service may be named like the proxy/],
+    ['a quantity the API server would refuse in the Deployment', { serviceName: 'a', mcrouter: { resources: { requests: { memory: '128MB' } } } }, /^spec\.mcrouter\.resources\.requests\.memory: must match pattern/],
+    ['an image the kubelet cannot parse', { serviceName: 'a', mcrouter: { image: 'mcrouter:0.41.0 ' } }, /^spec\.mcrouter\.image: must match pattern/],
+    ['a port name no Service port can have', { rules: { service: { name: 'a', port: 'Memcache' } } }, /^spec\.rules\.service\.port: must match pattern/],
     ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],
   ];
   for (const [what, spec, message, name] of cases) {

@@ -147,6 +147,19 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
     ['a 54-character name', proxy({ serviceName: 'm' }, `a${'b'.repeat(MAX_NAME_LENGTH - 1)}`)],
     ['a status', { ...proxy({ serviceName: 'm' }), status: { servers: 3, readyServers: 2, conditions: [{ type: 'Ready', status: 'True' }] } }],
     ['mcrouter settings', proxy({ serviceName: 'm', mcrouter: { replicas: 3, nodeSelector: { a: 'b' }, resources: { limits: { cpu: 1 } }, exporter: { enabled: true } } })],
+    ['a 19-character Service port name (a DNS-1123 label, up to 63)', proxy({ serviceName: 'm', servicePort: 'memcache-binary-tcp' })],
+    ['a port name of digits only (the number, when no port has that name)', proxy({ rules: { service: { name: 'a', port: '11211' } } })],
+    [
+      'resources as a Deployment takes them',
+      proxy({
+        serviceName: 'm',
+        mcrouter: {
+          resources: { requests: { cpu: '0.5', memory: '128Mi', 'ephemeral-storage': '1G' }, limits: { cpu: 2, memory: '1e9', 'nvidia.com/gpu': '1' } },
+          exporter: { resources: { requests: {} } },
+        },
+      }),
+    ],
+    ['images with a registry, a port, a digest', proxy({ serviceName: 'm', mcrouter: { image: 'registry.example.com:5000/cache/mcrouter:0.41.0', exporter: { image: `ghcr.io/dev25/mcrouter_exporter@sha256:${'a'.repeat(64)}` } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
     ...['/var/mcrouter/stats', '/stats', '/etcetera', '/etc/mcrouterx', '/etcmcrouter', '/etcmcrouter/x', '/var/etc/mcrouter', '/var/.stats', '/usrx', '/user/stats', '/var/usr', '/libexec/x', '/tmp/stats', '/run/mcrouter'].map(
@@ -190,7 +203,14 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a leaf port below 0', proxy({ rules: { service: { name: 'a', port: -1 } } }), /./],
     ['an empty port name', proxy({ rules: { service: { name: 'a', port: '' } } }), /./],
     ['a rule type other than the two and v0.0.2\'s ""', proxy({ rules: { type: 'mirrored', service: { name: 'a' } } }), /./],
-    ['a 16-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(16) }), /./],
+    ['a 64-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(64) }), /./],
+    ['a port name no Service port can have', proxy({ serviceName: 'a', servicePort: 'Memcache' }), /should match pattern|pattern/],
+    ['a quantity in another unit system', proxy({ serviceName: 'a', mcrouter: { resources: { requests: { memory: '128MB' } } } }), /pattern/],
+    ['a quantity in words', proxy({ serviceName: 'a', mcrouter: { exporter: { resources: { limits: { cpu: 'one' } } } } }), /pattern/],
+    // As for every CRD with resources: a quantity is an integer or a string.
+    ['a fractional number as a quantity', proxy({ serviceName: 'a', mcrouter: { resources: { requests: { cpu: 0.5 } } } }), /./],
+    ['an image with a leading space', proxy({ serviceName: 'a', mcrouter: { image: ' mcrouter:1' } }), /pattern/],
+    ['an image with capitals in its path', proxy({ serviceName: 'a', mcrouter: { exporter: { image: 'dev25/Exporter:1' } } }), /pattern/],
     ['a bad hash', proxy({ rules: { hash: 'Md5', service: { name: 'a' } } }), /./],
     ['a bad service name', proxy({ serviceName: 'Not_A_Name' }), /./],
     ['empty children', proxy({ rules: { children: [] } }), /./],

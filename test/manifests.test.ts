@@ -6,7 +6,8 @@
  * each other (hook URL, Service, ports, probes), and every pod meets the
  * restricted Pod Security Standard.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Type, type TSchema } from 'typebox';
@@ -291,9 +292,30 @@ t.test('the chart', async (t) => {
   t.match(envOf(hookContainer(one(slow, 'Deployment'))), { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '60000' });
   const timeouts = (one(slow, 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: { timeout: unknown } }> } }).spec.hooks;
   t.same([timeouts['sync']!.webhook.timeout, timeouts['customize']!.webhook.timeout], ['1m', '1m']);
-  for (const [value, why] of [['hookTimeout=30', 'a number, which Metacontroller cannot read'], ['hookTimeout=ten', 'not a duration'], ['shutdownDelayMs=-1', 'negative']]) {
-    t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused by values.schema.json (${why})`);
+  const refused: [string, string][] = [
+    ['hookTimeout=30', 'a number, which Metacontroller cannot read'],
+    ['hookTimeout=ten', 'not a duration'],
+    ['shutdownDelayMs=-1', 'negative'],
+    ['clusterDomain=cluster.local.', 'a trailing dot: the hook would refuse to start'],
+    ['mcrouterImage= mcrouter:1', 'not an image reference: the hook would refuse to start'],
+    ['exporterImage=dev25/Exporter:1', 'capitals in the path: not an image reference'],
+    ['replicas=5', 'a misspelt key (replicaCount), which would be ignored'],
+    ['image.repo=x', 'a misspelt key under image'],
+    ['podDisruptionBudget.minAvailable=1', 'a key the chart does not have'],
+    ['fullnameOverride=Hook_1', 'not a DNS-1035 label: the Service could not be created'],
+  ];
+  for (const [value, why] of refused) {
+    t.throws(() => helmTemplate('--set', value), /values don't meet the specifications of the schema/, `${value}: refused by values.schema.json (${why})`);
   }
+  t.throws(
+    () => run('helm', ['template', '1op', CHART]),
+    /the objects' name "1op-memcached-operator" is not a DNS-1035 label/,
+    'a release name that makes no Service name: refused, with what to do',
+  );
+  // Helm reads a number from a values file as float64: rendered as it is, 1000000 would be "1e+06".
+  const valuesFile = join(mkdtempSync(join(tmpdir(), 'values-')), 'values.yaml');
+  writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\n');
+  t.match(envOf(hookContainer(one(helmTemplate('-f', valuesFile), 'Deployment'))), { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000' });
 
   // values.schema.json is generated from what the hook itself accepts (scripts/chart-values-schema.ts).
   const valuesSchema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, Json> };

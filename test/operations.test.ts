@@ -475,6 +475,13 @@ t.test('every spec.mcrouter field reaches the pod', async (t) => {
   ]);
 });
 
+t.test('a fractional quantity an earlier CRD stored (cpu: 0.5) reaches the container as it is', async (t) => {
+  const res = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: { cpu: 0.5, memory: '256Mi' } } }), related: members([0]) }));
+  t.equal(res.statusCode, 200);
+  t.same(containerOf(res.body, 'mcrouter').resources, { requests: { cpu: 0.5, memory: '256Mi' } });
+  t.same(new Deployment(childOf(res.body, 'Deployment') as any).validate(), undefined, 'and the Deployment takes it');
+});
+
 t.test('defaults: resource requests, anti-affinity, the exporter image and port', async (t) => {
   const plain = await post(app, '/sync', syncRequest({ parent: cache(), related: members([0]) }));
   const template = podOf(plain.body);

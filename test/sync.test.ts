@@ -349,6 +349,23 @@ t.test('ports are resolved by number or by name through the Service', async (t) 
   t.same(configOf(answers[0]!.body).pools['sts']!.servers, [0, 1, 2, 3].map((n) => `sts-${n}.sts.default.svc.cluster.local:11211`));
 });
 
+t.test('a port number matches the TCP port first; a port name of digits only that no port has is the number', async (t) => {
+  // memcached's port also open for UDP, under another name and with a target of its own.
+  const svc = service({ name: 'mc', ports: [{ name: 'mc-udp', port: 11211, targetPort: 11311 }, { name: 'mc-tcp', port: 11211 }] });
+  ((svc['spec'] as Json)['ports'] as Json[])[0]!['protocol'] = 'UDP';
+  const pods = deploymentPods('mc', 2);
+  const slices = endpointSlices('mc', pods).map((s) => ({ ...s, ports: [{ name: 'mc-udp', port: 11311, protocol: 'UDP' }, { name: 'mc-tcp', port: 11211, protocol: 'TCP' }] }));
+  const tcp = pods.map((p) => `${p.ip}:11211`);
+  for (const servicePort of [11211, '11211', 'mc-tcp']) {
+    const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort } }), related: [svc, ...slices] }));
+    t.same(configOf(res.body).pools[Object.keys(configOf(res.body).pools)[0]!]!.servers, tcp, `${JSON.stringify(servicePort)}: the TCP port's endpoints`);
+  }
+  const udp = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'mc-udp' } }), related: [svc, ...slices] }));
+  t.same(Object.values(configOf(udp.body).pools)[0]!.servers, pods.map((p) => `${p.ip}:11311`), 'named, the UDP port is what was asked for');
+  const none = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: '9000' } }), related: [svc, ...slices] }));
+  t.match((none.body['status'] as any).conditions[0], { reason: 'PortNotFound', message: /no port "9000"/ });
+});
+
 t.test('a missing Service or no endpoints keeps the current config and says so', async (t) => {
   const parent = seedProxy();
   const pods = statefulSetPods('memcached-pool1', [0, 1]);

@@ -83,7 +83,11 @@ function intOrString(schema: JsonSchema, path: string): JsonSchema {
     return fail(path, 'x-kubernetes-int-or-string needs anyOf [integer, string]');
   }
   const [int, str] = branches as [JsonSchema, JsonSchema];
-  if (int.type !== 'integer' || str.type !== 'string') return fail(path, 'x-kubernetes-int-or-string needs anyOf [integer, string], in that order');
+  // A number branch (a Quantity: the hook takes `cpu: 0.5` that an earlier CRD stored) is an integer in the
+  // CRD, the only int-or-string Kubernetes has: the API server refuses a fractional one from now on.
+  if ((int.type !== 'integer' && int.type !== 'number') || str.type !== 'string') {
+    return fail(path, 'x-kubernetes-int-or-string needs anyOf [integer or number, string], in that order');
+  }
   const lifted: JsonSchema = {};
   const lift = (branch: JsonSchema, allowed: string[], name: string) => {
     for (const key of Object.keys(branch)) {

@@ -181,6 +181,7 @@ export const AnyObject = kubeObject(ObjectMeta, {});
 
 export type ObjectMeta = Static<typeof ObjectMeta>;
 export type Service = Static<typeof Service>;
+export type ServicePort = Static<typeof ServicePort>;
 export type Endpoints = Static<typeof Endpoints>;
 export type EndpointSlice = Static<typeof EndpointSlice>;
 export type ConfigMap = Static<typeof ConfigMap>;

@@ -4,6 +4,7 @@
  * requests with them, and the core's types are derived from them.
  */
 import { Type, type Static, type TEnum, type TSchema } from 'typebox';
+import { IMAGE_REFERENCE } from './formats.js';
 import { MapOf } from './map.js';
 
 export const GROUP = 'ianlewis.org';
@@ -123,9 +124,15 @@ export const RELOAD_MODES = ['Watch', 'Rollout'] as const;
 const enumOf = <const T extends readonly string[]>(values: T, description: string): TEnum<[...T]> =>
   Type.Enum([...values], { type: 'string', description }) as TEnum<[...T]>;
 
+/**
+ * A Service port's name: a DNS-1123 label (Kubernetes' validateServicePort; the 15-character IANA limit is
+ * a container port's). A capital letter or a space could never name one.
+ */
+export const SERVICE_PORT_NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
 /** A port given by number or by name, as Kubernetes' IntOrString; `lowest` 0 lets 0 stand for the default. */
 export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
-  Type.Union([Type.Integer({ minimum: lowest, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 15 })], {
+  Type.Union([Type.Integer({ minimum: lowest, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 63, pattern: SERVICE_PORT_NAME })], {
     'x-kubernetes-int-or-string': true,
     description,
   });
@@ -147,10 +154,35 @@ const Embedded = (description: string) =>
 
 const StringMap = (description: string) => MapOf(Type.String({ maxLength: 4096 }), { description });
 
+/** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
+export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+
+/**
+ * A container's resources, typed as the API server types them in a Deployment, so that a wrong quantity
+ * ("128MB", "one") is refused at `kubectl apply` rather than when Metacontroller applies the Deployment.
+ * A quantity is an integer or a string (`cpu: "0.5"`, `500m`); a CRD cannot take a fractional number
+ * (`cpu: 0.5`), as for every CRD with resources, but the hook still takes one that an earlier CRD stored.
+ */
+const Quantity = Type.Union([Type.Number(), Type.String({ maxLength: 64, pattern: QUANTITY })], { 'x-kubernetes-int-or-string': true });
+const Resources = (description: string) =>
+  Type.Object(
+    {
+      limits: Type.Optional(MapOf(Quantity, { description: 'Limits by resource name (cpu, memory, ...).' })),
+      requests: Type.Optional(MapOf(Quantity, { description: 'Requests by resource name. {} (requests: {}) is a container without requests.' })),
+      claims: Type.Optional(Type.Array(Embedded('A resource claim (DRA).'), { maxItems: 16 })),
+    },
+    { description },
+  );
+
 export const ServiceRef = Type.Object(
   {
     name: ObjectName('Name of a Service in the proxy\'s namespace whose endpoints are memcached servers.'),
-    port: Type.Optional(IntOrString('Port number or port name of that Service. Default 11211 (also for 0, as v0.0.2 stored it).', V002_UNSET.servicePort)),
+    port: Type.Optional(
+      IntOrString(
+        'Port number or port name of that Service; a name of digits only that no port has is the number ("11211"). Default 11211 (also for 0, as v0.0.2 stored it).',
+        V002_UNSET.servicePort,
+      ),
+    ),
     namespace: Type.Optional(
       Type.String({ maxLength: 63, description: 'Must equal the proxy\'s namespace when set (kept for v0.0.2 objects).' }),
     ),
@@ -190,20 +222,20 @@ export const Rule = Type.Object(
 export const Exporter = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ default: false })),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.exporterPort })),
-    resources: Type.Optional(Embedded('Resources of the exporter container. Default (also for {}): requests 10m CPU, 32Mi memory.')),
+    resources: Type.Optional(Resources('Resources of the exporter container. Default (also for {}): requests 10m CPU, 32Mi memory.')),
   },
   { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
 );
 
 export const McrouterSpec = Type.Object(
   {
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
     imagePullPolicy: Type.Optional(enumOf(['Always', 'IfNotPresent', 'Never'] as const, 'Image pull policy.')),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
     replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
-    resources: Type.Optional(Embedded('Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it): requests 100m CPU, 128Mi memory.')),
+    resources: Type.Optional(Resources('Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it): requests 100m CPU, 128Mi memory.')),
     securityContext: Type.Optional(Embedded('Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
     podSecurityContext: Type.Optional(Embedded('Pod securityContext, merged over the restricted default.')),
     numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies.' })),
@@ -225,7 +257,7 @@ export const McrouterSpec = Type.Object(
 export const MemcachedProxySpec = Type.Object(
   {
     serviceName: Type.Optional(ObjectName('The simple form: one sharded pool over this Service\'s endpoints.')),
-    servicePort: Type.Optional(IntOrString('Port number or name of serviceName. Default 11211.')),
+    servicePort: Type.Optional(IntOrString('Port number or name of serviceName; a name of digits only that no port has is the number ("11211"). Default 11211.')),
     rules: Type.Optional(Rule),
     mcrouter: Type.Optional(McrouterSpec),
   },

@@ -6,7 +6,7 @@
  * its place (mcrouter marks a dead server down by itself) and a member leaves
  * only when its endpoint is gone.
  */
-import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service, type ServicePort } from '../api/kubernetes.js';
 import { StringIndex } from './string-index.js';
 import type { PoolRef } from './topology.js';
 
@@ -80,6 +80,17 @@ interface Candidate extends Member {
 
 type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | undefined;
 
+/**
+ * The Service port a leaf names. By number, TCP first: memcached's port may also be open for UDP under
+ * another name, with a target of its own. By name; and a name of digits only that no port has (a quoted
+ * number in templated YAML) is that number.
+ */
+function servicePortOf(ports: readonly ServicePort[], port: number | string): ServicePort | undefined {
+  const byNumber = (n: number) => ports.find((p) => p.port === n && (p.protocol ?? 'TCP') === 'TCP') ?? ports.find((p) => p.port === n);
+  if (typeof port === 'number') return byNumber(port);
+  return ports.find((p) => p.name === port) ?? (/^[0-9]{1,5}$/.test(port) ? byNumber(Number(port)) : undefined);
+}
+
 /** The member list of one pool. `clusterDomain` builds StatefulSet DNS names. */
 export function membershipOf(
   ref: PoolRef,
@@ -90,7 +101,7 @@ export function membershipOf(
   const service = objects?.service;
   if (!service) return { state: 'ServiceNotFound' };
   const ports = service.spec?.ports ?? [];
-  const servicePort = ports.find((p) => (typeof ref.port === 'number' ? p.port === ref.port : p.name === ref.port));
+  const servicePort = servicePortOf(ports, ref.port);
   if (!servicePort) {
     return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
   }

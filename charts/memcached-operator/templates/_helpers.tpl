@@ -1,12 +1,18 @@
 {{/* The name of every object: the release name, or RELEASE-memcached-operator. */}}
 {{- define "memcached-operator.fullname" -}}
+{{- $name := "" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- $name = .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- $name = .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- $name = printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+{{- /* The hook's Service takes it: a DNS-1035 label, so a release named 1op needs fullnameOverride. */ -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "the objects' name %q is not a DNS-1035 label (a lowercase letter first): set fullnameOverride" $name) -}}
+{{- end -}}
+{{- $name -}}
 {{- end -}}
 
 {{/* The pod selector: never changes over a release's life. */}}
