@@ -139,6 +139,32 @@ t.test('a Deployment-backed pool keeps every survivor at its index', async (t) =
   t.same(configOf(fourth.body).pools['memcached-deploy'], { servers: before.slice(0, 4) });
 });
 
+t.test('a server listed twice in a config edited by hand is listed once, and a hole is never a ready server', async (t) => {
+  const svc = service({ name: 'mc' });
+  const pods = deploymentPods('mc', 4);
+  const [a, b, c, d] = pods.map((p) => `${p.ip}:11211`) as [string, string, string, string];
+  const related = [svc, ...endpointSlices('mc', pods)];
+  const withConfig = (spec: Json, pool: Json) => {
+    const parent = proxy({ name: 'cache', spec });
+    const children = observedChildren(parent, [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cache-mcrouter' }, data: { 'config.json': JSON.stringify({ pools: { mc: pool }, route: 'PoolRoute|mc' }) } },
+    ]);
+    return post(app, '/sync', syncRequest({ parent, related, children }));
+  };
+  const ch3 = await withConfig({ serviceName: 'mc' }, { servers: [a, b, c, d, a] });
+  t.same(configOf(ch3.body).pools['mc'], { servers: [a, b, c, d] }, 'Ch3: the second a was a double share of the keys; no other server moves');
+  t.match(ch3.body['status'], { servers: 4, readyServers: 4 });
+  const inside = await withConfig({ serviceName: 'mc' }, { servers: [a, b, a, c, d] });
+  t.same(configOf(inside.body).pools['mc'], { servers: [a, b, a, c, d], weights: [1, 1, 0, 1, 1] }, 'a second a inside the list: a hole, so c and d keep their slots');
+  t.match(inside.body['status'], { servers: 4, readyServers: 4, pools: [{ holes: 1 }] });
+  const crc = await withConfig({ rules: { hash: 'Crc32', service: { name: 'mc' } } }, { servers: [a, b, c, b] });
+  t.same(configOf(crc.body).pools['mc'], { servers: [a, b, c, d] }, 'Crc32: the first place kept, the newcomer after');
+  // A hole that shows the address of a live server (the config listed it twice): weight 0, not ready.
+  const twin = await withConfig({ serviceName: 'mc' }, { servers: [a, d, b, c, d], weights: [1, 0, 1, 1, 1] });
+  t.same(configOf(twin.body).pools['mc'], { servers: [a, d, b, c, d], weights: [1, 0, 1, 1, 1] });
+  t.match(twin.body['status'], { servers: 4, readyServers: 4 });
+});
+
 t.test('endpoint order does not change a byte', async (t) => {
   const svc = service({ name: 'memcached-deploy' });
   const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });

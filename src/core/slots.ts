@@ -79,11 +79,8 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
         if (members[m]!.ready) ready++;
         continue;
       }
-      const address = holeAddress[i]!;
-      servers.push(address);
-      // A hole shows the address of a server that left, unless the config listed that server twice.
-      const twin = memberAt.get(address);
-      if (twin >= 0 && members[twin]!.ready) ready++;
+      // A hole (or a StatefulSet ordinal without an endpoint) serves nothing, whatever address it shows.
+      servers.push(holeAddress[i]!);
     }
     const live = servers.length - holeCount;
     if (holeCount === 0) return { servers, live, ready, holes: 0 };
@@ -117,7 +114,8 @@ function keepOrder(
   const survivors: number[] = [];
   current.servers.forEach((s, i) => {
     const m = current.weights?.[i] !== 0 ? memberAt.get(s) : -1;
-    if (m < 0) return;
+    // A server listed twice (a config edited by hand) keeps its first place only.
+    if (m < 0 || spelling[m] !== undefined) return;
     survivors.push(m);
     spelling[m] = s;
   });
@@ -140,7 +138,9 @@ function withHoles(
   const holeByAddress = new Map<string, number>();
   current.servers.forEach((server, i) => {
     const m = current.weights?.[i] !== 0 ? memberAt.get(server) : -1;
-    if (m >= 0) {
+    // A server listed twice (a config edited by hand) keeps its first slot; the second becomes a hole, so
+    // that it no longer takes a double share of the keys and no other server's keys move.
+    if (m >= 0 && spelling[m] === undefined) {
       slots.push(m);
       // Also: this member has kept its slot.
       spelling[m] = server;
