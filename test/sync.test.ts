@@ -392,6 +392,28 @@ t.test('a port number matches the TCP port first; a port name of digits only tha
   t.match((none.body['status'] as any).conditions[0], { reason: 'PortNotFound', message: /no port "9000"/ });
 });
 
+t.test('an ExternalName Service (memcached outside the cluster, behind a DNS name) is one server, its name', async (t) => {
+  const external = (externalName: string, ports?: Json[]) => {
+    const svc = service({ name: 'mc-external', selector: null });
+    const spec = svc['spec'] as Json;
+    for (const key of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'internalTrafficPolicy']) delete spec[key];
+    Object.assign(spec, { type: 'ExternalName', externalName });
+    if (ports) spec['ports'] = ports;
+    else delete spec['ports'];
+    return svc;
+  };
+  const sync = (spec: Json, svc: Json) => post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec }), related: [svc] }));
+  const bare = await sync({ serviceName: 'mc-external' }, external('memcached.example.com'));
+  t.same(configOf(bare.body).pools['mc-external'], { servers: ['memcached.example.com:11211'] }, 'the default port: an ExternalName Service needs no ports');
+  t.match(bare.body['status'], { servers: 1, readyServers: 1, pools: [{ name: 'mc-external', servers: 1, readyServers: 1 }] });
+  const named = await sync({ serviceName: 'mc-external', servicePort: 'memcache' }, external('cache.example.com.', [{ name: 'memcache', port: 11212, protocol: 'TCP', targetPort: 11212 }]));
+  t.same(configOf(named.body).pools['mc-external']!.servers, ['cache.example.com:11212'], 'a port by name; the trailing dot of a fully qualified name dropped');
+  const noPort = await sync({ serviceName: 'mc-external', servicePort: 'memcache' }, external('cache.example.com'));
+  t.match((noPort.body['status'] as any).conditions[0], { reason: 'PortNotFound' });
+  const badName = await sync({ serviceName: 'mc-external' }, external('not a name:1'));
+  t.match((badName.body['status'] as any).conditions[0], { reason: 'NoServers' }, 'a name no server can have adds none');
+});
+
 t.test('a missing Service or no endpoints keeps the current config and says so', async (t) => {
   const parent = seedProxy();
   const pods = statefulSetPods('memcached-pool1', [0, 1]);

@@ -44,6 +44,8 @@ export const Service = kubeObject(ObjectMeta, {
     Type.Object(
       {
         ports: Type.Optional(Nullable(Type.Array(ServicePort))),
+        type: Type.Optional(Type.String()),
+        externalName: Type.Optional(Type.String()),
         clusterIP: Type.Optional(Type.String()),
         // Only whether there is one: its values are not read.
         selector: Type.Optional(Nullable(Type.Object({}, open))),

@@ -91,6 +91,26 @@ function servicePortOf(ports: readonly ServicePort[], port: number | string): Se
   return ports.find((p) => p.name === port) ?? (/^[0-9]{1,5}$/.test(port) ? byNumber(Number(port)) : undefined);
 }
 
+/**
+ * An ExternalName Service (memcached outside the cluster, behind a DNS name) is one server, its name: it has
+ * no endpoints, and mcrouter resolves the name itself. Its ports, when it has any, only name numbers: a
+ * port number needs none.
+ */
+function externalMembership(service: Service, ports: readonly ServicePort[], port: number | string): Membership {
+  const listed = servicePortOf(ports, port);
+  const number = listed?.port ?? (typeof port === 'number' ? port : undefined);
+  if (number === undefined) return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
+  const host = service.spec?.externalName;
+  const indexOf = new StringIndex(1);
+  // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
+  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0 };
+  const address = `${host.replace(/\.$/, '')}:${number}`;
+  indexOf.add(address, 0);
+  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0 };
+}
+
+const EXTERNAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
+
 /** The member list of one pool. `clusterDomain` builds StatefulSet DNS names. */
 export function membershipOf(
   ref: PoolRef,
@@ -101,6 +121,7 @@ export function membershipOf(
   const service = objects?.service;
   if (!service) return { state: 'ServiceNotFound' };
   const ports = service.spec?.ports ?? [];
+  if (service.spec?.type === 'ExternalName') return externalMembership(service, ports, ref.port);
   const servicePort = servicePortOf(ports, ref.port);
   if (!servicePort) {
     return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
