@@ -159,6 +159,7 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
         },
       }),
     ],
+    ['a pod annotation of 20 KiB (a Vault agent template, say)', proxy({ serviceName: 'm', mcrouter: { podAnnotations: { 'vault.hashicorp.com/agent-inject-template-config': 'x'.repeat(20 * 1024) }, nodeSelector: { 'topology.kubernetes.io/zone': 'eu-west-1a', pool: '' } } })],
     ['images with a registry, a port, a digest', proxy({ serviceName: 'm', mcrouter: { image: 'registry.example.com:5000/cache/mcrouter:0.41.0', exporter: { image: `ghcr.io/dev25/mcrouter_exporter@sha256:${'a'.repeat(64)}` } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
@@ -205,6 +206,8 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a rule type other than the two and v0.0.2\'s ""', proxy({ rules: { type: 'mirrored', service: { name: 'a' } } }), /./],
     ['a 64-character port name', proxy({ serviceName: 'a', servicePort: 'x'.repeat(64) }), /./],
     ['a port name no Service port can have', proxy({ serviceName: 'a', servicePort: 'Memcache' }), /should match pattern|pattern/],
+    ['a nodeSelector value longer than a label value', proxy({ serviceName: 'a', mcrouter: { nodeSelector: { disk: 'x'.repeat(64) } } }), /./],
+    ['a nodeSelector value with a space', proxy({ serviceName: 'a', mcrouter: { nodeSelector: { disk: 'fast ssd' } } }), /pattern/],
     ['a quantity in another unit system', proxy({ serviceName: 'a', mcrouter: { resources: { requests: { memory: '128MB' } } } }), /pattern/],
     ['a quantity in words', proxy({ serviceName: 'a', mcrouter: { exporter: { resources: { limits: { cpu: 'one' } } } } }), /pattern/],
     // As for every CRD with resources: a quantity is an integer or a string.

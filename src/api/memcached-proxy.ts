@@ -152,7 +152,10 @@ const ObjectName = (description: string) => Type.String({ minLength: 1, maxLengt
 const Embedded = (description: string) =>
   Type.Object({}, { additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true, description });
 
-const StringMap = (description: string) => MapOf(Type.String({ maxLength: 4096 }), { description });
+/** Kubernetes' limit on all of an object's annotations together; one value may take it all (a Vault agent template). */
+const ANNOTATIONS_MAX_BYTES = 256 * 1024;
+/** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 
 /** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
 export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
@@ -242,10 +245,10 @@ export const McrouterSpec = Type.Object(
     serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms.' })),
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^/', description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
-    nodeSelector: Type.Optional(StringMap('Pod nodeSelector.')),
+    nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: 63, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64 })),
     affinity: Type.Optional(Embedded('Pod affinity; replaces the default preferred anti-affinity across nodes.')),
-    podAnnotations: Type.Optional(StringMap('Annotations on the mcrouter pods.')),
+    podAnnotations: Type.Optional(MapOf(Type.String({ maxLength: ANNOTATIONS_MAX_BYTES }), { description: 'Annotations on the mcrouter pods.' })),
     reload: Type.Optional(
       enumOf(RELOAD_MODES, 'Watch (default): mcrouter reloads the mounted config; Rollout: a config-hash annotation rolls the pods on every change.'),
     ),
