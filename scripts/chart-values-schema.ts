@@ -53,6 +53,8 @@ export function chartValuesSchema() {
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: { type: 'object' } },
       affinity: { type: 'object' },
+      // Helm gives every chart used as a dependency the parent's `global` values.
+      global: { type: 'object' },
     }),
   };
 }

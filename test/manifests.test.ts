@@ -6,7 +6,7 @@
  * each other (hook URL, Service, ports, probes), and every pod meets the
  * restricted Pod Security Standard.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -312,6 +312,12 @@ t.test('the chart', async (t) => {
     /the objects' name "1op-memcached-operator" is not a DNS-1035 label/,
     'a release name that makes no Service name: refused, with what to do',
   );
+  // As a dependency of another chart, which gives it `global` values.
+  const umbrella = mkdtempSync(join(tmpdir(), 'umbrella-'));
+  writeFileSync(join(umbrella, 'Chart.yaml'), 'apiVersion: v2\nname: platform\nversion: 1.0.0\ndependencies:\n  - name: memcached-operator\n    version: ">=0.0.0"\n');
+  writeFileSync(join(umbrella, 'values.yaml'), 'global:\n  team: cache\n');
+  cpSync(CHART, join(umbrella, 'charts', 'memcached-operator'), { recursive: true });
+  t.ok(byKind(parseYamlObjects(run('helm', ['template', 'platform', umbrella])), 'CompositeController').length === 1, 'renders as a dependency');
   // Helm reads a number from a values file as float64: rendered as it is, 1000000 would be "1e+06".
   const valuesFile = join(mkdtempSync(join(tmpdir(), 'values-')), 'values.yaml');
   writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\n');

@@ -157,6 +157,12 @@ t.test('a server listed twice in a config edited by hand is listed once, and a h
   const inside = await withConfig({ serviceName: 'mc' }, { servers: [a, b, a, c, d] });
   t.same(configOf(inside.body).pools['mc'], { servers: [a, b, a, c, d], weights: [1, 1, 0, 1, 1] }, 'a second a inside the list: a hole, so c and d keep their slots');
   t.match(inside.body['status'], { servers: 4, readyServers: 4, pools: [{ holes: 1 }] });
+  // Two holes show a's address; a leaves, and comes back to its own slot, the first.
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'mc' } });
+  const withoutA = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('mc', pods.slice(1))], children: observedChildren(parent, inside.body['children'] as Json[]) }));
+  t.same(configOf(withoutA.body).pools['mc'], { servers: [a, b, a, c, d], weights: [0, 1, 0, 1, 1] });
+  const back = await post(app, '/sync', syncRequest({ parent, related, children: observedChildren(parent, withoutA.body['children'] as Json[]) }));
+  t.same(configOf(back.body).pools['mc'], { servers: [a, b, a, c, d], weights: [1, 1, 0, 1, 1] }, 'its first slot, where its keys were');
   const crc = await withConfig({ rules: { hash: 'Crc32', service: { name: 'mc' } } }, { servers: [a, b, c, b] });
   t.same(configOf(crc.body).pools['mc'], { servers: [a, b, c, d] }, 'Crc32: the first place kept, the newcomer after');
   // A hole that shows the address of a live server (the config listed it twice): weight 0, not ready.
@@ -408,6 +414,8 @@ t.test('an ExternalName Service (memcached outside the cluster, behind a DNS nam
   t.match(bare.body['status'], { servers: 1, readyServers: 1, pools: [{ name: 'mc-external', servers: 1, readyServers: 1 }] });
   const named = await sync({ serviceName: 'mc-external', servicePort: 'memcache' }, external('cache.example.com.', [{ name: 'memcache', port: 11212, protocol: 'TCP', targetPort: 11212 }]));
   t.same(configOf(named.body).pools['mc-external']!.servers, ['cache.example.com:11212'], 'a port by name; the trailing dot of a fully qualified name dropped');
+  const quoted = await sync({ serviceName: 'mc-external', servicePort: '11212' }, external('cache.example.com'));
+  t.same(configOf(quoted.body).pools['mc-external']!.servers, ['cache.example.com:11212'], 'a quoted number is the number');
   const noPort = await sync({ serviceName: 'mc-external', servicePort: 'memcache' }, external('cache.example.com'));
   t.match((noPort.body['status'] as any).conditions[0], { reason: 'PortNotFound' });
   const badName = await sync({ serviceName: 'mc-external' }, external('not a name:1'));

@@ -88,8 +88,11 @@ type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | u
 function servicePortOf(ports: readonly ServicePort[], port: number | string): ServicePort | undefined {
   const byNumber = (n: number) => ports.find((p) => p.port === n && (p.protocol ?? 'TCP') === 'TCP') ?? ports.find((p) => p.port === n);
   if (typeof port === 'number') return byNumber(port);
-  return ports.find((p) => p.name === port) ?? (/^[0-9]{1,5}$/.test(port) ? byNumber(Number(port)) : undefined);
+  return ports.find((p) => p.name === port) ?? (DIGITS.test(port) ? byNumber(Number(port)) : undefined);
 }
+
+/** A port name of digits only: a quoted port number. */
+const DIGITS = /^[0-9]{1,5}$/;
 
 /**
  * An ExternalName Service (memcached outside the cluster, behind a DNS name) is one server, its name: it has
@@ -98,7 +101,7 @@ function servicePortOf(ports: readonly ServicePort[], port: number | string): Se
  */
 function externalMembership(service: Service, ports: readonly ServicePort[], port: number | string): Membership {
   const listed = servicePortOf(ports, port);
-  const number = listed?.port ?? (typeof port === 'number' ? port : undefined);
+  const number = listed?.port ?? (typeof port === 'number' ? port : DIGITS.test(port) ? Number(port) : undefined);
   if (number === undefined) return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);

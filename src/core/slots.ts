@@ -146,7 +146,8 @@ function withHoles(
       spelling[m] = server;
     } else {
       slots.push(-1);
-      holeByAddress.set(server, i);
+      // Two holes may show one address (the second copy of a server listed twice): a returning server takes the first.
+      if (!holeByAddress.has(server)) holeByAddress.set(server, i);
     }
   });
   let newcomers: number[] = [];
