@@ -10,6 +10,7 @@ import {
   observedChildren,
   proxy,
   service,
+  statefulSet,
   statefulSetPods,
   syncRequest,
   type Json,
@@ -37,7 +38,8 @@ async function answer(request: Json): Promise<Json> {
 }
 
 export async function samples(): Promise<Sample[]> {
-  const three = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1, 2]))];
+  // The namespace's StatefulSets come too: the customize hook asks for them.
+  const three = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1, 2])), statefulSet('memcached-pool1', 3)];
   const first = syncRequest({ parent: seed(), related: three });
   const firstAnswer = await answer(first);
   const settled = seed(firstAnswer['status'] as Json);
@@ -69,7 +71,18 @@ export async function samples(): Promise<Sample[]> {
       description: 'The StatefulSet scaled 3 -> 4 after the proxy became Ready: the new pod is appended, the others keep their slots.',
       request: syncRequest({
         parent: ready,
-        related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1, 2, 3]))],
+        related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1, 2, 3])), statefulSet('memcached-pool1', 4)],
+        children: observed,
+      }),
+    },
+    {
+      name: 'sync-statefulset-restart',
+      hook: 'sync',
+      description:
+        'A rolling restart takes the highest pod down first: memcached-pool1-2 has no endpoint, but its StatefulSet still wants 3 pods, so it keeps its slot and no key moves.',
+      request: syncRequest({
+        parent: ready,
+        related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1])), statefulSet('memcached-pool1', 3)],
         children: observed,
       }),
     },

@@ -6,6 +6,7 @@ import {
   observedChildren,
   proxy,
   service,
+  statefulSet,
   statefulSetPods,
   syncRequest,
   type Json,
@@ -79,6 +80,42 @@ t.test('StatefulSet scaling touches only the tail; a missing ordinal keeps its s
   t.same(gap.servers, [0, 1, 2, 3, 4].map(dns), 'pod 2 being recreated keeps its slot by DNS name');
   t.notOk(gap.weights, 'a kept StatefulSet slot is live, not a hole');
   t.same((await run([0, 1, 2], { ready: false })).servers, [0, 1, 2].map(dns), 'not-ready pods keep their place');
+});
+
+t.test('with its StatefulSet, the highest pod keeps its slot while it restarts; only a scale-down shortens the list', async (t) => {
+  const parent = seedProxy();
+  let children: Json[] | undefined;
+  let status: Json | undefined;
+  const sync = async (ordinals: number[], replicas: number | undefined, over: Partial<Pod> = {}) => {
+    const related = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals, 1, over)), ...(replicas === undefined ? [] : [statefulSet('memcached-pool1', replicas)])];
+    const res = await post(app, '/sync', syncRequest({ parent: status ? seedProxy(status) : parent, related, ...(children ? { children } : {}) }));
+    children = observedChildren(parent, res.body['children'] as Json[]);
+    status = res.body['status'] as Json;
+    return { servers: configOf(res.body).pools['memcached-pool1']!.servers, status: status as any };
+  };
+  t.same((await sync([0, 1, 2, 3], 4)).servers, [0, 1, 2, 3].map(dns));
+  const away = await sync([0, 1, 2], 4);
+  t.same(away.servers, [0, 1, 2, 3].map(dns), 'pod 3 restarting (a rolling restart takes the highest first) keeps its slot');
+  t.match(away.status, { servers: 4, readyServers: 3 });
+  t.notOk(away.status.lastChange, 'no key moved');
+  t.same((await sync([0, 1, 2, 3], 4, { ready: false })).servers, [0, 1, 2, 3].map(dns), 'back, not ready yet: the same list');
+  const down = await sync([0, 1, 2], 3);
+  t.same(down.servers, [0, 1, 2].map(dns), 'scaled down: the StatefulSet no longer wants pod 3');
+  t.match(down.status.lastChange, { removed: [dns(3)] });
+  const pending = await sync([0, 1, 2], 5);
+  t.same(pending.servers, [0, 1, 2].map(dns), 'scaled up: no slot for pods that have no endpoint yet (a Pending pod would hold its keys failing)');
+  t.same((await sync([0, 1, 2, 3], 5)).servers, [0, 1, 2, 3].map(dns), 'one slot per pod as it appears');
+  // Without the StatefulSet (a Metacontroller that has not sent it yet), the list ends at the highest pod there.
+  t.same((await sync([0, 1, 2], undefined)).servers, [0, 1, 2].map(dns));
+  // Its first ordinal comes from spec.ordinals.start, even on a first sync with the first pod away.
+  children = undefined;
+  status = undefined;
+  const related = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [1, 2])), statefulSet('memcached-pool1', 3, { start: 0 })];
+  const fresh = await post(app, '/sync', syncRequest({ parent, related }));
+  t.same(configOf(fresh.body).pools['memcached-pool1']!.servers, [0, 1, 2].map(dns), 'pod 0 away at the first sync keeps slot 0');
+  // Another namespace's StatefulSet of that name says nothing about this one.
+  const elsewhere = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [1, 2])), statefulSet('memcached-pool1', 3, { namespace: 'other' })];
+  t.same(configOf((await post(app, '/sync', syncRequest({ parent, related: elsewhere }))).body).pools['memcached-pool1']!.servers, [1, 2].map(dns));
 });
 
 t.test('a StatefulSet whose ordinals start above 0 (spec.ordinals.start) lists no name below its first pod', async (t) => {
@@ -486,13 +523,14 @@ t.test('a 5,000-member pool answers 200', async (t) => {
   t.equal((res.body['status'] as any).servers, 5000);
 });
 
-t.test('customize asks for the Service, its EndpointSlices and Endpoints', async (t) => {
+t.test('customize asks for the Service, its EndpointSlices and Endpoints, and the namespace\'s StatefulSets', async (t) => {
   const res = await post(app, '/customize', { controller: {}, parent: seedProxy() });
   t.equal(res.statusCode, 200);
   t.same(res.body, {
     relatedResources: [
       { apiVersion: 'v1', resource: 'services', namespace: 'default', names: ['memcached-pool1'] },
       { apiVersion: 'v1', resource: 'endpoints', namespace: 'default', names: ['memcached-pool1'] },
+      { apiVersion: 'apps/v1', resource: 'statefulsets', namespace: 'default' },
       { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'memcached-pool1' } } },
     ],
   });

@@ -115,6 +115,7 @@ t.test('one pool per (service, port): a service twice on one port is one pool, o
     relatedResources: [
       { apiVersion: 'v1', resource: 'services', namespace: 'default', names: ['multi', 'multi-11211'] },
       { apiVersion: 'v1', resource: 'endpoints', namespace: 'default', names: ['multi', 'multi-11211'] },
+      { apiVersion: 'apps/v1', resource: 'statefulsets', namespace: 'default' },
       { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'multi' } } },
       { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'multi-11211' } } },
     ],

@@ -71,6 +71,8 @@ class PodNetwork {
 /** A memcached workload: its Service, its pods, and the events that change them. */
 export class Workload {
   private pods: Pod[] = [];
+  /** A StatefulSet's `spec.replicas`: changed at the start of a scale, before its controller moves a pod. */
+  desiredReplicas = 0;
   private readonly network: PodNetwork;
   private readonly random: () => number;
   /** Every pod this workload ever had, by IP, to name the addresses a config still shows. */
@@ -105,6 +107,7 @@ export class Workload {
 
   /** The initial pods, all ready; returns their names, whose memcached must be started. */
   create(replicas: number): string[] {
+    this.desiredReplicas = replicas;
     for (let i = 0; i < replicas; i++) this.pods.push(this.newPod(i));
     return this.pods.map((p) => p.name);
   }
@@ -113,6 +116,7 @@ export class Workload {
     const from = this.pods.length;
     const up = replicas > from;
     this.event(up ? 'scale-up' : 'scale-down', `scaled ${from} → ${replicas}`, () => {
+      this.desiredReplicas = replicas;
       // OrderedReady: one pod at a time, upwards when growing, from the top when shrinking.
       for (let n = from; n < replicas; n++) {
         const pod = { ...this.newPod(n), ready: false };

@@ -8,7 +8,7 @@
 import type { LastChange } from '../../src/api/memcached-proxy.js';
 import type { McrouterConfig } from '../../src/core/mcrouter-config.js';
 import type { buildServer as BuildServer } from '../../src/server.js';
-import { endpointSlices, observedChildren, proxy, service, syncRequest, type Json, type Pod } from '../../test/fixtures/cluster.js';
+import { endpointSlices, observedChildren, proxy, service, statefulSet, syncRequest, type Json, type Pod } from '../../test/fixtures/cluster.js';
 import type { Workload } from './cluster.js';
 
 export const NAMESPACE = 'default';
@@ -19,6 +19,8 @@ export function relatedObjects(workload: Workload, pods: Pod[]): Json[] {
   return [
     service({ name: workload.name, namespace: NAMESPACE, headless: workload.headless }),
     ...endpointSlices(workload.name, pods, { namespace: NAMESPACE, port: MEMCACHED_PORT }),
+    // Metacontroller sends the namespace's StatefulSets (the customize hook asks for them).
+    ...(workload.kind === 'StatefulSet' ? [statefulSet(workload.name, workload.desiredReplicas, { namespace: NAMESPACE })] : []),
   ];
 }
 

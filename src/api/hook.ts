@@ -9,7 +9,7 @@ import type { ConfigMap as ConfigMapObject, Service as ServiceObject } from 'kub
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { MemcachedProxy, MemcachedProxyStatus } from './memcached-proxy.js';
-import { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from './kubernetes.js';
+import { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from './kubernetes.js';
 import { MapOf } from './map.js';
 
 /** The keys under which Metacontroller groups objects by type. */
@@ -20,6 +20,7 @@ export const TYPE_KEYS = {
   podDisruptionBudget: 'PodDisruptionBudget.policy/v1',
   endpoints: 'Endpoints.v1',
   endpointSlice: 'EndpointSlice.discovery.k8s.io/v1',
+  statefulSet: 'StatefulSet.apps/v1',
 } as const;
 
 const ObjectsByName = <T extends Parameters<typeof MapOf>[0]>(schema: T) => Type.Optional(Type.Union([MapOf(schema), Type.Null()]));
@@ -51,6 +52,7 @@ export const SyncRequest = Type.Object(
             [TYPE_KEYS.service]: ObjectsByName(Service),
             [TYPE_KEYS.endpoints]: ObjectsByName(Endpoints),
             [TYPE_KEYS.endpointSlice]: ObjectsByName(EndpointSlice),
+            [TYPE_KEYS.statefulSet]: ObjectsByName(StatefulSet),
           },
           { additionalProperties: true },
         ),

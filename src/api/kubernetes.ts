@@ -178,6 +178,22 @@ export const Deployment = kubeObject(DeploymentMeta, {
   ),
 });
 
+/**
+ * A StatefulSet: how many pods it wants, from which ordinal. Its name is its pods' hostname prefix, so a
+ * pool of its pods keeps the slot of a pod that is away (restarting) while the StatefulSet still wants it.
+ */
+export const StatefulSet = kubeObject(ObjectMeta, {
+  spec: Type.Optional(
+    Type.Object(
+      {
+        replicas: Type.Optional(Type.Integer({ minimum: 0 })),
+        ordinals: Type.Optional(Nullable(Type.Object({ start: Type.Optional(Type.Integer({ minimum: 0 })) }, open))),
+      },
+      open,
+    ),
+  ),
+});
+
 /** Any other object: only its identity is read. */
 export const AnyObject = kubeObject(ObjectMeta, {});
 
@@ -188,4 +204,5 @@ export type Endpoints = Static<typeof Endpoints>;
 export type EndpointSlice = Static<typeof EndpointSlice>;
 export type ConfigMap = Static<typeof ConfigMap>;
 export type Deployment = Static<typeof Deployment>;
+export type StatefulSet = Static<typeof StatefulSet>;
 export type AnyObject = Static<typeof AnyObject>;

@@ -4,7 +4,10 @@
  * the `kubernetes.io/service-name` label, and its Endpoints (read when a
  * cluster has no slices for it), all in the proxy's own namespace (the
  * CompositeController's hooks are v1, whose label selections Metacontroller
- * keeps to the parent's namespace).
+ * keeps to the parent's namespace). And the namespace's StatefulSets: a
+ * StatefulSet is named by its pods' hostname prefix, which only the endpoints
+ * tell, and its `spec.replicas` says whether a pod that is away is restarting
+ * (it keeps its slot) or scaled away.
  */
 import type { CustomizeRequest, CustomizeResponse, RelatedResourceRule } from '../api/hook.js';
 import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
@@ -22,6 +25,7 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
     // No namespace beside a labelSelector: Metacontroller v4 releases before namespaceSelector refuse such a
     // rule ("cannot have both labelSelector and Namespace/Names"), and with it every sync of the proxy. For a
     // v1 hook they list label-selected objects in the parent's namespace anyway.
+    { apiVersion: 'apps/v1', resource: 'statefulsets', namespace },
     ...services.map((name) => ({
       apiVersion: 'discovery.k8s.io/v1',
       resource: 'endpointslices',

@@ -52,9 +52,17 @@ export interface SlotInput {
   current?: ServerList;
   /** Builds the DNS address of a StatefulSet ordinal that has no endpoint now. */
   dnsAddress?: (hostname: string) => string;
+  /** The ordinals the StatefulSet named PREFIX wants, when Metacontroller sent it. */
+  wanted?: (prefix: string) => WantedOrdinals | undefined;
 }
 
-export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddress }: SlotInput): Slots {
+/** A StatefulSet's `spec.ordinals.start` and `spec.replicas`. */
+export interface WantedOrdinals {
+  start: number;
+  replicas: number;
+}
+
+export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddress, wanted }: SlotInput): Slots {
   if (members.length === 0) {
     if (!current || current.servers.length === 0) return { servers: [], live: 0, ready: 0, holes: 0 };
     if (mode !== 'ch3' && current.weights) {
@@ -90,7 +98,7 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const everyMember = () => members.map((_, m) => m);
 
   if (mode === 'set') return spell(sortByAddress(everyMember()));
-  const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress);
+  const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {
     // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live.
     const { prefix, start, slots } = ordinals;
@@ -202,18 +210,28 @@ function withHoles(
  * StatefulSet pods: every member has a DNS hostname `PREFIX-N` with one common
  * prefix. The list runs from the first ordinal to the highest; an ordinal with
  * no endpoint keeps its slot (its DNS name stays valid), so scaling touches
- * only the tail. The first ordinal is 0 unless the StatefulSet sets
- * `spec.ordinals.start`, which the hook cannot see: it is the lowest ordinal
- * of the current list and of the members. So a first pod that is away keeps
- * its slot while the current list has it; only a list started while it was
- * away (a first sync) begins after it, and moves every key once it returns.
- * Starting at 0 instead would list, for good, names that a StatefulSet
- * starting higher never has.
+ * only the tail.
+ *
+ * With the StatefulSet itself (named PREFIX), the list also keeps the tail of
+ * the current list that its `spec.replicas` still wants: the highest pod,
+ * which a rolling restart takes down first, keeps its slot while it is away,
+ * and only a scale-down shortens the list. A pod the StatefulSet wants that has
+ * never had an endpoint gets no slot until it has one (a Pending pod would
+ * hold its keys failing). Without the StatefulSet, the list ends at the
+ * highest ordinal that has an endpoint.
+ *
+ * The first ordinal is the StatefulSet's `spec.ordinals.start`; without the
+ * StatefulSet, the lowest ordinal of the current list and of the members. So
+ * a first pod that is away keeps its slot while the current list has it; only
+ * a list started while it was away (a first sync) begins after it, and moves
+ * every key once it returns. Starting at 0 instead would list, for good,
+ * names that a StatefulSet starting higher never has.
  */
 function statefulSetOrdinals(
   members: Member[],
   current: ServerList | undefined,
   dnsAddress: (hostname: string) => string,
+  wanted: ((prefix: string) => WantedOrdinals | undefined) | undefined,
 ): { prefix: string; start: number; slots: (number | undefined)[] } | undefined {
   let prefix: string | undefined;
   const byOrdinal = new Map<number, number>();
@@ -231,16 +249,22 @@ function statefulSetOrdinals(
     if (n > max) max = n;
   }
   if (prefix === undefined) return undefined;
-  const first = current && currentFirstOrdinal(current, prefix, dnsAddress);
-  const start = first !== undefined && first < min ? first : min;
+  const sts = wanted?.(prefix);
+  const first = current && currentOrdinal(current, 0, prefix, dnsAddress);
+  const start = sts && sts.start <= min ? sts.start : first !== undefined && first < min ? first : min;
+  let last = max;
+  if (sts && current) {
+    const kept = currentOrdinal(current, current.servers.length - 1, prefix, dnsAddress);
+    if (kept !== undefined) last = Math.max(max, Math.min(kept, sts.start + sts.replicas - 1));
+  }
   // A list far longer than the pods there are is not a StatefulSet we should spell out slot by slot.
-  if (max - start >= members.length * 2 + 16) return undefined;
-  return { prefix, start, slots: Array.from({ length: max - start + 1 }, (_, i) => byOrdinal.get(start + i)) };
+  if (last - start >= members.length * 2 + 16) return undefined;
+  return { prefix, start, slots: Array.from({ length: last - start + 1 }, (_, i) => byOrdinal.get(start + i)) };
 }
 
-/** The ordinal of the current list's first server, when it is the DNS name of pod `PREFIX-N` in an ordinal list (which has no holes). */
-function currentFirstOrdinal(current: ServerList, prefix: string, dnsAddress: (hostname: string) => string): number | undefined {
-  const server = current.servers[0];
+/** The ordinal of the current list's server at `index`, when it is the DNS name of pod `PREFIX-N` in an ordinal list (which has no holes). */
+function currentOrdinal(current: ServerList, index: number, prefix: string, dnsAddress: (hostname: string) => string): number | undefined {
+  const server = current.servers[index];
   if (current.weights || server === undefined || !server.startsWith(`${prefix}-`)) return undefined;
   const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
   if (!match || match[1] !== prefix) return undefined;

@@ -2,7 +2,7 @@
  * The sync hook: a MemcachedProxy and what Metacontroller observed in, the
  * desired children and status out. Pure: the time comes in with the context.
  */
-import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service } from '../api/kubernetes.js';
+import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from '../api/kubernetes.js';
 import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
@@ -11,7 +11,7 @@ import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { buildConfig, configHash, parseCurrentConfig, renderConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, mcrouterName, serviceName } from './naming.js';
-import { assignSlots, type ServerList, type SlotMode } from './slots.js';
+import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
@@ -53,6 +53,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     namespace,
   );
   const modes = slotModes(topology.root);
+  const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
   const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
     const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
     const found = membership.state === 'Found';
@@ -62,6 +63,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       mode: modes.get(ref.name) ?? 'ordered',
       current: current?.pools.get(ref.name),
       dnsAddress: found ? membership.dnsAddress : undefined,
+      wanted,
     });
     return { ref, membership, slots };
   });
@@ -91,6 +93,17 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     }),
     children: childrenOf(parent, context.images, text, hash, specHash),
   };
+}
+
+/** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
+function wantedOrdinals(statefulSets: StatefulSet[], namespace: string): (prefix: string) => WantedOrdinals | undefined {
+  const byName = new Map<string, WantedOrdinals>();
+  for (const sts of statefulSets) {
+    if (sts.metadata.namespace !== undefined && sts.metadata.namespace !== namespace) continue;
+    // The API server defaults replicas to 1 and the first ordinal to 0.
+    byName.set(sts.metadata.name, { start: sts.spec?.ordinals?.start ?? 0, replicas: sts.spec?.replicas ?? 1 });
+  }
+  return (prefix) => byName.get(prefix);
 }
 
 /** How each pool's server order matters, from every route that uses it (see SlotMode). */

@@ -11,7 +11,7 @@
  *   hand-written Endpoints (no targetRef; the slices are mirrored).
  * `cache-z` never exists: a spec naming it shows ServiceNotFound.
  */
-import { endpointSlices, endpoints, service, uid, type Json, type Pod } from '../fixtures/cluster.js';
+import { endpointSlices, endpoints, service, statefulSet, uid, type Json, type Pod } from '../fixtures/cluster.js';
 
 export const NAMESPACE = 'default';
 export const CLUSTER_DOMAIN = 'cluster.local';
@@ -55,6 +55,8 @@ export interface MemcachedService {
   freedIps: string[];
   nextHost: number;
   nextPod: number;
+  /** A StatefulSet's `spec.replicas`: scaling sets it; a pod deleted or restarting leaves it. */
+  replicas: number;
 }
 
 /** Pods are spread over three nodes; losing one takes its pods of every Service at once. */
@@ -87,6 +89,7 @@ export class Cluster {
         freedIps: [],
         nextHost: 10,
         nextPod: 0,
+        replicas: 0,
       };
       this.services.set(name, svc);
       for (let i = 0; i < options.pods[name]; i++) this.addPod(name, false, true);
@@ -112,6 +115,7 @@ export class Cluster {
     if (svc.kind === 'statefulset') {
       const n = ordinal ?? this.lowestFreeOrdinal(svc);
       pod = { name: `${name}-${n}`, ip, ordinal: n, ready, terminating: false, node };
+      svc.replicas = Math.max(svc.replicas, n + 1);
     } else {
       pod = { name: `${name}-6d5f8c7b9-${uid(name, String(svc.nextPod++)).slice(0, 5)}`, ip, ready, terminating: false, node };
     }
@@ -170,10 +174,11 @@ export class Cluster {
     });
   }
 
-  /** Service, Endpoints and EndpointSlices of every existing Service: what Metacontroller's informers hold. */
+  /** Service, Endpoints and EndpointSlices of every existing Service, and the StatefulSets: what Metacontroller's informers hold. */
   objects(): Json[] {
     const out: Json[] = [];
     for (const svc of this.services.values()) {
+      if (svc.kind === 'statefulset') out.push(statefulSet(svc.name, svc.replicas, { namespace: NAMESPACE }));
       if (!svc.exists) continue;
       out.push(this.serviceObject(svc));
       const pods = this.fixturePods(svc);

@@ -170,6 +170,7 @@ export function phasesOf(event: Event, { cluster, metacontroller }: World): Phas
     case 'scaled':
       return one(() => {
         const s = cluster.get(event.service);
+        s.replicas = event.replicas;
         // A StatefulSet removes the highest ordinals first; a ReplicaSet the newest pods.
         const order = s.kind === 'statefulset' ? [...s.pods].sort((a, b) => b.ordinal! - a.ordinal!) : [...s.pods].reverse();
         for (const pod of order.slice(0, Math.max(0, s.pods.length - event.replicas))) cluster.removePod(event.service, pod);

@@ -185,7 +185,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
       const reason = readyAddresses.size === 0 ? 'NoReadyServers' : undefined;
       must(status.reason === reason, `${label}: reason ${status.reason} while it has members, ${readyAddresses.size} ready`);
       must(pool !== undefined && pool.servers.length > 0, `${label} lost its servers: ${JSON.stringify(expected.members)}`);
-      checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n));
+      checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n), cluster.get(status.service).replicas);
       must(status.readyServers === pool.servers.filter((s) => readyAddresses.has(s)).length, `${label}: readyServers ${status.readyServers}`);
     }
     if (pool) {
@@ -217,6 +217,8 @@ function checkMembers(
   members: ExpectedMember[],
   mode: SlotMode,
   ordinalAddress: (n: number) => string,
+  /** The StatefulSet's spec.replicas (its ordinals start at 0), which Metacontroller sends with the endpoints. */
+  replicas: number,
 ): void {
   must(new Set(pool.servers).size === pool.servers.length, `${label} lists a server twice: ${JSON.stringify(pool.servers)}`);
   const addresses = members.map((m) => m.address);
@@ -225,16 +227,15 @@ function checkMembers(
     return;
   }
   if (members.every((m) => m.ordinal !== undefined)) {
-    // StatefulSet: slot = ordinal, first..max, a missing ordinal keeps its slot by DNS name. The first ordinal
-    // (0, or the StatefulSet's ordinals.start, which the hook does not see) is the lowest of the members and
-    // of the list before, so a first pod that is away keeps its slot while there is a list to remember it.
+    // StatefulSet: slot = ordinal, from the StatefulSet's first ordinal (0 here) to the highest member, a
+    // missing ordinal keeping its slot by DNS name; and the list before keeps its tail while the StatefulSet
+    // still wants those pods (the highest pod restarting keeps its slot; a scale-down drops it).
     const ordinals = members.map((m) => m.ordinal!);
-    const max = Math.max(...ordinals);
-    const head = before?.servers[0];
-    const listed = head === undefined ? undefined : /^[^.]*-(\d+)\./.exec(head)?.[1];
-    const listedFirst = listed !== undefined && ordinalAddress(Number(listed)) === head ? Number(listed) : Infinity;
-    const first = Math.min(...ordinals, listedFirst);
-    const want = Array.from({ length: max - first + 1 }, (_, i) => ordinalAddress(first + i));
+    const tail = before?.weights ? undefined : before?.servers.at(-1);
+    const listed = tail === undefined ? undefined : /^[^.]*-(\d+)\./.exec(tail)?.[1];
+    const listedLast = listed !== undefined && ordinalAddress(Number(listed)) === tail ? Number(listed) : -1;
+    const last = Math.max(...ordinals, Math.min(listedLast, replicas - 1));
+    const want = Array.from({ length: last + 1 }, (_, i) => ordinalAddress(i));
     must(same(pool, { servers: want }), `${label}: StatefulSet slots ${JSON.stringify(pool)}, expected ${JSON.stringify(want)}`);
     return;
   }

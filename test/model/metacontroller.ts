@@ -33,6 +33,7 @@ const TYPE_KEY_OF: Record<string, string> = {
   'policy/v1/PodDisruptionBudget': TYPE_KEYS.podDisruptionBudget,
   'v1/Endpoints': TYPE_KEYS.endpoints,
   'discovery.k8s.io/v1/EndpointSlice': TYPE_KEYS.endpointSlice,
+  'apps/v1/StatefulSet': TYPE_KEYS.statefulSet,
 };
 const CHILD_TYPES = [TYPE_KEYS.configMap, TYPE_KEYS.deployment, TYPE_KEYS.service, TYPE_KEYS.podDisruptionBudget];
 /** A related-resource rule's `apiVersion` + `resource`, as the kind Metacontroller would list. */
@@ -40,6 +41,7 @@ const RESOURCES: Record<string, { apiVersion: string; kind: string }> = {
   'v1/services': { apiVersion: 'v1', kind: 'Service' },
   'v1/endpoints': { apiVersion: 'v1', kind: 'Endpoints' },
   'discovery.k8s.io/v1/endpointslices': { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+  'apps/v1/statefulsets': { apiVersion: 'apps/v1', kind: 'StatefulSet' },
 };
 
 /** Metacontroller's InPlace update compares against what it last applied, kept in this annotation. */
