@@ -27,6 +27,7 @@ interface Run {
   keying: Keying;
   discovery: 'slices' | 'endpoints';
   perSlice: number;
+  statefulSets: boolean;
   pods: Record<ServiceName, number>;
   spec: Json;
   events: Event[];
@@ -37,6 +38,7 @@ const runArbitrary: fc.Arbitrary<Run> = fc.record({
   keying: fc.constantFrom<Keying>('v1', 'v2'),
   discovery: fc.constantFrom('slices' as const, 'endpoints' as const),
   perSlice: fc.constantFrom(1, 3, 100),
+  statefulSets: fc.boolean(),
   pods: fc.record(Object.fromEntries(SERVICE_NAMES.map((s) => [s, podCount])) as Record<ServiceName, fc.Arbitrary<number>>),
   spec: specArbitrary,
   events: fc.array(eventArbitrary, { minLength: 1, maxLength: 40, size: 'medium' }),
@@ -89,7 +91,7 @@ async function reconcile(world: World, label: string): Promise<void> {
 
 async function replay(run: Run): Promise<void> {
   counts.runs++;
-  const cluster = new Cluster({ discovery: run.discovery, perSlice: run.perSlice, pods: run.pods });
+  const cluster = new Cluster({ discovery: run.discovery, perSlice: run.perSlice, pods: run.pods, statefulSets: run.statefulSets });
   const metacontroller = new Metacontroller({ app, cluster, keying: run.keying, name: 'cache', spec: run.spec, clock });
   const world: World = { cluster, metacontroller };
   await reconcile(world, 'first sync');

@@ -113,6 +113,20 @@ t.test('with its StatefulSet, the highest pod keeps its slot while it restarts; 
   const related = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [1, 2])), statefulSet('memcached-pool1', 3, { start: 0 })];
   const fresh = await post(app, '/sync', syncRequest({ parent, related }));
   t.same(configOf(fresh.body).pools['memcached-pool1']!.servers, [0, 1, 2].map(dns), 'pod 0 away at the first sync keeps slot 0');
+  // A rolling restart of a big StatefulSet with many of its top pods away at once keeps every slot.
+  const big = async (ordinals: number[], kids?: Json[]) => {
+    const res = await post(app, '/sync', syncRequest({ parent, related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals)), statefulSet('memcached-pool1', 40)], ...(kids ? { children: kids } : {}) }));
+    return res;
+  };
+  const all = Array.from({ length: 40 }, (_, i) => i);
+  const forty = await big(all);
+  const fewer = await big(all.slice(0, 10), observedChildren(parent, forty.body['children'] as Json[]));
+  t.same(configOf(fewer.body).pools['memcached-pool1']!.servers, all.map(dns), '30 of 40 away: every slot kept');
+  // A StatefulSet the API server would have defaulted (replicas: null) is read as replicas 1, not refused.
+  const unset = statefulSet('memcached-pool1', 3);
+  ((unset['spec'] as Json)['replicas'] as unknown) = null;
+  const lenient = await post(app, '/sync', syncRequest({ parent, related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1])), unset] }));
+  t.equal(lenient.statusCode, 200);
   // Another namespace's StatefulSet of that name says nothing about this one.
   const elsewhere = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [1, 2])), statefulSet('memcached-pool1', 3, { namespace: 'other' })];
   t.same(configOf((await post(app, '/sync', syncRequest({ parent, related: elsewhere }))).body).pools['memcached-pool1']!.servers, [1, 2].map(dns));

@@ -186,8 +186,9 @@ export const StatefulSet = kubeObject(ObjectMeta, {
   spec: Type.Optional(
     Type.Object(
       {
-        replicas: Type.Optional(Type.Integer({ minimum: 0 })),
-        ordinals: Type.Optional(Nullable(Type.Object({ start: Type.Optional(Type.Integer({ minimum: 0 })) }, open))),
+        // Any StatefulSet of the namespace comes: one the hook cannot read is taken as the API server defaults it.
+        replicas: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+        ordinals: Type.Optional(Nullable(Type.Object({ start: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))) }, open))),
       },
       open,
     ),

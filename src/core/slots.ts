@@ -257,8 +257,9 @@ function statefulSetOrdinals(
     const kept = currentOrdinal(current, current.servers.length - 1, prefix, dnsAddress);
     if (kept !== undefined) last = Math.max(max, Math.min(kept, sts.start + sts.replicas - 1));
   }
-  // A list far longer than the pods there are is not a StatefulSet we should spell out slot by slot.
-  if (last - start >= members.length * 2 + 16) return undefined;
+  // A list far longer than the pods there are, and than the list already spelt out, is not a StatefulSet we
+  // should spell out slot by slot (the kept tail never reaches past the current list).
+  if (last - start >= Math.max(members.length, current?.servers.length ?? 0) * 2 + 16) return undefined;
   return { prefix, start, slots: Array.from({ length: last - start + 1 }, (_, i) => byOrdinal.get(start + i)) };
 }
 

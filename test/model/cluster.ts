@@ -68,6 +68,8 @@ export interface ClusterOptions {
   perSlice: number;
   /** Initial pods per Service. */
   pods: Record<ServiceName, number>;
+  /** Whether Metacontroller sends the StatefulSets (the customize hook asks for them; a cached older answer did not). */
+  statefulSets: boolean;
 }
 
 export class Cluster {
@@ -98,6 +100,10 @@ export class Cluster {
 
   nextResourceVersion(): string {
     return String(++this.revision);
+  }
+
+  get sendsStatefulSets(): boolean {
+    return this.options.statefulSets;
   }
 
   get(name: ServiceName): MemcachedService {
@@ -178,7 +184,7 @@ export class Cluster {
   objects(): Json[] {
     const out: Json[] = [];
     for (const svc of this.services.values()) {
-      if (svc.kind === 'statefulset') out.push(statefulSet(svc.name, svc.replicas, { namespace: NAMESPACE }));
+      if (svc.kind === 'statefulset' && this.options.statefulSets) out.push(statefulSet(svc.name, svc.replicas, { namespace: NAMESPACE }));
       if (!svc.exists) continue;
       out.push(this.serviceObject(svc));
       const pods = this.fixturePods(svc);

@@ -7,7 +7,7 @@
 import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
 import type { Json } from '../fixtures/cluster.js';
-import type { Cluster, ExpectedMember } from './cluster.js';
+import type { Cluster, ExpectedMember, ServiceName } from './cluster.js';
 import type { HookCall } from './metacontroller.js';
 
 export class Violation extends Error {
@@ -185,7 +185,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
       const reason = readyAddresses.size === 0 ? 'NoReadyServers' : undefined;
       must(status.reason === reason, `${label}: reason ${status.reason} while it has members, ${readyAddresses.size} ready`);
       must(pool !== undefined && pool.servers.length > 0, `${label} lost its servers: ${JSON.stringify(expected.members)}`);
-      checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n), cluster.get(status.service).replicas);
+      checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n), cluster.sendsStatefulSets ? cluster.get(status.service as ServiceName).replicas : undefined);
       must(status.readyServers === pool.servers.filter((s) => readyAddresses.has(s)).length, `${label}: readyServers ${status.readyServers}`);
     }
     if (pool) {
@@ -217,8 +217,8 @@ function checkMembers(
   members: ExpectedMember[],
   mode: SlotMode,
   ordinalAddress: (n: number) => string,
-  /** The StatefulSet's spec.replicas (its ordinals start at 0), which Metacontroller sends with the endpoints. */
-  replicas: number,
+  /** The StatefulSet's spec.replicas (its ordinals start at 0), when Metacontroller sends it with the endpoints. */
+  replicas: number | undefined,
 ): void {
   must(new Set(pool.servers).size === pool.servers.length, `${label} lists a server twice: ${JSON.stringify(pool.servers)}`);
   const addresses = members.map((m) => m.address);
@@ -227,16 +227,39 @@ function checkMembers(
     return;
   }
   if (members.every((m) => m.ordinal !== undefined)) {
-    // StatefulSet: slot = ordinal, from the StatefulSet's first ordinal (0 here) to the highest member, a
-    // missing ordinal keeping its slot by DNS name; and the list before keeps its tail while the StatefulSet
-    // still wants those pods (the highest pod restarting keeps its slot; a scale-down drops it).
     const ordinals = members.map((m) => m.ordinal!);
-    const tail = before?.weights ? undefined : before?.servers.at(-1);
-    const listed = tail === undefined ? undefined : /^[^.]*-(\d+)\./.exec(tail)?.[1];
-    const listedLast = listed !== undefined && ordinalAddress(Number(listed)) === tail ? Number(listed) : -1;
-    const last = Math.max(...ordinals, Math.min(listedLast, replicas - 1));
-    const want = Array.from({ length: last + 1 }, (_, i) => ordinalAddress(i));
-    must(same(pool, { servers: want }), `${label}: StatefulSet slots ${JSON.stringify(pool)}, expected ${JSON.stringify(want)}`);
+    const ordinalOf = (server: string | undefined): number | undefined => {
+      const n = server === undefined ? undefined : /^[^.]*-(\d+)\./.exec(server)?.[1];
+      return n !== undefined && ordinalAddress(Number(n)) === server ? Number(n) : undefined;
+    };
+    // The ordinals the list before held, when it was an ordinal list (no holes, every entry a DNS name).
+    const beforeOrdinals = before && !before.weights ? before.servers.map(ordinalOf) : [];
+    const listedBefore = beforeOrdinals.every((n) => n !== undefined) ? (beforeOrdinals as number[]) : [];
+    // Slot = ordinal, the list contiguous from the first ordinal: a missing ordinal keeps its slot by DNS name.
+    let first: number;
+    if (replicas !== undefined) {
+      // The StatefulSet is sent: its first ordinal is 0 here (ordinals.start unset).
+      first = 0;
+    } else {
+      // Without it, the first ordinal is the lowest of the members and of the list before: a first pod that
+      // is away keeps its slot while there is a list to remember it.
+      first = Math.min(...ordinals, ...listedBefore.slice(0, 1));
+    }
+    const listed = pool.servers.map(ordinalOf);
+    must(
+      !pool.weights && listed.every((n, i) => n === first + i),
+      `${label}: StatefulSet slots must run by ordinal from ${first} without holes, got ${JSON.stringify(pool)}`,
+    );
+    const end = first + pool.servers.length;
+    // Every member sits at its ordinal.
+    must(ordinals.every((n) => n >= first && n < end), `${label}: members ${JSON.stringify(ordinals)} outside the list ${JSON.stringify(pool.servers)}`);
+    // With the StatefulSet, an ordinal listed before that it still wants keeps its slot (the highest pod
+    // restarting); without it, the list ends at the highest member.
+    const kept = replicas === undefined ? [] : listedBefore.filter((n) => n < replicas);
+    must(kept.every((n) => n < end), `${label}: ordinals ${JSON.stringify(kept)} listed before and still wanted (replicas ${replicas}) lost their slots: ${JSON.stringify(pool.servers)}`);
+    // And nothing beyond what the members and those kept slots need: a scale-down shortens the list.
+    const needed = Math.max(...ordinals, ...kept) + 1;
+    must(end === needed, `${label}: the list runs to ordinal ${end - 1}, the members and kept slots need ${needed - 1}: ${JSON.stringify(pool.servers)}`);
     return;
   }
   const live = pool.servers.filter((_, i) => pool.weights?.[i] !== 0);
