@@ -513,7 +513,9 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.same(containerOf(v002.body, 'mcrouter').resources, { requests: { cpu: '100m', memory: '128Mi' } }, 'resources: {} is no resources set');
   t.same(containerOf(v002.body, 'exporter').resources, { requests: { cpu: '10m', memory: '32Mi' } });
   const none = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {} } }), related: members([0]) }));
-  t.same(containerOf(none.body, 'mcrouter').resources, { requests: {} }, 'requests: {} is a container without requests');
+  t.same(containerOf(none.body, 'mcrouter').resources, {}, 'requests: {} is a container without requests, as the API server stores it (no empty map)');
+  const limitsOnly = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {}, limits: { memory: '256Mi' }, claims: [] } }), related: members([0]) }));
+  t.same(containerOf(limitsOnly.body, 'mcrouter').resources, { limits: { memory: '256Mi' } });
 
   // Adding a capability keeps every other one dropped.
   const added = await post(app, '/sync', syncRequest({ parent: cache({ securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }), related: members([0]) }));

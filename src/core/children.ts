@@ -86,10 +86,18 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
 /**
  * The user's resources, or the defaults when they set none. An empty object counts as none: v0.0.2's
  * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though
- * its users never set them. A container without requests is `requests: {}`.
+ * its users never set them. A container without requests is `requests: {}`, written out as the API server
+ * stores it, without the empty map: Metacontroller compares the Deployment it would apply with the stored
+ * one, and an empty map it can never find there would send an update on every sync.
  */
-const resourcesOr = (user: unknown, defaults: ResourceRequirements): ResourceRequirements =>
-  user && typeof user === 'object' && Object.keys(user).length > 0 ? (user as ResourceRequirements) : defaults;
+function resourcesOr(user: unknown, defaults: ResourceRequirements): ResourceRequirements {
+  if (!user || typeof user !== 'object' || Object.keys(user).length === 0) return defaults;
+  const stored: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(user)) {
+    if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) stored[field] = value;
+  }
+  return stored as ResourceRequirements;
+}
 
 export function configMapChild(parent: MemcachedProxy, configText: string): ConfigMap {
   return {
