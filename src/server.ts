@@ -106,6 +106,10 @@ export function buildServer(options: ServerOptions = {}) {
     // Health checks and every hook call would flood the logs; each sync logs one line of its own.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: badUrl,
+    // A request whose headers arrive once close() has begun (they were on the wire since before) is
+    // answered like any other, with Connection: close, not with Fastify's uncounted 503: close() stops new
+    // connections, and every answer since the drain ends its connection, so nothing can hold it open.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Fastify answers what Node's parser refuses or cuts (its listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {

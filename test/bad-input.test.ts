@@ -41,6 +41,13 @@ t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
   const slice = Object.values((badOwner['related'] as any)['EndpointSlice.discovery.k8s.io/v1'] as Record<string, any>)[0];
   slice.metadata.labels['kubernetes.io/service-name'] = 7;
   expectJsonError(t, await raw(JSON.stringify(badOwner), 'application/json'), 400, /\.metadata\.labels\["kubernetes\.io\/service-name"\]: must be string/);
+  // Counts that would reach the proxy's status, where the API server takes no other: refused, not passed on.
+  const badCount = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
+  badCount['children'] = { 'Deployment.apps/v1': { 'example-cluster-mcrouter': { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'example-cluster-mcrouter' }, status: { readyReplicas: -1 } } } };
+  expectJsonError(t, await raw(JSON.stringify(badCount), 'application/json'), 400, /^children\["Deployment\.apps\/v1"\]\["example-cluster-mcrouter"\]\.status\.readyReplicas: must be >= 0$/);
+  const hugeGeneration = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
+  ((hugeGeneration['parent'] as Json)['metadata'] as Json)['generation'] = 1e300;
+  expectJsonError(t, await raw(JSON.stringify(hugeGeneration), 'application/json'), 400, /^metadata\.generation: must be <= 9007199254740991$/);
 });
 
 t.test('objects under any key are checked, keys with line breaks too', async (t) => {

@@ -133,6 +133,9 @@ t.test('SIGTERM: drain, finish every in-flight sync with 200, exit 0', async (t)
   const straddling = [1, 2, 3].map(() => send(agent, base, 'POST', '/sync', body, closing));
   // Fully sent just before SIGTERM: in flight when it arrives.
   const early = [1, 2].map(() => send(agent, base, 'POST', '/sync', body));
+  // Only the start of its headers sent before close(): answered all the same, not with Fastify's 503.
+  const text = body.toString();
+  const headersAcross = exchange(base, 'POST /sync HTTP/1.1\r\nHost:', false, closing.then(() => ` x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`));
   const sigterm = performance.now();
   child.kill('SIGTERM');
   await logged(/^draining$/, 10_000);
@@ -154,6 +157,10 @@ t.test('SIGTERM: drain, finish every in-flight sync with 200, exit 0', async (t)
     }
   }
 
+  const across = await headersAcross;
+  t.match(across.answer, /^HTTP\/1\.1 200 OK\r\n/, 'headers finished after close() began: 200');
+  t.match(across.answer, /\r\nconnection: close\r\n/i, 'and its connection closed');
+
   const exit = await exited;
   t.equal(exit.code, 0, 'exit code 0');
   t.ok(exit.at - closingAt < 3000, `exits ${Math.round(exit.at - closingAt)} ms after close() began, not after a keep-alive timeout`);
@@ -161,7 +168,7 @@ t.test('SIGTERM: drain, finish every in-flight sync with 200, exit 0', async (t)
     logs.map((l) => l['msg']).filter((m) => m === 'draining' || m === 'closing' || m === 'stopped'),
     ['draining', 'closing', 'stopped'],
   );
-  t.equal(logs.filter((l) => l['msg'] === 'sync').length, 7, 'one log line per sync');
+  t.equal(logs.filter((l) => l['msg'] === 'sync').length, 8, 'one log line per sync');
   t.notMatch(output.stderr, /error/i, 'no error on stderr');
 });
 

@@ -151,17 +151,21 @@ const DeploymentMeta = Type.Object(
   open,
 );
 
+/** A count or a generation: an int64 of the API server, within what a JSON number holds exactly. */
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
 export const Deployment = kubeObject(DeploymentMeta, {
   spec: Type.Optional(Type.Object({ replicas: Type.Optional(Type.Integer({ minimum: 0 })) }, open)),
   status: Type.Optional(
     Type.Object(
       {
-        observedGeneration: Type.Optional(Type.Integer()),
-        replicas: Type.Optional(Type.Integer()),
-        updatedReplicas: Type.Optional(Type.Integer()),
-        readyReplicas: Type.Optional(Type.Integer()),
-        availableReplicas: Type.Optional(Type.Integer()),
-        unavailableReplicas: Type.Optional(Type.Integer()),
+        // Counts, as the API server keeps them: they reach the proxy's status, whose schema takes no other.
+        observedGeneration: Type.Optional(Count),
+        replicas: Type.Optional(Count),
+        updatedReplicas: Type.Optional(Count),
+        readyReplicas: Type.Optional(Count),
+        availableReplicas: Type.Optional(Count),
+        unavailableReplicas: Type.Optional(Count),
         conditions: Type.Optional(
           Nullable(
             Type.Array(

@@ -319,7 +319,8 @@ export const ProxyMetadata = Type.Object(
     name: Type.String(),
     namespace: Type.String({ minLength: 1, maxLength: 63 }),
     uid: Type.Optional(Type.String()),
-    generation: Type.Optional(Type.Integer({ minimum: 0 })),
+    // It becomes the status's observedGeneration: an int64 of the API server, within what a JSON number holds exactly.
+    generation: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     /** Set while the proxy is being deleted: its status says so. */
     deletionTimestamp: Type.Optional(Type.String()),
   },

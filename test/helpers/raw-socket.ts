@@ -8,10 +8,10 @@ export interface RawExchange {
 }
 
 /**
- * Connects to `base` (`http://host:port`), writes `bytes` (nothing at all when undefined), ends the
- * client's side when `end`, and reads until the server closes the connection.
+ * Connects to `base` (`http://host:port`), writes `bytes` (nothing at all when undefined), then `later`'s
+ * bytes once it resolves, ends the client's side when `end`, and reads until the server closes the connection.
  */
-export function exchange(base: string, bytes?: string, end = false): Promise<RawExchange> {
+export function exchange(base: string, bytes?: string, end = false, later?: Promise<string>): Promise<RawExchange> {
   const { hostname, port } = new URL(base);
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -21,6 +21,7 @@ export function exchange(base: string, bytes?: string, end = false): Promise<Raw
     socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - started }));
     socket.on('error', reject);
     if (bytes !== undefined) socket.write(bytes);
+    void later?.then((rest) => socket.write(rest));
     if (end) socket.end();
   });
 }
