@@ -4,6 +4,7 @@
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
 import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from '../src/api/formats.js';
+import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -42,7 +43,7 @@ export function chartValuesSchema() {
         maxUnavailable: { type: ['integer', 'string'] },
       }),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
-      fullnameOverride: { type: 'string', pattern: '^([a-z]([-a-z0-9]*[a-z0-9])?)?$' },
+      fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
       crds: closed({ install: { type: 'boolean' } }),
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it: 10s, 1m30s.",

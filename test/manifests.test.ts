@@ -19,6 +19,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, settingsFromEnv } from '../src/settings.js';
+import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
 import {
   CHART,
   EXAMPLES_DIR,
@@ -312,6 +313,8 @@ t.test('the chart', async (t) => {
     /the objects' name "1op-memcached-operator" is not a DNS-1035 label/,
     'a release name that makes no Service name: refused, with what to do',
   );
+  // A template cannot import the API's pattern: it spells it out, the same.
+  t.ok(readFileSync(join(CHART, 'templates', '_helpers.tpl'), 'utf8').includes(`regexMatch "${DNS1035_LABEL}"`), 'the name check is the API\'s DNS-1035 label');
   // As a dependency of another chart, which gives it `global` values.
   const umbrella = mkdtempSync(join(tmpdir(), 'umbrella-'));
   writeFileSync(join(umbrella, 'Chart.yaml'), 'apiVersion: v2\nname: platform\nversion: 1.0.0\ndependencies:\n  - name: memcached-operator\n    version: ">=0.0.0"\n');

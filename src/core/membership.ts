@@ -91,6 +91,12 @@ function servicePortOf(ports: readonly ServicePort[], port: number | string): Se
   return ports.find((p) => p.name === port) ?? (DIGITS.test(port) ? byNumber(Number(port)) : undefined);
 }
 
+/** No port the leaf names: the Service's ports, as `NAME/NUMBER`, for the status message. */
+const portNotFound = (ports: readonly ServicePort[]): Membership => ({
+  state: 'PortNotFound',
+  available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))),
+});
+
 /** A port name of digits only: a quoted port number. */
 const DIGITS = /^[0-9]{1,5}$/;
 
@@ -102,7 +108,7 @@ const DIGITS = /^[0-9]{1,5}$/;
 function externalMembership(service: Service, ports: readonly ServicePort[], port: number | string): Membership {
   const listed = servicePortOf(ports, port);
   const number = listed?.port ?? (typeof port === 'number' ? port : DIGITS.test(port) ? Number(port) : undefined);
-  if (number === undefined) return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
+  if (number === undefined) return portNotFound(ports);
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
   // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
@@ -127,7 +133,7 @@ export function membershipOf(
   if (service.spec?.type === 'ExternalName') return externalMembership(service, ports, ref.port);
   const servicePort = servicePortOf(ports, ref.port);
   if (!servicePort) {
-    return { state: 'PortNotFound', available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))) };
+    return portNotFound(ports);
   }
   const portName = servicePort.name ?? '';
   // Without an endpoint port (a selector-less Service's hand-written Endpoints may omit it, and the slices
