@@ -475,10 +475,10 @@ t.test('every spec.mcrouter field reaches the pod', async (t) => {
   ]);
 });
 
-t.test('a fractional quantity an earlier CRD stored (cpu: 0.5) reaches the container as it is', async (t) => {
+t.test('a fractional quantity an earlier CRD stored (cpu: 0.5) reaches the container as the API server stores it', async (t) => {
   const res = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: { cpu: 0.5, memory: '256Mi' } } }), related: members([0]) }));
   t.equal(res.statusCode, 200);
-  t.same(containerOf(res.body, 'mcrouter').resources, { requests: { cpu: 0.5, memory: '256Mi' } });
+  t.same(containerOf(res.body, 'mcrouter').resources, { requests: { cpu: '500m', memory: '256Mi' } });
   t.same(new Deployment(childOf(res.body, 'Deployment') as any).validate(), undefined, 'and the Deployment takes it');
 });
 
@@ -516,6 +516,25 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.same(containerOf(none.body, 'mcrouter').resources, {}, 'requests: {} is a container without requests, as the API server stores it (no empty map)');
   const limitsOnly = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {}, limits: { memory: '256Mi' }, claims: [] } }), related: members([0]) }));
   t.same(containerOf(limitsOnly.body, 'mcrouter').resources, { limits: { memory: '256Mi' } });
+
+  // Quantities as the API server stores them (parsed, rounded up to milli, written back), else Metacontroller
+  // finds its own value missing from the stored Deployment and updates it on every sync.
+  const stored: [string | number, string][] = [
+    ['0.5', '500m'], [0.5, '500m'], ['.25', '250m'], ['1.5', '1500m'], ['1000m', '1'], ['2000m', '2'], ['1.0', '1'],
+    ['1024Mi', '1Gi'], ['4096Mi', '4Gi'], ['1.5Gi', '1536Mi'], ['0.5Gi', '512Mi'], ['0.5Ki', '512'], ['1.1Ki', '1126400m'],
+    ['12000k', '12M'], ['1000M', '1G'], ['1000e0', '1e3'], ['1e2', '100'], ['1e-4', '1e-3'], ['100u', '1m'], ['1500u', '2m'],
+    ['0.0001', '1m'], ['0Mi', '0'], [2, '2'], [134217728, '134217728'], ['9Ei', '9223372036854775807'],
+    // Kept as written: the text the parser reads as already canonical, which Quantity keeps.
+    ['100m', '100m'], ['1500m', '1500m'], ['128Mi', '128Mi'], ['100Mi', '100Mi'], ['1536Mi', '1536Mi'], ['1e3', '1e3'],
+    ['12E6', '12E6'], ['1500e0', '1500e0'], ['+1', '+1'], ['1.500', '1.500'], ['0100m', '0100m'], ['1.', '1.'], ['2e9', '2e9'],
+  ];
+  const limits = Object.fromEntries(stored.map(([quantity], i) => [`example.com/r${i}`, quantity]));
+  const rewritten = await post(app, '/sync', syncRequest({ parent: cache({ resources: { limits }, exporter: { enabled: true, resources: { requests: { cpu: '0.01' } } } }), related: members([0]) }));
+  const written = containerOf(rewritten.body, 'mcrouter').resources.limits;
+  for (const [i, [quantity, want]] of stored.entries()) t.equal(written[`example.com/r${i}`], want, `${JSON.stringify(quantity)} is stored as ${want}`);
+  t.same(containerOf(rewritten.body, 'exporter').resources, { requests: { cpu: '10m' } }, "the exporter's too");
+  const again = await post(app, '/sync', syncRequest({ parent: cache({ resources: { limits: written } }), related: members([0]) }));
+  t.same(containerOf(again.body, 'mcrouter').resources.limits, written, 'what the API server stores comes back unchanged');
 
   // Adding a capability keeps every other one dropped.
   const added = await post(app, '/sync', syncRequest({ parent: cache({ securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }), related: members([0]) }));

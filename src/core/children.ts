@@ -10,6 +10,7 @@ import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import type { Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
+import { storedResourceQuantity } from './quantity.js';
 import {
   CONFIG_DIR,
   CONFIG_HASH_ANNOTATION,
@@ -86,18 +87,28 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
 /**
  * The user's resources, or the defaults when they set none. An empty object counts as none: v0.0.2's
  * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though
- * its users never set them. A container without requests is `requests: {}`, written out as the API server
- * stores it, without the empty map: Metacontroller compares the Deployment it would apply with the stored
- * one, and an empty map it can never find there would send an update on every sync.
+ * its users never set them. The rest is written out as the API server stores it: Metacontroller compares
+ * the Deployment it would apply with the stored one, and a value it can never find there would send an
+ * update on every sync. So a container without requests (`requests: {}`) has no empty map, and each
+ * quantity is in the API server's spelling (`cpu: "0.5"` as `500m`, `memory: 1024Mi` as `1Gi`).
  */
-function resourcesOr(user: unknown, defaults: ResourceRequirements): ResourceRequirements {
-  if (!user || typeof user !== 'object' || Object.keys(user).length === 0) return defaults;
-  const stored: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(user)) {
-    if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) stored[field] = value;
+function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirements): ResourceRequirements {
+  if (!user || Object.keys(user).length === 0) return defaults;
+  const stored: ResourceRequirements = {};
+  const { limits, requests, ...rest } = user;
+  if (limits && Object.keys(limits).length > 0) stored.limits = storedQuantities(limits);
+  if (requests && Object.keys(requests).length > 0) stored.requests = storedQuantities(requests);
+  for (const [field, value] of Object.entries(rest)) {
+    if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) (stored as Record<string, unknown>)[field] = value;
   }
-  return stored as ResourceRequirements;
+  return stored;
 }
+
+const storedQuantities = (list: Record<string, string | number>): Record<string, string> => {
+  const stored: Record<string, string> = {};
+  for (const [resource, quantity] of Object.entries(list)) stored[resource] = storedResourceQuantity(quantity);
+  return stored;
+};
 
 export function configMapChild(parent: MemcachedProxy, configText: string): ConfigMap {
   return {

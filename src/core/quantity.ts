@@ -1,0 +1,123 @@
+/**
+ * A container resource quantity as the API server stores it: parsed as a
+ * resource.Quantity (k8s.io/apimachinery), rounded up to thousandths (core
+ * v1's SetDefaults_ResourceList), and written back.
+ *
+ * Metacontroller compares the Deployment it would apply with the stored one
+ * field by field, and a quantity the API server rewrites (`cpu: "0.5"` is
+ * stored as `500m`, `1024Mi` as `1Gi`, an integer `2` as the string "2")
+ * would differ on every sync, and be updated on every sync. So the hook
+ * writes quantities the way the API server writes them back:
+ * - A string the parser reads as already canonical is kept exactly as
+ *   written (Quantity keeps the text it parsed): up to 18 digits, a decimal
+ *   scale that is a multiple of 3 and at least -3, no trailing "000" and no
+ *   leading zero (`100m`, `1500m`, `1.500`, `+2`, `1e3`); a binary suffix on
+ *   an integer not divisible by 8 (`100Mi`).
+ * - Any other is the value, rounded away from zero to a thousandth, written
+ *   as mantissa and suffix: the largest suffix of its own kind (decimal SI,
+ *   binary SI, or an exponent) that leaves an integer, with the exponent a
+ *   multiple of 3. Binary SI below 1024, or not an integer, is written as
+ *   decimal SI; a binary value beyond 2^63 - 1 is capped there.
+ * What the grammar (QUANTITY) refuses, and a decimal SI value too large for
+ * any suffix (beyond 999E, where the API server writes a wrong number), is
+ * left as written.
+ */
+
+const DECIMAL_SUFFIXES: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const DECIMAL_SUFFIX_OF = new Map(Object.entries(DECIMAL_SUFFIXES).map(([suffix, exponent]) => [exponent, suffix]));
+const BINARY_SUFFIXES = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
+
+/** Sign, digits before and after the point, and the suffix: the parser's split of a quantity. */
+const PARTS = /^([+-]?)([0-9]*)(?:\.([0-9]*))?([a-zA-Z]*|[eE][+-]?[0-9]+)$/;
+/** The exponents quantities meet in practice; beyond them the text is kept as written. */
+const MAX_EXPONENT = 100;
+const INT64_MAX = (1n << 63n) - 1n;
+/** Resource lists are rounded up to milli units, the finest a container's resources take. */
+const MILLI = 3;
+const PER_UNIT = 10n ** BigInt(MILLI);
+
+type Format = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
+
+interface Suffix {
+  base: 10 | 2;
+  exponent: number;
+  format: Format;
+}
+
+function suffixOf(text: string): Suffix | undefined {
+  if (Object.hasOwn(DECIMAL_SUFFIXES, text)) return { base: 10, exponent: DECIMAL_SUFFIXES[text]!, format: 'DecimalSI' };
+  const binary = BINARY_SUFFIXES.indexOf(text);
+  if (binary > 0) return { base: 2, exponent: binary * 10, format: 'BinarySI' };
+  if (/^[eE][+-]?[0-9]+$/.test(text)) {
+    const exponent = Number(text.slice(1));
+    return Math.abs(exponent) <= MAX_EXPONENT ? { base: 10, exponent, format: 'DecimalExponent' } : undefined;
+  }
+  return undefined;
+}
+
+/** Whether ParseQuantity keeps the text as written: its fast path, for a value it reads as canonical. */
+function keptAsWritten(num: string, denom: string, suffix: Suffix): boolean {
+  const shifted = num + denom;
+  if (suffix.format === 'BinarySI') {
+    // 1Mi (2^20) has about 6 digits of decimal precision: the parser's own estimate of what fits in an int64.
+    const precision = 15 - num.length - Math.trunc((suffix.exponent * 3) / 10) - 1;
+    if (denom !== '' || precision < 0) return false;
+    const value = BigInt(shifted);
+    return value << BigInt(suffix.exponent) <= INT64_MAX && (value & 7n) !== 0n;
+  }
+  const scale = suffix.exponent - denom.length;
+  return 18 - shifted.length >= 0 && scale >= -MILLI && scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0';
+}
+
+/** The magnitude in thousandths, rounded up. */
+function thousandths(digits: bigint, fractionDigits: number, suffix: Suffix): bigint {
+  const scaled = suffix.base === 2 ? digits << BigInt(suffix.exponent) : digits;
+  const power = MILLI - fractionDigits + (suffix.base === 10 ? suffix.exponent : 0);
+  if (power >= 0) return scaled * 10n ** BigInt(power);
+  const divisor = 10n ** BigInt(-power);
+  return (scaled + divisor - 1n) / divisor;
+}
+
+/** `value` as m * base^times with m no longer divisible by base. */
+function removeFactors(value: bigint, base: bigint): [bigint, number] {
+  let times = 0;
+  while (value >= base && value % base === 0n) {
+    value /= base;
+    times++;
+  }
+  return [value, times];
+}
+
+/** The canonical text of a non-zero magnitude in thousandths, or undefined where the API server has no suffix for it. */
+function canonical(magnitude: bigint, format: Format): string | undefined {
+  if (format === 'BinarySI' && magnitude >= 1024n * PER_UNIT && magnitude % PER_UNIT === 0n) {
+    const [mantissa, times] = removeFactors(magnitude / PER_UNIT, 1024n);
+    return `${mantissa}${BINARY_SUFFIXES[times]}`;
+  }
+  let [mantissa, exponent] = removeFactors(magnitude, 10n);
+  exponent -= MILLI;
+  // The exponent down to a multiple of 3, the mantissa up to match.
+  const over = ((exponent % 3) + 3) % 3;
+  mantissa *= 10n ** BigInt(over);
+  exponent -= over;
+  if (format === 'DecimalExponent') return exponent === 0 ? `${mantissa}` : `${mantissa}e${exponent}`;
+  const suffix = DECIMAL_SUFFIX_OF.get(exponent);
+  return suffix === undefined ? undefined : `${mantissa}${suffix}`;
+}
+
+/** The quantity as the API server stores it in a container's resources; see the module comment. */
+export function storedResourceQuantity(value: string | number): string {
+  const text = String(value);
+  const parts = PARTS.exec(text);
+  const suffix = parts && suffixOf(parts[4]!);
+  if (!parts || !suffix || parts[2]! + (parts[3] ?? '') === '') return text;
+  const [, sign, whole, fraction = ''] = parts;
+  const num = whole!.replace(/^0+/, '') || '0';
+  if (keptAsWritten(num, fraction, suffix)) return text;
+  let magnitude = thousandths(BigInt(num + fraction), fraction.length, suffix);
+  if (magnitude === 0n) return '0';
+  if (suffix.format === 'BinarySI' && magnitude > INT64_MAX * PER_UNIT) magnitude = INT64_MAX * PER_UNIT;
+  const written = canonical(magnitude, suffix.format);
+  if (written === undefined) return text;
+  return sign === '-' ? `-${written}` : written;
+}
