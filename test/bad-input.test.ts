@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { post, testServer } from './helpers/hook.js';
 
@@ -26,6 +27,24 @@ t.test('not JSON, wrong content type, too big', async (t) => {
   expectJsonError(t, await raw('{}', 'text/plain'), 415);
   expectJsonError(t, await raw(JSON.stringify({ pad: 'x'.repeat(300 * 1024) }), 'application/json'), 413);
   expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset=utf-8'), 400, /parent\.apiVersion: is required|apiVersion/);
+  expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset="UTF-8"'), 400, /apiVersion/);
+});
+
+t.test('a body that cannot be read as sent: compressed, or not UTF-8: 415 naming the header', async (t) => {
+  const body = JSON.stringify(withSpec({ serviceName: 'memcached-pool1' }));
+  const send = (headers: Record<string, string>, payload: string | Buffer = body) =>
+    app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json', ...headers }, payload });
+  // Fastify decodes no content coding: a gzip body was "not JSON", and a body only labelled gzip was taken.
+  expectJsonError(t, await send({ 'content-encoding': 'gzip' }, gzipSync(body)), 415, /^content-encoding gzip is not supported/);
+  expectJsonError(t, await send({ 'content-encoding': 'gzip' }), 415, /^content-encoding gzip/);
+  expectJsonError(t, await send({ 'content-encoding': 'br' }), 415, /^content-encoding br/);
+  expectJsonError(t, await send({ 'content-type': 'application/json; charset=ISO-8859-1' }, Buffer.from(body, 'latin1')), 415, /^content-type charset iso-8859-1 is not supported: JSON is UTF-8/);
+  expectJsonError(t, await send({ 'content-type': 'application/json;charset="utf-16"' }), 415, /charset utf-16/);
+  for (const headers of [{ 'content-encoding': 'identity' }, { 'content-type': 'application/json; charset=utf8' }, { 'content-type': 'application/json; charset=US-ASCII' }]) {
+    t.equal((await send(headers)).statusCode, 200, JSON.stringify(headers));
+  }
+  const customize = await app.inject({ method: 'POST', url: '/customize', headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' }, payload: '{}' });
+  expectJsonError(t, customize, 415, /^content-encoding deflate/);
 });
 
 t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
