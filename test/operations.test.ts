@@ -413,6 +413,44 @@ const FULL: Json = {
   exporter: { enabled: true, image: 'registry.example.com/mcrouter_exporter:0.5.0', port: 9150, resources: { requests: { cpu: '20m', memory: '16Mi' }, limits: { memory: '64Mi' } } },
 };
 
+t.test('what the user writes into the pod comes out as the API server stores it, so Metacontroller has nothing to put back', async (t) => {
+  // Templates write an empty value as {} or []; a null unsets a field; the API server drops all of them
+  // (omitempty), and an update that would put one back is sent on every sync.
+  const spec = {
+    nodeSelector: {},
+    tolerations: [{ key: 'dedicated', operator: 'Exists', value: '', effect: '' }, { key: 'gpu', operator: 'Equal', value: 'no', effect: 'NoSchedule', tolerationSeconds: null }],
+    podSecurityContext: { fsGroup: null, supplementalGroups: [], sysctls: [], seLinuxOptions: {} },
+    securityContext: { capabilities: { add: [] } },
+    affinity: {
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          { topologyKey: 'kubernetes.io/hostname', namespaces: [], labelSelector: { matchLabels: {}, matchExpressions: [{ key: 'app', operator: 'Exists', values: [] }] } },
+        ],
+        preferredDuringSchedulingIgnoredDuringExecution: [],
+      },
+    },
+  };
+  const res = await post(app, '/sync', syncRequest({ parent: cache(spec), related: members([0]) }));
+  t.equal(res.statusCode, 200);
+  const pod = podOf(res.body).spec;
+  t.notOk('nodeSelector' in pod, 'nodeSelector: {} is none');
+  t.same(pod.tolerations, [{ key: 'dedicated', operator: 'Exists' }, { key: 'gpu', operator: 'Equal', value: 'no', effect: 'NoSchedule' }]);
+  t.same(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' }, seLinuxOptions: {} }, 'fsGroup: null unsets the default; an empty struct stays');
+  t.same(containerOf(res.body, 'mcrouter').securityContext.capabilities, { drop: ['ALL'] });
+  t.same(pod.affinity, {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] } }],
+    },
+  });
+  t.doesNotThrow(() => new Deployment(childOf(res.body, 'Deployment') as any).validate());
+  const none = await post(app, '/sync', syncRequest({ parent: cache({ tolerations: [] }), related: members([0]) }));
+  t.notOk('tolerations' in podOf(none.body).spec, 'tolerations: [] is none');
+  // What the API server stores, written back as the spec, comes out the same.
+  const again = await post(app, '/sync', syncRequest({ parent: cache({ tolerations: pod.tolerations, affinity: pod.affinity, podSecurityContext: { fsGroup: null, seLinuxOptions: {} } }), related: members([0]) }));
+  const storedPod = podOf(again.body).spec;
+  t.same([storedPod.tolerations, storedPod.affinity, storedPod.securityContext], [pod.tolerations, pod.affinity, pod.securityContext]);
+});
+
 t.test('every spec.mcrouter field reaches the pod', async (t) => {
   const res = await post(app, '/sync', syncRequest({ parent: cache(FULL), related: members([0, 1]) }));
   t.equal(res.statusCode, 200);

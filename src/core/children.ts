@@ -57,15 +57,39 @@ const restrictedPod: PodSecurityContext = {
 const sorted = (map: Record<string, string> | undefined): Record<string, string> =>
   map ? Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : {};
 
-/** The restricted defaults overridden by the user's fields. */
-const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => (user ? { ...defaults, ...user } : { ...defaults });
+/**
+ * An object the user wrote into the pod (tolerations, affinity, security contexts) as the API server
+ * stores it, as far as that can be told without its types: a null is an unset field, and an empty list
+ * is none (every list in these types is `omitempty`), and a label selector's empty `matchLabels` map
+ * too; the API server drops all three. Metacontroller compares what it would apply with what is stored,
+ * and would update the Deployment on every sync to put back what is never there. Empty objects stay:
+ * they are structs behind pointers, which the API server keeps (`emptyDir: {}`, `seLinuxOptions: {}`).
+ */
+function stored<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(stored) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (field === null || (Array.isArray(field) && field.length === 0)) continue;
+    if (key === 'matchLabels' && typeof field === 'object' && Object.keys(field).length === 0) continue;
+    kept[key] = stored(field);
+  }
+  return kept as T;
+}
+
+/** A toleration's fields are all `omitempty`: an empty string is one the API server drops too (`value: ""` with `Exists`). */
+const storedToleration = (toleration: object) =>
+  Object.fromEntries(Object.entries(stored(toleration)).filter(([, field]) => field !== ''));
+
+/** The restricted defaults overridden by the user's fields; a null unsets one (`fsGroup: null`). */
+const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => (user ? stored({ ...defaults, ...user }) : { ...defaults });
 
 /** The container's restricted defaults under the user's fields, `capabilities` merged key by key: adding one keeps `drop: [ALL]`. */
 function containerSecurityContext(user: SecurityContext | undefined): SecurityContext {
   const merged = withDefaults(restrictedContainer, user);
   const capabilities = user?.capabilities;
   if (capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities)) {
-    merged.capabilities = { ...restrictedContainer.capabilities, ...capabilities };
+    merged.capabilities = stored({ ...restrictedContainer.capabilities, ...capabilities });
   }
   return merged;
 }
@@ -199,9 +223,10 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
     containers,
     volumes,
   };
-  if (spec.nodeSelector) podSpec.nodeSelector = sorted(spec.nodeSelector);
-  if (spec.tolerations) podSpec.tolerations = spec.tolerations;
-  podSpec.affinity = spec.affinity ?? {
+  // `nodeSelector: {}` and `tolerations: []`, as templates write an empty value, are none: the API server drops both.
+  if (spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0) podSpec.nodeSelector = sorted(spec.nodeSelector);
+  if (spec.tolerations && spec.tolerations.length > 0) podSpec.tolerations = spec.tolerations.map(storedToleration);
+  podSpec.affinity = spec.affinity ? stored(spec.affinity) : {
     podAntiAffinity: {
       preferredDuringSchedulingIgnoredDuringExecution: [
         { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
