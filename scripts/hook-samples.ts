@@ -56,6 +56,9 @@ export async function samples(): Promise<Sample[]> {
   const deployFirst = syncRequest({ parent: deployParent, related: deployRelated(deployPods) });
   const deployAnswer = await answer(deployFirst);
   const deployObserved = observedChildren(deployParent, deployAnswer['children'] as Json[]);
+  // Ready once Metacontroller has applied the first answer, as `ready` above.
+  const deploySettled = await answer(syncRequest({ parent: deployParent, related: deployRelated(deployPods), children: deployObserved }));
+  const deployReady = proxy({ name: 'sessions', namespace: 'web', spec: { serviceName: 'memcached-deploy' }, status: deploySettled['status'] as Json });
   const withoutMiddle = deployPods.filter((_, i) => i !== 2);
 
   return [
@@ -96,7 +99,7 @@ export async function samples(): Promise<Sample[]> {
       name: 'sync-middle-removed-v2',
       hook: 'sync',
       description: 'v2 hook keys (namespace/name): the middle pod of the Deployment pool deleted leaves a weight-0 hole.',
-      request: syncRequest({ parent: deployParent, related: deployRelated(withoutMiddle), children: deployObserved, keying: 'v2' }),
+      request: syncRequest({ parent: deployReady, related: deployRelated(withoutMiddle), children: deployObserved, keying: 'v2' }),
     },
     {
       name: 'sync-missing-service',

@@ -221,6 +221,44 @@ t.test('a spec change is Progressing until Metacontroller has applied the Deploy
   t.match(readyOf(same.body), { status: 'True', reason: 'Available' });
 });
 
+t.test('new routes are Progressing until the ConfigMap holds them (reload Watch: the Deployment does not change); endpoint changes keep Ready', async (t) => {
+  const other = service({ name: 'memcached-pool2', headless: true });
+  const related = [...members([0, 1, 2]), other, ...endpointSlices('memcached-pool2', statefulSetPods('memcached-pool2', [0, 1]))];
+  const { second, children } = await settled(cache(), related);
+  t.match(readyOf(second.body), { status: 'True', reason: 'Available', observedGeneration: 1 });
+  // Generation 2 routes to another Service: only the ConfigMap changes, which Metacontroller applies after this answer.
+  const moved = proxy({ name: NAME, generation: 2, spec: { serviceName: 'memcached-pool2' }, status: statusOf(second.body) });
+  const before = await post(app, '/sync', syncRequest({ parent: moved, related, children }));
+  t.same(childOf(before.body, 'Deployment'), childOf(second.body, 'Deployment'), 'the Deployment is unchanged');
+  t.match(readyOf(before.body), { status: 'False', reason: 'Progressing', message: "waiting for ConfigMap cache-mcrouter to be updated to the proxy's spec", observedGeneration: 2 });
+  const stillBehind = proxy({ name: NAME, generation: 2, spec: { serviceName: 'memcached-pool2' }, status: statusOf(before.body) });
+  t.match(readyOf((await post(app, '/sync', syncRequest({ parent: stillBehind, related, children }))).body), { reason: 'Progressing' }, 'and stays so while it is not applied');
+  const applied = observedChildren(moved, before.body['children'] as Json[]);
+  const after = await post(app, '/sync', syncRequest({ parent: stillBehind, related, children: applied }));
+  t.match(readyOf(after.body), { status: 'True', reason: 'Available', observedGeneration: 2 });
+
+  // Ready at this generation, an endpoint change rewrites the config too: the proxy stays Ready meanwhile.
+  const readyNow = proxy({ name: NAME, generation: 2, spec: { serviceName: 'memcached-pool2' }, status: statusOf(after.body) });
+  const grown = [...members([0, 1, 2]), other, ...endpointSlices('memcached-pool2', statefulSetPods('memcached-pool2', [0, 1, 2]))];
+  const scaled = await post(app, '/sync', syncRequest({ parent: readyNow, related: grown, children: applied }));
+  t.not(statusOf(scaled.body).configHash, statusOf(after.body).configHash, 'a new config');
+  t.match(readyOf(scaled.body), { status: 'True', reason: 'Available' });
+});
+
+t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {
+  const related = members([0, 1, 2]);
+  const parent = cache({ replicas: 3 });
+  const { children } = await settled(parent, related);
+  const forbidden = 'pods "cache-mcrouter-7c9f8-x2x4k" is forbidden: exceeded quota: compute, requested: requests.cpu=100m, used: requests.cpu=2, limited: requests.cpu=2';
+  const failing = children.map((c) =>
+    c['kind'] === 'Deployment'
+      ? { ...c, status: { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] } }
+      : c,
+  );
+  const res = await post(app, '/sync', syncRequest({ parent, related, children: failing }));
+  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: `Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 1 available; FailedCreate: ${forbidden}` });
+});
+
 t.test('a child Metacontroller has not created keeps Ready False, and says what may be in the way', async (t) => {
   const related = members([0, 1, 2]);
   const { children } = await settled(cache(), related);

@@ -39,8 +39,11 @@ export interface StatusInput {
   parent: MemcachedProxy;
   pools: PoolOutcome[];
   configHash: string;
-  /** The proxy's own children in the request: what Metacontroller has applied so far. */
-  observed: { configMap: boolean; service: boolean; deployment: Deployment | undefined };
+  /**
+   * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
+   * the observed ConfigMap holds the desired config.
+   */
+  observed: { configMap: boolean; configApplied: boolean; service: boolean; deployment: Deployment | undefined };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
   desiredReplicas: number;
@@ -158,6 +161,15 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   if (deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
     return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to the proxy's spec` };
   }
+  // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the config
+  // out): until Metacontroller has applied it, the proxy serves the old spec. Asked only until the proxy is first
+  // Ready at this generation: endpoint changes rewrite the config too, and the proxy stays Ready while mcrouter
+  // picks them up.
+  const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
+  const readyAtThisGeneration = previous?.status === 'True' && previous.observedGeneration === parent.metadata.generation;
+  if (!readyAtThisGeneration && !observed.configApplied) {
+    return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to be updated to the proxy's spec` };
+  }
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
   // Until the Deployment controller has seen the latest spec, its replica counts describe the old one.
@@ -171,23 +183,28 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   const available = st.availableReplicas ?? 0;
   const old = (st.replicas ?? 0) - updated;
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
+  // Pods the ReplicaSet could not create (a quota, a namespace's Pod Security level, an admission webhook): the
+  // cause, which the counts alone would hide behind "rolling out" until the progress deadline.
+  const failure = st.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  const failed = failure ? `; ${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'pods cannot be created'}` : '';
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return {
       reason: 'ProgressDeadlineExceeded',
-      message: `Deployment ${name} stopped rolling out (${progressing.message ?? 'progress deadline exceeded'}): ${updated} of ${desiredReplicas} replicas updated, ${available} available`,
+      message: `Deployment ${name} stopped rolling out (${progressing.message ?? 'progress deadline exceeded'}): ${updated} of ${desiredReplicas} replicas updated, ${available} available${failed}`,
     };
   }
   // Every replica updated, some not available: new pods of a scale-up, or pods that failed since. The
   // Deployment's conditions cannot tell the two apart (a scale-up keeps NewReplicaSetAvailable), so neither is called a rollout.
   if (old === 0 && updated >= desiredReplicas && available < desiredReplicas) {
-    return { reason: 'Progressing', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available` };
+    return { reason: 'Progressing', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available${failed}` };
   }
   if (updated < desiredReplicas || old > 0 || available < updated) {
     return {
       reason: 'Progressing',
       message:
         `Deployment ${name} rolling out: ${updated} of ${desiredReplicas} replicas updated, ${available} available` +
-        (old > 0 ? `, ${plural(old, 'old replica')} still running` : ''),
+        (old > 0 ? `, ${plural(old, 'old replica')} still running` : '') +
+        failed,
     };
   }
   const servers = pools.reduce((n, p) => n + p.slots.live, 0);

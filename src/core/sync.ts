@@ -85,7 +85,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       parent,
       pools: outcomes,
       configHash: hash,
-      observed: { configMap: observedConfigMap !== undefined, service: observedService !== undefined, deployment: observedDeployment },
+      observed: {
+        configMap: observedConfigMap !== undefined,
+        configApplied: observedConfigMap?.data?.[CONFIG_KEY] === text,
+        service: observedService !== undefined,
+        deployment: observedDeployment,
+      },
       deploymentSpecHash: specHash,
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
