@@ -97,6 +97,15 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 /** What a UTF-8 body may be labelled with (ASCII is UTF-8). */
 const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 
+/** The namespace and name of a hook body's parent, as far as the body (valid or not) has them as strings. */
+function parentOf(body: unknown): { namespace?: string; name?: string } {
+  const metadata = (body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | undefined)?.parent?.metadata;
+  const found: { namespace?: string; name?: string } = {};
+  if (typeof metadata?.namespace === 'string') found.namespace = metadata.namespace;
+  if (typeof metadata?.name === 'string') found.name = metadata.name;
+  return found;
+}
+
 /** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
 function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.warn({ statusCode: 400 }, error.message);
@@ -220,7 +229,8 @@ export function buildServer(options: ServerOptions = {}) {
         ? { statusCode: 422 as const, field: error.field, message: error.message }
         : undefined;
     if (!refusal) throw error;
-    reply.log.warn({ field: refusal.field, statusCode: refusal.statusCode }, refusal.message);
+    // Which proxy, when the body says so: with many proxies, a field alone does not tell whose spec to fix.
+    reply.log.warn({ ...parentOf(reply.request.body), field: refusal.field, statusCode: refusal.statusCode }, refusal.message);
     return answer(reply, refusal.statusCode, JSON.stringify({ message: refusal.message, field: refusal.field }));
   };
 

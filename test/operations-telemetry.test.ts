@@ -244,7 +244,12 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
 
   await post(app, '/sync', request([0], [], { rules: { type: 'mirrored', service: { name: 'a' } } }));
   t.equal(lines.length, 2);
-  t.match(lines[1], { level: 40, field: 'spec.rules.type', statusCode: 422, msg: /^spec\.rules\.type: must be one of/ }, 'a refused spec: one warning naming the field');
+  t.match(lines[1], { level: 40, namespace: 'shop', name: 'cache', field: 'spec.rules.type', statusCode: 422, msg: /^spec\.rules\.type: must be one of/ }, 'a refused spec: one warning naming the proxy and the field');
+  const invalid = request([0], []);
+  ((invalid['parent'] as Json)['spec'] as Json)['mcrouter'] = { replicas: -1 };
+  await post(app, '/sync', invalid);
+  t.match(lines[2], { level: 40, namespace: 'shop', name: 'cache', field: 'spec.mcrouter.replicas', statusCode: 422 }, 'a body the schema refuses, whose parent has a name: named too');
+  lines.splice(2, 1);
 
   // Refused before the route ran: one warning each too, with the field when one is to blame.
   const refusals: [string, string, Json][] = [
