@@ -262,8 +262,9 @@ function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcro
   if (pullPolicy) container.imagePullPolicy = pullPolicy;
   container.args = [`--mcrouter.address=localhost:${mcrouterPort}`, `--web.listen-address=:${port}`];
   container.ports = [{ name: METRICS_PORT_NAME, containerPort: port, protocol: 'TCP' }];
-  // No readiness probe: a pod is Ready only when all its containers are, and an exporter in
-  // trouble must not take mcrouter out of the Service. Prometheus sees it as `up == 0`.
+  // No readiness probe: a pod is Ready only when all its containers are, and an exporter that runs but
+  // fails its scrapes must not take mcrouter out of the Service. Prometheus sees it as `up == 0`. (One
+  // that does not run at all makes the pod not Ready all the same: Kubernetes has no optional container.)
   container.resources = resourcesOr(exporter.resources, DEFAULT_EXPORTER_RESOURCES);
   container.securityContext = restrictedContainer;
   return container;
