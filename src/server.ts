@@ -82,8 +82,8 @@ function rfc3339Clock(clock: () => Date): () => string {
 /**
  * Why a JSON body cannot be read as sent, or undefined: compressed (Fastify decodes no content coding, so
  * a gzip body would be refused as "not JSON", and a body merely labelled gzip taken as it is), or in a
- * character set other than UTF-8, the only one JSON has (RFC 8259), which Fastify decodes it as whatever
- * the label says. Both are 415, as RFC 9110 has it for a content coding or media type the server does not take.
+ * character set other than UTF-8, the only one JSON has (RFC 8259): Fastify decodes every body as UTF-8,
+ * whatever the label says, and a Latin-1 body's accented letters would become U+FFFD. Both are 415, as RFC 9110 has it for a content coding or media type the server does not take.
  */
 function unreadableBody(headers: IncomingHttpHeaders): string | undefined {
   const coding = headers['content-encoding']?.trim().toLowerCase();
@@ -101,8 +101,9 @@ const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 function parentOf(body: unknown): { namespace?: string; name?: string } {
   const metadata = (body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | undefined)?.parent?.metadata;
   const found: { namespace?: string; name?: string } = {};
-  if (typeof metadata?.namespace === 'string') found.namespace = metadata.namespace;
-  if (typeof metadata?.name === 'string') found.name = metadata.name;
+  // Cut to a name's longest: a body the schema refused may have anything there.
+  if (typeof metadata?.namespace === 'string') found.namespace = metadata.namespace.slice(0, 253);
+  if (typeof metadata?.name === 'string') found.name = metadata.name.slice(0, 253);
   return found;
 }
 

@@ -230,7 +230,7 @@ t.test('new routes are Progressing until the ConfigMap holds them (reload Watch:
   const moved = proxy({ name: NAME, generation: 2, spec: { serviceName: 'memcached-pool2' }, status: statusOf(second.body) });
   const before = await post(app, '/sync', syncRequest({ parent: moved, related, children }));
   t.same(childOf(before.body, 'Deployment'), childOf(second.body, 'Deployment'), 'the Deployment is unchanged');
-  t.match(readyOf(before.body), { status: 'False', reason: 'Progressing', message: "waiting for ConfigMap cache-mcrouter to be updated to the proxy's spec", observedGeneration: 2 });
+  t.match(readyOf(before.body), { status: 'False', reason: 'Progressing', message: 'waiting for ConfigMap cache-mcrouter to hold the new config', observedGeneration: 2 });
   const stillBehind = proxy({ name: NAME, generation: 2, spec: { serviceName: 'memcached-pool2' }, status: statusOf(before.body) });
   t.match(readyOf((await post(app, '/sync', syncRequest({ parent: stillBehind, related, children }))).body), { reason: 'Progressing' }, 'and stays so while it is not applied');
   const applied = observedChildren(moved, before.body['children'] as Json[]);
@@ -458,7 +458,7 @@ t.test('what the user writes into the pod comes out as the API server stores it,
     nodeSelector: {},
     tolerations: [{ key: 'dedicated', operator: 'Exists', value: '', effect: '' }, { key: 'gpu', operator: 'Equal', value: 'no', effect: 'NoSchedule', tolerationSeconds: null }],
     podSecurityContext: { fsGroup: null, supplementalGroups: [], sysctls: [], seLinuxOptions: {} },
-    securityContext: { capabilities: { add: [] } },
+    securityContext: { capabilities: { add: [] }, seLinuxOptions: { type: 'spc_t', level: '' } },
     affinity: {
       podAntiAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: [
@@ -475,6 +475,7 @@ t.test('what the user writes into the pod comes out as the API server stores it,
   t.same(pod.tolerations, [{ key: 'dedicated', operator: 'Exists' }, { key: 'gpu', operator: 'Equal', value: 'no', effect: 'NoSchedule' }]);
   t.same(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' }, seLinuxOptions: {} }, 'fsGroup: null unsets the default; an empty struct stays');
   t.same(containerOf(res.body, 'mcrouter').securityContext.capabilities, { drop: ['ALL'] });
+  t.same(containerOf(res.body, 'mcrouter').securityContext.seLinuxOptions, { type: 'spc_t' }, "seLinuxOptions' strings are omitempty");
   t.same(pod.affinity, {
     podAntiAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] } }],
@@ -600,9 +601,11 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
     ['1024Mi', '1Gi'], ['4096Mi', '4Gi'], ['1.5Gi', '1536Mi'], ['0.5Gi', '512Mi'], ['0.5Ki', '512'], ['1.1Ki', '1126400m'],
     ['12000k', '12M'], ['1000M', '1G'], ['1000e0', '1e3'], ['1e2', '100'], ['1e-4', '1e-3'], ['100u', '1m'], ['1500u', '2m'],
     ['0.0001', '1m'], ['0Mi', '0'], [2, '2'], [134217728, '134217728'], ['9Ei', '9223372036854775807'],
+    // Exponents far out cost no huge number: below a thousandth is one; above, zeros move into the exponent.
+    ['1e-101', '1e-3'], ['.5e-300', '1e-3'], ['1e101', '100e99'], ['1000e102', '1e105'], ['1e2147483647', '10e2147483646'],
     // Kept as written: the text the parser reads as already canonical, which Quantity keeps.
     ['100m', '100m'], ['1500m', '1500m'], ['128Mi', '128Mi'], ['100Mi', '100Mi'], ['1536Mi', '1536Mi'], ['1e3', '1e3'],
-    ['12E6', '12E6'], ['1500e0', '1500e0'], ['+1', '+1'], ['1.500', '1.500'], ['0100m', '0100m'], ['1.', '1.'], ['2e9', '2e9'],
+    ['12E6', '12E6'], ['1500e0', '1500e0'], ['+1', '+1'], ['1.500', '1.500'], ['0100m', '0100m'], ['1.', '1.'], ['2e9', '2e9'], ['1e102', '1e102'],
   ];
   const limits = Object.fromEntries(stored.map(([quantity], i) => [`example.com/r${i}`, quantity]));
   const rewritten = await post(app, '/sync', syncRequest({ parent: cache({ resources: { limits }, exporter: { enabled: true, resources: { requests: { cpu: '0.01' } } } }), related: members([0]) }));

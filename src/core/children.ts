@@ -72,14 +72,21 @@ function stored<T>(value: T): T {
   for (const [key, field] of Object.entries(value)) {
     if (field === null || (Array.isArray(field) && field.length === 0)) continue;
     if (key === 'matchLabels' && typeof field === 'object' && Object.keys(field).length === 0) continue;
-    kept[key] = stored(field);
+    kept[key] = key === 'seLinuxOptions' ? withoutEmptyStrings(stored(field)) : stored(field);
   }
   return kept as T;
 }
 
-/** A toleration's fields are all `omitempty`: an empty string is one the API server drops too (`value: ""` with `Exists`). */
-const storedToleration = (toleration: object) =>
-  Object.fromEntries(Object.entries(stored(toleration)).filter(([, field]) => field !== ''));
+/**
+ * An object whose fields are all `omitempty` strings (a toleration, seLinuxOptions), without the empty
+ * ones, which the API server drops too (`value: ""` in a toleration with `Exists`).
+ */
+const withoutEmptyStrings = <T>(value: T): T =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (Object.fromEntries(Object.entries(value).filter(([, field]) => field !== '')) as T)
+    : value;
+
+const storedToleration = (toleration: object) => withoutEmptyStrings(stored(toleration));
 
 /** The restricted defaults overridden by the user's fields; a null unsets one (`fsGroup: null`). */
 const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => (user ? stored({ ...defaults, ...user }) : { ...defaults });

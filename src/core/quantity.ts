@@ -19,8 +19,8 @@
  *   multiple of 3. Binary SI below 1024, or not an integer, is written as
  *   decimal SI; a binary value beyond 2^63 - 1 is capped there.
  * What the grammar (QUANTITY) refuses, and a decimal SI value too large for
- * any suffix (beyond 999E, where the API server writes a wrong number), is
- * left as written.
+ * any suffix (1000E and more, which the API server writes differently from
+ * one version to the next), is left as written.
  */
 
 const DECIMAL_SUFFIXES: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
@@ -29,12 +29,11 @@ const BINARY_SUFFIXES = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
 
 /** Sign, digits before and after the point, and the suffix: the parser's split of a quantity. */
 const PARTS = /^([+-]?)([0-9]*)(?:\.([0-9]*))?([a-zA-Z]*|[eE][+-]?[0-9]+)$/;
-/** The exponents quantities meet in practice; beyond them the text is kept as written. */
-const MAX_EXPONENT = 100;
+/** The parser's exponents are int32 (wrapped around beyond, in older versions; refused in newer ones): kept as written. */
+const MAX_EXPONENT = 2 ** 31 - 1;
 const INT64_MAX = (1n << 63n) - 1n;
 /** Resource lists are rounded up to milli units, the finest a container's resources take. */
 const MILLI = 3;
-const PER_UNIT = 10n ** BigInt(MILLI);
 
 type Format = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
@@ -69,13 +68,19 @@ function keptAsWritten(num: string, denom: string, suffix: Suffix): boolean {
   return 18 - shifted.length >= 0 && scale >= -MILLI && scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0';
 }
 
-/** The magnitude in thousandths, rounded up. */
-function thousandths(digits: bigint, fractionDigits: number, suffix: Suffix): bigint {
-  const scaled = suffix.base === 2 ? digits << BigInt(suffix.exponent) : digits;
-  const power = MILLI - fractionDigits + (suffix.base === 10 ? suffix.exponent : 0);
-  if (power >= 0) return scaled * 10n ** BigInt(power);
-  const divisor = 10n ** BigInt(-power);
-  return (scaled + divisor - 1n) / divisor;
+/** A magnitude: mantissa * 10^exponent, the exponent kept apart so that `1e300` costs no 300-digit number. */
+interface Magnitude {
+  mantissa: bigint;
+  exponent: number;
+}
+
+/** `digits * 10^exponent` rounded up to thousandths (a value below one thousandth is one). */
+function roundedUp(digits: bigint, exponent: number): Magnitude {
+  if (exponent >= -MILLI) return { mantissa: digits, exponent };
+  const dropped = -MILLI - exponent;
+  if (dropped > digits.toString().length) return { mantissa: 1n, exponent: -MILLI };
+  const divisor = 10n ** BigInt(dropped);
+  return { mantissa: (digits + divisor - 1n) / divisor, exponent: -MILLI };
 }
 
 /** `value` as m * base^times with m no longer divisible by base. */
@@ -88,14 +93,21 @@ function removeFactors(value: bigint, base: bigint): [bigint, number] {
   return [value, times];
 }
 
-/** The canonical text of a non-zero magnitude in thousandths, or undefined where the API server has no suffix for it. */
-function canonical(magnitude: bigint, format: Format): string | undefined {
-  if (format === 'BinarySI' && magnitude >= 1024n * PER_UNIT && magnitude % PER_UNIT === 0n) {
-    const [mantissa, times] = removeFactors(magnitude / PER_UNIT, 1024n);
+/** A binary magnitude as a whole number, or undefined when it has thousandths. Binary magnitudes have exponents from -3 to 0. */
+const wholeOf = ({ mantissa, exponent }: Magnitude): bigint | undefined => {
+  const scale = 10n ** BigInt(-exponent);
+  return mantissa % scale === 0n ? mantissa / scale : undefined;
+};
+
+/** The canonical text of a non-zero magnitude, or undefined where the API server has no suffix for it. */
+function canonical(magnitude: Magnitude, format: Format): string | undefined {
+  const whole = format === 'BinarySI' ? wholeOf(magnitude) : undefined;
+  if (whole !== undefined && whole >= 1024n) {
+    const [mantissa, times] = removeFactors(whole, 1024n);
     return `${mantissa}${BINARY_SUFFIXES[times]}`;
   }
-  let [mantissa, exponent] = removeFactors(magnitude, 10n);
-  exponent -= MILLI;
+  let [mantissa, zeros] = removeFactors(magnitude.mantissa, 10n);
+  let exponent = magnitude.exponent + zeros;
   // The exponent down to a multiple of 3, the mantissa up to match.
   const over = ((exponent % 3) + 3) % 3;
   mantissa *= 10n ** BigInt(over);
@@ -114,9 +126,16 @@ export function storedResourceQuantity(value: string | number): string {
   const [, sign, whole, fraction = ''] = parts;
   const num = whole!.replace(/^0+/, '') || '0';
   if (keptAsWritten(num, fraction, suffix)) return text;
-  let magnitude = thousandths(BigInt(num + fraction), fraction.length, suffix);
-  if (magnitude === 0n) return '0';
-  if (suffix.format === 'BinarySI' && magnitude > INT64_MAX * PER_UNIT) magnitude = INT64_MAX * PER_UNIT;
+  const digits = BigInt(num + fraction);
+  if (digits === 0n) return '0';
+  const magnitude =
+    suffix.base === 2
+      ? roundedUp(digits << BigInt(suffix.exponent), -fraction.length)
+      : roundedUp(digits, suffix.exponent - fraction.length);
+  if (suffix.format === 'BinarySI' && magnitude.mantissa > INT64_MAX * 10n ** BigInt(-magnitude.exponent)) {
+    magnitude.mantissa = INT64_MAX;
+    magnitude.exponent = 0;
+  }
   const written = canonical(magnitude, suffix.format);
   if (written === undefined) return text;
   return sign === '-' ? `-${written}` : written;

@@ -161,15 +161,6 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   if (deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
     return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to the proxy's spec` };
   }
-  // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the config
-  // out): until Metacontroller has applied it, the proxy serves the old spec. Asked only until the proxy is first
-  // Ready at this generation: endpoint changes rewrite the config too, and the proxy stays Ready while mcrouter
-  // picks them up.
-  const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
-  const readyAtThisGeneration = previous?.status === 'True' && previous.observedGeneration === parent.metadata.generation;
-  if (!readyAtThisGeneration && !observed.configApplied) {
-    return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to be updated to the proxy's spec` };
-  }
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
   // Until the Deployment controller has seen the latest spec, its replica counts describe the old one.
@@ -206,6 +197,15 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
         (old > 0 ? `, ${plural(old, 'old replica')} still running` : '') +
         failed,
     };
+  }
+  // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the
+  // config out): until Metacontroller has applied it, the proxy serves the old routes. Asked last, so that what
+  // the Deployment says comes first, and only while the proxy is not Ready at this generation: endpoint changes
+  // rewrite the config too, and a Ready proxy stays Ready while mcrouter picks them up.
+  const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
+  const readyAtThisGeneration = previous?.status === 'True' && previous.observedGeneration === parent.metadata.generation;
+  if (!readyAtThisGeneration && !observed.configApplied) {
+    return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to hold the new config` };
   }
   const servers = pools.reduce((n, p) => n + p.slots.live, 0);
   return {
