@@ -6,7 +6,7 @@
  * each other (hook URL, Service, ports, probes), and every pod meets the
  * restricted Pod Security Standard.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -23,6 +23,7 @@ import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
 import {
   CHART,
   EXAMPLES_DIR,
+  KUSTOMIZE_DIR,
   NAMESPACE,
   ROOT,
   helmTemplate,
@@ -114,6 +115,23 @@ const CompositeControllerShape = closed({
 });
 const checkCompositeController = Compile(CompositeControllerShape);
 
+interface HookWebhook {
+  url?: string;
+  path?: string;
+  service?: { name: string; namespace: string; port?: number; protocol?: string };
+}
+/** The URL Metacontroller calls for a webhook (its documented rules: `url` wins; a service is PROTOCOL://NAME.NAMESPACE:PORT, http and 80 by default, then `path`). */
+const hookUrl = (webhook: HookWebhook | undefined): string | undefined => {
+  if (webhook?.url !== undefined) return webhook.url;
+  const service = webhook?.service;
+  return service && `${service.protocol ?? 'http'}://${service.name}.${service.namespace}:${service.port ?? 80}${webhook.path ?? ''}`;
+};
+/** The hook Service of an install, as a webhook service reference reaches it. */
+const serviceUrl = (objects: K8sObject[]): string => {
+  const service = one(objects, 'Service') as unknown as { metadata: { name: string; namespace: string }; spec: { ports: { port: number }[] } };
+  return `http://${service.metadata.name}.${service.metadata.namespace}:${service.spec.ports[0]?.port}`;
+};
+
 function validateObject(t: Test, object: K8sObject, where: string) {
   const key = `${object.apiVersion}/${object.kind}`;
   if (object.kind === 'CompositeController') {
@@ -171,7 +189,7 @@ t.test('the CompositeController drives the hook', async (t) => {
       generateSelector: boolean;
       parentResource: Json;
       childResources: { apiVersion: string; resource: string; updateStrategy?: { method: string } }[];
-      hooks: Record<string, { webhook: { url: string; timeout?: string } }>;
+      hooks: Record<string, { webhook: HookWebhook }>;
     };
   };
   t.equal(cc.spec.generateSelector, true);
@@ -186,13 +204,21 @@ t.test('the CompositeController drives the hook', async (t) => {
     ],
     'every child the hook returns, updated in place',
   );
-  const service = one(kustomized, 'Service') as unknown as { metadata: { name: string; namespace: string }; spec: { ports: { port: number; targetPort: string }[] } };
-  const host = `${service.metadata.name}.${service.metadata.namespace}.svc`;
-  const port = service.spec.ports[0]?.port;
-  const base = port === 80 ? `http://${host}` : `http://${host}:${port}`;
-  t.equal(cc.spec.hooks.sync?.webhook.url, `${base}/sync`, 'sync points at the hook Service');
-  t.equal(cc.spec.hooks.customize?.webhook.url, `${base}/customize`, 'customize points at the hook Service');
+  t.equal(hookUrl(cc.spec.hooks.sync?.webhook), `${serviceUrl(kustomized)}/sync`, 'sync points at the hook Service');
+  t.equal(hookUrl(cc.spec.hooks.customize?.webhook), `${serviceUrl(kustomized)}/customize`, 'customize points at the hook Service');
   t.same(Object.keys(cc.spec.hooks).sort(), ['customize', 'sync'], 'the hook serves sync and customize only');
+});
+
+t.test('an overlay that moves or renames the install moves the hooks with it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'overlay-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(KUSTOMIZE_DIR, join(dir, 'base'), { recursive: true });
+  writeFileSync(join(dir, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ops\nnamePrefix: team-\nresources:\n  - base\n');
+  const moved = kustomize(dir);
+  const hooks = (one(moved, 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: HookWebhook }> } }).spec.hooks;
+  t.equal(serviceUrl(moved), 'http://team-memcached-operator.ops:80');
+  t.equal(hookUrl(hooks['sync']?.webhook), 'http://team-memcached-operator.ops:80/sync');
+  t.equal(hookUrl(hooks['customize']?.webhook), 'http://team-memcached-operator.ops:80/customize');
 });
 
 t.test('the hook Deployment, Service and PDB fit together', async (t) => {
@@ -335,10 +361,10 @@ t.test('the chart', async (t) => {
   }
 
   const elsewhere = parseYamlObjects(run('helm', ['template', 'proxies', CHART, '--namespace', 'ops']));
-  const cc = one(elsewhere, 'CompositeController') as unknown as { spec: { hooks: { sync: { webhook: { url: string } } } } };
+  const cc = one(elsewhere, 'CompositeController') as unknown as { spec: { hooks: { sync: { webhook: HookWebhook } } } };
   const service = one(elsewhere, 'Service');
   t.equal(service.metadata.name, 'proxies-memcached-operator', 'names follow the release');
-  t.equal(cc.spec.hooks.sync.webhook.url, 'http://proxies-memcached-operator.ops.svc/sync', 'the hook URL follows the release and namespace');
+  t.equal(hookUrl(cc.spec.hooks.sync.webhook), 'http://proxies-memcached-operator.ops:80/sync', 'the hook follows the release and namespace');
 });
 
 function parseYamlObjects(text: string): K8sObject[] {

@@ -30,7 +30,9 @@ Labels of the hook's objects. Deliberately the same as metacontroller/'s
 app.kubernetes.io/component: hook
 {{- end -}}
 
-{{/* The hook's base URL, as Metacontroller calls it. */}}
-{{- define "memcached-operator.hookURL" -}}
-http://{{ include "memcached-operator.fullname" . }}.{{ .Release.Namespace }}.svc
+{{/* The hook Service, as the CompositeController names it: Metacontroller calls http://NAME.NAMESPACE:80/PATH. */}}
+{{- define "memcached-operator.hookService" -}}
+name: {{ include "memcached-operator.fullname" . }}
+namespace: {{ .Release.Namespace }}
+port: 80
 {{- end -}}
