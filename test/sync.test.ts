@@ -132,6 +132,34 @@ t.test('with its StatefulSet, the highest pod keeps its slot while it restarts; 
   t.same(configOf((await post(app, '/sync', syncRequest({ parent, related: elsewhere }))).body).pools['memcached-pool1']!.servers, [1, 2].map(dns));
 });
 
+t.test('a pod away while its StatefulSet changes port: the same name whatever order the slices come in, and the current spelling kept', async (t) => {
+  // Half way through a rollout that moves the container port from 11211 to 11311 (targetPort by name): pod 0
+  // on the old port, pod 2 on the new one, pod 1 restarting. Each slice lists the port of its own endpoints.
+  const onPort = (pods: Pod[], port: number, tag: string) =>
+    endpointSlices('memcached-pool1', pods, { port }).map((slice) => {
+      (slice['metadata'] as Json)['name'] = `memcached-pool1-${tag}`;
+      return slice;
+    });
+  const [p0, , p2, p3] = statefulSetPods('memcached-pool1', [0, 1, 2, 3]);
+  const old = onPort([p0!], 11211, 'a');
+  const moved = onPort([p2!, p3!], 11311, 'b');
+  const host = (n: number) => `memcached-pool1-${n}.memcached-pool1.default.svc.cluster.local`;
+  const serversOf = async (related: Json[], children?: Json[]) =>
+    configOf((await post(app, '/sync', syncRequest({ parent: seedProxy(), related: [pool1, ...related, statefulSet('memcached-pool1', 4)], ...(children ? { children } : {}) }))).body)
+      .pools['memcached-pool1']!.servers;
+  const first = await serversOf([...old, ...moved]);
+  t.same(await serversOf([...moved, ...old]), first, 'the same bytes in either order');
+  t.equal(first[1], `${host(1)}:11311`, 'pod 1 named on the port most endpoints have');
+
+  // With a current list that spells pod 1 on the old port, that spelling stays: its keys do not move.
+  const before = await post(app, '/sync', syncRequest({ parent: seedProxy(), related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1, 2, 3])), statefulSet('memcached-pool1', 4)] }));
+  const children = observedChildren(seedProxy(), before.body['children'] as Json[]);
+  for (const related of [[...old, ...moved], [...moved, ...old]]) {
+    const servers = await serversOf(related, children);
+    t.same(servers, [`${host(0)}:11211`, `${host(1)}:11211`, `${host(2)}:11311`, `${host(3)}:11311`]);
+  }
+});
+
 t.test('a StatefulSet whose ordinals start above 0 (spec.ordinals.start) lists no name below its first pod', async (t) => {
   const parent = seedProxy();
   const sync = async (ordinals: number[], children?: Json[]) => {

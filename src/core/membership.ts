@@ -207,9 +207,11 @@ export function membershipOf(
     }
   };
 
-  // The port of the first slice or subset that has this one names StatefulSet pods: another may list only
-  // the Service's other ports.
-  let dnsPort: number | undefined;
+  // The port that names a StatefulSet pod without an endpoint: the one most endpoints have (the lowest of
+  // equals), whichever slice comes first. Slices may disagree for a while (a rollout that changes the
+  // container port), and a slice may list only the Service's other ports.
+  const endpointsByPort = new Map<number, number>();
+  const counted = (port: number, endpoints: number) => endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + endpoints);
   let withoutPort = 0;
   if (objects.slices.length > 0) {
     for (const slice of objects.slices) {
@@ -218,7 +220,7 @@ export function membershipOf(
         withoutPort += slice.endpoints?.length ?? 0;
         continue;
       }
-      dnsPort ??= port;
+      counted(port, slice.endpoints?.length ?? 0);
       const suffix = `:${port}`;
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses[0];
@@ -235,7 +237,7 @@ export function membershipOf(
         withoutPort += (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
         continue;
       }
-      dnsPort ??= port;
+      counted(port, (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0));
       const suffix = `:${port}`;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods: whatever they list is staying.
@@ -259,6 +261,11 @@ export function membershipOf(
     seen.terminating &&= c.terminating;
   }
   const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort };
+  let dnsPort: number | undefined;
+  for (const [port, endpoints] of endpointsByPort) {
+    const most = dnsPort === undefined ? -1 : endpointsByPort.get(dnsPort)!;
+    if (endpoints > most || (endpoints === most && port < dnsPort!)) dnsPort = port;
+  }
   if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
   return found;
 }

@@ -100,9 +100,15 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   if (mode === 'set') return spell(sortByAddress(everyMember()));
   const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {
-    // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live.
+    // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live, spelt
+    // as the current list spells it (its port may not be the one most endpoints have now).
     const { prefix, start, slots } = ordinals;
-    const dns = slots.map((m, i) => (m === undefined ? dnsAddress(`${prefix}-${start + i}`) : ''));
+    const spelt = slots.includes(undefined) ? currentByHost(current) : undefined;
+    const dns = slots.map((m, i) => {
+      if (m !== undefined) return '';
+      const address = dnsAddress(`${prefix}-${start + i}`);
+      return spelt?.get(hostOf(address)) ?? address;
+    });
     return spell(slots.map((m) => m ?? -1), dns);
   }
 
@@ -263,12 +269,21 @@ function statefulSetOrdinals(
   return { prefix, start, slots: Array.from({ length: last - start + 1 }, (_, i) => byOrdinal.get(start + i)) };
 }
 
-/** The ordinal of the current list's server at `index`, when it is the DNS name of pod `PREFIX-N` in an ordinal list (which has no holes). */
+/** A DNS server's host: `HOST:PORT` (a DNS name has no colon). */
+const hostOf = (server: string) => server.slice(0, server.lastIndexOf(':'));
+
+/** The current list's servers by host. */
+const currentByHost = (current: ServerList | undefined) => new Map(current?.servers.map((s) => [hostOf(s), s]));
+
+/**
+ * The ordinal of the current list's server at `index`, when it is the DNS name of pod `PREFIX-N` in an
+ * ordinal list (which has no holes), on whatever port.
+ */
 function currentOrdinal(current: ServerList, index: number, prefix: string, dnsAddress: (hostname: string) => string): number | undefined {
   const server = current.servers[index];
   if (current.weights || server === undefined || !server.startsWith(`${prefix}-`)) return undefined;
   const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
   if (!match || match[1] !== prefix) return undefined;
   const n = Number(match[2]);
-  return dnsAddress(`${prefix}-${n}`) === server ? n : undefined;
+  return hostOf(dnsAddress(`${prefix}-${n}`)) === hostOf(server) ? n : undefined;
 }
