@@ -11,7 +11,7 @@ import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { buildConfig, configHash, parseCurrentConfig, renderConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, mcrouterName, serviceName } from './naming.js';
-import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
+import { assignSlots, type ServerList, type SlotMode, type Slots, type WantedOrdinals } from './slots.js';
 import { checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
@@ -25,6 +25,7 @@ export interface SyncContext {
 
 type ObjectMap<T> = Record<string, T> | null | undefined;
 const NO_MEMBERS = new StringIndex(0);
+const NO_SERVERS: Slots = { servers: [], live: 0, ready: 0, holes: 0 };
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
@@ -69,7 +70,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   });
 
   const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
-  const config = buildConfig(topology.root, lists);
+  const orphaned = new Set(outcomes.filter((o) => o.membership.state !== 'Found' || o.membership.members.length === 0).map((o) => o.ref.name));
+  const config = buildConfig(topology.root, lists, orphaned);
+  // A pool the config leaves out (a replica whose Service is gone) keeps no server: status says what is routed.
+  for (const o of outcomes) if (o.slots.servers.length > 0 && !Object.hasOwn(config.pools, o.ref.name)) o.slots = NO_SERVERS;
   const text = renderConfig(config);
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
