@@ -6,6 +6,12 @@
  * step by step; this table is sized once for the entries it will hold and
  * probes linearly, which measured 20-30% faster for a 5,000-member sync.
  * Entries are only added, never removed.
+ *
+ * Its hash has no secret seed, so names chosen to collide (a hand-written
+ * Endpoints object may name any pod) would make every probe walk the same
+ * run of slots: quadratic, seconds for a few thousand entries. Probes are
+ * counted, and past a few per entry the index moves its entries into a Map,
+ * whose hash V8 seeds at random per process.
  */
 export class StringIndex {
   /** Entry number + 1 in each slot; 0 marks an empty slot. */
@@ -19,6 +25,10 @@ export class StringIndex {
   private readonly keys: string[];
   private readonly positions: Int32Array;
   private count = 0;
+  /** Slots visited by every `find` so far. */
+  private probes = 0;
+  /** Entry numbers by key, once probing cost too much (see the class comment). */
+  private byKey: Map<string, number> | undefined;
 
   /** `capacity`: the most entries it will hold. */
   constructor(readonly capacity: number) {
@@ -42,7 +52,8 @@ export class StringIndex {
     if (entry >= 0) return this.positions[entry]!;
     const n = this.count;
     if (n >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
-    this.slots[this.free] = n + 1;
+    if (this.byKey) this.byKey.set(key, n);
+    else this.slots[this.free] = n + 1;
     this.keys[n] = key;
     this.positions[n] = position;
     this.count = n + 1;
@@ -53,24 +64,46 @@ export class StringIndex {
   private free = 0;
 
   private find(key: string): number {
+    if (this.byKey) return this.byKey.get(key) ?? -1;
     const { slots, keys, mask } = this;
-    for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
+    for (let i = hash(key) & mask, probes = 1; ; i = (i + 1) & mask, probes++) {
       const entry = slots[i]! - 1;
       if (entry < 0) {
         this.free = i;
+        this.probed(probes);
         return -1;
       }
-      if (keys[entry] === key) return entry;
+      if (keys[entry] === key) {
+        this.probed(probes);
+        return entry;
+      }
     }
   }
+
+  /** Linear probing at half load visits about two slots a lookup; many more means keys chosen to collide. */
+  private probed(probes: number): void {
+    this.probes += probes;
+    if (this.probes <= PROBES_PER_ENTRY * (this.count + PROBES_SLACK)) return;
+    this.byKey = new Map();
+    for (let n = 0; n < this.count; n++) this.byKey.set(this.keys[n]!, n);
+  }
+
+  /** Whether the index gave up its table for a Map (keys that collide). */
+  get flooded(): boolean {
+    return this.byKey !== undefined;
+  }
 }
+
+const PROBES_PER_ENTRY = 8;
+const PROBES_SLACK = 64;
 
 /**
  * FNV-1a over the UTF-16 code units, in two lanes (even and odd units) mixed
  * at the end: each lane is a chain of multiplications, and two chains run side
  * by side, which halves the time of one for a 35-character pod name.
+ * Exported for the test that makes keys collide.
  */
-function hash(key: string): number {
+export function hash(key: string): number {
   const n = key.length;
   let even = 0x811c9dc5;
   let odd = 0x01000193 ^ n;
