@@ -248,6 +248,25 @@ t.test('a mounted config the route walker cannot read counts as every key moved'
   );
 });
 
+t.test('a mounted config too costly to route (edited to stall the hook) counts as every key moved, and costs little', async (t) => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `s${i}.example:11211`);
+  const hostile: [string, Json][] = [
+    // Each key written to 20,000 servers: 10,000 sample keys would take the hook 20 s, with every other sync waiting.
+    ['a replicated set of 20,000 servers', { pools: { p: { servers: many(20_000) } }, route: { type: 'AllSyncRoute', children: 'Pool|p' } }],
+    ['a LatestRoute over 100,000 servers', { pools: { p: { servers: many(100_000) } }, route: { type: 'LatestRoute', children: 'Pool|p' } }],
+    ['a 1 MB salt', { pools: { p: { servers: many(2) } }, route: { type: 'HashRoute', salt: 'x'.repeat(1 << 20), children: ['PoolRoute|p', 'PoolRoute|p'] } }],
+    // 50,000 uses of a 1,000-server pool: 50 million nodes, past the heap.
+    ['one pool named 50,000 times', { pools: { p: { servers: many(1000) } }, route: { type: 'AllSyncRoute', children: Array.from({ length: 50_000 }, () => 'Pool|p') } }],
+  ];
+  for (const [what, config] of hostile) {
+    const mp = new Proxy({ serviceName: 'memcached' });
+    await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
+    mp.observed.find((c) => c['kind'] === 'ConfigMap')!['data'] = { 'config.json': JSON.stringify(config) };
+    const res = await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
+    t.equal(res.status.lastChange?.keyspaceMoved, 1, what);
+  }
+});
+
 t.test('a route-only change (the hash edited) is recorded too', async (t) => {
   const app = testServer();
   t.teardown(() => app.close());

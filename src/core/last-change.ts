@@ -5,31 +5,29 @@
  */
 import type { LastChange } from '../api/memcached-proxy.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
+import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
 import { naturalOrder, type ServerList } from './slots.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
 const KEY_SAMPLE = sampleKeys(10_000);
 
-/** Rendezvous scores every server for every key: keys x servers is bounded so a change never costs the hook seconds. */
-const RENDEZVOUS_BUDGET = 2_000_000;
+/**
+ * Routing work per change, in the route trees' own units (a destination visited, a tag hashed): a config
+ * that sends each key to many servers (a Rendezvous pool scores every server, a replicated set of thousands
+ * writes to each) is measured with fewer keys, down to MIN_SAMPLE; one too costly even for those (a config
+ * edited by hand, or written to stall the hook) is not routed at all, and counts as every key moved.
+ */
+const ROUTING_BUDGET = 2_000_000;
 const MIN_SAMPLE = 500;
+const MAX_ROUTING = 5_000_000;
 
-/** The widest Rendezvous `tags` list in a route tree (0 without Rendezvous). */
-function rendezvousWidth(route: unknown, depth = 0): number {
-  if (typeof route !== 'object' || route === null || depth > 64) return 0;
-  let widest = 0;
-  for (const [field, value] of Object.entries(route)) {
-    if (field === 'tags' && Array.isArray(value)) widest = Math.max(widest, value.length);
-    else widest = Math.max(widest, rendezvousWidth(value, depth + 1));
-  }
-  return widest;
-}
-
-function sampleFor(before: unknown, after: McrouterConfig): readonly string[] {
-  const width = Math.max(rendezvousWidth((before as { route?: unknown }).route), rendezvousWidth(after.route));
-  if (width === 0) return KEY_SAMPLE;
-  return KEY_SAMPLE.slice(0, Math.min(KEY_SAMPLE.length, Math.max(MIN_SAMPLE, Math.floor(RENDEZVOUS_BUDGET / width))));
+/** The keys to route through two trees (a get through both, a set through the old for a key that moved), or undefined: too costly. */
+function sampleFor(before: RouteTree, after: RouteTree): readonly string[] | undefined {
+  const cost = Math.max(before.cost, after.cost);
+  const keys = Math.min(KEY_SAMPLE.length, Math.max(MIN_SAMPLE, Math.floor(ROUTING_BUDGET / cost)));
+  if (keys * cost > MAX_ROUTING) return undefined;
+  return keys === KEY_SAMPLE.length ? KEY_SAMPLE : KEY_SAMPLE.slice(0, keys);
 }
 
 const sameList = (a: ServerList | undefined, b: ServerList | undefined): boolean =>
@@ -68,10 +66,13 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
   if (pools.length === 0 && !routeChanged) return undefined;
   let moved: number;
   try {
-    moved = keyspaceMoved(current.raw, next, sampleFor(current.raw, next));
+    const before = compileConfig(current.raw);
+    const after = compileConfig(next);
+    const keys = sampleFor(before, after);
+    moved = keys ? keyspaceMoved(before, after, keys) : 1;
   } catch {
     // A mounted config this code did not write (edited by hand) may use routes the walker does not model,
-    // or nest beyond reason: it is being replaced whole, so every key is counted as moved.
+    // or nest or fan out beyond reason: it is being replaced whole, so every key is counted as moved.
     moved = 1;
   }
   return {

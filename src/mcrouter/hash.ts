@@ -260,6 +260,10 @@ export function weightedCh3(key: Key, weights: ArrayLike<number>): number {
  */
 export class RendezvousHash {
   readonly size: number;
+  /** Work per key: every tag is scored. */
+  get cost(): number {
+    return this.size;
+  }
   // Tag hashes as (high, low) pairs.
   private readonly tagHashes: Int32Array;
 

@@ -82,6 +82,11 @@ export class RouteTree {
   private readonly uses: ReadonlyMap<string, PoolUse>;
   private readonly request = new Request();
 
+  /** An upper bound on the work of routing one key, in destinations visited and tags hashed. */
+  get cost(): number {
+    return this.root.cost;
+  }
+
   /** @internal built by compileConfig / compileRoute */
   constructor(root: RouteNode, pools: ReadonlyMap<string, Pool>, uses: ReadonlyMap<string, PoolUse>) {
     this.root = root;
@@ -202,6 +207,11 @@ class Request {
 }
 
 interface RouteNode {
+  /**
+   * An upper bound on the work of routing one key through this node: the destinations and children it may
+   * visit, the tags it hashes, its salt's length. Callers that route many keys size their sample by it.
+   */
+  readonly cost: number;
   reach(req: Request): Reach;
   first(req: Request): First;
   /** Whether the way to a request's servers goes through a choice made per mcrouter host. */
@@ -213,6 +223,7 @@ function nothing(errorReply: boolean): Reach {
 }
 
 class Destination implements RouteNode {
+  readonly cost = 1;
   constructor(readonly server: string) {}
   reach(): Reach {
     return { primary: [this.server], fallbacks: [], errorReply: false };
@@ -227,6 +238,7 @@ class Destination implements RouteNode {
 
 /** ErrorRoute (an error reply) or NullRoute (an empty reply: a miss, "stored", ...). */
 class NoServer implements RouteNode {
+  readonly cost = 1;
   constructor(readonly errorReply: boolean) {}
   reach(): Reach {
     return nothing(this.errorReply);
@@ -240,16 +252,21 @@ class NoServer implements RouteNode {
 }
 
 interface PoolHash {
+  /** Work per key: Rendezvous scores every server. */
+  readonly cost: number;
   indexBytes(bytes: Uint8Array, length: number): number;
 }
 
 /** HashRoute, and PoolRoute which is a HashRoute over its pool's servers. */
 class Hash implements RouteNode {
+  readonly cost: number;
   constructor(
     private readonly children: readonly RouteNode[],
     private readonly hash: PoolHash,
     private readonly salt: Uint8Array,
-  ) {}
+  ) {
+    this.cost = 1 + hash.cost + Math.ceil(salt.length / 64) + maxCost(children);
+  }
 
   private child(req: Request): RouteNode {
     const key = req.key;
@@ -272,7 +289,10 @@ class Hash implements RouteNode {
 
 /** AllSyncRoute, AllAsyncRoute, AllFastestRoute, AllMajorityRoute, AllInitialRoute: every child at once. */
 class All implements RouteNode {
-  constructor(private readonly children: readonly RouteNode[]) {}
+  readonly cost: number;
+  constructor(private readonly children: readonly RouteNode[]) {
+    this.cost = 1 + sumCost(children);
+  }
   reach(req: Request): Reach {
     const primary: string[] = [];
     const fallbacks: string[] = [];
@@ -305,10 +325,13 @@ class All implements RouteNode {
  * child alone, mcrouter routes/MissFailoverRoute.h).
  */
 class Failover implements RouteNode {
+  readonly cost: number;
   constructor(
     private readonly children: readonly RouteNode[],
     private readonly onMiss: boolean,
-  ) {}
+  ) {
+    this.cost = 1 + sumCost(children);
+  }
 
   private targets(req: Request): readonly RouteNode[] {
     if (!this.onMiss || GET_SET.has(req.op) || req.op === 'delete') return this.children;
@@ -346,10 +369,13 @@ class Failover implements RouteNode {
 }
 
 class OperationSelector implements RouteNode {
+  readonly cost: number;
   constructor(
     private readonly policies: ReadonlyMap<string, RouteNode>,
     private readonly defaultPolicy: RouteNode | undefined,
-  ) {}
+  ) {
+    this.cost = 1 + maxCost([...policies.values(), ...(defaultPolicy ? [defaultPolicy] : [])]);
+  }
   private policy(req: Request): RouteNode | undefined {
     return this.policies.get(req.op) ?? this.defaultPolicy;
   }
@@ -366,6 +392,7 @@ class OperationSelector implements RouteNode {
 }
 
 class Ch3 implements PoolHash {
+  readonly cost = 1;
   constructor(private readonly n: number) {}
   indexBytes(bytes: Uint8Array, length: number): number {
     return furcHashBytes(bytes, length, this.n);
@@ -373,6 +400,7 @@ class Ch3 implements PoolHash {
 }
 
 class Crc32 implements PoolHash {
+  readonly cost = 1;
   constructor(private readonly n: number) {}
   indexBytes(bytes: Uint8Array, length: number): number {
     return crc32IndexBytes(bytes, length, this.n);
@@ -380,6 +408,7 @@ class Crc32 implements PoolHash {
 }
 
 class WeightedCh3 implements PoolHash {
+  readonly cost = 1;
   constructor(private readonly weights: Float64Array) {}
   indexBytes(bytes: Uint8Array, length: number): number {
     return weightedCh3Bytes(bytes, length, this.weights);
@@ -454,6 +483,9 @@ function compileWith(pools: ReadonlyMap<string, Pool>, spec: unknown, path: stri
   return new RouteTree(compiler.create(spec, path), pools, compiler.uses);
 }
 
+/** The most nodes a compiled route tree has: far above any config the hook writes (a pool per Service, used once or twice). */
+const MAX_ROUTE_NODES = 1_000_000;
+
 const ALL_ROUTES = new Set(['AllSyncRoute', 'AllAsyncRoute', 'AllFastestRoute', 'AllMajorityRoute', 'AllInitialRoute']);
 
 // PoolRoute options that add or change destinations (shadows, splits, bucketing):
@@ -472,6 +504,8 @@ const UNSUPPORTED_POOL_ROUTE_OPTIONS = [
 class Compiler {
   /** The config's pools by how the route uses them: the first PoolRoute over one, else a list of replicas. */
   readonly uses = new Map<string, PoolUse>();
+  /** Nodes made so far: each use of a pool makes one per server. */
+  private nodes = 0;
   /** While a HashRoute's own children are read: its hash fields. */
   private hashingPools: Json | undefined;
 
@@ -485,8 +519,15 @@ class Compiler {
     return list[0]!;
   }
 
+  /** Counts `n` more nodes: a config that names a large pool many times would otherwise fill the heap. */
+  private made(n: number, path: string): void {
+    this.nodes += n;
+    if (this.nodes > MAX_ROUTE_NODES) throw new McrouterConfigError(`${path}: the route tree has more than ${MAX_ROUTE_NODES} nodes`);
+  }
+
   createList(json: unknown, path: string): RouteNode[] {
     if (Array.isArray(json)) return json.flatMap((item, i) => this.createList(item, `${path}[${i}]`));
+    this.made(1, path);
     if (isObject(json)) {
       if (typeof json.type !== 'string') throw new McrouterConfigError(`${path}: no string "type"`);
       return this.createTyped(json.type, json, `${path}(${json.type})`);
@@ -511,6 +552,7 @@ class Compiler {
         const pool = this.pool(json, path);
         // Its servers as a list: hashed over by a HashRoute (a shard each), else replicas (All*, Failover, Latest).
         this.used(pool, this.hashingPools === undefined ? 'replicas' : { hash: this.hashingPools });
+        this.made(pool.servers.length, path);
         return pool.servers.map((server) => new Destination(server));
       }
       case 'PoolRoute':
@@ -596,6 +638,7 @@ class Compiler {
       this.used(pool, { hash: undefined });
       hash = poolHashJson(pool);
     }
+    this.made(pool.servers.length, path);
     return this.hashRoute(hash, pool.servers.map((server) => new Destination(server)), path);
   }
 
@@ -718,6 +761,7 @@ function latestRoute(json: Json, children: RouteNode[], path: string): RouteNode
 }
 
 class Latest implements RouteNode {
+  readonly cost: number;
   private readonly listed: RouteNode;
   private readonly byHost = new Map<number, RouteNode>();
 
@@ -728,6 +772,8 @@ class Latest implements RouteNode {
     private readonly salt: string,
   ) {
     this.listed = failoverOver(children.slice(0, count));
+    // Each host's pick copies the children once; counted per key, as if every key came from another host.
+    this.cost = 1 + children.length + count * maxCost(children);
   }
 
   private forHost(host: number | undefined): RouteNode {
@@ -763,6 +809,9 @@ class Latest implements RouteNode {
     return this.count > 0;
   }
 }
+
+const sumCost = (nodes: readonly RouteNode[]) => nodes.reduce((sum, node) => sum + node.cost, 0);
+const maxCost = (nodes: readonly RouteNode[]) => nodes.reduce((most, node) => Math.max(most, node.cost), 0);
 
 /** FailoverRoute over `targets`, as mcrouter's factories make it: none is NullRoute, one is that one. */
 function failoverOver(targets: RouteNode[]): RouteNode {
