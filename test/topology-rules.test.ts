@@ -243,6 +243,18 @@ t.test('config.json grows with the leaves, not five-fold per replicated level', 
   t.same(tree.route('k', 'gets').primary.length + tree.route('k', 'gets').fallbacks.length, 8, 'a read may try each of them');
 });
 
+t.test('a config no ConfigMap can hold is refused before it is rendered: 422 naming spec.rules', async (t) => {
+  // 4,096 Rendezvous leaves over one 300-pod Service: each lists the pool again as tags, 50 MB in all,
+  // which the hook took 4 s and 500 MB to write before this check (and a ConfigMap holds 1 MiB).
+  const pool = [service({ name: 'big' }), ...endpointSlices('big', deploymentPods('big', 300, 40))];
+  const leaves = { type: 'sharded', children: Array.from({ length: 64 }, () => ({ type: 'sharded', children: Array.from({ length: 64 }, () => ({ service: { name: 'big' }, hash: 'Rendezvous' })) })) };
+  const res = await sync({ rules: leaves }, pool);
+  t.equal(res.statusCode, 422);
+  t.match(res.body, { field: 'spec.rules', message: /^spec\.rules: the mcrouter config would take more than \d+ bytes \(its Rendezvous leaves list their pools again as tags\), and a ConfigMap holds 1048576$/ });
+  const few = { type: 'sharded', children: [{ service: { name: 'big' }, hash: 'Rendezvous' }, { service: { name: 'big' }, hash: 'Rendezvous' }] };
+  t.equal((await sync({ rules: few }, pool)).statusCode, 200, 'a few such leaves are fine');
+});
+
 t.test('Rendezvous over children: one distinct tag per child, unchanged when servers come and go', async (t) => {
   const spec = { rules: { hash: 'Rendezvous', children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-a' } }, { type: 'replicated', children: [{ service: { name: 'shard-b' } }, { service: { name: 'shard-c' } }] }] } };
   const before = await sync(spec);

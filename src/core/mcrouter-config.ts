@@ -67,6 +67,9 @@ function distinct(routes: Route[]): Route[] {
  */
 export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>, orphaned: ReadonlySet<string> = new Set()): McrouterConfig {
   const pools: Record<string, ServerList> = {};
+  // A Rendezvous leaf lists its pool's servers again as tags, and a pool may be one leaf of thousands:
+  // counted as they are written, so that a config no ConfigMap can hold is refused before it is rendered.
+  let tagBytes = 0;
   const isEmpty = (node: RouteNode): boolean =>
     node.kind === 'leaf' ? (servers.get(node.pool.name)?.servers.length ?? 0) === 0 : node.children.every(isEmpty);
   const isOrphaned = (node: RouteNode): boolean =>
@@ -99,6 +102,10 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     if (leaf.type === 'replicated') return replicated(leaf, () => [`Pool|${name}`], ops, depth);
     if (leaf.hash === 'Ch3') return `PoolRoute|${name}`;
     // Rendezvous refuses to load without one tag per server; older mcrouter builds read them only from the route's hash.
+    if (leaf.hash === 'Rendezvous') {
+      for (const server of list.servers) tagBytes += server.length + 4;
+      if (tagBytes > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(tagBytes, 'its Rendezvous leaves list their pools again as tags');
+    }
     const hash = leaf.hash === 'Rendezvous' ? { hash_func: 'Rendezvous', tags: list.servers } : { hash_func: leaf.hash };
     return { type: 'PoolRoute', pool: name, hash };
   };
@@ -132,6 +139,20 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
 
 const errorRoute = (response: string): Route => ({ type: 'ErrorRoute', response });
 
+/** Kubernetes' limit on a ConfigMap's data (and Metacontroller's copy of it in an annotation holds far less). */
+export const CONFIG_MAX_BYTES = 1024 * 1024;
+
+/** A config that no ConfigMap can hold, refused (before it is rendered, where it can be): `bytes` is what was counted by then. */
+export class ConfigTooLargeError extends Error {
+  override name = 'ConfigTooLargeError';
+  constructor(
+    readonly bytes: number,
+    why: string,
+  ) {
+    super(`the mcrouter config would take more than ${bytes} bytes (${why}), and a ConfigMap holds ${CONFIG_MAX_BYTES}`);
+  }
+}
+
 /** A stable name for a subtree: its pool, or the rule type over its children's names. */
 const nodeLabel = (node: RouteNode): string =>
   node.kind === 'leaf' ? node.pool.name : `${node.type}(${node.children.map(nodeLabel).join(',')})`;
@@ -151,7 +172,9 @@ function rendezvousTags(children: readonly RouteNode[]): string[] {
 }
 
 export function renderConfig(config: McrouterConfig): string {
-  return `${JSON.stringify(config, null, 2)}\n`;
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  if (text.length > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(text.length, 'the pools list that many servers');
+  return text;
 }
 
 /** What `status.configHash` shows: users can check it against `sha256sum` of the mounted file. */
