@@ -9,9 +9,10 @@
  *
  * Its hash has no secret seed, so names chosen to collide (a hand-written
  * Endpoints object may name any pod) would make every probe walk the same
- * run of slots: quadratic, seconds for a few thousand entries. Probes are
- * counted, and past a few per entry the index moves its entries into a Map,
- * whose hash V8 seeds at random per process.
+ * run of slots: quadratic, seconds for a few thousand entries. How far each
+ * added key lands from its hash's slot is summed, and past a few slots per
+ * entry the index moves its entries into a Map, whose hash V8 seeds at random
+ * per process.
  */
 export class StringIndex {
   /** Entry number + 1 in each slot; 0 marks an empty slot. */
@@ -25,7 +26,7 @@ export class StringIndex {
   private readonly keys: string[];
   private readonly positions: Int32Array;
   private count = 0;
-  /** Slots visited by every `find` so far. */
+  /** Slots from each added key's hash to where it went, and one, summed over the entries. */
   private probes = 0;
   /** Entry numbers by key, once probing cost too much (see the class comment). */
   private byKey: Map<string, number> | undefined;
@@ -52,38 +53,42 @@ export class StringIndex {
     if (entry >= 0) return this.positions[entry]!;
     const n = this.count;
     if (n >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
-    if (this.byKey) this.byKey.set(key, n);
-    else this.slots[this.free] = n + 1;
+    if (this.byKey) {
+      this.byKey.set(key, n);
+    } else {
+      this.slots[this.free] = n + 1;
+      // Runs grow only as entries are added: counting here keeps lookups as they were.
+      this.probes += ((this.free - this.home) & this.mask) + 1;
+    }
     this.keys[n] = key;
     this.positions[n] = position;
     this.count = n + 1;
+    if (this.byKey === undefined && this.probes > PROBES_PER_ENTRY * (this.count + PROBES_SLACK)) this.flood();
     return -1;
   }
 
   /** The empty slot where the last `find` that missed stopped: where its key goes. */
   private free = 0;
+  /** The slot the last `find` started from: its key's hash. */
+  private home = 0;
 
   private find(key: string): number {
-    if (this.byKey) return this.byKey.get(key) ?? -1;
+    if (this.byKey !== undefined) return this.byKey.get(key) ?? -1;
     const { slots, keys, mask } = this;
-    for (let i = hash(key) & mask, probes = 1; ; i = (i + 1) & mask, probes++) {
+    const home = hash(key) & mask;
+    this.home = home;
+    for (let i = home; ; i = (i + 1) & mask) {
       const entry = slots[i]! - 1;
       if (entry < 0) {
         this.free = i;
-        this.probed(probes);
         return -1;
       }
-      if (keys[entry] === key) {
-        this.probed(probes);
-        return entry;
-      }
+      if (keys[entry] === key) return entry;
     }
   }
 
-  /** Linear probing at half load visits about two slots a lookup; many more means keys chosen to collide. */
-  private probed(probes: number): void {
-    this.probes += probes;
-    if (this.probes <= PROBES_PER_ENTRY * (this.count + PROBES_SLACK)) return;
+  /** Linear probing at half load places a key about two slots from its hash; many more means keys chosen to collide. */
+  private flood(): void {
     this.byKey = new Map();
     for (let n = 0; n < this.count; n++) this.byKey.set(this.keys[n]!, n);
   }
