@@ -48,6 +48,27 @@ t.test('keys that collide move the index into a Map, with the same answers', asy
   t.equal(index.get('memcached-absent'), -1);
 });
 
+t.test('a run of keys each in its own slot, then one key hashed to its start: moved to a Map at once', async (t) => {
+  // Each of the first keys costs one probe; the last walks the whole run, and every later lookup of it would too.
+  const size = 1024;
+  const bySlot = new Map<number, string>();
+  let last: string | undefined;
+  for (let i = 0; bySlot.size < 300 || last === undefined; i++) {
+    const name = `pod-${i.toString(36)}`;
+    const slot = hash(name) & (size - 1);
+    if (slot < 300 && !bySlot.has(slot)) bySlot.set(slot, name);
+    else if (slot === 0 && last === undefined) last = name;
+  }
+  bySlot.set(-1, last!);
+  const index = new StringIndex(size / 2);
+  for (let slot = 0; slot < 300; slot++) index.add(bySlot.get(slot)!, slot);
+  t.notOk(index.flooded, 'keys in their own slots walk nothing');
+  index.add(bySlot.get(-1)!, 300);
+  t.ok(index.flooded, 'the key that walked 300 slots moved the index');
+  t.equal(index.get(bySlot.get(-1)!), 300);
+  t.equal(index.get(bySlot.get(299)!), 299);
+});
+
 t.test('a pool of pods named to collide syncs with every pod a server', async (t) => {
   // A selectorless Service with a hand-written Endpoints object: nothing stops its pod names.
   const names = collidingNames(400, 10);

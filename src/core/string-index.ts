@@ -9,10 +9,11 @@
  *
  * Its hash has no secret seed, so names chosen to collide (a hand-written
  * Endpoints object may name any pod) would make every probe walk the same
- * run of slots: quadratic, seconds for a few thousand entries. How far each
- * added key lands from its hash's slot is summed, and past a few slots per
- * entry the index moves its entries into a Map, whose hash V8 seeds at random
- * per process.
+ * run of slots: quadratic, seconds for a few thousand entries. A lookup that
+ * walks more than MAX_WALK slots moves the entries into a Map, whose hash V8
+ * seeds at random per process: with random keys at half load the longest walk
+ * over 200,000 entries is a few dozen slots, so only chosen keys get there,
+ * and each lookup costs at most MAX_WALK slots before the move.
  */
 export class StringIndex {
   /** Entry number + 1 in each slot; 0 marks an empty slot. */
@@ -26,8 +27,6 @@ export class StringIndex {
   private readonly keys: string[];
   private readonly positions: Int32Array;
   private count = 0;
-  /** Slots from each added key's hash to where it went, and one, summed over the entries. */
-  private probes = 0;
   /** Entry numbers by key, once probing cost too much (see the class comment). */
   private byKey: Map<string, number> | undefined;
 
@@ -44,50 +43,46 @@ export class StringIndex {
   /** The position stored for `key`, or -1. */
   get(key: string): number {
     const entry = this.find(key);
+    if (((this.stop - this.home) & this.mask) > MAX_WALK) this.flood();
     return entry < 0 ? -1 : this.positions[entry]!;
   }
 
   /** Stores `position` for `key` unless it has one already: returns that one, or -1 when added. */
   add(key: string, position: number): number {
     const entry = this.find(key);
+    if (((this.stop - this.home) & this.mask) > MAX_WALK) this.flood();
     if (entry >= 0) return this.positions[entry]!;
     const n = this.count;
     if (n >= this.capacity) throw new RangeError(`StringIndex: more than ${this.capacity} entries`);
-    if (this.byKey) {
-      this.byKey.set(key, n);
-    } else {
-      this.slots[this.free] = n + 1;
-      // Runs grow only as entries are added: counting here keeps lookups as they were.
-      this.probes += ((this.free - this.home) & this.mask) + 1;
-    }
+    if (this.byKey) this.byKey.set(key, n);
+    else this.slots[this.stop] = n + 1;
     this.keys[n] = key;
     this.positions[n] = position;
     this.count = n + 1;
-    if (this.byKey === undefined && this.probes > PROBES_PER_ENTRY * (this.count + PROBES_SLACK)) this.flood();
     return -1;
   }
 
-  /** The empty slot where the last `find` that missed stopped: where its key goes. */
-  private free = 0;
-  /** The slot the last `find` started from: its key's hash. */
+  /** Where the last `find` started (its key's hash) and stopped (its key's slot, or the empty one where it goes). */
   private home = 0;
+  private stop = 0;
 
   private find(key: string): number {
-    if (this.byKey !== undefined) return this.byKey.get(key) ?? -1;
+    if (this.byKey !== undefined) {
+      this.home = this.stop = 0;
+      return this.byKey.get(key) ?? -1;
+    }
     const { slots, keys, mask } = this;
     const home = hash(key) & mask;
     this.home = home;
     for (let i = home; ; i = (i + 1) & mask) {
       const entry = slots[i]! - 1;
-      if (entry < 0) {
-        this.free = i;
-        return -1;
+      if (entry < 0 || keys[entry] === key) {
+        this.stop = i;
+        return entry;
       }
-      if (keys[entry] === key) return entry;
     }
   }
 
-  /** Linear probing at half load places a key about two slots from its hash; many more means keys chosen to collide. */
   private flood(): void {
     this.byKey = new Map();
     for (let n = 0; n < this.count; n++) this.byKey.set(this.keys[n]!, n);
@@ -99,8 +94,7 @@ export class StringIndex {
   }
 }
 
-const PROBES_PER_ENTRY = 8;
-const PROBES_SLACK = 64;
+const MAX_WALK = 128;
 
 /**
  * FNV-1a over the UTF-16 code units, in two lanes (even and odd units) mixed
