@@ -7,7 +7,7 @@
 import t from 'tap';
 import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
-import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentPods, endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 
 const app = testServer();
@@ -58,33 +58,6 @@ t.test('a missing Service under a replicated rule is left out; writes still reac
   t.same(Object.keys(configOf(noEndpoints.body).pools), ['shard-a', 'shard-b'], 'a Service without endpoints is left out too');
   t.match(statusOf(noEndpoints.body).pools[1], { name: 'gone', reason: 'NoServers' });
   t.match(readyOf(noEndpoints.body), { status: 'False', reason: 'NoServers', message: /gone/ });
-});
-
-t.test('a replica whose Service goes away after it was served is left out too, unless no replica is left', async (t) => {
-  const spec = { rules: { type: 'replicated', children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-b' } }] } };
-  const parent = proxy({ name: 'rules', spec });
-  const first = await sync(spec);
-  const children = observedChildren(parent, first.body['children'] as Json[]);
-  const step = (related: Json[]) => post(app, '/sync', syncRequest({ parent, related, children }));
-  for (const [why, related] of [
-    ['deleted', [...shard('shard-a', 10), ...shard('shard-c', 12)]],
-    ['without endpoints', [...shard('shard-a', 10), service({ name: 'shard-b', headless: true })]],
-  ] as const) {
-    const res = await step([...related]);
-    const config = configOf(res.body);
-    t.same(Object.keys(config.pools), ['shard-a'], `${why}: only the live replica is routed to`);
-    const tree = compileConfig(config);
-    for (const key of keys) {
-      const { primary } = tree.route(key, 'set');
-      if (primary.length !== 1 || !inPool(A)(primary[0]!)) t.fail(`${why}: set ${key} reached ${primary}`);
-    }
-    t.match(statusOf(res.body).pools[1], { name: 'shard-b', servers: 0, readyServers: 0 }, `${why}: status counts what is routed`);
-    t.match(readyOf(res.body), { status: 'False', message: /shard-b.*no request reaches it until it has servers/ });
-  }
-  // Both gone: the current config's servers are all there is, and are kept (their pods may still run).
-  const bothGone = await step([...shard('shard-c', 12)]);
-  t.same(Object.keys(configOf(bothGone.body).pools), ['shard-a', 'shard-b']);
-  t.match(readyOf(bothGone.body), { reason: 'ServiceNotFound', message: /keeping the 6 servers of the current config/ });
 });
 
 t.test('every child empty: the rule becomes ErrorRoute; a sharded child keeps its position', async (t) => {

@@ -61,19 +61,14 @@ function distinct(routes: Route[]): Route[] {
   });
 }
 
-/**
- * Builds the config; `servers` gives each pool's list by name (empty when it has none). `orphaned` names
- * the pools whose servers come only from the current config: their Service is gone, or lists no endpoint.
- */
-export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>, orphaned: ReadonlySet<string> = new Set()): McrouterConfig {
+/** Builds the config; `servers` gives each pool's list by name (empty when it has none). */
+export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>): McrouterConfig {
   const pools: Record<string, ServerList> = {};
   // A Rendezvous leaf lists its pool's servers again as tags, and a pool may be one leaf of thousands:
   // counted as they are written, so that a config no ConfigMap can hold is refused before it is rendered.
   let tagBytes = 0;
   const isEmpty = (node: RouteNode): boolean =>
     node.kind === 'leaf' ? (servers.get(node.pool.name)?.servers.length ?? 0) === 0 : node.children.every(isEmpty);
-  const isOrphaned = (node: RouteNode): boolean =>
-    node.kind === 'leaf' ? isEmpty(node) || orphaned.has(node.pool.name) : node.children.every(isOrphaned);
 
   const replicated = (node: RouteNode, children: (ops: Operations) => Route[], ops: Operations, depth: number): Route => {
     const writes = (): Route => ({ type: WRITE_ROUTES[node.writePolicy], children: children('writes') });
@@ -114,12 +109,9 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     if (group.children.every(isEmpty)) return errorRoute('memcached-operator: no servers in any child rule');
     const child = (c: RouteNode, childOps: Operations) => route(c, childOps, depth + 1);
     if (group.type === 'replicated') {
-      // An empty replica is left out so writes still succeed on the others, and so is one whose servers the
-      // current config alone still names: every AllSync write would fail on them, and a replica's servers hold
-      // no key placement worth keeping. Only when no other replica is left are those servers kept.
-      const live = group.children.filter((c) => !isOrphaned(c));
-      const replicas = live.length > 0 ? live : group.children.filter((c) => !isEmpty(c));
-      return replicated(group, (childOps) => distinct(replicas.map((c) => child(c, childOps))), ops, depth);
+      // An empty replica is left out so writes still succeed on the others.
+      const live = group.children.filter((c) => !isEmpty(c));
+      return replicated(group, (childOps) => distinct(live.map((c) => child(c, childOps))), ops, depth);
     }
     // A sharded child keeps its position even when empty: dropping it would remap every other child's keys.
     const children = group.children.map((c) => child(c, ops));

@@ -11,7 +11,7 @@ import { lastChangeOf } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, mcrouterName, serviceName } from './naming.js';
-import { assignSlots, type ServerList, type SlotMode, type Slots, type WantedOrdinals } from './slots.js';
+import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
@@ -25,7 +25,6 @@ export interface SyncContext {
 
 type ObjectMap<T> = Record<string, T> | null | undefined;
 const NO_MEMBERS = new StringIndex(0);
-const NO_SERVERS: Slots = { servers: [], live: 0, ready: 0, holes: 0 };
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
@@ -70,19 +69,16 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   });
 
   const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
-  const orphaned = new Set(outcomes.filter((o) => o.membership.state !== 'Found' || o.membership.members.length === 0).map((o) => o.ref.name));
   let config: McrouterConfig;
   let text: string;
   try {
-    config = buildConfig(topology.root, lists, orphaned);
+    config = buildConfig(topology.root, lists);
     text = renderConfig(config);
   } catch (error) {
     if (!(error instanceof ConfigTooLargeError)) throw error;
     // What the spec asks for over the pools there are: refused whole, as a spec the CRD refuses is.
     throw new SpecError(parent.spec.rules ? 'spec.rules' : 'spec.serviceName', error.message);
   }
-  // A pool the config leaves out (a replica whose Service is gone) keeps no server: status says what is routed.
-  for (const o of outcomes) if (o.slots.servers.length > 0 && !Object.hasOwn(config.pools, o.ref.name)) o.slots = NO_SERVERS;
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
   // A status that already reports this config has recorded the change to it: the ConfigMap is not applied
