@@ -267,6 +267,18 @@ t.test('a mounted config too costly to route (edited to stall the hook) counts a
   }
 });
 
+t.test("a config of the hook's own that uses a large pool many times is still routed", async (t) => {
+  // 64 shards, each a pair of a 4,000-server pool and a small one: the big pool is used 5 times in each
+  // (writes and each read operation), 1.28 million uses of its servers in all; keys stay where they were.
+  const spec = { rules: { children: range(64).map((i) => ({ type: 'replicated', children: [{ service: { name: 'big' } }, { service: { name: `small-${i}` } }] })) } };
+  const smalls = range(64).flatMap((i) => [service({ name: `small-${i}` }), ...endpointSlices(`small-${i}`, deploymentPods(`small-${i}`, 3, 100 + i))]);
+  const big = (n: number) => [service({ name: 'big' }), ...endpointSlices('big', deploymentPods('big', n, 40))];
+  const mp = new Proxy(spec);
+  await mp.sync(hookAt(0), [...big(4000), ...smalls]);
+  const res = await mp.sync(hookAt(1), [...big(4001), ...smalls]);
+  t.ok(res.status.lastChange && res.status.lastChange.keyspaceMoved < 0.01, `keyspaceMoved ${res.status.lastChange?.keyspaceMoved}: measured, not counted as all moved`);
+});
+
 t.test('a route-only change (the hash edited) is recorded too', async (t) => {
   const app = testServer();
   t.teardown(() => app.close());

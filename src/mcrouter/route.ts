@@ -483,8 +483,11 @@ function compileWith(pools: ReadonlyMap<string, Pool>, spec: unknown, path: stri
   return new RouteTree(compiler.create(spec, path), pools, compiler.uses);
 }
 
-/** The most nodes a compiled route tree has: far above any config the hook writes (a pool per Service, used once or twice). */
-const MAX_ROUTE_NODES = 1_000_000;
+/**
+ * The most nodes a compiled route tree makes or references (each use of a pool counts its servers): far
+ * above any config the hook writes, where a pool is used by a leaf or two (five times under a replicated rule).
+ */
+const MAX_ROUTE_NODES = 4_000_000;
 
 const ALL_ROUTES = new Set(['AllSyncRoute', 'AllAsyncRoute', 'AllFastestRoute', 'AllMajorityRoute', 'AllInitialRoute']);
 
@@ -504,8 +507,10 @@ const UNSUPPORTED_POOL_ROUTE_OPTIONS = [
 class Compiler {
   /** The config's pools by how the route uses them: the first PoolRoute over one, else a list of replicas. */
   readonly uses = new Map<string, PoolUse>();
-  /** Nodes made so far: each use of a pool makes one per server. */
+  /** Nodes made or referenced so far: each use of a pool counts its servers. */
   private nodes = 0;
+  /** One node per server of each pool, shared by every use of the pool. */
+  private readonly serverNodes = new Map<Pool, readonly RouteNode[]>();
   /** While a HashRoute's own children are read: its hash fields. */
   private hashingPools: Json | undefined;
 
@@ -552,8 +557,7 @@ class Compiler {
         const pool = this.pool(json, path);
         // Its servers as a list: hashed over by a HashRoute (a shard each), else replicas (All*, Failover, Latest).
         this.used(pool, this.hashingPools === undefined ? 'replicas' : { hash: this.hashingPools });
-        this.made(pool.servers.length, path);
-        return pool.servers.map((server) => new Destination(server));
+        return [...this.serversOf(pool, path)];
       }
       case 'PoolRoute':
         return [this.poolRoute(json, path)];
@@ -638,8 +642,14 @@ class Compiler {
       this.used(pool, { hash: undefined });
       hash = poolHashJson(pool);
     }
+    return this.hashRoute(hash, this.serversOf(pool, path), path);
+  }
+
+  private serversOf(pool: Pool, path: string): readonly RouteNode[] {
     this.made(pool.servers.length, path);
-    return this.hashRoute(hash, pool.servers.map((server) => new Destination(server)), path);
+    let nodes = this.serverNodes.get(pool);
+    if (!nodes) this.serverNodes.set(pool, (nodes = pool.servers.map((server) => new Destination(server))));
+    return nodes;
   }
 
   /** Records how the route uses one of the config's pools: the first hashing use wins over any list of replicas. */
@@ -650,7 +660,7 @@ class Compiler {
   }
 
   /** HashRoute's fields: `hash_func` (Ch3), `salt`, `weights` (WeightedCh3), `tags` (Rendezvous). */
-  private hashRoute(json: Json, children: RouteNode[], path: string): RouteNode {
+  private hashRoute(json: Json, children: readonly RouteNode[], path: string): RouteNode {
     const salt = saltOf(json, path);
     let func = 'Ch3';
     if (json.hash_func !== undefined) {
@@ -748,7 +758,7 @@ function weightedCh3Weights(json: unknown, n: number, path: string): Float64Arra
  * virtual hosts, the picks spread as they do over a fleet of mcrouter pods, and a child added or removed
  * changes the picks of as few hosts as it does there (WeightedCh3 is consistent).
  */
-function latestRoute(json: Json, children: RouteNode[], path: string): RouteNode {
+function latestRoute(json: Json, children: readonly RouteNode[], path: string): RouteNode {
   let count = 5;
   if (json.failover_count !== undefined) {
     if (!Number.isInteger(json.failover_count)) throw new McrouterConfigError(`${path}: "failover_count" is not an integer`);
@@ -814,12 +824,12 @@ const sumCost = (nodes: readonly RouteNode[]) => nodes.reduce((sum, node) => sum
 const maxCost = (nodes: readonly RouteNode[]) => nodes.reduce((most, node) => Math.max(most, node.cost), 0);
 
 /** FailoverRoute over `targets`, as mcrouter's factories make it: none is NullRoute, one is that one. */
-function failoverOver(targets: RouteNode[]): RouteNode {
+function failoverOver(targets: readonly RouteNode[]): RouteNode {
   return nullOrSingle(targets) ?? new Failover(targets, false);
 }
 
 /** mcrouter's factories turn no children into NullRoute and one child into that child. */
-function nullOrSingle(children: RouteNode[]): RouteNode | undefined {
+function nullOrSingle(children: readonly RouteNode[]): RouteNode | undefined {
   if (children.length === 0) return new NoServer(false);
   if (children.length === 1) return children[0];
   return undefined;
