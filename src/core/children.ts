@@ -125,20 +125,20 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
  */
 function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirements): ResourceRequirements {
   if (!user || Object.keys(user).length === 0) return defaults;
-  const stored: ResourceRequirements = {};
+  const written: ResourceRequirements = {};
   const { limits, requests, ...rest } = user;
-  if (limits && Object.keys(limits).length > 0) stored.limits = storedQuantities(limits);
-  if (requests && Object.keys(requests).length > 0) stored.requests = storedQuantities(requests);
+  if (limits && Object.keys(limits).length > 0) written.limits = storedQuantities(limits);
+  if (requests && Object.keys(requests).length > 0) written.requests = storedQuantities(requests);
   for (const [field, value] of Object.entries(rest)) {
-    if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) (stored as Record<string, unknown>)[field] = value;
+    if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) (written as Record<string, unknown>)[field] = value;
   }
-  return stored;
+  return written;
 }
 
 const storedQuantities = (list: Record<string, string | number>): Record<string, string> => {
-  const stored: Record<string, string> = {};
-  for (const [resource, quantity] of Object.entries(list)) stored[resource] = storedResourceQuantity(quantity);
-  return stored;
+  const written: Record<string, string> = {};
+  for (const [resource, quantity] of Object.entries(list)) written[resource] = storedResourceQuantity(quantity);
+  return written;
 };
 
 export function configMapChild(parent: MemcachedProxy, configText: string): ConfigMap {

@@ -96,13 +96,11 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     // `Pool|NAME` is the pool's server list itself: every server a replica.
     if (leaf.type === 'replicated') return replicated(leaf, () => [`Pool|${name}`], ops, depth);
     if (leaf.hash === 'Ch3') return `PoolRoute|${name}`;
+    if (leaf.hash !== 'Rendezvous') return { type: 'PoolRoute', pool: name, hash: { hash_func: leaf.hash } };
     // Rendezvous refuses to load without one tag per server; older mcrouter builds read them only from the route's hash.
-    if (leaf.hash === 'Rendezvous') {
-      for (const server of list.servers) tagBytes += server.length + 4;
-      if (tagBytes > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(tagBytes, 'its Rendezvous leaves list their pools again as tags');
-    }
-    const hash = leaf.hash === 'Rendezvous' ? { hash_func: 'Rendezvous', tags: list.servers } : { hash_func: leaf.hash };
-    return { type: 'PoolRoute', pool: name, hash };
+    for (const server of list.servers) tagBytes += server.length + 4;
+    if (tagBytes > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(tagBytes, 'its Rendezvous leaves list their pools again as tags');
+    return { type: 'PoolRoute', pool: name, hash: { hash_func: 'Rendezvous', tags: list.servers } };
   };
 
   const groupRoute = (group: GroupNode, ops: Operations, depth: number): Route => {
