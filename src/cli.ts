@@ -53,6 +53,13 @@ class UsageError extends Error {}
 export function runCli(argv: string[], io: CliIo): number {
   try {
     const [command, ...args] = argv;
+    // `route --help` asks for the usage, not for an option route lacks (after `--`, it would be a key).
+    const end = args.indexOf('--');
+    const options = end < 0 ? args : args.slice(0, end);
+    if (options.includes('--help') || options.includes('-h')) {
+      io.stdout(USAGE);
+      return 0;
+    }
     switch (command) {
       case 'route':
         return routeCommand(args, io);
@@ -160,7 +167,8 @@ function diffCommand(args: string[], io: CliIo): number {
     },
   });
   if (positionals.length !== 2) throw new UsageError('diff needs two files: OLD NEW');
-  const count = values.keys === undefined ? DIFF_SAMPLE : Number(values.keys);
+  // Digits only: Number() would also read 0x10, 1e3 and ' 7 '.
+  const count = values.keys === undefined ? DIFF_SAMPLE : /^[0-9]{1,8}$/.test(values.keys) ? Number(values.keys) : Number.NaN;
   if (!Number.isInteger(count) || count < 1 || count > 10_000_000) {
     throw new UsageError(`--keys takes a whole number from 1 to 10000000, not "${values.keys}"`);
   }

@@ -144,6 +144,27 @@ t.test('diff: a pool hashed as the route hashes it; a pool of replicas has no sh
   const sharded = JSON.parse(run('diff', '--json', 'hashed.json', 'hashed-grown.json').stdout);
   t.equal(sharded.pools[0].moved, sharded.moved, 'a shard per server, Crc32: the pool is the route');
   t.ok(sharded.moved > 0.8);
+  // Under a HashRoute, `Pool|A` is hashed with the HashRoute's fields only: weights are a PoolRoute's (mcrouter's
+  // "Pool" handle is the bare list), so a weight changed moves nothing, in the pool's line as overall.
+  const weighted = (weights: number[]) => ({ pools: { A: { servers: A.slice(0, 4), weights } }, route: 'HashRoute|Pool|A' });
+  files['weighted.json'] = JSON.stringify(weighted([1, 1, 0, 1]));
+  files['weighted-filled.json'] = JSON.stringify(weighted([1, 1, 1, 1]));
+  const unweighted = JSON.parse(run('diff', '--json', 'weighted.json', 'weighted-filled.json').stdout);
+  t.same([unweighted.moved, unweighted.pools[0].moved], [0, 0]);
+  // Only a HashRoute's own children are shards: a pool two levels down, listed by an AllSyncRoute (the hook's
+  // sharded pairs), is a set of replicas, not a pool hashed with the HashRoute's salt.
+  const pairsOfPairs = (p1: string[]) => ({
+    pools: { P0: { servers: B.slice(0, 2) }, P1: { servers: p1 } },
+    route: { type: 'HashRoute', salt: 'level-0', children: ['AllSyncRoute|Pool|P0', { type: 'AllSyncRoute', children: 'Pool|P1' }] },
+  });
+  files['pairs-of-pairs.json'] = JSON.stringify(pairsOfPairs(B.slice(2, 4)));
+  files['pairs-of-pairs-swapped.json'] = JSON.stringify(pairsOfPairs([B[3]!, B[2]!]));
+  const swapped = JSON.parse(run('diff', '--json', 'pairs-of-pairs.json', 'pairs-of-pairs-swapped.json').stdout);
+  t.same(
+    swapped.pools.map((p: { moved: number | null }) => p.moved),
+    [null, null],
+  );
+  t.equal(swapped.moved, 0, "a replica pair's order moves no key");
 });
 
 t.test('diff: a read that turns to another replica holding the key is no miss', async (t) => {
@@ -209,6 +230,10 @@ t.test('usage errors exit 2 with the usage; other failures exit 1; never a stack
     ['diff', 'config.json'],
     ['diff', '--keys', 'many', 'config.json', 'config.json'],
     ['diff', '--keys', '0', 'config.json', 'config.json'],
+    ['diff', '--keys', '0x10', 'config.json', 'config.json'],
+    ['diff', '--keys', '1e3', 'config.json', 'config.json'],
+    ['diff', '--keys', ' 7 ', 'config.json', 'config.json'],
+    ['diff', '--keys', '10000001', 'config.json', 'config.json'],
     ['diff', '-', '-'],
   ];
   for (const argv of usage) {
@@ -229,9 +254,13 @@ t.test('usage errors exit 2 with the usage; other failures exit 1; never a stack
     t.match(stderr, message);
     t.notMatch(stderr, /usage:|\n\s+at /);
   }
-  const help = run('--help');
-  t.equal(help.code, 0);
-  t.match(help.stdout, /^usage:/);
+  for (const argv of [['--help'], ['route', '--help'], ['diff', '-h', 'config.json']]) {
+    const help = run(...argv);
+    t.equal(help.code, 0, argv.join(' '));
+    t.match(help.stdout, /^usage:/);
+  }
+  // After `--`, "--help" is a key like any other.
+  t.match(run('route', '--config', 'config.json', '--', '--help').stdout, /^--help\n {2}first/);
 });
 
 t.test('config files: a config, a ConfigMap, a hook response or a List holding one', async (t) => {

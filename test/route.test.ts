@@ -227,6 +227,18 @@ t.test('what is not supported is refused with a clear error', async (t) => {
   t.throws(() => route({ route: 'NullRoute' }, 'k', 'fetch' as Operation), TypeError);
 });
 
+t.test('a handle with a "name" is made once: later objects of that name and the name as a string are the first', async (t) => {
+  const pools = { A: { servers: A }, B: { servers: B } };
+  const a = (key: string) => A[furcHash(key, A.length)]!;
+  const b = (key: string) => B[furcHash(key, B.length)]!;
+  // mcrouter's RouteHandleFactory::createNamed reuses the first definition of a name.
+  const twice = { pools, route: { type: 'FailoverRoute', children: [{ name: 'x', type: 'PoolRoute', pool: 'A' }, { name: 'x', type: 'PoolRoute', pool: 'B' }] } };
+  t.same(route(twice, 'k', 'get'), { primary: [a('k')], fallbacks: [a('k')] });
+  const byName = { pools, route: { type: 'FailoverRoute', children: [{ name: 'x', type: 'PoolRoute', pool: 'B' }, 'x', 'PoolRoute|A'] } };
+  t.same(route(byName, 'k', 'get'), { primary: [b('k')], fallbacks: [b('k'), a('k')] });
+  t.throws(() => compileConfig({ pools, route: { type: 'FailoverRoute', children: ['x', { name: 'x', type: 'PoolRoute', pool: 'B' }] } }), /route handle "x" is not supported/, 'a name is known once it is defined');
+});
+
 t.test('missing pool weights are 0.5 and extra ones are ignored, as in mcrouter', async (t) => {
   const three = servers('10.0.3.', 3);
   const short = compileConfig({ pools: { P: { servers: three, weights: [1] } }, route: 'PoolRoute|P' });

@@ -128,12 +128,17 @@ export class RouteTree {
     if (!this.pools.has(name)) return undefined;
     const use = this.uses.get(name);
     if (use === 'replicas') return 'replicas';
-    return this.withRoute(use === undefined || use.hash === undefined ? { type: 'PoolRoute', pool: name } : { type: 'PoolRoute', pool: name, hash: use.hash });
+    // A HashRoute hashes a `Pool|NAME` child with its own fields only: the pool's weights and tags are a PoolRoute's.
+    if (use?.by === 'HashRoute') return this.withRoute({ type: 'HashRoute', ...use.fields, children: `Pool|${name}` });
+    return this.withRoute(use?.hash === undefined ? { type: 'PoolRoute', pool: name } : { type: 'PoolRoute', pool: name, hash: use.hash });
   }
 }
 
-/** How the route uses a pool: hashed by a PoolRoute (with its `hash` field), or as a list of replicas. */
-type PoolUse = { hash: unknown } | 'replicas';
+/**
+ * How the route uses a pool: hashed by a PoolRoute (with its `hash` field), or by a HashRoute of which
+ * `Pool|NAME` is a child (with the HashRoute's hash fields), or as a list of replicas.
+ */
+type PoolUse = { by: 'PoolRoute'; hash: unknown } | { by: 'HashRoute'; fields: Json } | 'replicas';
 
 /** Compiles a parsed mcrouter config (`{pools, route}`). */
 export function compileConfig(config: unknown): RouteTree {
@@ -511,7 +516,9 @@ class Compiler {
   private nodes = 0;
   /** One node per server of each pool, shared by every use of the pool. */
   private readonly serverNodes = new Map<Pool, readonly RouteNode[]>();
-  /** While a HashRoute's own children are read: its hash fields. */
+  /** The handles with a "name" made so far (mcrouter's RouteHandleFactory keeps them the same way). */
+  private readonly named = new Map<string, RouteNode[]>();
+  /** While a HashRoute's own children are read (not theirs): its hash fields. */
   private hashingPools: Json | undefined;
 
   constructor(private readonly pools: ReadonlyMap<string, Pool>) {}
@@ -534,11 +541,19 @@ class Compiler {
     if (Array.isArray(json)) return json.flatMap((item, i) => this.createList(item, `${path}[${i}]`));
     this.made(1, path);
     if (isObject(json)) {
+      // A handle with a "name" is made once: a later object of that name, or the name as a string, is the first one.
+      const name = typeof json.name === 'string' ? json.name : undefined;
+      const known = name === undefined ? undefined : this.named.get(name);
+      if (known) return known;
       if (typeof json.type !== 'string') throw new McrouterConfigError(`${path}: no string "type"`);
-      return this.createTyped(json.type, json, `${path}(${json.type})`);
+      const nodes = this.createTyped(json.type, json, `${path}(${json.type})`);
+      if (name !== undefined) this.named.set(name, nodes);
+      return nodes;
     }
     if (typeof json === 'string') {
       if (json === '') return []; // mcrouter: an empty string is an empty list
+      const known = this.named.get(json);
+      if (known) return known;
       const pipe = json.indexOf('|');
       if (pipe < 0) return this.createTyped(json, null, `${path}(${json})`);
       const type = json.slice(0, pipe);
@@ -548,17 +563,28 @@ class Compiler {
   }
 
   private createTyped(type: string, json: unknown, path: string): RouteNode[] {
+    if (type === 'Pool') {
+      const pool = this.pool(json, path);
+      // Its servers as a list: hashed over by the HashRoute it is a child of (a shard each), else replicas (All*, Failover, Latest).
+      this.used(pool, this.hashingPools === undefined ? 'replicas' : { by: 'HashRoute', fields: this.hashingPools });
+      return [...this.serversOf(pool, path)];
+    }
+    // A pool listed deeper down, under an All* or Failover route of a HashRoute's child, is a list of replicas again.
+    const outer = this.hashingPools;
+    this.hashingPools = undefined;
+    try {
+      return this.createRoute(type, json, path);
+    } finally {
+      this.hashingPools = outer;
+    }
+  }
+
+  private createRoute(type: string, json: unknown, path: string): RouteNode[] {
     if (ALL_ROUTES.has(type)) {
       const children = this.children(json, path);
       return [nullOrSingle(children) ?? new All(children)];
     }
     switch (type) {
-      case 'Pool': {
-        const pool = this.pool(json, path);
-        // Its servers as a list: hashed over by a HashRoute (a shard each), else replicas (All*, Failover, Latest).
-        this.used(pool, this.hashingPools === undefined ? 'replicas' : { hash: this.hashingPools });
-        return [...this.serversOf(pool, path)];
-      }
       case 'PoolRoute':
         return [this.poolRoute(json, path)];
       case 'HashRoute':
@@ -632,14 +658,14 @@ class Compiler {
         if (option in json) throw new McrouterConfigError(`${path}: "${option}" is not supported`);
       }
       pool = this.pool(json.pool, `${path}.pool`);
-      this.used(pool, { hash: json.hash });
+      this.used(pool, { by: 'PoolRoute', hash: json.hash });
       hash = poolHashJson(pool);
       if (typeof json.hash === 'string') hash.hash_func = json.hash;
       else if (isObject(json.hash)) Object.assign(hash, json.hash);
       else if (json.hash !== undefined) throw new McrouterConfigError(`${path}.hash: not a string or an object`);
     } else {
       pool = this.pool(json, path);
-      this.used(pool, { hash: undefined });
+      this.used(pool, { by: 'PoolRoute', hash: undefined });
       hash = poolHashJson(pool);
     }
     return this.hashRoute(hash, this.serversOf(pool, path), path);
