@@ -21,6 +21,7 @@
  */
 import type { SyncRequest } from '../src/api/hook.js';
 import type { sync as Sync } from '../src/core/sync.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
 import {
   deploymentPods,
   endpointSlices,
@@ -39,10 +40,14 @@ export const BODIES_PER_CASE = 8;
 /** The Endpoints controller truncates an Endpoints object at 1,000 addresses (Kubernetes >= 1.22). */
 const ENDPOINTS_CAPACITY = 1000;
 
+/**
+ * What the hook runs with by default (`npm start`, as the HTTP benchmark starts it): with other images the
+ * observed Deployment would never match the one the hook wants, and a `steady` sync would answer Progressing.
+ */
 export const BENCH_CONTEXT = {
   now: '2026-11-25T12:00:00Z',
-  clusterDomain: 'cluster.local',
-  images: { mcrouter: 'jphalip/mcrouter:0.36.0', exporter: 'quay.io/dev25/mcrouter_exporter:0.1.0' },
+  clusterDomain: DEFAULT_SETTINGS.clusterDomain,
+  images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
 };
 
 export const SITUATIONS = ['steady', 'first-sync', 'endpoint-change'] as const;

@@ -17,7 +17,7 @@
  */
 export class StringIndex {
   /** Entry number + 1 in each slot; 0 marks an empty slot. */
-  private readonly slots: Int32Array;
+  private readonly slots: Int32Array | number[];
   private readonly mask: number;
   /**
    * Allocated once, at the number of entries rather than of slots: a sync adds thousands of entries,
@@ -25,7 +25,7 @@ export class StringIndex {
    * page of its own.
    */
   private readonly keys: string[];
-  private readonly positions: Int32Array;
+  private readonly positions: Int32Array | number[];
   private count = 0;
   /** Entry numbers by key, once probing cost too much (see the class comment). */
   private byKey: Map<string, number> | undefined;
@@ -34,10 +34,10 @@ export class StringIndex {
   constructor(readonly capacity: number) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
-    this.slots = new Int32Array(size);
+    this.slots = integers(size);
     this.mask = size - 1;
     this.keys = new Array<string>(capacity);
-    this.positions = new Int32Array(capacity);
+    this.positions = integers(capacity);
   }
 
   /** The position stored for `key`, or -1. */
@@ -95,6 +95,15 @@ export class StringIndex {
 }
 
 const MAX_WALK = 128;
+
+/**
+ * `n` zeros. An Int32Array of more than 64 bytes keeps its elements outside V8's heap: each costs an
+ * ArrayBuffer and a malloc, about a microsecond, and a sync makes several (a 10-member sync spent a quarter
+ * of its time on them). A plain array of small integers is allocated inline; but past some hundreds of
+ * entries it is twice the size (8 bytes an element) and a 5,000-member sync ran slower with it.
+ */
+const integers = (n: number): Int32Array | number[] => (n <= SMALL ? new Array<number>(n).fill(0) : new Int32Array(n));
+const SMALL = 512;
 
 /**
  * FNV-1a over the UTF-16 code units, in two lanes (even and odd units) mixed

@@ -41,7 +41,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   );
   const ownService = serviceName(parent);
   const observedService = valuesOf(children[TYPE_KEYS.service] as ObjectMap<AnyObject>).find((s) => s.metadata.name === ownService);
-  const current = parseCurrentConfig(observedConfigMap?.data?.[CONFIG_KEY]);
+  const mounted = observedConfigMap?.data?.[CONFIG_KEY];
+  const current = parseCurrentConfig(mounted);
 
   const topology = topologyOf(parent.spec);
   const index = indexRelated(
@@ -85,8 +86,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   // yet, or cannot be. Recording it again would stamp a new time on every sync, and Metacontroller syncs
   // again on every status it writes: a loop, once a second, for as long as the ConfigMap stays behind.
   const recorded = parent.status?.configHash === hash ? parent.status.lastChange : undefined;
+  // The same text is the same servers and route: nothing changed (most syncs), nothing to compare.
+  const applied = mounted === text;
   const lastChange: LastChange | undefined =
-    recorded ?? (current && lastChangeOf(current, config, context.now)) ?? parent.status?.lastChange ?? undefined;
+    recorded ?? (current && !applied ? lastChangeOf(current, config, context.now) : undefined) ?? parent.status?.lastChange ?? undefined;
 
   return {
     status: statusOf({
@@ -95,7 +98,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       configHash: hash,
       observed: {
         configMap: observedConfigMap !== undefined,
-        configApplied: observedConfigMap?.data?.[CONFIG_KEY] === text,
+        configApplied: applied,
         service: observedService !== undefined,
         deployment: observedDeployment,
       },
