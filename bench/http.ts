@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import autocannon from 'autocannon';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
 
 /** Clock ticks per second: the unit of utime and stime in /proc/PID/stat. */
 export const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -24,8 +25,8 @@ export function cpuSeconds(pid: number): number {
 
 export const mb = (bytes: number) => bytes / (1024 * 1024);
 
-/** Room for the 5,000-member bodies, as the hook's own default. */
-export const BODY_LIMIT = 16 * 1024 * 1024;
+/** The hook's own default, for the ceiling too: room for the 5,000-member bodies. */
+export const BODY_LIMIT = DEFAULT_SETTINGS.bodyLimit;
 
 /** Resident set size in bytes. */
 export function rssBytes(pid: number): number {

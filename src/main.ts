@@ -25,6 +25,14 @@ const app = buildServer({
   processMetrics: true,
 });
 
+// Requests being answered: at the shutdown deadline, only these are cut. With none, close() still takes a
+// turn of the event loop or two, which a deadline of 0 or 1 ms would otherwise call a cut request.
+let answering = 0;
+app.server.prependListener('request', (_request, response) => {
+  answering++;
+  response.once('close', () => answering--);
+});
+
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
@@ -38,8 +46,10 @@ const stop = (signal: string) => {
     // forceCloseConnections ('idle' by default) ends idle keep-alive sockets so they cannot hold it open.
     logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'closing');
     const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: settings.shutdownTimeoutMs }, 'requests still running at the shutdown timeout: cutting them');
+      // Whatever is still open is cut; if no request was being answered, close() ends now, and the exit is 0.
       app.server.closeAllConnections();
+      if (answering === 0) return;
+      logger.error({ timeoutMs: settings.shutdownTimeoutMs, requests: answering }, 'requests still running at the shutdown timeout: cutting them');
       process.exit(1);
     }, settings.shutdownTimeoutMs);
     deadline.unref();

@@ -18,8 +18,13 @@ export const DEFAULT_SETTINGS = {
    * multi-arch, distroless, published to ghcr.io since 0.4.0 (the README's exporter section has the evidence).
    */
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
-  /** Room for a 5,000-pod pool: its Endpoints, EndpointSlices and the current config in one request. */
-  bodyLimit: 16 * 1024 * 1024,
+  /**
+   * Room for a pool of about 13,000 pods (5,000 take 3 MiB: Endpoints, EndpointSlices and the current config),
+   * and no more than the shipped 512 MiB memory limit survives: the costliest JSON to parse, an empty object
+   * every 3 bytes, peaked at 365 MB for 8 MiB in a 512 MiB cgroup, and ran out of heap at 16 MiB (Node gives
+   * such a container a 259 MB heap).
+   */
+  bodyLimit: 8 * 1024 * 1024,
   /**
    * Deepest nesting of arrays and objects a request body may have (400 beyond). The Kubernetes objects
    * a hook call carries nest about 20 deep (managedFields included); a few thousand levels overflow the

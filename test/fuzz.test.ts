@@ -304,11 +304,11 @@ t.test('huge strings and bodies', async (t) => {
   const tooBig = await send('/sync', JSON.stringify({ ...base, padding: 'x'.repeat(BODY_LIMIT) }));
   t.equal(tooBig.statusCode, 413, 'over the body limit: 413');
   handled('/sync', tooBig, 'over the body limit');
-  // The default limit (16 MiB) takes a 5,000-pod pool's request and refuses what is past it.
+  // The default limit (8 MiB) takes a 5,000-pod pool's request and refuses what is past it.
   const defaults = testServer();
-  const past = await defaults.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ ...base, padding: 'x'.repeat(16 * 1024 * 1024) }) });
+  const past = await defaults.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ ...base, padding: 'x'.repeat(8 * 1024 * 1024) }) });
   await defaults.close();
-  t.equal(past.statusCode, 413, 'past 16 MiB: 413');
+  t.equal(past.statusCode, 413, 'past 8 MiB: 413');
 });
 
 t.test('limits leave room for a 5,000-member pool and refuse what no API server sends', async (t) => {

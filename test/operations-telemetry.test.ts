@@ -163,6 +163,13 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; the number of
   await post(app, '/sync', named('c'));
   t.same(await proxies(), ['a', 'c'], 'which makes room for another');
   t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);
+
+  // Room is made at the sync too, without waiting for a scrape: full, and one of the two gone for the TTL.
+  at += HOUR;
+  await post(app, '/sync', named('c'));
+  at += HOUR + 1;
+  await post(app, '/sync', named('d'));
+  t.same(await proxies(), ['c', 'd'], 'a, unsynced past the TTL, made room for d at its sync');
 });
 
 t.test('/metrics: connections closed before any hook saw a request, by reason', async (t) => {

@@ -153,6 +153,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
       if (!gauges) {
+        // Full: the series of proxies gone for the TTL make room first (expiry otherwise waits for a scrape).
+        if (proxies.size >= maxProxySeries) expire();
         if (proxies.size >= maxProxySeries) return;
         gauges = {
           namespace,
