@@ -37,6 +37,7 @@ export function chartValuesSchema() {
       exporterImage: { anyOf: [{ const: '' }, imageReference] },
       shutdownDelayMs: range('SHUTDOWN_DELAY_MS'),
       shutdownTimeoutMs: range('SHUTDOWN_TIMEOUT_MS'),
+      bodyLimit: range('BODY_LIMIT'),
       resources: { type: 'object' },
       podDisruptionBudget: closed({
         enabled: { type: 'boolean' },
