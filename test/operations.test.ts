@@ -625,6 +625,20 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.same(restrictedViolations(podOf(added.body).spec), [], 'still restricted');
   const dropped = await post(app, '/sync', syncRequest({ parent: cache({ securityContext: { capabilities: { drop: ['NET_RAW'] } } }), related: members([0]) }));
   t.same(containerOf(dropped.body, 'mcrouter').securityContext.capabilities, { drop: ['NET_RAW'] }, 'a drop list of their own is theirs');
+  // The API server refuses allowPrivilegeEscalation: false beside privileged or CAP_SYS_ADMIN: the default gives way, the user's word does not.
+  const contextOf = async (securityContext: Json) =>
+    containerOf((await post(app, '/sync', syncRequest({ parent: cache({ securityContext }), related: members([0]) }))).body, 'mcrouter').securityContext;
+  t.same(await contextOf({ privileged: true }), { capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, privileged: true });
+  t.same(await contextOf({ capabilities: { add: ['CAP_SYS_ADMIN'] } }), { capabilities: { drop: ['ALL'], add: ['CAP_SYS_ADMIN'] }, readOnlyRootFilesystem: true });
+  t.match(await contextOf({ privileged: true, allowPrivilegeEscalation: false }), { allowPrivilegeEscalation: false }, "theirs, as they wrote it (the API server's to refuse)");
+  t.match(await contextOf({ privileged: false }), { allowPrivilegeEscalation: false, privileged: false });
+  t.match(await contextOf({ capabilities: { add: ['SYS_ADMIN'] } }), { allowPrivilegeEscalation: false }, 'SYS_ADMIN, spelt so, the API server takes with it');
+
+  // `affinity: {}`, a template's empty value, keeps the default spreading; an empty podAntiAffinity is none.
+  const affinityOf = async (affinity: Json) =>
+    podOf((await post(app, '/sync', syncRequest({ parent: cache({ replicas: 3, affinity }), related: members([0]) }))).body).spec.affinity;
+  t.match(await affinityOf({}), { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100 }] } });
+  t.same(await affinityOf({ podAntiAffinity: {} }), { podAntiAffinity: {} });
 
   // Below 1024 a non-root process binds only where the pod's sysctl says so (no ambient capabilities in Kubernetes).
   const sysctlsOf = async (mcrouter: Json) => podOf((await post(app, '/sync', syncRequest({ parent: cache(mcrouter), related: members([0]) }))).body).spec.securityContext.sysctls;
