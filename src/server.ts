@@ -175,7 +175,8 @@ export function buildServer(options: ServerOptions = {}) {
       found.hazard === 'depth'
         ? `${field}: JSON nested more than ${jsonDepthLimit} levels deep`
         : `${field}: a "__proto__" key or a "constructor" object with a "prototype" is refused: either can pollute prototypes`;
-    done(Object.assign(new Error(message), { statusCode: 400, field }), undefined);
+    // The body did parse: its warn line names the proxy, as every later refusal's does.
+    done(Object.assign(new Error(message), { statusCode: 400, field, proxy: parentOf(value) }), undefined);
   });
 
   const now = rfc3339Clock(clock);
@@ -286,7 +287,7 @@ export function buildServer(options: ServerOptions = {}) {
   );
   // Every error is JSON {message}, and {field} when one is to blame. Client errors (bad JSON, wrong content
   // type, too large, too deep) keep their 4xx code.
-  app.setErrorHandler((error: { statusCode?: number; message: string; field?: string; code?: string }, request, reply) => {
+  app.setErrorHandler((error: { statusCode?: number; message: string; field?: string; code?: string; proxy?: ReturnType<typeof parentOf> }, request, reply) => {
     const code = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (code === 500) {
       request.log.error({ err: error }, 'unexpected error');
@@ -299,7 +300,7 @@ export function buildServer(options: ServerOptions = {}) {
       request.log.debug({ statusCode: code }, `the client went away: ${message}`);
     } else {
       // Refused before any route ran (not JSON, a prototype key, too deep, too large, not JSON at all): one line, as refuse() logs.
-      request.log.warn(field === undefined ? { statusCode: code } : { field, statusCode: code }, message);
+      request.log.warn({ ...error.proxy, ...(field === undefined ? {} : { field }), statusCode: code }, message);
     }
     return reply.code(code).send(field === undefined ? { message } : { message, field });
   });

@@ -272,6 +272,11 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
     t.equal(lines.length, before + 1, `${type} ${payload.slice(0, 20)}: one line`);
     t.match(lines.at(-1), { level: 40, ...expected });
   }
+  // A parsed body refused for a prototype key or its depth names its proxy too.
+  const named = request([0], []);
+  Object.defineProperty(((named['parent'] as Json)['spec'] as Json), '__proto__', { value: {}, enumerable: true });
+  await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(named) });
+  t.match(lines.at(-1), { level: 40, namespace: 'shop', name: 'cache', field: 'spec.__proto__', statusCode: 400 });
   const before = lines.length;
   const badUrl = await app.inject({ method: 'POST', url: '/sync%zz', headers: { 'content-type': 'application/json' }, payload: '{}' });
   t.equal(badUrl.statusCode, 400);
