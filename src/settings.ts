@@ -19,10 +19,8 @@ export const DEFAULT_SETTINGS = {
    */
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   /**
-   * Room for a pool of about 13,000 pods (5,000 take 3 MiB: Endpoints, EndpointSlices and the current config),
-   * and no more than the shipped 512 MiB memory limit survives: the costliest JSON to parse, an empty object
-   * every 3 bytes, peaked at 365 MB for 8 MiB in a 512 MiB cgroup, and ran out of heap at 16 MiB (Node gives
-   * such a container a 259 MB heap).
+   * Room for a pool of some 13,000 pods, and no more than the shipped 512 MiB memory limit survives: the
+   * costliest JSON to parse ran such a container out of heap at 16 MiB (README, Limits, has the measurements).
    */
   bodyLimit: 8 * 1024 * 1024,
   /**

@@ -263,7 +263,7 @@ t.test('a small body full of schema errors is refused within a small heap', asyn
     'default/big': { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'big', namespace: 'default' }, subsets: [{ addresses: new Array(1_000_000).fill(1) }] },
   };
   const payload = Buffer.from(JSON.stringify(wrong));
-  // The last body is 9 MB, past the default limit: room for it, as a pool of some 40,000 pods would need.
+  // The last body is 9 MB, past the default limit: room for it, as a pool of some 14,000 pods would need.
   const { child, base, exited } = await startHook(t, { NODE_OPTIONS: '--max-old-space-size=160', BODY_LIMIT: String(16 * 1024 * 1024) });
   const agent = new http.Agent({ keepAlive: true });
   t.teardown(() => agent.destroy());

@@ -633,12 +633,14 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.match(await contextOf({ privileged: true, allowPrivilegeEscalation: false }), { allowPrivilegeEscalation: false }, "theirs, as they wrote it (the API server's to refuse)");
   t.match(await contextOf({ privileged: false }), { allowPrivilegeEscalation: false, privileged: false });
   t.match(await contextOf({ capabilities: { add: ['SYS_ADMIN'] } }), { allowPrivilegeEscalation: false }, 'SYS_ADMIN, spelt so, the API server takes with it');
+  t.match(await contextOf({ capabilities: { add: 'CAP_SYS_ADMIN' } }), { allowPrivilegeEscalation: false }, 'not a list: passed on for the API server to refuse, no 500');
 
   // `affinity: {}`, a template's empty value, keeps the default spreading; an empty podAntiAffinity is none.
   const affinityOf = async (affinity: Json) =>
     podOf((await post(app, '/sync', syncRequest({ parent: cache({ replicas: 3, affinity }), related: members([0]) }))).body).spec.affinity;
   t.match(await affinityOf({}), { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100 }] } });
   t.same(await affinityOf({ podAntiAffinity: {} }), { podAntiAffinity: {} });
+  t.match(await affinityOf({ podAntiAffinity: null }), { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100 }] } }, 'only nulls: empty too');
 
   // Below 1024 a non-root process binds only where the pod's sysctl says so (no ambient capabilities in Kubernetes).
   const sysctlsOf = async (mcrouter: Json) => podOf((await post(app, '/sync', syncRequest({ parent: cache(mcrouter), related: members([0]) }))).body).spec.securityContext.sysctls;

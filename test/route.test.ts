@@ -237,6 +237,9 @@ t.test('a handle with a "name" is made once: later objects of that name and the 
   const byName = { pools, route: { type: 'FailoverRoute', children: [{ name: 'x', type: 'PoolRoute', pool: 'B' }, 'x', 'PoolRoute|A'] } };
   t.same(route(byName, 'k', 'get'), { primary: [b('k')], fallbacks: [b('k'), a('k')] });
   t.throws(() => compileConfig({ pools, route: { type: 'FailoverRoute', children: ['x', { name: 'x', type: 'PoolRoute', pool: 'B' }] } }), /route handle "x" is not supported/, 'a name is known once it is defined');
+  // Each name used twice by the next doubles the tree: reuse counts at its cost, within the node cap.
+  const doubling = [{ name: 'h0', type: 'PoolRoute', pool: 'A' }, ...Array.from({ length: 40 }, (_, i) => ({ name: `h${i + 1}`, type: 'AllSyncRoute', children: [`h${i}`, `h${i}`] }))];
+  t.throws(() => compileConfig({ pools, route: { type: 'FailoverRoute', children: doubling } }), /more than 4000000 nodes/);
 });
 
 t.test('missing pool weights are 0.5 and extra ones are ignored, as in mcrouter', async (t) => {

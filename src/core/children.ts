@@ -100,7 +100,8 @@ function containerSecurityContext(user: SecurityContext | undefined): SecurityCo
   }
   // The API server refuses `allowPrivilegeEscalation: false` beside `privileged: true` or an added capability
   // spelt `CAP_SYS_ADMIN` (ValidateSecurityContext): such a container escalates anyway. The default gives way.
-  const escalates = merged.privileged === true || (merged.capabilities?.add ?? []).includes('CAP_SYS_ADMIN');
+  const added = merged.capabilities?.add;
+  const escalates = merged.privileged === true || (Array.isArray(added) && added.includes('CAP_SYS_ADMIN'));
   if (escalates && user?.allowPrivilegeEscalation === undefined) delete merged.allowPrivilegeEscalation;
   return merged;
 }
@@ -237,8 +238,9 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   // `nodeSelector: {}` and `tolerations: []`, as templates write an empty value, are none: the API server drops both.
   if (spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0) podSpec.nodeSelector = sorted(spec.nodeSelector);
   if (spec.tolerations && spec.tolerations.length > 0) podSpec.tolerations = spec.tolerations.map(storedToleration);
-  // `affinity: {}` too (a template's empty value) keeps the default; `{podAntiAffinity: {}}` is none.
-  podSpec.affinity = spec.affinity && Object.keys(spec.affinity).length > 0 ? stored(spec.affinity) : {
+  // `affinity: {}` too (a template's empty value, or only nulls) keeps the default; `{podAntiAffinity: {}}` is none.
+  const affinity = spec.affinity ? stored(spec.affinity) : undefined;
+  podSpec.affinity = affinity && Object.keys(affinity).length > 0 ? affinity : {
     podAntiAffinity: {
       preferredDuringSchedulingIgnoredDuringExecution: [
         { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },

@@ -103,16 +103,23 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       for (const gauges of proxies.values()) lastSync.set({ namespace: gauges.namespace, name: gauges.name }, gauges.syncedAt / 1000);
     },
   });
+  /** No series expires before this time: the oldest sync the last expire() kept, or a series added since, plus the TTL. */
+  let nextExpiry = Number.POSITIVE_INFINITY;
   /** Drops the series of proxies not synced within the TTL; both gauges' collect() call it, whichever runs first. */
   function expire() {
     const stale = now() - proxySeriesTtlMs;
+    let oldest = Number.POSITIVE_INFINITY;
     for (const [key, gauges] of proxies) {
-      if (gauges.syncedAt >= stale) continue;
+      if (gauges.syncedAt >= stale) {
+        oldest = Math.min(oldest, gauges.syncedAt);
+        continue;
+      }
       servers.remove(gauges.namespace, gauges.name, 'all');
       servers.remove(gauges.namespace, gauges.name, 'ready');
       lastSync.remove(gauges.namespace, gauges.name);
       proxies.delete(key);
     }
+    nextExpiry = oldest + proxySeriesTtlMs;
   }
   // Every hook and outcome from the start, at 0: a rate of errors is then 0 rather than absent until the
   // first one. Children bound once per label set: the hot path does no label lookups.
@@ -151,10 +158,12 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     proxyServers(namespace, name, total, ready) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
       const key = `${namespace}/${name}`;
+      const at = now();
       let gauges = proxies.get(key);
       if (!gauges) {
-        // Full: the series of proxies gone for the TTL make room first (expiry otherwise waits for a scrape).
-        if (proxies.size >= maxProxySeries) expire();
+        // Full: the series of proxies gone for the TTL make room first (expiry otherwise waits for a scrape),
+        // looked for only once one can have expired: each look walks every series.
+        if (proxies.size >= maxProxySeries && at >= nextExpiry) expire();
         if (proxies.size >= maxProxySeries) return;
         gauges = {
           namespace,
@@ -166,8 +175,9 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
           syncedAt: 0,
         };
         proxies.set(key, gauges);
+        nextExpiry = Math.min(nextExpiry, at + proxySeriesTtlMs);
       }
-      gauges.syncedAt = now();
+      gauges.syncedAt = at;
       if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
       if (gauges.lastReady !== ready) gauges.ready.set((gauges.lastReady = ready));
     },

@@ -121,7 +121,8 @@ export class RouteTree {
 
   /**
    * A pool looked at alone, as the config's route hashes it: the PoolRoute over it (with that PoolRoute's
-   * `hash`, the first one in the config when several name it); 'replicas' for a pool only ever used as
+   * `hash`, the first one in the config when several name it), or the HashRoute whose child `Pool|NAME`
+   * is (with that HashRoute's fields); 'replicas' for a pool only ever used as
    * a list of replicas (`Pool|NAME`), where every server holds every key; undefined for no such pool.
    */
   poolView(name: string): RouteTree | 'replicas' | undefined {
@@ -489,8 +490,9 @@ function compileWith(pools: ReadonlyMap<string, Pool>, spec: unknown, path: stri
 }
 
 /**
- * The most nodes a compiled route tree makes or references (each use of a pool counts its servers): far
- * above any config the hook writes, where a pool is used by a leaf or two (five times under a replicated rule).
+ * The most nodes a compiled route tree makes or references (each use of a pool counts its servers, each
+ * use of a named handle its cost): far above any config the hook writes, where a pool is used by a leaf
+ * or two (five times under a replicated rule).
  */
 const MAX_ROUTE_NODES = 4_000_000;
 
@@ -510,7 +512,7 @@ const UNSUPPORTED_POOL_ROUTE_OPTIONS = [
 
 /** Builds nodes as mcrouter's RouteHandleFactory does: a list flattens, a string "Type|arg" is a short form. */
 class Compiler {
-  /** The config's pools by how the route uses them: the first PoolRoute over one, else a list of replicas. */
+  /** The config's pools by how the route uses them: the first PoolRoute over one or HashRoute over its list, else a list of replicas. */
   readonly uses = new Map<string, PoolUse>();
   /** Nodes made or referenced so far: each use of a pool counts its servers. */
   private nodes = 0;
@@ -531,6 +533,12 @@ class Compiler {
     return list[0]!;
   }
 
+  /** A named handle used again, counted at its cost: a handle of two uses of the one before doubles at each name. */
+  private reused(nodes: RouteNode[], path: string): RouteNode[] {
+    this.made(nodes.reduce((n, node) => n + node.cost, 0), path);
+    return nodes;
+  }
+
   /** Counts `n` more nodes: a config that names a large pool many times would otherwise fill the heap. */
   private made(n: number, path: string): void {
     this.nodes += n;
@@ -544,7 +552,7 @@ class Compiler {
       // A handle with a "name" is made once: a later object of that name, or the name as a string, is the first one.
       const name = typeof json.name === 'string' ? json.name : undefined;
       const known = name === undefined ? undefined : this.named.get(name);
-      if (known) return known;
+      if (known) return this.reused(known, path);
       if (typeof json.type !== 'string') throw new McrouterConfigError(`${path}: no string "type"`);
       const nodes = this.createTyped(json.type, json, `${path}(${json.type})`);
       if (name !== undefined) this.named.set(name, nodes);
@@ -553,7 +561,7 @@ class Compiler {
     if (typeof json === 'string') {
       if (json === '') return []; // mcrouter: an empty string is an empty list
       const known = this.named.get(json);
-      if (known) return known;
+      if (known) return this.reused(known, path);
       const pipe = json.indexOf('|');
       if (pipe < 0) return this.createTyped(json, null, `${path}(${json})`);
       const type = json.slice(0, pipe);
