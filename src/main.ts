@@ -25,21 +25,6 @@ const app = buildServer({
   processMetrics: true,
 });
 
-// Requests being answered: at the shutdown deadline, only these are cut. With none, close() still takes a
-// turn of the event loop or two, which a deadline of 0 or 1 ms would otherwise call a cut request.
-// A pipelined request whose socket closes before its turn never gets a response 'close': its socket's counts.
-let answering = 0;
-app.server.prependListener('request', (request, response) => {
-  answering++;
-  const done = () => {
-    answering--;
-    response.off('close', done);
-    request.socket.off('close', done);
-  };
-  response.once('close', done);
-  request.socket.once('close', done);
-});
-
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
@@ -55,6 +40,9 @@ const stop = (signal: string) => {
     const deadline = setTimeout(() => {
       // Whatever is still open is cut; if no request was being answered, close() ends now, and the exit is 0.
       app.server.closeAllConnections();
+      // With none being answered, close() still takes a turn of the event loop or two, which a deadline of
+      // 0 or 1 ms would otherwise call a cut request.
+      const answering = app.answering();
       if (answering === 0) {
         // close() ends now; should something else hold it open, the deadline still holds, a second later.
         setTimeout(() => {

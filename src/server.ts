@@ -2,7 +2,7 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -41,6 +41,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Fails /readyz from now on, so Kubernetes stops sending requests before the server closes. */
     drain(): void;
+    /** Requests read and not yet answered (nor cut off with their connection). */
+    answering(): number;
   }
 }
 
@@ -189,6 +191,19 @@ export function buildServer(options: ServerOptions = {}) {
   app.decorate('drain', () => {
     draining = true;
   });
+  // A pipelined request whose connection closes before its turn never gets a response 'close': its socket's counts.
+  let answering = 0;
+  app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    answering++;
+    const done = () => {
+      answering--;
+      response.off('close', done);
+      request.socket.off('close', done);
+    };
+    response.once('close', done);
+    request.socket.once('close', done);
+  });
+  app.decorate('answering', () => answering);
   // Node's server.close() closes idle keep-alive connections but passes over one that has not sent a request
   // yet (an HTTP client may open one ahead of need and leave it unused, as Go's transport keeps the loser of
   // a dial race), and stops the timeout checks that would answer it 408: it would hold the shutdown until

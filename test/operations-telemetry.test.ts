@@ -302,6 +302,25 @@ t.test('logs: a client that goes away, or is cut at the request timeout, is no r
   t.equal(valueOf(samples, 'memcached_operator_client_errors_total', { reason: 'timeout' }), 1, 'the cut one is a timeout');
 });
 
+t.test('answering(): requests being answered, for the shutdown deadline; pipelined ones cut off before their turn are not', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const { connect } = await import('node:net');
+  const body = JSON.stringify(syncRequest({ parent: proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1' } }), related: [service({ name: 'memcached-pool1' })] }));
+  const one = `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  // Ten syncs in one write, the connection gone at once: Node has read them all, and answers one at a time.
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.on('error', () => {});
+  socket.write(one.repeat(10));
+  await new Promise((resolve) => setImmediate(resolve));
+  socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(app.answering(), 0, 'none left counted');
+});
+
 t.test('drain: readiness fails at once, hooks keep answering and close their connections', async (t) => {
   const { app, lines } = loggedServer();
   t.teardown(() => app.close());
