@@ -74,6 +74,7 @@ try {
   await app.listen({ port: settings.port, host: settings.host });
 } catch (error) {
   // A port in use or a HOST that does not resolve: one line, as for a bad setting, but a failure at run time.
-  process.stderr.write(`cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}\n`);
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  process.stderr.write(`cannot listen on ${host}:${settings.port}: ${(error as Error).message}\n`);
   process.exit(1);
 }

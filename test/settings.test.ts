@@ -251,4 +251,12 @@ t.test('the real process: a port it cannot listen on is one line on stderr and e
   t.equal(code, 1, 'exit 1: a failure at run time, not a bad setting');
   t.match(stderr, new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: [^\\n]*EADDRINUSE[^\\n]*\\n$`), 'one line naming the address');
   t.notMatch(stderr, /^\s+at /m, 'no stack trace');
+  // An IPv6 address in brackets, as a URL writes it: `::1:8080` would not say where the port starts.
+  const { networkInterfaces } = await import('node:os');
+  if (!Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6' && a.address === '::1'))) return;
+  const taken6 = http.createServer();
+  await new Promise<void>((resolve) => taken6.listen(0, '::1', resolve));
+  t.teardown(() => taken6.close());
+  const port6 = String((taken6.address() as { port: number }).port);
+  t.match((await runHook({ PORT: port6, HOST: '::1' })).stderr, new RegExp(`^cannot listen on \\[::1\\]:${port6}: `));
 });

@@ -23,7 +23,8 @@ export class SpecError extends Error {
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
+    // A CEL rule's message names its field itself (kubectl shows it under the root): not twice.
+    super(message.startsWith(`${field} `) ? message : `${field}: ${message}`);
     this.name = 'SpecError';
   }
 }
