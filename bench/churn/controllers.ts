@@ -72,13 +72,16 @@ export class OperatorSession {
  * `PoolRoute`. Read here from the same EndpointSlices the operator gets.
  */
 export function naiveConfig(workload: Workload, pods: Pod[]): McrouterConfig {
-  const servers: string[] = [];
+  const ready: { ip: string; port: number }[] = [];
   for (const object of relatedObjects(workload, pods)) {
     if (object['kind'] !== 'EndpointSlice') continue;
     const port = (object['ports'] as { port: number }[])[0]!.port;
     for (const ep of object['endpoints'] as { addresses: string[]; conditions: { ready: boolean } }[]) {
-      if (ep.conditions.ready) servers.push(`${ep.addresses[0]}:${port}`);
+      if (ep.conditions.ready) ready.push({ ip: ep.addresses[0]!, port });
     }
   }
-  return { pools: { [workload.name]: { servers: servers.sort() } }, route: `PoolRoute|${workload.name}` };
+  // By the IP alone, byte by byte (Kubernetes' LessEndpointAddress): sorting `ip:port` strings would put
+  // 10.244.1.2:11211 after 10.244.1.252:11211, since ':' sorts after the digits.
+  ready.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  return { pools: { [workload.name]: { servers: ready.map((r) => `${r.ip}:${r.port}`) } }, route: `PoolRoute|${workload.name}` };
 }
