@@ -60,6 +60,10 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   const { first, children, second } = await settled(cache(), members([0, 1, 2]));
   check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/);
   check(t, second.body, 'True', 'Available', /^3 servers in 1 pool; 1 mcrouter replica available$/);
+  // Ready needs one ready server in each pool, not all: the message says how many are.
+  const pods = [...statefulSetPods('memcached-pool1', [0, 1], 1, { ready: false }), ...statefulSetPods('memcached-pool1', [2], 1)];
+  const partly = await settled(cache(), [pool, ...endpointSlices('memcached-pool1', pods)]);
+  check(t, partly.second.body, 'True', 'Available', /^3 servers \(1 ready\) in 1 pool; 1 mcrouter replica available$/);
 
   // Metacontroller applied a new spec; the Deployment controller has not caught up: its counts are stale.
   const stale = structuredClone(children);
@@ -102,7 +106,7 @@ t.test('a pool whose endpoints are all not ready, or all terminating, is not Rea
 
   const oneReady = statefulSetPods('memcached-pool1', [0, 1, 2], 1, { ready: false }).map((p, i) => (i === 2 ? { ...p, ready: true } : p));
   const one = await post(app, '/sync', syncRequest({ parent: cache(), related: [pool, ...endpointSlices('memcached-pool1', oneReady)], children: notReady.children }));
-  t.match(readyOf(one.body), { status: 'True', reason: 'Available', message: /^3 servers in 1 pool/ });
+  t.match(readyOf(one.body), { status: 'True', reason: 'Available', message: /^3 servers \(1 ready\) in 1 pool/ });
   t.notOk('reason' in statusOf(one.body).pools[0]);
 
   // Of two replicated pools, the one with no ready server is named; the other is not.
@@ -300,7 +304,22 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
     {
       status: 'False',
       reason: 'ProgressDeadlineExceeded',
-      message: 'Deployment cache-mcrouter stopped rolling out (ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.): 1 of 3 replicas updated, 3 available',
+      message:
+        'Deployment cache-mcrouter stopped rolling out (ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.): 1 of 3 replicas updated, 3 available, 3 old replicas still running',
+    },
+  );
+  // Paused by hand: it goes no further until resumed, and says so.
+  t.match(
+    await ask({
+      replicas: 4,
+      updatedReplicas: 1,
+      availableReplicas: 4,
+      conditions: [{ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }],
+    }),
+    {
+      status: 'False',
+      reason: 'Progressing',
+      message: 'Deployment cache-mcrouter is paused (kubectl rollout resume deployment/cache-mcrouter): 1 of 3 replicas updated, 4 available, 3 old replicas still running',
     },
   );
   // A pod that failed after the rollout and the new pod of a scale-up look alike: the Deployment controller

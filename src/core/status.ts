@@ -178,10 +178,11 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   // cause, which the counts alone would hide behind "rolling out" until the progress deadline.
   const failure = st.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   const failed = failure ? `; ${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'pods cannot be created'}` : '';
+  const stillOld = old > 0 ? `, ${plural(old, 'old replica')} still running` : '';
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return {
       reason: 'ProgressDeadlineExceeded',
-      message: `Deployment ${name} stopped rolling out (${progressing.message ?? 'progress deadline exceeded'}): ${updated} of ${desiredReplicas} replicas updated, ${available} available${failed}`,
+      message: `Deployment ${name} stopped rolling out (${progressing.message ?? 'progress deadline exceeded'}): ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
   // Every replica updated, some not available: new pods of a scale-up, or pods that failed since. The
@@ -190,12 +191,11 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
     return { reason: 'Progressing', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available${failed}` };
   }
   if (updated < desiredReplicas || old > 0 || available < updated) {
+    // Paused by hand (`kubectl rollout pause`), the Deployment goes no further until resumed.
+    const doing = progressing?.reason === 'DeploymentPaused' ? `is paused (kubectl rollout resume deployment/${name})` : 'rolling out';
     return {
       reason: 'Progressing',
-      message:
-        `Deployment ${name} rolling out: ${updated} of ${desiredReplicas} replicas updated, ${available} available` +
-        (old > 0 ? `, ${plural(old, 'old replica')} still running` : '') +
-        failed,
+      message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
   // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the
@@ -208,9 +208,12 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
     return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to hold the new config` };
   }
   const servers = pools.reduce((n, p) => n + p.slots.live, 0);
+  const ready = pools.reduce((n, p) => n + p.slots.ready, 0);
+  // Ready asks for a ready server in every pool, not for all: the message says when some are not.
+  const notAll = ready < servers ? ` (${ready} ready)` : '';
   return {
     reason: 'Available',
-    message: `${plural(servers, 'server')} in ${plural(pools.length, 'pool')}; ${plural(available, 'mcrouter replica')} available`,
+    message: `${plural(servers, 'server')}${notAll} in ${plural(pools.length, 'pool')}; ${plural(available, 'mcrouter replica')} available`,
   };
 }
 
