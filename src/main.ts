@@ -38,10 +38,9 @@ const stop = (signal: string) => {
     // forceCloseConnections ('idle' by default) ends idle keep-alive sockets so they cannot hold it open.
     logger.info({ timeoutMs: settings.shutdownTimeoutMs }, 'closing');
     const deadline = setTimeout(() => {
-      // Whatever is still open is cut; if no request was being answered, close() ends now, and the exit is 0.
+      // Whatever is still open is cut. With no request being answered, that is no failure: close() then ends
+      // now, and the exit is 0 (it takes a turn of the event loop or two, longer than a deadline of 0 or 1 ms).
       app.server.closeAllConnections();
-      // With none being answered, close() still takes a turn of the event loop or two, which a deadline of
-      // 0 or 1 ms would otherwise call a cut request.
       const answering = app.answering();
       if (answering === 0) {
         // close() ends now; should something else hold it open, the deadline still holds, a second later.
