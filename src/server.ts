@@ -191,17 +191,23 @@ export function buildServer(options: ServerOptions = {}) {
   app.decorate('drain', () => {
     draining = true;
   });
-  // A pipelined request whose connection closes before its turn never gets a response 'close': its socket's counts.
+  // Requests being answered, and how many of them each open connection carries: a pipelined request whose
+  // connection closes before its turn never gets a response 'close' (Node even emits 'request' for those it
+  // had read after the connection is gone), so a connection's close ends whatever it still carried.
   let answering = 0;
+  const connections = new Map<Socket, number>();
   app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket as Socket;
+    const carried = connections.get(socket);
+    if (carried === undefined) return; // its connection has closed already
+    connections.set(socket, carried + 1);
     answering++;
-    const done = () => {
+    response.once('close', () => {
+      const left = connections.get(socket);
+      if (left === undefined) return; // counted off with its connection
+      connections.set(socket, left - 1);
       answering--;
-      response.off('close', done);
-      request.socket.off('close', done);
-    };
-    response.once('close', done);
-    request.socket.once('close', done);
+    });
   });
   app.decorate('answering', () => answering);
   // Node's server.close() closes idle keep-alive connections but passes over one that has not sent a request
@@ -209,14 +215,16 @@ export function buildServer(options: ServerOptions = {}) {
   // a dial race), and stops the timeout checks that would answer it 408: it would hold the shutdown until
   // SHUTDOWN_TIMEOUT_MS. Such connections are closed first, after one more turn of the event loop, so that
   // a request already in the socket's buffer is read, and answered, rather than reset.
-  const connections = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
+    connections.set(socket, 0);
+    socket.once('close', () => {
+      answering -= connections.get(socket) ?? 0;
+      connections.delete(socket);
+    });
   });
   app.addHook('preClose', (done) => {
     setImmediate(() => {
-      for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+      for (const socket of connections.keys()) if (socket.bytesRead === 0) socket.destroy();
       done();
     });
   });

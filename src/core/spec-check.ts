@@ -23,7 +23,8 @@ export class SpecError extends Error {
     readonly field: string,
     message: string,
   ) {
-    // A CEL rule's message names its field itself (kubectl shows it under the root): not twice.
+    // A message that begins with its own field (the CEL rule on metadata.name, which kubectl shows under the
+    // root, so its message names the field) is not prefixed with it again.
     super(message.startsWith(`${field} `) ? message : `${field}: ${message}`);
     this.name = 'SpecError';
   }
