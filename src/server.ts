@@ -125,12 +125,13 @@ export function buildServer(options: ServerOptions = {}) {
   });
   const isLogger = (l: unknown): l is FastifyBaseLogger => typeof l === 'object' && l !== null && 'child' in l;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_SETTINGS.requestTimeoutMs;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit;
   // The headers' timeout no longer than the request's: where it is the longer, Node swaps the two, and
   // a trickled body would be cut only after 60 s. Without a request timeout, the headers keep Node's.
   const headersTimeout = requestTimeout === 0 ? NODE_HEADERS_TIMEOUT_MS : Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeout);
   const app = Fastify({
     ...(isLogger(options.logger) ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
-    bodyLimit: options.bodyLimit ?? DEFAULT_SETTINGS.bodyLimit,
+    bodyLimit,
     requestTimeout,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     http: { headersTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
@@ -316,7 +317,12 @@ export function buildServer(options: ServerOptions = {}) {
       request.log.error({ err: error }, 'unexpected error');
       return reply.code(code).send({ message: 'internal error' });
     }
-    const { message, field } = error;
+    const { field } = error;
+    // Fastify's "Request body is too large" does not say what the limit is, or how to move it.
+    const message =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `the request body is larger than BODY_LIMIT (${bodyLimit} bytes): a pool of more pods needs it raised, with the hook's memory limit`
+        : error.message;
     // A client that went away in the middle of its body (Node: "aborted"), also when Node cut it at the
     // request timeout with a 408 of its own, is no refusal: nobody reads this answer.
     if (error.code === 'ECONNRESET') {
