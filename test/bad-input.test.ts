@@ -138,6 +138,18 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
   t.equal(customize.statusCode, 422, 'customize refuses the same specs');
 });
 
+t.test('a parent without a string name is no hook request (400); a name of the wrong form is a spec the CRD refuses (422)', async (t) => {
+  const withName = (name: unknown) => {
+    const request = JSON.parse(JSON.stringify(withSpec({ serviceName: 'memcached-pool1' }))) as { parent: { metadata: Record<string, unknown> } };
+    if (name === undefined) delete request.parent.metadata['name'];
+    else request.parent.metadata['name'] = name;
+    return JSON.stringify(request);
+  };
+  expectJsonError(t, await raw(withName(undefined), 'application/json'), 400, /^metadata\.name: is required$/);
+  expectJsonError(t, await raw(withName(5), 'application/json'), 400, /^metadata\.name: must be string$/);
+  expectJsonError(t, await raw(withName('Example_Cluster'), 'application/json'), 422, /^metadata\.name must be a DNS-1035 label/);
+});
+
 t.test('prototype pollution is refused, never merged, naming the key', async (t) => {
   const body = JSON.stringify(withSpec({ serviceName: 'memcached-pool1' }));
   const refused = (field: string) => async (payload: string) => {

@@ -74,7 +74,8 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
   } else {
     message = deepest.message ?? 'is not valid';
   }
-  const inSpec = pointer === '/parent/spec' || pointer.startsWith('/parent/spec/') || pointer === '/parent/metadata/name';
+  // The name's form is the CRD's (spec-check, 422); a name missing or not a string is no object the API server sends.
+  const inSpec = pointer === '/parent/spec' || pointer.startsWith('/parent/spec/');
   const field = fieldOf(pointer);
   return { statusCode: inSpec ? 422 : 400, field, message: `${field}: ${message}` };
 }
