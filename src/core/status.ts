@@ -89,7 +89,8 @@ function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
   return status;
 }
 
-function readiness(input: StatusInput): { reason: ReadyReason; message: string } {
+/** `servers` and `readyServers`: the pools' totals, as the status reports them. */
+function readiness(input: StatusInput, servers: number, readyServers: number): { reason: ReadyReason; message: string } {
   const { pools, observed, desiredReplicas, parent } = input;
   const { deployment } = observed;
   // Metacontroller still syncs a proxy being deleted (foreground deletion, another finalizer) and writes its
@@ -134,11 +135,11 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   // ready is one whose requests go to pods Kubernetes does not count as serving: starting, failing, or terminating.
   const unready = pools.filter((p) => p.slots.ready === 0);
   if (unready.length > 0) {
-    const servers = unready.reduce((n, p) => n + p.slots.live, 0);
+    const unreadyServers = unready.reduce((n, p) => n + p.slots.live, 0);
     return {
       reason: 'NoReadyServers',
       message:
-        `Service ${listed(unready.map((p) => p.ref.service))} has no ready endpoint (${plural(servers, 'server')} in the config, none ready): ` +
+        `Service ${listed(unready.map((p) => p.ref.service))} has no ready endpoint (${plural(unreadyServers, 'server')} in the config, none ready): ` +
         'mcrouter still routes keys there, to pods Kubernetes does not count as serving (starting, failing or terminating)',
     };
   }
@@ -207,10 +208,8 @@ function readiness(input: StatusInput): { reason: ReadyReason; message: string }
   if (!readyAtThisGeneration && !observed.configApplied) {
     return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to hold the new config` };
   }
-  const servers = pools.reduce((n, p) => n + p.slots.live, 0);
-  const ready = pools.reduce((n, p) => n + p.slots.ready, 0);
   // Ready asks for a ready server in every pool, not for all: the message says when some are not.
-  const notAll = ready < servers ? ` (${ready} ready)` : '';
+  const notAll = readyServers < servers ? ` (${readyServers} ready)` : '';
   return {
     reason: 'Available',
     message: `${plural(servers, 'server')}${notAll} in ${plural(pools.length, 'pool')}; ${plural(available, 'mcrouter replica')} available`,
@@ -227,7 +226,9 @@ function keptNote(pools: PoolOutcome[]): string {
 export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const { parent, pools, now } = input;
   const { deployment } = input.observed;
-  const { reason, message } = readiness(input);
+  const servers = pools.reduce((n, p) => n + p.slots.live, 0);
+  const readyServers = pools.reduce((n, p) => n + p.slots.ready, 0);
+  const { reason, message } = readiness(input, servers, readyServers);
   const conditionStatus = reason === 'Available' ? 'True' : 'False';
   const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
   const generation = parent.metadata.generation;
@@ -244,8 +245,8 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const status: MemcachedProxyStatus = {};
   if (generation !== undefined) status.observedGeneration = generation;
   status.target = pools.map((p) => p.ref.name).join(',');
-  status.servers = pools.reduce((n, p) => n + p.slots.live, 0);
-  status.readyServers = pools.reduce((n, p) => n + p.slots.ready, 0);
+  status.servers = servers;
+  status.readyServers = readyServers;
   status.pools = pools.map(poolStatus);
   status.configHash = input.configHash;
   status.replicas = deployment?.status?.replicas ?? 0;
