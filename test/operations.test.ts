@@ -421,8 +421,8 @@ t.test('more than one replica gets a PodDisruptionBudget; back to one, it is dro
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: 'cache-mcrouter', labels: (childOf(three.body, 'Deployment')!['metadata'] as Json)['labels'] },
-    spec: { maxUnavailable: 1, selector },
-  });
+    spec: { maxUnavailable: 1, selector, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
+  }, 'a pod that is not Ready (a bad image, a crash loop) can always be evicted: it would block node drains otherwise');
   t.same(podOf(three.body).spec.affinity, {
     podAntiAffinity: {
       preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: selector } }],
@@ -596,11 +596,22 @@ t.test('defaults: resource requests, anti-affinity, the exporter image and port'
     resources: { requests: { cpu: '10m', memory: '32Mi' } },
   });
   t.notOk(containerOf(exported.body, 'exporter').readinessProbe, 'an exporter in trouble never takes mcrouter out of the Service');
+  t.notOk(containerOf(exported.body, 'exporter').lifecycle, 'only mcrouter waits before it stops: the exporter serves no client');
   t.same((childOf(exported.body, 'Service')!['spec'] as any).ports[1], { name: 'metrics', port: 9442, targetPort: 'metrics', protocol: 'TCP' });
   const overridden = testServer({ exporterImage: 'mirror.example.com/mcrouter_exporter:0.5.0' });
   t.teardown(() => overridden.close());
   const mirrored = await post(overridden, '/sync', syncRequest({ parent: cache({ exporter: { enabled: true } }), related: members([0]) }));
   t.equal(containerOf(mirrored.body, 'exporter').image, 'mirror.example.com/mcrouter_exporter:0.5.0', 'the hook-wide default (EXPORTER_IMAGE)');
+});
+
+t.test('a terminating mcrouter pod keeps serving while kube-proxy takes it out of the Service, within its grace period', async (t) => {
+  for (const mcrouter of [{}, { reload: 'Rollout', replicas: 3, exporter: { enabled: true } }]) {
+    const res = await post(app, '/sync', syncRequest({ parent: cache(mcrouter), related: members([0, 1]) }));
+    const container = containerOf(res.body, 'mcrouter');
+    t.same(container.lifecycle, { preStop: { exec: { command: ['sleep', '5'] } } }, 'an exec of sleep: the sleep action needs Kubernetes 1.30');
+    const grace = podOf(res.body).spec.terminationGracePeriodSeconds ?? 30;
+    t.ok(Number(container.lifecycle.preStop.exec.command[1]) < grace, 'the wait ends well before kubelet would kill the pod');
+  }
 });
 
 t.test('what the user sets is merged with the defaults, not in place of them where that would lose them', async (t) => {

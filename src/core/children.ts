@@ -33,6 +33,16 @@ export const NON_ROOT_ID = 65532;
 const DEFAULT_RESOURCES: ResourceRequirements = { requests: { cpu: '100m', memory: '128Mi' } };
 const DEFAULT_EXPORTER_RESOURCES: ResourceRequirements = { requests: { cpu: '10m', memory: '32Mi' } };
 const MEMCACHE_PORT_NAME = 'memcache';
+/**
+ * How long a terminating mcrouter pod keeps serving before it gets SIGTERM. Kubernetes takes a
+ * terminating pod out of the Service's endpoints while it signals it, and kube-proxy on every node
+ * learns of that a moment later: until then new client connections still go to the pod, and mcrouter,
+ * which stops listening at SIGTERM, would refuse them, on every rollout. An exec of `sleep` (every
+ * mcrouter image is Ubuntu-based; without one, kubelet records FailedPreStopHook and stops the pod as
+ * before) rather than the `sleep` lifecycle action, which API servers before Kubernetes 1.30 refuse.
+ * Well within the default 30 s grace period.
+ */
+const PRE_STOP_SLEEP_SECONDS = 5;
 const METRICS_PORT_NAME = 'metrics';
 
 /**
@@ -218,6 +228,7 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   mcrouter.ports = [{ name: MEMCACHE_PORT_NAME, containerPort: port, protocol: 'TCP' }];
   mcrouter.readinessProbe = { tcpSocket: { port: MEMCACHE_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 };
   mcrouter.livenessProbe = { tcpSocket: { port: MEMCACHE_PORT_NAME }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
+  mcrouter.lifecycle = { preStop: { exec: { command: ['sleep', String(PRE_STOP_SLEEP_SECONDS)] } } };
   mcrouter.resources = resourcesOr(spec.resources, DEFAULT_RESOURCES);
   mcrouter.securityContext = containerSecurityContext(spec.securityContext as SecurityContext | undefined);
   mcrouter.volumeMounts = mounts;
@@ -307,7 +318,9 @@ export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionB
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: mcrouterName(parent), labels: childLabels(parent) },
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(parent) } },
+    // A pod that is not Ready serves nobody: evicting it costs nothing, and a budget that counted it
+    // (IfHealthyBudget, the API server's default) would block node drains for as long as it stays so.
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(parent) }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   };
 }
 
