@@ -621,6 +621,14 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.same(containerOf(v002.body, 'exporter').resources, { requests: { cpu: '10m', memory: '32Mi' } });
   const none = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {} } }), related: members([0]) }));
   t.same(containerOf(none.body, 'mcrouter').resources, {}, 'requests: {} is a container without requests, as the API server stores it (no empty map)');
+  // Only empty values, as a template writes one, are none too (the API server drops them): the default requests stay.
+  for (const resources of [{ limits: {} }, { claims: [] }, { limits: {}, claims: [] }]) {
+    const empty = await post(app, '/sync', syncRequest({ parent: cache({ resources, exporter: { enabled: true, resources } }), related: members([0]) }));
+    t.same(containerOf(empty.body, 'mcrouter').resources, { requests: { cpu: '100m', memory: '128Mi' } }, `resources: ${JSON.stringify(resources)} keeps the default requests`);
+    t.same(containerOf(empty.body, 'exporter').resources, { requests: { cpu: '10m', memory: '32Mi' } }, `and the exporter's`);
+  }
+  const noRequests = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {}, limits: {} } }), related: members([0]) }));
+  t.same(containerOf(noRequests.body, 'mcrouter').resources, {}, 'requests: {} written says no requests, whatever else is empty');
   const limitsOnly = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {}, limits: { memory: '256Mi' }, claims: [] } }), related: members([0]) }));
   t.same(containerOf(limitsOnly.body, 'mcrouter').resources, { limits: { memory: '256Mi' } });
 

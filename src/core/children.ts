@@ -133,13 +133,15 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
 /**
  * The user's resources, or the defaults when they set none. An empty object counts as none: v0.0.2's
  * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though
- * its users never set them. The rest is written out as the API server stores it: Metacontroller compares
+ * its users never set them; so does one of only empty values (`limits: {}`, `claims: []`, a template's
+ * empty value), which the API server drops. Only `requests` written, even empty, says "these requests".
+ * The rest is written out as the API server stores it: Metacontroller compares
  * the Deployment it would apply with the stored one, and a value it can never find there would send an
  * update on every sync. So a container without requests (`requests: {}`) has no empty map, and each
  * quantity is in the API server's spelling (`cpu: "0.5"` as `500m`, `memory: 1024Mi` as `1Gi`).
  */
 function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirements): ResourceRequirements {
-  if (!user || Object.keys(user).length === 0) return defaults;
+  if (!user) return defaults;
   const written: ResourceRequirements = {};
   const { limits, requests, ...rest } = user;
   if (limits && Object.keys(limits).length > 0) written.limits = storedQuantities(limits);
@@ -147,7 +149,7 @@ function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirem
   for (const [field, value] of Object.entries(rest)) {
     if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) (written as Record<string, unknown>)[field] = value;
   }
-  return written;
+  return requests === undefined && Object.keys(written).length === 0 ? defaults : written;
 }
 
 const storedQuantities = (list: Record<string, string | number>): Record<string, string> => {
