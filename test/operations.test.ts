@@ -341,6 +341,75 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
   }
 });
 
+/**
+ * What kstatus (sigs.k8s.io/cli-utils pkg/kstatus/status; Flux, kpt and Config Sync use it) makes of a custom
+ * resource: its own Reconciling and Stalled conditions first; then, in releases since it learnt it, a Ready
+ * condition; a resource with none of them is Current once its status reports the generation.
+ */
+function kstatusOf(proxyObject: Json, readsReady: boolean): 'Terminating' | 'InProgress' | 'Failed' | 'Current' {
+  const metadata = proxyObject['metadata'] as Json;
+  const status = proxyObject['status'] as { observedGeneration?: number; conditions?: Json[] } | undefined;
+  if (metadata['deletionTimestamp']) return 'Terminating';
+  if (status?.observedGeneration !== undefined && status.observedGeneration !== metadata['generation']) return 'InProgress';
+  for (const c of status?.conditions ?? []) {
+    if (c['type'] === 'Reconciling' && c['status'] === 'True') return 'InProgress';
+    if (c['type'] === 'Stalled' && c['status'] === 'True') return 'Failed';
+  }
+  const ready = status?.conditions?.find((c) => c['type'] === 'Ready');
+  if (readsReady && ready) return ready['status'] === 'True' ? 'Current' : 'InProgress';
+  return 'Current';
+}
+
+t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on the way, Stalled when the rollout gave up', async (t) => {
+  const related = members([0, 1, 2]);
+  const parent = cache({ replicas: 2 });
+  const { first, children, second } = await settled(parent, related);
+  const asParent = (body: Json, p: Json = parent) => ({ ...p, status: statusOf(body) });
+  const typesOf = (body: Json) => statusOf(body).conditions.map((c: Json) => `${c['type']}=${c['status']}`);
+  /** What kstatus says, in releases that read Ready and in those that do not: both the same, or each. */
+  const judged = (body: Json, p?: Json) => [...new Set([kstatusOf(asParent(body, p), true), kstatusOf(asParent(body, p), false)])];
+
+  t.same(typesOf(first.body), ['Ready=False', 'Reconciling=True'], 'children not created yet');
+  t.match(statusOf(first.body).conditions[1], { reason: 'Progressing', message: readyOf(first.body).message, observedGeneration: 1 }, "Ready's reason and message");
+  t.same(judged(first.body), ['InProgress']);
+  t.same(typesOf(second.body), ['Ready=True'], 'Available: Ready alone');
+  t.same(judged(second.body), ['Current']);
+
+  // Pools without ready servers, or no Service at all: on its way (the Service may come with the same apply).
+  const unready = await post(app, '/sync', syncRequest({ parent, related: members([0, 1, 2], false), children }));
+  t.match(readyOf(unready.body), { reason: 'NoReadyServers' });
+  t.same(judged(unready.body), ['InProgress'], 'NoReadyServers');
+  const missing = await post(app, '/sync', syncRequest({ parent, related: [], children }));
+  t.same(judged(missing.body), ['InProgress'], 'ServiceNotFound');
+
+  // The Deployment gave up: Failed, which a GitOps tool reports at once rather than at its timeout.
+  const stalledChildren = children.map((c) =>
+    c['kind'] === 'Deployment'
+      ? { ...c, status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.' }] } }
+      : c,
+  );
+  const stalled = await post(app, '/sync', syncRequest({ parent, related, children: stalledChildren }));
+  t.same(typesOf(stalled.body), ['Ready=False', 'Stalled=True']);
+  t.same(judged(stalled.body), ['Failed']);
+
+  // Scaled to zero is where the user asked it to be: no Reconciling (kstatus that reads Ready still waits on it).
+  const zero = cache({ replicas: 0 });
+  const scaledDown = await post(app, '/sync', syncRequest({ parent: zero, related, children }));
+  t.same(typesOf(scaledDown.body), ['Ready=False'], 'ScaledToZero: no Reconciling');
+  t.equal(kstatusOf(asParent(scaledDown.body, zero), false), 'Current');
+
+  // Reconciling keeps its time while it stays True, whatever the reason; it is new after a spell of Ready.
+  const later = testServer({ clock: () => new Date('2026-11-26T08:30:00Z') });
+  t.teardown(() => later.close());
+  const reconciling = (body: Json) => statusOf(body).conditions.find((c: Json) => c['type'] === 'Reconciling');
+  const still = await post(later, '/sync', syncRequest({ parent: asParent(missing.body), related: members([0, 1, 2], false), children }));
+  t.match(reconciling(still.body), { reason: 'NoReadyServers', lastTransitionTime: reconciling(missing.body).lastTransitionTime });
+  const again = await post(later, '/sync', syncRequest({ parent: asParent(second.body), related: [], children }));
+  t.equal(reconciling(again.body).lastTransitionTime, '2026-11-26T08:30:00Z');
+  const repeat = await post(later, '/sync', syncRequest({ parent: asParent(again.body), related: [], children }));
+  t.equal(repeat.text, again.text, 'a repeated sync gives the same bytes');
+});
+
 t.test('Ready\'s message stays within the 32,768 characters the API server takes for a condition message', async (t) => {
   // 64 x 64 pools, the most the CRD allows, of Services with long names, none of them there yet.
   const name = (i: number, j: number) => `memcached-${'x'.repeat(40)}-${i}-${j}`;

@@ -223,24 +223,46 @@ function keptNote(pools: PoolOutcome[]): string {
   return `; keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
 }
 
+/**
+ * kstatus' own conditions (sigs.k8s.io/cli-utils: Flux, kpt, Config Sync judge health by them), present only
+ * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
+ * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
+ * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
+ * the Deployment gave up. Neither for a proxy scaled to zero, which is where it was asked to be, nor for one
+ * being deleted, which kstatus reads from its deletionTimestamp.
+ */
+const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>> = {
+  ServiceNotFound: 'Reconciling',
+  PortNotFound: 'Reconciling',
+  NoServers: 'Reconciling',
+  NoReadyServers: 'Reconciling',
+  Progressing: 'Reconciling',
+  ProgressDeadlineExceeded: 'Stalled',
+};
+
 export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const { parent, pools, now } = input;
   const { deployment } = input.observed;
   const servers = pools.reduce((n, p) => n + p.slots.live, 0);
   const readyServers = pools.reduce((n, p) => n + p.slots.ready, 0);
   const { reason, message } = readiness(input, servers, readyServers);
-  const conditionStatus = reason === 'Available' ? 'True' : 'False';
-  const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
   const generation = parent.metadata.generation;
-  const ready: Condition = {
-    type: 'Ready',
-    status: conditionStatus,
-    reason,
-    message: withinLimit(message),
-    // Carried over while the status holds, so that repeated syncs give identical bytes.
-    lastTransitionTime: previous?.status === conditionStatus && previous.lastTransitionTime ? previous.lastTransitionTime : now,
+  const condition = (type: string, status: Condition['status']): Condition => {
+    const previous = parent.status?.conditions?.find((c) => c.type === type);
+    const written: Condition = {
+      type,
+      status,
+      reason,
+      message: withinLimit(message),
+      // Carried over while the status holds, so that repeated syncs give identical bytes.
+      lastTransitionTime: previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : now,
+    };
+    if (generation !== undefined) written.observedGeneration = generation;
+    return written;
   };
-  if (generation !== undefined) ready.observedGeneration = generation;
+  const conditions = [condition('Ready', reason === 'Available' ? 'True' : 'False')];
+  const kstatus = KSTATUS_CONDITION[reason];
+  if (kstatus) conditions.push(condition(kstatus, 'True'));
 
   const status: MemcachedProxyStatus = {};
   if (generation !== undefined) status.observedGeneration = generation;
@@ -252,6 +274,6 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   status.replicas = deployment?.status?.replicas ?? 0;
   status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
   if (input.lastChange) status.lastChange = input.lastChange;
-  status.conditions = [ready];
+  status.conditions = conditions;
   return status;
 }
