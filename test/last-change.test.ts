@@ -248,6 +248,49 @@ t.test('a mounted config the route walker cannot read counts as every key moved'
   );
 });
 
+t.test('a config lost (its ConfigMap deleted, or edited into what is not a config) is written afresh, and recorded as every key moved', async (t) => {
+  const related = (list: Pod[]) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', list)];
+  const pods = deploymentPods('memcached-deploy', 5);
+  const mp = new Proxy({ serviceName: 'memcached-deploy' });
+  await mp.sync(hookAt(0), related(pods));
+  // Two pods replaced over time: their successors took their slots, out of natural order.
+  const slots = configOf((await mp.sync(hookAt(1), related(pods))).body).pools['memcached-deploy']!.servers;
+  const successors: Pod[] = [{ name: 'memcached-deploy-7c9d8b5f4-aaaaa', ip: '10.244.9.9' }, { name: 'memcached-deploy-7c9d8b5f4-bbbbb', ip: '10.244.0.3' }];
+  const now = [...pods.filter((p) => `${p.ip}:11211` !== slots[0] && `${p.ip}:11211` !== slots[3]), ...successors];
+  await mp.sync(hookAt(2), related(now.filter((p) => p !== successors[1])));
+  const before = await mp.sync(hookAt(3), related(now));
+  const kept = configOf(before.body).pools['memcached-deploy']!.servers;
+  t.same([kept[0], kept[3]], ['10.244.9.9:11211', '10.244.0.3:11211'], 'the successors hold the old slots');
+
+  const all = [...kept].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  for (const [what, lose] of [
+    ['deleted', (children: Json[]) => children.filter((c) => c['kind'] !== 'ConfigMap')],
+    ['edited into invalid JSON', (children: Json[]) => children.map((c) => (c['kind'] === 'ConfigMap' ? { ...c, data: { 'config.json': `x${(c['data'] as Json)['config.json']}` } } : c))],
+  ] as const) {
+    const copy = new Proxy({ serviceName: 'memcached-deploy' });
+    copy.status = mp.status;
+    copy.observed = lose(mp.observed);
+    const lost = await copy.sync(hookAt(4), related(now));
+    t.same(configOf(lost.body).pools['memcached-deploy']!.servers, all, `${what}: the list written afresh, in natural order`);
+    t.same(
+      lost.status.lastChange,
+      { time: rfc3339(at(4)), pools: ['memcached-deploy'], added: all, removed: [], keyspaceMoved: 1 },
+      `${what}: recorded, the old list unknown`,
+    );
+    const again = await copy.sync(hookAt(5), related(now));
+    t.same(again.status.lastChange, lost.status.lastChange, `${what}: once the ConfigMap holds the new config, carried over`);
+  }
+
+  // A StatefulSet behind a headless Service: the list is the ordinals, written afresh the same.
+  const sts = new Proxy({ serviceName: 'memcached' });
+  await sts.sync(hookAt(0), statefulSet('memcached', range(3)));
+  const settled = await sts.sync(hookAt(1), statefulSet('memcached', range(3)));
+  sts.observed = sts.observed.filter((c) => c['kind'] !== 'ConfigMap');
+  const recreated = await sts.sync(hookAt(2), statefulSet('memcached', range(3)));
+  t.equal(recreated.status['configHash'], settled.status['configHash'], 'the same config');
+  t.notOk('lastChange' in recreated.status, 'nothing moved: nothing recorded');
+});
+
 t.test('a mounted config too costly to route (edited to stall the hook) counts as every key moved, and costs little', async (t) => {
   const many = (n: number) => Array.from({ length: n }, (_, i) => `s${i}.example:11211`);
   const hostile: [string, Json][] = [

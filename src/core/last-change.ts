@@ -83,3 +83,16 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
     keyspaceMoved: Math.round(moved * 1000) / 1000,
   };
 }
+
+/**
+ * The change when the config the status last reported (`previousHash`) is no longer readable: its ConfigMap
+ * deleted, or edited into something that is not a config. The old lists are unknown, so the new ones are
+ * written afresh (a pool of pods by IP in natural order, its slots lost), and every server counts as added
+ * and every key as moved; undefined when the new config is the one reported, or none was.
+ */
+export function lostConfigChange(previousHash: string | undefined, hash: string, next: McrouterConfig, now: string): LastChange | undefined {
+  if (previousHash === undefined || previousHash === hash) return undefined;
+  const pools = Object.keys(next.pools).sort(naturalOrder);
+  const added = new Set(pools.flatMap((name) => liveServers(next.pools[name])));
+  return { time: now, pools, added: [...added].sort(naturalOrder), removed: [], keyspaceMoved: 1 };
+}

@@ -7,7 +7,7 @@ import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
-import { lastChangeOf } from './last-change.js';
+import { lastChangeOf, lostConfigChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, mcrouterName, serviceName } from './naming.js';
@@ -88,8 +88,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const recorded = parent.status?.configHash === hash ? parent.status.lastChange : undefined;
   // The same text is the same servers and route: nothing changed (most syncs), nothing to compare.
   const applied = mounted === text;
-  const lastChange: LastChange | undefined =
-    recorded ?? (current && !applied ? lastChangeOf(current, config, context.now) : undefined) ?? parent.status?.lastChange ?? undefined;
+  const changed = current
+    ? applied ? undefined : lastChangeOf(current, config, context.now)
+    : lostConfigChange(parent.status?.configHash, hash, config, context.now);
+  const lastChange: LastChange | undefined = recorded ?? changed ?? parent.status?.lastChange ?? undefined;
 
   return {
     status: statusOf({
