@@ -410,6 +410,27 @@ t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on
   t.equal(repeat.text, again.text, 'a repeated sync gives the same bytes');
 });
 
+t.test('a Deployment scaled outside the proxy (kubectl scale, an autoscaler) is called that, not a rollout', async (t) => {
+  const related = members([0, 1, 2]);
+  const parent = cache({ replicas: 2 });
+  const { children } = await settled(parent, related);
+  for (const [replicas, status] of [
+    [5, { observedGeneration: 2, replicas: 5, updatedReplicas: 5, readyReplicas: 2, availableReplicas: 2 }],
+    [0, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 }],
+  ] as const) {
+    const scaled = children.map((c) =>
+      c['kind'] === 'Deployment' ? { ...c, metadata: { ...(c['metadata'] as Json), generation: 2 }, spec: { ...(c['spec'] as Json), replicas }, status } : c,
+    );
+    const res = await post(app, '/sync', syncRequest({ parent, related, children: scaled }));
+    t.match(readyOf(res.body), {
+      status: 'False',
+      reason: 'Progressing',
+      message: `Deployment cache-mcrouter was scaled to ${replicas} replicas outside the proxy, which wants 2: set back now; scale with spec.mcrouter.replicas`,
+    }, `scaled to ${replicas}`);
+    t.equal((childOf(res.body, 'Deployment')!['spec'] as any).replicas, 2, 'the answer sets it back');
+  }
+});
+
 t.test('Ready\'s message stays within the 32,768 characters the API server takes for a condition message', async (t) => {
   // 64 x 64 pools, the most the CRD allows, of Services with long names, none of them there yet.
   const name = (i: number, j: number) => `memcached-${'x'.repeat(40)}-${i}-${j}`;

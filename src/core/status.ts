@@ -162,6 +162,15 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   if (deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
     return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to the proxy's spec` };
   }
+  // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
+  // this is not the proxy's doing, and Metacontroller sets the count back with this answer.
+  const scaled = deployment.spec?.replicas;
+  if (scaled !== undefined && scaled !== desiredReplicas) {
+    return {
+      reason: 'Progressing',
+      message: `Deployment ${name} was scaled to ${plural(scaled, 'replica')} outside the proxy, which wants ${desiredReplicas}: set back now; scale with spec.mcrouter.replicas`,
+    };
+  }
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
   // Until the Deployment controller has seen the latest spec, its replica counts describe the old one.
