@@ -172,7 +172,6 @@ const Resources = (description: string) =>
     {
       limits: Type.Optional(MapOf(Quantity, { description: 'Limits by resource name (cpu, memory, ...).' })),
       requests: Type.Optional(MapOf(Quantity, { description: 'Requests by resource name. {} (requests: {}) is a container without requests.' })),
-      claims: Type.Optional(Type.Array(Embedded('A resource claim (DRA).'), { maxItems: 16 })),
     },
     { description },
   );

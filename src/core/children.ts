@@ -37,9 +37,9 @@ const MEMCACHE_PORT_NAME = 'memcache';
  * How long a terminating mcrouter pod keeps serving before it gets SIGTERM. Kubernetes takes a
  * terminating pod out of the Service's endpoints while it signals it, and kube-proxy on every node
  * learns of that a moment later: until then new client connections still go to the pod, and mcrouter,
- * which stops listening at SIGTERM, would refuse them, on every rollout. An exec of `sleep` (every
- * mcrouter image is Ubuntu-based; without one, kubelet records FailedPreStopHook and stops the pod as
- * before) rather than the `sleep` lifecycle action, which API servers before Kubernetes 1.30 refuse.
+ * which stops listening at SIGTERM, would refuse them, on every rollout. An exec of `sleep` (the public
+ * mcrouter images are Ubuntu- or Debian-based; without one, kubelet records FailedPreStopHook and stops
+ * the pod as before) rather than the `sleep` lifecycle action, which API servers before Kubernetes 1.30 refuse.
  * Well within the default 30 s grace period.
  */
 const PRE_STOP_SLEEP_SECONDS = 5;
@@ -133,8 +133,9 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
 /**
  * The user's resources, or the defaults when they set none. An empty object counts as none: v0.0.2's
  * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though
- * its users never set them; so does one of only empty values (`limits: {}`, `claims: []`, a template's
- * empty value), which the API server drops. Only `requests` written, even empty, says "these requests".
+ * its users never set them; so does `limits: {}` alone, which the API server drops. Anything else replaces the defaults whole: `requests: {}` written, even beside empty
+ * limits, is a container without requests; limits alone are the requests too (Kubernetes copies them),
+ * and a default request merged beside a smaller limit would be refused.
  * The rest is written out as the API server stores it: Metacontroller compares
  * the Deployment it would apply with the stored one, and a value it can never find there would send an
  * update on every sync. So a container without requests (`requests: {}`) has no empty map, and each
@@ -142,14 +143,11 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
  */
 function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirements): ResourceRequirements {
   if (!user) return defaults;
+  const { limits, requests } = user;
   const written: ResourceRequirements = {};
-  const { limits, requests, ...rest } = user;
   if (limits && Object.keys(limits).length > 0) written.limits = storedQuantities(limits);
   if (requests && Object.keys(requests).length > 0) written.requests = storedQuantities(requests);
-  for (const [field, value] of Object.entries(rest)) {
-    if (!(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) (written as Record<string, unknown>)[field] = value;
-  }
-  return requests === undefined && Object.keys(written).length === 0 ? defaults : written;
+  return requests === undefined && written.limits === undefined ? defaults : written;
 }
 
 const storedQuantities = (list: Record<string, string | number>): Record<string, string> => {
@@ -320,8 +318,9 @@ export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionB
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: mcrouterName(parent), labels: childLabels(parent) },
-    // A pod that is not Ready serves nobody: evicting it costs nothing, and a budget that counted it
-    // (IfHealthyBudget, the API server's default) would block node drains for as long as it stays so.
+    // A running pod that is not Ready (a crash loop, failing probes) serves nobody: evicting it costs nothing.
+    // Unset, the budget would let such pods be evicted only while enough others are healthy: two of them
+    // block every node drain for as long as they stay so. (Pending pods are evicted regardless.)
     spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(parent) }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   };
 }
