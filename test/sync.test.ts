@@ -313,6 +313,49 @@ t.test('duplicates merge: a pod in two slices of one family, two pods at one add
   t.equal((second.body['status'] as { readyServers: number }).readyServers, 2);
 });
 
+t.test('one pod at two addresses (recreated under a new IP, a slice not rewritten yet): the live one, in either order', async (t) => {
+  const svc = service({ name: 'mc' });
+  const parent = proxy({ name: 'moved', spec: { serviceName: 'mc' } });
+  const renamed = (slices: Json[], suffix: string) =>
+    slices.map((s) => ({ ...s, metadata: { ...(s['metadata'] as Json), name: `${(s['metadata'] as { name: string }).name}-${suffix}` } }));
+  const old = endpointSlices('mc', [{ name: 'mc-0', ip: '10.0.0.1' }, { name: 'mc-a', ip: '10.0.0.5', ready: false, terminating: true }]);
+  const fresh = renamed(endpointSlices('mc', [{ name: 'mc-a', ip: '10.0.0.7' }]), 'new');
+  const answers = [];
+  for (const related of [[svc, ...old, ...fresh], [svc, ...fresh, ...old]]) {
+    const res = await post(app, '/sync', syncRequest({ parent, related }));
+    t.same(configOf(res.body).pools['mc']!.servers, ['10.0.0.1:11211', '10.0.0.7:11211'], 'the new address, never the terminating one');
+    t.equal((res.body['status'] as { readyServers: number }).readyServers, 2);
+    answers.push(res.text);
+  }
+  t.equal(answers[0], answers[1], 'whichever slice comes first');
+  // Equals (both staying, neither ready): the address that sorts first as a string, in either order.
+  const a = endpointSlices('mc', [{ name: 'mc-b', ip: '10.0.0.30', ready: false }]);
+  const b = renamed(endpointSlices('mc', [{ name: 'mc-b', ip: '10.0.0.4', ready: false }]), 'b');
+  for (const related of [[svc, ...a, ...b], [svc, ...b, ...a]]) {
+    const res = await post(app, '/sync', syncRequest({ parent, related }));
+    t.same(configOf(res.body).pools['mc']!.servers, ['10.0.0.30:11211']);
+  }
+});
+
+t.test('behind publishNotReadyAddresses every endpoint is ready: a pod\'s readiness is its serving condition', async (t) => {
+  const svc = service({ name: 'mc', headless: true });
+  (svc['spec'] as Json)['publishNotReadyAddresses'] = true;
+  const parent = proxy({ name: 'pnra', spec: { serviceName: 'mc' } });
+  // As the endpointslice controller writes them: ready = publishNotReadyAddresses || (serving && !terminating).
+  const published = (pods: Pod[]) =>
+    endpointSlices('mc', pods).map((slice) => ({
+      ...slice,
+      endpoints: (slice['endpoints'] as Json[]).map((ep) => ({ ...ep, conditions: { ...(ep['conditions'] as Json), ready: true } })),
+    }));
+  const none = await post(app, '/sync', syncRequest({ parent, related: [svc, ...published(statefulSetPods('mc', [0, 1, 2], 1, { ready: false }))] }));
+  t.match(none.body['status'], { servers: 3, readyServers: 0 });
+  t.match((none.body['status'] as any).conditions[0], { status: 'False', reason: 'NoReadyServers' }, 'no memcached pod serves: not Ready');
+  const pods = statefulSetPods('mc', [0, 1, 2]);
+  pods[1] = { ...pods[1]!, terminating: true, ready: false };
+  const some = await post(app, '/sync', syncRequest({ parent, related: [svc, ...published(pods)] }));
+  t.match(some.body['status'], { servers: 3, readyServers: 2 }, 'a terminating pod that no longer serves is not ready');
+});
+
 t.test('only a hostname that is its pod\'s own name (a StatefulSet sets it so) names a server; others are named by IP', async (t) => {
   const svc = service({ name: 'mc', headless: true, ipFamilies: ['IPv4', 'IPv6'] });
   const parent = proxy({ name: 'named', spec: { serviceName: 'mc' } });

@@ -98,6 +98,9 @@ const portNotFound = (ports: readonly ServicePort[]): Membership => ({
 });
 
 /** A port name of digits only: a quoted port number. */
+/** Ready and staying beats staying, which beats terminating. */
+const liveness = (ready: boolean, terminating: boolean): number => (terminating ? 0 : ready ? 2 : 1);
+
 const DIGITS = /^[0-9]{1,5}$/;
 
 /**
@@ -200,10 +203,17 @@ export function membershipOf(
       // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
       candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
-    } else if (primary === seen.primaryFamily) {
+    } else if (primary === seen.primaryFamily && address === seen.address) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
       seen.ready ||= ready;
       seen.terminating &&= terminating;
+    } else if (primary === seen.primaryFamily) {
+      // One pod at two addresses (recreated under a new IP, one slice not rewritten yet): the live one, whichever
+      // slice comes first; between equals, the address that sorts first. Never one's flags with the other's address.
+      const rank = liveness(ready, terminating) - liveness(seen.ready, seen.terminating);
+      if (rank > 0 || (rank === 0 && address < seen.address)) {
+        candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
+      }
     }
   };
 
@@ -225,9 +235,12 @@ export function membershipOf(
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses[0];
         if (ip === undefined) continue;
-        // A nil `ready` is an unknown state, which consumers are told to treat as ready.
+        // A nil `ready` is an unknown state, which consumers are told to treat as ready. Behind a Service with
+        // publishNotReadyAddresses, `ready` is true for every pod, crashing or terminating: `serving` is then
+        // the pod's own readiness (and elsewhere it differs from `ready` only for a terminating pod).
         const conditions = ep.conditions;
-        add(ep.targetRef, ip, suffix, conditions?.ready !== false, conditions?.terminating === true, slice.addressType, ep.hostname);
+        const ready = conditions?.ready !== false && conditions?.serving !== false;
+        add(ep.targetRef, ip, suffix, ready, conditions?.terminating === true, slice.addressType, ep.hostname);
       }
     }
   } else {
@@ -240,7 +253,8 @@ export function membershipOf(
       counted(port, (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0));
       const suffix = `:${port}`;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
-      // Endpoints objects drop terminating pods: whatever they list is staying.
+      // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod
+      // as ready, terminating ones too: the EndpointSlices, read first, tell those apart).
       for (const a of subset.addresses ?? []) add(a.targetRef, a.ip, suffix, true, false, family(a.ip), a.hostname);
       for (const a of subset.notReadyAddresses ?? []) add(a.targetRef, a.ip, suffix, false, false, family(a.ip), a.hostname);
     }
