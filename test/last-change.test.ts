@@ -291,6 +291,58 @@ t.test('a config lost (its ConfigMap deleted, or edited into what is not a confi
   t.notOk('lastChange' in recreated.status, 'nothing moved: nothing recorded');
 });
 
+t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache behind its status write) keeps the change', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
+  await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
+  const before = mp.status;
+  // Sync A: a scale-up, recorded; Metacontroller applies the ConfigMap, then writes A's status.
+  const a = await mp.sync(hookAt(2), statefulSet('memcached', range(4)));
+  const change = a.status.lastChange!;
+  t.match(change, { time: rfc3339(at(2)), added: [dns('memcached', 3)] });
+  const configMap = (a.body['children'] as Json[]).find((c) => c['kind'] === 'ConfigMap')!;
+  t.same(JSON.parse((configMap['metadata'] as { annotations: Record<string, string> }).annotations['memcached-operator.ianlewis.org/last-change']!), change, 'the ConfigMap carries the change its config came with');
+  // Sync B: the ConfigMap's event brings it, with the parent as the cache still holds it (before A's status).
+  mp.status = before;
+  const b = await mp.sync(hookAt(3), statefulSet('memcached', range(4)));
+  t.same(b.status.lastChange, change, 'the change, from the ConfigMap: not the older one of the stale status');
+  const c = await mp.sync(hookAt(4), statefulSet('memcached', range(4)));
+  t.same(c.status.lastChange, change, 'and kept');
+  t.equal(JSON.stringify(c.body), JSON.stringify(b.body), 'the same answer');
+
+  // An annotation edited by hand into something else is no change: the status's own is kept.
+  const edited = new Proxy({ serviceName: 'memcached' });
+  edited.status = before;
+  for (const junk of ['{', '{"time":"yesterday","pools":[],"added":[],"removed":[],"keyspaceMoved":0}', JSON.stringify({ ...change, keyspaceMoved: 2 }), '[]']) {
+    edited.observed = mp.observed.map((o) =>
+      o['kind'] === 'ConfigMap' ? { ...o, metadata: { ...(o['metadata'] as Json), annotations: { 'memcached-operator.ianlewis.org/last-change': junk } } } : o,
+    );
+    const res = await edited.sync(hookAt(5), statefulSet('memcached', range(4)));
+    t.same(res.status.lastChange, (before as { lastChange?: LastChange }).lastChange, `${junk.slice(0, 20)}: ignored`);
+    edited.status = before;
+  }
+});
+
+t.test('the ConfigMap carries a change of at most 4 KiB; a larger one is in the status only', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  await mp.sync(hookAt(0), statefulSet('memcached', range(2)));
+  await mp.sync(hookAt(1), statefulSet('memcached', range(2)));
+  const big = await mp.sync(hookAt(2), statefulSet('memcached', range(100)));
+  t.equal(big.status.lastChange!.added.length, 98);
+  const configMap = (big.body['children'] as Json[]).find((c) => c['kind'] === 'ConfigMap')!;
+  t.notOk('annotations' in (configMap['metadata'] as Json), 'no annotation: Kubernetes caps them at 256 KiB with the last-applied copy');
+  t.ok(JSON.stringify(big.status.lastChange).length > 4096);
+});
+
+t.test('a proxy that never was Ready records no lost config: its ConfigMap may not be in Metacontroller\'s cache yet', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  const first = await mp.sync(hookAt(0), statefulSet('memcached', range(2)));
+  t.match((first.status['conditions'] as Json[])[0], { status: 'False' });
+  mp.observed = [];
+  const second = await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
+  t.notOk('lastChange' in second.status, 'no ConfigMap seen, a new config, never Ready: nothing recorded');
+});
+
 t.test('a mounted config too costly to route (edited to stall the hook) counts as every key moved, and costs little', async (t) => {
   const many = (n: number) => Array.from({ length: n }, (_, i) => `s${i}.example:11211`);
   const hostile: [string, Json][] = [

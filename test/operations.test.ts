@@ -429,6 +429,12 @@ t.test('a Deployment scaled outside the proxy (kubectl scale, an autoscaler) is 
     }, `scaled to ${replicas}`);
     t.equal((childOf(res.body, 'Deployment')!['spec'] as any).replicas, 2, 'the answer sets it back');
   }
+  // A proxy scaled to zero whose Deployment was scaled up by hand: its pods serve, for now.
+  const zero = cache({ replicas: 0 });
+  const { children: none } = await settled(zero, related);
+  const up = none.map((c) => (c['kind'] === 'Deployment' ? { ...c, spec: { ...(c['spec'] as Json), replicas: 3 } } : c));
+  const res = await post(app, '/sync', syncRequest({ parent: zero, related, children: up }));
+  t.match(readyOf(res.body), { reason: 'Progressing', message: /was scaled to 3 replicas outside the proxy, which wants 0/ });
 });
 
 t.test('Ready\'s message stays within the 32,768 characters the API server takes for a condition message', async (t) => {
@@ -711,7 +717,7 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.same(containerOf(v002.body, 'exporter').resources, { requests: { cpu: '10m', memory: '32Mi' } });
   const none = await post(app, '/sync', syncRequest({ parent: cache({ resources: { requests: {} } }), related: members([0]) }));
   t.same(containerOf(none.body, 'mcrouter').resources, {}, 'requests: {} is a container without requests, as the API server stores it (no empty map)');
-  // Empty limits alone are none too (the API server drops them): the default requests stay.
+  // Empty limits alone are none too, as a template writes an empty value: the default requests stay.
   const emptyLimits = { limits: {} };
   const empty = await post(app, '/sync', syncRequest({ parent: cache({ resources: emptyLimits, exporter: { enabled: true, resources: emptyLimits } }), related: members([0]) }));
   t.same(containerOf(empty.body, 'mcrouter').resources, { requests: { cpu: '100m', memory: '128Mi' } }, 'resources: {limits: {}} keeps the default requests');

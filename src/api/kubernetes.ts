@@ -139,7 +139,15 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
   ),
 });
 
-export const ConfigMap = kubeObject(ObjectMeta, {
+/** The hook's own annotation on the mcrouter ConfigMap: the status.lastChange its config came with (core storedLastChange). */
+export const LAST_CHANGE_ANNOTATION = 'memcached-operator.ianlewis.org/last-change';
+
+const ConfigMapMeta = Type.Object(
+  { ...metaFields, annotations: Type.Optional(Nullable(Type.Object({ [LAST_CHANGE_ANNOTATION]: Type.Optional(Type.String()) }, open))) },
+  open,
+);
+
+export const ConfigMap = kubeObject(ConfigMapMeta, {
   data: Type.Optional(Nullable(MapOf(Type.String()))),
 });
 

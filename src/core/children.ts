@@ -7,15 +7,17 @@
 import type { ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { DEFAULTS, type LastChange, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import type { Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
+import { lastChangeAnnotation } from './last-change.js';
 import { storedResourceQuantity } from './quantity.js';
 import {
   CONFIG_DIR,
   CONFIG_HASH_ANNOTATION,
   CONFIG_KEY,
   CONFIG_PATH,
+  LAST_CHANGE_ANNOTATION,
   SPEC_HASH_ANNOTATION,
   childLabels,
   mcrouterName,
@@ -132,14 +134,14 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
 
 /**
  * The user's resources, or the defaults when they set none. An empty object counts as none: v0.0.2's
- * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though
- * its users never set them; so does `limits: {}` alone, which the API server drops. Anything else replaces the defaults whole: `requests: {}` written, even beside empty
- * limits, is a container without requests; limits alone are the requests too (Kubernetes copies them),
- * and a default request merged beside a smaller limit would be refused.
- * The rest is written out as the API server stores it: Metacontroller compares
- * the Deployment it would apply with the stored one, and a value it can never find there would send an
- * update on every sync. So a container without requests (`requests: {}`) has no empty map, and each
- * quantity is in the API server's spelling (`cpu: "0.5"` as `500m`, `memory: 1024Mi` as `1Gi`).
+ * controller wrote its objects back with `resources: {}` (Go's omitempty keeps an empty struct), though its
+ * users never set them; so does `limits: {}` alone, as a template writes an empty value (a Deployment would
+ * not keep the empty map). Anything else replaces the defaults whole: `requests: {}` written, even beside
+ * empty limits, is a container without requests; limits alone are the requests too (Kubernetes copies
+ * them), and a default request merged beside a smaller limit would be refused. What is written is what the
+ * API server stores: Metacontroller compares the Deployment it would apply with the stored one, and a value
+ * it can never find there would send an update on every sync. So a container without requests has no empty
+ * map, and each quantity is in the API server's spelling (`cpu: "0.5"` as `500m`, `memory: 1024Mi` as `1Gi`).
  */
 function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirements): ResourceRequirements {
   if (!user) return defaults;
@@ -156,13 +158,11 @@ const storedQuantities = (list: Record<string, string | number>): Record<string,
   return written;
 };
 
-export function configMapChild(parent: MemcachedProxy, configText: string): ConfigMap {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: mcrouterName(parent), labels: childLabels(parent) },
-    data: { [CONFIG_KEY]: configText },
-  };
+export function configMapChild(parent: MemcachedProxy, configText: string, lastChange?: LastChange): ConfigMap {
+  const metadata: ConfigMap['metadata'] = { name: mcrouterName(parent), labels: childLabels(parent) };
+  const carried = lastChangeAnnotation(lastChange);
+  if (carried !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: carried };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [CONFIG_KEY]: configText } };
 }
 
 export function mcrouterArgs(spec: McrouterSpec): string[] {
@@ -325,8 +325,8 @@ export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionB
   };
 }
 
-export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, hash: string, specHash: string): Child[] {
-  const children: Child[] = [configMapChild(parent, configText), deploymentChild(parent, images, hash, specHash), serviceChild(parent)];
+export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, hash: string, specHash: string, lastChange?: LastChange): Child[] {
+  const children: Child[] = [configMapChild(parent, configText, lastChange), deploymentChild(parent, images, hash, specHash), serviceChild(parent)];
   const pdb = podDisruptionBudgetChild(parent);
   if (pdb) children.push(pdb);
   return children;

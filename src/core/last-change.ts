@@ -3,7 +3,8 @@
  * did, in terms a user cares about: which pools, which servers came and went,
  * and the share of cached keys that now live on another server.
  */
-import type { LastChange } from '../api/memcached-proxy.js';
+import { Compile } from 'typebox/compile';
+import { LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
@@ -85,14 +86,52 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
 }
 
 /**
- * The change when the config the status last reported (`previousHash`) is no longer readable: its ConfigMap
- * deleted, or edited into something that is not a config. The old lists are unknown, so the new ones are
- * written afresh (a pool of pods by IP in natural order, its slots lost), and every server counts as added
- * and every key as moved; undefined when the new config is the one reported, or none was.
+ * The change when the config the status last reported is no longer readable: its ConfigMap deleted, or
+ * edited into something that is not a config. The old lists are unknown, so the new ones are written
+ * afresh (a pool of pods by IP in natural order, its slots lost), and every server counts as added and
+ * every key as moved: an upper bound (a StatefulSet's names come back in the same order). Only for a
+ * proxy that was Ready: a new proxy's ConfigMap may simply not have reached Metacontroller's cache yet,
+ * and one that another object of its name keeps from being created never served from its own.
  */
-export function lostConfigChange(previousHash: string | undefined, hash: string, next: McrouterConfig, now: string): LastChange | undefined {
-  if (previousHash === undefined || previousHash === hash) return undefined;
+export function lostConfigChange(previous: MemcachedProxyStatus | null | undefined, hash: string, next: McrouterConfig, now: string): LastChange | undefined {
+  if (previous?.configHash === undefined || previous.configHash === hash) return undefined;
+  if (previous.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return undefined;
   const pools = Object.keys(next.pools).sort(naturalOrder);
   const added = new Set(pools.flatMap((name) => liveServers(next.pools[name])));
   return { time: now, pools, added: [...added].sort(naturalOrder), removed: [], keyspaceMoved: 1 };
+}
+
+/**
+ * How long a lastChange the ConfigMap carries may be, as JSON. Kubernetes caps a ConfigMap's annotations at
+ * 256 KiB in all, and Metacontroller's last-applied copy of the ConfigMap, config included, already takes most
+ * of that for a large pool (README, Limits); a change of some hundred servers is written to the status only.
+ */
+export const LAST_CHANGE_ANNOTATION_MAX_LENGTH = 4096;
+
+/** The lastChange as the ConfigMap carries it, or undefined when it is too long to. */
+export function lastChangeAnnotation(change: LastChange | undefined): string | undefined {
+  if (change === undefined) return undefined;
+  const text = JSON.stringify(change);
+  return text.length <= LAST_CHANGE_ANNOTATION_MAX_LENGTH ? text : undefined;
+}
+
+const isLastChange = Compile(LastChange);
+
+/**
+ * The lastChange an observed ConfigMap carries, when it is one (a hand edit may have made it anything).
+ * It is what the status said when the ConfigMap got its config, and it arrives with that config: a sync
+ * whose parent is older than the ConfigMap (Metacontroller's cache has not caught up with the status it
+ * wrote) reads it here instead of losing it, for Metacontroller replaces the whole status with the answer.
+ */
+export function storedLastChange(text: string | undefined): LastChange | undefined {
+  if (text === undefined || text.length > LAST_CHANGE_ANNOTATION_MAX_LENGTH) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isLastChange.Check(value)) return undefined;
+  const { time, pools, added, removed, keyspaceMoved } = value;
+  return { time, pools, added, removed, keyspaceMoved };
 }

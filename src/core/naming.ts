@@ -1,10 +1,10 @@
 /** Names and labels of the children: one place, so the selector never drifts. */
 import { CONFIG_DIR, type MemcachedProxy } from '../api/memcached-proxy.js';
-import { SPEC_HASH_ANNOTATION } from '../api/kubernetes.js';
+import { LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION } from '../api/kubernetes.js';
 
 export const MANAGED_BY = 'memcached-operator';
 export const CONFIG_KEY = 'config.json';
-export { CONFIG_DIR, SPEC_HASH_ANNOTATION };
+export { CONFIG_DIR, LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION };
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 export const CONFIG_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/config-hash';
 

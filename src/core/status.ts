@@ -144,6 +144,16 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
     };
   }
   const name = mcrouterName(parent);
+  // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
+  // this is not the proxy's doing, and Metacontroller sets the count back with this answer. Asked before a
+  // scale to zero: pods scaled up from it do serve, for now.
+  const scaled = deployment?.spec?.replicas;
+  if (scaled !== undefined && scaled !== desiredReplicas && deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] === input.deploymentSpecHash) {
+    return {
+      reason: 'Progressing',
+      message: `Deployment ${name} was scaled to ${plural(scaled, 'replica')} outside the proxy, which wants ${desiredReplicas}: set back now; scale with spec.mcrouter.replicas`,
+    };
+  }
   // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service.
   if (desiredReplicas === 0) {
     return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}` };
@@ -161,15 +171,6 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   // Metacontroller applies the children after this answer: until then the Deployment is the one built from the old spec.
   if (deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
     return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to the proxy's spec` };
-  }
-  // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
-  // this is not the proxy's doing, and Metacontroller sets the count back with this answer.
-  const scaled = deployment.spec?.replicas;
-  if (scaled !== undefined && scaled !== desiredReplicas) {
-    return {
-      reason: 'Progressing',
-      message: `Deployment ${name} was scaled to ${plural(scaled, 'replica')} outside the proxy, which wants ${desiredReplicas}: set back now; scale with spec.mcrouter.replicas`,
-    };
   }
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};

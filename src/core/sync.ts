@@ -7,10 +7,10 @@ import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
-import { lastChangeOf, lostConfigChange } from './last-change.js';
+import { lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
-import { CONFIG_KEY, mcrouterName, serviceName } from './naming.js';
+import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, serviceName } from './naming.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -90,8 +90,11 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const applied = mounted === text;
   const changed = current
     ? applied ? undefined : lastChangeOf(current, config, context.now)
-    : lostConfigChange(parent.status?.configHash, hash, config, context.now);
-  const lastChange: LastChange | undefined = recorded ?? changed ?? parent.status?.lastChange ?? undefined;
+    : lostConfigChange(parent.status, hash, config, context.now);
+  // A mounted config that is the new one came with its change: read from the ConfigMap, which a parent older
+  // than it (Metacontroller's cache behind the status it wrote) cannot take away.
+  const carried = applied && recorded === undefined ? storedLastChange(observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION]) : undefined;
+  const lastChange: LastChange | undefined = recorded ?? changed ?? carried ?? parent.status?.lastChange ?? undefined;
 
   return {
     status: statusOf({
@@ -109,7 +112,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       lastChange,
       now: context.now,
     }),
-    children: childrenOf(parent, context.images, text, hash, specHash),
+    children: childrenOf(parent, context.images, text, hash, specHash, lastChange),
   };
 }
 
