@@ -306,9 +306,12 @@ export function buildServer(options: ServerOptions = {}) {
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ message: `${request.method} ${request.url} not found: the hooks are POST /sync and POST /customize` }),
-  );
+  // Logged like every other refusal: a CompositeController with a typo in its hook path shows here only.
+  app.setNotFoundHandler((request, reply) => {
+    const message = `${request.method} ${request.url.slice(0, 256)} not found: the hooks are POST /sync and POST /customize`;
+    request.log.warn({ statusCode: 404 }, message);
+    return reply.code(404).send({ message });
+  });
   // Every error is JSON {message}, and {field} when one is to blame. Client errors (bad JSON, wrong content
   // type, too large, too deep) keep their 4xx code.
   app.setErrorHandler((error: { statusCode?: number; message: string; field?: string; code?: string; proxy?: ReturnType<typeof parentOf> }, request, reply) => {

@@ -148,6 +148,12 @@ t.test('a parent without a string name is no hook request (400); a name of the w
   expectJsonError(t, await raw(withName(undefined), 'application/json'), 400, /^metadata\.name: is required$/);
   expectJsonError(t, await raw(withName(5), 'application/json'), 400, /^metadata\.name: must be string$/);
   expectJsonError(t, await raw(withName('Example_Cluster'), 'application/json'), 422, /^metadata\.name must be a DNS-1035 label/);
+  // A namespace Kubernetes could not have (it would reach server names and the metrics' labels): no hook request.
+  for (const namespace of ['def\udc00', 'a b', 'UPPER', 'x} 1\nfake_metric 9', '-a']) {
+    const request = JSON.parse(withName('example-cluster')) as { parent: { metadata: Record<string, unknown> } };
+    request.parent.metadata['namespace'] = namespace;
+    expectJsonError(t, await raw(JSON.stringify(request), 'application/json'), 400, /^metadata\.namespace: must match pattern/);
+  }
 });
 
 t.test('prototype pollution is refused, never merged, naming the key', async (t) => {

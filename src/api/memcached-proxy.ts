@@ -38,6 +38,7 @@ export const DEFAULTS = {
 /** Child names are `NAME-mcrouter`: 54 + 9 = 63, the DNS label limit. */
 export const MAX_NAME_LENGTH = 54;
 export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */
 export const MAX_RULE_DEPTH = 3;
 /** Where the mcrouter config is mounted, read-only: `statsRoot` may not overlap it. */
@@ -128,7 +129,7 @@ const enumOf = <const T extends readonly string[]>(values: T, description: strin
  * A Service port's name: a DNS-1123 label (Kubernetes' validateServicePort; the 15-character IANA limit is
  * a container port's). A capital letter or a space could never name one.
  */
-export const SERVICE_PORT_NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const SERVICE_PORT_NAME = DNS1123_LABEL;
 
 /** A port given by number or by name, as Kubernetes' IntOrString; `lowest` 0 lets 0 stand for the default. */
 export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
@@ -316,7 +317,8 @@ export const ProxyMetadata = Type.Object(
   {
     // Checked by the root's CEL rule (and spec-check, with its message), not here: one message for both.
     name: Type.String(),
-    namespace: Type.String({ minLength: 1, maxLength: 63 }),
+    // A DNS-1123 label, as Kubernetes names namespaces: it goes into server names and the metrics' labels.
+    namespace: Type.String({ minLength: 1, maxLength: 63, pattern: DNS1123_LABEL }),
     uid: Type.Optional(Type.String()),
     // It becomes the status's observedGeneration: an int64 of the API server, within what a JSON number holds exactly.
     generation: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),

@@ -41,7 +41,11 @@ export function outcomeOf(statusCode: number): Outcome {
  * or one that other hook replicas have been syncing. Without a finalize hook nothing says a proxy is gone.
  */
 export const PROXY_SERIES_TTL_MS = 2 * 60 * 60 * 1000;
-/** At most this many proxies get gauges: whatever reaches the hook's Service can post a sync for any name. */
+/**
+ * At most this many proxies have gauges: whatever reaches the hook's Service can post a sync for any name.
+ * Past it, the one synced least recently gives way: a real proxy comes back at its next sync (Metacontroller
+ * syncs each at least every 30 minutes), while names posted once do not.
+ */
 export const MAX_PROXY_SERIES = 10_000;
 
 export interface MetricsOptions {
@@ -103,23 +107,25 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       for (const gauges of proxies.values()) lastSync.set({ namespace: gauges.namespace, name: gauges.name }, gauges.syncedAt / 1000);
     },
   });
-  /** No series expires before this time: the oldest sync the last expire() kept, or a series added since, plus the TTL. */
-  let nextExpiry = Number.POSITIVE_INFINITY;
+  const evicted = new Counter({
+    name: 'memcached_operator_proxy_series_evicted_total',
+    help: `Proxies whose gauges gave way to another's, more than ${maxProxySeries} having synced within the TTL: more proxies than that, or syncs posted for names that are none.`,
+    registers: [registry],
+  });
+  evicted.inc(0);
+  function remove(key: string, gauges: ProxyGauges) {
+    servers.remove(gauges.namespace, gauges.name, 'all');
+    servers.remove(gauges.namespace, gauges.name, 'ready');
+    lastSync.remove(gauges.namespace, gauges.name);
+    proxies.delete(key);
+  }
   /** Drops the series of proxies not synced within the TTL; both gauges' collect() call it, whichever runs first. */
   function expire() {
     const stale = now() - proxySeriesTtlMs;
-    let oldest = Number.POSITIVE_INFINITY;
     for (const [key, gauges] of proxies) {
-      if (gauges.syncedAt >= stale) {
-        oldest = Math.min(oldest, gauges.syncedAt);
-        continue;
-      }
-      servers.remove(gauges.namespace, gauges.name, 'all');
-      servers.remove(gauges.namespace, gauges.name, 'ready');
-      lastSync.remove(gauges.namespace, gauges.name);
-      proxies.delete(key);
+      if (gauges.syncedAt >= stale) break; // in order of last sync: the rest are newer
+      remove(key, gauges);
     }
-    nextExpiry = oldest + proxySeriesTtlMs;
   }
   // Every hook and outcome from the start, at 0: a rate of errors is then 0 rather than absent until the
   // first one. Children bound once per label set: the hot path does no label lookups.
@@ -132,19 +138,18 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     }
   }
   // The last values are kept beside the gauges: a gauge's set() hashes its labels every time, and a
-  // proxy's server counts change far less often than it syncs.
-  const proxies = new Map<
-    string,
-    {
-      namespace: string;
-      name: string;
-      all: ReturnType<typeof servers.labels>;
-      ready: ReturnType<typeof servers.labels>;
-      lastAll: number;
-      lastReady: number;
-      syncedAt: number;
-    }
-  >();
+  // proxy's server counts change far less often than it syncs. In order of last sync, least recent first:
+  // each sync moves its proxy to the end.
+  interface ProxyGauges {
+    namespace: string;
+    name: string;
+    all: ReturnType<typeof servers.labels>;
+    ready: ReturnType<typeof servers.labels>;
+    lastAll: number;
+    lastReady: number;
+    syncedAt: number;
+  }
+  const proxies = new Map<string, ProxyGauges>();
   return {
     registry,
     observe(hook, outcome, seconds) {
@@ -158,13 +163,15 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     proxyServers(namespace, name, total, ready) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
       const key = `${namespace}/${name}`;
-      const at = now();
       let gauges = proxies.get(key);
-      if (!gauges) {
-        // Full: the series of proxies gone for the TTL make room first (expiry otherwise waits for a scrape),
-        // looked for only once one can have expired: each look walks every series.
-        if (proxies.size >= maxProxySeries && at >= nextExpiry) expire();
-        if (proxies.size >= maxProxySeries) return;
+      if (gauges) {
+        proxies.delete(key);
+      } else {
+        if (proxies.size >= maxProxySeries) {
+          const [oldest, its] = proxies.entries().next().value!;
+          remove(oldest, its);
+          evicted.inc();
+        }
         gauges = {
           namespace,
           name,
@@ -174,10 +181,9 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
           lastReady: Number.NaN,
           syncedAt: 0,
         };
-        proxies.set(key, gauges);
-        nextExpiry = Math.min(nextExpiry, at + proxySeriesTtlMs);
       }
-      gauges.syncedAt = at;
+      proxies.set(key, gauges);
+      gauges.syncedAt = now();
       if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
       if (gauges.lastReady !== ready) gauges.ready.set((gauges.lastReady = ready));
     },
