@@ -310,6 +310,37 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
   t.same(c.status.lastChange, change, 'and kept');
   t.equal(JSON.stringify(c.body), JSON.stringify(b.body), 'the same answer');
 
+  // Endpoints A, then B, then A again: the config comes back byte for byte. A sync whose parent is two status
+  // writes behind (it still reports A's config, with the change before B) takes the later change, the ConfigMap's.
+  const again = new Proxy({ serviceName: 'memcached' });
+  await again.sync(hookAt(0), statefulSet('memcached', range(4)));
+  await again.sync(hookAt(1), statefulSet('memcached', range(4)));
+  const atA = again.status;
+  await again.sync(hookAt(10), statefulSet('memcached', range(5)));
+  const back = await again.sync(hookAt(11), statefulSet('memcached', range(4)));
+  t.match(back.status.lastChange, { time: rfc3339(at(11)), removed: [dns('memcached', 4)] });
+  again.status = { ...atA, lastChange: { ...change, time: rfc3339(at(2)) } };
+  const behind = await again.sync(hookAt(12), statefulSet('memcached', range(4)));
+  t.same(behind.status.lastChange, back.status.lastChange, 'the later of the two records, not the one that matches the config');
+  const annotationOf = (body: Json) =>
+    ((body['children'] as Json[]).find((c) => c['kind'] === 'ConfigMap')!['metadata'] as { annotations: Record<string, string> }).annotations['memcached-operator.ianlewis.org/last-change'];
+  t.equal(annotationOf(behind.body), annotationOf(back.body), 'and the ConfigMap keeps it');
+  // Metacontroller sends the status from a Go map, its keys sorted: the annotation is the same string.
+  const sortedKeys = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map(sortedKeys) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => [k, sortedKeys(v)])) : value;
+  again.status = sortedKeys(back.status) as Json;
+  const fromGo = await again.sync(hookAt(13), statefulSet('memcached', range(4)));
+  t.equal(annotationOf(fromGo.body), annotationOf(back.body), 'whatever order the status came in');
+  // A record from the future (the annotation edited by hand) is none.
+  again.status = atA;
+  again.observed = again.observed.map((o) =>
+    o['kind'] === 'ConfigMap'
+      ? { ...o, metadata: { ...(o['metadata'] as Json), annotations: { 'memcached-operator.ianlewis.org/last-change': JSON.stringify({ ...change, time: '2099-01-01T00:00:00Z' }) } } }
+      : o,
+  );
+  const future = await again.sync(hookAt(14), statefulSet('memcached', range(4)));
+  t.same(future.status.lastChange, (atA as { lastChange?: LastChange }).lastChange, 'a time to come: ignored');
+
   // An annotation edited by hand into something else is no change: the status's own is kept.
   const edited = new Proxy({ serviceName: 'memcached' });
   edited.status = before;

@@ -174,6 +174,11 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap,
   t.same(await proxies(), ['a', 'c']);
   t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);
   t.equal(await evictions(), 5, 'expiry is no eviction');
+  // Full, both past the TTL with no scrape since: they expire to make room, and nothing is evicted.
+  at += 3 * HOUR;
+  await post(app, '/sync', named('d'));
+  t.same(await proxies(), ['d']);
+  t.equal(await evictions(), 5, 'expired, not evicted');
 });
 
 t.test('/metrics: connections closed before any hook saw a request, by reason', async (t) => {

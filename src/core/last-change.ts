@@ -108,11 +108,26 @@ export function lostConfigChange(previous: MemcachedProxyStatus | null | undefin
  */
 export const LAST_CHANGE_ANNOTATION_MAX_LENGTH = 4096;
 
-/** The lastChange as the ConfigMap carries it, or undefined when it is too long to. */
+/**
+ * The lastChange as the ConfigMap carries it, or undefined when it is too long to. Its keys in one order,
+ * whatever order the change came in (one read back from the parent comes from a Go map, keys sorted): a
+ * different string each time would have Metacontroller update the ConfigMap for nothing.
+ */
 export function lastChangeAnnotation(change: LastChange | undefined): string | undefined {
   if (change === undefined) return undefined;
-  const text = JSON.stringify(change);
+  const { time, pools, added, removed, keyspaceMoved } = change;
+  const text = JSON.stringify({ time, pools, added, removed, keyspaceMoved });
   return text.length <= LAST_CHANGE_ANNOTATION_MAX_LENGTH ? text : undefined;
+}
+
+/**
+ * Of two records of the last change, the later. Each comes from a copy that may be behind (the parent in
+ * Metacontroller's cache, the ConfigMap in another), and a config can come back byte for byte (endpoints
+ * A, then B, then A again), so matching a config does not tell which record is current; time does.
+ */
+export function laterChange(a: LastChange | undefined, b: LastChange | undefined): LastChange | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return Date.parse(b.time) > Date.parse(a.time) ? b : a;
 }
 
 const isLastChange = Compile(LastChange);
@@ -123,7 +138,7 @@ const isLastChange = Compile(LastChange);
  * whose parent is older than the ConfigMap (Metacontroller's cache has not caught up with the status it
  * wrote) reads it here instead of losing it, for Metacontroller replaces the whole status with the answer.
  */
-export function storedLastChange(text: string | undefined): LastChange | undefined {
+export function storedLastChange(text: string | undefined, now: string): LastChange | undefined {
   if (text === undefined || text.length > LAST_CHANGE_ANNOTATION_MAX_LENGTH) return undefined;
   let value: unknown;
   try {
@@ -133,5 +148,7 @@ export function storedLastChange(text: string | undefined): LastChange | undefin
   }
   if (!isLastChange.Check(value)) return undefined;
   const { time, pools, added, removed, keyspaceMoved } = value;
+  // A change from the future (a hand edit) would win over every real one after it.
+  if (Date.parse(time) > Date.parse(now)) return undefined;
   return { time, pools, added, removed, keyspaceMoved };
 }

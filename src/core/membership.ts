@@ -97,10 +97,10 @@ const portNotFound = (ports: readonly ServicePort[]): Membership => ({
   available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))),
 });
 
-/** A port name of digits only: a quoted port number. */
 /** Ready and staying beats staying, which beats terminating. */
 const liveness = (ready: boolean, terminating: boolean): number => (terminating ? 0 : ready ? 2 : 1);
 
+/** A port name of digits only: a quoted port number. */
 const DIGITS = /^[0-9]{1,5}$/;
 
 /**

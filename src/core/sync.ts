@@ -7,7 +7,7 @@ import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
-import { lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
+import { laterChange, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, serviceName } from './naming.js';
@@ -91,10 +91,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const changed = current
     ? applied ? undefined : lastChangeOf(current, config, context.now)
     : lostConfigChange(parent.status, hash, config, context.now);
-  // A mounted config that is the new one came with its change: read from the ConfigMap, which a parent older
-  // than it (Metacontroller's cache behind the status it wrote) cannot take away.
-  const carried = applied && recorded === undefined ? storedLastChange(observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION]) : undefined;
-  const lastChange: LastChange | undefined = recorded ?? changed ?? carried ?? parent.status?.lastChange ?? undefined;
+  // A mounted config that is the new one came with its change, read from the ConfigMap: a parent older than it
+  // (Metacontroller's cache behind the status it wrote) cannot take that away. Of that and the status's, the later.
+  const carried = applied ? storedLastChange(observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION], context.now) : undefined;
+  const lastChange: LastChange | undefined = recorded
+    ? laterChange(recorded, carried)
+    : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
   return {
     status: statusOf({

@@ -123,7 +123,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   function expire() {
     const stale = now() - proxySeriesTtlMs;
     for (const [key, gauges] of proxies) {
-      if (gauges.syncedAt >= stale) break; // in order of last sync: the rest are newer
+      // In order of last sync: the rest are newer (but for a clock stepped back, whose series go that much later).
+      if (gauges.syncedAt >= stale) break;
       remove(key, gauges);
     }
   }
@@ -167,6 +168,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       if (gauges) {
         proxies.delete(key);
       } else {
+        // Full: those gone for the TTL make room first (expiry otherwise waits for a scrape), then the least recent.
+        if (proxies.size >= maxProxySeries) expire();
         if (proxies.size >= maxProxySeries) {
           const [oldest, its] = proxies.entries().next().value!;
           remove(oldest, its);
