@@ -243,7 +243,9 @@ export class Metacontroller {
       this.children.set(key, this.stored(desired, applied, existing));
     }
     for (const key of [...this.children.keys()]) if (!returned.has(key)) this.children.delete(key);
-    this.parent['status'] = structuredClone(answer.status);
+    // A custom resource is unstructured to the API server: it serves its maps with their keys sorted (Go's
+    // encoding/json), whatever order the hook wrote them in.
+    this.parent['status'] = sortedKeys(answer.status);
     (this.parent['metadata'] as Json)['resourceVersion'] = this.cluster.nextResourceVersion();
   }
 
@@ -269,6 +271,13 @@ export class Metacontroller {
     }
     return obj;
   }
+}
+
+function sortedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortedKeys) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortedKeys(v)])) as T;
 }
 
 function typeKeyOf(o: Json): string {
