@@ -260,7 +260,15 @@ t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure messa
       : c,
   );
   const res = await post(app, '/sync', syncRequest({ parent, related, children: failing }));
-  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: `Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 1 available; FailedCreate: ${forbidden}` });
+  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: `Deployment cache-mcrouter has 1 of 3 replicas available; FailedCreate: ${forbidden}` }, 'no old replica: not called a rollout');
+  // During a rollout (old replicas still running), the same failure beside the rollout's counts.
+  const rolling = children.map((c) =>
+    c['kind'] === 'Deployment'
+      ? { ...c, status: { observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] } }
+      : c,
+  );
+  const during = await post(app, '/sync', syncRequest({ parent, related, children: rolling }));
+  t.match(readyOf(during.body), { message: `Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available, 3 old replicas still running; FailedCreate: ${forbidden}` });
 });
 
 t.test('a child Metacontroller has not created keeps Ready False, and says what may be in the way', async (t) => {
@@ -394,7 +402,8 @@ t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on
 
   // Scaled to zero is where the user asked it to be: no Reconciling (kstatus that reads Ready still waits on it).
   const zero = cache({ replicas: 0 });
-  const scaledDown = await post(app, '/sync', syncRequest({ parent: zero, related, children }));
+  const { children: atZero } = await settled(zero, related);
+  const scaledDown = await post(app, '/sync', syncRequest({ parent: zero, related, children: atZero }));
   t.same(typesOf(scaledDown.body), ['Ready=False'], 'ScaledToZero: no Reconciling');
   t.equal(kstatusOf(asParent(scaledDown.body, zero), false), 'Current');
 
@@ -408,6 +417,51 @@ t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on
   t.equal(reconciling(again.body).lastTransitionTime, '2026-11-26T08:30:00Z');
   const repeat = await post(later, '/sync', syncRequest({ parent: asParent(again.body), related: [], children }));
   t.equal(repeat.text, again.text, 'a repeated sync gives the same bytes');
+});
+
+t.test('messages say what is happening: pools kept and pools failing, a Rollout for a new server list, scaling to zero and down', async (t) => {
+  // Sharded over two Services; then a third is added while it and one of the first two have no Service.
+  const pool = (name: string) => [service({ name, headless: true }), ...endpointSlices(name, statefulSetPods(name, [0, 1]))];
+  const rules = (names: string[]) => ({ rules: { children: names.map((name) => ({ service: { name } })) } });
+  const two = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b']) });
+  const first = await post(app, '/sync', syncRequest({ parent: two, related: [...pool('mc-a'), ...pool('mc-b')] }));
+  const observed = observedChildren(two, first.body['children'] as Json[]);
+  const three = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b', 'mc-c']), generation: 2 });
+  const res = await post(app, '/sync', syncRequest({ parent: three, related: pool('mc-a'), children: observed }));
+  t.match(readyOf(res.body), {
+    reason: 'ServiceNotFound',
+    message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for mc-b; no request reaches mc-c until it has servers',
+  }, 'the pool that fails is named, not hidden behind the one kept');
+
+  // reload Rollout: a replaced memcached pod is a new pod template.
+  const rollout = cache({ reload: 'Rollout' });
+  const { children } = await settled(rollout, members([0, 1]));
+  const moved = await post(app, '/sync', syncRequest({ parent: rollout, related: members([0, 1, 2]), children }));
+  t.match(readyOf(moved.body), { reason: 'Progressing', message: "waiting for Deployment cache-mcrouter to be updated to the proxy's spec and server list (reload: Rollout)" });
+
+  // Just scaled to zero: the Deployment still runs the old count, and its pods serve until it is updated.
+  const { children: atTwo } = await settled(cache({ replicas: 2 }), members([0]));
+  const zero = cache({ replicas: 0 }, { generation: 2 });
+  const edited = await post(app, '/sync', syncRequest({ parent: zero, related: members([0]), children: atTwo }));
+  t.match(readyOf(edited.body), { reason: 'Progressing', message: /to be updated to the proxy's spec$/ });
+  const stopping = observedChildren(zero, edited.body['children'] as Json[]).map((c) =>
+    c['kind'] === 'Deployment' ? { ...c, status: { ...(c['status'] as Json), replicas: 2, availableReplicas: 2 } } : c,
+  );
+  const zeroing = await post(app, '/sync', syncRequest({ parent: zero, related: members([0]), children: stopping }));
+  t.match(readyOf(zeroing.body), { reason: 'ScaledToZero', message: 'spec.mcrouter.replicas is 0: no mcrouter pod serves Service cache (2 replicas still stopping)' });
+  // A proxy created at zero waits for its children first, as any other.
+  const created = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 0 }), related: members([0]) }));
+  t.match(readyOf(created.body), { reason: 'Progressing', message: /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/ });
+
+  // Scaled down from 3 to 2: the ReplicaSet's third pod waits out its preStop.
+  const { children: atThree } = await settled(cache({ replicas: 3 }), members([0]));
+  const two2 = cache({ replicas: 2 }, { generation: 2 });
+  const down = await post(app, '/sync', syncRequest({ parent: two2, related: members([0]), children: atThree }));
+  const shrinking = observedChildren(two2, down.body['children'] as Json[]).map((c) =>
+    c['kind'] === 'Deployment' ? { ...c, status: { ...(c['status'] as Json), replicas: 3, updatedReplicas: 3, availableReplicas: 3, readyReplicas: 3 } } : c,
+  );
+  const still = await post(app, '/sync', syncRequest({ parent: two2, related: members([0]), children: shrinking }));
+  t.match(readyOf(still.body), { reason: 'Progressing', message: 'Deployment cache-mcrouter is scaling down: 3 replicas, 2 wanted' });
 });
 
 t.test('a Deployment scaled outside the proxy (kubectl scale, an autoscaler) is called that, not a rollout', async (t) => {

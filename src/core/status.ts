@@ -47,6 +47,8 @@ export interface StatusInput {
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
   desiredReplicas: number;
+  /** reload: Rollout: the pod template carries the config hash, so the Deployment changes with the config. */
+  rollsOnConfig: boolean;
   lastChange: LastChange | undefined;
   now: string;
 }
@@ -144,20 +146,6 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
     };
   }
   const name = mcrouterName(parent);
-  // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
-  // this is not the proxy's doing, and Metacontroller sets the count back with this answer. Asked before a
-  // scale to zero: pods scaled up from it do serve, for now.
-  const scaled = deployment?.spec?.replicas;
-  if (scaled !== undefined && scaled !== desiredReplicas && deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] === input.deploymentSpecHash) {
-    return {
-      reason: 'Progressing',
-      message: `Deployment ${name} was scaled to ${plural(scaled, 'replica')} outside the proxy, which wants ${desiredReplicas}: set back now; scale with spec.mcrouter.replicas`,
-    };
-  }
-  // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service.
-  if (desiredReplicas === 0) {
-    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}` };
-  }
   if (!deployment || !observed.configMap || !observed.service) {
     const notCreated = [
       deployment ? undefined : `Deployment ${name}`,
@@ -168,9 +156,21 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
     const blocked = notCreated.length < 3 ? '; if that lasts, an object of that name that this proxy does not own may be in the way' : '';
     return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
   }
+  const current = deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] === input.deploymentSpecHash;
+  // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
+  // this is not the proxy's doing, and Metacontroller sets the count back with this answer.
+  const scaled = deployment.spec?.replicas;
+  if (current && scaled !== undefined && scaled !== desiredReplicas) {
+    return {
+      reason: 'Progressing',
+      message: `Deployment ${name} was scaled to ${plural(scaled, 'replica')} outside the proxy, which wants ${desiredReplicas}: set back now; scale with spec.mcrouter.replicas`,
+    };
+  }
   // Metacontroller applies the children after this answer: until then the Deployment is the one built from the old spec.
-  if (deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
-    return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to the proxy's spec` };
+  if (!current) {
+    // With reload Rollout the pod template carries the config's hash: a new server list is a new template too.
+    const what = input.rollsOnConfig ? "the proxy's spec and server list (reload: Rollout)" : "the proxy's spec";
+    return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to ${what}` };
   }
   const generation = deployment.metadata.generation ?? 0;
   const st = deployment.status ?? {};
@@ -180,6 +180,12 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
       reason: 'Progressing',
       message: `waiting for Deployment ${name} to observe generation ${generation} (observed ${st.observedGeneration ?? 'none'})`,
     };
+  }
+  // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service. Asked once the
+  // Deployment has caught up: until then its pods still serve.
+  if (desiredReplicas === 0) {
+    const stopping = (st.replicas ?? 0) > 0 ? ` (${plural(st.replicas ?? 0, 'replica')} still stopping)` : '';
+    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}${stopping}` };
   }
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;
@@ -196,9 +202,10 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
       message: `Deployment ${name} stopped rolling out (${progressing.message ?? 'progress deadline exceeded'}): ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
-  // Every replica updated, some not available: new pods of a scale-up, or pods that failed since. The
-  // Deployment's conditions cannot tell the two apart (a scale-up keeps NewReplicaSetAvailable), so neither is called a rollout.
-  if (old === 0 && updated >= desiredReplicas && available < desiredReplicas) {
+  // No old replica, some wanted ones not available: new pods of a scale-up (or pods a quota keeps from being
+  // created), or pods that failed since. The Deployment's conditions cannot tell these apart (a scale-up keeps
+  // NewReplicaSetAvailable), so none is called a rollout: with maxUnavailable 0, a rollout keeps old replicas.
+  if (old === 0 && available < desiredReplicas) {
     return { reason: 'Progressing', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available${failed}` };
   }
   if (updated < desiredReplicas || old > 0 || available < updated) {
@@ -208,6 +215,11 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
       reason: 'Progressing',
       message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
+  }
+  // A scale-down the ReplicaSet has not finished (its pods wait out their preStop): more pods than wanted.
+  const running = st.replicas ?? 0;
+  if (running > desiredReplicas) {
+    return { reason: 'Progressing', message: `Deployment ${name} is scaling down: ${plural(running, 'replica')}, ${desiredReplicas} wanted` };
   }
   // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the
   // config out): until Metacontroller has applied it, the proxy serves the old routes. Asked last, so that what
@@ -226,11 +238,15 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   };
 }
 
-/** Says whether a pool without members still routes to the servers of the current config, or fails. */
+/** Says whether each pool without members still routes to the servers of the current config, or fails. */
 function keptNote(pools: PoolOutcome[]): string {
   const kept = pools.filter((p) => p.slots.servers.length > 0);
+  const none = pools.filter((p) => p.slots.servers.length === 0);
   if (kept.length === 0) return '; no request reaches it until it has servers';
-  return `; keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
+  const keeping = `keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
+  if (none.length === 0) return `; ${keeping}`;
+  // Some kept, some not: the others' keys get errors, which a message about the kept ones alone would hide.
+  return `; ${keeping} for ${listed(kept.map((p) => p.ref.service))}; no request reaches ${listed(none.map((p) => p.ref.service))} until it has servers`;
 }
 
 /**

@@ -111,6 +111,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       },
       deploymentSpecHash: specHash,
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
+      rollsOnConfig: (parent.spec.mcrouter?.reload ?? DEFAULTS.reload) === 'Rollout',
       lastChange,
       now: context.now,
     }),
