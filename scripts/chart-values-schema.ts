@@ -3,7 +3,7 @@
  * checks before it renders anything. What the hook itself reads from its environment (the log levels,
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
-import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from '../src/api/formats.js';
+import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, IMAGE_REPOSITORY, IMAGE_TAG_AND_DIGEST } from '../src/api/formats.js';
 import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
@@ -24,8 +24,10 @@ export function chartValuesSchema() {
     title: 'memcached-operator chart values',
     ...closed({
       image: closed({
-        repository: { type: 'string', minLength: 1 },
-        tag: { type: 'string' },
+        // Joined as `repository:tag` (the chart's appVersion for an empty tag): a tag or digest in the
+        // repository, or a digest alone in the tag, would make an image reference the kubelet cannot parse.
+        repository: { type: 'string', minLength: 1, maxLength: IMAGE_NAME_MAX_LENGTH, pattern: IMAGE_REPOSITORY },
+        tag: { type: 'string', pattern: IMAGE_TAG_AND_DIGEST },
         pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
       }),
       imagePullSecrets: { type: 'array', items: { type: 'object' } },
@@ -41,7 +43,8 @@ export function chartValuesSchema() {
       resources: { type: 'object' },
       podDisruptionBudget: closed({
         enabled: { type: 'boolean' },
-        maxUnavailable: { type: ['integer', 'string'] },
+        // At least one pod, or a percentage of at least 1%: 0 would block every drain of the hook's nodes.
+        maxUnavailable: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^([1-9][0-9]?|100)%$' }] },
       }),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },

@@ -332,7 +332,14 @@ t.test('the chart', async (t) => {
     ['image.repo=x', 'a misspelt key under image'],
     ['podDisruptionBudget.minAvailable=1', 'a key the chart does not have'],
     ['fullnameOverride=Hook_1', 'not a DNS-1035 label: the Service could not be created'],
+    ['image.repository=reg.example.com/memcached-operator:0.1.0', 'a tag in the repository: the chart adds its own, and the kubelet cannot parse the two'],
+    ['image.tag=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'a digest without its @: an image reference the kubelet cannot parse'],
+    ['podDisruptionBudget.maxUnavailable=0', 'would block every drain of the hook\'s nodes'],
+    ['podDisruptionBudget.maxUnavailable=one', 'neither a number nor a percentage: the API server refuses the PDB'],
   ];
+  // A private registry on a port, and a digest after the tag, are image references the kubelet reads.
+  const pinned = helmTemplate('--set', 'image.repository=localhost:5000/team/memcached-operator', '--set', 'image.tag=0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'podDisruptionBudget.maxUnavailable=50%');
+  t.equal(hookContainer(one(pinned, 'Deployment')).image, 'localhost:5000/team/memcached-operator:0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
   for (const [value, why] of refused) {
     t.throws(() => helmTemplate('--set', value), /values don't meet the specifications of the schema/, `${value}: refused by values.schema.json (${why})`);
   }

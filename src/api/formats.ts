@@ -21,4 +21,9 @@ export const IMAGE_NAME_MAX_LENGTH = 255;
  * An image reference as the kubelet parses it (github.com/distribution/reference: ReferenceRegexp): anything
  * else gives the pods InvalidImageName, or, with surrounding whitespace, a Deployment the API server refuses.
  */
-export const IMAGE_REFERENCE = `^${IMAGE_NAME}(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`;
+const IMAGE_TAG = '[\\w][\\w.-]{0,127}';
+const IMAGE_DIGEST = '@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+export const IMAGE_REFERENCE = `^${IMAGE_NAME}(?::${IMAGE_TAG})?(?:${IMAGE_DIGEST})?$`;
+/** A chart's image given apart, as `repository` and `tag` joined by a colon: a digest goes after the tag (`0.1.0@sha256:...`). */
+export const IMAGE_REPOSITORY = `^${IMAGE_NAME}$`;
+export const IMAGE_TAG_AND_DIGEST = `^(?:${IMAGE_TAG}(?:${IMAGE_DIGEST})?)?$`;
