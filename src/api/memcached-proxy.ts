@@ -158,12 +158,8 @@ const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 /** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 
-/**
- * resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList,
- * without the leading minus: a container's requests and limits are never negative (ValidateResourceQuantityValue),
- * and the API server would refuse the Deployment only when Metacontroller applies it.
- */
-export const QUANTITY = '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+/** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
+export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
 /**
  * A container's resources, typed as the API server types them in a Deployment, so that a wrong quantity
@@ -171,7 +167,7 @@ export const QUANTITY = '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[nu
  * A quantity is an integer or a string (`cpu: "0.5"`, `500m`); a CRD cannot take a fractional number
  * (`cpu: 0.5`), as for every CRD with resources, but the hook still takes one that an earlier CRD stored.
  */
-const Quantity = Type.Union([Type.Number({ minimum: 0 }), Type.String({ maxLength: 64, pattern: QUANTITY })], { 'x-kubernetes-int-or-string': true });
+const Quantity = Type.Union([Type.Number(), Type.String({ maxLength: 64, pattern: QUANTITY })], { 'x-kubernetes-int-or-string': true });
 const Resources = (description: string) =>
   Type.Object(
     {

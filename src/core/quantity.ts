@@ -117,37 +117,6 @@ function canonical(magnitude: Magnitude, format: Format): string | undefined {
   return suffix === undefined ? undefined : `${mantissa}${suffix}`;
 }
 
-/** The value the API server stores for a quantity of a container's resources, or undefined for one the grammar refuses. */
-function storedMagnitude(value: string | number): (Magnitude & { negative: boolean }) | undefined {
-  const parts = PARTS.exec(String(value));
-  const suffix = parts && suffixOf(parts[4]!);
-  if (!parts || !suffix || parts[2]! + (parts[3] ?? '') === '') return undefined;
-  const [, sign, whole, fraction = ''] = parts;
-  const digits = BigInt((whole!.replace(/^0+/, '') || '0') + fraction);
-  if (digits === 0n) return { mantissa: 0n, exponent: 0, negative: false };
-  const magnitude =
-    suffix.base === 2 ? roundedUp(digits << BigInt(suffix.exponent), -fraction.length) : roundedUp(digits, suffix.exponent - fraction.length);
-  return { ...magnitude, negative: sign === '-' };
-}
-
-/**
- * Whether quantity `a` is more than `b`, as the API server compares a container's request with its limit
- * (each as stored, rounded up to thousandths). False when either is not a quantity, or negative: the
- * schema refuses those apart.
- */
-export function quantityExceeds(a: string | number, b: string | number): boolean {
-  const x = storedMagnitude(a);
-  const y = storedMagnitude(b);
-  if (!x || !y || x.negative || y.negative) return false;
-  if (x.mantissa === 0n || y.mantissa === 0n) return y.mantissa === 0n && x.mantissa !== 0n;
-  // Orders of magnitude first (digits plus exponent), so that `1e300` against `1` builds no 300-digit number;
-  // of equal orders the exponents differ by no more than the digits, and the mantissas compare at one scale.
-  const order = (m: Magnitude) => m.mantissa.toString().length + m.exponent;
-  if (order(x) !== order(y)) return order(x) > order(y);
-  const low = Math.min(x.exponent, y.exponent);
-  return x.mantissa * 10n ** BigInt(x.exponent - low) > y.mantissa * 10n ** BigInt(y.exponent - low);
-}
-
 /** The quantity as the API server stores it in a container's resources; see the module comment. */
 export function storedResourceQuantity(value: string | number): string {
   const text = String(value);

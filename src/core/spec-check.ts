@@ -17,7 +17,6 @@ import {
   type Rule,
 } from '../api/memcached-proxy.js';
 import { serviceName } from './naming.js';
-import { quantityExceeds } from './quantity.js';
 
 export class SpecError extends Error {
   constructor(
@@ -50,18 +49,6 @@ export function checkSpec(parent: MemcachedProxy): void {
   if (mcrouter?.exporter?.enabled && (mcrouter.exporter.port ?? DEFAULTS.exporterPort) === (mcrouter.port ?? DEFAULTS.mcrouterPort)) {
     throw new SpecError('spec.mcrouter', CEL_RULES.exporterPort.message);
   }
-  // A request above its limit: the API server refuses the Deployment (ValidateResourceRequirements), but only
-  // when Metacontroller applies it; the CRD cannot compare quantities (CEL's quantity() needs Kubernetes 1.29).
-  const withinLimits = (resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> } | undefined, field: string) => {
-    for (const [resource, request] of Object.entries(resources?.requests ?? {})) {
-      const limit = resources?.limits?.[resource];
-      if (limit !== undefined && quantityExceeds(request, limit)) {
-        throw new SpecError(`${field}.requests`, `the ${resource} request ${request} is more than its limit ${limit}: a request must be at most the limit`);
-      }
-    }
-  };
-  withinLimits(mcrouter?.resources, 'spec.mcrouter.resources');
-  withinLimits(mcrouter?.exporter?.resources, 'spec.mcrouter.exporter.resources');
   const statsRoot = mcrouter?.statsRoot;
   if (statsRoot !== undefined && (OVERLAPS_CONFIG_DIR.test(statsRoot) || HAS_DOT_SEGMENT.test(statsRoot))) {
     throw new SpecError('spec.mcrouter', CEL_RULES.statsRoot.message);
