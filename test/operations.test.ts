@@ -430,7 +430,7 @@ t.test('messages say what is happening: pools kept and pools failing, a Rollout 
   const res = await post(app, '/sync', syncRequest({ parent: three, related: pool('mc-a'), children: observed }));
   t.match(readyOf(res.body), {
     reason: 'ServiceNotFound',
-    message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for mc-b; no request reaches mc-c until it has servers',
+    message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for pool mc-b; no request reaches pool mc-c until it has servers',
   }, 'the pool that fails is named, not hidden behind the one kept');
 
   // reload Rollout: a replaced memcached pod is a new pod template.
@@ -439,26 +439,28 @@ t.test('messages say what is happening: pools kept and pools failing, a Rollout 
   const moved = await post(app, '/sync', syncRequest({ parent: rollout, related: members([0, 1, 2]), children }));
   t.match(readyOf(moved.body), { reason: 'Progressing', message: "waiting for Deployment cache-mcrouter to be updated to the proxy's spec and server list (reload: Rollout)" });
 
-  // Just scaled to zero: the Deployment still runs the old count, and its pods serve until it is updated.
+  // Just scaled to zero: the Deployment still runs the old count, and its pods serve until it is updated, and
+  // until the ReplicaSet lets them go (status.replicas counts the pods not yet terminating).
   const { children: atTwo } = await settled(cache({ replicas: 2 }), members([0]));
   const zero = cache({ replicas: 0 }, { generation: 2 });
   const edited = await post(app, '/sync', syncRequest({ parent: zero, related: members([0]), children: atTwo }));
   t.match(readyOf(edited.body), { reason: 'Progressing', message: /to be updated to the proxy's spec$/ });
-  const stopping = observedChildren(zero, edited.body['children'] as Json[]).map((c) =>
-    c['kind'] === 'Deployment' ? { ...c, status: { ...(c['status'] as Json), replicas: 2, availableReplicas: 2 } } : c,
-  );
-  const zeroing = await post(app, '/sync', syncRequest({ parent: zero, related: members([0]), children: stopping }));
-  t.match(readyOf(zeroing.body), { reason: 'ScaledToZero', message: 'spec.mcrouter.replicas is 0: no mcrouter pod serves Service cache (2 replicas still stopping)' });
+  const withStatus = (body: Json, status: Json) =>
+    observedChildren(zero, body['children'] as Json[]).map((c) => (c['kind'] === 'Deployment' ? { ...c, status: { ...(c['status'] as Json), ...status } } : c));
+  const zeroing = await post(app, '/sync', syncRequest({ parent: zero, related: members([0]), children: withStatus(edited.body, { replicas: 2, updatedReplicas: 2, availableReplicas: 2 }) }));
+  t.match(readyOf(zeroing.body), { reason: 'Progressing', message: 'Deployment cache-mcrouter is scaling down: 2 replicas, 0 wanted' }, 'its pods still serve');
+  const zeroed = await post(app, '/sync', syncRequest({ parent: zero, related: members([0]), children: withStatus(edited.body, { replicas: 0, updatedReplicas: 0, availableReplicas: 0 }) }));
+  t.match(readyOf(zeroed.body), { reason: 'ScaledToZero', message: 'spec.mcrouter.replicas is 0: no mcrouter pod serves Service cache' });
   // A proxy created at zero waits for its children first, as any other.
   const created = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 0 }), related: members([0]) }));
   t.match(readyOf(created.body), { reason: 'Progressing', message: /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/ });
 
-  // Scaled down from 3 to 2: the ReplicaSet's third pod waits out its preStop.
+  // Scaled down from 3 to 2, the ReplicaSet not yet carrying it out, one of its pods not available: no rollout.
   const { children: atThree } = await settled(cache({ replicas: 3 }), members([0]));
   const two2 = cache({ replicas: 2 }, { generation: 2 });
   const down = await post(app, '/sync', syncRequest({ parent: two2, related: members([0]), children: atThree }));
   const shrinking = observedChildren(two2, down.body['children'] as Json[]).map((c) =>
-    c['kind'] === 'Deployment' ? { ...c, status: { ...(c['status'] as Json), replicas: 3, updatedReplicas: 3, availableReplicas: 3, readyReplicas: 3 } } : c,
+    c['kind'] === 'Deployment' ? { ...c, status: { ...(c['status'] as Json), replicas: 3, updatedReplicas: 3, availableReplicas: 2, readyReplicas: 2 } } : c,
   );
   const still = await post(app, '/sync', syncRequest({ parent: two2, related: members([0]), children: shrinking }));
   t.match(readyOf(still.body), { reason: 'Progressing', message: 'Deployment cache-mcrouter is scaling down: 3 replicas, 2 wanted' });

@@ -182,10 +182,11 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
     };
   }
   // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service. Asked once the
-  // Deployment has caught up: until then its pods still serve.
-  if (desiredReplicas === 0) {
-    const stopping = (st.replicas ?? 0) > 0 ? ` (${plural(st.replicas ?? 0, 'replica')} still stopping)` : '';
-    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}${stopping}` };
+  // Deployment has caught up and its ReplicaSet has let its pods go (status.replicas counts the pods not yet
+  // terminating): until then they still serve.
+  const running = st.replicas ?? 0;
+  if (desiredReplicas === 0 && running === 0) {
+    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}` };
   }
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;
@@ -208,6 +209,10 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   if (old === 0 && available < desiredReplicas) {
     return { reason: 'Progressing', message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available${failed}` };
   }
+  // A scale-down the ReplicaSet has not carried out yet: more pods than wanted, none of them old.
+  if (old === 0 && running > desiredReplicas) {
+    return { reason: 'Progressing', message: `Deployment ${name} is scaling down: ${plural(running, 'replica')}, ${desiredReplicas} wanted` };
+  }
   if (updated < desiredReplicas || old > 0 || available < updated) {
     // Paused by hand (`kubectl rollout pause`), the Deployment goes no further until resumed.
     const doing = progressing?.reason === 'DeploymentPaused' ? `is paused (kubectl rollout resume deployment/${name})` : 'rolling out';
@@ -215,11 +220,6 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
       reason: 'Progressing',
       message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
-  }
-  // A scale-down the ReplicaSet has not finished (its pods wait out their preStop): more pods than wanted.
-  const running = st.replicas ?? 0;
-  if (running > desiredReplicas) {
-    return { reason: 'Progressing', message: `Deployment ${name} is scaling down: ${plural(running, 'replica')}, ${desiredReplicas} wanted` };
   }
   // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the
   // config out): until Metacontroller has applied it, the proxy serves the old routes. Asked last, so that what
@@ -246,7 +246,9 @@ function keptNote(pools: PoolOutcome[]): string {
   const keeping = `keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
   if (none.length === 0) return `; ${keeping}`;
   // Some kept, some not: the others' keys get errors, which a message about the kept ones alone would hide.
-  return `; ${keeping} for ${listed(kept.map((p) => p.ref.service))}; no request reaches ${listed(none.map((p) => p.ref.service))} until it has servers`;
+  // Named as pools: one Service behind two ports may be on both sides.
+  const them = none.length === 1 ? 'it has' : 'they have';
+  return `; ${keeping} for pool ${listed(kept.map((p) => p.ref.name))}; no request reaches pool ${listed(none.map((p) => p.ref.name))} until ${them} servers`;
 }
 
 /**
