@@ -190,7 +190,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   }
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;
-  const old = (st.replicas ?? 0) - updated;
+  const old = running - updated;
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
   // Pods the ReplicaSet could not create (a quota, a namespace's Pod Security level, an admission webhook): the
   // cause, which the counts alone would hide behind "rolling out" until the progress deadline.
