@@ -340,6 +340,14 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
   );
   const future = await again.sync(hookAt(14), statefulSet('memcached', range(4)));
   t.same(future.status.lastChange, (atA as { lastChange?: LastChange }).lastChange, 'a time to come: ignored');
+  // But a minute ahead is another hook replica whose clock runs ahead: its record stands.
+  const ahead = { ...change, time: rfc3339(at(15)) };
+  again.status = atA;
+  again.observed = again.observed.map((o) =>
+    o['kind'] === 'ConfigMap' ? { ...o, metadata: { ...(o['metadata'] as Json), annotations: { 'memcached-operator.ianlewis.org/last-change': JSON.stringify(ahead) } } } : o,
+  );
+  const skewed = await again.sync(hookAt(14), statefulSet('memcached', range(4)));
+  t.same(skewed.status.lastChange, ahead, 'a clock a minute ahead');
 
   // An annotation edited by hand into something else is no change: the status's own is kept.
   const edited = new Proxy({ serviceName: 'memcached' });

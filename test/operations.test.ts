@@ -283,7 +283,7 @@ t.test('a child Metacontroller has not created keeps Ready False, and says what 
       {
         status: 'False',
         reason: 'Progressing',
-        message: `waiting for ${kind} ${name} to be created; if that lasts, an object of that name that this proxy does not own may be in the way`,
+        message: `waiting for ${kind} ${name} to be created; if that lasts, the API server may have refused it (kubectl describe mp cache says why), or an object of that name that this proxy does not own may be in the way`,
       },
       kind,
     );
@@ -432,6 +432,9 @@ t.test('messages say what is happening: pools kept and pools failing, a Rollout 
     reason: 'ServiceNotFound',
     message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for pool mc-b; no request reaches pool mc-c until it has servers',
   }, 'the pool that fails is named, not hidden behind the one kept');
+  const four = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b', 'mc-c', 'mc-d']), generation: 2 });
+  const many = await post(app, '/sync', syncRequest({ parent: four, related: [], children: observed }));
+  t.match(readyOf(many.body), { message: /; keeping the 4 servers of the current config for pools mc-a, mc-b; no request reaches pools mc-c, mc-d until they have servers$/ });
 
   // reload Rollout: a replaced memcached pod is a new pod template.
   const rollout = cache({ reload: 'Rollout' });

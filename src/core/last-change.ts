@@ -131,6 +131,8 @@ export function laterChange(a: LastChange | undefined, b: LastChange | undefined
 }
 
 const isLastChange = Compile(LastChange);
+/** How far another hook replica's clock may run ahead of this one's. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /**
  * The lastChange an observed ConfigMap carries, when it is one (a hand edit may have made it anything).
@@ -148,7 +150,8 @@ export function storedLastChange(text: string | undefined, now: string): LastCha
   }
   if (!isLastChange.Check(value)) return undefined;
   const { time, pools, added, removed, keyspaceMoved } = value;
-  // A change from the future (a hand edit) would win over every real one after it.
-  if (Date.parse(time) > Date.parse(now)) return undefined;
+  // A change from the future (a hand edit) would win over every real one after it; a few minutes ahead is
+  // another hook replica whose clock runs ahead of this one's.
+  if (Date.parse(time) > Date.parse(now) + CLOCK_SKEW_MS) return undefined;
   return { time, pools, added, removed, keyspaceMoved };
 }

@@ -152,8 +152,12 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
       observed.configMap ? undefined : `ConfigMap ${name}`,
       observed.service ? undefined : `Service ${serviceName(parent)}`,
     ].filter((m) => m !== undefined);
-    // Metacontroller only logs a create that fails because an object of that name exists without this proxy as owner.
-    const blocked = notCreated.length < 3 ? '; if that lasts, an object of that name that this proxy does not own may be in the way' : '';
+    // A create the API server refuses shows as a SyncError event on the proxy; one that fails because an object of
+    // that name exists without this proxy as owner Metacontroller only logs.
+    const blocked =
+      notCreated.length < 3
+        ? `; if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`
+        : '';
     return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
   }
   const current = deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] === input.deploymentSpecHash;
@@ -247,8 +251,8 @@ function keptNote(pools: PoolOutcome[]): string {
   if (none.length === 0) return `; ${keeping}`;
   // Some kept, some not: the others' keys get errors, which a message about the kept ones alone would hide.
   // Named as pools: one Service behind two ports may be on both sides.
-  const them = none.length === 1 ? 'it has' : 'they have';
-  return `; ${keeping} for pool ${listed(kept.map((p) => p.ref.name))}; no request reaches pool ${listed(none.map((p) => p.ref.name))} until ${them} servers`;
+  const named = (list: PoolOutcome[]) => `${list.length === 1 ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}`;
+  return `; ${keeping} for ${named(kept)}; no request reaches ${named(none)} until ${none.length === 1 ? 'it has' : 'they have'} servers`;
 }
 
 /**
