@@ -26,6 +26,10 @@ const metaFields = {
 };
 export const ObjectMeta = Type.Object(metaFields, open);
 
+/** The metadata of one of the hook's own children: the one annotation of its own it reads back, typed. */
+const metaReading = (annotation: string) =>
+  Type.Object({ ...metaFields, annotations: Type.Optional(Nullable(Type.Object({ [annotation]: Type.Optional(Type.String()) }, open))) }, open);
+
 const kubeObject = <M extends TSchema, P extends Parameters<typeof Type.Object>[0]>(metadata: M, properties: P) =>
   Type.Object({ apiVersion: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), metadata, ...properties }, open);
 
@@ -142,27 +146,18 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
 /** The hook's own annotation on the mcrouter ConfigMap: the status.lastChange its config came with (core storedLastChange). */
 export const LAST_CHANGE_ANNOTATION = 'memcached-operator.ianlewis.org/last-change';
 
-const ConfigMapMeta = Type.Object(
-  { ...metaFields, annotations: Type.Optional(Nullable(Type.Object({ [LAST_CHANGE_ANNOTATION]: Type.Optional(Type.String()) }, open))) },
-  open,
-);
-
-export const ConfigMap = kubeObject(ConfigMapMeta, {
+export const ConfigMap = kubeObject(metaReading(LAST_CHANGE_ANNOTATION), {
   data: Type.Optional(Nullable(MapOf(Type.String()))),
 });
 
 /** The hook's own annotation on the mcrouter Deployment: the one annotation it reads back. */
 export const SPEC_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/spec-hash';
 
-const DeploymentMeta = Type.Object(
-  { ...metaFields, annotations: Type.Optional(Nullable(Type.Object({ [SPEC_HASH_ANNOTATION]: Type.Optional(Type.String()) }, open))) },
-  open,
-);
 
 /** A count or a generation: an int64 of the API server, within what a JSON number holds exactly. */
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
-export const Deployment = kubeObject(DeploymentMeta, {
+export const Deployment = kubeObject(metaReading(SPEC_HASH_ANNOTATION), {
   spec: Type.Optional(Type.Object({ replicas: Type.Optional(Type.Integer({ minimum: 0 })) }, open)),
   status: Type.Optional(
     Type.Object(

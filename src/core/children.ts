@@ -7,10 +7,9 @@
 import type { ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { DEFAULTS, type LastChange, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import type { Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
-import { lastChangeAnnotation } from './last-change.js';
 import { storedResourceQuantity } from './quantity.js';
 import {
   CONFIG_DIR,
@@ -158,10 +157,10 @@ const storedQuantities = (list: Record<string, string | number>): Record<string,
   return written;
 };
 
-export function configMapChild(parent: MemcachedProxy, configText: string, lastChange?: LastChange): ConfigMap {
+/** `lastChange`: the status's lastChange as the ConfigMap carries it (lastChangeAnnotation), if it does. */
+export function configMapChild(parent: MemcachedProxy, configText: string, lastChange?: string): ConfigMap {
   const metadata: ConfigMap['metadata'] = { name: mcrouterName(parent), labels: childLabels(parent) };
-  const carried = lastChangeAnnotation(lastChange);
-  if (carried !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: carried };
+  if (lastChange !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: lastChange };
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [CONFIG_KEY]: configText } };
 }
 
@@ -193,9 +192,11 @@ const WRITABLE_DIRS = [
  */
 export function deploymentSpecHash(parent: MemcachedProxy, images: Images, configHash: string): string {
   const spec = parent.spec.mcrouter;
-  const rollout = (spec?.reload ?? DEFAULTS.reload) === 'Rollout';
-  return shortDigest(JSON.stringify([parent.metadata.name, spec ?? null, images, rollout ? configHash : null]));
+  return shortDigest(JSON.stringify([parent.metadata.name, spec ?? null, images, rollsOnConfig(spec) ? configHash : null]));
 }
+
+/** reload: Rollout: the pod template carries the config's hash, so every new config is a new template. */
+export const rollsOnConfig = (spec: McrouterSpec | undefined): boolean => (spec?.reload ?? DEFAULTS.reload) === 'Rollout';
 
 export function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
   const spec = parent.spec.mcrouter ?? {};
@@ -237,7 +238,7 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   if (exporter?.enabled) containers.push(exporterContainer(exporter, port, images.exporter, spec.imagePullPolicy));
 
   const annotations = sorted(spec.podAnnotations);
-  if ((spec.reload ?? DEFAULTS.reload) === 'Rollout') annotations[CONFIG_HASH_ANNOTATION] = configHash;
+  if (rollsOnConfig(spec)) annotations[CONFIG_HASH_ANNOTATION] = configHash;
   const selector = selectorLabels(parent);
   const labels = childLabels(parent);
   const podSpec: PodSpec = {
@@ -325,7 +326,7 @@ export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionB
   };
 }
 
-export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, hash: string, specHash: string, lastChange?: LastChange): Child[] {
+export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, hash: string, specHash: string, lastChange?: string): Child[] {
   const children: Child[] = [configMapChild(parent, configText, lastChange), deploymentChild(parent, images, hash, specHash), serviceChild(parent)];
   const pdb = podDisruptionBudgetChild(parent);
   if (pdb) children.push(pdb);

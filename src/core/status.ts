@@ -13,6 +13,7 @@ import {
   type MemcachedProxyStatus,
   type PoolStatus,
 } from '../api/memcached-proxy.js';
+import { rollsOnConfig } from './children.js';
 import type { Membership } from './membership.js';
 import { mcrouterName, serviceName } from './naming.js';
 import type { Slots } from './slots.js';
@@ -47,8 +48,6 @@ export interface StatusInput {
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
   desiredReplicas: number;
-  /** reload: Rollout: the pod template carries the config hash, so the Deployment changes with the config. */
-  rollsOnConfig: boolean;
   lastChange: LastChange | undefined;
   now: string;
 }
@@ -173,7 +172,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   // Metacontroller applies the children after this answer: until then the Deployment is the one built from the old spec.
   if (!current) {
     // With reload Rollout the pod template carries the config's hash: a new server list is a new template too.
-    const what = input.rollsOnConfig ? "the proxy's spec and server list (reload: Rollout)" : "the proxy's spec";
+    const what = rollsOnConfig(parent.spec.mcrouter) ? "the proxy's spec and server list (reload: Rollout)" : "the proxy's spec";
     return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to ${what}` };
   }
   const generation = deployment.metadata.generation ?? 0;

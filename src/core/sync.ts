@@ -7,7 +7,7 @@ import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
-import { laterChange, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
+import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, serviceName } from './naming.js';
@@ -93,7 +93,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     : lostConfigChange(parent.status, hash, config, context.now);
   // A mounted config that is the new one came with its change, read from the ConfigMap: a parent older than it
   // (Metacontroller's cache behind the status it wrote) cannot take that away. Of that and the status's, the later.
-  const carried = applied ? storedLastChange(observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION], context.now) : undefined;
+  // Most syncs find there the very change the status records: nothing to read.
+  const recordedText = lastChangeAnnotation(recorded);
+  const observedText = observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION];
+  const carried = applied && observedText !== recordedText ? storedLastChange(observedText, context.now) : undefined;
   const lastChange: LastChange | undefined = recorded
     ? laterChange(recorded, carried)
     : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
@@ -111,11 +114,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       },
       deploymentSpecHash: specHash,
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
-      rollsOnConfig: (parent.spec.mcrouter?.reload ?? DEFAULTS.reload) === 'Rollout',
       lastChange,
       now: context.now,
     }),
-    children: childrenOf(parent, context.images, text, hash, specHash, lastChange),
+    children: childrenOf(parent, context.images, text, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange)),
   };
 }
 
