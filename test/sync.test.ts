@@ -544,6 +544,31 @@ t.test('an ExternalName Service (memcached outside the cluster, behind a DNS nam
   t.match((badName.body['status'] as any).conditions[0], { reason: 'NoServers' }, 'a name no server can have adds none');
 });
 
+t.test('a headless Service without ports: a port number is the port its pods listen on', async (t) => {
+  // Kubernetes lets a headless Service define no ports; the slices and the Endpoints it cuts then list none.
+  const portless = (name: string) => {
+    const svc = service({ name, headless: true });
+    delete (svc['spec'] as Json)['ports'];
+    return svc;
+  };
+  const sync = (spec: Json, related: Json[]) => post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec }), related }));
+  const sts = statefulSetPods('mc-sts', [0, 1, 2]);
+  const dnsNamed = await sync({ serviceName: 'mc-sts' }, [portless('mc-sts'), ...endpointSlices('mc-sts', sts, { portless: true })]);
+  t.same(configOf(dnsNamed.body).pools['mc-sts']!.servers, [0, 1, 2].map((n) => `mc-sts-${n}.mc-sts.default.svc.cluster.local:11211`), 'the default port, on the pods\' DNS names');
+  t.match(dnsNamed.body['status'], { servers: 3, readyServers: 3, pools: [{ name: 'mc-sts', port: 11211, servers: 3 }] });
+
+  const pods = deploymentPods('mc', 3);
+  for (const servicePort of [11212, '11212']) {
+    const bySlices = await sync({ serviceName: 'mc', servicePort }, [portless('mc'), ...endpointSlices('mc', pods, { portless: true })]);
+    t.same(configOf(bySlices.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:11212`), `${JSON.stringify(servicePort)}: from the EndpointSlices`);
+  }
+  const byEndpoints = await sync({ serviceName: 'mc' }, [portless('mc'), endpoints('mc', pods, { port: null })]);
+  t.same(configOf(byEndpoints.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:11211`), 'from the Endpoints, when no slice is read');
+
+  const named = await sync({ serviceName: 'mc', servicePort: 'memcache' }, [portless('mc'), ...endpointSlices('mc', pods, { portless: true })]);
+  t.match((named.body['status'] as any).conditions[0], { status: 'False', reason: 'PortNotFound', message: 'Service mc has no port "memcache" (it lists none: give the port number)' });
+});
+
 t.test('a missing Service or no endpoints keeps the current config and says so', async (t) => {
   const parent = seedProxy();
   const pods = statefulSetPods('memcached-pool1', [0, 1]);

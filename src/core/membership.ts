@@ -91,6 +91,12 @@ function servicePortOf(ports: readonly ServicePort[], port: number | string): Se
   return ports.find((p) => p.name === port) ?? (DIGITS.test(port) ? byNumber(Number(port)) : undefined);
 }
 
+/** A port number, or a name of digits only, as the Service port of a Service that lists none. */
+function portNumber(port: number | string): ServicePort | undefined {
+  const number = typeof port === 'number' ? port : DIGITS.test(port) ? Number(port) : undefined;
+  return number === undefined ? undefined : { port: number, targetPort: number, protocol: 'TCP' };
+}
+
 /** No port the leaf names: the Service's ports, as `NAME/NUMBER`, for the status message. */
 const portNotFound = (ports: readonly ServicePort[]): Membership => ({
   state: 'PortNotFound',
@@ -110,7 +116,7 @@ const DIGITS = /^[0-9]{1,5}$/;
  */
 function externalMembership(service: Service, ports: readonly ServicePort[], port: number | string): Membership {
   const listed = servicePortOf(ports, port);
-  const number = listed?.port ?? (typeof port === 'number' ? port : DIGITS.test(port) ? Number(port) : undefined);
+  const number = listed?.port ?? portNumber(port)?.port;
   if (number === undefined) return portNotFound(ports);
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
@@ -134,7 +140,14 @@ export function membershipOf(
   if (!service) return { state: 'ServiceNotFound' };
   const ports = service.spec?.ports ?? [];
   if (service.spec?.type === 'ExternalName') return externalMembership(service, ports, ref.port);
-  const servicePort = servicePortOf(ports, ref.port);
+  // Pod DNS names resolve only for headless Services; a Service read without a clusterIP is taken as headless.
+  const clusterIP = service.spec?.clusterIP;
+  const headless = clusterIP === undefined || clusterIP === 'None';
+  // A headless Service may define no ports (only a headless one may): its pods are reached at their own
+  // addresses, and the endpoints Kubernetes lists for it have no ports either. A port number is then the
+  // port the pods listen on; a name names nothing.
+  const portless = headless && ports.length === 0;
+  const servicePort = servicePortOf(ports, ref.port) ?? (portless ? portNumber(ref.port) : undefined);
   if (!servicePort) {
     return portNotFound(ports);
   }
@@ -150,7 +163,7 @@ export function membershipOf(
     list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined,
     cutFromSelector: boolean,
   ): number | undefined => {
-    if (!list || list.length === 0) return cutFromSelector ? undefined : fallbackPort;
+    if (!list || list.length === 0) return cutFromSelector && !portless ? undefined : fallbackPort;
     const named = list.find((p) => (p.name ?? '') === portName);
     // Kubernetes names endpoint ports after the Service's, so a lone port of another name is another
     // Service port's (a pod without the named target port is listed with the others only); a lone
@@ -161,9 +174,7 @@ export function membershipOf(
     return chosen.port ?? fallbackPort;
   };
 
-  // Pod DNS names resolve only for headless Services; a Service read without a clusterIP is taken as headless.
-  const clusterIP = service.spec?.clusterIP;
-  const dnsDomain = clusterIP === undefined || clusterIP === 'None' ? `${ref.service}.${namespace}.svc.${clusterDomain}` : undefined;
+  const dnsDomain = headless ? `${ref.service}.${namespace}.svc.${clusterDomain}` : undefined;
   const primaryFamily = service.spec?.ipFamilies?.[0] ?? 'IPv4';
 
   // One candidate per pod, in order of first appearance. Nearly every endpoint names a Pod of this

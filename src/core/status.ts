@@ -112,8 +112,9 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   if (noPort.length > 0) {
     const what = listed(
       noPort.map((p) => {
-        const available = p.membership.state === 'PortNotFound' ? listed(p.membership.available) || 'none' : '';
-        return `Service ${p.ref.service} has no port ${JSON.stringify(p.ref.port)} (ports: ${available})`;
+        const available = p.membership.state === 'PortNotFound' ? listed(p.membership.available) : '';
+        // A Service without ports (headless or ExternalName) takes a port number: only a name can miss.
+        return `Service ${p.ref.service} has no port ${JSON.stringify(p.ref.port)} (${available ? `ports: ${available}` : 'it lists none: give the port number'})`;
       }),
       '; ',
     );
