@@ -41,7 +41,9 @@ const sync = async (spec: Json, related = cluster) => {
 // ---------------------------------------------------------------------------
 // What mcrouter must do, from the rules alone (DESIGN 7 and mcrouter's route
 // handle docs). A sharded level picks one child by its hash of the routing key
-// plus the level's salt `level-DEPTH`; a replicated level writes to every live
+// plus the level's salt `level-DEPTH` (for Crc32 followed by DEPTH dashes, so that no
+// two levels' salts have one length: CRC-32 is affine, and equal lengths would
+// correlate the levels' picks); a replicated level writes to every live
 // child and reads from one, the others being fallbacks.
 
 interface RuleJson {
@@ -77,7 +79,8 @@ function expected(rule: RuleJson, key: string, reads: boolean, depth = 0): Desti
   }
   const children = rule.children!;
   if (type === 'sharded') {
-    const index = pick(rule.hash ?? 'Ch3', key, `level-${depth}`, children.map(label));
+    const hash = rule.hash ?? 'Ch3';
+    const index = pick(hash, key, `level-${depth}${hash === 'Crc32' ? '-'.repeat(depth) : ''}`, children.map(label));
     return expected(children[index]!, key, reads, depth + 1);
   }
   return replicas(children.map((c) => expected(c, key, reads, depth + 1)), rule, reads);
@@ -215,6 +218,14 @@ const TOPOLOGIES: Record<string, (p: Policies) => RuleJson> = {
     type: 'replicated',
     writePolicy: write,
     readPolicy: read,
+    children: [
+      { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-a' } }, { hash, service: { name: 'shard-b' } }] },
+      { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-c' } }, { hash, service: { name: 'shard-d' } }] },
+    ],
+  }),
+  'sharded over two sharded groups': ({ hash }) => ({
+    type: 'sharded',
+    hash,
     children: [
       { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-a' } }, { hash, service: { name: 'shard-b' } }] },
       { type: 'sharded', hash, children: [{ hash, service: { name: 'shard-c' } }, { hash, service: { name: 'shard-d' } }] },

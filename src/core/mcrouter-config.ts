@@ -3,7 +3,7 @@
  * Objects are built with a fixed key order so that the same inputs always
  * give the same bytes.
  */
-import type { ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
+import type { Hash, ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
@@ -116,7 +116,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     // Without a salt, Ch3 over Ch3 pools picks correlated indexes (furc_hash(k, 2) = 0 leaves
     // furc_hash(k, 3) in {0, 2}): a third of the servers would get no keys. One salt per depth
     // makes every level pick independently and stays the same when children come and go.
-    const salt = `level-${depth}`;
+    const salt = saltAt(depth, group.hash);
     if (group.hash !== 'Rendezvous') return { type: 'HashRoute', children, hash_func: group.hash, salt };
     // Rendezvous scores each child by its tag: a name of the child's subtree, so keys stay put while its servers change.
     return { type: 'HashRoute', children, hash_func: 'Rendezvous', salt, tags: rendezvousTags(group.children) };
@@ -126,6 +126,14 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     node.kind === 'leaf' ? leafRoute(node, ops, depth) : groupRoute(node, ops, depth);
   return { pools, route: route(root, 'all', 0) };
 }
+
+/**
+ * The salt of a sharded group at `depth`: mcrouter hashes the routing key with the salt appended. CRC-32 is
+ * affine, so with salts of one length the CRCs of `key + "level-0"` and `key + "level-1"` differ by a
+ * constant: a Crc32 group over Crc32 groups of 2 would send every key to 2 of its 4 pools. A Crc32 salt is
+ * one character longer at each depth (a leaf's pool hashes the bare key), so no two levels share a length.
+ */
+const saltAt = (depth: number, hash: Hash): string => (hash === 'Crc32' ? `level-${depth}${'-'.repeat(depth)}` : `level-${depth}`);
 
 const errorRoute = (response: string): Route => ({ type: 'ErrorRoute', response });
 
