@@ -327,6 +327,10 @@ t.test('a replicated rule that reaches one Service twice writes to it once', asy
     t.equal(primary.length, 2, `${op}: ${JSON.stringify(primary)}`);
     t.ok(POOLS['pair-1']!.includes(primary[0]!) && POOLS['pair-2']!.includes(primary[1]!), `${op}: one server of each pool`);
   }
+  // A port number quoted or not is one port, and one pool.
+  const quoted = configOf((await sync({ rules: { type: 'replicated', children: [{ service: { name: 'pair-1', port: 11211 } }, { service: { name: 'pair-1', port: '11211' } }, { service: { name: 'pair-2' } }] } })).body);
+  t.same(Object.keys(quoted.pools).sort(), ['pair-1', 'pair-2'], '11211 and "11211": one pool');
+  t.equal(compileConfig(quoted).route('counter:1', 'incr').primary.length, 2, 'incr reaches each pool once');
   // Sharded subtrees written alike are one replica too.
   const sharded = { children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-b' } }] };
   const subtrees = configOf((await sync({ rules: { type: 'replicated', children: [sharded, sharded] } })).body);

@@ -8,7 +8,7 @@
  */
 import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service, type ServicePort } from '../api/kubernetes.js';
 import { StringIndex } from './string-index.js';
-import type { PoolRef } from './topology.js';
+import { portNumberOf, type PoolRef } from './topology.js';
 
 /** Every field always set: one object shape for every member keeps the code that reads thousands of them monomorphic. */
 export interface Member {
@@ -88,12 +88,13 @@ type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | u
 function servicePortOf(ports: readonly ServicePort[], port: number | string): ServicePort | undefined {
   const byNumber = (n: number) => ports.find((p) => p.port === n && (p.protocol ?? 'TCP') === 'TCP') ?? ports.find((p) => p.port === n);
   if (typeof port === 'number') return byNumber(port);
-  return ports.find((p) => p.name === port) ?? (DIGITS.test(port) ? byNumber(Number(port)) : undefined);
+  const quoted = portNumberOf(port);
+  return ports.find((p) => p.name === port) ?? (quoted !== undefined ? byNumber(quoted) : undefined);
 }
 
 /** A port number, or a name of digits only, as the Service port of a Service that lists none. */
 function portNumber(port: number | string): ServicePort | undefined {
-  const number = typeof port === 'number' ? port : DIGITS.test(port) ? Number(port) : undefined;
+  const number = portNumberOf(port);
   return number === undefined ? undefined : { port: number, targetPort: number, protocol: 'TCP' };
 }
 
@@ -105,9 +106,6 @@ const portNotFound = (ports: readonly ServicePort[]): Membership => ({
 
 /** Ready and staying beats staying, which beats terminating. */
 const liveness = (ready: boolean, terminating: boolean): number => (terminating ? 0 : ready ? 2 : 1);
-
-/** A port name of digits only: a quoted port number. */
-const DIGITS = /^[0-9]{1,5}$/;
 
 /**
  * An ExternalName Service (memcached outside the cluster, behind a DNS name) is one server, its name: it has

@@ -51,7 +51,15 @@ export interface Topology {
 
 type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
-const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
+/** A port name of digits only (a quoted number in templated YAML): the number it quotes. */
+const QUOTED_NUMBER = /^[0-9]{1,5}$/;
+
+/** A port's number when it is written as one, quoted or not; a name has none until a Service resolves it. */
+export const portNumberOf = (port: PortRef): number | undefined =>
+  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) ? Number(port) : undefined;
+
+/** `11211` and `"11211"` are one pool: under a replicated rule two would have mcrouter write each key twice. */
+const poolKey = (service: string, port: PortRef) => `${service}\u0000${portNumberOf(port) ?? `name:${port}`}`;
 
 /** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */
 const portOf = (service: NonNullable<RuleLike['service']>): PortRef =>
