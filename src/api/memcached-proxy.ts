@@ -32,8 +32,11 @@ export const DEFAULTS = {
   replicas: 1,
   reload: 'Watch',
   exporterPort: 9442,
-  statsRoot: '/var/mcrouter/stats',
+  mcrouterRequests: { cpu: '100m', memory: '128Mi' },
+  exporterRequests: { cpu: '10m', memory: '32Mi' },
 } as const;
+
+const requestsText = (r: { cpu: string; memory: string }) => `requests ${r.cpu} CPU, ${r.memory} memory`;
 
 /** Child names are `NAME-mcrouter`: 54 + 9 = 63, the DNS label limit. */
 export const MAX_NAME_LENGTH = 54;
@@ -227,7 +230,7 @@ export const Exporter = Type.Object(
     enabled: Type.Optional(Type.Boolean({ default: false })),
     image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.exporterPort })),
-    resources: Type.Optional(Resources('Resources of the exporter container. Default (also for {}, or limits: {} alone): requests 10m CPU, 32Mi memory.')),
+    resources: Type.Optional(Resources(`Resources of the exporter container. Default (also for {}, or limits: {} alone): ${requestsText(DEFAULTS.exporterRequests)}.`)),
   },
   { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
 );
@@ -238,7 +241,7 @@ export const McrouterSpec = Type.Object(
     imagePullPolicy: Type.Optional(enumOf(['Always', 'IfNotPresent', 'Never'] as const, 'Image pull policy.')),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
     replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
-    resources: Type.Optional(Resources('Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): requests 100m CPU, 128Mi memory.')),
+    resources: Type.Optional(Resources(`Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): ${requestsText(DEFAULTS.mcrouterRequests)}.`)),
     securityContext: Type.Optional(Embedded('Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
     podSecurityContext: Type.Optional(Embedded('Pod securityContext, merged over the restricted default.')),
     numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies.' })),

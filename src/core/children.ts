@@ -31,8 +31,7 @@ export interface Images {
 
 /** Community mcrouter images run as root by default: a user must be set explicitly for runAsNonRoot to start. */
 export const NON_ROOT_ID = 65532;
-const DEFAULT_RESOURCES: ResourceRequirements = { requests: { cpu: '100m', memory: '128Mi' } };
-const DEFAULT_EXPORTER_RESOURCES: ResourceRequirements = { requests: { cpu: '10m', memory: '32Mi' } };
+
 const MEMCACHE_PORT_NAME = 'memcache';
 /**
  * How long a terminating mcrouter pod keeps serving before it gets SIGTERM. Kubernetes takes a
@@ -50,19 +49,20 @@ const METRICS_PORT_NAME = 'metrics';
  * The restricted Pod Security Standard, container side: only what a pod-level context cannot say.
  * The identity and seccomp profile live at the pod level, which every container inherits, so that
  * a user's `podSecurityContext.runAsUser` takes effect instead of being shadowed per container.
+ * Built afresh for each child, as every default here: no answer shares an object with another.
  */
-const restrictedContainer: SecurityContext = {
+const restrictedContainer = (): SecurityContext => ({
   allowPrivilegeEscalation: false,
   capabilities: { drop: ['ALL'] },
   readOnlyRootFilesystem: true,
-};
-const restrictedPod: PodSecurityContext = {
+});
+const restrictedPod = (): PodSecurityContext => ({
   runAsNonRoot: true,
   runAsUser: NON_ROOT_ID,
   runAsGroup: NON_ROOT_ID,
   fsGroup: NON_ROOT_ID,
   seccompProfile: { type: 'RuntimeDefault' },
-};
+});
 
 /** Maps from users come in any key order; sorted keys keep the output byte-stable. */
 const sorted = (map: Record<string, string> | undefined): Record<string, string> =>
@@ -104,10 +104,11 @@ const withDefaults = <T extends object>(defaults: T, user: T | undefined): T => 
 
 /** The container's restricted defaults under the user's fields, `capabilities` merged key by key: adding one keeps `drop: [ALL]`. */
 function containerSecurityContext(user: SecurityContext | undefined): SecurityContext {
-  const merged = withDefaults(restrictedContainer, user);
+  const defaults = restrictedContainer();
+  const merged = withDefaults(defaults, user);
   const capabilities = user?.capabilities;
   if (capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities)) {
-    merged.capabilities = stored({ ...restrictedContainer.capabilities, ...capabilities });
+    merged.capabilities = stored({ ...defaults.capabilities, ...capabilities });
   }
   // The API server refuses `allowPrivilegeEscalation: false` beside `privileged: true` or an added capability
   // spelt `CAP_SYS_ADMIN` (ValidateSecurityContext): such a container escalates anyway. The default gives way.
@@ -127,8 +128,9 @@ const UNPRIVILEGED_PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
  */
 function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): PodSecurityContext {
   const lowest = Math.min(port, exporter?.enabled ? (exporter.port ?? DEFAULTS.exporterPort) : port);
-  if (lowest >= 1024) return restrictedPod;
-  return { ...restrictedPod, sysctls: [{ name: UNPRIVILEGED_PORT_SYSCTL, value: String(lowest) }] };
+  const pod = restrictedPod();
+  if (lowest < 1024) pod.sysctls = [{ name: UNPRIVILEGED_PORT_SYSCTL, value: String(lowest) }];
+  return pod;
 }
 
 /**
@@ -142,13 +144,14 @@ function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): 
  * it can never find there would send an update on every sync. So a container without requests has no empty
  * map, and each quantity is in the API server's spelling (`cpu: "0.5"` as `500m`, `memory: 1024Mi` as `1Gi`).
  */
-function resourcesOr(user: McrouterSpec['resources'], defaults: ResourceRequirements): ResourceRequirements {
-  if (!user) return defaults;
+function resourcesOr(user: McrouterSpec['resources'], defaultRequests: Readonly<Record<string, string>>): ResourceRequirements {
+  const defaults = (): ResourceRequirements => ({ requests: { ...defaultRequests } });
+  if (!user) return defaults();
   const { limits, requests } = user;
   const written: ResourceRequirements = {};
   if (limits && Object.keys(limits).length > 0) written.limits = storedQuantities(limits);
   if (requests && Object.keys(requests).length > 0) written.requests = storedQuantities(requests);
-  return requests === undefined && written.limits === undefined ? defaults : written;
+  return requests === undefined && written.limits === undefined ? defaults() : written;
 }
 
 const storedQuantities = (list: Record<string, string | number>): Record<string, string> => {
@@ -230,7 +233,7 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   mcrouter.readinessProbe = { tcpSocket: { port: MEMCACHE_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 };
   mcrouter.livenessProbe = { tcpSocket: { port: MEMCACHE_PORT_NAME }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
   mcrouter.lifecycle = { preStop: { exec: { command: ['sleep', String(PRE_STOP_SLEEP_SECONDS)] } } };
-  mcrouter.resources = resourcesOr(spec.resources, DEFAULT_RESOURCES);
+  mcrouter.resources = resourcesOr(spec.resources, DEFAULTS.mcrouterRequests);
   mcrouter.securityContext = containerSecurityContext(spec.securityContext as SecurityContext | undefined);
   mcrouter.volumeMounts = mounts;
   const containers = [mcrouter];
@@ -291,8 +294,8 @@ function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcro
   // No readiness probe: a pod is Ready only when all its containers are, and an exporter that runs but
   // fails its scrapes must not take mcrouter out of the Service. Prometheus sees it as `up == 0`. (One
   // that does not run at all makes the pod not Ready all the same: Kubernetes has no optional container.)
-  container.resources = resourcesOr(exporter.resources, DEFAULT_EXPORTER_RESOURCES);
-  container.securityContext = restrictedContainer;
+  container.resources = resourcesOr(exporter.resources, DEFAULTS.exporterRequests);
+  container.securityContext = restrictedContainer();
   return container;
 }
 
