@@ -38,8 +38,10 @@ export const DEFAULTS = {
 
 const requestsText = (r: { cpu: string; memory: string }) => `requests ${r.cpu} CPU, ${r.memory} memory`;
 
-/** Child names are `NAME-mcrouter`: 54 + 9 = 63, the DNS label limit. */
-export const MAX_NAME_LENGTH = 54;
+/** The ConfigMap, Deployment and PodDisruptionBudget are named `NAME-mcrouter`. */
+export const MCROUTER_SUFFIX = '-mcrouter';
+/** So that `NAME-mcrouter` fits in a DNS label's 63 characters: 54. */
+export const MAX_NAME_LENGTH = 63 - MCROUTER_SUFFIX.length;
 export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */

@@ -21,7 +21,7 @@ import {
   childLabels,
   mcrouterName,
   selectorLabels,
-  serviceName,
+  proxyServiceName,
 } from './naming.js';
 
 export interface Images {
@@ -310,7 +310,7 @@ export function serviceChild(parent: MemcachedProxy): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: serviceName(parent), labels: childLabels(parent) },
+    metadata: { name: proxyServiceName(parent), labels: childLabels(parent) },
     spec: { type: 'ClusterIP', selector: selectorLabels(parent), ports },
   };
 }

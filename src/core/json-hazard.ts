@@ -64,7 +64,8 @@ export function jsonHazard(value: unknown, limit: number): JsonHazard | undefine
  * that every accepted body would otherwise pay for.
  */
 export function locateJsonHazard(value: unknown, limit: number): { hazard: JsonHazard; path: (string | number)[] } | undefined {
-  if (jsonHazard(value, limit) === undefined) return undefined;
+  const hazard = jsonHazard(value, limit);
+  if (hazard === undefined) return undefined;
   interface Step {
     node: object;
     depth: number;
@@ -89,5 +90,6 @@ export function locateJsonHazard(value: unknown, limit: number): { hazard: JsonH
       pending.push({ node: child, depth: step.depth + 1, from: step, key });
     }
   }
-  return undefined;
+  // The walks agree: this only keeps a rule added to jsonHazard alone from letting a body through, unnamed.
+  return { hazard, path: [] };
 }

@@ -8,7 +8,8 @@ import { LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
-import { naturalOrder, type ServerList } from './slots.js';
+import { naturalOrder } from './natural-order.js';
+import type { ServerList } from './slots.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
 const KEY_SAMPLE = sampleKeys(10_000);

@@ -1,19 +1,19 @@
 /** Names and labels of the children: one place, so the selector never drifts. */
-import { CONFIG_DIR, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { CONFIG_DIR, MCROUTER_SUFFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { CONFIG_KEY } from '../mcrouter/config-source.js';
 import { LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION } from '../api/kubernetes.js';
 
 export const MANAGED_BY = 'memcached-operator';
-export const CONFIG_KEY = 'config.json';
-export { CONFIG_DIR, LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION };
+export { CONFIG_DIR, CONFIG_KEY, LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION };
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 export const CONFIG_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/config-hash';
 
 type Parent = Pick<MemcachedProxy, 'metadata'>;
 
 /** ConfigMap, Deployment and PodDisruptionBudget share this name. */
-export const mcrouterName = (parent: Parent): string => `${parent.metadata.name}-mcrouter`;
+export const mcrouterName = (parent: Parent): string => `${parent.metadata.name}${MCROUTER_SUFFIX}`;
 /** The Service clients connect to carries the proxy's own name. */
-export const serviceName = (parent: Parent): string => parent.metadata.name;
+export const proxyServiceName = (parent: Parent): string => parent.metadata.name;
 
 /** The pod selector: never changes over a proxy's life (a Deployment's selector is immutable). */
 export const selectorLabels = (parent: Parent): Record<string, string> => ({

@@ -8,7 +8,7 @@
  */
 import type { StringIndex } from './string-index.js';
 import type { Member } from './membership.js';
-import { naturalOrder, sortNatural } from './natural-order.js';
+import { sortNatural } from './natural-order.js';
 
 /** A pool's server list as it stands in config.json. */
 export interface ServerList {
@@ -24,8 +24,6 @@ export interface Slots extends ServerList {
   ready: number;
   holes: number;
 }
-
-export { naturalOrder };
 
 const ORDINAL = /^(.*)-(0|[1-9][0-9]{0,6})$/;
 

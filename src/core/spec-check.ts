@@ -16,7 +16,7 @@ import {
   type MemcachedProxy,
   type Rule,
 } from '../api/memcached-proxy.js';
-import { serviceName } from './naming.js';
+import { proxyServiceName } from './naming.js';
 
 export class SpecError extends Error {
   constructor(
@@ -56,7 +56,7 @@ export function checkSpec(parent: MemcachedProxy): void {
   if (statsRoot !== undefined && IN_SYSTEM_DIR.test(statsRoot)) throw new SpecError('spec.mcrouter', CEL_RULES.statsRootSystemDir.message);
   // The CRD's rule compares with metadata.name, as CEL must; here the name comes from where the children get it.
   const ownService = (service: string | undefined, field: string) => {
-    if (service === serviceName(parent)) throw new SpecError(field, CEL_RULES.ownServiceName.message);
+    if (service === proxyServiceName(parent)) throw new SpecError(field, CEL_RULES.ownServiceName.message);
   };
   ownService(spec.serviceName, 'spec.serviceName');
   const visit = (rule: RuleLike, path: string, level: number): void => {

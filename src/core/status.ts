@@ -15,7 +15,7 @@ import {
 } from '../api/memcached-proxy.js';
 import { rollsOnConfig } from './children.js';
 import type { Membership } from './membership.js';
-import { mcrouterName, serviceName } from './naming.js';
+import { mcrouterName, proxyServiceName } from './naming.js';
 import type { Slots } from './slots.js';
 import type { PoolRef } from './topology.js';
 
@@ -150,7 +150,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
     const notCreated = [
       deployment ? undefined : `Deployment ${name}`,
       observed.configMap ? undefined : `ConfigMap ${name}`,
-      observed.service ? undefined : `Service ${serviceName(parent)}`,
+      observed.service ? undefined : `Service ${proxyServiceName(parent)}`,
     ].filter((m) => m !== undefined);
     // A create the API server refuses shows as a SyncError event on the proxy; one that fails because an object of
     // that name exists without this proxy as owner Metacontroller only logs.
@@ -190,7 +190,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   // terminating): until then they still serve.
   const running = st.replicas ?? 0;
   if (desiredReplicas === 0 && running === 0) {
-    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${serviceName(parent)}` };
+    return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${proxyServiceName(parent)}` };
   }
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;

@@ -10,7 +10,7 @@ import { childrenOf, deploymentSpecHash, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
-import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, serviceName } from './naming.js';
+import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -39,7 +39,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const observedDeployment = valuesOf(children[TYPE_KEYS.deployment] as ObjectMap<Deployment>).find(
     (d) => d.metadata.name === ownName,
   );
-  const ownService = serviceName(parent);
+  const ownService = proxyServiceName(parent);
   const observedService = valuesOf(children[TYPE_KEYS.service] as ObjectMap<AnyObject>).find((s) => s.metadata.name === ownService);
   const mounted = observedConfigMap?.data?.[CONFIG_KEY];
   const current = parseCurrentConfig(mounted);

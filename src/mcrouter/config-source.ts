@@ -6,7 +6,8 @@
  */
 import { McrouterConfigError } from './route.js';
 
-const CONFIG_KEY = 'config.json';
+/** The key of the operator's ConfigMap that holds config.json (kept free of the API's modules: the CLI loads this). */
+export const CONFIG_KEY = 'config.json';
 
 type Json = Record<string, unknown>;
 

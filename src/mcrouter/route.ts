@@ -73,7 +73,8 @@ export class McrouterConfigError extends Error {
 
 /**
  * A compiled route tree: answers where keys go. It reuses one key buffer, so
- * it is cheap per key; it holds no other state.
+ * it is cheap per key; beyond that it keeps only each LatestRoute's pick per
+ * mcrouter host, which depends on nothing else.
  */
 export class RouteTree {
   /** The config's top-level pools, by name. */
