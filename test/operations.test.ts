@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 
@@ -257,7 +257,7 @@ t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure messa
   const forbidden = 'pods "cache-mcrouter-7c9f8-x2x4k" is forbidden: exceeded quota: compute, requested: requests.cpu=100m, used: requests.cpu=2, limited: requests.cpu=2';
   const failing = children.map((c) =>
     c['kind'] === 'Deployment'
-      ? { ...c, status: { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] } }
+      ? { ...c, status: deploymentStatus({ observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] }) }
       : c,
   );
   const res = await post(app, '/sync', syncRequest({ parent, related, children: failing }));
@@ -265,7 +265,7 @@ t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure messa
   // During a rollout (old replicas still running), the same failure beside the rollout's counts.
   const rolling = children.map((c) =>
     c['kind'] === 'Deployment'
-      ? { ...c, status: { observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] } }
+      ? { ...c, status: deploymentStatus({ observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: forbidden }] }) }
       : c,
   );
   const during = await post(app, '/sync', syncRequest({ parent, related, children: rolling }));
@@ -297,7 +297,7 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
   const parent = cache({ replicas: 3 });
   const { children } = await settled(parent, related);
   const withStatus = (status: Json) =>
-    children.map((c) => (c['kind'] === 'Deployment' ? { ...c, status: { observedGeneration: 2, ...status } } : c));
+    children.map((c) => (c['kind'] === 'Deployment' ? { ...c, status: deploymentStatus({ observedGeneration: 2, ...status }) } : c));
   const ask = async (status: Json) => readyOf((await post(app, '/sync', syncRequest({ parent, related, children: withStatus(status) }))).body);
 
   t.match(
@@ -394,7 +394,7 @@ t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on
   // The Deployment gave up: Failed, which a GitOps tool reports at once rather than at its timeout.
   const stalledChildren = children.map((c) =>
     c['kind'] === 'Deployment'
-      ? { ...c, status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.' }] } }
+      ? { ...c, status: deploymentStatus({ observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.' }] }) }
       : c,
   );
   const stalled = await post(app, '/sync', syncRequest({ parent, related, children: stalledChildren }));
@@ -528,7 +528,7 @@ t.test('Ready\'s message stays within the 32,768 characters the API server takes
     const long = `ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing: ${'-'.repeat(shift)}${'quota exceeded 🚫 '.repeat(3000)}`;
     const stalled = children.map((c) =>
       c['kind'] === 'Deployment'
-        ? { ...c, status: { observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: long }] } }
+        ? { ...c, status: deploymentStatus({ observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: long }] }) }
         : c,
     );
     const message = readyOf((await post(app, '/sync', syncRequest({ parent, related, children: stalled }))).body).message as string;

@@ -9,7 +9,7 @@
  */
 import type { InjectOptions } from 'fastify';
 import { TYPE_KEYS } from '../../src/api/hook.js';
-import { COMPOSITE_CONTROLLER, uid, type Json } from '../fixtures/cluster.js';
+import { COMPOSITE_CONTROLLER, LAST_APPLIED, uid, withServerDefaults, type Json } from '../fixtures/cluster.js';
 import type { TestServer } from '../helpers/hook.js';
 import { NAMESPACE, type Cluster } from './cluster.js';
 
@@ -44,8 +44,6 @@ const RESOURCES: Record<string, { apiVersion: string; kind: string }> = {
   'apps/v1/statefulsets': { apiVersion: 'apps/v1', kind: 'StatefulSet' },
 };
 
-/** Metacontroller's InPlace update compares against what it last applied, kept in this annotation. */
-export const LAST_APPLIED = 'metacontroller.k8s.io/last-applied-configuration';
 const CREATED = '2026-11-25T09:00:00Z';
 
 interface RelatedRule {
@@ -154,7 +152,10 @@ export class Metacontroller {
       updatedReplicas: replicas,
       readyReplicas: replicas,
       availableReplicas: replicas,
-      conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', lastUpdateTime: CREATED, lastTransitionTime: CREATED }],
+      conditions: [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: CREATED, lastTransitionTime: CREATED },
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ReplicaSet has successfully progressed.', lastUpdateTime: CREATED, lastTransitionTime: CREATED },
+      ],
     };
     (deployment['metadata'] as Json)['resourceVersion'] = this.cluster.nextResourceVersion();
   }
@@ -266,8 +267,8 @@ export class Metacontroller {
     if (obj['kind'] === 'Deployment' || obj['kind'] === 'PodDisruptionBudget') {
       const specChanged = !existing || JSON.stringify(existing['spec']) !== JSON.stringify(obj['spec']);
       meta['generation'] = ((old?.['generation'] as number | undefined) ?? 0) + (specChanged ? 1 : 0);
-      // The controllers' status stays until they act on the new generation.
-      if (existing?.['status']) obj['status'] = existing['status'];
+      // The controllers' status stays until they act on the new generation; a new object has an empty one.
+      obj['status'] = existing?.['status'] ?? {};
     }
     return obj;
   }
@@ -284,37 +285,6 @@ function typeKeyOf(o: Json): string {
   const key = TYPE_KEY_OF[`${o['apiVersion']}/${o['kind']}`];
   if (!key) throw new Error(`no type key for ${String(o['apiVersion'])} ${String(o['kind'])}`);
   return key;
-}
-
-/** A few of the fields the API server defaults, so the hook sees children as they really come back. */
-function withServerDefaults(obj: Json): Json {
-  const spec = obj['spec'] as Json | undefined;
-  if (obj['kind'] === 'Deployment' && spec) {
-    spec['revisionHistoryLimit'] ??= 10;
-    spec['progressDeadlineSeconds'] ??= 600;
-    const pod = (spec['template'] as Json | undefined)?.['spec'] as Json | undefined;
-    if (pod) {
-      pod['restartPolicy'] ??= 'Always';
-      pod['dnsPolicy'] ??= 'ClusterFirst';
-      pod['schedulerName'] ??= 'default-scheduler';
-      pod['terminationGracePeriodSeconds'] ??= 30;
-      for (const c of (pod['containers'] as Json[] | undefined) ?? []) {
-        c['terminationMessagePath'] ??= '/dev/termination-log';
-        c['terminationMessagePolicy'] ??= 'File';
-        c['imagePullPolicy'] ??= 'IfNotPresent';
-      }
-    }
-  }
-  if (obj['kind'] === 'Service' && spec) {
-    const ip = `10.96.7.${parseInt(uid(String((obj['metadata'] as Json)['name'])).slice(0, 2), 16)}`;
-    spec['clusterIP'] ??= ip;
-    spec['clusterIPs'] ??= [spec['clusterIP']];
-    spec['ipFamilies'] ??= ['IPv4'];
-    spec['ipFamilyPolicy'] ??= 'SingleStack';
-    spec['sessionAffinity'] ??= 'None';
-    spec['internalTrafficPolicy'] ??= 'Cluster';
-  }
-  return obj;
 }
 
 /** managedFields' FieldsV1 of an object: `f:` keys for its fields, down to the leaves. */

@@ -1,0 +1,215 @@
+/**
+ * README claims that no other test pins down, checked through the sync hook
+ * as Metacontroller calls it. Each test quotes the claim it checks; every
+ * expectation is written out by hand from README, never computed by the code
+ * under test.
+ */
+import t, { type Test } from 'tap';
+import {
+  deploymentPods,
+  endpointSlices,
+  observedChildren,
+  proxy,
+  service,
+  statefulSet,
+  statefulSetPods,
+  syncRequest,
+  type Json,
+  type Pod,
+} from './fixtures/cluster.js';
+import { configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
+
+const app = testServer();
+t.teardown(() => app.close());
+
+/**
+ * A proxy synced again and again as Metacontroller does: each sync sees the
+ * children the previous answer returned (as applied) and its status.
+ */
+class Synced {
+  status: Json | undefined;
+  observed: Json[] | undefined;
+  constructor(private readonly spec: Json, private readonly name = 'cache') {}
+
+  async sync(related: Json[]): Promise<{ body: Json; status: any }> {
+    const parent = proxy({ name: this.name, spec: this.spec, ...(this.status ? { status: this.status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(this.observed ? { children: this.observed } : {}) }));
+    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
+    this.status = res.body['status'] as Json;
+    this.observed = observedChildren(parent, res.body['children'] as Json[]);
+    return { body: res.body, status: this.status };
+  }
+}
+
+const poolOf = (body: Json, name: string): PoolConfig => {
+  const pool = configOf(body).pools[name];
+  if (!pool) throw new Error(`no pool ${name} in config.json`);
+  return pool;
+};
+const conditionTypes = (status: any): string[] => (status.conditions as Json[]).map((c) => String(c['type']));
+
+t.test('the StatefulSet that keeps the tail is the one named like the pods’ hostname prefix, not like the Service', async (t) => {
+  // README, "How membership and slot order work": "The StatefulSet itself (the one named like the pods'
+  // hostname prefix, which Metacontroller sends) also keeps the current list's tail while its `spec.replicas`
+  // still wants those pods: the highest pod, which a rolling restart takes down first, keeps its slot while it
+  // is away".
+  const svc = service({ name: 'mc', headless: true });
+  const slices = (ordinals: number[]) => endpointSlices('mc', statefulSetPods('memcached', ordinals));
+  const dns = (n: number) => `memcached-${n}.mc.default.svc.cluster.local:11211`;
+
+  const kept = new Synced({ serviceName: 'mc' });
+  const sts = statefulSet('memcached', 3, { serviceName: 'mc' });
+  t.same(poolOf((await kept.sync([svc, ...slices([0, 1, 2]), sts])).body, 'mc').servers, [dns(0), dns(1), dns(2)]);
+  const away = await kept.sync([svc, ...slices([0, 1]), sts]);
+  t.same(poolOf(away.body, 'mc'), { servers: [dns(0), dns(1), dns(2)] }, 'StatefulSet memcached (replicas 3) in related: pod 2 keeps its slot');
+  t.equal(away.status.servers, 3, 'the kept slot counts as a server');
+  t.equal(away.status.readyServers, 2);
+
+  const dropped = new Synced({ serviceName: 'mc' });
+  await dropped.sync([svc, ...slices([0, 1, 2])]);
+  t.same(poolOf((await dropped.sync([svc, ...slices([0, 1])])).body, 'mc'), { servers: [dns(0), dns(1)] }, 'no StatefulSet in related: pod 2’s slot is dropped');
+
+  // A StatefulSet named like the Service, not like the pods, says nothing about them.
+  const misnamed = new Synced({ serviceName: 'mc' });
+  const mcSts = statefulSet('mc', 3, { serviceName: 'mc' });
+  await misnamed.sync([svc, ...slices([0, 1, 2]), mcSts]);
+  t.same(poolOf((await misnamed.sync([svc, ...slices([0, 1]), mcSts])).body, 'mc'), { servers: [dns(0), dns(1)] }, 'a StatefulSet named mc is not the pods’ one');
+});
+
+t.test('a non-headless Service gives StatefulSet pods no DNS names: they are listed by IP', async (t) => {
+  // README, "Addresses": "A non-headless Service gives its pods no DNS names, so there the IP is used even for
+  // StatefulSet pods."
+  const svc = service({ name: 'memcached', headless: false });
+  const pods = statefulSetPods('memcached', [0, 1, 2]);
+  t.ok(pods.every((p) => p.hostname), 'the pods have hostnames, as a StatefulSet sets them');
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'cache', spec: { serviceName: 'memcached' } }), related: [svc, ...endpointSlices('memcached', pods)] }));
+  t.equal(res.statusCode, 200);
+  t.same(poolOf(res.body, 'memcached'), { servers: ['10.244.1.10:11211', '10.244.1.11:11211', '10.244.1.12:11211'] });
+});
+
+t.test('moving a running pool from a ClusterIP Service to a headless one rewrites it by DNS name; keyspaceMoved reads 1', async (t) => {
+  // README, "Scaling and restarts": "Moving a running proxy's pool from a ClusterIP Service to a headless one
+  // changes every server's address (IP to DNS name): the list is written afresh in ordinal order, which moves
+  // most keys once (and `keyspaceMoved` counts every server whose address string changed, so it reads 1 even
+  // where a pod kept its index)."
+  const pods = statefulSetPods('memcached', [0, 1, 2]);
+  const slices = endpointSlices('memcached', pods);
+  const ips = ['10.244.1.10:11211', '10.244.1.11:11211', '10.244.1.12:11211'];
+  const names = [0, 1, 2].map((n) => `memcached-${n}.memcached.default.svc.cluster.local:11211`);
+  const mp = new Synced({ serviceName: 'memcached' });
+  const before = await mp.sync([service({ name: 'memcached', headless: false }), ...slices]);
+  t.same(poolOf(before.body, 'memcached').servers, ips, 'behind the ClusterIP Service: by IP');
+  const after = await mp.sync([service({ name: 'memcached', headless: true }), ...slices]);
+  t.same(poolOf(after.body, 'memcached'), { servers: names }, 'behind the headless Service: by DNS name, in ordinal order');
+  const change = after.status.lastChange;
+  t.ok(change, 'the change is recorded');
+  t.equal(change?.keyspaceMoved, 1, 'every address string changed: keyspaceMoved is 1');
+  t.same(change?.pools, ['memcached']);
+  t.same([...(change?.added ?? [])].sort(), names);
+  t.same([...(change?.removed ?? [])].sort(), ips);
+});
+
+t.test('status.target: the pools routed to, comma-separated', async (t) => {
+  // README, "Status": "`target` | the pools routed to, comma-separated", in the order the rules name them.
+  const spec = { rules: { children: [{ service: { name: 'b' } }, { service: { name: 'a' } }] } };
+  const related = [
+    service({ name: 'a', headless: true }),
+    service({ name: 'b', headless: true }),
+    ...endpointSlices('a', statefulSetPods('a', [0, 1])),
+    ...endpointSlices('b', statefulSetPods('b', [0, 1], 3)),
+  ];
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'cache', spec }), related }));
+  t.equal(res.statusCode, 200);
+  t.equal((res.body['status'] as any).target, 'b,a');
+});
+
+t.test('kstatus conditions: Reconciling for PortNotFound and NoServers; neither Reconciling nor Stalled for Deleting', async (t) => {
+  // README, "Status": "`Reconciling` while `Ready` is `False` for `Progressing`, `ServiceNotFound`,
+  // `PortNotFound`, `NoServers` or `NoReadyServers` ... Neither for `ScaledToZero` ... or `Deleting`."
+  // Also: "Present only while `True`, with `Ready`'s reason and message".
+  const pool = service({ name: 'memcached', headless: true });
+  const members = (ordinals: number[]) => [pool, ...endpointSlices('memcached', statefulSetPods('memcached', ordinals))];
+  const statusFor = async (parent: Json, related: Json[], children?: Json[]) =>
+    (await post(app, '/sync', syncRequest({ parent, related, ...(children ? { children } : {}) }))).body['status'] as any;
+  const check = (t: Test, status: any, reason: string) => {
+    t.same(conditionTypes(status), ['Ready', 'Reconciling']);
+    const [ready, reconciling] = status.conditions as Json[];
+    t.same([ready!['status'], ready!['reason']], ['False', reason]);
+    t.same(
+      [reconciling!['status'], reconciling!['reason'], reconciling!['message']],
+      ['True', reason, ready!['message']],
+      'Reconciling is True, with Ready’s reason and message',
+    );
+  };
+
+  const noPort = await statusFor(proxy({ name: 'cache', spec: { serviceName: 'memcached', servicePort: 'admin' } }), members([0, 1]));
+  check(t, noPort, 'PortNotFound');
+  const noServers = await statusFor(proxy({ name: 'cache', spec: { serviceName: 'memcached' } }), members([]));
+  check(t, noServers, 'NoServers');
+
+  // Deleting: the proxy has a deletionTimestamp (Metacontroller still syncs it while a finalizer holds it).
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached' } });
+  const first = await post(app, '/sync', syncRequest({ parent, related: members([0, 1]) }));
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const deleting = proxy({ name: 'cache', spec: { serviceName: 'memcached' } });
+  Object.assign(deleting['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['foregroundDeletion'] });
+  const whole = await statusFor(deleting, members([0, 1]), children);
+  t.same(conditionTypes(whole), ['Ready'], 'Deleting, children still there: Ready alone');
+  t.same([whole.conditions[0].status, whole.conditions[0].reason], ['False', 'Deleting']);
+  // The same proxy being deleted whose Service has no endpoints (NoServers otherwise, which would be Reconciling).
+  const empty = await statusFor(deleting, members([]), children);
+  t.same(conditionTypes(empty), ['Ready'], 'Deleting wins over NoServers: no Reconciling');
+  t.same([empty.conditions[0].status, empty.conditions[0].reason], ['False', 'Deleting']);
+});
+
+t.test('a first list lists every member, terminating ones too', async (t) => {
+  // README, "Slot order": "a terminating pod that has no slot never gets one (a first list, which has no slots
+  // yet, lists every member, terminating ones too)".
+  const svc = service({ name: 'memcached-deploy' });
+  const pods = deploymentPods('memcached-deploy', 3);
+  const leaving: Pod[] = pods.map((p, i) => (i === 1 ? { ...p, terminating: true } : p));
+  const mp = new Synced({ serviceName: 'memcached-deploy' });
+  const first = await mp.sync([svc, ...endpointSlices('memcached-deploy', leaving)]);
+  t.same(poolOf(first.body, 'memcached-deploy'), { servers: ['10.244.2.2:11211', '10.244.2.3:11211', '10.244.2.4:11211'] }, 'no observed ConfigMap: the terminating pod is listed');
+
+  // The contrast: with a current list, a terminating pod that has no slot gets none.
+  const later = new Synced({ serviceName: 'memcached-deploy' });
+  await later.sync([svc, ...endpointSlices('memcached-deploy', [pods[0]!, pods[2]!])]);
+  const again = await later.sync([svc, ...endpointSlices('memcached-deploy', leaving)]);
+  t.same(poolOf(again.body, 'memcached-deploy'), { servers: ['10.244.2.2:11211', '10.244.2.4:11211'] }, 'a current list: no slot for the terminating newcomer');
+});
+
+t.test('holes: a departed middle server stays with weight 0; compacted only beyond half the slots; trailing holes dropped', async (t) => {
+  // README, "Slot order": "A server that leaves a middle slot leaves a **hole**: its address stays with weight 0
+  // in the pool's `weights` ... trailing holes are dropped; holes are compacted only when they would exceed half
+  // the slots."
+  const svc = service({ name: 'memcached-deploy' });
+  const pods = deploymentPods('memcached-deploy', 6);
+  const ip = ['10.244.2.2', '10.244.2.3', '10.244.2.4', '10.244.2.5', '10.244.2.6', '10.244.2.7'].map((a) => `${a}:11211`);
+  t.same(pods.map((p) => `${p.ip}:11211`), ip, 'the fixture pods (natural order = this order)');
+  const mp = new Synced({ serviceName: 'memcached-deploy' });
+  const run = async (keep: number[]) => {
+    const { body, status } = await mp.sync([svc, ...endpointSlices('memcached-deploy', keep.map((i) => pods[i]!))]);
+    return { pool: poolOf(body, 'memcached-deploy'), status };
+  };
+
+  t.same((await run([0, 1, 2, 3, 4, 5])).pool, { servers: ip });
+  const one = await run([0, 2, 3, 4, 5]);
+  t.same(one.pool, { servers: ip, weights: [1, 0, 1, 1, 1, 1] }, 'pod 1 leaves: a hole at its index, its address kept');
+  t.same([one.status.servers, one.status.pools[0].holes], [5, 1], 'a hole is no server');
+  t.same((await run([0, 3, 4, 5])).pool, { servers: ip, weights: [1, 0, 0, 1, 1, 1] }, 'two holes of six');
+  const half = await run([0, 4, 5]);
+  t.same(half.pool, { servers: ip, weights: [1, 0, 0, 0, 1, 1] }, 'three holes of six: exactly half, not compacted');
+  t.same([half.status.servers, half.status.pools[0].holes], [3, 3]);
+  const beyond = await run([0, 5]);
+  t.same(beyond.pool, { servers: [ip[0], ip[5]] }, 'four holes of six would exceed half: compacted, trailing holes dropped');
+  t.same([beyond.status.servers, beyond.status.pools[0].holes], [2, 0]);
+
+  // [a, hole, c], then c leaves: the trailing hole is dropped with it.
+  const small = new Synced({ serviceName: 'memcached-deploy' });
+  const three = pods.slice(0, 3);
+  const list = async (keep: Pod[]) => poolOf((await small.sync([svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
+  t.same(await list(three), { servers: ip.slice(0, 3) });
+  t.same(await list([three[0]!, three[2]!]), { servers: ip.slice(0, 3), weights: [1, 0, 1] }, '[a, hole, c]');
+  t.same(await list([three[0]!]), { servers: [ip[0]] }, 'c leaves: [a], the hole before it dropped as trailing');
+});
