@@ -359,7 +359,8 @@ t.test('behind publishNotReadyAddresses every endpoint is ready: a pod\'s readin
 t.test('only a hostname that is its pod\'s own name (a StatefulSet sets it so) names a server; others are named by IP', async (t) => {
   const svc = service({ name: 'mc', headless: true, ipFamilies: ['IPv4', 'IPv6'] });
   const parent = proxy({ name: 'named', spec: { serviceName: 'mc' } });
-  const servers = async (related: Json[]) => configOf((await post(app, '/sync', syncRequest({ parent, related: [svc, ...related] }))).body).pools['mc']!.servers;
+  const servers = async (related: Json[], withService = svc) =>
+    configOf((await post(app, '/sync', syncRequest({ parent, related: [withService, ...related] }))).body).pools['mc']!.servers;
   // A Deployment whose pod template sets hostname and subdomain: one DNS name for every pod, resolving to any of them.
   const shared: Pod[] = [0, 1, 2].map((i) => ({ name: `mc-7c9d8-${i}`, ip: `10.1.0.${i + 1}`, hostname: 'memcached' }));
   t.same(await servers(endpointSlices('mc', shared)), ['10.1.0.1:11211', '10.1.0.2:11211', '10.1.0.3:11211']);
@@ -372,12 +373,15 @@ t.test('only a hostname that is its pod\'s own name (a StatefulSet sets it so) n
     '10.1.0.3:11211',
     'mc-0.mc.default.svc.cluster.local:11211',
   ]);
-  // Endpoints written by hand, without pods, name themselves: one server per host, whichever family lists it.
+  // Endpoints written by hand for a selector-less Service, without pods, name themselves (the slices Kubernetes
+  // mirrors from them): one server per host, whichever family lists it.
   const external: Pod[] = [
     { name: 'a', ip: '10.0.0.1', ipv6: 'fd00::1', hostname: 'a', external: true },
     { name: 'b', ip: '10.0.0.2', ipv6: 'fd00::2', hostname: 'b', external: true },
   ];
-  t.same(await servers([...endpointSlices('mc', external), ...endpointSlices('mc', external, { family: 'IPv6' })]), [
+  const selectorless = service({ name: 'mc', headless: true, ipFamilies: ['IPv4', 'IPv6'], selector: null });
+  const mirrored = (family: 'IPv4' | 'IPv6') => endpointSlices('mc', external, { family, mirrored: true });
+  t.same(await servers([...mirrored('IPv4'), ...mirrored('IPv6')], selectorless), [
     'a.mc.default.svc.cluster.local:11211',
     'b.mc.default.svc.cluster.local:11211',
   ]);
@@ -387,6 +391,10 @@ t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters', 
   const host = 'memcached-0001.prod-cache-cluster.abcdef.use1.cache.amazonaws.example.com';
   const [slice] = endpointSlices('mc', [{ name: 'ext', ip: '192.0.2.1', external: true }]) as [Json];
   slice['addressType'] = 'FQDN';
+  // Written by hand: no controller manages FQDN slices, nor owns this one.
+  const meta = slice['metadata'] as Json;
+  (meta['labels'] as Json)['endpointslice.kubernetes.io/managed-by'] = 'staff';
+  delete meta['ownerReferences'];
   (slice['endpoints'] as Json[])[0]!['addresses'] = [host];
   const res = await post(app, '/sync', syncRequest({
     parent: proxy({ name: 'external', spec: { serviceName: 'mc' } }),
@@ -398,7 +406,8 @@ t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters', 
 
 t.test('a slice port without a number (discovery/v1: not restricted) is the Service target port', async (t) => {
   const [slice] = endpointSlices('mc', [{ name: 'mc-a', ip: '10.2.0.1' }]) as [Json];
-  slice['ports'] = [{ name: null, port: null }];
+  // A port with neither name nor number, as the API server serves it (both omitted, the protocol defaulted).
+  slice['ports'] = [{ protocol: 'TCP' }];
   const svc = service({ name: 'mc', ports: [{ port: 11211, targetPort: 11311 }] });
   const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'open', spec: { serviceName: 'mc' } }), related: [svc, slice] }));
   t.same(configOf(res.body).pools['mc']!.servers, ['10.2.0.1:11311']);
