@@ -576,6 +576,10 @@ t.test('a headless Service without ports: a port number is the port its pods lis
   const byEndpoints = await sync({ serviceName: 'mc' }, [portless('mc'), endpoints('mc', pods, { port: null })]);
   t.same(configOf(byEndpoints.body).pools['mc']!.servers, pods.map((p) => `${p.ip}:11211`), 'from the Endpoints, when no slice is read');
 
+  for (const notAPort of ['0', '99999', '00080']) {
+    const res = await sync({ serviceName: 'mc', servicePort: notAPort }, [portless('mc'), ...endpointSlices('mc', pods, { portless: true })]);
+    t.match((res.body['status'] as any).conditions[0], { reason: 'PortNotFound' }, `${notAPort}: digits, but no port number`);
+  }
   const named = await sync({ serviceName: 'mc', servicePort: 'memcache' }, [portless('mc'), ...endpointSlices('mc', pods, { portless: true })]);
   t.match((named.body['status'] as any).conditions[0], { status: 'False', reason: 'PortNotFound', message: 'Service mc has no port "memcache" (it lists none: give the port number)' });
 });

@@ -6,6 +6,7 @@
  * are checked against an allowlist taken from mcrouter's route factories.
  */
 import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
 import { HASHES, READ_POLICIES, WRITE_POLICIES, type Hash, type ReadPolicy, type WritePolicy } from '../src/api/memcached-proxy.js';
 import { crc32Index, furcHash, hashInput, rendezvousIndex } from '../src/mcrouter/hash.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
@@ -327,13 +328,42 @@ t.test('a replicated rule that reaches one Service twice writes to it once', asy
     t.equal(primary.length, 2, `${op}: ${JSON.stringify(primary)}`);
     t.ok(POOLS['pair-1']!.includes(primary[0]!) && POOLS['pair-2']!.includes(primary[1]!), `${op}: one server of each pool`);
   }
-  // A port number quoted or not is one port, and one pool.
-  const quoted = configOf((await sync({ rules: { type: 'replicated', children: [{ service: { name: 'pair-1', port: 11211 } }, { service: { name: 'pair-1', port: '11211' } }, { service: { name: 'pair-2' } }] } })).body);
-  t.same(Object.keys(quoted.pools).sort(), ['pair-1', 'pair-2'], '11211 and "11211": one pool');
-  t.equal(compileConfig(quoted).route('counter:1', 'incr').primary.length, 2, 'incr reaches each pool once');
+  // One Service port named three ways (its number, quoted or not, and its name) is one pool, named after the first.
+  const spellings = [11211, '11211', 'memcache'].map((port) => ({ service: { name: 'pair-1', port } }));
+  const oneWay = configOf((await sync({ rules: { type: 'replicated', children: [...spellings, { service: { name: 'pair-2' } }] } })).body);
+  t.same(Object.keys(oneWay.pools).sort(), ['pair-1-11211', 'pair-2'], '11211, "11211" and memcache: one pool');
+  t.same(oneWay.pools['pair-1-11211']!.servers, POOLS['pair-1'], 'of the Service\'s servers');
+  t.equal(compileConfig(oneWay).route('counter:1', 'incr').primary.length, 2, 'incr reaches each pool once');
+  // A Service port may be named with digits (a DNS-1123 label): then "11211" is that port, not port 11211.
+  const digitNamed = service({ name: 'pair-1', ports: [{ name: '11211', port: 8080, targetPort: 8080 }, { name: 'memcache', port: 11211 }] });
+  const sliced = endpointSlices('pair-1', deploymentPods('pair-1', 2, 20)).map((s) => ({
+    ...s,
+    ports: [{ name: '11211', port: 8080, protocol: 'TCP' }, { name: 'memcache', port: 11211, protocol: 'TCP' }],
+  }));
+  const two = configOf((await sync({ rules: { type: 'replicated', children: [{ service: { name: 'pair-1', port: '11211' } }, { service: { name: 'pair-1', port: 11211 } }] } }, [digitNamed, ...sliced])).body);
+  t.same(Object.values(two.pools).map((p) => p.servers[0]!.split(':')[1]).sort(), ['11211', '8080'], 'two Service ports: two pools');
   // Sharded subtrees written alike are one replica too.
   const sharded = { children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-b' } }] };
   const subtrees = configOf((await sync({ rules: { type: 'replicated', children: [sharded, sharded] } })).body);
   const writes = compileConfig(subtrees).route('user:1', 'set').primary;
   t.equal(writes.length, 1, `one server, once: ${JSON.stringify(writes)}`);
+});
+
+t.test('every hash spreads keys evenly over a sharded group of sharded groups', async (t) => {
+  // Keys as applications write them, not sequential ones: CRC-32 splits `key:0`, `key:1`, ... over a power of
+  // two exactly, which would hide a skew.
+  const keys = Array.from({ length: 24_000 }, (_, i) => `user:${createHash('sha1').update(String(i)).digest('hex').slice(0, 12)}`);
+  for (const hash of HASHES) {
+    const rules = TOPOLOGIES['sharded over two sharded groups']!({ hash, write: 'AllSync', read: 'Latest' });
+    const tree = compileConfig(configOf((await sync({ rules })).body));
+    const counts = new Map<string, number>();
+    for (const key of keys) {
+      const [server] = tree.route(key, 'get').primary;
+      counts.set(server!, (counts.get(server!) ?? 0) + 1);
+    }
+    const servers = SHARDS.flatMap((name) => POOLS[name]!);
+    const mean = keys.length / servers.length;
+    const off = servers.filter((s) => Math.abs((counts.get(s) ?? 0) - mean) > 0.15 * mean);
+    t.same(off, [], `${hash}: each of the ${servers.length} servers takes ${mean} keys ± 15% (${servers.map((s) => counts.get(s) ?? 0).join(' ')})`);
+  }
 });

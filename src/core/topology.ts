@@ -51,15 +51,15 @@ export interface Topology {
 
 type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
-/** A port name of digits only (a quoted number in templated YAML): the number it quotes. */
-const QUOTED_NUMBER = /^[0-9]{1,5}$/;
+/** A port number as a port name of digits only spells it (a quoted number in templated YAML): 1 to 65535. */
+const QUOTED_NUMBER = /^[1-9][0-9]{0,4}$/;
 
 /** A port's number when it is written as one, quoted or not; a name has none until a Service resolves it. */
 export const portNumberOf = (port: PortRef): number | undefined =>
-  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) ? Number(port) : undefined;
+  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
 
-/** `11211` and `"11211"` are one pool: under a replicated rule two would have mcrouter write each key twice. */
-const poolKey = (service: string, port: PortRef) => `${service}\u0000${portNumberOf(port) ?? `name:${port}`}`;
+/** A pool per port as written; leaves that turn out to name one Service port two ways share one (withSharedPools). */
+const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
 
 /** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */
 const portOf = (service: NonNullable<RuleLike['service']>): PortRef =>
@@ -99,6 +99,21 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
     return { kind: 'group', type, hash, writePolicy, readPolicy, children: (r.children ?? []).map(build) };
   };
   return { root: build(rule), pools: [...refs.values()] };
+}
+
+/**
+ * The topology with each leaf whose pool `sameAs` maps to another using that one instead, and only the pools
+ * still used. Two leaves can name one Service port two ways (`11211`, `"11211"`, its name): two pools of the
+ * same servers would have a replicated rule write each key to them twice (an `incr` counted twice, an `add`
+ * refused), where one pool is one replica.
+ */
+export function withSharedPools(topology: Topology, sameAs: ReadonlyMap<string, PoolRef>): Topology {
+  if (sameAs.size === 0) return topology;
+  const share = (node: RouteNode): RouteNode =>
+    node.kind === 'leaf'
+      ? { ...node, pool: sameAs.get(node.pool.name) ?? node.pool }
+      : { ...node, children: node.children.map(share) };
+  return { root: share(topology.root), pools: topology.pools.filter((p) => !sameAs.has(p.name)) };
 }
 
 /**
