@@ -99,6 +99,7 @@ t.test('moving a running pool from a ClusterIP Service to a headless one rewrite
   const mp = new Synced({ serviceName: 'memcached' });
   const before = await mp.sync([service({ name: 'memcached', headless: false }), ...slices]);
   t.same(poolOf(before.body, 'memcached').servers, ips, 'behind the ClusterIP Service: by IP');
+  // clusterIP is immutable: the user deletes the Service and creates it headless (the hook reads no uid).
   const after = await mp.sync([service({ name: 'memcached', headless: true }), ...slices]);
   t.same(poolOf(after.body, 'memcached'), { servers: names }, 'behind the headless Service: by DNS name, in ordinal order');
   const change = after.status.lastChange;

@@ -267,8 +267,10 @@ export class Metacontroller {
     if (obj['kind'] === 'Deployment' || obj['kind'] === 'PodDisruptionBudget') {
       const specChanged = !existing || JSON.stringify(existing['spec']) !== JSON.stringify(obj['spec']);
       meta['generation'] = ((old?.['generation'] as number | undefined) ?? 0) + (specChanged ? 1 : 0);
-      // The controllers' status stays until they act on the new generation; a new object has an empty one.
-      obj['status'] = existing?.['status'] ?? {};
+      // The controllers' status stays until they act on the new generation. A new Deployment's is empty; a new
+      // PodDisruptionBudget's has its counters, which Go serves without omitempty.
+      const fresh = obj['kind'] === 'Deployment' ? {} : { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
+      obj['status'] = existing?.['status'] ?? fresh;
     }
     return obj;
   }
