@@ -26,8 +26,6 @@ export type Membership =
   | { state: 'PortNotFound'; available: string[] }
   | {
       state: 'Found';
-      /** The Service port the leaf's port named, as `PROTOCOL/NUMBER`: leaves that name one port two ways share a pool. */
-      port: string;
       /** One per address. */
       members: Member[];
       /** Each member's address to its position in `members`. */
@@ -121,11 +119,10 @@ function externalMembership(service: Service, ports: readonly ServicePort[], por
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
   // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
-  const resolved = `${listed?.protocol ?? 'TCP'}/${number}`;
-  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', port: resolved, members: [], indexOf, withoutPort: 0 };
+  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0 };
   const address = `${host.replace(/\.$/, '')}:${number}`;
   indexOf.add(address, 0);
-  return { state: 'Found', port: resolved, members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0 };
+  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0 };
 }
 
 const EXTERNAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
@@ -286,7 +283,7 @@ export function membershipOf(
     seen.ready ||= c.ready;
     seen.terminating &&= c.terminating;
   }
-  const found: Membership = { state: 'Found', port: `${servicePort.protocol ?? 'TCP'}/${servicePort.port}`, members, indexOf: memberAt, withoutPort };
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort };
   let dnsPort: number | undefined;
   for (const [port, endpoints] of endpointsByPort) {
     const most = dnsPort === undefined ? -1 : endpointsByPort.get(dnsPort)!;

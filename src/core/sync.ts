@@ -8,13 +8,13 @@ import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
-import { indexRelated, membershipOf, type Membership } from './membership.js';
+import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
-import { topologyOf, withSharedPools, type PoolRef, type RouteNode } from './topology.js';
+import { topologyOf, type RouteNode } from './topology.js';
 
 export interface SyncContext {
   /** RFC 3339 time of this sync: stamps condition transitions and lastChange. */
@@ -44,7 +44,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const mounted = observedConfigMap?.data?.[CONFIG_KEY];
   const current = parseCurrentConfig(mounted);
 
-  const written = topologyOf(parent.spec);
+  const topology = topologyOf(parent.spec);
   const index = indexRelated(
     {
       services: valuesOf(related[TYPE_KEYS.service] as ObjectMap<Service>),
@@ -53,15 +53,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     },
     namespace,
   );
-  const memberships = written.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
-  const sameAs = sharedPools(written.pools, memberships);
-  const topology = withSharedPools(written, sameAs);
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
-  const outcomes: PoolOutcome[] = [];
-  written.pools.forEach((ref, i) => {
-    if (sameAs.has(ref.name)) return;
-    const membership = memberships[i]!;
+  const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
+    const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
     const found = membership.state === 'Found';
     const slots = assignSlots({
       members: found ? membership.members : [],
@@ -71,7 +66,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       dnsAddress: found ? membership.dnsAddress : undefined,
       wanted,
     });
-    outcomes.push({ ref, membership, slots });
+    return { ref, membership, slots };
   });
 
   const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
@@ -124,21 +119,6 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     }),
     children: childrenOf(parent, context.images, text, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange)),
   };
-}
-
-/** Pools whose leaves name a Service port another pool's leaves name otherwise: the first pool of that port, by name. */
-function sharedPools(pools: readonly PoolRef[], memberships: readonly Membership[]): Map<string, PoolRef> {
-  const byPort = new Map<string, PoolRef>();
-  const sameAs = new Map<string, PoolRef>();
-  pools.forEach((ref, i) => {
-    const membership = memberships[i]!;
-    if (membership.state !== 'Found') return;
-    const key = `${ref.service}\u0000${membership.port}`;
-    const first = byPort.get(key);
-    if (first) sameAs.set(ref.name, first);
-    else byPort.set(key, ref);
-  });
-  return sameAs;
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */

@@ -58,7 +58,7 @@ const QUOTED_NUMBER = /^[1-9][0-9]{0,4}$/;
 export const portNumberOf = (port: PortRef): number | undefined =>
   typeof port === 'number' ? port : QUOTED_NUMBER.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
 
-/** A pool per port as written; leaves that turn out to name one Service port two ways share one (withSharedPools). */
+/** A pool per port as written: `11211` and `memcache` are two pools, whatever the Service says (README). */
 const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
 
 /** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */
@@ -99,21 +99,6 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
     return { kind: 'group', type, hash, writePolicy, readPolicy, children: (r.children ?? []).map(build) };
   };
   return { root: build(rule), pools: [...refs.values()] };
-}
-
-/**
- * The topology with each leaf whose pool `sameAs` maps to another using that one instead, and only the pools
- * still used. Two leaves can name one Service port two ways (`11211`, `"11211"`, its name): two pools of the
- * same servers would have a replicated rule write each key to them twice (an `incr` counted twice, an `add`
- * refused), where one pool is one replica.
- */
-export function withSharedPools(topology: Topology, sameAs: ReadonlyMap<string, PoolRef>): Topology {
-  if (sameAs.size === 0) return topology;
-  const share = (node: RouteNode): RouteNode =>
-    node.kind === 'leaf'
-      ? { ...node, pool: sameAs.get(node.pool.name) ?? node.pool }
-      : { ...node, children: node.children.map(share) };
-  return { root: share(topology.root), pools: topology.pools.filter((p) => !sameAs.has(p.name)) };
 }
 
 /**

@@ -114,20 +114,14 @@ function checkChildren(answer: SyncAnswer, parent: Json): Config {
  */
 type SlotMode = 'ch3' | 'ordered' | 'set';
 
-/**
- * The spec's leaves: distinct (service, port) pairs, each one pool; leaves whose ports name the one port a
- * Service of the cluster has (its number or its name) share one, the first's.
- */
-function leavesOf(spec: Json, cluster: Expectations['cluster']): { service: string; port: number | string; mode: SlotMode }[] {
+/** The spec's leaves: distinct (service, port) pairs, each one pool. */
+function leavesOf(spec: Json): { service: string; port: number | string; mode: SlotMode }[] {
   const leaves = new Map<string, { service: string; port: number | string; mode: SlotMode }>();
   const visit = (rule: Json) => {
     const service = rule['service'] as { name: string; port?: number | string } | undefined;
     if (service) {
-      const written = service.port ?? 11211;
-      const found = cluster.expectedMembers(service.name, written);
-      const resolves = !('reason' in found) || found.reason === 'NoServers';
-      const key = resolves ? `${service.name}/the Service's port` : `${service.name}/${typeof written}/${written}`;
-      const port = leaves.get(key)?.port ?? written;
+      const port = service.port ?? 11211;
+      const key = `${service.name}/${typeof port}/${port}`;
       const mode: SlotMode = rule['type'] === 'replicated' ? 'set' : (rule['hash'] ?? 'Ch3') === 'Ch3' ? 'ch3' : 'ordered';
       const seen = leaves.get(key);
       leaves.set(key, { service: service.name, port, mode: seen === undefined || seen.mode === mode ? mode : 'ordered' });
@@ -153,7 +147,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
   }
 
   const statuses = answer.status.pools ?? [];
-  const leaves = leavesOf(spec, cluster);
+  const leaves = leavesOf(spec);
   const pairs = (list: { service: string; port: number | string }[]) => list.map((l) => `${l.service}/${typeof l.port}/${l.port}`).sort();
   must(same(pairs(statuses), pairs(leaves)), `status.pools ${JSON.stringify(pairs(statuses))} for the leaves ${JSON.stringify(pairs(leaves))}`);
   must(new Set(statuses.map((p) => p.name)).size === statuses.length, 'two pools share a name');
