@@ -2,8 +2,9 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
@@ -115,6 +116,26 @@ function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyRepl
   void reply.code(400).send({ message: error.message });
 }
 
+/**
+ * What Node's HTTP parser refuses or cuts, answered as every other error is, `{message}` saying what to change
+ * (Fastify's own answer is `{error, message: "Client Timeout", statusCode}`). No route runs for these.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, requestTimeout: number): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, requestTimeout > 0 ? `the request did not arrive within REQUEST_TIMEOUT_MS (${requestTimeout} ms)` : `the request headers did not arrive within ${NODE_HEADERS_TIMEOUT_MS} ms`]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)"]
+        : [400, 'not an HTTP/1.1 request Node can parse'];
+  const body = JSON.stringify({ message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 export function buildServer(options: ServerOptions = {}) {
   const clock = options.clock ?? (() => new Date());
   const metrics = createMetrics({
@@ -142,6 +163,7 @@ export function buildServer(options: ServerOptions = {}) {
     // answered like any other, with Connection: close, not with Fastify's uncounted 503: close() stops new
     // connections, and every answer since the drain ends its connection, so nothing can hold it open.
     return503OnClosing: false,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, requestTimeout),
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Fastify answers what Node's parser refuses or cuts (its listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
@@ -322,10 +344,14 @@ export function buildServer(options: ServerOptions = {}) {
     }
     const { field } = error;
     // Fastify's "Request body is too large" does not say what the limit is, or how to move it.
+    // Nor does its "Unsupported Media Type" say which one it wants (curl --data sends a form without -H).
+    const contentType = request.headers['content-type'];
     const message =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? `the request body is larger than BODY_LIMIT (${bodyLimit} bytes): a pool of more pods needs it raised, with the hook's memory limit`
-        : error.message;
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? `the hooks take JSON: Content-Type must be application/json, not ${contentType === undefined ? 'none' : JSON.stringify(contentType.slice(0, 128))}`
+          : error.message;
     // A client that went away in the middle of its body (Node: "aborted"), also when Node cut it at the
     // request timeout with a 408 of its own, is no refusal: nobody reads this answer.
     if (error.code === 'ECONNRESET') {

@@ -23,8 +23,8 @@ const expectJsonError = (t: Test, res: { statusCode: number; body: string }, cod
 t.test('not JSON, wrong content type, too big', async (t) => {
   expectJsonError(t, await raw('{"parent": ', 'application/json'), 400);
   expectJsonError(t, await raw('', 'application/json'), 400);
-  expectJsonError(t, await raw('parent=x', 'application/x-www-form-urlencoded'), 415);
-  expectJsonError(t, await raw('{}', 'text/plain'), 415);
+  expectJsonError(t, await raw('parent=x', 'application/x-www-form-urlencoded'), 415, /^the hooks take JSON: Content-Type must be application\/json, not "application\/x-www-form-urlencoded"$/);
+  expectJsonError(t, await raw('{}', 'text/plain'), 415, /^the hooks take JSON: Content-Type must be application\/json, not "text\/plain"$/);
   expectJsonError(t, await raw(JSON.stringify({ pad: 'x'.repeat(300 * 1024) }), 'application/json'), 413, /^the request body is larger than BODY_LIMIT \(262144 bytes\): a pool of more pods needs it raised/);
   // The parent's own fields are named as on the object (kubectl shows them that way).
   expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset=utf-8'), 400, /^apiVersion: is required$/);
@@ -118,12 +118,12 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['an empty group at the third level', { rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]: rules nest at most 3 levels: a rule at level 3 must be a service/],
     ['a name too long for child names', { serviceName: 'a' }, /^metadata\.name must be a DNS-1035 label of at most 54 characters/, 'x'.repeat(55)],
     ['a name that is not a DNS label', { serviceName: 'a' }, /^metadata\.name must be a DNS-1035 label/, 'Example_Cluster'],
-    ['the exporter on mcrouter\'s port', { serviceName: 'a', mcrouter: { port: 9442, exporter: { enabled: true } } }, /^spec\.mcrouter: spec\.mcrouter\.exporter\.port must differ from spec\.mcrouter\.port/],
-    ['statsRoot on the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be \/etc\/mcrouter/],
-    ['statsRoot under the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter/stats' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
-    ['statsRoot over the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
-    ['statsRoot over the image\'s binaries', { serviceName: 'a', mcrouter: { statsRoot: '/usr/local' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot must not be in \/bin, .*\/usr: an emptyDir is mounted there/],
-    ['statsRoot with a .. segment', { serviceName: 'a', mcrouter: { statsRoot: '/var/../etc/mcrouter' } }, /^spec\.mcrouter: spec\.mcrouter\.statsRoot/],
+    ['the exporter on mcrouter\'s port', { serviceName: 'a', mcrouter: { port: 9442, exporter: { enabled: true } } }, /^spec\.mcrouter\.exporter\.port must differ from spec\.mcrouter\.port/],
+    ['statsRoot on the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter' } }, /^spec\.mcrouter\.statsRoot must not be \/etc\/mcrouter/],
+    ['statsRoot under the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/mcrouter/stats' } }, /^spec\.mcrouter\.statsRoot/],
+    ['statsRoot over the config directory', { serviceName: 'a', mcrouter: { statsRoot: '/etc/' } }, /^spec\.mcrouter\.statsRoot/],
+    ['statsRoot over the image\'s binaries', { serviceName: 'a', mcrouter: { statsRoot: '/usr/local' } }, /^spec\.mcrouter\.statsRoot must not be in \/bin, .*\/usr: an emptyDir is mounted there/],
+    ['statsRoot with a .. segment', { serviceName: 'a', mcrouter: { statsRoot: '/var/../etc/mcrouter' } }, /^spec\.mcrouter\.statsRoot/],
     ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: no leaf Service may be named like the proxy/],
     ['a quantity the API server would refuse in the Deployment', { serviceName: 'a', mcrouter: { resources: { requests: { memory: '128MB' } } } }, /^spec\.mcrouter\.resources\.requests\.memory: must match pattern/],
     ['an image the kubelet cannot parse', { serviceName: 'a', mcrouter: { image: 'mcrouter:0.41.0 ' } }, /^spec\.mcrouter\.image: must match pattern/],
@@ -133,7 +133,9 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
   for (const [what, spec, message, name] of cases) {
     const res = await raw(JSON.stringify(withSpec(spec, name)), 'application/json');
     expectJsonError(t, res, 422, message);
-    t.comment(`${what}: ${JSON.parse(res.body).message}`);
+    const body = JSON.parse(res.body) as { message: string; field: string };
+    t.ok(body.message.startsWith(`${body.field}:`) || body.message.startsWith(`${body.field} `), `${what}: the field (${body.field}) is the one the message names`);
+    t.comment(`${what}: ${body.message}`);
   }
   const customize = await post(app, '/customize', { parent: proxy({ name: 'x', spec: {} }) });
   t.equal(customize.statusCode, 422, 'customize refuses the same specs');

@@ -192,9 +192,17 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
   const reasons = ['timeout', 'header_overflow', 'malformed'];
   const zero = await scrape(app);
   for (const reason of reasons) t.equal(valueOf(zero.samples, 'memcached_operator_client_errors_total', { reason }), 0, `${reason}: 0 from the start`);
-  t.match(await answer('HELLO\r\n\r\n'), /^HTTP\/1\.1 400 /, 'not HTTP: 400');
-  t.match(await answer(`GET /healthz HTTP/1.1\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /, 'headers too large: 431');
-  t.match(await answer('POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par'), /^HTTP\/1\.1 408 /, 'a stalled body: 408');
+  // Each a JSON {message} saying what to change, as every other error is.
+  const messageOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as unknown;
+  const notHttp = await answer('HELLO\r\n\r\n');
+  t.match(notHttp, /^HTTP\/1\.1 400 /, 'not HTTP: 400');
+  t.same(messageOf(notHttp), { message: 'not an HTTP/1.1 request Node can parse' });
+  const big = await answer(`GET /healthz HTTP/1.1\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  t.match(big, /^HTTP\/1\.1 431 /, 'headers too large: 431');
+  t.same(messageOf(big), { message: "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)" });
+  const stalled = await answer('POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"par');
+  t.match(stalled, /^HTTP\/1\.1 408 /, 'a stalled body: 408');
+  t.same(messageOf(stalled), { message: 'the request did not arrive within REQUEST_TIMEOUT_MS (1000 ms)' });
   t.match(await answer(), /^HTTP\/1\.1 408 /, 'a connection that sends nothing: 408');
   // A client that goes away in the middle of its headers is not a malformed request: not counted below.
   await answer('POST /sync HTTP/1.1\r\nhost: x\r\n', true);

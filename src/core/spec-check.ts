@@ -47,13 +47,13 @@ export function checkSpec(parent: MemcachedProxy): void {
   }
   const mcrouter = spec.mcrouter;
   if (mcrouter?.exporter?.enabled && (mcrouter.exporter.port ?? DEFAULTS.exporterPort) === (mcrouter.port ?? DEFAULTS.mcrouterPort)) {
-    throw new SpecError('spec.mcrouter', CEL_RULES.exporterPort.message);
+    throw new SpecError('spec.mcrouter.exporter.port', CEL_RULES.exporterPort.message);
   }
   const statsRoot = mcrouter?.statsRoot;
   if (statsRoot !== undefined && (OVERLAPS_CONFIG_DIR.test(statsRoot) || HAS_DOT_SEGMENT.test(statsRoot))) {
-    throw new SpecError('spec.mcrouter', CEL_RULES.statsRoot.message);
+    throw new SpecError('spec.mcrouter.statsRoot', CEL_RULES.statsRoot.message);
   }
-  if (statsRoot !== undefined && IN_SYSTEM_DIR.test(statsRoot)) throw new SpecError('spec.mcrouter', CEL_RULES.statsRootSystemDir.message);
+  if (statsRoot !== undefined && IN_SYSTEM_DIR.test(statsRoot)) throw new SpecError('spec.mcrouter.statsRoot', CEL_RULES.statsRootSystemDir.message);
   // The CRD's rule compares with metadata.name, as CEL must; here the name comes from where the children get it.
   const ownService = (service: string | undefined, field: string) => {
     if (service === proxyServiceName(parent)) throw new SpecError(field, CEL_RULES.ownServiceName.message);
