@@ -19,7 +19,7 @@ export const DEFAULT_SETTINGS = {
    */
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   /**
-   * Room for a pool of some 13,000 pods, and no more than the shipped 512 MiB memory limit survives: the
+   * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the
    * costliest JSON to parse ran such a container out of heap at 16 MiB (README, Limits, has the measurements).
    */
   bodyLimit: 8 * 1024 * 1024,

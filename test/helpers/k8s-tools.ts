@@ -28,7 +28,7 @@ export type K8sObject = {
 export function toolPath(name: 'helm' | 'kubectl'): string {
   const path = join(TOOLS_BIN, name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: run \`bash scripts/k8s-tools.sh\` first (CI's .ci/run does)`);
+    throw new Error(`${path} is missing: run \`bash scripts/k8s-tools.sh\` first (npm test's pretest does)`);
   }
   return path;
 }
