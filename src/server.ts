@@ -125,15 +125,32 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, request
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [code, message] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, requestTimeout > 0 ? `the request did not arrive within REQUEST_TIMEOUT_MS (${requestTimeout} ms)` : `the request headers did not arrive within ${NODE_HEADERS_TIMEOUT_MS} ms`]
+      ? [408, timeoutMessage(requestTimeout)]
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)"]
-        : [400, 'not an HTTP/1.1 request Node can parse'];
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? [413, "the request's chunk extensions are larger than Node's limit"]
+          : [400, `not an HTTP/1.1 request Node can parse (${error.code ?? error.message})`];
   const body = JSON.stringify({ message });
-  if (socket.writable) {
+  // As Node's own handler: never into an answer already under way (a pipelined request behind it timed out).
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !answering?.headersSent) {
     socket.write(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
+}
+
+/** A header's value in a message or log line: quoted, escaped beyond ASCII (Node reads header bytes as Latin-1), cut at 128. */
+function shownHeader(value: string): string {
+  const quoted = JSON.stringify(value.slice(0, 128)).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return value.length > 128 ? `${quoted}…` : quoted;
+}
+
+/** Node cuts the headers at the smaller of REQUEST_TIMEOUT_MS and its own 60 s, and the whole request at the first. */
+function timeoutMessage(requestTimeout: number): string {
+  if (requestTimeout === 0) return `the request headers did not arrive within ${NODE_HEADERS_TIMEOUT_MS} ms`;
+  if (requestTimeout <= NODE_HEADERS_TIMEOUT_MS) return `the request did not arrive within REQUEST_TIMEOUT_MS (${requestTimeout} ms)`;
+  return `the request headers did not arrive within ${NODE_HEADERS_TIMEOUT_MS} ms, or the whole request within REQUEST_TIMEOUT_MS (${requestTimeout} ms)`;
 }
 
 export function buildServer(options: ServerOptions = {}) {
@@ -165,7 +182,7 @@ export function buildServer(options: ServerOptions = {}) {
     return503OnClosing: false,
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, requestTimeout),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // Fastify answers what Node's parser refuses or cuts (its listener runs first); no route sees it, so it is counted here.
+  // answerClientError answers what Node's parser refuses or cuts (Fastify's listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     const reason = clientErrorOf(error.code);
     if (reason) metrics.clientError(reason);
@@ -350,10 +367,10 @@ export function buildServer(options: ServerOptions = {}) {
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? `the request body is larger than BODY_LIMIT (${bodyLimit} bytes): a pool of more pods needs it raised, with the hook's memory limit`
         : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? `the hooks take JSON: Content-Type must be application/json, not ${contentType === undefined ? 'none' : JSON.stringify(contentType.slice(0, 128))}`
+          ? `the hooks take JSON: Content-Type must be application/json, not ${contentType === undefined ? 'none' : shownHeader(contentType)}`
           : error.message;
     // A client that went away in the middle of its body (Node: "aborted"), also when Node cut it at the
-    // request timeout with a 408 of its own, is no refusal: nobody reads this answer.
+    // request timeout (answerClientError's 408), is no refusal: nobody reads this answer.
     if (error.code === 'ECONNRESET') {
       request.log.debug({ statusCode: code }, `the client went away: ${message}`);
     } else {

@@ -25,6 +25,9 @@ t.test('not JSON, wrong content type, too big', async (t) => {
   expectJsonError(t, await raw('', 'application/json'), 400);
   expectJsonError(t, await raw('parent=x', 'application/x-www-form-urlencoded'), 415, /^the hooks take JSON: Content-Type must be application\/json, not "application\/x-www-form-urlencoded"$/);
   expectJsonError(t, await raw('{}', 'text/plain'), 415, /^the hooks take JSON: Content-Type must be application\/json, not "text\/plain"$/);
+  // The sender's bytes, read as Latin-1 by Node: escaped beyond ASCII, and cut with a mark.
+  expectJsonError(t, await raw('{}', Buffer.from('text/\u2713', 'utf8').toString('latin1')), 415, /not "text\/\\u00e2\\u009c\\u0093"$/);
+  expectJsonError(t, await raw('{}', `text/${'x'.repeat(500)}`), 415, /not "text\/x{123}"…$/);
   expectJsonError(t, await raw(JSON.stringify({ pad: 'x'.repeat(300 * 1024) }), 'application/json'), 413, /^the request body is larger than BODY_LIMIT \(262144 bytes\): a pool of more pods needs it raised/);
   // The parent's own fields are named as on the object (kubectl shows them that way).
   expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset=utf-8'), 400, /^apiVersion: is required$/);

@@ -8,7 +8,7 @@
  */
 import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service, type ServicePort } from '../api/kubernetes.js';
 import { StringIndex } from './string-index.js';
-import { portNumberOf, type PoolRef } from './topology.js';
+import type { PoolRef, PortRef } from './topology.js';
 
 /** Every field always set: one object shape for every member keeps the code that reads thousands of them monomorphic. */
 export interface Member {
@@ -82,8 +82,8 @@ type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | u
 
 /**
  * The Service port a leaf names. By number, TCP first: memcached's port may also be open for UDP under
- * another name, with a target of its own. By name; and a name of digits only that no port has (a quoted
- * number in templated YAML) is that number.
+ * another name, with a target of its own. By name; and a name that no port has and that quotes a port
+ * number (templated YAML quotes them) is that number.
  */
 function servicePortOf(ports: readonly ServicePort[], port: number | string): ServicePort | undefined {
   const byNumber = (n: number) => ports.find((p) => p.port === n && (p.protocol ?? 'TCP') === 'TCP') ?? ports.find((p) => p.port === n);
@@ -92,7 +92,14 @@ function servicePortOf(ports: readonly ServicePort[], port: number | string): Se
   return ports.find((p) => p.name === port) ?? (quoted !== undefined ? byNumber(quoted) : undefined);
 }
 
-/** A port number, or a name of digits only, as the Service port of a Service that lists none. */
+/** A port number as a port name of digits only spells it (a quoted number in templated YAML): 1 to 65535. */
+const QUOTED_NUMBER = /^[1-9][0-9]{0,4}$/;
+
+/** A port's number when it is written as one, quoted or not; a name has none until a Service resolves it. */
+const portNumberOf = (port: PortRef): number | undefined =>
+  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
+
+/** A port number, or a name quoting one, as the Service port of a Service that lists none. */
 function portNumber(port: number | string): ServicePort | undefined {
   const number = portNumberOf(port);
   return number === undefined ? undefined : { port: number, targetPort: number, protocol: 'TCP' };

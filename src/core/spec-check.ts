@@ -23,8 +23,9 @@ export class SpecError extends Error {
     readonly field: string,
     message: string,
   ) {
-    // A message that begins with its own field (the CEL rule on metadata.name, which kubectl shows under the
-    // root, so its message names the field) is not prefixed with it again.
+    // A message that begins with its own field (the CEL rules kubectl shows under an object above the field:
+    // metadata.name under the root, statsRoot and the exporter's port under spec.mcrouter, so their messages
+    // name the field) is not prefixed with it again.
     super(message.startsWith(`${field} `) ? message : `${field}: ${message}`);
     this.name = 'SpecError';
   }

@@ -51,13 +51,6 @@ export interface Topology {
 
 type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
-/** A port number as a port name of digits only spells it (a quoted number in templated YAML): 1 to 65535. */
-const QUOTED_NUMBER = /^[1-9][0-9]{0,4}$/;
-
-/** A port's number when it is written as one, quoted or not; a name has none until a Service resolves it. */
-export const portNumberOf = (port: PortRef): number | undefined =>
-  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
-
 /** A pool per port as written: `11211` and `memcache` are two pools, whatever the Service says (README). */
 const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
 

@@ -8,7 +8,7 @@ export type Hook = (typeof HOOKS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
 /**
  * Why a connection was closed before any hook route saw a request: Node cut it at REQUEST_TIMEOUT_MS,
- * or at the headers' time when it sent nothing (Fastify answers 408); its headers were too large (431);
+ * or at the headers' time when it sent nothing (408); its headers were too large (431);
  * or it was not HTTP (400).
  */
 const CLIENT_ERRORS = ['timeout', 'header_overflow', 'malformed'] as const;
