@@ -132,10 +132,6 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['an image the kubelet cannot parse', { serviceName: 'a', mcrouter: { image: 'mcrouter:0.41.0 ' } }, /^spec\.mcrouter\.image: must match pattern/],
     ['a port name no Service port can have', { rules: { service: { name: 'a', port: 'Memcache' } } }, /^spec\.rules\.service\.port: must match pattern/],
     ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],
-    // A replicated rule whose children reach one Service (and port) by different routes: some writes would reach a server twice.
-    ['replicas hashing one Service two ways', { rules: { type: 'replicated', children: [{ service: { name: 'a' } }, { hash: 'Crc32', service: { name: 'a' } }] } }, /^spec\.rules\.children\[1\]: reaches Service a \(port 11211\) as spec\.rules\.children\[0\] does, by another route/],
-    ['a Service sharded and replicated in one replicated rule', { rules: { type: 'replicated', children: [{ service: { name: 'a' } }, { type: 'replicated', service: { name: 'a' } }] } }, /^spec\.rules\.children\[1\]: reaches Service a/],
-    ['replicas sharing a Service deeper down', { rules: { type: 'replicated', children: [{ children: [{ service: { name: 'a' } }, { service: { name: 'b' } }] }, { children: [{ service: { name: 'c' } }, { service: { name: 'a' } }] }] } }, /^spec\.rules\.children\[1\]: reaches Service a \(port 11211\) as spec\.rules\.children\[0\] does/],
   ];
   for (const [what, spec, message, name] of cases) {
     const res = await raw(JSON.stringify(withSpec(spec, name)), 'application/json');

@@ -17,7 +17,6 @@ import {
   type Rule,
 } from '../api/memcached-proxy.js';
 import { proxyServiceName } from './naming.js';
-import { topologyOf, type PoolRef, type RouteNode } from './topology.js';
 
 export class SpecError extends Error {
   constructor(
@@ -74,40 +73,5 @@ export function checkSpec(parent: MemcachedProxy): void {
     }
     rule.children?.forEach((child, i) => visit(child, `${path}.children[${i}]`, level + 1));
   };
-  if (spec.rules) {
-    visit(spec.rules, 'spec.rules', 1);
-    checkReplicas(topologyOf(spec).root, 'spec.rules');
-  }
-}
-
-/**
- * A replicated rule writes each key to every child. Two children that reach one pool by different routes (a
- * Ch3 and a Crc32 leaf of one Service, a sharded and a replicated one, two sharded groups that share a
- * Service) would send some writes to one of its servers twice: an incr counted twice, an add refused, a
- * delete answered NOT_FOUND. Children that route alike are one replica (the config lists them once).
- */
-function checkReplicas(root: RouteNode, rootPath: string): void {
-  /** What a node routes to, and how, as one string: equal strings are equal routes. */
-  const visit = (node: RouteNode, path: string): { route: string; pools: Map<string, PoolRef> } => {
-    const how = `${node.type}(${node.type === 'replicated' ? `${node.writePolicy},${node.readPolicy}` : node.hash})`;
-    if (node.kind === 'leaf') return { route: `${how}${node.pool.name}`, pools: new Map([[node.pool.name, node.pool]]) };
-    const children = node.children.map((child, i) => visit(child, `${path}.children[${i}]`));
-    const pools = new Map<string, PoolRef>();
-    const reachedBy = new Map<string, number>();
-    children.forEach((child, i) => {
-      for (const [name, ref] of child.pools) {
-        const first = reachedBy.get(name);
-        if (node.type === 'replicated' && first !== undefined && children[first]!.route !== child.route) {
-          throw new SpecError(
-            `${path}.children[${i}]`,
-            `reaches Service ${ref.service} (port ${ref.port}) as ${path}.children[${first}] does, by another route: a replicated rule writes each key to every child, so some writes would reach one of its servers twice (an incr counted twice, an add refused); route both alike, or reach the Service from one of them`,
-          );
-        }
-        if (first === undefined) reachedBy.set(name, i);
-        pools.set(name, ref);
-      }
-    });
-    return { route: `${how}[${children.map((c) => c.route).join(',')}]`, pools };
-  };
-  visit(root, rootPath);
+  if (spec.rules) visit(spec.rules, 'spec.rules', 1);
 }

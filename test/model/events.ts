@@ -101,37 +101,10 @@ const mcrouter = fc
   })
   .map(compact);
 
-/**
- * Whether no replicated rule of `rule` reaches one (service, port) from two children routed differently: the
- * hook refuses those (a server would take some writes twice). Two children routed alike are one replica.
- */
-function replicasApart(rule: Record<string, unknown>): boolean {
-  let apart = true;
-  const visit = (r: Record<string, unknown>): { route: string; leaves: Set<string> } => {
-    const type = r['type'] ?? 'sharded';
-    const how = type === 'replicated' ? `${String(r['writePolicy'] ?? 'AllSync')}/${String(r['readPolicy'] ?? 'Latest')}` : String(r['hash'] ?? 'Ch3');
-    const service = r['service'] as { name: string; port?: number | string } | undefined;
-    if (service) {
-      const port = service.port ?? 11211;
-      const leaf = `${service.name}:${typeof port}:${port}`;
-      return { route: `${String(type)} ${how} ${leaf}`, leaves: new Set([leaf]) };
-    }
-    const children = (r['children'] as Record<string, unknown>[]).map(visit);
-    if (type === 'replicated') {
-      for (const [i, a] of children.entries()) {
-        for (const b of children.slice(i + 1)) if (a.route !== b.route && [...a.leaves].some((l) => b.leaves.has(l))) apart = false;
-      }
-    }
-    return { route: `${String(type)} ${how} [${children.map((c) => c.route).join(' ')}]`, leaves: new Set(children.flatMap((c) => [...c.leaves])) };
-  };
-  visit(rule);
-  return apart;
-}
-
 export const specArbitrary: fc.Arbitrary<Spec> = fc.tuple(
   fc.oneof(
     fc.tuple(service, port).map(([serviceName, servicePort]) => compact({ serviceName, servicePort })),
-    rule.filter(replicasApart).map((rules) => ({ rules })),
+    rule.map((rules) => ({ rules })),
   ),
   mcrouter,
 ).map(([form, m]) => (Object.keys(m).length > 0 ? { ...form, mcrouter: m } : form));
