@@ -132,9 +132,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, request
           ? [413, "the request's chunk extensions are larger than Node's limit"]
           : [400, `not an HTTP/1.1 request Node can parse (${error.code ?? error.message})`];
   const body = JSON.stringify({ message });
-  // As Node's own handler: never into an answer already under way (a pipelined request behind it timed out).
-  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !answering?.headersSent) {
+  // As Node's own handler (the same internal field): never into an answer already under way, when a
+  // pipelined request behind it timed out.
+  const answering = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
+  if (socket.writable && !answering?._headerSent) {
     socket.write(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
