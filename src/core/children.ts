@@ -31,7 +31,6 @@ export interface Images {
 
 /** Community mcrouter images run as root by default: a user must be set explicitly for runAsNonRoot to start. */
 export const NON_ROOT_ID = 65532;
-
 const MEMCACHE_PORT_NAME = 'memcache';
 /**
  * How long a terminating mcrouter pod keeps serving before it gets SIGTERM. Kubernetes takes a

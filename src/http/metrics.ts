@@ -9,7 +9,7 @@ export type Outcome = (typeof OUTCOMES)[number];
 /**
  * Why a connection was closed before any hook route saw a request: Node cut it at REQUEST_TIMEOUT_MS,
  * or at the headers' time when it sent nothing (408); its headers were too large (431);
- * or it was not HTTP (400).
+ * or it was not HTTP (400), its chunk extensions too large (413) among them.
  */
 const CLIENT_ERRORS = ['timeout', 'header_overflow', 'malformed'] as const;
 export type ClientError = (typeof CLIENT_ERRORS)[number];
