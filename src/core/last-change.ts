@@ -110,14 +110,16 @@ export function lostConfigChange(previous: MemcachedProxyStatus | null | undefin
 export const LAST_CHANGE_ANNOTATION_MAX_LENGTH = 4096;
 
 /**
- * The lastChange as the ConfigMap carries it, or undefined when it is too long to. Its keys in one order,
- * whatever order the change came in (one read back from the parent comes from a Go map, keys sorted): a
- * different string each time would have Metacontroller update the ConfigMap for nothing.
+ * A lastChange with its own fields only, in one order whatever order it came in (one read back from the
+ * parent comes from a Go map, keys sorted): a different string each time would have Metacontroller update
+ * the ConfigMap for nothing.
  */
+const inKeyOrder = ({ time, pools, added, removed, keyspaceMoved }: LastChange): LastChange => ({ time, pools, added, removed, keyspaceMoved });
+
+/** The lastChange as the ConfigMap carries it, or undefined when it is too long to. */
 export function lastChangeAnnotation(change: LastChange | undefined): string | undefined {
   if (change === undefined) return undefined;
-  const { time, pools, added, removed, keyspaceMoved } = change;
-  const text = JSON.stringify({ time, pools, added, removed, keyspaceMoved });
+  const text = JSON.stringify(inKeyOrder(change));
   return text.length <= LAST_CHANGE_ANNOTATION_MAX_LENGTH ? text : undefined;
 }
 
@@ -150,9 +152,8 @@ export function storedLastChange(text: string | undefined, now: string): LastCha
     return undefined;
   }
   if (!isLastChange.Check(value)) return undefined;
-  const { time, pools, added, removed, keyspaceMoved } = value;
   // A change from the future (a hand edit) would win over every real one after it; a few minutes ahead is
   // another hook replica whose clock runs ahead of this one's.
-  if (Date.parse(time) > Date.parse(now) + CLOCK_SKEW_MS) return undefined;
-  return { time, pools, added, removed, keyspaceMoved };
+  if (Date.parse(value.time) > Date.parse(now) + CLOCK_SKEW_MS) return undefined;
+  return inKeyOrder(value);
 }
