@@ -7,7 +7,7 @@
 import t from 'tap';
 import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
-import { deploymentPods, endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 
 const app = testServer();
@@ -120,6 +120,50 @@ t.test('one pool per (service, port): a service twice on one port is one pool, o
       { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices', labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'multi-11211' } } },
     ],
   }, 'customize names every leaf service once');
+});
+
+t.test('a pool renamed when a second port of its Service comes into use (and back) keeps its slots', async (t) => {
+  // DESIGN §6: survivors keep their index. The pool of `multi` is `multi` while the rules use one of its ports
+  // and `multi-11211` once they use two: a rule added elsewhere must not sort it afresh.
+  const ports = [
+    { name: 'memcache', port: 11211 },
+    { name: 'secondary', port: 11311 },
+  ];
+  const pods = deploymentPods('multi', 5, 40);
+  const slicesOf = (members: typeof pods) =>
+    endpointSlices('multi', members).map((s) => ({ ...s, ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) }));
+  const related = (members: typeof pods) => [...cluster, service({ name: 'multi', ports }), ...slicesOf(members)];
+  let status: Json | undefined;
+  let observed: Json[] | undefined;
+  const next = async (rules: Json, members: typeof pods) => {
+    const parent = proxy({ name: 'renamed', spec: { rules }, ...(status ? { status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related: related(members), ...(observed ? { children: observed } : {}) }));
+    t.equal(res.statusCode, 200);
+    status = res.body['status'] as Json;
+    observed = observedChildren(parent, res.body['children'] as Json[]);
+    return { pools: configOf(res.body).pools, lastChange: status['lastChange'] as { pools: string[]; added: string[]; removed: string[]; keyspaceMoved: number } };
+  };
+  const one = { service: { name: 'multi' } };
+  const two = { children: [one, { type: 'replicated', children: [{ service: { name: 'multi', port: 'secondary' } }, { service: { name: 'shard-b' } }] }] };
+  const at = (port: number) => (i: number) => `10.244.40.${i + 2}:${port}`;
+
+  await next(one, pods.slice(0, 4));
+  // Pod 1 goes, and a pod of a later address takes its hole: an order that sorting would not give.
+  await next(one, [pods[0]!, pods[2]!, pods[3]!]);
+  const held = [0, 4, 2, 3].map(at(11211));
+  t.same((await next(one, [pods[0]!, pods[2]!, pods[3]!, pods[4]!])).pools, { multi: { servers: held } }, 'the newcomer in the hole');
+
+  const grown = await next(two, [pods[0]!, pods[2]!, pods[3]!, pods[4]!]);
+  t.same(Object.keys(grown.pools), ['multi-11211', 'multi-secondary', 'shard-b']);
+  t.same(grown.pools['multi-11211'], { servers: held }, 'renamed, the same order');
+  t.same(grown.pools['multi-secondary'], { servers: [0, 2, 3, 4].map(at(11311)) }, 'the new port: natural order');
+  t.same(grown.lastChange.removed, [], 'no server left the config');
+  t.same(grown.lastChange.added, [...[0, 2, 3, 4].map(at(11311)), ...B], "only the new port's servers and shard-b's were added");
+
+  const back = await next(one, [pods[0]!, pods[2]!, pods[3]!, pods[4]!]);
+  t.same(back.pools, { multi: { servers: held } }, 'named after the Service again, the same order');
+  t.same(back.lastChange.added, []);
+  t.same(back.lastChange.removed, [...[0, 2, 3, 4].map(at(11311)), ...B]);
 });
 
 t.test('a v0.0.2 object (rules, mcrouter.image/port/statsRoot/securityContext) syncs to a working config', async (t) => {

@@ -64,6 +64,10 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
     for (const s of is) if (!was.has(s)) added.add(s);
     for (const s of was) if (!is.has(s)) removed.add(s);
   }
+  // A server that left one pool for another (a pool renamed, a pod moved between Services) is still in the config.
+  for (const s of added) {
+    if (removed.delete(s)) added.delete(s);
+  }
   const routeChanged = JSON.stringify((current.raw as { route?: unknown }).route) !== JSON.stringify(next.route);
   if (pools.length === 0 && !routeChanged) return undefined;
   let moved: number;

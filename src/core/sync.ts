@@ -27,6 +27,36 @@ type ObjectMap<T> = Record<string, T> | null | undefined;
 const NO_MEMBERS = new StringIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
+/**
+ * Each pool's list in the mounted config, by the pool's new name. A pool the spec now names otherwise
+ * keeps its list: a Service's pool is `NAME` while the rules use one of its ports and `NAME-PORT` once
+ * they use two, so adding a rule elsewhere in the spec would otherwise sort that pool afresh and move most
+ * of its keys. A pool with no list of its name takes, of the lists no pool is named after any more, the
+ * one that holds most of its members (each list goes to one pool; none shared, none taken).
+ */
+function listsByPool(lists: ReadonlyMap<string, ServerList>, pools: ReadonlyArray<Pick<PoolOutcome, 'ref' | 'membership'>>): Map<string, ServerList> {
+  const byName = new Map<string, ServerList>();
+  const unnamed = new Map(lists);
+  for (const { ref } of pools) {
+    const list = lists.get(ref.name);
+    if (list) byName.set(ref.name, list);
+    unnamed.delete(ref.name);
+  }
+  if (unnamed.size === 0) return byName;
+  for (const { ref, membership } of pools) {
+    if (byName.has(ref.name) || membership.state !== 'Found') continue;
+    let best: [name: string, list: ServerList, shared: number] | undefined;
+    for (const [name, list] of unnamed) {
+      const shared = list.servers.filter((server, i) => list.weights?.[i] !== 0 && membership.indexOf.get(server) !== -1).length;
+      if (shared > 0 && shared > (best?.[2] ?? 0)) best = [name, list, shared];
+    }
+    if (!best) continue;
+    byName.set(ref.name, best[1]);
+    unnamed.delete(best[0]);
+  }
+  return byName;
+}
+
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const { parent } = request;
   checkSpec(parent);
@@ -55,14 +85,15 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   );
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
-  const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
-    const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
+  const memberships = topology.pools.map((ref) => ({ ref, membership: membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain) }));
+  const currentLists = current ? listsByPool(current.pools, memberships) : undefined;
+  const outcomes: PoolOutcome[] = memberships.map(({ ref, membership }) => {
     const found = membership.state === 'Found';
     const slots = assignSlots({
       members: found ? membership.members : [],
       indexOf: found ? membership.indexOf : NO_MEMBERS,
       mode: modes.get(ref.name) ?? 'ordered',
-      current: current?.pools.get(ref.name),
+      current: currentLists?.get(ref.name),
       dnsAddress: found ? membership.dnsAddress : undefined,
       wanted,
     });

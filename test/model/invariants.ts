@@ -161,12 +161,32 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     stats.errorRoutes++;
   }
 
+  // README: a pool renamed (a second port of its Service coming into use, or going) keeps its list. A pool
+  // without a list of its name takes, of the lists no pool is named after now, the first of those holding
+  // most of its members' addresses, each list to one pool, in the order of status.pools.
+  const listBefore = new Map<string, Pool>();
+  for (const status of statuses) {
+    const own = current?.pools[status.name];
+    if (own) listBefore.set(status.name, own);
+  }
+  const unnamed = Object.entries(current?.pools ?? {}).filter(([name]) => !statuses.some((s) => s.name === name));
+  for (const status of statuses) {
+    const expected = cluster.expectedMembers(status.service, status.port);
+    if (listBefore.has(status.name) || 'reason' in expected) continue;
+    const addresses = new Set(expected.members.map((m) => m.address));
+    const shared = ([, list]: [string, Pool]) => list.servers.filter((s, i) => list.weights?.[i] !== 0 && addresses.has(s)).length;
+    const best = unnamed.reduce<[string, Pool] | undefined>((found, entry) => (shared(entry) > (found ? shared(found) : 0) ? entry : found), undefined);
+    if (!best) continue;
+    listBefore.set(status.name, best[1]);
+    unnamed.splice(unnamed.indexOf(best), 1);
+  }
+
   let servers = 0;
   let ready = 0;
   for (const status of statuses) {
     const leaf = leaves.find((l) => l.service === status.service && l.port === status.port)!;
     const pool = config.pools[status.name];
-    const before = current?.pools[status.name];
+    const before = listBefore.get(status.name);
     const label = `pool ${status.name}`;
     const expected = cluster.expectedMembers(status.service, status.port);
 
