@@ -12,6 +12,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findMcrouterConfig } from './mcrouter/config-source.js';
+import { parseConfigText } from './mcrouter/config-text.js';
 import { routingKey } from './mcrouter/key.js';
 import { keyspaceDiff, sampleKeys, type PoolSize } from './mcrouter/keyspace.js';
 import { OPERATIONS, compileConfig, isOperation, type RouteTree } from './mcrouter/route.js';
@@ -105,8 +106,8 @@ function loadTree(path: string, io: CliIo): RouteTree {
   }
   let document: unknown;
   try {
-    // Editors on Windows save JSON with a byte order mark.
-    document = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    // Editors on Windows save JSON with a byte order mark. A config itself may have comments, as mcrouter's may.
+    document = parseConfigText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     throw new Error(`${path}: not JSON (${(error as Error).message})`);
   }

@@ -4,6 +4,7 @@
  * give the same bytes.
  */
 import type { Hash, ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
+import { parseConfigText } from '../mcrouter/config-text.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
@@ -190,13 +191,14 @@ const MCROUTER_JSON_DEPTH = 100;
 
 /**
  * The config currently mounted, or undefined when there is none or it cannot
- * be read: a hand-edited or foreign config is replaced, never trusted halfway.
+ * be read: a foreign config is replaced, never trusted halfway. One edited by
+ * hand with comments or a trailing comma, which mcrouter reads, is read too.
  */
 export function parseCurrentConfig(text: string | undefined): CurrentConfig | undefined {
   if (text === undefined) return undefined;
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseConfigText(text);
   } catch {
     return undefined;
   }

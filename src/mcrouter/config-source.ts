@@ -4,6 +4,7 @@
  * the repository's hooks/*.response.json) listing that ConfigMap among its
  * children.
  */
+import { parseConfigText } from './config-text.js';
 import { McrouterConfigError } from './route.js';
 
 /** The key of the operator's ConfigMap that holds config.json (kept free of the API's modules: the CLI loads this). */
@@ -21,7 +22,7 @@ function fromConfigMap(configMap: Json): unknown {
     throw new McrouterConfigError(`ConfigMap has no data["${CONFIG_KEY}"]`);
   }
   try {
-    return JSON.parse(text);
+    return parseConfigText(text);
   } catch (error) {
     throw new McrouterConfigError(`ConfigMap data["${CONFIG_KEY}"] is not JSON: ${(error as Error).message}`);
   }

@@ -1,0 +1,99 @@
+/**
+ * Reading config.json as mcrouter reads it. mcrouter's config is JSON with two
+ * extensions people use when they edit one by hand: comments (`//` to the end
+ * of the line and `/* *\/`, stripped by folly::json::stripComments before
+ * parsing) and a trailing comma before `}` or `]` (mcrouter's parseJsonString
+ * sets folly's allow_trailing_comma). Its macros (JSONM) are not expanded: a
+ * config that uses them is not one the operator wrote.
+ */
+
+/**
+ * The value of an mcrouter config text. Plain JSON takes `JSON.parse` alone
+ * (every config the hook writes); only text that fails it is stripped and
+ * parsed again. Throws JSON.parse's SyntaxError for text mcrouter would refuse
+ * too, and a SyntaxError of its own for a string that never ends.
+ */
+export function parseConfigText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const stripped = withoutExtensions(text);
+    if (stripped === text) throw error;
+    return JSON.parse(stripped);
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const SLASH = 0x2f;
+const STAR = 0x2a;
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** JSON's whitespace, which folly skips between tokens as well. */
+const isWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/**
+ * The text without comments and trailing commas. Comments go as folly's
+ * stripComments takes them out: outside strings only, with nothing in their
+ * place but the line breaks they held. A comma goes when a value comes
+ * before it and `}` or `]` after it: folly allows one trailing comma, not
+ * `[,]` or `[1,,]`, which stay and fail to parse.
+ */
+function withoutExtensions(text: string): string {
+  let out = '';
+  // Where the text not yet copied to `out` starts.
+  let from = 0;
+  // The last character copied that is not whitespace: a comma after `[`, `{` or `,` follows no value.
+  let previous = -1;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
+      if (i >= text.length) throw new SyntaxError('Unterminated string in JSON');
+      previous = QUOTE;
+      i++;
+    } else if (c === SLASH && (text.charCodeAt(i + 1) === SLASH || text.charCodeAt(i + 1) === STAR)) {
+      out += text.slice(from, i);
+      const line = text.charCodeAt(i + 1) === SLASH;
+      const end = text.indexOf(line ? '\n' : '*/', i + 2);
+      // A line comment ends before its line break, which stays; a block comment keeps only the line breaks it
+      // held, so that lines keep their numbers, as folly keeps them. One never closed runs to the end.
+      const stop = end === -1 ? text.length : line ? end : end + 2;
+      if (!line) for (let j = i; j < stop; j++) if (text.charCodeAt(j) === NEWLINE) out += '\n';
+      i = from = stop;
+    } else if (c === COMMA && previous !== COMMA && previous !== OPEN_BRACKET && previous !== OPEN_BRACE && closesNext(text, i + 1)) {
+      out += text.slice(from, i);
+      i = from = i + 1;
+    } else {
+      if (!isWhitespace(c)) previous = c;
+      i++;
+    }
+  }
+  return out + text.slice(from);
+}
+
+/** Whether the next token after `from` (past whitespace and comments) closes an object or array. */
+function closesNext(text: string, from: number): boolean {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (isWhitespace(c)) i++;
+    else if (c === SLASH && text.charCodeAt(i + 1) === SLASH) {
+      const end = text.indexOf('\n', i + 2);
+      if (end === -1) return false;
+      i = end + 1;
+    } else if (c === SLASH && text.charCodeAt(i + 1) === STAR) {
+      const end = text.indexOf('*/', i + 2);
+      if (end === -1) return false;
+      i = end + 2;
+    } else return c === CLOSE_BRACE || c === CLOSE_BRACKET;
+  }
+  return false;
+}
