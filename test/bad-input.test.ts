@@ -3,6 +3,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { post, testServer } from './helpers/hook.js';
+import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
+import { ANY_KEY } from '../src/api/map.js';
+import { PATTERN_MEANINGS } from '../src/api/memcached-proxy.js';
 
 const app = testServer({ bodyLimit: 256 * 1024 });
 t.teardown(() => app.close());
@@ -128,9 +131,12 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['statsRoot over the image\'s binaries', { serviceName: 'a', mcrouter: { statsRoot: '/usr/local' } }, /^spec\.mcrouter\.statsRoot must not be in \/bin, .*\/usr: an emptyDir is mounted there/],
     ['statsRoot with a .. segment', { serviceName: 'a', mcrouter: { statsRoot: '/var/../etc/mcrouter' } }, /^spec\.mcrouter\.statsRoot/],
     ['a backend Service named like the proxy', { serviceName: 'example-cluster' }, /^spec\.serviceName: no leaf Service may be named like the proxy/],
-    ['a quantity the API server would refuse in the Deployment', { serviceName: 'a', mcrouter: { resources: { requests: { memory: '128MB' } } } }, /^spec\.mcrouter\.resources\.requests\.memory: must match pattern/],
-    ['an image the kubelet cannot parse', { serviceName: 'a', mcrouter: { image: 'mcrouter:0.41.0 ' } }, /^spec\.mcrouter\.image: must match pattern/],
-    ['a port name no Service port can have', { rules: { service: { name: 'a', port: 'Memcache' } } }, /^spec\.rules\.service\.port: must match pattern/],
+    ['a quantity the API server would refuse in the Deployment', { serviceName: 'a', mcrouter: { resources: { requests: { memory: '128MB' } } } }, /^spec\.mcrouter\.resources\.requests\.memory: must be a quantity: a number with an optional suffix \(e\.g\. '500m', '0\.5', '128Mi' or '1Gi'\)$/],
+    ['an image the kubelet cannot parse', { serviceName: 'a', mcrouter: { image: 'mcrouter:0.41.0 ' } }, /^spec\.mcrouter\.image: must be an image reference as the kubelet reads one: .*without spaces/],
+    ['a port name no Service port can have', { rules: { service: { name: 'a', port: 'Memcache' } } }, /^spec\.rules\.service\.port: must be a DNS-1123 label: lower case letters, digits or '-'/],
+    ['a nodeSelector value no label can have', { serviceName: 'a', mcrouter: { nodeSelector: { zone: '-a' } } }, /^spec\.mcrouter\.nodeSelector\.zone: must be a label value: /],
+    ['a relative statsRoot', { serviceName: 'a', mcrouter: { statsRoot: 'stats' } }, /^spec\.mcrouter\.statsRoot: must be an absolute path \(starting with '\/'\)$/],
+    ['a Service name with a capital', { serviceName: 'Memcached' }, /^spec\.serviceName: must be a DNS-1035 label: lower case letters, digits or '-', starting with a letter/],
     ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],
   ];
   for (const [what, spec, message, name] of cases) {
@@ -158,7 +164,7 @@ t.test('a parent without a string name is no hook request (400); a name of the w
   for (const namespace of ['def\udc00', 'a b', 'UPPER', 'x} 1\nfake_metric 9', '-a']) {
     const request = JSON.parse(withName('example-cluster')) as { parent: { metadata: Record<string, unknown> } };
     request.parent.metadata['namespace'] = namespace;
-    expectJsonError(t, await raw(JSON.stringify(request), 'application/json'), 400, /^metadata\.namespace: must match pattern/);
+    expectJsonError(t, await raw(JSON.stringify(request), 'application/json'), 400, /^metadata\.namespace: must be a DNS-1123 label: /);
   }
 });
 
@@ -220,4 +226,20 @@ t.test('unknown routes and methods answer JSON', async (t) => {
   expectJsonError(t, await app.inject({ method: 'GET', url: '/sync' }), 404, hooks);
   expectJsonError(t, await app.inject({ method: 'POST', url: '/finalize', payload: {} }), 404, /^POST \/finalize not found/);
   expectJsonError(t, await app.inject({ method: 'POST', url: '/sync/', payload: {} }), 404, /^POST \/sync\/ not found: the hooks are/);
+});
+
+t.test('every pattern a hook request is checked against is refused in words, not as the expression', async (t) => {
+  // A pattern added to the types without a meaning would be quoted to users (the image reference's runs to 400 characters).
+  const patterns = new Set<string>();
+  const collect = (schema: unknown): void => {
+    if (Array.isArray(schema)) return schema.forEach(collect);
+    if (schema === null || typeof schema !== 'object') return;
+    const { pattern } = schema as { pattern?: unknown };
+    if (typeof pattern === 'string') patterns.add(pattern);
+    Object.values(schema).forEach(collect);
+  };
+  collect([SyncRequest, CustomizeRequest]);
+  patterns.delete(ANY_KEY); // any string matches it
+  t.ok(patterns.size >= 6, `the patterns found (${patterns.size})`);
+  for (const pattern of patterns) t.ok(PATTERN_MEANINGS.has(pattern), `${pattern.slice(0, 60)}: has a meaning`);
 });

@@ -163,6 +163,8 @@ const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 /** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 
+const ABSOLUTE_PATH = '^/';
+
 /** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
 export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
@@ -173,6 +175,19 @@ export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)
  * (`cpu: 0.5`), as for every CRD with resources, but the hook still takes one that an earlier CRD stored.
  */
 const Quantity = Type.Union([Type.Number(), Type.String({ maxLength: 64, pattern: QUANTITY })], { 'x-kubernetes-int-or-string': true });
+
+/**
+ * What each pattern of these types asks for, as Kubernetes' own validation words it: a refusal says this
+ * instead of quoting an expression (the image reference's runs to 400 characters).
+ */
+export const PATTERN_MEANINGS: ReadonlyMap<string, string> = new Map([
+  [DNS1035_LABEL, "must be a DNS-1035 label: lower case letters, digits or '-', starting with a letter and ending with a letter or digit (e.g. 'my-name')"],
+  [DNS1123_LABEL, "must be a DNS-1123 label: lower case letters, digits or '-', starting and ending with a letter or digit (e.g. 'my-name' or '123-abc')"],
+  [LABEL_VALUE, "must be a label value: empty, or letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. 'MyValue' or 'my_value')"],
+  [QUANTITY, "must be a quantity: a number with an optional suffix (e.g. '500m', '0.5', '128Mi' or '1Gi')"],
+  [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: a lower-case repository, then an optional ':tag' and '@sha256:' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
+  [ABSOLUTE_PATH, "must be an absolute path (starting with '/')"],
+]);
 const Resources = (description: string) =>
   Type.Object(
     {
@@ -248,7 +263,7 @@ export const McrouterSpec = Type.Object(
     podSecurityContext: Type.Optional(Embedded('Pod securityContext, merged over the restricted default.')),
     numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies.' })),
     serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms.' })),
-    statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^/', description: 'mcrouter --stats-root (v0.0.2 field).' })),
+    statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: 63, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64 })),

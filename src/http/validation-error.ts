@@ -4,6 +4,8 @@
  * and decides who is at fault: a spec the CRD would refuse is 422 (the
  * object is wrong), anything else is 400 (the request is not a hook request).
  */
+import { PATTERN_MEANINGS } from '../api/memcached-proxy.js';
+
 export interface SchemaError {
   keyword: string;
   instancePath: string;
@@ -44,6 +46,10 @@ export function fieldOfPath(path: readonly (string | number)[]): string {
   return field === '' ? 'body' : field;
 }
 
+/** A schema error in words: a pattern's meaning rather than the expression. */
+const messageOf = (e: SchemaError): string | undefined =>
+  (e.keyword === 'pattern' ? PATTERN_MEANINGS.get(String(e.params?.['pattern'])) : undefined) ?? e.message;
+
 const depth = (e: SchemaError) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
 
 export function refusalOf(errors: readonly SchemaError[]): Refusal {
@@ -56,9 +62,9 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
   let message: string;
   if (union) {
     // A branch that failed on a limit rather than on its type is the one the value meant (an array too long for `array | null`).
-    const limit = here.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'type' && e.message !== undefined);
+    const limit = here.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'type' && messageOf(e) !== undefined);
     const types = here.filter((e) => e.keyword === 'type').map((e) => String(e.params?.['type']));
-    message = limit?.message ?? (types.length > 0 ? `must be ${[...new Set(types)].join(' or ')}` : (union.message ?? 'is not valid'));
+    message = (limit && messageOf(limit)) ?? (types.length > 0 ? `must be ${[...new Set(types)].join(' or ')}` : (union.message ?? 'is not valid'));
   } else if (deepest.keyword === 'required') {
     const missing = (deepest.params?.['requiredProperties'] as string[] | undefined)?.[0];
     if (missing !== undefined) pointer = `${pointer}/${missing}`;
@@ -72,7 +78,7 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
   } else if (deepest.keyword === 'const') {
     message = `must be ${JSON.stringify(deepest.params?.['allowedValue'])}`;
   } else {
-    message = deepest.message ?? 'is not valid';
+    message = messageOf(deepest) ?? 'is not valid';
   }
   // The name's form is the CRD's (spec-check, 422); a name missing or not a string is no object the API server sends.
   const inSpec = pointer === '/parent/spec' || pointer.startsWith('/parent/spec/');
