@@ -72,6 +72,7 @@ export function main(argv: string[], root: string = ROOT, report: (line: string,
       report(`wrote ${relative(root, path)}`, false);
     }
   }
+  if (check && stale === 0) report('the generated files are up to date', false);
   return stale > 0 ? 1 : 0;
 }
 

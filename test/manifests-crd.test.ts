@@ -52,6 +52,7 @@ t.test('npm run manifests writes the files and --check spots a stale one', async
   t.match(lines, [/crd\.yaml is out of date/, /crd\.yaml is out of date/, /values\.schema\.json is out of date/]);
   t.equal(generate([], dir, report), 0, 'writes');
   t.equal(generate(['--check'], dir, report), 0, 'then up to date');
+  t.equal(lines.at(-1), 'the generated files are up to date', 'and says so');
   for (const [file, text] of generatedFiles()) t.equal(readFileSync(join(dir, file), 'utf8'), text, file);
 });
 
@@ -83,6 +84,9 @@ t.test('the schema is structural', async (t) => {
   t.notOk(JSON.stringify(schema).includes('patternProperties'), 'maps are additionalProperties');
   t.notOk('default' in ((spec.properties as Record<string, Schema>).servicePort as Schema), 'no default for servicePort: it would land on rules-form objects');
   t.same((props.status as Schema).type, 'object', 'status is the status schema, not a union with null');
+  const conditions = ((props.status as Schema).properties as Record<string, Schema>).conditions as Schema;
+  t.match(conditions, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }, 'conditions: one per type, as metav1.Condition lists are');
+  t.ok(((conditions.items as Schema).required as string[]).includes('type'), 'the map key is required, as the API server demands');
 });
 
 t.test('the CEL rules sit at the right nodes', async (t) => {

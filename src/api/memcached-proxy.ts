@@ -330,7 +330,8 @@ export const MemcachedProxyStatus = Type.Object({
   replicas: Type.Optional(Type.Integer({ minimum: 0 })),
   readyReplicas: Type.Optional(Type.Integer({ minimum: 0 })),
   lastChange: Type.Optional(LastChange),
-  conditions: Type.Optional(Type.Array(Condition, { maxItems: 16 })),
+  // One condition per type, as Kubernetes' API conventions keep metav1.Condition lists (server-side apply merges them by type).
+  conditions: Type.Optional(Type.Array(Condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
 });
 
 export const ProxyMetadata = Type.Object(
