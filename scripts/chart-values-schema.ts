@@ -53,6 +53,8 @@ export function chartValuesSchema() {
         description: "A Go duration, as Metacontroller's CompositeController reads it: 10s, 1m30s.",
         type: 'string',
         pattern: '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$',
+        // Metacontroller takes a timeout of 0 as no timeout given, and waits its default 10 s.
+        not: { pattern: '^([0.]+(ns|us|µs|ms|s|m|h))+$' },
       },
       podAnnotations: stringMap,
       nodeSelector: stringMap,

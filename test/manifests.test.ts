@@ -158,7 +158,9 @@ t.test('kustomize renders the operator', async (t) => {
     'Service',
   ]);
   for (const o of kustomized) {
-    if (['Namespace', 'CustomResourceDefinition', 'CompositeController'].includes(o.kind)) t.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
+    if (['Namespace', 'CustomResourceDefinition'].includes(o.kind)) t.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
+    // Cluster-scoped too: the namespace is there for kustomize's sake (kustomization.yaml), and the API server drops it.
+    else if (o.kind === 'CompositeController') t.equal(o.metadata.namespace, NAMESPACE, 'CompositeController: the namespace kustomize needs');
     else t.equal(o.metadata.namespace, NAMESPACE, `${o.kind} is in ${NAMESPACE}`);
   }
   t.equal(one(kustomized, 'Namespace').metadata.name, NAMESPACE);
@@ -219,6 +221,14 @@ t.test('an overlay that moves or renames the install moves the hooks with it', a
   t.equal(serviceUrl(moved), 'http://team-memcached-operator.ops:80');
   t.equal(hookUrl(hooks['sync']?.webhook), 'http://team-memcached-operator.ops:80/sync');
   t.equal(hookUrl(hooks['customize']?.webhook), 'http://team-memcached-operator.ops:80/customize');
+
+  // A prefix alone: kustomize renames the Service, and must find the hooks' reference to it too.
+  writeFileSync(join(dir, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: team-a-\nresources:\n  - base\n');
+  const renamed = kustomize(dir);
+  const renamedHooks = (one(renamed, 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: HookWebhook }> } }).spec.hooks;
+  t.equal(serviceUrl(renamed), 'http://team-a-memcached-operator.memcached-operator:80');
+  t.equal(hookUrl(renamedHooks['sync']?.webhook), 'http://team-a-memcached-operator.memcached-operator:80/sync');
+  t.equal(hookUrl(renamedHooks['customize']?.webhook), 'http://team-a-memcached-operator.memcached-operator:80/customize');
 });
 
 t.test('the hook Deployment, Service and PDB fit together', async (t) => {
@@ -264,7 +274,10 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
 });
 
 t.test('kustomize and helm install the same objects', async (t) => {
-  const fromKustomize = new Map(kustomized.filter((o) => o.kind !== 'Namespace').map((o) => [keyOf(o), o]));
+  // As the API server stores them: the CompositeController, cluster-scoped, without the namespace kustomize gave it.
+  const stored = (o: K8sObject): K8sObject =>
+    o.kind === 'CompositeController' ? { ...o, metadata: Object.fromEntries(Object.entries(o.metadata).filter(([k]) => k !== 'namespace')) as K8sObject['metadata'] } : o;
+  const fromKustomize = new Map(kustomized.filter((o) => o.kind !== 'Namespace').map((o) => [keyOf(stored(o)), stored(o)]));
   const fromHelm = new Map(helmed.map((o) => [keyOf(o), o]));
   t.same([...fromHelm.keys()].sort(), [...fromKustomize.keys()].sort(), 'the same objects (the Namespace comes from helm --create-namespace)');
   for (const [key, object] of fromKustomize) t.same(fromHelm.get(key), object, key);
@@ -323,6 +336,8 @@ t.test('the chart', async (t) => {
   const refused: [string, string][] = [
     ['hookTimeout=30', 'a number, which Metacontroller cannot read'],
     ['hookTimeout=ten', 'not a duration'],
+    ['hookTimeout=0s', 'Metacontroller takes a timeout of 0 as none given, and waits 10 s'],
+    ['hookTimeout=0m0.0s', 'zero, however spelt'],
     ['shutdownDelayMs=-1', 'negative'],
     ['bodyLimit=0', 'Fastify refuses a body limit of 0: the hook would refuse to start'],
     ['clusterDomain=cluster.local.', 'a trailing dot: the hook would refuse to start'],
