@@ -61,6 +61,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 95_000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
+/** How long a connection may stay silent once the server closes before it counts as unused (preClose). */
+const UNUSED_AFTER_MS = 250;
+
 /** Node's own limit on receiving a request's headers. */
 const NODE_HEADERS_TIMEOUT_MS = 60_000;
 
@@ -255,17 +258,30 @@ export function buildServer(options: ServerOptions = {}) {
   // yet (an HTTP client may open one ahead of need and leave it unused, as Go's transport keeps the loser of
   // a dial race), and stops the timeout checks that would answer it 408: it would hold the shutdown until
   // SHUTDOWN_TIMEOUT_MS. Such connections are closed first, after one more turn of the event loop, so that
-  // a request already in the socket's buffer is read, and answered, rather than reset.
+  // a request already in the socket's buffer is read, and answered, rather than reset. One opened within the
+  // last UNUSED_AFTER_MS may have a request on its way that Node has not begun to read (a connection accepted
+  // in one turn is read from in the next, later still on a busy hook): it is closed only if it stays silent.
+  const openedAt = new WeakMap<Socket, number>();
   app.server.on('connection', (socket: Socket) => {
     connections.set(socket, 0);
+    openedAt.set(socket, performance.now());
     socket.once('close', () => {
       answering -= connections.get(socket) ?? 0;
       connections.delete(socket);
     });
   });
+  const closeIfUnused = (socket: Socket) => {
+    if (socket.bytesRead === 0) socket.destroy();
+  };
   app.addHook('preClose', (done) => {
     setImmediate(() => {
-      for (const socket of connections.keys()) if (socket.bytesRead === 0) socket.destroy();
+      const now = performance.now();
+      for (const socket of connections.keys()) {
+        if (socket.bytesRead > 0) continue;
+        const wait = (openedAt.get(socket) ?? 0) + UNUSED_AFTER_MS - now;
+        if (wait <= 0) socket.destroy();
+        else setTimeout(closeIfUnused, wait, socket);
+      }
       done();
     });
   });

@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SettingsError, settingsFromEnv } from '../src/settings.js';
 import { fieldOfPath } from '../src/http/validation-error.js';
+import { buildServer } from '../src/server.js';
 import { deploymentPods, endpointSlices, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
 import { exchange } from './helpers/raw-socket.js';
 
@@ -254,6 +255,26 @@ t.test('a connection that never sent a request does not hold the shutdown open',
   t.equal(exit.code, 0, 'exit code 0: nothing was cut');
   t.ok(exit.at - closing.at < 3000, `exits ${Math.round(exit.at - closing.at)} ms after close() began, not at the shutdown timeout`);
   t.equal((await silent).answer, '', 'the unused connection closed without an answer');
+});
+
+t.test('a connection opened just before close() whose request Node has not read yet is answered, not reset', async (t) => {
+  // Node reads a connection it accepted only from the next turn of its event loop on, later on a busy hook:
+  // a request on its way when close() begins is still one Metacontroller sent during the drain.
+  const app = buildServer();
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const payload = JSON.stringify(syncRequest({ parent: proxy({ name: 'late', spec: { serviceName: 'mc' } }), related: [service({ name: 'mc' }), ...endpointSlices('mc', deploymentPods('mc', 3))] }));
+  const opened = new Promise((resolve) => app.server.once('connection', resolve));
+  let sendNow: (text: string) => void = () => {};
+  const late = exchange(base, undefined, false, new Promise<string>((resolve) => (sendNow = resolve)));
+  await opened;
+  app.drain();
+  const closed = app.close();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  sendNow(`POST /sync HTTP/1.1\r\nHost: hook\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+  const { answer } = await late;
+  t.match(answer, /^HTTP\/1\.1 200 OK\r\n/, 'answered');
+  t.match(answer, /\r\nconnection: close\r\n/i, 'and closed after it');
+  await closed;
 });
 
 t.test('a small body full of schema errors is refused within a small heap', async (t) => {
