@@ -214,3 +214,14 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
   t.same(await list([three[0]!, three[2]!]), { servers: ip.slice(0, 3), weights: [1, 0, 1] }, '[a, hole, c]');
   t.same(await list([three[0]!]), { servers: [ip[0]] }, 'c leaves: [a], the hole before it dropped as trailing');
 });
+
+t.test('the mcrouter pods run as the namespace’s default ServiceAccount, with no pull secrets of their own', async (t) => {
+  // README, spec.mcrouter.image: "the pods run as the namespace's `default` ServiceAccount, so add the pull
+  // secret there ...; the spec has no `imagePullSecrets` of its own".
+  const { body } = await new Synced({ serviceName: 'memcached', mcrouter: { image: 'registry.example.com/team/mcrouter:0.41.0' } }).sync([service({ name: 'memcached' })]);
+  const deployment = (body['children'] as Json[]).find((c) => c['kind'] === 'Deployment') as { spec: { template: { spec: Json } } };
+  const pod = deployment.spec.template.spec;
+  t.equal(pod['serviceAccountName'], undefined, 'no ServiceAccount named: the namespace’s default');
+  t.equal(pod['imagePullSecrets'], undefined, 'no pull secrets in the pod: the ServiceAccount’s apply');
+  t.equal((pod['containers'] as Json[])[0]!['image'], 'registry.example.com/team/mcrouter:0.41.0');
+});
