@@ -40,6 +40,8 @@ export function chartValuesSchema() {
       shutdownDelayMs: range('SHUTDOWN_DELAY_MS'),
       shutdownTimeoutMs: range('SHUTDOWN_TIMEOUT_MS'),
       bodyLimit: range('BODY_LIMIT'),
+      requestTimeoutMs: range('REQUEST_TIMEOUT_MS'),
+      jsonDepthLimit: range('JSON_DEPTH_LIMIT'),
       resources: { type: 'object' },
       podDisruptionBudget: closed({
         enabled: { type: 'boolean' },

@@ -263,6 +263,8 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
     t.equal(env.MCROUTER_IMAGE, DEFAULT_SETTINGS.mcrouterImage, `${where}: the default mcrouter image`);
     t.equal(env.CLUSTER_DOMAIN, DEFAULT_SETTINGS.clusterDomain, `${where}: the default cluster domain`);
     t.equal(env.BODY_LIMIT, String(DEFAULT_SETTINGS.bodyLimit), `${where}: the default body limit`);
+    t.equal(env.REQUEST_TIMEOUT_MS, String(DEFAULT_SETTINGS.requestTimeoutMs), `${where}: the default request timeout`);
+    t.equal(env.JSON_DEPTH_LIMIT, String(DEFAULT_SETTINGS.jsonDepthLimit), `${where}: the default depth limit`);
     t.equal(container.image, `ghcr.io/ianlewis/memcached-operator:${pkg.version}`, `${where}: the image of this version`);
     // SIGTERM: readiness fails, SHUTDOWN_DELAY_MS of serving, then in-flight requests get at most
     // the shutdown timeout (or one Metacontroller hook timeout, 10 s) to finish.
@@ -373,13 +375,15 @@ t.test('the chart', async (t) => {
   t.ok(byKind(parseYamlObjects(run('helm', ['template', 'platform', umbrella])), 'CompositeController').length === 1, 'renders as a dependency');
   // Helm reads a number from a values file as float64: rendered as it is, 1000000 would be "1e+06".
   const valuesFile = join(mkdtempSync(join(tmpdir(), 'values-')), 'values.yaml');
-  writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\nbodyLimit: 16777216\n');
-  t.match(envOf(hookContainer(one(helmTemplate('-f', valuesFile), 'Deployment'))), { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000', BODY_LIMIT: '16777216' });
+  writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\nbodyLimit: 16777216\nrequestTimeoutMs: 1200000\njsonDepthLimit: 200\n');
+  const fromValues = envOf(hookContainer(one(helmTemplate('-f', valuesFile), 'Deployment')));
+  t.match(fromValues, { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000', BODY_LIMIT: '16777216', REQUEST_TIMEOUT_MS: '1200000', JSON_DEPTH_LIMIT: '200' });
+  t.match(settingsFromEnv(fromValues), { requestTimeoutMs: 1_200_000, jsonDepthLimit: 200 }, 'the hook reads them');
 
   // values.schema.json is generated from what the hook itself accepts (scripts/chart-values-schema.ts).
   const valuesSchema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, Json> };
   t.same(valuesSchema.properties['logLevel'], { enum: LOG_LEVELS }, 'logLevel: the levels the hook accepts');
-  for (const [value, name] of [['shutdownDelayMs', 'SHUTDOWN_DELAY_MS'], ['shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS'], ['bodyLimit', 'BODY_LIMIT']] as const) {
+  for (const [value, name] of [['shutdownDelayMs', 'SHUTDOWN_DELAY_MS'], ['shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS'], ['bodyLimit', 'BODY_LIMIT'], ['requestTimeoutMs', 'REQUEST_TIMEOUT_MS'], ['jsonDepthLimit', 'JSON_DEPTH_LIMIT']] as const) {
     const [minimum, maximum] = INTEGER_RANGES[name];
     t.same(valuesSchema.properties[value], { type: 'integer', minimum, maximum }, `${value}: the range of ${name}`);
   }
