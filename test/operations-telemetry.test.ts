@@ -96,6 +96,7 @@ t.test('/metrics: hook counts and durations by outcome, servers per proxy', asyn
   t.equal(types.get('memcached_operator_hook_requests_total'), 'counter');
   t.equal(types.get('memcached_operator_hook_duration_seconds'), 'histogram');
   t.equal(types.get('memcached_operator_proxy_servers'), 'gauge');
+  t.equal(types.get('memcached_operator_proxy_ready_servers'), 'gauge');
 
   const expected: [string, string, number][] = [
     ['sync', 'ok', 2],
@@ -121,12 +122,12 @@ t.test('/metrics: hook counts and durations by outcome, servers per proxy', asyn
     t.equal(sample.value, listed?.[2] ?? 0, `${sample.labels['hook']}/${sample.labels['outcome']}: no other request counted (no health check, no 404)`);
   }
 
-  t.equal(valueOf(samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'all' }), 3);
-  t.equal(valueOf(samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'ready' }), 2);
+  t.equal(valueOf(samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache' }), 3);
+  t.equal(valueOf(samples, 'memcached_operator_proxy_ready_servers', { namespace: 'shop', name: 'cache' }), 2);
   await post(app, '/sync', request([0, 1, 2, 3]));
   const after = await scrape(app);
-  t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'all' }), 4, 'follows the last sync');
-  t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache', state: 'ready' }), 4);
+  t.equal(valueOf(after.samples, 'memcached_operator_proxy_servers', { namespace: 'shop', name: 'cache' }), 4, 'follows the last sync');
+  t.equal(valueOf(after.samples, 'memcached_operator_proxy_ready_servers', { namespace: 'shop', name: 'cache' }), 4);
   t.equal(after.types.get('memcached_operator_proxy_last_sync_timestamp_seconds'), 'gauge');
   t.equal(
     valueOf(after.samples, 'memcached_operator_proxy_last_sync_timestamp_seconds', { namespace: 'shop', name: 'cache' }),
@@ -142,10 +143,13 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap,
   const app = testServer({ clock: () => new Date(at), proxySeriesTtlMs: 2 * HOUR, maxProxySeries: 2 });
   t.teardown(() => app.close());
   const named = (name: string) => syncRequest({ parent: proxy({ name, namespace, spec: { serviceName: 'memcached-pool1' } }), related: related([0, 1]) });
-  const proxies = async () =>
-    find((await scrape(app)).samples, 'memcached_operator_proxy_servers', { state: 'all' })
-      .map((s) => s.labels['name'])
-      .sort();
+  const proxies = async () => {
+    const { samples } = await scrape(app);
+    const names = (metric: string) => find(samples, metric, {}).map((s) => s.labels['name']).sort();
+    const all = names('memcached_operator_proxy_servers');
+    t.same(names('memcached_operator_proxy_ready_servers'), all, 'the ready gauges come and go with them');
+    return all;
+  };
   const evictions = async () => valueOf((await scrape(app)).samples, 'memcached_operator_proxy_series_evicted_total', {});
 
   t.equal(await evictions(), 0, 'evictions: 0 from the start');
@@ -172,7 +176,7 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap,
   t.same(Object.keys(await lastSyncs()), ['a'], 'its sync time too');
   await post(app, '/sync', named('c'));
   t.same(await proxies(), ['a', 'c']);
-  t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_servers', { name: 'c', state: 'ready' }), 2);
+  t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_proxy_ready_servers', { name: 'c' }), 2);
   t.equal(await evictions(), 5, 'expiry is no eviction');
   // Full, both past the TTL with no scrape since: they expire to make room, and nothing is evicted.
   at += 3 * HOUR;

@@ -87,12 +87,21 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     registers: [registry],
   });
   for (const reason of CLIENT_ERRORS) clientErrors.inc({ reason }, 0);
-  const servers: Gauge<'namespace' | 'name' | 'state'> = new Gauge({
+  // Two gauges rather than one with a state label: the ready servers are some of all, and a sum over a
+  // label should mean something (Prometheus' instrumentation guidelines), as in kube-state-metrics.
+  const servers: Gauge<'namespace' | 'name'> = new Gauge({
     name: 'memcached_operator_proxy_servers',
-    help: 'Servers in the mcrouter config of each proxy at its last sync: all (holes excluded) and ready.',
-    labelNames: ['namespace', 'name', 'state'] as const,
+    help: 'Servers in the mcrouter config of each proxy at its last sync (holes excluded).',
+    labelNames: ['namespace', 'name'] as const,
     registers: [registry],
     // On each scrape, not on each sync: the hot path only stamps the time.
+    collect: expire,
+  });
+  const readyServers: Gauge<'namespace' | 'name'> = new Gauge({
+    name: 'memcached_operator_proxy_ready_servers',
+    help: 'Servers in the mcrouter config of each proxy at its last sync that have a ready endpoint.',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [registry],
     collect: expire,
   });
   // Each hook replica reports the proxies it synced, and the one that synced a proxy last saw it as it is:
@@ -114,12 +123,12 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   });
   evicted.inc(0);
   function remove(key: string, gauges: ProxyGauges) {
-    servers.remove(gauges.namespace, gauges.name, 'all');
-    servers.remove(gauges.namespace, gauges.name, 'ready');
+    servers.remove(gauges.namespace, gauges.name);
+    readyServers.remove(gauges.namespace, gauges.name);
     lastSync.remove(gauges.namespace, gauges.name);
     proxies.delete(key);
   }
-  /** Drops the series of proxies not synced within the TTL; both gauges' collect() call it, whichever runs first. */
+  /** Drops the series of proxies not synced within the TTL; the gauges' collect() call it, whichever runs first. */
   function expire() {
     const stale = now() - proxySeriesTtlMs;
     for (const [key, gauges] of proxies) {
@@ -145,7 +154,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     namespace: string;
     name: string;
     all: ReturnType<typeof servers.labels>;
-    ready: ReturnType<typeof servers.labels>;
+    ready: ReturnType<typeof readyServers.labels>;
     lastAll: number;
     lastReady: number;
     syncedAt: number;
@@ -178,8 +187,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
         gauges = {
           namespace,
           name,
-          all: servers.labels(namespace, name, 'all'),
-          ready: servers.labels(namespace, name, 'ready'),
+          all: servers.labels(namespace, name),
+          ready: readyServers.labels(namespace, name),
           lastAll: Number.NaN,
           lastReady: Number.NaN,
           syncedAt: 0,
