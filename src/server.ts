@@ -366,6 +366,7 @@ export function buildServer(options: ServerOptions = {}) {
   app.setNotFoundHandler((request, reply) => {
     const message = `${request.method} ${request.url.slice(0, 256)} not found: the hooks are POST /sync and POST /customize`;
     request.log.warn({ statusCode: 404 }, message);
+    metrics.notFound();
     return reply.code(404).send({ message });
   });
   // Every error is JSON {message}, and {field} when one is to blame. Client errors (bad JSON, wrong content

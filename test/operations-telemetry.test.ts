@@ -313,6 +313,9 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
     t.match(lines.at(-1), { level: 40, statusCode: 404, msg: /not found: the hooks are POST \/sync and POST \/customize$/ });
     t.ok((res.json() as { message: string }).message.length < 400, 'the path cut short');
   }
+  const { samples, types } = await scrape(app);
+  t.equal(types.get('memcached_operator_not_found_total'), 'counter');
+  t.equal(valueOf(samples, 'memcached_operator_not_found_total', {}), 4, 'and counted, for an alert to see');
 });
 
 t.test('logs: a client that goes away, or is cut at the request timeout, is no refusal: no warning', async (t) => {

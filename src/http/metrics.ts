@@ -60,6 +60,8 @@ export interface HookMetrics {
   registry: Registry;
   observe(hook: Hook, outcome: Outcome, seconds: number): void;
   clientError(reason: ClientError): void;
+  /** A request for a path that is no hook: a CompositeController's `path` with a typo shows here. */
+  notFound(): void;
   proxyServers(namespace: string, name: string, servers: number, ready: number): void;
 }
 
@@ -87,6 +89,13 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     registers: [registry],
   });
   for (const reason of CLIENT_ERRORS) clientErrors.inc({ reason }, 0);
+  // No path label: anyone can send any path, and each would be a series.
+  const notFound = new Counter({
+    name: 'memcached_operator_not_found_total',
+    help: 'Requests for a path that is none of the hook\'s (404), such as a CompositeController hook path with a typo.',
+    registers: [registry],
+  });
+  notFound.inc(0);
   // Two gauges rather than one with a state label: the ready servers are some of all, and a sum over a
   // label should mean something (Prometheus' instrumentation guidelines), as in kube-state-metrics.
   const servers: Gauge<'namespace' | 'name'> = new Gauge({
@@ -169,6 +178,9 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     },
     clientError(reason) {
       clientErrors.inc({ reason });
+    },
+    notFound() {
+      notFound.inc();
     },
     proxyServers(namespace, name, total, ready) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
