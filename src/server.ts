@@ -87,13 +87,18 @@ function rfc3339Clock(clock: () => Date): () => string {
 
 /**
  * Why a JSON body cannot be read as sent, or undefined: compressed (Fastify decodes no content coding, so
- * a gzip body would be refused as "not JSON", and a body merely labelled gzip taken as it is), or in a
+ * a gzip body would be refused as "not JSON", and a body merely labelled gzip taken as it is; nor does Node
+ * undo a transfer coding but chunked), or in a
  * character set other than UTF-8, the only one JSON has (RFC 8259): Fastify decodes every body as UTF-8,
  * whatever the label says, and a Latin-1 body's accented letters would become U+FFFD. Both are 415, as RFC 9110 has it for a content coding or media type the server does not take.
  */
 function unreadableBody(headers: IncomingHttpHeaders): string | undefined {
   const coding = headers['content-encoding']?.trim().toLowerCase();
   if (coding && coding !== 'identity') return `content-encoding ${coding.slice(0, 64)} is not supported: send the body uncompressed`;
+  // Node undoes `chunked` alone: the body of `Transfer-Encoding: gzip, chunked` would reach JSON.parse still coded.
+  const transfer = headers['transfer-encoding']?.toLowerCase();
+  const other = transfer?.split(',').map((c) => c.trim()).find((c) => c !== 'chunked' && c !== 'identity' && c !== '');
+  if (other !== undefined) return `transfer-encoding ${other.slice(0, 64)} is not supported: send the body with no transfer coding but chunked`;
   const type = headers['content-type'];
   const charset = type?.includes(';') ? CHARSET.exec(type)?.[1]?.toLowerCase() : undefined;
   if (charset && !UTF8_CHARSETS.has(charset)) return `content-type charset ${charset.slice(0, 64)} is not supported: JSON is UTF-8`;

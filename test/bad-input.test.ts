@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { post, testServer } from './helpers/hook.js';
+import { exchange } from './helpers/raw-socket.js';
 import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
 import { ANY_KEY } from '../src/api/map.js';
 import { PATTERN_MEANINGS } from '../src/api/memcached-proxy.js';
@@ -53,6 +54,22 @@ t.test('a body that cannot be read as sent: compressed, or not UTF-8: 415 naming
   }
   const customize = await app.inject({ method: 'POST', url: '/customize', headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' }, payload: '{}' });
   expectJsonError(t, customize, 415, /^content-encoding deflate/);
+
+  // Node undoes chunked framing alone: a body sent `Transfer-Encoding: gzip, chunked` arrived still gzipped
+  // ("not JSON"), and one only labelled so was taken as it was.
+  const listening = testServer();
+  t.teardown(() => listening.close());
+  const base = await listening.listen({ port: 0, host: '127.0.0.1' });
+  const chunked = async (coding: string, payload: string) => {
+    const head = `POST /sync HTTP/1.1\r\nHost: hook\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\nConnection: close\r\n\r\n`;
+    const { answer } = await exchange(base, `${head}${Buffer.byteLength(payload).toString(16)}\r\n${payload}\r\n0\r\n\r\n`);
+    const [status] = answer.split('\r\n');
+    return { status, body: answer.slice(answer.indexOf('\r\n\r\n') + 4) };
+  };
+  const gzipped = await chunked('gzip, chunked', body);
+  t.equal(gzipped.status, 'HTTP/1.1 415 Unsupported Media Type');
+  t.same(JSON.parse(gzipped.body), { message: 'transfer-encoding gzip is not supported: send the body with no transfer coding but chunked' });
+  t.equal((await chunked('chunked', body)).status, 'HTTP/1.1 200 OK', 'chunked alone is read');
 });
 
 t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
