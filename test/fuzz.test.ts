@@ -269,7 +269,7 @@ t.test('a hand-edited config.json nested deeper than mcrouter reads is replaced,
   }
 });
 
-t.test('a hand-edited pool whose weights mcrouter would refuse is not kept', async (t) => {
+t.test('a hand-edited pool whose weights mcrouter would refuse is not kept; extra weights are ignored, as mcrouter ignores them', async (t) => {
   const cm = Object.values((base['children'] as Record<string, Record<string, Json>>)['ConfigMap.v1']!)[0]!;
   const configAt = ['children', 'ConfigMap.v1', `default/${(cm['metadata'] as Json)['name']}`, 'data', 'config.json'];
   const pool = Object.keys(JSON.parse(at(base, configAt) as string).pools)[0]!;
@@ -286,6 +286,8 @@ t.test('a hand-edited pool whose weights mcrouter would refuse is not kept', asy
     t.same(await poolsAfter(weights), {}, `weights ${weights}: the pool is not kept`);
   }
   t.same((await poolsAfter('[1, 0]'))[pool], { servers: ['192.0.2.1:11211', '192.0.2.2:11211'], weights: [1, 0] }, 'weights in [0, 1]: kept');
+  // mcrouter reads the first weight of each server and ignores the rest, whatever they are.
+  t.same((await poolsAfter('[1, 0, 1, "x"]'))[pool], { servers: ['192.0.2.1:11211', '192.0.2.2:11211'], weights: [1, 0] }, 'more weights than servers: the first of each kept');
 });
 
 t.test('huge strings and bodies', async (t) => {

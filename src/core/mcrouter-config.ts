@@ -212,11 +212,12 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
     if (!Array.isArray(servers) || !servers.every((s) => typeof s === 'string')) continue;
     const list: ServerList = { servers: servers as string[] };
     if (weights !== undefined) {
-      // mcrouter's WeightedCh3 takes one weight in [0, 1] per server. JSON.parse reads 1e999 as Infinity,
-      // which would be written back as null: such a pool is not this hook's, and is not trusted.
-      const valid = Array.isArray(weights) && weights.length === servers.length && weights.every((w) => typeof w === 'number' && w >= 0 && w <= 1);
-      if (!valid) continue;
-      list.weights = weights as number[];
+      // mcrouter's WeightedCh3 takes the first weight of each server, in [0, 1], and ignores any beyond
+      // (fewer, 0.36 refuses). JSON.parse reads 1e999 as Infinity, which would be written back as null:
+      // such a pool is not this hook's, and is not trusted.
+      const own = Array.isArray(weights) && weights.length >= servers.length ? (weights as unknown[]).slice(0, servers.length) : undefined;
+      if (!own?.every((w) => typeof w === 'number' && w >= 0 && w <= 1)) continue;
+      list.weights = own as number[];
     }
     result.set(name, list);
   }
