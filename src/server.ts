@@ -240,21 +240,20 @@ export function buildServer(options: ServerOptions = {}) {
   app.decorate('drain', () => {
     draining = true;
   });
-  // Requests being answered, and how many of them each open connection carries: a pipelined request whose
-  // connection closes before its turn never gets a response 'close' (Node even emits 'request' for those it
-  // had read after the connection is gone), so a connection's close ends whatever it still carried.
+  // Requests being answered, and for each open connection how many of them it carries and when it opened: a
+  // pipelined request whose connection closes before its turn never gets a response 'close' (Node even emits
+  // 'request' for those it had read after the connection is gone), so a connection's close ends whatever it
+  // still carried.
   let answering = 0;
-  const connections = new Map<Socket, number>();
+  const connections = new Map<Socket, { carried: number; openedAt: number }>();
   app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
-    const socket = request.socket as Socket;
-    const carried = connections.get(socket);
-    if (carried === undefined) return; // its connection has closed already
-    connections.set(socket, carried + 1);
+    const connection = connections.get(request.socket as Socket);
+    if (connection === undefined) return; // its connection has closed already
+    connection.carried++;
     answering++;
     response.once('close', () => {
-      const left = connections.get(socket);
-      if (left === undefined) return; // counted off with its connection
-      connections.set(socket, left - 1);
+      if (!connections.has(request.socket as Socket)) return; // counted off with its connection
+      connection.carried--;
       answering--;
     });
   });
@@ -262,30 +261,28 @@ export function buildServer(options: ServerOptions = {}) {
   // Node's server.close() closes idle keep-alive connections but passes over one that has not sent a request
   // yet (an HTTP client may open one ahead of need and leave it unused, as Go's transport keeps the loser of
   // a dial race), and stops the timeout checks that would answer it 408: it would hold the shutdown until
-  // SHUTDOWN_TIMEOUT_MS. Such connections are closed first, after one more turn of the event loop, so that
-  // a request already in the socket's buffer is read, and answered, rather than reset. One opened within the
-  // last UNUSED_AFTER_MS may have a request on its way that Node has not begun to read (a connection accepted
-  // in one turn is read from in the next, later still on a busy hook): it is closed only if it stays silent.
-  const openedAt = new WeakMap<Socket, number>();
+  // SHUTDOWN_TIMEOUT_MS. Such a connection is closed once it is UNUSED_AFTER_MS old and Node has read from
+  // it since: a connection accepted in one turn of the event loop is read from in the next, later still on a
+  // busy hook, so a request on its way when close() begins is answered rather than reset.
   app.server.on('connection', (socket: Socket) => {
-    connections.set(socket, 0);
-    openedAt.set(socket, performance.now());
+    connections.set(socket, { carried: 0, openedAt: performance.now() });
     socket.once('close', () => {
-      answering -= connections.get(socket) ?? 0;
+      answering -= connections.get(socket)?.carried ?? 0;
       connections.delete(socket);
     });
   });
-  const closeIfUnused = (socket: Socket) => {
-    if (socket.bytesRead === 0) socket.destroy();
-  };
+  // After the timers, the loop reads sockets before it runs what setImmediate queued: the check comes after a read.
+  const closeIfUnused = (socket: Socket) =>
+    setImmediate(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    });
+  // close() itself waits one turn too: a request already in an idle keep-alive connection's buffer is read,
+  // and answered, before Node closes the idle ones.
   app.addHook('preClose', (done) => {
     setImmediate(() => {
       const now = performance.now();
-      for (const socket of connections.keys()) {
-        if (socket.bytesRead > 0) continue;
-        const wait = (openedAt.get(socket) ?? 0) + UNUSED_AFTER_MS - now;
-        if (wait <= 0) socket.destroy();
-        else setTimeout(closeIfUnused, wait, socket);
+      for (const [socket, { openedAt }] of connections) {
+        if (socket.bytesRead === 0) setTimeout(closeIfUnused, Math.max(0, openedAt + UNUSED_AFTER_MS - now), socket).unref();
       }
       done();
     });

@@ -14,6 +14,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { SettingsError, settingsFromEnv } from '../src/settings.js';
 import { fieldOfPath } from '../src/http/validation-error.js';
 import { buildServer } from '../src/server.js';
@@ -274,6 +275,45 @@ t.test('a connection opened just before close() whose request Node has not read 
   const { answer } = await late;
   t.match(answer, /^HTTP\/1\.1 200 OK\r\n/, 'answered');
   t.match(answer, /\r\nconnection: close\r\n/i, 'and closed after it');
+  await closed;
+});
+
+t.test('a request that reaches a young connection while the hook is busy past its 250 ms is read before the check', async (t) => {
+  // The client runs on a thread of its own: its bytes arrive while the hook's thread is busy.
+  const app = buildServer();
+  app.post('/busy', () => {
+    const until = performance.now() + 400;
+    while (performance.now() < until);
+    return {};
+  });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const client = new Worker(
+    `const net = require('node:net');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const open = () => new Promise((resolve) => { const s = net.connect(workerData.port, '127.0.0.1', () => resolve(s)); });
+    (async () => {
+      const [busy, late] = [await open(), await open()];
+      let answer = '';
+      late.on('data', (d) => (answer += d));
+      late.on('error', (e) => (answer = e.code));
+      late.on('close', () => parentPort.postMessage(answer));
+      parentPort.postMessage('connected');
+      parentPort.once('message', () => {
+        busy.write('POST /busy HTTP/1.1\\r\\nHost: hook\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
+        setTimeout(() => late.write('GET /healthz HTTP/1.1\\r\\nHost: hook\\r\\n\\r\\n'), 100);
+      });
+    })();`,
+    { eval: true, workerData: { port: Number(new URL(base).port) } },
+  );
+  t.teardown(() => client.terminate());
+  const next = () => new Promise<string>((resolve) => client.once('message', (m: string) => resolve(m)));
+  t.equal(await next(), 'connected');
+  app.drain();
+  const closed = app.close();
+  const answered = next();
+  client.postMessage('go');
+  const answer = await answered;
+  t.match(answer, /^HTTP\/1\.1 200 OK\r\n/, `answered, not reset (${answer.slice(0, 40)})`);
   await closed;
 });
 
