@@ -4,7 +4,7 @@
  * ianlewis/memcached-operator v0.0.2 object, the size of deep trees, and bad
  * trees refused with the path of the offending field.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
 import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
@@ -122,9 +122,12 @@ t.test('one pool per (service, port): a service twice on one port is one pool, o
   }, 'customize names every leaf service once');
 });
 
-t.test('a pool renamed when a second port of its Service comes into use (and back) keeps its slots', async (t) => {
-  // DESIGN §6: survivors keep their index. The pool of `multi` is `multi` while the rules use one of its ports
-  // and `multi-11211` once they use two: a rule added elsewhere must not sort it afresh.
+/**
+ * A proxy over Service `multi` (ports memcache 11211 and secondary 11311, five pods) synced again and again
+ * as Metacontroller does, and the list `[0, 4, 2, 3]` it reaches: pod 1 went and pod 4 took its hole, an
+ * order that sorting would not give.
+ */
+async function renamedPools(t: Test) {
   const ports = [
     { name: 'memcache', port: 11211 },
     { name: 'secondary', port: 11311 },
@@ -132,38 +135,78 @@ t.test('a pool renamed when a second port of its Service comes into use (and bac
   const pods = deploymentPods('multi', 5, 40);
   const slicesOf = (members: typeof pods) =>
     endpointSlices('multi', members).map((s) => ({ ...s, ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) }));
-  const related = (members: typeof pods) => [...cluster, service({ name: 'multi', ports }), ...slicesOf(members)];
   let status: Json | undefined;
   let observed: Json[] | undefined;
   const next = async (rules: Json, members: typeof pods) => {
     const parent = proxy({ name: 'renamed', spec: { rules }, ...(status ? { status } : {}) });
-    const res = await post(app, '/sync', syncRequest({ parent, related: related(members), ...(observed ? { children: observed } : {}) }));
+    const related = [...cluster, service({ name: 'multi', ports }), ...slicesOf(members)];
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
     t.equal(res.statusCode, 200);
     status = res.body['status'] as Json;
     observed = observedChildren(parent, res.body['children'] as Json[]);
     return { pools: configOf(res.body).pools, lastChange: status['lastChange'] as { pools: string[]; added: string[]; removed: string[]; keyspaceMoved: number } };
   };
-  const one = { service: { name: 'multi' } };
-  const two = { children: [one, { type: 'replicated', children: [{ service: { name: 'multi', port: 'secondary' } }, { service: { name: 'shard-b' } }] }] };
   const at = (port: number) => (i: number) => `10.244.40.${i + 2}:${port}`;
-
+  const one = { service: { name: 'multi' } };
+  const live = [pods[0]!, pods[2]!, pods[3]!, pods[4]!];
   await next(one, pods.slice(0, 4));
-  // Pod 1 goes, and a pod of a later address takes its hole: an order that sorting would not give.
   await next(one, [pods[0]!, pods[2]!, pods[3]!]);
   const held = [0, 4, 2, 3].map(at(11211));
-  t.same((await next(one, [pods[0]!, pods[2]!, pods[3]!, pods[4]!])).pools, { multi: { servers: held } }, 'the newcomer in the hole');
+  t.same((await next(one, live)).pools, { multi: { servers: held } }, 'the newcomer in the hole');
+  return { next, at, one, live, held };
+}
 
-  const grown = await next(two, [pods[0]!, pods[2]!, pods[3]!, pods[4]!]);
+t.test('a pool renamed when a second port of its Service comes into use (and back) keeps its slots', async (t) => {
+  // DESIGN §6: survivors keep their index. The pool of `multi` is `multi` while the rules use one of its ports
+  // and `multi-11211` once they use two: a rule added elsewhere must not sort it afresh.
+  const { next, at, one, live, held } = await renamedPools(t);
+  const two = { children: [one, { type: 'replicated', children: [{ service: { name: 'multi', port: 'secondary' } }, { service: { name: 'shard-b' } }] }] };
+  const grown = await next(two, live);
   t.same(Object.keys(grown.pools), ['multi-11211', 'multi-secondary', 'shard-b']);
   t.same(grown.pools['multi-11211'], { servers: held }, 'renamed, the same order');
   t.same(grown.pools['multi-secondary'], { servers: [0, 2, 3, 4].map(at(11311)) }, 'the new port: natural order');
   t.same(grown.lastChange.removed, [], 'no server left the config');
   t.same(grown.lastChange.added, [...[0, 2, 3, 4].map(at(11311)), ...B], "only the new port's servers and shard-b's were added");
 
-  const back = await next(one, [pods[0]!, pods[2]!, pods[3]!, pods[4]!]);
+  const back = await next(one, live);
   t.same(back.pools, { multi: { servers: held } }, 'named after the Service again, the same order');
   t.same(back.lastChange.added, []);
   t.same(back.lastChange.removed, [...[0, 2, 3, 4].map(at(11311)), ...B]);
+});
+
+t.test('renamed without members, a pool keeps its list where the port is certain; two spellings of a port both keep it', async (t) => {
+  const { next, at, one, live, held } = await renamedPools(t);
+  const secondary = { service: { name: 'multi', port: 'secondary' } };
+  // DESIGN §7: a pool with no members keeps its list. Renamed in the same sync, it is still that pool.
+  const gone = await next({ children: [one, { type: 'replicated', children: [secondary, { service: { name: 'shard-b' } }] }] }, []);
+  t.same(gone.pools['multi-11211'], { servers: held }, 'NAME to NAME-PORT: every server of the list is on port 11211');
+  t.notOk('multi-secondary' in gone.pools, 'the new port, with no members and no list: left out');
+  t.same((await next(one, [])).pools['multi'], { servers: held }, 'NAME-PORT to NAME: the list spelt with the port');
+
+  // A list of another port is never taken: `multi` on port secondary, then on both ports, without members.
+  const other = await next(secondary, live);
+  t.same(other.pools, { multi: { servers: [0, 2, 3, 4].map(at(11311)) } });
+  const both = await next({ children: [one, secondary] }, []);
+  t.notOk('multi-11211' in both.pools, 'the 11311 list is not taken for port 11211');
+
+  // Two spellings of one port are two pools of the same servers, each hashing keys over its list: both keep
+  // the order, whichever comes first in the spec.
+  const again = await renamedPools(t);
+  const spelt = await again.next({ children: [{ type: 'replicated', children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'shard-b' } }] }, again.one] }, again.live);
+  t.same(Object.keys(spelt.pools), ['multi-memcache', 'shard-b', 'multi-11211']);
+  t.same([spelt.pools['multi-memcache'], spelt.pools['multi-11211']], [{ servers: again.held }, { servers: again.held }], 'both keep the order');
+});
+
+t.test('lastChange lists an address as added only when the config did not hold it anywhere', async (t) => {
+  const { next, one, live } = await renamedPools(t);
+  const memcache = { service: { name: 'multi', port: 'memcache' } };
+  // The same servers under a second spelling of their port: a new pool, but no new server.
+  const spelt = await next({ children: [one, { type: 'replicated', children: [memcache, { service: { name: 'shard-b' } }] }] }, live);
+  t.same([spelt.lastChange.added, spelt.lastChange.removed], [B, []], "only shard-b's servers are new to the config");
+  // A third spelling beside two unchanged pools of those servers: nothing added or removed.
+  const third = await next({ children: [one, { type: 'replicated', children: [memcache, { service: { name: 'shard-b' } }] }, { service: { name: 'multi', port: '11211' } }] }, live);
+  t.same(Object.keys(third.pools).sort(), ['multi-11211', 'multi-11211-2', 'multi-memcache', 'shard-b']);
+  t.same([third.lastChange.pools, third.lastChange.added, third.lastChange.removed], [['multi-11211-2'], [], []], 'a new pool of servers the config holds');
 });
 
 t.test('a v0.0.2 object (rules, mcrouter.image/port/statsRoot/securityContext) syncs to a working config', async (t) => {

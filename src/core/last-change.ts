@@ -64,9 +64,13 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
     for (const s of is) if (!was.has(s)) added.add(s);
     for (const s of was) if (!is.has(s)) removed.add(s);
   }
-  // A server that left one pool for another (a pool renamed, a pod moved between Services) is still in the config.
-  for (const s of added) {
-    if (removed.delete(s)) added.delete(s);
+  // Addresses the config gained and lost, whichever pools hold them: a server that left one pool for another
+  // (a pool renamed, a pod moved between Services) or is in an unchanged one too is still in the config.
+  if (added.size > 0 || removed.size > 0) {
+    const was = new Set([...current.pools.values()].flatMap(liveServers));
+    const is = new Set(Object.values(next.pools).flatMap(liveServers));
+    for (const s of added) if (was.has(s)) added.delete(s);
+    for (const s of removed) if (is.has(s)) removed.delete(s);
   }
   const routeChanged = JSON.stringify((current.raw as { route?: unknown }).route) !== JSON.stringify(next.route);
   if (pools.length === 0 && !routeChanged) return undefined;

@@ -11,6 +11,7 @@ import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, stor
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
+import { currentListsByPool } from './current-lists.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -26,36 +27,6 @@ export interface SyncContext {
 type ObjectMap<T> = Record<string, T> | null | undefined;
 const NO_MEMBERS = new StringIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
-
-/**
- * Each pool's list in the mounted config, by the pool's new name. A pool the spec now names otherwise
- * keeps its list: a Service's pool is `NAME` while the rules use one of its ports and `NAME-PORT` once
- * they use two, so adding a rule elsewhere in the spec would otherwise sort that pool afresh and move most
- * of its keys. A pool with no list of its name takes, of the lists no pool is named after any more, the
- * one that holds most of its members (each list goes to one pool; none shared, none taken).
- */
-function listsByPool(lists: ReadonlyMap<string, ServerList>, pools: ReadonlyArray<Pick<PoolOutcome, 'ref' | 'membership'>>): Map<string, ServerList> {
-  const byName = new Map<string, ServerList>();
-  const unnamed = new Map(lists);
-  for (const { ref } of pools) {
-    const list = lists.get(ref.name);
-    if (list) byName.set(ref.name, list);
-    unnamed.delete(ref.name);
-  }
-  if (unnamed.size === 0) return byName;
-  for (const { ref, membership } of pools) {
-    if (byName.has(ref.name) || membership.state !== 'Found') continue;
-    let best: [name: string, list: ServerList, shared: number] | undefined;
-    for (const [name, list] of unnamed) {
-      const shared = list.servers.filter((server, i) => list.weights?.[i] !== 0 && membership.indexOf.get(server) !== -1).length;
-      if (shared > 0 && shared > (best?.[2] ?? 0)) best = [name, list, shared];
-    }
-    if (!best) continue;
-    byName.set(ref.name, best[1]);
-    unnamed.delete(best[0]);
-  }
-  return byName;
-}
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const { parent } = request;
@@ -86,7 +57,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
   const memberships = topology.pools.map((ref) => ({ ref, membership: membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain) }));
-  const currentLists = current ? listsByPool(current.pools, memberships) : undefined;
+  const currentLists = current ? currentListsByPool(current.pools, memberships) : undefined;
   const outcomes: PoolOutcome[] = memberships.map(({ ref, membership }) => {
     const found = membership.state === 'Found';
     const slots = assignSlots({

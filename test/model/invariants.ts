@@ -162,23 +162,31 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
   }
 
   // README: a pool renamed (a second port of its Service coming into use, or going) keeps its list. A pool
-  // without a list of its name takes, of the lists no pool is named after now, the first of those holding
-  // most of its members' addresses, each list to one pool, in the order of status.pools.
+  // without a list of its name takes one of the lists no pool is named after now: with members, the first
+  // (in the config) of those holding most of their addresses; without, the list of its other name (`NAME-PORT`
+  // spelt with its port for `NAME`; `NAME` for `NAME-PORT` when all its servers are on that port's number).
   const listBefore = new Map<string, Pool>();
-  for (const status of statuses) {
-    const own = current?.pools[status.name];
-    if (own) listBefore.set(status.name, own);
-  }
   const unnamed = Object.entries(current?.pools ?? {}).filter(([name]) => !statuses.some((s) => s.name === name));
   for (const status of statuses) {
+    const own = current?.pools[status.name];
+    if (own) {
+      listBefore.set(status.name, own);
+      continue;
+    }
     const expected = cluster.expectedMembers(status.service, status.port);
-    if (listBefore.has(status.name) || 'reason' in expected) continue;
-    const addresses = new Set(expected.members.map((m) => m.address));
-    const shared = ([, list]: [string, Pool]) => list.servers.filter((s, i) => list.weights?.[i] !== 0 && addresses.has(s)).length;
-    const best = unnamed.reduce<[string, Pool] | undefined>((found, entry) => (shared(entry) > (found ? shared(found) : 0) ? entry : found), undefined);
-    if (!best) continue;
-    listBefore.set(status.name, best[1]);
-    unnamed.splice(unnamed.indexOf(best), 1);
+    const found = 'reason' in expected ? [] : expected.members.map((m) => m.address);
+    let taken: Pool | undefined;
+    if (found.length > 0) {
+      const shared = (list: Pool) => list.servers.filter((s, i) => list.weights?.[i] !== 0 && found.includes(s)).length;
+      const most = Math.max(0, ...unnamed.map(([, list]) => shared(list)));
+      taken = most > 0 ? unnamed.find(([, list]) => shared(list) === most)![1] : undefined;
+    } else if (status.name === status.service) {
+      taken = unnamed.find(([name]) => name === `${status.service}-${status.port}`)?.[1];
+    } else if (typeof status.port === 'number') {
+      const bare = unnamed.find(([name]) => name === status.service)?.[1];
+      taken = bare?.servers.every((s) => s.endsWith(`:${status.port}`)) ? bare : undefined;
+    }
+    if (taken) listBefore.set(status.name, taken);
   }
 
   let servers = 0;
