@@ -55,8 +55,9 @@ export function chartValuesSchema() {
         description: "A Go duration, as Metacontroller's CompositeController reads it: 10s, 1m30s.",
         type: 'string',
         pattern: '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$',
-        // Metacontroller takes a timeout of 0 as no timeout given, and waits its default 10 s.
-        not: { pattern: '^([0.]+(ns|us|µs|ms|s|m|h))+$' },
+        // Metacontroller takes a timeout of 0 as no timeout given, and waits its default 10 s. Go's
+        // ParseDuration drops what is under a nanosecond: 0.5ns is 0 too.
+        not: { pattern: '^([0.]+(ns|us|µs|ms|s|m|h)|0*\\.[0-9]*ns)+$' },
       },
       podAnnotations: stringMap,
       nodeSelector: stringMap,

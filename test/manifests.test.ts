@@ -340,6 +340,7 @@ t.test('the chart', async (t) => {
     ['hookTimeout=ten', 'not a duration'],
     ['hookTimeout=0s', 'Metacontroller takes a timeout of 0 as none given, and waits 10 s'],
     ['hookTimeout=0m0.0s', 'zero, however spelt'],
+    ['hookTimeout=0.5ns', 'under a nanosecond, which Go reads as 0'],
     ['shutdownDelayMs=-1', 'negative'],
     ['bodyLimit=0', 'Fastify refuses a body limit of 0: the hook would refuse to start'],
     ['clusterDomain=cluster.local.', 'a trailing dot: the hook would refuse to start'],

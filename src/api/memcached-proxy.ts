@@ -185,7 +185,7 @@ export const PATTERN_MEANINGS: ReadonlyMap<string, string> = new Map([
   [DNS1123_LABEL, "must be a DNS-1123 label: lower case letters, digits or '-', starting and ending with a letter or digit (e.g. 'my-name' or '123-abc')"],
   [LABEL_VALUE, "must be a label value: empty, or letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. 'MyValue' or 'my_value')"],
   [QUANTITY, "must be a quantity: a number with an optional suffix (e.g. '500m', '0.5', '128Mi' or '1Gi')"],
-  [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: a lower-case repository, then an optional ':tag' and '@sha256:' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
+  [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: an optional registry host, a repository path in lower case, then an optional ':tag' and '@algorithm:hex' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
   [ABSOLUTE_PATH, "must be an absolute path (starting with '/')"],
 ]);
 const Resources = (description: string) =>

@@ -64,7 +64,8 @@ function withoutExtensions(text: string): string {
       const line = text.charCodeAt(i + 1) === SLASH;
       const end = text.indexOf(line ? '\n' : '*/', i + 2);
       // A line comment ends before its line break, which stays; a block comment keeps only the line breaks it
-      // held, so that lines keep their numbers, as folly keeps them. One never closed runs to the end.
+      // held, so that lines keep their numbers, as newer folly keeps them (older folly dropped them: text such as
+      // `[1//\n0]`, which older folly read as [10], is foreign here). One never closed runs to the end.
       const stop = end === -1 ? text.length : line ? end : end + 2;
       if (!line) for (let j = i; j < stop; j++) if (text.charCodeAt(j) === NEWLINE) out += '\n';
       i = from = stop;
