@@ -18,7 +18,11 @@ import type { PoolRef } from './topology.js';
  *   `NAME-PORT` spelt with its port for `NAME`, and `NAME` for `NAME-PORT` when every server of that list is
  *   on this port's number.
  */
-export function currentListsByPool(lists: ReadonlyMap<string, ServerList>, pools: ReadonlyArray<{ ref: PoolRef; membership: Membership }>): Map<string, ServerList> {
+export function currentListsByPool(lists: ReadonlyMap<string, ServerList>, pools: ReadonlyArray<{ ref: PoolRef; membership: Membership }>): ReadonlyMap<string, ServerList> {
+  // Most syncs: every mounted list is still some pool's, under its name.
+  let named = 0;
+  for (const { ref } of pools) if (lists.has(ref.name)) named++;
+  if (named === lists.size) return lists;
   const byName = new Map<string, ServerList>();
   const unnamed = new Map(lists);
   for (const { ref } of pools) {
@@ -26,7 +30,6 @@ export function currentListsByPool(lists: ReadonlyMap<string, ServerList>, pools
     if (list) byName.set(ref.name, list);
     unnamed.delete(ref.name);
   }
-  if (unnamed.size === 0) return byName;
   // Which of those lists hold each live server, and their order in the config: a pool's members are counted
   // against all of them in one pass (a spec renaming thousands of pools stays linear).
   const rank = new Map([...unnamed.keys()].map((name, i) => [name, i]));
