@@ -46,10 +46,9 @@ const runArbitrary: fc.Arbitrary<Run> = fc.record({
 
 const counts = { runs: 0, steps: 0, syncs: 0, customizes: 0 };
 
-const currentConfig = (world: World): Config | undefined => {
+const mountedText = (world: World): string | undefined => {
   const cm = [...world.metacontroller.children.values()].find((c) => c['kind'] === 'ConfigMap');
-  const text = (cm?.['data'] as Record<string, string> | undefined)?.['config.json'];
-  return text === undefined ? undefined : (JSON.parse(text) as Config);
+  return (cm?.['data'] as Record<string, string> | undefined)?.['config.json'];
 };
 
 /** One Metacontroller reconcile, checked, then two more with nothing changed: the answer must settle at once. */
@@ -69,7 +68,8 @@ async function reconcile(world: World, label: string): Promise<void> {
   const first = await mc.sync();
   let answer: SyncAnswer;
   try {
-    ({ answer } = checkSyncAnswer(first, { parent, cluster, current: currentConfig(world) }));
+    const currentText = mountedText(world);
+    ({ answer } = checkSyncAnswer(first, { parent, cluster, current: currentText === undefined ? undefined : (JSON.parse(currentText) as Config), currentText }));
   } catch (error) {
     if (error instanceof Violation) fail(error.message);
     throw error;

@@ -153,7 +153,9 @@ async function renamedPools(t: Test) {
   await next(one, [pods[0]!, pods[2]!, pods[3]!]);
   const held = [0, 4, 2, 3].map(at(11211));
   t.same((await next(one, live)).pools, { multi: { servers: held } }, 'the newcomer in the hole');
-  return { next, at, one, live, held };
+  /** The status the next sync sends: Metacontroller's cache may hold an older one than the ConfigMap's. */
+  const reported = { get: () => status, set: (older: Json) => void (status = older) };
+  return { next, at, one, live, held, status: reported };
 }
 
 t.test('a pool renamed when a second port of its Service comes into use (and back) keeps its slots', async (t) => {
@@ -174,27 +176,61 @@ t.test('a pool renamed when a second port of its Service comes into use (and bac
   t.same(back.lastChange.removed, [...[0, 2, 3, 4].map(at(11311)), ...B]);
 });
 
-t.test('renamed without members, a pool keeps its list where the port is certain; two spellings of a port both keep it', async (t) => {
+t.test('a pool takes the list the status names for its own Service and port: without members too, never another Service’s', async (t) => {
   const { next, at, one, live, held } = await renamedPools(t);
   const secondary = { service: { name: 'multi', port: 'secondary' } };
   // DESIGN §7: a pool with no members keeps its list. Renamed in the same sync, it is still that pool.
   const gone = await next({ children: [one, { type: 'replicated', children: [secondary, { service: { name: 'shard-b' } }] }] }, []);
-  t.same(gone.pools['multi-11211'], { servers: held }, 'NAME to NAME-PORT: every server of the list is on port 11211');
+  t.same(gone.pools['multi-11211'], { servers: held }, 'NAME to NAME-PORT, no members: the same Service and port');
   t.notOk('multi-secondary' in gone.pools, 'the new port, with no members and no list: left out');
-  t.same((await next(one, [])).pools['multi'], { servers: held }, 'NAME-PORT to NAME: the list spelt with the port');
+  t.same((await next(one, [])).pools['multi'], { servers: held }, 'NAME-PORT to NAME, no members');
 
-  // A list of another port is never taken: `multi` on port secondary, then on both ports, without members.
-  const other = await next(secondary, live);
-  t.same(other.pools, { multi: { servers: [0, 2, 3, 4].map(at(11311)) } });
-  const both = await next({ children: [one, secondary] }, []);
-  t.notOk('multi-11211' in both.pools, 'the 11311 list is not taken for port 11211');
+  // Another port's list is never taken: `multi` on port secondary, then on both ports, without members.
+  t.same((await next(secondary, live)).pools, { multi: { servers: [0, 2, 3, 4].map(at(11311)) } });
+  t.notOk('multi-11211' in (await next({ children: [one, secondary] }, [])).pools, 'the 11311 list is not taken for port 11211');
+  t.same((await next({ children: [one, secondary] }, live)).pools['multi-secondary'], { servers: [0, 2, 3, 4].map(at(11311)) });
 
-  // Two spellings of one port are two pools of the same servers, each hashing keys over its list: both keep
-  // the order, whichever comes first in the spec.
+  // Another spelling of the port is another leaf: a pool of the same servers, in natural order.
   const again = await renamedPools(t);
   const spelt = await again.next({ children: [{ type: 'replicated', children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'shard-b' } }] }, again.one] }, again.live);
   t.same(Object.keys(spelt.pools), ['multi-memcache', 'shard-b', 'multi-11211']);
-  t.same([spelt.pools['multi-memcache'], spelt.pools['multi-11211']], [{ servers: again.held }, { servers: again.held }], 'both keep the order');
+  t.same(spelt.pools['multi-11211'], { servers: again.held }, 'the same leaf, renamed: its order');
+  t.same(spelt.pools['multi-memcache'], { servers: [0, 2, 3, 4].map(again.at(11211)) }, 'another spelling: natural order');
+
+  // A status that does not report the mounted config (Metacontroller's cache behind the ConfigMap) may name
+  // pools by an older spec: then by name only, and a renamed pool starts over.
+  const third = await renamedPools(t);
+  third.status.set({ ...third.status.get(), configHash: '0000000000000000' });
+  t.same((await third.next({ children: [third.one, secondary] }, third.live)).pools['multi-11211'], { servers: [0, 2, 3, 4].map(third.at(11211)) }, 'natural order');
+});
+
+t.test('a name that passes to another Service does not take that Service’s list', async (t) => {
+  // `memcached-11211` is a Service of its own; then the spec names Service `memcached`, which has no pods yet.
+  let status: Json | undefined;
+  let observed: Json[] | undefined;
+  const sync = async (serviceName: string, related: Json[]) => {
+    const parent = proxy({ name: 'moved', spec: { serviceName }, ...(status ? { status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+    status = res.body['status'] as Json;
+    observed = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools;
+  };
+  const other = [service({ name: 'memcached-11211' }), ...endpointSlices('memcached-11211', deploymentPods('memcached-11211', 3, 50))];
+  t.same(Object.keys(await sync('memcached-11211', other)), ['memcached-11211']);
+  t.same(await sync('memcached', [...other, service({ name: 'memcached' })]), {}, 'memcached has no servers and no list of its own: left out');
+
+  // A Service split in two: new leaves, each in natural order, without the other's servers as holes.
+  status = undefined;
+  observed = undefined;
+  const pods = deploymentPods('cache', 6, 51);
+  await sync('cache', [service({ name: 'cache' }), ...endpointSlices('cache', pods)]);
+  const parent = proxy({ name: 'moved', spec: { rules: { children: [{ service: { name: 'cache-a' } }, { service: { name: 'cache-b' } }] } }, ...(status ? { status } : {}) });
+  const split = [service({ name: 'cache-a' }), ...endpointSlices('cache-a', [pods[0]!, pods[2]!, pods[4]!]), service({ name: 'cache-b' }), ...endpointSlices('cache-b', [pods[1]!, pods[3]!, pods[5]!])];
+  const res = await post(app, '/sync', syncRequest({ parent, related: split, children: observed }));
+  t.same(configOf(res.body).pools, {
+    'cache-a': { servers: [0, 2, 4].map((i) => `${pods[i]!.ip}:11211`) },
+    'cache-b': { servers: [1, 3, 5].map((i) => `${pods[i]!.ip}:11211`) },
+  });
 });
 
 t.test('lastChange lists an address as added only when the config did not hold it anywhere', async (t) => {

@@ -56,9 +56,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   );
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
-  const memberships = topology.pools.map((ref) => ({ ref, membership: membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain) }));
-  const currentLists = current ? currentListsByPool(current.pools, memberships) : undefined;
-  const outcomes: PoolOutcome[] = memberships.map(({ ref, membership }) => {
+  // The status names each mounted pool's Service and port only if it reports the mounted config: hashed only
+  // when a pool was renamed.
+  const reported = () => (parent.status?.configHash === configHash(mounted ?? '') ? (parent.status.pools ?? undefined) : undefined);
+  const currentLists = current ? currentListsByPool(current.pools, topology.pools, reported) : undefined;
+  const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
+    const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
     const found = membership.state === 'Found';
     const slots = assignSlots({
       members: found ? membership.members : [],

@@ -52,7 +52,7 @@ export interface Topology {
 type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
 /** A pool per port as written: `11211` and `memcache` are two pools, whatever the Service says (README). */
-const poolKey = (service: string, port: PortRef) => `${service}\u0000${typeof port}:${port}`;
+export const poolKey = (service: string, port: PortRef): string => `${service}\u0000${typeof port}:${port}`;
 
 /** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */
 const portOf = (service: NonNullable<RuleLike['service']>): PortRef =>

@@ -4,6 +4,7 @@
  * written from DESIGN.md and checked against the model's own view of the
  * cluster, not against the code's.
  */
+import { createHash } from 'node:crypto';
 import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
 import type { Json } from '../fixtures/cluster.js';
@@ -40,8 +41,9 @@ export interface Expectations {
   /** The proxy as it was posted. */
   parent: Json;
   cluster: Cluster;
-  /** The config in the observed ConfigMap the sync read, if any. */
+  /** The config in the observed ConfigMap the sync read, if any, and its text. */
   current: Config | undefined;
+  currentText: string | undefined;
 }
 
 /** How often the rarer situations came up, to show that the runs reach them. */
@@ -161,32 +163,19 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     stats.errorRoutes++;
   }
 
-  // README: a pool renamed (a second port of its Service coming into use, or going) keeps its list. A pool
-  // without a list of its name takes one of the lists no pool is named after now: with members, the first
-  // (in the config) of those holding most of their addresses; without, the list of its other name (`NAME-PORT`
-  // spelt with its port for `NAME`; `NAME` for `NAME-PORT` when all its servers are on that port's number).
+  // README: a pool renamed (a second port of its Service coming into use, or going) keeps its list. When every
+  // mounted list is still some pool's by name, by name. Otherwise, when the parent's status reports the
+  // mounted config (its configHash is the first 16 hex digits of the text's SHA-256), each pool takes the list
+  // that status named for the pool's Service and port as written; without such a status, by name.
+  const mountedNames = Object.keys(current?.pools ?? {});
+  const parentStatus = expect.parent['status'] as { configHash?: string; pools?: { name: string; service: string; port?: number | string }[] } | undefined;
+  const reportsMounted = expect.currentText !== undefined && parentStatus?.configHash === createHash('sha256').update(expect.currentText).digest('hex').slice(0, 16);
+  const byIdentity = !mountedNames.every((n) => statuses.some((s) => s.name === n)) && reportsMounted;
   const listBefore = new Map<string, Pool>();
-  const unnamed = Object.entries(current?.pools ?? {}).filter(([name]) => !statuses.some((s) => s.name === name));
   for (const status of statuses) {
-    const own = current?.pools[status.name];
-    if (own) {
-      listBefore.set(status.name, own);
-      continue;
-    }
-    const expected = cluster.expectedMembers(status.service, status.port);
-    const found = 'reason' in expected ? [] : expected.members.map((m) => m.address);
-    let taken: Pool | undefined;
-    if (found.length > 0) {
-      const shared = (list: Pool) => list.servers.filter((s, i) => list.weights?.[i] !== 0 && found.includes(s)).length;
-      const most = Math.max(0, ...unnamed.map(([, list]) => shared(list)));
-      taken = most > 0 ? unnamed.find(([, list]) => shared(list) === most)![1] : undefined;
-    } else if (status.name === status.service) {
-      taken = unnamed.find(([name]) => name === `${status.service}-${status.port}`)?.[1];
-    } else if (typeof status.port === 'number') {
-      const bare = unnamed.find(([name]) => name === status.service)?.[1];
-      taken = bare?.servers.every((s) => s.endsWith(`:${status.port}`)) ? bare : undefined;
-    }
-    if (taken) listBefore.set(status.name, taken);
+    const name = byIdentity ? parentStatus!.pools?.find((p) => p.service === status.service && p.port === status.port)?.name : status.name;
+    const list = name === undefined ? undefined : current?.pools[name];
+    if (list) listBefore.set(status.name, list);
   }
 
   let servers = 0;
