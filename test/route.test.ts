@@ -48,6 +48,9 @@ t.test('pool weights [1, 0, 1]: WeightedCh3, no key reaches the hole, other keys
   }
   t.ok(rehashed > 500 && rehashed < 850, `about a third of keys were on the hole and moved (${rehashed})`);
   t.equal(keyspaceMoved(plain, holed, keys), rehashed / keys.length, 'keyspaceMoved counts exactly those');
+  // WeightedCh3HashFunc reads the first weight of each server only: whatever follows is not read.
+  const extra = compileConfig({ pools: { P: { servers: three, weights: [1, 0, 1, 'spare', null] } }, route: 'PoolRoute|P' });
+  t.ok(keys.every((key) => extra.firstDestination(key) === holed.firstDestination(key)), 'weights beyond the servers: ignored');
 });
 
 t.test('a PoolRoute hash string replaces WeightedCh3: the pool weights are then ignored (as in mcrouter)', async (t) => {
@@ -214,7 +217,8 @@ t.test('what is not supported is refused with a clear error', async (t) => {
     [{ pools, route: { type: 'OperationSelectorRoute', operation_policies: { frobnicate: 'PoolRoute|A' } } }, /unknown operation "frobnicate"/],
     [{ pools, route: { type: 'OperationSelectorRoute' } }, /needs "default_policy" or "operation_policies"/],
     [{ pools: { A: { servers: [{ hostname: 'x' }] } }, route: 'NullRoute' }, /pools\.A\.servers\[0\]/],
-    [{ pools: { A: { servers: A, weights: 'heavy' } }, route: 'PoolRoute|A' }, /pools\.A\.weights: not an array of numbers/],
+    [{ pools: { A: { servers: A, weights: 'heavy' } }, route: 'PoolRoute|A' }, /pools\.A\.weights: not an array/],
+    [{ pools: { A: { servers: A, weights: [1, '1'] } }, route: 'PoolRoute|A' }, /weights\[1\]: not a number/],
     [{ pools: { A: { servers: A, tags: [1] } }, route: 'PoolRoute|A' }, /pools\.A\.tags: not an array of strings/],
     [{ pools, route: 'Pool' }, /a pool is a pool name or an object/],
     [{ pools, route: { type: 'PoolRoute', pool: { servers: A } } }, /an inline pool needs a string "name"/],

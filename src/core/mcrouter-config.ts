@@ -212,9 +212,9 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
     if (!Array.isArray(servers) || !servers.every((s) => typeof s === 'string')) continue;
     const list: ServerList = { servers: servers as string[] };
     if (weights !== undefined) {
-      // mcrouter's WeightedCh3 takes the first weight of each server, in [0, 1], and ignores any beyond
-      // (fewer, 0.36 refuses). JSON.parse reads 1e999 as Infinity, which would be written back as null:
-      // such a pool is not this hook's, and is not trusted.
+      // mcrouter's WeightedCh3 takes the first weight of each server, in [0, 1], and ignores any beyond.
+      // Fewer (mcrouter fills in 0.5 and logs "CONFIG IS BROKEN"), or 1e999, which JSON.parse reads as Infinity
+      // and would be written back as null: such a pool is not this hook's, and is not trusted.
       const own = Array.isArray(weights) && weights.length >= servers.length ? (weights as unknown[]).slice(0, servers.length) : undefined;
       if (!own?.every((w) => typeof w === 'number' && w >= 0 && w <= 1)) continue;
       list.weights = own as number[];

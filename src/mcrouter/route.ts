@@ -429,7 +429,8 @@ class WeightedCh3 implements PoolHash {
 export interface Pool {
   name: string;
   servers: readonly string[];
-  weights?: readonly number[];
+  /** As written: WeightedCh3 reads the first weight of each server, and nothing beyond. */
+  weights?: readonly unknown[];
   tags?: readonly string[];
 }
 
@@ -466,16 +467,12 @@ function readPool(name: string, json: unknown, path: string): Pool {
     }
   });
   const pool: Pool = { name, servers: servers as string[] };
-  if (weights !== undefined) pool.weights = numbers(weights, `${path}.weights`);
+  if (weights !== undefined) {
+    if (!Array.isArray(weights)) throw new McrouterConfigError(`${path}.weights: not an array`);
+    pool.weights = weights;
+  }
   if (tags !== undefined) pool.tags = strings(tags, `${path}.tags`);
   return pool;
-}
-
-function numbers(json: unknown, path: string): number[] {
-  if (!Array.isArray(json) || !json.every((w) => typeof w === 'number')) {
-    throw new McrouterConfigError(`${path}: not an array of numbers`);
-  }
-  return json as number[];
 }
 
 function strings(json: unknown, path: string): string[] {
@@ -774,12 +771,19 @@ function poolHashJson(pool: Pool): Json {
   return hash;
 }
 
-/** WeightedCh3HashFunc(json, n): the first n weights; missing ones are 0.5 (mcrouter logs "CONFIG IS BROKEN"). */
+/**
+ * WeightedCh3HashFunc(json, n): the first n weights, each a number; missing ones are 0.5 (mcrouter logs
+ * "CONFIG IS BROKEN"), and those beyond n are not read.
+ */
 function weightedCh3Weights(json: unknown, n: number, path: string): Float64Array {
   if (json === undefined) throw new McrouterConfigError(`${path}: WeightedCh3 needs "weights"`);
-  const given = numbers(json, path);
+  if (!Array.isArray(json)) throw new McrouterConfigError(`${path}: not an array of numbers`);
   const weights = new Float64Array(n).fill(0.5);
-  weights.set(given.slice(0, n));
+  for (let i = 0; i < Math.min(n, json.length); i++) {
+    const weight: unknown = json[i];
+    if (typeof weight !== 'number') throw new McrouterConfigError(`${path}[${i}]: not a number`);
+    weights[i] = weight;
+  }
   return weights;
 }
 
