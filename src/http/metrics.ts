@@ -96,23 +96,13 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     registers: [registry],
   });
   notFound.inc(0);
+  // Expired on each scrape, not on each sync: the hot path only stamps the time.
+  const proxyGauge = (name: string, help: string): Gauge<'namespace' | 'name'> =>
+    new Gauge({ name, help, labelNames: ['namespace', 'name'] as const, registers: [registry], collect: expire });
   // Two gauges rather than one with a state label: the ready servers are some of all, and a sum over a
   // label should mean something (Prometheus' instrumentation guidelines), as in kube-state-metrics.
-  const servers: Gauge<'namespace' | 'name'> = new Gauge({
-    name: 'memcached_operator_proxy_servers',
-    help: 'Servers in the mcrouter config of each proxy at its last sync (holes excluded).',
-    labelNames: ['namespace', 'name'] as const,
-    registers: [registry],
-    // On each scrape, not on each sync: the hot path only stamps the time.
-    collect: expire,
-  });
-  const readyServers: Gauge<'namespace' | 'name'> = new Gauge({
-    name: 'memcached_operator_proxy_ready_servers',
-    help: 'Servers in the mcrouter config of each proxy at its last sync that have a ready endpoint.',
-    labelNames: ['namespace', 'name'] as const,
-    registers: [registry],
-    collect: expire,
-  });
+  const servers = proxyGauge('memcached_operator_proxy_servers', 'Servers in the mcrouter config of each proxy at its last sync (holes excluded).');
+  const readyServers = proxyGauge('memcached_operator_proxy_ready_servers', 'Servers in the mcrouter config of each proxy at its last sync that have a ready endpoint.');
   // Each hook replica reports the proxies it synced, and the one that synced a proxy last saw it as it is:
   // after a scale-down, a replica that did not sync it still reports the old count until its next sync.
   const lastSync: Gauge<'namespace' | 'name'> = new Gauge({
