@@ -46,10 +46,21 @@ const runArbitrary: fc.Arbitrary<Run> = fc.record({
 
 const counts = { runs: 0, steps: 0, syncs: 0, customizes: 0 };
 
-const mountedText = (world: World): string | undefined => {
-  const cm = [...world.metacontroller.children.values()].find((c) => c['kind'] === 'ConfigMap');
+const configTextOf = (children: Iterable<Json>): string | undefined => {
+  const cm = [...children].find((c) => c['kind'] === 'ConfigMap');
   return (cm?.['data'] as Record<string, string> | undefined)?.['config.json'];
 };
+
+/**
+ * What each pool of each config the hook wrote was, by the answer that wrote it (its status.pools), kept by
+ * the model itself: the hook's own record of it rides in the ConfigMap, and is what is under test.
+ */
+const written = new Map<string, Map<string, string>>();
+const leafKey = (service: string, port: number | string) => `${service}/${typeof port}/${port}`;
+function remember(answer: SyncAnswer): void {
+  const text = configTextOf(answer.children);
+  if (text !== undefined) written.set(text, new Map((answer.status.pools ?? []).map((p) => [leafKey(p.service, p.port), p.name])));
+}
 
 /** One Metacontroller reconcile, checked, then two more with nothing changed: the answer must settle at once. */
 async function reconcile(world: World, label: string): Promise<void> {
@@ -68,13 +79,15 @@ async function reconcile(world: World, label: string): Promise<void> {
   const first = await mc.sync();
   let answer: SyncAnswer;
   try {
-    const currentText = mountedText(world);
-    ({ answer } = checkSyncAnswer(first, { parent, cluster, current: currentText === undefined ? undefined : (JSON.parse(currentText) as Config), currentText }));
+    const currentText = configTextOf(world.metacontroller.children.values());
+    const current = currentText === undefined ? undefined : (JSON.parse(currentText) as Config);
+    ({ answer } = checkSyncAnswer(first, { parent, cluster, current, currentPools: currentText === undefined ? undefined : written.get(currentText) }));
   } catch (error) {
     if (error instanceof Violation) fail(error.message);
     throw error;
   }
   mc.apply(answer);
+  remember(answer);
 
   const second = await mc.sync();
   if (second.statusCode !== 200) fail(`the resync answered ${second.statusCode}: ${second.text}`);
@@ -83,9 +96,11 @@ async function reconcile(world: World, label: string): Promise<void> {
     fail(`the children changed on a resync with nothing changed: ${JSON.stringify(answer.children).slice(0, 300)} -> ${JSON.stringify(settled.children).slice(0, 300)}`);
   }
   mc.apply(settled);
+  remember(settled);
   const third = await mc.sync();
   if (third.text !== second.text) fail(`a sync with unchanged inputs gave other bytes:\n${second.text}\n${third.text}`);
   mc.apply(third.body as SyncAnswer);
+  remember(third.body as SyncAnswer);
   counts.syncs += 3;
 }
 

@@ -153,9 +153,9 @@ async function renamedPools(t: Test) {
   await next(one, [pods[0]!, pods[2]!, pods[3]!]);
   const held = [0, 4, 2, 3].map(at(11211));
   t.same((await next(one, live)).pools, { multi: { servers: held } }, 'the newcomer in the hole');
-  /** The status the next sync sends: Metacontroller's cache may hold an older one than the ConfigMap's. */
-  const reported = { get: () => status, set: (older: Json) => void (status = older) };
-  return { next, at, one, live, held, status: reported };
+  /** The children the next sync sees: Metacontroller's cache may still hold older ones. */
+  const children = { get: () => observed!, set: (older: Json[]) => void (observed = older) };
+  return { next, at, one, live, held, children };
 }
 
 t.test('a pool renamed when a second port of its Service comes into use (and back) keeps its slots', async (t) => {
@@ -176,7 +176,7 @@ t.test('a pool renamed when a second port of its Service comes into use (and bac
   t.same(back.lastChange.removed, [...[0, 2, 3, 4].map(at(11311)), ...B]);
 });
 
-t.test('a pool takes the list the status names for its own Service and port: without members too, never another Service’s', async (t) => {
+t.test('a pool takes the mounted list of its own Service and port (pools.json): without members too, never another’s', async (t) => {
   const { next, at, one, live, held } = await renamedPools(t);
   const secondary = { service: { name: 'multi', port: 'secondary' } };
   // DESIGN §7: a pool with no members keeps its list. Renamed in the same sync, it is still that pool.
@@ -185,10 +185,10 @@ t.test('a pool takes the list the status names for its own Service and port: wit
   t.notOk('multi-secondary' in gone.pools, 'the new port, with no members and no list: left out');
   t.same((await next(one, [])).pools['multi'], { servers: held }, 'NAME-PORT to NAME, no members');
 
-  // Another port's list is never taken: `multi` on port secondary, then on both ports, without members.
+  // Another port's list is never taken, whatever the names: `multi` on port secondary keeps the name `multi`.
+  t.same((await next(secondary, [])).pools, {}, 'the same name on another port, no members: the 11211 list is not taken');
   t.same((await next(secondary, live)).pools, { multi: { servers: [0, 2, 3, 4].map(at(11311)) } });
-  t.notOk('multi-11211' in (await next({ children: [one, secondary] }, [])).pools, 'the 11311 list is not taken for port 11211');
-  t.same((await next({ children: [one, secondary] }, live)).pools['multi-secondary'], { servers: [0, 2, 3, 4].map(at(11311)) });
+  t.notOk('multi-11211' in (await next({ children: [one, secondary] }, [])).pools, 'nor the 11311 list for port 11211');
 
   // Another spelling of the port is another leaf: a pool of the same servers, in natural order.
   const again = await renamedPools(t);
@@ -197,11 +197,30 @@ t.test('a pool takes the list the status names for its own Service and port: wit
   t.same(spelt.pools['multi-11211'], { servers: again.held }, 'the same leaf, renamed: its order');
   t.same(spelt.pools['multi-memcache'], { servers: [0, 2, 3, 4].map(again.at(11211)) }, 'another spelling: natural order');
 
-  // A status that does not report the mounted config (Metacontroller's cache behind the ConfigMap) may name
-  // pools by an older spec: then by name only, and a renamed pool starts over.
-  const third = await renamedPools(t);
-  third.status.set({ ...third.status.get(), configHash: '0000000000000000' });
-  t.same((await third.next({ children: [third.one, secondary] }, third.live)).pools['multi-11211'], { servers: [0, 2, 3, 4].map(third.at(11211)) }, 'natural order');
+  // Metacontroller's cache may still hold the ConfigMap from before the rename for the sync after it: the
+  // mounted config and its pools.json come together, so the rename holds.
+  const lagging = await renamedPools(t);
+  const before = lagging.children.get();
+  const two = { children: [lagging.one, secondary] };
+  t.same((await lagging.next(two, lagging.live)).pools['multi-11211'], { servers: lagging.held });
+  lagging.children.set(before);
+  t.same((await lagging.next(two, lagging.live)).pools['multi-11211'], { servers: lagging.held }, 'the ConfigMap of before the rename: still its list');
+
+  // A ConfigMap a build before this one wrote has no pools.json: by name, and a renamed pool starts over.
+  const old = await renamedPools(t);
+  old.children.set(old.children.get().map((c) => (c['kind'] === 'ConfigMap' ? { ...c, data: { 'config.json': (c['data'] as Record<string, string>)['config.json']! } } : c)));
+  t.same((await old.next({ children: [old.one, secondary] }, old.live)).pools['multi-11211'], { servers: [0, 2, 3, 4].map(old.at(11211)) }, 'natural order');
+});
+
+t.test('a name that passes to another Service takes nothing of the pool that had it', async (t) => {
+  // `multi` on two ports has the pool `multi-11211`; then a Service named `multi-11211` joins the spec before it
+  // is created: the name is now its, and `multi` on 11211 is `multi-11211-2`. Every old name is still in use.
+  const { next, one, live, held } = await renamedPools(t);
+  const secondary = { service: { name: 'multi', port: 'secondary' } };
+  await next({ children: [one, secondary] }, live);
+  const taken = await next({ children: [{ service: { name: 'multi-11211' } }, one, secondary] }, live);
+  t.same(Object.keys(taken.pools).sort(), ['multi-11211-2', 'multi-secondary'], 'the new Service, without servers or a list of its own: left out');
+  t.same(taken.pools['multi-11211-2'], { servers: held }, '`multi` on 11211 keeps its order under its new name');
 });
 
 t.test('a name that passes to another Service does not take that Service’s list', async (t) => {

@@ -11,6 +11,7 @@ import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcach
 import type { Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';
+import { POOLS_KEY } from './current-lists.js';
 import {
   CONFIG_DIR,
   CONFIG_HASH_ANNOTATION,
@@ -159,11 +160,14 @@ const storedQuantities = (list: Record<string, string | number>): Record<string,
   return written;
 };
 
-/** `lastChange`: the status's lastChange as the ConfigMap carries it (lastChangeAnnotation), if it does. */
-export function configMapChild(parent: MemcachedProxy, configText: string, lastChange?: string): ConfigMap {
+/**
+ * config.json, and beside it pools.json (`poolsText`: each pool's Service and port, current-lists.ts).
+ * `lastChange`: the status's lastChange as the ConfigMap carries it (lastChangeAnnotation), if it does.
+ */
+export function configMapChild(parent: MemcachedProxy, configText: string, poolsText: string, lastChange?: string): ConfigMap {
   const metadata: ConfigMap['metadata'] = { name: mcrouterName(parent), labels: childLabels(parent) };
   if (lastChange !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: lastChange };
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [CONFIG_KEY]: configText } };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [CONFIG_KEY]: configText, [POOLS_KEY]: poolsText } };
 }
 
 export function mcrouterArgs(spec: McrouterSpec): string[] {
@@ -328,8 +332,8 @@ export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionB
   };
 }
 
-export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, hash: string, specHash: string, lastChange?: string): Child[] {
-  const children: Child[] = [configMapChild(parent, configText, lastChange), deploymentChild(parent, images, hash, specHash), serviceChild(parent)];
+export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, poolsText: string, hash: string, specHash: string, lastChange?: string): Child[] {
+  const children: Child[] = [configMapChild(parent, configText, poolsText, lastChange), deploymentChild(parent, images, hash, specHash), serviceChild(parent)];
   const pdb = podDisruptionBudgetChild(parent);
   if (pdb) children.push(pdb);
   return children;

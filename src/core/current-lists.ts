@@ -1,35 +1,63 @@
 /**
- * Each pool's list in the mounted config. A pool the spec renames keeps its
- * list: a Service's pool is `NAME` while the rules use one of its ports and
- * `NAME-PORT` once they use two, so a rule added elsewhere in the spec would
- * otherwise sort that pool afresh and move most of its keys.
+ * What each pool of the mounted config is. A pool's name does not say it for
+ * good: a Service's pool is `NAME` while the rules use one of its ports and
+ * `NAME-PORT` once they use two, and such a name can later be another
+ * Service's (`memcached-11211`, a Service of its own). So the ConfigMap carries,
+ * beside config.json, each pool's Service and port as written (`pools.json`,
+ * which mcrouter does not read), and a pool takes the mounted list of its own
+ * Service and port whatever either is called now.
  */
-import type { PoolStatus } from '../api/memcached-proxy.js';
-import type { ServerList } from './slots.js';
 import { poolKey, type PoolRef } from './topology.js';
+import type { ServerList } from './slots.js';
+
+/** The ConfigMap key that names each pool's Service and port. */
+export const POOLS_KEY = 'pools.json';
+
+/** `pools.json`: each pool's Service and port as written, in the pools' order. */
+export function renderPoolIdentities(pools: readonly PoolRef[]): string {
+  const identities: Record<string, { service: string; port: number | string }> = {};
+  for (const ref of pools) identities[ref.name] = { service: ref.service, port: ref.port };
+  return `${JSON.stringify(identities, null, 2)}\n`;
+}
 
 /**
- * The lists of `lists` (the mounted config's, by name) for `pools`. Most syncs find every mounted list under
- * a pool's name, and take them by name. Otherwise a pool takes the list that `reported()` (the parent's
- * status.pools, when that status reports the mounted config) names for its own Service and port as written:
- * what a pool is, not what it was called, so that neither a renamed pool loses its list nor a name that has
- * passed to another Service (`memcached-11211`, a Service of its own, once `memcached` uses one port) takes
- * one. Without such a status, by name.
+ * The mounted pools' names by Service and port (poolKey), from `pools.json`, or undefined when the ConfigMap
+ * has none (a build before this one wrote it) or one edited into something else: then pools go by name.
+ */
+export function parsePoolIdentities(text: string | undefined): Map<string, string> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const names = new Map<string, string>();
+  for (const [name, identity] of Object.entries(value)) {
+    const { service, port } = (identity ?? {}) as { service?: unknown; port?: unknown };
+    if (typeof service !== 'string' || (typeof port !== 'number' && typeof port !== 'string')) return undefined;
+    names.set(poolKey(service, port), name);
+  }
+  return names;
+}
+
+/**
+ * Each pool's list in the mounted config (`lists`, by name): the list of its own Service and port by the
+ * mounted `pools.json` (`identities`), so that a renamed pool keeps its slots and a name that passed to
+ * another pool takes nothing of the old one's; by name without it.
  */
 export function currentListsByPool(
   lists: ReadonlyMap<string, ServerList>,
   pools: readonly PoolRef[],
-  reported: () => readonly PoolStatus[] | undefined,
+  identities: ReadonlyMap<string, string> | undefined,
 ): ReadonlyMap<string, ServerList> {
-  let named = 0;
-  for (const ref of pools) if (lists.has(ref.name)) named++;
-  if (named === lists.size) return lists;
-  const known = reported();
-  if (known === undefined) return lists;
-  const nameOf = new Map(known.map((p) => [poolKey(p.service, p.port ?? ''), p.name]));
+  if (identities === undefined) return lists;
+  // Most syncs: every pool under the name it had.
+  if (pools.every((ref) => identities.get(poolKey(ref.service, ref.port)) === ref.name)) return lists;
   const byPool = new Map<string, ServerList>();
   for (const ref of pools) {
-    const name = nameOf.get(poolKey(ref.service, ref.port));
+    const name = identities.get(poolKey(ref.service, ref.port));
     const list = name === undefined ? undefined : lists.get(name);
     if (list) byPool.set(ref.name, list);
   }

@@ -11,7 +11,7 @@ import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, stor
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
-import { currentListsByPool } from './current-lists.js';
+import { POOLS_KEY, currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -56,10 +56,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   );
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
-  // The status names each mounted pool's Service and port only if it reports the mounted config: hashed only
-  // when a pool was renamed.
-  const reported = () => (parent.status?.configHash === configHash(mounted ?? '') ? (parent.status.pools ?? undefined) : undefined);
-  const currentLists = current ? currentListsByPool(current.pools, topology.pools, reported) : undefined;
+  const currentLists = current ? currentListsByPool(current.pools, topology.pools, parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY])) : undefined;
   const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
     const membership = membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain);
     const found = membership.state === 'Found';
@@ -77,9 +74,11 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
   let config: McrouterConfig;
   let text: string;
+  let identities: string;
   try {
     config = buildConfig(topology.root, lists);
-    text = renderConfig(config);
+    identities = renderPoolIdentities(topology.pools);
+    text = renderConfig(config, identities.length);
   } catch (error) {
     if (!(error instanceof ConfigTooLargeError)) throw error;
     // What the spec asks for over the pools there are: refused whole, as a spec the CRD refuses is.
@@ -122,7 +121,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       lastChange,
       now: context.now,
     }),
-    children: childrenOf(parent, context.images, text, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange)),
+    children: childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange)),
   };
 }
 
