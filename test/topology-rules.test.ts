@@ -144,7 +144,12 @@ async function renamedPools(t: Test) {
     t.equal(res.statusCode, 200);
     status = res.body['status'] as Json;
     observed = observedChildren(parent, res.body['children'] as Json[]);
-    return { pools: configOf(res.body).pools, lastChange: status['lastChange'] as { pools: string[]; added: string[]; removed: string[]; keyspaceMoved: number } };
+    const configMap = (res.body['children'] as Json[]).find((c) => c['kind'] === 'ConfigMap')!;
+    return {
+      pools: configOf(res.body).pools,
+      poolsJson: (configMap['data'] as Record<string, string>)['pools.json']!,
+      lastChange: status['lastChange'] as { pools: string[]; added: string[]; removed: string[]; keyspaceMoved: number },
+    };
   };
   const at = (port: number) => (i: number) => `10.244.40.${i + 2}:${port}`;
   const one = { service: { name: 'multi' } };
@@ -183,6 +188,7 @@ t.test('a pool takes the mounted list of its own Service and port (pools.json): 
   const gone = await next({ children: [one, { type: 'replicated', children: [secondary, { service: { name: 'shard-b' } }] }] }, []);
   t.same(gone.pools['multi-11211'], { servers: held }, 'NAME to NAME-PORT, no members: the same Service and port');
   t.notOk('multi-secondary' in gone.pools, 'the new port, with no members and no list: left out');
+  t.same(Object.keys(JSON.parse(gone.poolsJson)), ['multi-11211', 'shard-b'], 'pools.json names the pools config.json lists, no other');
   t.same((await next(one, [])).pools['multi'], { servers: held }, 'NAME-PORT to NAME, no members');
 
   // Another port's list is never taken, whatever the names: `multi` on port secondary keeps the name `multi`.
@@ -205,6 +211,11 @@ t.test('a pool takes the mounted list of its own Service and port (pools.json): 
   t.same((await lagging.next(two, lagging.live)).pools['multi-11211'], { servers: lagging.held });
   lagging.children.set(before);
   t.same((await lagging.next(two, lagging.live)).pools['multi-11211'], { servers: lagging.held }, 'the ConfigMap of before the rename: still its list');
+
+  // A pools.json a hand edit left a pool out of: that pool goes by its name (no other entry claims it).
+  const edited = await renamedPools(t);
+  edited.children.set(edited.children.get().map((c) => (c['kind'] === 'ConfigMap' ? { ...c, data: { ...(c['data'] as Json), 'pools.json': '{}' } } : c)));
+  t.same((await edited.next(edited.one, edited.live)).pools['multi'], { servers: edited.held }, 'pools.json without the pool: by name');
 
   // A ConfigMap a build before this one wrote has no pools.json: by name, and a renamed pool starts over.
   const old = await renamedPools(t);

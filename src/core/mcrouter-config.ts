@@ -173,7 +173,8 @@ function rendezvousTags(children: readonly RouteNode[]): string[] {
 /** `beside`: what else the ConfigMap holds (its pools.json), which counts toward the same limit. */
 export function renderConfig(config: McrouterConfig, beside = 0): string {
   const text = `${JSON.stringify(config, null, 2)}\n`;
-  if (text.length + beside > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(text.length + beside, 'the pools list that many servers');
+  if (text.length > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(text.length, 'the pools list that many servers');
+  if (text.length + beside > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(text.length + beside, 'with pools.json beside it, which counts too');
   return text;
 }
 

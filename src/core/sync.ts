@@ -77,7 +77,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   let identities: string;
   try {
     config = buildConfig(topology.root, lists);
-    identities = renderPoolIdentities(topology.pools);
+    identities = renderPoolIdentities(topology.pools, config.pools);
     text = renderConfig(config, identities.length);
   } catch (error) {
     if (!(error instanceof ConfigTooLargeError)) throw error;
