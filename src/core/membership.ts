@@ -121,7 +121,7 @@ const liveness = (ready: boolean, terminating: boolean): number => (terminating 
  */
 function externalMembership(service: Service, ports: readonly ServicePort[], port: number | string): Membership {
   const listed = servicePortOf(ports, port);
-  const number = listed?.port ?? portNumber(port)?.port;
+  const number = listed?.port ?? portNumberOf(port);
   if (number === undefined) return portNotFound(ports);
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);

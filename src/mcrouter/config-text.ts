@@ -59,15 +59,13 @@ function withoutExtensions(text: string): string {
       if (i >= text.length) throw new SyntaxError('Unterminated string in JSON');
       previous = QUOTE;
       i++;
-    } else if (c === SLASH && (text.charCodeAt(i + 1) === SLASH || text.charCodeAt(i + 1) === STAR)) {
+    } else if (startsComment(text, i)) {
       out += text.slice(from, i);
-      const line = text.charCodeAt(i + 1) === SLASH;
-      const end = text.indexOf(line ? '\n' : '*/', i + 2);
-      // A line comment ends before its line break, which stays; a block comment keeps only the line breaks it
-      // held, so that lines keep their numbers, as newer folly keeps them (older folly dropped them: text such as
-      // `[1//\n0]`, which older folly read as [10], is foreign here). One never closed runs to the end.
-      const stop = end === -1 ? text.length : line ? end : end + 2;
-      if (!line) for (let j = i; j < stop; j++) if (text.charCodeAt(j) === NEWLINE) out += '\n';
+      const stop = commentEnd(text, i);
+      // A block comment keeps only the line breaks it held (a line comment's own stays after it), so that
+      // lines keep their numbers, as newer folly keeps them (older folly dropped them: text such as `[1//\n0]`,
+      // which older folly read as [10], is foreign here).
+      if (text.charCodeAt(i + 1) === STAR) for (let j = i; j < stop; j++) if (text.charCodeAt(j) === NEWLINE) out += '\n';
       i = from = stop;
     } else if (c === COMMA && previous !== COMMA && previous !== OPEN_BRACKET && previous !== OPEN_BRACE && closesNext(text, i + 1)) {
       out += text.slice(from, i);
@@ -80,21 +78,27 @@ function withoutExtensions(text: string): string {
   return out + text.slice(from);
 }
 
+const startsComment = (text: string, i: number): boolean =>
+  text.charCodeAt(i) === SLASH && (text.charCodeAt(i + 1) === SLASH || text.charCodeAt(i + 1) === STAR);
+
+/**
+ * Where the comment at `i` ends: a line comment before its line break, a block comment after its `*\/`, and
+ * one never closed at the end of the text.
+ */
+function commentEnd(text: string, i: number): number {
+  const line = text.charCodeAt(i + 1) === SLASH;
+  const end = text.indexOf(line ? '\n' : '*/', i + 2);
+  return end === -1 ? text.length : line ? end : end + 2;
+}
+
 /** Whether the next token after `from` (past whitespace and comments) closes an object or array. */
 function closesNext(text: string, from: number): boolean {
   let i = from;
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (isWhitespace(c)) i++;
-    else if (c === SLASH && text.charCodeAt(i + 1) === SLASH) {
-      const end = text.indexOf('\n', i + 2);
-      if (end === -1) return false;
-      i = end + 1;
-    } else if (c === SLASH && text.charCodeAt(i + 1) === STAR) {
-      const end = text.indexOf('*/', i + 2);
-      if (end === -1) return false;
-      i = end + 2;
-    } else return c === CLOSE_BRACE || c === CLOSE_BRACKET;
+    else if (startsComment(text, i)) i = commentEnd(text, i);
+    else return c === CLOSE_BRACE || c === CLOSE_BRACKET;
   }
   return false;
 }
