@@ -68,11 +68,12 @@ export const INTEGER_RANGES = {
    */
   BODY_LIMIT: [1, bufferConstants.MAX_STRING_LENGTH],
   /**
-   * 0 refuses every body, even `{}`. Past about 2,300 levels of arrays (4,100 of objects; measured on
+   * Hook requests reach about 20 levels (a child's managedFields, a spec's affinity): a lower limit would
+   * refuse every sync, so 32 is the least. Past about 2,300 levels of arrays (4,100 of objects; measured on
    * Node 20's default stack), JSON.stringify of an answer that copies the nested spec overflows the
    * stack: a 500, the very failure the limit is there to turn into a 400. 1,000 keeps a margin of two.
    */
-  JSON_DEPTH_LIMIT: [1, 1000],
+  JSON_DEPTH_LIMIT: [32, 1000],
   SHUTDOWN_DELAY_MS: [0, TIMEOUT_MAX],
   SHUTDOWN_TIMEOUT_MS: [0, TIMEOUT_MAX],
   /** 0 sets no limit, as in Node. */

@@ -76,7 +76,7 @@ t.test('the integer settings: their ranges, both ends', async (t) => {
   t.match(INTEGER_RANGES, {
     PORT: [0, 65535],
     BODY_LIMIT: [1, Number],
-    JSON_DEPTH_LIMIT: [1, Number],
+    JSON_DEPTH_LIMIT: [32, Number],
     SHUTDOWN_DELAY_MS: [0, 2 ** 31 - 1],
     SHUTDOWN_TIMEOUT_MS: [0, 2 ** 31 - 1],
     REQUEST_TIMEOUT_MS: [0, 2 ** 31 - 1],
