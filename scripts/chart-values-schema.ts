@@ -12,6 +12,20 @@ const range = (name: keyof typeof INTEGER_RANGES) => {
   return { type: 'integer', minimum, maximum };
 };
 
+/** The hook's variables that templates/deployment.yaml sets from the chart's values. */
+export const CHART_ENV = [
+  'PORT',
+  'LOG_LEVEL',
+  'CLUSTER_DOMAIN',
+  'MCROUTER_IMAGE',
+  'EXPORTER_IMAGE',
+  'SHUTDOWN_DELAY_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+  'BODY_LIMIT',
+  'REQUEST_TIMEOUT_MS',
+  'JSON_DEPTH_LIMIT',
+];
+
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
 const imageReference = { type: 'string', maxLength: 512, pattern: IMAGE_REFERENCE };
 
@@ -42,6 +56,11 @@ export function chartValuesSchema() {
       bodyLimit: range('BODY_LIMIT'),
       requestTimeoutMs: range('REQUEST_TIMEOUT_MS'),
       jsonDepthLimit: range('JSON_DEPTH_LIMIT'),
+      // An EnvVar needs a name; one the chart sets from another value would hide that value's variable.
+      extraEnv: {
+        type: 'array',
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, not: { enum: CHART_ENV } } } },
+      },
       resources: { type: 'object' },
       podDisruptionBudget: closed({
         enabled: { type: 'boolean' },

@@ -20,6 +20,7 @@ import { Namespace, Service } from 'kubernetes-models/v1';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, settingsFromEnv } from '../src/settings.js';
 import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
+import { CHART_ENV } from '../scripts/chart-values-schema.js';
 import {
   CHART,
   EXAMPLES_DIR,
@@ -312,6 +313,8 @@ t.test('the chart', async (t) => {
     '--set', 'resources.requests.cpu=1',
     '--set', 'podAnnotations.a=b',
     '--set', 'nodeSelector.disk=ssd',
+    '--set', 'extraEnv[0].name=NODE_OPTIONS',
+    '--set', 'extraEnv[0].value=--max-old-space-size=768',
   );
   const deployment = one(custom, 'Deployment') as K8sObject & { spec: { replicas: number; template: { metadata: { annotations?: Json } } } };
   const container = hookContainer(deployment);
@@ -320,6 +323,12 @@ t.test('the chart', async (t) => {
   t.equal(deployment.spec.replicas, 3);
   t.match(envOf(container), { LOG_LEVEL: 'debug', CLUSTER_DOMAIN: 'k8s.example', MCROUTER_IMAGE: 'example.com/mcrouter:0.41.0', EXPORTER_IMAGE: 'example.com/exporter:1' });
   t.doesNotThrow(() => settingsFromEnv(envOf(container)), 'the hook starts with these values');
+  t.equal(envOf(container)['NODE_OPTIONS'], '--max-old-space-size=768', 'extraEnv: added to the hook\'s variables');
+  t.same(
+    (container.env ?? []).map((e) => e.name).filter((name) => name !== 'NODE_OPTIONS').sort(),
+    [...CHART_ENV].sort(),
+    'extraEnv refuses exactly the variables the chart sets from its values',
+  );
   t.equal(container.resources?.requests?.cpu, 1);
   t.same(deployment.spec.template.metadata.annotations, { a: 'b' });
   t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
@@ -352,6 +361,9 @@ t.test('the chart', async (t) => {
     ['image.tag=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'a digest without its @: an image reference the kubelet cannot parse'],
     ['podDisruptionBudget.maxUnavailable=0', 'would block every drain of the hook\'s nodes'],
     ['podDisruptionBudget.maxUnavailable=one', 'neither a number nor a percentage: the API server refuses the PDB'],
+    ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
+    ['extraEnv[0].name=LOG_LEVEL', 'a variable the chart sets from logLevel: it would hide it'],
+    ['extraEnv[0].value=x', 'an EnvVar without a name'],
   ];
   // A private registry on a port, and a digest after the tag, are image references the kubelet reads.
   const pinned = helmTemplate('--set', 'image.repository=localhost:5000/team/memcached-operator', '--set', 'image.tag=0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'podDisruptionBudget.maxUnavailable=50%');
