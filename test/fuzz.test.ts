@@ -69,7 +69,7 @@ function handled(path: Path, res: Answer, what: string): true {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) fail('the answer is not a JSON object');
   const fields = Object.keys(body as object);
   if (res.statusCode === 200) {
-    const allowed = path === '/sync' ? ['status', 'children', 'resyncAfterSeconds'] : ['relatedResources'];
+    const allowed = path === '/sync' ? ['status', 'children', 'resyncAfterSeconds', 'finalized'] : ['relatedResources'];
     if (!fields.every((f) => allowed.includes(f))) fail(`fields ${fields.join(', ')}`);
     return true;
   }

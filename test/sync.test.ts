@@ -25,7 +25,7 @@ t.test('the seed example: a StatefulSet behind a headless Service', async (t) =>
   const pods = statefulSetPods('memcached-pool1', [0, 1, 2]);
   const res = await post(app, '/sync', syncRequest({ parent: seedProxy(), related: [pool1, ...endpointSlices('memcached-pool1', pods)] }));
   t.equal(res.statusCode, 200);
-  t.same(Object.keys(res.body).sort(), ['children', 'status'], 'only the fields strict v2 decoding accepts');
+  t.same(Object.keys(res.body).sort(), ['children', 'resyncAfterSeconds', 'status'], 'only the fields strict v2 decoding accepts');
   const cm = childOf(res.body, 'ConfigMap')!;
   t.equal((cm['metadata'] as Json)['name'], 'example-cluster-mcrouter');
   const config = configOf(res.body);
@@ -628,6 +628,51 @@ t.test('Ready follows the observed Deployment; lastTransitionTime is carried ove
   const again = await post(muchLater, '/sync', syncRequest({ parent: settled, related, children }));
   t.equal((again.body['status'] as any).conditions[0].lastTransitionTime, '2026-11-25T12:05:00Z', 'unchanged status keeps its time');
   t.equal(JSON.stringify(again.body), JSON.stringify(done.body), 'repeated syncs give identical output');
+});
+
+t.test('while a child is not there, Metacontroller is asked to sync again', async (t) => {
+  // A proxy deleted and created again under its name: the old children, owned by the old proxy, are in the
+  // way until the garbage collector removes them. Metacontroller only logs the failed creates, and their
+  // deletion syncs nothing: the answer itself must ask for the next sync.
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1', mcrouter: { replicas: 2 } } });
+  const pods = statefulSetPods('memcached-pool1', [0, 1]);
+  const related = [pool1, ...endpointSlices('memcached-pool1', pods)];
+  const first = await post(app, '/sync', syncRequest({ parent, related }));
+  t.equal(first.body['resyncAfterSeconds'], 10, 'no child yet: again in 10 s');
+  const settled = proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1', mcrouter: { replicas: 2 } }, status: first.body['status'] as Json });
+  const all = observedChildren(settled, first.body['children'] as Json[]);
+  t.same(all.map((c) => c['kind']).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service']);
+  const steady = await post(app, '/sync', syncRequest({ parent: settled, related, children: all }));
+  t.notOk('resyncAfterSeconds' in steady.body, 'every child there: no timed sync (Metacontroller syncs on their changes)');
+  for (const kind of ['ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget']) {
+    const res = await post(app, '/sync', syncRequest({ parent: settled, related, children: all.filter((c) => c['kind'] !== kind) }));
+    t.equal(res.body['resyncAfterSeconds'], 10, `${kind} missing: again in 10 s`);
+  }
+  // Another object of a child's kind is not that child.
+  const renamed = all.map((c) => (c['kind'] === 'Service' ? { ...c, metadata: { ...(c['metadata'] as Json), name: 'cache-old' } } : c));
+  t.equal((await post(app, '/sync', syncRequest({ parent: settled, related, children: renamed }))).body['resyncAfterSeconds'], 10, 'a Service of another name');
+  const deleting = structuredClone(settled);
+  (deleting['metadata'] as Json)['deletionTimestamp'] = '2026-11-25T11:59:30Z';
+  const gone = await post(app, '/sync', syncRequest({ parent: deleting, related }));
+  t.equal(gone.statusCode, 200);
+  t.notOk('resyncAfterSeconds' in gone.body, 'a proxy being deleted gets no child: nothing to wait for');
+});
+
+t.test('finalizing (a finalize hook pointed at /sync): finalized at once, the same children kept until the proxy goes', async (t) => {
+  const pods = statefulSetPods('memcached-pool1', [0, 1, 2]);
+  const related = [pool1, ...endpointSlices('memcached-pool1', pods)];
+  const first = await post(app, '/sync', syncRequest({ parent: seedProxy(), related }));
+  const parent = seedProxy(first.body['status'] as Json);
+  (parent['metadata'] as Json)['deletionTimestamp'] = '2026-11-25T11:59:30Z';
+  (parent['metadata'] as Json)['finalizers'] = ['metacontroller.io/compositecontroller-memcached-operator'];
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const request = syncRequest({ parent, related, children });
+  const plain = await post(app, '/sync', request);
+  t.notOk('finalized' in plain.body, 'a sync: no finalized');
+  const finalizing = await post(app, '/sync', { ...request, finalizing: true });
+  t.equal(finalizing.statusCode, 200);
+  t.equal(finalizing.body['finalized'], true);
+  t.same(finalizing.body['children'], plain.body['children'], 'the children serve until the garbage collector takes them with the proxy');
 });
 
 t.test('v1 and v2 keyed requests give the same answer', async (t) => {

@@ -80,6 +80,8 @@ export interface SyncResponse {
   status: MemcachedProxyStatus;
   children: Child[];
   resyncAfterSeconds?: number;
+  /** Read only from a finalize hook's answer: the proxy's finalizer may go. */
+  finalized?: boolean;
 }
 
 export interface RelatedResourceRule {

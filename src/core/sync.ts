@@ -3,7 +3,7 @@
  * desired children and status out. Pure: the time comes in with the context.
  */
 import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from '../api/kubernetes.js';
-import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
+import { TYPE_KEYS, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
@@ -16,6 +16,15 @@ import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
+
+/**
+ * How soon Metacontroller syncs again while a child it should have created is not there. A create refused
+ * because the name is taken (by the children of a proxy deleted and created again under the same name,
+ * which the garbage collector has yet to remove) Metacontroller only logs, and the old child's deletion
+ * syncs nothing, since it belonged to another parent: without this, the proxy would wait for an unrelated
+ * event or the next relist (30 minutes by default) to get its children.
+ */
+export const MISSING_CHILD_RESYNC_SECONDS = 10;
 
 export interface SyncContext {
   /** RFC 3339 time of this sync: stamps condition transitions and lastChange. */
@@ -105,7 +114,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     ? laterChange(recorded, carried)
     : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
-  return {
+  const desired = childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange));
+  const response: SyncResponse = {
     status: statusOf({
       parent,
       pools: outcomes,
@@ -121,8 +131,22 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       lastChange,
       now: context.now,
     }),
-    children: childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange)),
+    children: desired,
   };
+  // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
+  if (parent.metadata.deletionTimestamp === undefined && desired.some((child) => !observedIn(children, child))) {
+    response.resyncAfterSeconds = MISSING_CHILD_RESYNC_SECONDS;
+  }
+  // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
+  // serve until then, so there is nothing to hold the deletion for.
+  if (request.finalizing === true) response.finalized = true;
+  return response;
+}
+
+/** Whether Metacontroller observed `child`: its map is keyed `Kind.apiVersion`, as the child's own fields spell it. */
+function observedIn(children: Readonly<Record<string, unknown>>, child: Child): boolean {
+  const name = child.metadata?.name;
+  return valuesOf(children[`${child.kind}.${child.apiVersion}`] as ObjectMap<AnyObject>).some((o) => o.metadata.name === name);
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */

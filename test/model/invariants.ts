@@ -72,8 +72,22 @@ export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer:
   const answer = body as unknown as SyncAnswer;
 
   const config = checkChildren(answer, expect.parent);
+  checkResync(body['resyncAfterSeconds'], answer, call.requestText, expect.parent);
   checkPools(answer, config, expect);
   return { answer, config };
+}
+
+/**
+ * A timed sync exactly while a child the answer returns was not in the request (Metacontroller may have
+ * failed to create it and would not sync again by itself), unless the proxy is being deleted.
+ */
+function checkResync(resync: unknown, answer: SyncAnswer, requestText: string, parent: Json): void {
+  const observed = new Set<string>();
+  const groups = (JSON.parse(requestText) as { children?: Record<string, Record<string, Json> | null> }).children ?? {};
+  for (const [key, objects] of Object.entries(groups)) for (const o of Object.values(objects ?? {})) observed.add(`${key}/${String((o['metadata'] as Json)['name'])}`);
+  const absent = answer.children.filter((c) => !observed.has(`${String(c['kind'])}.${String(c['apiVersion'])}/${String((c['metadata'] as Json)['name'])}`));
+  const deleting = (parent['metadata'] as Json)['deletionTimestamp'] !== undefined;
+  must(resync === (absent.length > 0 && !deleting ? 10 : undefined), `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}`);
 }
 
 /** Exactly the design's children: nothing that Metacontroller would delete by omission, nothing extra. */
