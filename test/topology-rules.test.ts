@@ -223,6 +223,53 @@ t.test('a pool takes the mounted list of its own Service and port (pools.json): 
   t.same((await old.next({ children: [old.one, secondary] }, old.live)).pools['multi-11211'], { servers: [0, 2, 3, 4].map(old.at(11211)) }, 'natural order');
 });
 
+t.test('a port written another way keeps its pool’s order; another port, or a pool without members, takes nothing of it', async (t) => {
+  // The same Service port as a number, as digits and by name: the same pods on the same target port.
+  const { next, at, live, held } = await renamedPools(t);
+  for (const port of ['memcache', '11211', 11211, 'memcache']) {
+    const res = await next({ service: { name: 'multi', port } }, live);
+    t.same(res.pools, { multi: { servers: held } }, `port ${JSON.stringify(port)}: the same order`);
+    t.same(JSON.parse(res.poolsJson), { multi: { service: 'multi', port } }, 'pools.json follows the spelling');
+  }
+  // Another port of the Service: none of the old list's servers, so natural order.
+  t.same((await next({ service: { name: 'multi', port: 'secondary' } }, live)).pools, { multi: { servers: [0, 2, 3, 4].map(at(11311)) } });
+
+  // Respelt while the pool has no members: it cannot tell, and takes nothing.
+  const empty = await renamedPools(t);
+  t.same((await empty.next({ service: { name: 'multi', port: 'memcache' } }, [])).pools, {}, 'no members, no list of its own: left out');
+
+  // Two pools of one Service both respelt at once: which old list is whose is not known, so both start over.
+  const both = await renamedPools(t);
+  await both.next({ children: [both.one, { service: { name: 'multi', port: 'secondary' } }] }, both.live);
+  const respelt = await both.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'multi', port: 11311 } }] }, both.live);
+  t.same(respelt.pools['multi-memcache'], { servers: [0, 2, 3, 4].map(both.at(11211)) }, 'natural order');
+  // One respelt, the other as it was: the respelt one is its Service's only pool without its entry.
+  const one = await renamedPools(t);
+  await one.next({ children: [one.one, { service: { name: 'multi', port: 'secondary' } }] }, one.live);
+  const half = await one.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'multi', port: 'secondary' } }] }, one.live);
+  t.same(half.pools['multi-memcache'], { servers: one.held }, 'the same order');
+});
+
+t.test('a Service port renumbered over the same target port, and the spec with it, keeps the pool’s order', async (t) => {
+  let status: Json | undefined;
+  let observed: Json[] | undefined;
+  const pods = deploymentPods('renum', 5, 52);
+  const sync = async (servicePort: number, members: typeof pods) => {
+    const parent = proxy({ name: 'renumbered', spec: { serviceName: 'renum', servicePort }, ...(status ? { status } : {}) });
+    const related = [service({ name: 'renum', ports: [{ name: 'memcache', port: servicePort, targetPort: 11211 }] }), ...endpointSlices('renum', members)];
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+    status = res.body['status'] as Json;
+    observed = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools['renum'];
+  };
+  const at = (i: number) => `${pods[i]!.ip}:11211`;
+  await sync(11211, pods.slice(0, 4));
+  await sync(11211, [pods[0]!, pods[2]!, pods[3]!]);
+  const live = [pods[0]!, pods[2]!, pods[3]!, pods[4]!];
+  t.same(await sync(11211, live), { servers: [0, 4, 2, 3].map(at) });
+  t.same(await sync(11212, live), { servers: [0, 4, 2, 3].map(at) }, 'port 11212 now, the same servers in the same order');
+});
+
 t.test('a name that passes to another Service takes nothing of the pool that had it', async (t) => {
   // `multi` on two ports has the pool `multi-11211`; then a Service named `multi-11211` joins the spec before it
   // is created: the name is now its, and `multi` on 11211 is `multi-11211-2`. Every old name is still in use.

@@ -23,11 +23,17 @@ export function renderPoolIdentities(pools: readonly PoolRef[], listed: Readonly
   return `${JSON.stringify(identities)}\n`;
 }
 
+/** A mounted pool, as `pools.json` names it. */
+export interface MountedPool {
+  name: string;
+  service: string;
+}
+
 /**
- * The mounted pools' names by Service and port (poolKey), from `pools.json`, or undefined when the ConfigMap
- * has none (a build before this one wrote it) or one edited into something else: then pools go by name.
+ * The mounted pools by Service and port (poolKey), from `pools.json`, or undefined when the ConfigMap has
+ * none (a build before this one wrote it) or one edited into something else: then pools go by name.
  */
-export function parsePoolIdentities(text: string | undefined): Map<string, string> | undefined {
+export function parsePoolIdentities(text: string | undefined): Map<string, MountedPool> | undefined {
   if (text === undefined) return undefined;
   let value: unknown;
   try {
@@ -36,39 +42,62 @@ export function parsePoolIdentities(text: string | undefined): Map<string, strin
     return undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const names = new Map<string, string>();
+  const pools = new Map<string, MountedPool>();
   for (const [name, identity] of Object.entries(value)) {
     const { service, port } = (identity ?? {}) as { service?: unknown; port?: unknown };
     if (typeof service !== 'string' || (typeof port !== 'number' && typeof port !== 'string')) return undefined;
     const key = poolKey(service, port);
     // Two pools of one Service and port: no pools.json this hook wrote.
-    if (names.has(key)) return undefined;
-    names.set(key, name);
+    if (pools.has(key)) return undefined;
+    pools.set(key, { name, service });
   }
-  return names;
+  return pools;
 }
 
 /**
  * Each pool's list in the mounted config (`lists`, by name): the list of its own Service and port by the
  * mounted `pools.json` (`identities`), so that a renamed pool keeps its slots and a name that passed to
- * another pool takes nothing of the old one's. A pool pools.json does not name (it had no servers, or a hand
- * edit left it out) goes by its name, unless pools.json gives that name to another Service or port; and
- * without pools.json, every pool goes by name.
+ * another pool takes nothing of the old one's.
+ *
+ * A pool whose port is now written otherwise (`11211`, `"11211"`, `memcache`, or a Service port renumbered
+ * over the same target port) has no entry of its own: it takes the list of its Service's one mounted pool
+ * that no pool claims, when it is the only such pool of its Service and that list `holds` one of its
+ * servers now (the same pods on the same target port; a port that is really another shares none, and a
+ * pool without members could not tell).
+ *
+ * A pool pools.json does not name (it had no servers, or a hand edit left it out) goes by its name, unless
+ * pools.json gives that name to another Service or port; and without pools.json, every pool goes by name.
  */
 export function currentListsByPool(
   lists: ReadonlyMap<string, ServerList>,
   pools: readonly PoolRef[],
-  identities: ReadonlyMap<string, string> | undefined,
+  identities: ReadonlyMap<string, MountedPool> | undefined,
+  holds: (ref: PoolRef, list: ServerList) => boolean,
 ): ReadonlyMap<string, ServerList> {
   if (identities === undefined) return lists;
-  const claimed = new Set(identities.values());
-  const mountedName = (ref: PoolRef) => identities.get(poolKey(ref.service, ref.port)) ?? (claimed.has(ref.name) ? undefined : ref.name);
+  const own = (ref: PoolRef) => identities.get(poolKey(ref.service, ref.port))?.name;
+  const claimed = new Set<string>();
+  for (const { name } of identities.values()) claimed.add(name);
   // Most syncs: every pool under the name it had.
-  if (pools.every((ref) => mountedName(ref) === ref.name)) return lists;
-  const byPool = new Map<string, ServerList>();
+  if (pools.every((ref) => own(ref) === ref.name)) return lists;
+
+  const mountedName = new Map<PoolRef, string>();
   for (const ref of pools) {
-    const name = mountedName(ref);
-    const list = name === undefined ? undefined : lists.get(name);
+    const name = own(ref);
+    if (name !== undefined) mountedName.set(ref, name);
+  }
+  const taken = new Set(mountedName.values());
+  const unmatched = pools.filter((ref) => !mountedName.has(ref));
+  for (const ref of unmatched) {
+    const left = [...identities.values()].filter((p) => p.service === ref.service && !taken.has(p.name));
+    const alone = unmatched.every((other) => other === ref || other.service !== ref.service);
+    const respelt = left.length === 1 && alone ? lists.get(left[0]!.name) : undefined;
+    if (respelt !== undefined && holds(ref, respelt)) mountedName.set(ref, left[0]!.name);
+    else if (!claimed.has(ref.name)) mountedName.set(ref, ref.name);
+  }
+  const byPool = new Map<string, ServerList>();
+  for (const [ref, name] of mountedName) {
+    const list = lists.get(name);
     if (list) byPool.set(ref.name, list);
   }
   return byPool;

@@ -180,10 +180,23 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
   // README: a pool takes the mounted list of its own Service and port as written, whatever either pool is
   // called (a renamed pool keeps its list; a name that passed to another pool takes nothing of it).
   const listBefore = new Map<string, Pool>();
+  const taken = new Set<string>();
+  const unmatched: typeof statuses = [];
   for (const status of statuses) {
     const name = expect.currentPools?.get(`${status.service}/${typeof status.port}/${status.port}`);
+    if (name === undefined) unmatched.push(status);
+    else taken.add(name);
     const list = name === undefined ? undefined : current?.pools[name];
     if (list) listBefore.set(status.name, list);
+  }
+  // README: a port written another way takes its Service's one mounted pool no pool claims, when it is its
+  // Service's only pool without an entry of its own and that list holds one of its servers now.
+  for (const status of unmatched) {
+    const left = [...(expect.currentPools ?? [])].filter(([key, name]) => key.startsWith(`${status.service}/`) && !taken.has(name));
+    const alone = unmatched.filter((u) => u.service === status.service).length === 1;
+    const list = left.length === 1 && alone ? current?.pools[left[0]![1]] : undefined;
+    const now = cluster.expectedMembers(status.service, status.port);
+    if (list && !('reason' in now) && list.servers.some((s) => now.members.some((m) => m.address === s))) listBefore.set(status.name, list);
   }
 
   let servers = 0;
