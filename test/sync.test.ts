@@ -458,6 +458,15 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
     const portless = await post(app, '/sync', syncRequest({ parent, related: [targeted, ...objects] }));
     t.same(configOf(portless.body).pools['legacy']!.servers, ['192.0.2.3:21211', '192.0.2.20:21211'], `${what} without ports: the target port`);
   }
+
+  // Endpoints whose port is named otherwise than the Service's: no server (kube-proxy matches ports by name too), and the
+  // status says where to look: there are no pods to blame.
+  const named = service({ name: 'legacy', selector: null, ports: [{ name: 'memcache', port: 11211 }] });
+  const misnamed = await post(app, '/sync', syncRequest({ parent, related: [named, endpoints('legacy', external, { portName: 'mc' })] }));
+  t.match((misnamed.body['status'] as any).conditions[0], {
+    reason: 'NoServers',
+    message: 'Service legacy lists 2 endpoints, none with port 11211: the Service has no selector, and its Endpoints, written by hand, name no port as the Service names it',
+  });
 });
 
 t.test('ports are resolved by number or by name through the Service', async (t) => {

@@ -32,8 +32,12 @@ export type Membership =
       indexOf: StringIndex;
       /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
       dnsAddress?: (hostname: string) => string;
-      /** Endpoints listed without this port (their pods lack the Service's target port): no members. */
+      /**
+       * Endpoints listed without this port: no members. Behind a selector their pods lack the Service's
+       * target port; without one (`selected` false) the Endpoints written by hand name no port as the Service does.
+       */
       withoutPort: number;
+      selected: boolean;
     };
 
 export interface RelatedObjects {
@@ -126,10 +130,10 @@ function externalMembership(service: Service, ports: readonly ServicePort[], por
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
   // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
-  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0 };
+  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0, selected: false };
   const address = `${host.replace(/\.$/, '')}:${number}`;
   indexOf.add(address, 0);
-  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0 };
+  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0, selected: false };
 }
 
 const EXTERNAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
@@ -290,7 +294,7 @@ export function membershipOf(
     seen.ready ||= c.ready;
     seen.terminating &&= c.terminating;
   }
-  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort };
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, selected };
   let dnsPort: number | undefined;
   for (const [port, endpoints] of endpointsByPort) {
     const most = dnsPort === undefined ? -1 : endpointsByPort.get(dnsPort)!;

@@ -123,13 +123,17 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
   if (empty.length > 0) {
     const withoutPort = (p: PoolOutcome) => (p.membership.state === 'Found' ? p.membership.withoutPort : 0);
+    const whyWithoutPort = (p: PoolOutcome) =>
+      p.membership.state === 'Found' && !p.membership.selected
+        ? 'the Service has no selector, and its Endpoints, written by hand, name no port as the Service names it'
+        : 'their pods lack its target port';
     const bare = empty.filter((p) => withoutPort(p) === 0);
     const what = [
       ...(bare.length > 0 ? [`Service ${listed(bare.map((p) => p.ref.service))} has no endpoints`] : []),
       // Listed, yet none is a server: `kubectl get endpointslices` shows them, so say why.
       ...empty
         .filter((p) => withoutPort(p) > 0)
-        .map((p) => `Service ${p.ref.service} lists ${plural(withoutPort(p), 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: their pods lack its target port`),
+        .map((p) => `Service ${p.ref.service} lists ${plural(withoutPort(p), 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: ${whyWithoutPort(p)}`),
     ];
     return { reason: 'NoServers', message: `${listed(what, '; ')}${keptNote(empty)}` };
   }
