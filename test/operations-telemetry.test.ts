@@ -305,9 +305,12 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   t.equal(lines.length, before + 1);
   t.match(lines.at(-1), { level: 40, statusCode: 400 });
   // A hook path with a typo (a CompositeController's `path`) shows here only: one warning, the path cut short.
-  for (const [method, url] of [['POST', '/sync/'], ['POST', '/SYNC'], ['GET', '/sync'], ['POST', `/${'x'.repeat(5000)}`]] as const) {
+  // Whatever the body: one that is no JSON, or coded, is still a request for a path that is none of the hook's.
+  const cases = [['POST', '/sync/', '{}'], ['POST', '/SYNC', '{'], ['GET', '/sync', undefined], ['POST', `/${'x'.repeat(5000)}`, '{}'], ['POST', '/customise', '{}', 'gzip, chunked']] as const;
+  for (const [method, url, payload, coding] of cases) {
     const count = lines.length;
-    const res = await app.inject({ method, url, headers: { 'content-type': 'application/json' }, payload: method === 'GET' ? undefined : '{}' });
+    const headers = { 'content-type': 'application/json', ...(coding ? { 'transfer-encoding': coding } : {}) };
+    const res = await app.inject({ method, url, headers, payload });
     t.equal(res.statusCode, 404);
     t.equal(lines.length, count + 1, `${method} ${url.slice(0, 10)}: one line`);
     t.match(lines.at(-1), { level: 40, statusCode: 404, msg: /not found: the hooks are POST \/sync and POST \/customize$/ });
@@ -315,7 +318,7 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   }
   const { samples, types } = await scrape(app);
   t.equal(types.get('memcached_operator_not_found_total'), 'counter');
-  t.equal(valueOf(samples, 'memcached_operator_not_found_total', {}), 4, 'and counted, for an alert to see');
+  t.equal(valueOf(samples, 'memcached_operator_not_found_total', {}), cases.length, 'and counted, for an alert to see');
 });
 
 t.test('logs: a client that goes away, or is cut at the request timeout, is no refusal: no warning', async (t) => {
