@@ -56,10 +56,18 @@ export function chartValuesSchema() {
       bodyLimit: range('BODY_LIMIT'),
       requestTimeoutMs: range('REQUEST_TIMEOUT_MS'),
       jsonDepthLimit: range('JSON_DEPTH_LIMIT'),
-      // An EnvVar needs a name; one the chart sets from another value would hide that value's variable.
+      // EnvVars: a name, one the chart does not set from another value (it would hide that value's variable),
+      // and a string value (`--set` makes 768 a number, which the API server refuses) or a valueFrom.
       extraEnv: {
         type: 'array',
-        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, not: { enum: CHART_ENV } } } },
+        items: {
+          ...closed({
+            name: { type: 'string', minLength: 1, not: { enum: CHART_ENV } },
+            value: { type: 'string' },
+            valueFrom: { type: 'object' },
+          }),
+          required: ['name'],
+        },
       },
       resources: { type: 'object' },
       podDisruptionBudget: closed({

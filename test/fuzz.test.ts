@@ -45,14 +45,24 @@ const outcomes = new Map<number, number>();
 interface Answer {
   statusCode: number;
   text: string;
+  /** Whether the request said `finalizing: true`: only then may a sync's answer say `finalized`, and must. */
+  finalizing: boolean;
 }
+
+const finalizingIn = (payload: string | Buffer): boolean => {
+  try {
+    return (JSON.parse(payload.toString()) as { finalizing?: unknown } | null)?.finalizing === true;
+  } catch {
+    return false;
+  }
+};
 
 /** `contentType` null sends no Content-Type header. */
 async function send(path: Path, payload: string | Buffer, contentType: string | null = 'application/json'): Promise<Answer> {
   requests++;
   const res = await app.inject({ method: 'POST', url: path, headers: contentType === null ? {} : { 'content-type': contentType }, payload });
   outcomes.set(res.statusCode, (outcomes.get(res.statusCode) ?? 0) + 1);
-  return { statusCode: res.statusCode, text: res.body };
+  return { statusCode: res.statusCode, text: res.body, finalizing: finalizingIn(payload) };
 }
 
 /** 200 with the hook's fields, or a 4xx JSON {message}: anything else is a failure. */
@@ -69,8 +79,9 @@ function handled(path: Path, res: Answer, what: string): true {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) fail('the answer is not a JSON object');
   const fields = Object.keys(body as object);
   if (res.statusCode === 200) {
-    const allowed = path === '/sync' ? ['status', 'children', 'resyncAfterSeconds', 'finalized'] : ['relatedResources'];
+    const allowed = path === '/sync' ? ['status', 'children', 'resyncAfterSeconds', ...(res.finalizing ? ['finalized'] : [])] : ['relatedResources'];
     if (!fields.every((f) => allowed.includes(f))) fail(`fields ${fields.join(', ')}`);
+    if (path === '/sync' && res.finalizing && (body as { finalized?: unknown }).finalized !== true) fail('finalizing, but not finalized');
     return true;
   }
   if (res.statusCode < 400 || res.statusCode > 499) fail('neither 200 nor a client error');

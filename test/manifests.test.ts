@@ -364,6 +364,8 @@ t.test('the chart', async (t) => {
     ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
     ['extraEnv[0].name=LOG_LEVEL', 'a variable the chart sets from logLevel: it would hide it'],
     ['extraEnv[0].value=x', 'an EnvVar without a name'],
+    ['extraEnv[0].name=NODE_OPTIONS,extraEnv[0].value=768', 'a value --set makes a number: the API server refuses it'],
+    ['extraEnv[0].name=TZ,extraEnv[0].vaule=UTC', 'a misspelt key of an EnvVar'],
   ];
   // A private registry on a port, and a digest after the tag, are image references the kubelet reads.
   const pinned = helmTemplate('--set', 'image.repository=localhost:5000/team/memcached-operator', '--set', 'image.tag=0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'podDisruptionBudget.maxUnavailable=50%');

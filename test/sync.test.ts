@@ -463,10 +463,13 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
   // status says where to look: there are no pods to blame.
   const named = service({ name: 'legacy', selector: null, ports: [{ name: 'memcache', port: 11211 }] });
   const misnamed = await post(app, '/sync', syncRequest({ parent, related: [named, endpoints('legacy', external, { portName: 'mc' })] }));
-  t.match((misnamed.body['status'] as any).conditions[0], {
-    reason: 'NoServers',
-    message: 'Service legacy lists 2 endpoints, none with port 11211: the Service has no selector, and its Endpoints, written by hand, name no port as the Service names it',
-  });
+  const why = 'they are written by hand or by another controller and name no port as the Service names it';
+  t.match((misnamed.body['status'] as any).conditions[0], { reason: 'NoServers', message: `Service legacy lists 2 endpoints, none with port 11211: ${why}` });
+  const mirrored = await post(app, '/sync', syncRequest({ parent, related: [named, ...endpointSlices('legacy', external, { mirrored: true, portName: 'mc' })] }));
+  t.match((mirrored.body['status'] as any).conditions[0].message, why, 'the slices mirrored from such Endpoints');
+  // Slices Kubernetes cut from a selector since removed: their pods lacked the port.
+  const cut = await post(app, '/sync', syncRequest({ parent, related: [named, ...endpointSlices('legacy', external, { portless: true })] }));
+  t.match((cut.body['status'] as any).conditions[0].message, /none with port 11211: their pods lack its target port;/);
 });
 
 t.test('ports are resolved by number or by name through the Service', async (t) => {
@@ -660,6 +663,15 @@ t.test('while a child is not there, Metacontroller is asked to sync again', asyn
   // Another object of a child's kind is not that child.
   const renamed = all.map((c) => (c['kind'] === 'Service' ? { ...c, metadata: { ...(c['metadata'] as Json), name: 'cache-old' } } : c));
   t.equal((await post(app, '/sync', syncRequest({ parent: settled, related, children: renamed }))).body['resyncAfterSeconds'], 10, 'a Service of another name');
+  // The longer the proxy has waited (since Ready last changed, 12:00 here), the later the next try, up to 5
+  // minutes: a name taken for good, or a create the API server refuses each time, is not retried every 10 s.
+  const missing = all.filter((c) => c['kind'] !== 'Service');
+  for (const [at, seconds] of [['12:00:04', 10], ['12:00:40', 40], ['12:02:00', 120], ['12:05:00', 300], ['13:00:00', 300]] as const) {
+    const later = testServer({ clock: () => new Date(`2026-11-25T${at}Z`) });
+    const res = await post(later, '/sync', syncRequest({ parent: settled, related, children: missing }));
+    await later.close();
+    t.equal(res.body['resyncAfterSeconds'], seconds, `waiting since 12:00, at ${at}: again in ${seconds} s`);
+  }
   const deleting = structuredClone(settled);
   (deleting['metadata'] as Json)['deletionTimestamp'] = '2026-11-25T11:59:30Z';
   const gone = await post(app, '/sync', syncRequest({ parent: deleting, related }));

@@ -32,12 +32,13 @@ export type Membership =
       indexOf: StringIndex;
       /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
       dnsAddress?: (hostname: string) => string;
-      /**
-       * Endpoints listed without this port: no members. Behind a selector their pods lack the Service's
-       * target port; without one (`selected` false) the Endpoints written by hand name no port as the Service does.
-       */
+      /** Endpoints listed without this port: no members. */
       withoutPort: number;
-      selected: boolean;
+      /**
+       * Of those, the ones written by hand or by a controller other than Kubernetes' own from the Service's
+       * selector: their ports are named otherwise than the Service's. The others' pods lack its target port.
+       */
+      misnamed: number;
     };
 
 export interface RelatedObjects {
@@ -130,10 +131,10 @@ function externalMembership(service: Service, ports: readonly ServicePort[], por
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
   // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
-  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0, selected: false };
+  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0, misnamed: 0 };
   const address = `${host.replace(/\.$/, '')}:${number}`;
   indexOf.add(address, 0);
-  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0, selected: false };
+  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0, misnamed: 0 };
 }
 
 const EXTERNAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
@@ -243,11 +244,14 @@ export function membershipOf(
   const endpointsByPort = new Map<number, number>();
   const counted = (port: number, endpoints: number) => endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + endpoints);
   let withoutPort = 0;
+  let misnamed = 0;
   if (objects.slices.length > 0) {
     for (const slice of objects.slices) {
-      const port = pickPort(slice.ports, selected || slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER);
+      const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
+      const port = pickPort(slice.ports, selected || cut);
       if (port === undefined) {
         withoutPort += slice.endpoints?.length ?? 0;
+        if (!cut) misnamed += slice.endpoints?.length ?? 0;
         continue;
       }
       counted(port, slice.endpoints?.length ?? 0);
@@ -267,7 +271,10 @@ export function membershipOf(
     for (const subset of objects.endpoints?.subsets ?? []) {
       const port = pickPort(subset.ports, selected);
       if (port === undefined) {
-        withoutPort += (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
+        const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
+        withoutPort += listed;
+        // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
+        if (!selected) misnamed += listed;
         continue;
       }
       counted(port, (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0));
@@ -294,7 +301,7 @@ export function membershipOf(
     seen.ready ||= c.ready;
     seen.terminating &&= c.terminating;
   }
-  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, selected };
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed };
   let dnsPort: number | undefined;
   for (const [port, endpoints] of endpointsByPort) {
     const most = dnsPort === undefined ? -1 : endpointsByPort.get(dnsPort)!;

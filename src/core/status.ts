@@ -123,10 +123,15 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
   if (empty.length > 0) {
     const withoutPort = (p: PoolOutcome) => (p.membership.state === 'Found' ? p.membership.withoutPort : 0);
-    const whyWithoutPort = (p: PoolOutcome) =>
-      p.membership.state === 'Found' && !p.membership.selected
-        ? 'the Service has no selector, and its Endpoints, written by hand, name no port as the Service names it'
-        : 'their pods lack its target port';
+    const whyWithoutPort = (p: PoolOutcome) => {
+      const misnamed = p.membership.state === 'Found' ? p.membership.misnamed : 0;
+      const lacking = withoutPort(p) - misnamed;
+      const reasons = [
+        ...(lacking > 0 ? [`${misnamed > 0 ? `${lacking} of ` : ''}their pods lack its target port`] : []),
+        ...(misnamed > 0 ? [`${lacking > 0 ? misnamed : 'they'} are written by hand or by another controller and name no port as the Service names it`] : []),
+      ];
+      return reasons.join('; ');
+    };
     const bare = empty.filter((p) => withoutPort(p) === 0);
     const what = [
       ...(bare.length > 0 ? [`Service ${listed(bare.map((p) => p.ref.service))} has no endpoints`] : []),

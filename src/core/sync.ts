@@ -18,13 +18,22 @@ import { statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type PoolRef, type RouteNode } from './topology.js';
 
 /**
- * How soon Metacontroller syncs again while a child it should have created is not there. A create refused
+ * How soon Metacontroller syncs again while a child it should have created is not there: the seconds the
+ * proxy has waited so far (since its `Ready` condition last changed), from 10 to 300. A create refused
  * because the name is taken (by the children of a proxy deleted and created again under the same name,
  * which the garbage collector has yet to remove) Metacontroller only logs, and the old child's deletion
  * syncs nothing, since it belonged to another parent: without this, the proxy would wait for an unrelated
- * event or the next relist (30 minutes by default) to get its children.
+ * event or the next relist (30 minutes by default) to get its children. A name taken for good (orphans of
+ * `--cascade=orphan`, another object of that name) or a create the API server refuses each time is retried
+ * every 5 minutes, not every 10 seconds.
  */
-export const MISSING_CHILD_RESYNC_SECONDS = 10;
+export const MISSING_CHILD_RESYNC_SECONDS = { first: 10, most: 300 } as const;
+
+function missingChildResync(waitingSince: string | undefined, now: string): number {
+  const waited = waitingSince === undefined ? 0 : Math.round((Date.parse(now) - Date.parse(waitingSince)) / 1000);
+  const { first, most } = MISSING_CHILD_RESYNC_SECONDS;
+  return Number.isNaN(waited) ? first : Math.min(most, Math.max(first, waited));
+}
 
 export interface SyncContext {
   /** RFC 3339 time of this sync: stamps condition transitions and lastChange. */
@@ -141,7 +150,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
   if (parent.metadata.deletionTimestamp === undefined && desired.some((child) => !observedIn(children, child))) {
-    response.resyncAfterSeconds = MISSING_CHILD_RESYNC_SECONDS;
+    const ready = response.status.conditions?.find((c) => c.type === 'Ready');
+    response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
   // serve until then, so there is nothing to hold the deletion for.

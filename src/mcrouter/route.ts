@@ -772,8 +772,10 @@ function poolHashJson(pool: Pool): Json {
 }
 
 /**
- * WeightedCh3HashFunc(json, n): the first n weights, each a number from 0 to 1 (mcrouter's parseWeights
- * refuses others); missing ones are 0.5 (mcrouter logs "CONFIG IS BROKEN"), and those beyond n are not read.
+ * WeightedCh3HashFunc(json, n): the first n weights, each a number; missing ones are 0.5 (mcrouter logs
+ * "CONFIG IS BROKEN"), and those beyond n are not read. A weight outside 0-1 is refused: newer mcrouter
+ * refuses it (WeightedChHashFuncBase's parseWeights), and 0.36 loads it but reads above 1 as 1, below 0 as 0
+ * (its range is only an assert, compiled out), so such a config means something else to each.
  */
 function weightedCh3Weights(json: unknown, n: number, path: string): Float64Array {
   if (json === undefined) throw new McrouterConfigError(`${path}: WeightedCh3 needs "weights"`);
@@ -782,7 +784,7 @@ function weightedCh3Weights(json: unknown, n: number, path: string): Float64Arra
   for (let i = 0; i < Math.min(n, json.length); i++) {
     const weight: unknown = json[i];
     if (typeof weight !== 'number') throw new McrouterConfigError(`${path}[${i}]: not a number`);
-    if (!(weight >= 0 && weight <= 1)) throw new McrouterConfigError(`${path}[${i}]: ${weight} is not a weight from 0 to 1, which mcrouter refuses`);
+    if (!(weight >= 0 && weight <= 1)) throw new McrouterConfigError(`${path}[${i}]: ${weight} is not a weight from 0 to 1 (newer mcrouter refuses it; 0.36 reads it as ${weight > 1 ? 1 : 0})`);
     weights[i] = weight;
   }
   return weights;

@@ -78,8 +78,8 @@ export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer:
 }
 
 /**
- * A timed sync exactly while a child the answer returns was not in the request (Metacontroller may have
- * failed to create it and would not sync again by itself), unless the proxy is being deleted.
+ * A timed sync, in 10 to 300 s, exactly while a child the answer returns was not in the request (Metacontroller
+ * may have failed to create it and would not sync again by itself), unless the proxy is being deleted.
  */
 function checkResync(resync: unknown, answer: SyncAnswer, requestText: string, parent: Json): void {
   const observed = new Set<string>();
@@ -87,7 +87,8 @@ function checkResync(resync: unknown, answer: SyncAnswer, requestText: string, p
   for (const [key, objects] of Object.entries(groups)) for (const o of Object.values(objects ?? {})) observed.add(`${key}/${String((o['metadata'] as Json)['name'])}`);
   const absent = answer.children.filter((c) => !observed.has(`${String(c['kind'])}.${String(c['apiVersion'])}/${String((c['metadata'] as Json)['name'])}`));
   const deleting = (parent['metadata'] as Json)['deletionTimestamp'] !== undefined;
-  must(resync === (absent.length > 0 && !deleting ? 10 : undefined), `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}`);
+  const wanted = absent.length > 0 && !deleting;
+  must(wanted ? typeof resync === 'number' && resync >= 10 && resync <= 300 : resync === undefined, `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}`);
 }
 
 /** Exactly the design's children: nothing that Metacontroller would delete by omission, nothing extra. */
