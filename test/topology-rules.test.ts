@@ -234,40 +234,82 @@ t.test('a port written another way keeps its pool’s order; another port, or a 
   // Another port of the Service: none of the old list's servers, so natural order.
   t.same((await next({ service: { name: 'multi', port: 'secondary' } }, live)).pools, { multi: { servers: [0, 2, 3, 4].map(at(11311)) } });
 
-  // Respelt while the pool has no members: it cannot tell, and takes nothing.
+  // Respelt while the Service lists no endpoints: it cannot tell, and takes nothing.
   const empty = await renamedPools(t);
   t.same((await empty.next({ service: { name: 'multi', port: 'memcache' } }, [])).pools, {}, 'no members, no list of its own: left out');
 
-  // Two pools of one Service both respelt at once: which old list is whose is not known, so both start over.
+  // Both pools of one Service respelt at once: each holds its own port's servers, so each keeps its list.
   const both = await renamedPools(t);
-  await both.next({ children: [both.one, { service: { name: 'multi', port: 'secondary' } }] }, both.live);
+  const secondary = { service: { name: 'multi', port: 'secondary' } };
+  const second = (await both.next({ children: [both.one, secondary] }, both.live)).pools['multi-secondary'];
   const respelt = await both.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'multi', port: 11311 } }] }, both.live);
-  t.same(respelt.pools['multi-memcache'], { servers: [0, 2, 3, 4].map(both.at(11211)) }, 'natural order');
-  // One respelt, the other as it was: the respelt one is its Service's only pool without its entry.
-  const one = await renamedPools(t);
-  await one.next({ children: [one.one, { service: { name: 'multi', port: 'secondary' } }] }, one.live);
-  const half = await one.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'multi', port: 'secondary' } }] }, one.live);
-  t.same(half.pools['multi-memcache'], { servers: one.held }, 'the same order');
+  t.same(respelt.pools, { 'multi-memcache': { servers: both.held }, 'multi-11311': second }, 'each its own list');
+
+  // Respelt in the edit that adds a second port (and renames the pool NAME-PORT), or drops one.
+  const grown = await renamedPools(t);
+  t.same((await grown.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, secondary] }, grown.live)).pools['multi-memcache'], { servers: grown.held }, 'respelt and renamed');
+  const shrunk = await renamedPools(t);
+  await shrunk.next({ children: [shrunk.one, secondary] }, shrunk.live);
+  t.same((await shrunk.next({ service: { name: 'multi', port: 'memcache' } }, shrunk.live)).pools, { multi: { servers: shrunk.held } }, 'respelt as the other port goes');
 });
 
-t.test('a Service port renumbered over the same target port, and the spec with it, keeps the pool’s order', async (t) => {
+t.test('a respelt pool beside a pool of its Service without servers, or without its Service or port for a while, keeps its list', async (t) => {
+  // The secondary port lists no endpoint: its pool has no servers, and no pools.json entry, all along.
+  const ports = [{ name: 'memcache', port: 11211 }, { name: 'secondary', port: 11311 }];
+  const pods = deploymentPods('lone', 5, 53);
   let status: Json | undefined;
   let observed: Json[] | undefined;
-  const pods = deploymentPods('renum', 5, 52);
-  const sync = async (servicePort: number, members: typeof pods) => {
-    const parent = proxy({ name: 'renumbered', spec: { serviceName: 'renum', servicePort }, ...(status ? { status } : {}) });
-    const related = [service({ name: 'renum', ports: [{ name: 'memcache', port: servicePort, targetPort: 11211 }] }), ...endpointSlices('renum', members)];
+  const sync = async (rules: Json, related: Json[]) => {
+    const parent = proxy({ name: 'lone-proxy', spec: { rules }, ...(status ? { status } : {}) });
     const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
     status = res.body['status'] as Json;
     observed = observedChildren(parent, res.body['children'] as Json[]);
-    return configOf(res.body).pools['renum'];
+    return configOf(res.body).pools;
   };
+  const svc = service({ name: 'lone', ports });
   const at = (i: number) => `${pods[i]!.ip}:11211`;
-  await sync(11211, pods.slice(0, 4));
-  await sync(11211, [pods[0]!, pods[2]!, pods[3]!]);
+  const rules = (port: number | string) => ({ children: [{ service: { name: 'lone', port } }, { service: { name: 'lone', port: 'secondary' } }] });
+  await sync(rules(11211), [svc, ...endpointSlices('lone', pods.slice(0, 4))]);
+  await sync(rules(11211), [svc, ...endpointSlices('lone', [pods[0]!, pods[2]!, pods[3]!])]);
   const live = [pods[0]!, pods[2]!, pods[3]!, pods[4]!];
-  t.same(await sync(11211, live), { servers: [0, 4, 2, 3].map(at) });
-  t.same(await sync(11212, live), { servers: [0, 4, 2, 3].map(at) }, 'port 11212 now, the same servers in the same order');
+  const held = [0, 4, 2, 3].map(at);
+  t.same(await sync(rules(11211), [svc, ...endpointSlices('lone', live)]), { 'lone-11211': { servers: held } });
+  t.same(await sync(rules('memcache'), [svc, ...endpointSlices('lone', live)]), { 'lone-memcache': { servers: held } }, 'respelt beside an empty pool');
+
+  // The Service away for a sync, then back: a respelt pool keeps the list as a pool keeps its own. (With the
+  // empty pool still in the spec, either pool could be the list's without the Service to tell: neither takes it.)
+  t.same(await sync(rules('11211'), []), {}, 'two pools of the Service away, either could be it: none takes it');
+  await sync(rules('memcache'), [svc, ...endpointSlices('lone', live)]);
+  const one = { service: { name: 'lone', port: '11211' } };
+  t.same(await sync(rules('memcache'), [svc, ...endpointSlices('lone', live)]), { 'lone-memcache': { servers: [0, 2, 3, 4].map(at) } }, 'started over');
+  const kept = (await sync(one, []))['lone'];
+  t.same(kept, { servers: [0, 2, 3, 4].map(at) }, 'respelt while its Service is away, its only pool: kept');
+  t.same(await sync(one, [svc, ...endpointSlices('lone', live)]), { lone: kept }, 'and back');
+});
+
+t.test('a Service port renumbered over the same target port keeps the pool’s order, whichever is edited first', async (t) => {
+  for (const order of ['together', 'spec first', 'Service first'] as const) {
+    let status: Json | undefined;
+    let observed: Json[] | undefined;
+    const pods = deploymentPods('renum', 5, 52);
+    const sync = async (servicePort: number, port: number, members: typeof pods) => {
+      const parent = proxy({ name: 'renumbered', spec: { serviceName: 'renum', servicePort }, ...(status ? { status } : {}) });
+      const related = [service({ name: 'renum', ports: [{ name: 'memcache', port, targetPort: 11211 }] }), ...endpointSlices('renum', members)];
+      const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+      status = res.body['status'] as Json;
+      observed = observedChildren(parent, res.body['children'] as Json[]);
+      return configOf(res.body).pools['renum'];
+    };
+    const at = (i: number) => `${pods[i]!.ip}:11211`;
+    await sync(11211, 11211, pods.slice(0, 4));
+    await sync(11211, 11211, [pods[0]!, pods[2]!, pods[3]!]);
+    const live = [pods[0]!, pods[2]!, pods[3]!, pods[4]!];
+    const held = { servers: [0, 4, 2, 3].map(at) };
+    t.same(await sync(11211, 11211, live), held);
+    if (order === 'spec first') t.same(await sync(11212, 11211, live), held, 'spec first (PortNotFound): the list kept');
+    if (order === 'Service first') t.same(await sync(11211, 11212, live), held, 'Service first (PortNotFound): the list kept');
+    t.same(await sync(11212, 11212, live), held, `${order}: port 11212 now, the same servers in the same order`);
+  }
 });
 
 t.test('a name that passes to another Service takes nothing of the pool that had it', async (t) => {

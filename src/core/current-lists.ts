@@ -8,6 +8,7 @@
  * Service and port whatever either is called now.
  */
 import { poolKey, type PoolRef } from './topology.js';
+import type { Membership } from './membership.js';
 import type { ServerList } from './slots.js';
 
 /** The ConfigMap key that names each pool's Service and port. */
@@ -60,10 +61,12 @@ export function parsePoolIdentities(text: string | undefined): Map<string, Mount
  * another pool takes nothing of the old one's.
  *
  * A pool whose port is now written otherwise (`11211`, `"11211"`, `memcache`, or a Service port renumbered
- * over the same target port) has no entry of its own: it takes the list of its Service's one mounted pool
- * that no pool claims, when it is the only such pool of its Service and that list `holds` one of its
- * servers now (the same pods on the same target port; a port that is really another shares none, and a
- * pool without members could not tell).
+ * over the same target port) has no entry of its own. It takes a mounted list of its Service that no pool
+ * claims when that list is the only one it can be, and it the only pool that can be that list's: with
+ * members, a list that holds one of them (the same pods on the same target port; a port that is really
+ * another shares none); without its Service or port for now (the spec edited before the Service, or the
+ * Service away), its Service's one unclaimed list, which it keeps as such a pool keeps its own. A pool whose
+ * Service lists no endpoints takes none: it could not tell.
  *
  * A pool pools.json does not name (it had no servers, or a hand edit left it out) goes by its name, unless
  * pools.json gives that name to another Service or port; and without pools.json, every pool goes by name.
@@ -72,32 +75,45 @@ export function currentListsByPool(
   lists: ReadonlyMap<string, ServerList>,
   pools: readonly PoolRef[],
   identities: ReadonlyMap<string, MountedPool> | undefined,
-  holds: (ref: PoolRef, list: ServerList) => boolean,
+  memberships: ReadonlyMap<PoolRef, Membership>,
 ): ReadonlyMap<string, ServerList> {
   if (identities === undefined) return lists;
-  const own = (ref: PoolRef) => identities.get(poolKey(ref.service, ref.port))?.name;
-  const claimed = new Set<string>();
-  for (const { name } of identities.values()) claimed.add(name);
-  // Most syncs: every pool under the name it had.
-  if (pools.every((ref) => own(ref) === ref.name)) return lists;
-
-  const mountedName = new Map<PoolRef, string>();
+  const own = new Map<PoolRef, string>();
   for (const ref of pools) {
-    const name = own(ref);
-    if (name !== undefined) mountedName.set(ref, name);
+    const mounted = identities.get(poolKey(ref.service, ref.port));
+    if (mounted !== undefined) own.set(ref, mounted.name);
   }
-  const taken = new Set(mountedName.values());
-  const unmatched = pools.filter((ref) => !mountedName.has(ref));
-  for (const ref of unmatched) {
-    const left = [...identities.values()].filter((p) => p.service === ref.service && !taken.has(p.name));
-    const alone = unmatched.every((other) => other === ref || other.service !== ref.service);
-    const respelt = left.length === 1 && alone ? lists.get(left[0]!.name) : undefined;
-    if (respelt !== undefined && holds(ref, respelt)) mountedName.set(ref, left[0]!.name);
-    else if (!claimed.has(ref.name)) mountedName.set(ref, ref.name);
+  const claimed = new Set<string>();
+  const taken = new Set(own.values());
+  // The mounted lists no pool has by its own Service and port, by Service.
+  const unclaimed = new Map<string, string[]>();
+  for (const { name, service } of identities.values()) {
+    claimed.add(name);
+    if (!taken.has(name) && lists.has(name)) unclaimed.set(service, [...(unclaimed.get(service) ?? []), name]);
+  }
+  // Most syncs: every pool under the name it had, or new without a list any pool could be.
+  const asBefore = (ref: PoolRef) => (own.has(ref) ? own.get(ref) === ref.name : !claimed.has(ref.name) && !unclaimed.has(ref.service));
+  if (pools.every(asBefore)) return lists;
+
+  // Which unclaimed lists each pool without an entry can be, and which pools can be each list.
+  const candidates = new Map<PoolRef, string[]>();
+  const claimants = new Map<string, number>();
+  for (const ref of pools) {
+    const left = own.has(ref) ? undefined : unclaimed.get(ref.service);
+    if (left === undefined) continue;
+    const membership = memberships.get(ref)!;
+    const can =
+      membership.state !== 'Found'
+        ? left.length === 1 ? left : []
+        : left.filter((name) => lists.get(name)!.servers.some((server) => membership.indexOf.get(server) >= 0));
+    candidates.set(ref, can);
+    for (const name of can) claimants.set(name, (claimants.get(name) ?? 0) + 1);
   }
   const byPool = new Map<string, ServerList>();
-  for (const [ref, name] of mountedName) {
-    const list = lists.get(name);
+  for (const ref of pools) {
+    const can = candidates.get(ref);
+    const name = own.get(ref) ?? (can?.length === 1 && claimants.get(can[0]!) === 1 ? can[0] : claimed.has(ref.name) ? undefined : ref.name);
+    const list = name === undefined ? undefined : lists.get(name);
     if (list) byPool.set(ref.name, list);
   }
   return byPool;

@@ -15,7 +15,7 @@ import { POOLS_KEY, currentListsByPool, parsePoolIdentities, renderPoolIdentitie
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
-import { topologyOf, type PoolRef, type RouteNode } from './topology.js';
+import { topologyOf, type RouteNode } from './topology.js';
 
 /**
  * How soon Metacontroller syncs again while a child it should have created is not there: the seconds the
@@ -75,12 +75,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
   const memberships = new Map(topology.pools.map((ref) => [ref, membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain)]));
-  const holds = (ref: PoolRef, list: ServerList): boolean => {
-    const membership = memberships.get(ref)!;
-    return membership.state === 'Found' && list.servers.some((server) => membership.indexOf.get(server) >= 0);
-  };
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
-  const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, holds) : undefined;
+  const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
   const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
     const membership = memberships.get(ref)!;
     const found = membership.state === 'Found';

@@ -190,15 +190,25 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     const list = name === undefined ? undefined : current?.pools[name];
     if (list) listBefore.set(status.name, list);
   }
-  // README: a port written another way takes its Service's one mounted pool no pool claims, when it is its
-  // Service's only pool without an entry of its own and that list holds one of its servers now.
+  // README: a port written another way takes a mounted list of its Service that no pool claims, when that list
+  // is the only one it can be and it the only pool that can be that list's: with members, a list holding one
+  // of them; without its Service or port, the Service's one unclaimed list; with a Service of no endpoints, none.
+  const candidates = new Map<string, string[]>();
+  const claimants = new Map<string, number>();
   for (const status of unmatched) {
-    const left = [...(expect.currentPools ?? [])].filter(([key, name]) => key.startsWith(`${status.service}/`) && !taken.has(name));
-    const alone = unmatched.filter((u) => u.service === status.service).length === 1;
-    const list = left.length === 1 && alone ? current?.pools[left[0]![1]] : undefined;
+    const left = [...(expect.currentPools ?? [])]
+      .filter(([key, name]) => key.startsWith(`${status.service}/`) && !taken.has(name) && current?.pools[name] !== undefined)
+      .map(([, name]) => name);
+    if (left.length === 0) continue;
     const now = cluster.expectedMembers(status.service, status.port);
-    if (list && !('reason' in now) && list.servers.some((s) => now.members.some((m) => m.address === s))) listBefore.set(status.name, list);
+    const can =
+      'reason' in now
+        ? now.reason !== 'NoServers' && left.length === 1 ? left : []
+        : left.filter((name) => current!.pools[name]!.servers.some((s) => now.members.some((m) => m.address === s)));
+    candidates.set(status.name, can);
+    for (const name of can) claimants.set(name, (claimants.get(name) ?? 0) + 1);
   }
+  for (const [pool, can] of candidates) if (can.length === 1 && claimants.get(can[0]!) === 1) listBefore.set(pool, current!.pools[can[0]!]!);
 
   let servers = 0;
   let ready = 0;
