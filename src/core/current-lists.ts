@@ -75,9 +75,11 @@ export function currentListsByPool(
   lists: ReadonlyMap<string, ServerList>,
   pools: readonly PoolRef[],
   identities: ReadonlyMap<string, MountedPool> | undefined,
-  memberships: ReadonlyMap<PoolRef, Membership>,
+  membershipOf: (ref: PoolRef) => Membership,
 ): ReadonlyMap<string, ServerList> {
   if (identities === undefined) return lists;
+  // Most syncs: every pool under the name it had.
+  if (pools.every((ref) => identities.get(poolKey(ref.service, ref.port))?.name === ref.name)) return lists;
   const own = new Map<PoolRef, string>();
   for (const ref of pools) {
     const mounted = identities.get(poolKey(ref.service, ref.port));
@@ -91,7 +93,7 @@ export function currentListsByPool(
     claimed.add(name);
     if (!taken.has(name) && lists.has(name)) unclaimed.set(service, [...(unclaimed.get(service) ?? []), name]);
   }
-  // Most syncs: every pool under the name it had, or new without a list any pool could be.
+  // Or some new, without a list any pool could be (a pool that has no servers is in no pools.json).
   const asBefore = (ref: PoolRef) => (own.has(ref) ? own.get(ref) === ref.name : !claimed.has(ref.name) && !unclaimed.has(ref.service));
   if (pools.every(asBefore)) return lists;
 
@@ -101,7 +103,7 @@ export function currentListsByPool(
   for (const ref of pools) {
     const left = own.has(ref) ? undefined : unclaimed.get(ref.service);
     if (left === undefined) continue;
-    const membership = memberships.get(ref)!;
+    const membership = membershipOf(ref);
     const can =
       membership.state !== 'Found'
         ? left.length === 1 ? left : []

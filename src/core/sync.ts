@@ -74,11 +74,13 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   );
   const modes = slotModes(topology.root);
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
-  const memberships = new Map(topology.pools.map((ref) => [ref, membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain)]));
+  const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
-  const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
-  const outcomes: PoolOutcome[] = topology.pools.map((ref) => {
-    const membership = memberships.get(ref)!;
+  const currentLists = current
+    ? currentListsByPool(current.pools, topology.pools, mountedPools, (ref) => memberships[topology.pools.indexOf(ref)]!)
+    : undefined;
+  const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
+    const membership = memberships[i]!;
     const found = membership.state === 'Found';
     const slots = assignSlots({
       members: found ? membership.members : [],
@@ -145,7 +147,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     children: desired,
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
-  if (parent.metadata.deletionTimestamp === undefined && desired.some((child) => !observedIn(children, child))) {
+  if (parent.metadata.deletionTimestamp === undefined && !allObserved(desired, children, observedConfigMap !== undefined && observedDeployment !== undefined && observedService !== undefined)) {
     const ready = response.status.conditions?.find((c) => c.type === 'Ready');
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
@@ -155,10 +157,15 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   return response;
 }
 
-/** Whether Metacontroller observed `child`: its map is keyed `Kind.apiVersion`, as the child's own fields spell it. */
-function observedIn(children: Readonly<Record<string, unknown>>, child: Child): boolean {
-  const name = child.metadata?.name;
-  return valuesOf(children[`${child.kind}.${child.apiVersion}`] as ObjectMap<AnyObject>).some((o) => o.metadata.name === name);
+/**
+ * Whether Metacontroller observed every child of the answer: the ConfigMap, Deployment and Service sync
+ * found already (`found`), and the PodDisruptionBudget when there is one.
+ */
+function allObserved(desired: readonly Child[], children: NonNullable<SyncRequest['children']>, found: boolean): boolean {
+  if (!found) return false;
+  const pdb = desired.find((child) => child.kind === 'PodDisruptionBudget');
+  const name = pdb?.metadata?.name;
+  return pdb === undefined || valuesOf(children[TYPE_KEYS.podDisruptionBudget] as ObjectMap<AnyObject>).some((o) => o.metadata.name === name);
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
