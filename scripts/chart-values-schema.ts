@@ -67,6 +67,8 @@ export function chartValuesSchema() {
             valueFrom: { type: 'object' },
           }),
           required: ['name'],
+          // The API server refuses an EnvVar with both.
+          not: { required: ['value', 'valueFrom'] },
         },
       },
       resources: { type: 'object' },

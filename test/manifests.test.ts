@@ -366,6 +366,7 @@ t.test('the chart', async (t) => {
     ['extraEnv[0].value=x', 'an EnvVar without a name'],
     ['extraEnv[0].name=NODE_OPTIONS,extraEnv[0].value=768', 'a value --set makes a number: the API server refuses it'],
     ['extraEnv[0].name=TZ,extraEnv[0].vaule=UTC', 'a misspelt key of an EnvVar'],
+    ['extraEnv[0].name=TZ,extraEnv[0].value=UTC,extraEnv[0].valueFrom.configMapKeyRef.name=tz', 'value and valueFrom both: the API server refuses it'],
   ];
   // A private registry on a port, and a digest after the tag, are image references the kubelet reads.
   const pinned = helmTemplate('--set', 'image.repository=localhost:5000/team/memcached-operator', '--set', 'image.tag=0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'podDisruptionBudget.maxUnavailable=50%');

@@ -470,6 +470,9 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
   // Slices Kubernetes cut from a selector since removed: their pods lacked the port.
   const cut = await post(app, '/sync', syncRequest({ parent, related: [named, ...endpointSlices('legacy', external, { portless: true })] }));
   t.match((cut.body['status'] as any).conditions[0].message, /none with port 11211: their pods lack its target port;/);
+  const mixed = [...endpointSlices('legacy', [external[0]!], { portless: true }), ...endpointSlices('legacy', [external[1]!], { mirrored: true, portName: 'mc' })];
+  const both = await post(app, '/sync', syncRequest({ parent, related: [named, ...mixed] }));
+  t.match((both.body['status'] as any).conditions[0].message, 'none with port 11211: 1 on pods that lack its target port, 1 written by hand or by another controller, naming no port as the Service names it;');
 });
 
 t.test('ports are resolved by number or by name through the Service', async (t) => {

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
-import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 
 const app = testServer();
@@ -285,6 +285,27 @@ t.test('a respelt pool beside a pool of its Service without servers, or without 
   const kept = (await sync(one, []))['lone'];
   t.same(kept, { servers: [0, 2, 3, 4].map(at) }, 'respelt while its Service is away, its only pool: kept');
   t.same(await sync(one, [svc, ...endpointSlices('lone', live)]), { lone: kept }, 'and back');
+});
+
+t.test('a pool that moves to a port of other servers takes no order or spelling from the old port’s list', async (t) => {
+  // Spec first: the new port is PortNotFound, and the old port's servers serve meanwhile. Once the Service has
+  // the port (other memcached on the same pods), with a pod away: every ordinal on the new port.
+  let status: Json | undefined;
+  let observed: Json[] | undefined;
+  const sync = async (servicePort: number, ports: { name: string; port: number }[], pods: ReturnType<typeof statefulSetPods>, port: number) => {
+    const parent = proxy({ name: 'moved-port', spec: { serviceName: 'mc', servicePort }, ...(status ? { status } : {}) });
+    const related = [service({ name: 'mc', headless: true, ports }), statefulSet('mc', 3), ...endpointSlices('mc', pods, { port, portName: port === 11211 ? 'memcache' : 'other' })];
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+    status = res.body['status'] as Json;
+    observed = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools['mc'];
+  };
+  const on = (port: number) => (n: number) => `mc-${n}.mc.default.svc.cluster.local:${port}`;
+  const old = [{ name: 'memcache', port: 11211 }];
+  t.same(await sync(11211, old, statefulSetPods('mc', [0, 1, 2]), 11211), { servers: [0, 1, 2].map(on(11211)) });
+  t.same(await sync(11411, old, statefulSetPods('mc', [0, 1, 2]), 11211), { servers: [0, 1, 2].map(on(11211)) }, 'PortNotFound: the old servers serve meanwhile');
+  const both = [...old, { name: 'other', port: 11411 }];
+  t.same(await sync(11411, both, statefulSetPods('mc', [0, 2]), 11411), { servers: [0, 1, 2].map(on(11411)) }, 'pod 1 away: on the new port too');
 });
 
 t.test('a Service port renumbered over the same target port keeps the pool’s order, whichever is edited first', async (t) => {

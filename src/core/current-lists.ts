@@ -75,48 +75,53 @@ export function currentListsByPool(
   lists: ReadonlyMap<string, ServerList>,
   pools: readonly PoolRef[],
   identities: ReadonlyMap<string, MountedPool> | undefined,
-  membershipOf: (ref: PoolRef) => Membership,
+  memberships: readonly Membership[],
 ): ReadonlyMap<string, ServerList> {
   if (identities === undefined) return lists;
+  const entryOf = (ref: PoolRef) => identities.get(poolKey(ref.service, ref.port))?.name;
   // Most syncs: every pool under the name it had.
-  if (pools.every((ref) => identities.get(poolKey(ref.service, ref.port))?.name === ref.name)) return lists;
-  const own = new Map<PoolRef, string>();
-  for (const ref of pools) {
-    const mounted = identities.get(poolKey(ref.service, ref.port));
-    if (mounted !== undefined) own.set(ref, mounted.name);
-  }
-  const claimed = new Set<string>();
-  const taken = new Set(own.values());
-  // The mounted lists no pool has by its own Service and port, by Service.
-  const unclaimed = new Map<string, string[]>();
-  for (const { name, service } of identities.values()) {
-    claimed.add(name);
-    if (!taken.has(name) && lists.has(name)) unclaimed.set(service, [...(unclaimed.get(service) ?? []), name]);
-  }
-  // Or some new, without a list any pool could be (a pool that has no servers is in no pools.json).
-  const asBefore = (ref: PoolRef) => (own.has(ref) ? own.get(ref) === ref.name : !claimed.has(ref.name) && !unclaimed.has(ref.service));
-  if (pools.every(asBefore)) return lists;
+  if (pools.every((ref) => entryOf(ref) === ref.name)) return lists;
 
-  // Which unclaimed lists each pool without an entry can be, and which pools can be each list.
-  const candidates = new Map<PoolRef, string[]>();
-  const claimants = new Map<string, number>();
-  for (const ref of pools) {
-    const left = own.has(ref) ? undefined : unclaimed.get(ref.service);
-    if (left === undefined) continue;
-    const membership = membershipOf(ref);
-    const can =
-      membership.state !== 'Found'
-        ? left.length === 1 ? left : []
-        : left.filter((name) => lists.get(name)!.servers.some((server) => membership.indexOf.get(server) >= 0));
-    candidates.set(ref, can);
-    for (const name of can) claimants.set(name, (claimants.get(name) ?? 0) + 1);
+  const entries = pools.map(entryOf);
+  const mountedNames = new Set<string>();
+  const owned = new Set(entries);
+  // The mounted lists of each Service that no pool has by its own Service and port: a respelt pool's, maybe.
+  const unowned = new Map<string, string[]>();
+  for (const { name, service } of identities.values()) {
+    mountedNames.add(name);
+    if (!owned.has(name) && lists.has(name)) unowned.set(service, [...(unowned.get(service) ?? []), name]);
   }
+  // A pool without an entry whose name no entry has, and no unowned list of its Service to be: by name, as before.
+  const byName = (i: number) => entries[i] === undefined && !mountedNames.has(pools[i]!.name) && !unowned.has(pools[i]!.service);
+  if (pools.every((ref, i) => entries[i] === ref.name || byName(i))) return lists;
+
+  // Which unowned lists each pool without an entry can be, and how many pools can be each list.
+  const candidates: (string[] | undefined)[] = pools.map((ref, i) => {
+    const left = entries[i] === undefined ? unowned.get(ref.service) : undefined;
+    if (left === undefined) return undefined;
+    const membership = memberships[i]!;
+    if (membership.state !== 'Found') return left.length === 1 ? left : [];
+    return left.filter((name) => holdsMember(membership, lists.get(name)!));
+  });
+  const claimants = new Map<string, number>();
+  for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);
+  const mountedNameOf = (ref: PoolRef, i: number): string | undefined => {
+    if (entries[i] !== undefined) return entries[i];
+    const names = candidates[i];
+    if (names?.length === 1 && claimants.get(names[0]!) === 1) return names[0];
+    return mountedNames.has(ref.name) ? undefined : ref.name;
+  };
+
   const byPool = new Map<string, ServerList>();
-  for (const ref of pools) {
-    const can = candidates.get(ref);
-    const name = own.get(ref) ?? (can?.length === 1 && claimants.get(can[0]!) === 1 ? can[0] : claimed.has(ref.name) ? undefined : ref.name);
+  pools.forEach((ref, i) => {
+    const name = mountedNameOf(ref, i);
     const list = name === undefined ? undefined : lists.get(name);
     if (list) byPool.set(ref.name, list);
-  }
+  });
   return byPool;
+}
+
+/** Whether `list` names a server the pool has now: the same pods on the same port. */
+export function holdsMember(membership: Membership & { state: 'Found' }, list: ServerList): boolean {
+  return list.servers.some((server) => membership.indexOf.get(server) >= 0);
 }

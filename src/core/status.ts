@@ -126,11 +126,9 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
     const whyWithoutPort = (p: PoolOutcome) => {
       const misnamed = p.membership.state === 'Found' ? p.membership.misnamed : 0;
       const lacking = withoutPort(p) - misnamed;
-      const reasons = [
-        ...(lacking > 0 ? [`${misnamed > 0 ? `${lacking} of ` : ''}their pods lack its target port`] : []),
-        ...(misnamed > 0 ? [`${lacking > 0 ? misnamed : 'they'} are written by hand or by another controller and name no port as the Service names it`] : []),
-      ];
-      return reasons.join('; ');
+      if (misnamed === 0) return 'their pods lack its target port';
+      if (lacking === 0) return 'they are written by hand or by another controller and name no port as the Service names it';
+      return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it`;
     };
     const bare = empty.filter((p) => withoutPort(p) === 0);
     const what = [

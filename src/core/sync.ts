@@ -11,7 +11,7 @@ import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, stor
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
-import { POOLS_KEY, currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
+import { POOLS_KEY, currentListsByPool, holdsMember, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -76,17 +76,18 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
   const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
-  const currentLists = current
-    ? currentListsByPool(current.pools, topology.pools, mountedPools, (ref) => memberships[topology.pools.indexOf(ref)]!)
-    : undefined;
+  const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
   const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
     const membership = memberships[i]!;
     const found = membership.state === 'Found';
+    const mounted = currentLists?.get(ref.name);
     const slots = assignSlots({
       members: found ? membership.members : [],
       indexOf: found ? membership.indexOf : NO_MEMBERS,
       mode: modes.get(ref.name) ?? 'ordered',
-      current: currentLists?.get(ref.name),
+      // A list without one server the pool has now (every address changed: its port is really another, or IPs
+      // became DNS names) keeps no order, and would spell an absent StatefulSet pod on the old port.
+      current: found && membership.members.length > 0 && mounted && !holdsMember(membership, mounted) ? undefined : mounted,
       dnsAddress: found ? membership.dnsAddress : undefined,
       wanted,
     });
@@ -147,7 +148,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     children: desired,
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
-  if (parent.metadata.deletionTimestamp === undefined && !allObserved(desired, children, observedConfigMap !== undefined && observedDeployment !== undefined && observedService !== undefined)) {
+  const deleting = parent.metadata.deletionTimestamp !== undefined;
+  if (!deleting && desired.some((child) => !observedIn(children, child))) {
     const ready = response.status.conditions?.find((c) => c.type === 'Ready');
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
@@ -157,15 +159,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   return response;
 }
 
-/**
- * Whether Metacontroller observed every child of the answer: the ConfigMap, Deployment and Service sync
- * found already (`found`), and the PodDisruptionBudget when there is one.
- */
-function allObserved(desired: readonly Child[], children: NonNullable<SyncRequest['children']>, found: boolean): boolean {
-  if (!found) return false;
-  const pdb = desired.find((child) => child.kind === 'PodDisruptionBudget');
-  const name = pdb?.metadata?.name;
-  return pdb === undefined || valuesOf(children[TYPE_KEYS.podDisruptionBudget] as ObjectMap<AnyObject>).some((o) => o.metadata.name === name);
+/** Whether Metacontroller observed `child`: its map is keyed `Kind.apiVersion`, as the child's own fields spell it. */
+function observedIn(children: Readonly<Record<string, unknown>>, child: Child): boolean {
+  const name = child.metadata?.name;
+  return valuesOf(children[`${child.kind}.${child.apiVersion}`] as ObjectMap<AnyObject>).some((o) => o.metadata.name === name);
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
