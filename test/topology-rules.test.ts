@@ -31,6 +31,19 @@ const statusOf = (body: Json) => body['status'] as { pools: Json[]; conditions: 
 const readyOf = (body: Json) => statusOf(body).conditions.find((c) => c['type'] === 'Ready')!;
 const inPool = (pool: string[]) => (server: string) => pool.includes(server);
 
+/** Proxy `name` synced again and again as Metacontroller does: each answer's status and children come back in the next request. */
+function reconciled(name: string) {
+  let status: Json | undefined;
+  let observed: Json[] | undefined;
+  return async (spec: Json, related: Json[]) => {
+    const parent = proxy({ name, spec, ...(status ? { status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+    status = res.body['status'] as Json;
+    observed = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools;
+  };
+}
+
 t.test('a missing Service under a replicated rule is left out; writes still reach the other replicas', async (t) => {
   const spec = { rules: { type: 'replicated', children: [{ service: { name: 'shard-a' } }, { service: { name: 'gone' } }, { service: { name: 'shard-b' } }] } };
   const res = await sync(spec);
@@ -257,15 +270,8 @@ t.test('a respelt pool beside a pool of its Service without servers, or without 
   // The secondary port lists no endpoint: its pool has no servers, and no pools.json entry, all along.
   const ports = [{ name: 'memcache', port: 11211 }, { name: 'secondary', port: 11311 }];
   const pods = deploymentPods('lone', 5, 53);
-  let status: Json | undefined;
-  let observed: Json[] | undefined;
-  const sync = async (rules: Json, related: Json[]) => {
-    const parent = proxy({ name: 'lone-proxy', spec: { rules }, ...(status ? { status } : {}) });
-    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
-    status = res.body['status'] as Json;
-    observed = observedChildren(parent, res.body['children'] as Json[]);
-    return configOf(res.body).pools;
-  };
+  const step = reconciled('lone-proxy');
+  const sync = (rules: Json, related: Json[]) => step({ rules }, related);
   const svc = service({ name: 'lone', ports });
   const at = (i: number) => `${pods[i]!.ip}:11211`;
   const rules = (port: number | string) => ({ children: [{ service: { name: 'lone', port } }, { service: { name: 'lone', port: 'secondary' } }] });
@@ -290,15 +296,10 @@ t.test('a respelt pool beside a pool of its Service without servers, or without 
 t.test('a pool that moves to a port of other servers takes no order or spelling from the old port’s list', async (t) => {
   // Spec first: the new port is PortNotFound, and the old port's servers serve meanwhile. Once the Service has
   // the port (other memcached on the same pods), with a pod away: every ordinal on the new port.
-  let status: Json | undefined;
-  let observed: Json[] | undefined;
+  const step = reconciled('moved-port');
   const sync = async (servicePort: number, ports: { name: string; port: number }[], pods: ReturnType<typeof statefulSetPods>, port: number) => {
-    const parent = proxy({ name: 'moved-port', spec: { serviceName: 'mc', servicePort }, ...(status ? { status } : {}) });
     const related = [service({ name: 'mc', headless: true, ports }), statefulSet('mc', 3), ...endpointSlices('mc', pods, { port, portName: port === 11211 ? 'memcache' : 'other' })];
-    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
-    status = res.body['status'] as Json;
-    observed = observedChildren(parent, res.body['children'] as Json[]);
-    return configOf(res.body).pools['mc'];
+    return (await step({ serviceName: 'mc', servicePort }, related))['mc'];
   };
   const on = (port: number) => (n: number) => `mc-${n}.mc.default.svc.cluster.local:${port}`;
   const old = [{ name: 'memcache', port: 11211 }];
@@ -310,16 +311,11 @@ t.test('a pool that moves to a port of other servers takes no order or spelling 
 
 t.test('a Service port renumbered over the same target port keeps the pool’s order, whichever is edited first', async (t) => {
   for (const order of ['together', 'spec first', 'Service first'] as const) {
-    let status: Json | undefined;
-    let observed: Json[] | undefined;
     const pods = deploymentPods('renum', 5, 52);
+    const step = reconciled('renumbered');
     const sync = async (servicePort: number, port: number, members: typeof pods) => {
-      const parent = proxy({ name: 'renumbered', spec: { serviceName: 'renum', servicePort }, ...(status ? { status } : {}) });
       const related = [service({ name: 'renum', ports: [{ name: 'memcache', port, targetPort: 11211 }] }), ...endpointSlices('renum', members)];
-      const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
-      status = res.body['status'] as Json;
-      observed = observedChildren(parent, res.body['children'] as Json[]);
-      return configOf(res.body).pools['renum'];
+      return (await step({ serviceName: 'renum', servicePort }, related))['renum'];
     };
     const at = (i: number) => `${pods[i]!.ip}:11211`;
     await sync(11211, 11211, pods.slice(0, 4));
