@@ -307,6 +307,15 @@ t.test('a pool that moves to a port of other servers takes no order or spelling 
   t.same(await sync(11411, old, statefulSetPods('mc', [0, 1, 2]), 11211), { servers: [0, 1, 2].map(on(11211)) }, 'PortNotFound: the old servers serve meanwhile');
   const both = [...old, { name: 'other', port: 11411 }];
   t.same(await sync(11411, both, statefulSetPods('mc', [0, 2]), 11411), { servers: [0, 1, 2].map(on(11411)) }, 'pod 1 away: on the new port too');
+
+  // The same move with the highest pod away: its slot is kept (the StatefulSet still wants it), on the new port.
+  const tail = reconciled('moved-port-tail');
+  const at = (servicePort: number, ports: { name: string; port: number }[], ordinals: number[], port: number) =>
+    tail({ serviceName: 'mc', servicePort }, [service({ name: 'mc', headless: true, ports }), statefulSet('mc', 3), ...endpointSlices('mc', statefulSetPods('mc', ordinals), { port, portName: port === 11211 ? 'memcache' : 'other' })]);
+  await at(11211, old, [0, 1, 2], 11211);
+  t.same((await at(11411, old, [0, 1, 2], 11211))['mc'], { servers: [0, 1, 2].map(on(11211)) }, 'PortNotFound: kept');
+  t.same((await at(11411, both, [0, 1], 11411))['mc'], { servers: [0, 1, 2].map(on(11411)) }, 'pod 2 away: its slot kept, on the new port');
+  t.same((await at(11411, both, [0, 1, 2], 11411))['mc'], { servers: [0, 1, 2].map(on(11411)) }, 'and back in it');
 });
 
 t.test('a Service port renumbered over the same target port keeps the pool’s order, whichever is edited first', async (t) => {

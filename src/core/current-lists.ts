@@ -122,6 +122,6 @@ export function currentListsByPool(
 }
 
 /** Whether `list` names a server the pool has now: the same pods on the same port. */
-export function holdsMember(membership: Membership & { state: 'Found' }, list: ServerList): boolean {
+function holdsMember(membership: Membership & { state: 'Found' }, list: ServerList): boolean {
   return list.servers.some((server) => membership.indexOf.get(server) >= 0);
 }

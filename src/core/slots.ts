@@ -99,9 +99,12 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {
     // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live, spelt
-    // as the current list spells it (its port may not be the one most endpoints have now).
+    // as the current list spells it (its port may not be the one most endpoints have now), when that list
+    // holds one of the pods there now. A list that holds none may be another port's, of other servers (a pool
+    // moved, spec first, to another port kept its old list meanwhile): its spelling would route there.
     const { prefix, start, slots } = ordinals;
-    const spelt = slots.includes(undefined) ? currentByHost(current) : undefined;
+    const holdsPresent = current !== undefined && current.servers.some((server) => memberAt.get(server) >= 0);
+    const spelt = slots.includes(undefined) && holdsPresent ? currentByHost(current) : undefined;
     const dns = slots.map((m, i) => {
       if (m !== undefined) return '';
       const address = dnsAddress(`${prefix}-${start + i}`);

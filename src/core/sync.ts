@@ -11,7 +11,7 @@ import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, stor
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
-import { POOLS_KEY, currentListsByPool, holdsMember, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
+import { POOLS_KEY, currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -80,14 +80,11 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
     const membership = memberships[i]!;
     const found = membership.state === 'Found';
-    const mounted = currentLists?.get(ref.name);
     const slots = assignSlots({
       members: found ? membership.members : [],
       indexOf: found ? membership.indexOf : NO_MEMBERS,
       mode: modes.get(ref.name) ?? 'ordered',
-      // A list without one server the pool has now (every address changed: its port is really another, or IPs
-      // became DNS names) keeps no order, and would spell an absent StatefulSet pod on the old port.
-      current: found && membership.members.length > 0 && mounted && !holdsMember(membership, mounted) ? undefined : mounted,
+      current: currentLists?.get(ref.name),
       dnsAddress: found ? membership.dnsAddress : undefined,
       wanted,
     });

@@ -234,9 +234,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
       const reason = readyAddresses.size === 0 ? 'NoReadyServers' : undefined;
       must(status.reason === reason, `${label}: reason ${status.reason} while it has members, ${readyAddresses.size} ready`);
       must(pool !== undefined && pool.servers.length > 0, `${label} lost its servers: ${JSON.stringify(expected.members)}`);
-      // README: a list without one server the pool has now keeps no order.
-      const kept = before?.servers.some((s) => expected.members.some((m) => m.address === s)) ? before : undefined;
-      checkMembers(label, pool, kept, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n), cluster.sendsStatefulSets ? cluster.get(status.service as ServiceName).replicas : undefined);
+      checkMembers(label, pool, before, expected.members, leaf.mode, (n) => cluster.ordinalAddress(status.service, n), cluster.sendsStatefulSets ? cluster.get(status.service as ServiceName).replicas : undefined);
       must(status.readyServers === pool.servers.filter((s) => readyAddresses.has(s)).length, `${label}: readyServers ${status.readyServers}`);
     }
     if (pool) {
