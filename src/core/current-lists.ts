@@ -62,11 +62,11 @@ export function parsePoolIdentities(text: string | undefined): Map<string, Mount
  *
  * A pool whose port is now written otherwise (`11211`, `"11211"`, `memcache`, or a Service port renumbered
  * over the same target port) has no entry of its own. It takes a mounted list of its Service that no pool
- * claims when that list is the only one it can be, and it the only pool that can be that list's: with
- * members, a list that holds one of them (the same pods on the same target port; a port that is really
- * another shares none); without its Service or port for now (the spec edited before the Service, or the
- * Service away), its Service's one unclaimed list, which it keeps as such a pool keeps its own. A pool whose
- * Service lists no endpoints takes none: it could not tell.
+ * owns (by its own entry) when that list is the only one it can be, and it the only pool that can be that
+ * list's: with members, a list that holds one of them (the same pods on the same target port; a port that
+ * is really another shares none); without its Service or port for now (the spec edited before the Service,
+ * or the Service away), its Service's one unowned list, which it keeps as such a pool keeps its own. A pool
+ * whose Service lists no endpoints takes none: it could not tell.
  *
  * A pool pools.json does not name (it had no servers, or a hand edit left it out) goes by its name, unless
  * pools.json gives that name to another Service or port; and without pools.json, every pool goes by name.
