@@ -9,7 +9,7 @@
  */
 import { poolKey, type PoolRef } from './topology.js';
 import type { Membership } from './membership.js';
-import type { ServerList } from './slots.js';
+import { holdsMember, type ServerList } from './slots.js';
 
 /** The ConfigMap key that names each pool's Service and port. */
 export const POOLS_KEY = 'pools.json';
@@ -101,7 +101,7 @@ export function currentListsByPool(
     if (left === undefined) return undefined;
     const membership = memberships[i]!;
     if (membership.state !== 'Found') return left.length === 1 ? left : [];
-    return left.filter((name) => holdsMember(membership, lists.get(name)!));
+    return left.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
   });
   const claimants = new Map<string, number>();
   for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);
@@ -119,9 +119,4 @@ export function currentListsByPool(
     if (list) byPool.set(ref.name, list);
   });
   return byPool;
-}
-
-/** Whether `list` names a server the pool has now: the same pods on the same port. */
-function holdsMember(membership: Membership & { state: 'Found' }, list: ServerList): boolean {
-  return list.servers.some((server) => membership.indexOf.get(server) >= 0);
 }

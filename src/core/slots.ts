@@ -32,6 +32,11 @@ const MAX_HOLE_SHARE = 0.5;
 
 export type SlotMode = 'ch3' | 'ordered' | 'set';
 
+/** Whether `list` names a server the pool has now (`memberAt`: its members' addresses): the same pods on the same port. */
+export function holdsMember(list: ServerList, memberAt: StringIndex): boolean {
+  return list.servers.some((server) => memberAt.get(server) >= 0);
+}
+
 export interface SlotInput {
   /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
@@ -103,8 +108,7 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
     // holds one of the pods there now. A list that holds none may be another port's, of other servers (a pool
     // moved, spec first, to another port kept its old list meanwhile): its spelling would route there.
     const { prefix, start, slots } = ordinals;
-    const holdsPresent = current !== undefined && current.servers.some((server) => memberAt.get(server) >= 0);
-    const spelt = slots.includes(undefined) && holdsPresent ? currentByHost(current) : undefined;
+    const spelt = slots.includes(undefined) && current !== undefined && holdsMember(current, memberAt) ? currentByHost(current) : undefined;
     const dns = slots.map((m, i) => {
       if (m !== undefined) return '';
       const address = dnsAddress(`${prefix}-${start + i}`);

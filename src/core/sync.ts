@@ -3,7 +3,7 @@
  * desired children and status out. Pure: the time comes in with the context.
  */
 import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from '../api/kubernetes.js';
-import { TYPE_KEYS, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
+import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
@@ -53,13 +53,9 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const children = request.children ?? {};
   const related = request.related ?? {};
   const ownName = mcrouterName(parent);
-  // v1 hooks key objects by name, v2 by namespace/name: read values, never keys.
-  const observedConfigMap = valuesOf(children[TYPE_KEYS.configMap] as ObjectMap<ConfigMap>).find((c) => c.metadata.name === ownName);
-  const observedDeployment = valuesOf(children[TYPE_KEYS.deployment] as ObjectMap<Deployment>).find(
-    (d) => d.metadata.name === ownName,
-  );
-  const ownService = proxyServiceName(parent);
-  const observedService = valuesOf(children[TYPE_KEYS.service] as ObjectMap<AnyObject>).find((s) => s.metadata.name === ownService);
+  const observedConfigMap = observedChild<ConfigMap>(children, TYPE_KEYS.configMap, ownName);
+  const observedDeployment = observedChild<Deployment>(children, TYPE_KEYS.deployment, ownName);
+  const observedService = observedChild(children, TYPE_KEYS.service, proxyServiceName(parent));
   const mounted = observedConfigMap?.data?.[CONFIG_KEY];
   const current = parseCurrentConfig(mounted);
 
@@ -146,7 +142,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
   const deleting = parent.metadata.deletionTimestamp !== undefined;
-  if (!deleting && desired.some((child) => !observedIn(children, child))) {
+  // Metacontroller keys its maps `Kind.apiVersion`, as each child's own fields spell it.
+  if (!deleting && desired.some((child) => !observedChild(children, `${child.kind}.${child.apiVersion}`, child.metadata?.name))) {
     const ready = response.status.conditions?.find((c) => c.type === 'Ready');
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
@@ -156,10 +153,9 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   return response;
 }
 
-/** Whether Metacontroller observed `child`: its map is keyed `Kind.apiVersion`, as the child's own fields spell it. */
-function observedIn(children: Readonly<Record<string, unknown>>, child: Child): boolean {
-  const name = child.metadata?.name;
-  return valuesOf(children[`${child.kind}.${child.apiVersion}`] as ObjectMap<AnyObject>).some((o) => o.metadata.name === name);
+/** The child of type `typeKey` named `name` that Metacontroller observed. v1 hooks key objects by name, v2 by namespace/name: read values, never keys. */
+function observedChild<T extends AnyObject = AnyObject>(children: Readonly<Record<string, unknown>>, typeKey: string, name: string | undefined): T | undefined {
+  return valuesOf(children[typeKey] as ObjectMap<T>).find((o) => o.metadata.name === name);
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
