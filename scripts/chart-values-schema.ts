@@ -3,7 +3,7 @@
  * checks before it renders anything. What the hook itself reads from its environment (the log levels,
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
-import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, IMAGE_REPOSITORY, IMAGE_TAG_AND_DIGEST } from '../src/api/formats.js';
+import { DNS1123_SUBDOMAIN, DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, IMAGE_REPOSITORY, IMAGE_TAG_AND_DIGEST } from '../src/api/formats.js';
 import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
@@ -44,7 +44,11 @@ export function chartValuesSchema() {
         tag: { type: 'string', pattern: IMAGE_TAG_AND_DIGEST },
         pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
       }),
-      imagePullSecrets: { type: 'array', items: { type: 'object' } },
+      // As a pod lists them: `[{name: SECRET}]` (a bare name, or a misspelt key, would give the hook's pod none).
+      imagePullSecrets: {
+        type: 'array',
+        items: { ...closed({ name: { type: 'string', minLength: 1, maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN } }), required: ['name'] },
+      },
       replicaCount: { type: 'integer', minimum: 0 },
       logLevel: { enum: LOG_LEVELS },
       clusterDomain: { type: 'string', minLength: 1, maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS_NAME },

@@ -152,6 +152,8 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['an image the kubelet cannot parse', { serviceName: 'a', mcrouter: { image: 'mcrouter:0.41.0 ' } }, /^spec\.mcrouter\.image: must be an image reference as the kubelet reads one: .*without spaces/],
     ['a port name no Service port can have', { rules: { service: { name: 'a', port: 'Memcache' } } }, /^spec\.rules\.service\.port: must be a DNS-1123 label: lower case letters, digits or '-'/],
     ['a nodeSelector value no label can have', { serviceName: 'a', mcrouter: { nodeSelector: { zone: '-a' } } }, /^spec\.mcrouter\.nodeSelector\.zone: must be a label value: /],
+    ['a pull secret name no Secret can have', { serviceName: 'a', mcrouter: { imagePullSecrets: [{ name: 'regcred' }, { name: 'Registry_Credentials' }] } }, /^spec\.mcrouter\.imagePullSecrets\[1\]\.name: must be a DNS-1123 subdomain: lower case letters, digits, '-' or '\.'/],
+    ['a pull secret without a name', { serviceName: 'a', mcrouter: { imagePullSecrets: [{}] } }, /^spec\.mcrouter\.imagePullSecrets\[0\]\.name: /],
     ['a relative statsRoot', { serviceName: 'a', mcrouter: { statsRoot: 'stats' } }, /^spec\.mcrouter\.statsRoot: must be an absolute path \(starting with '\/'\)$/],
     ['a Service name with a capital', { serviceName: 'Memcached' }, /^spec\.serviceName: must be a DNS-1035 label: lower case letters, digits or '-', starting with a letter/],
     ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],

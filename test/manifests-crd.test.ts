@@ -164,6 +164,7 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
       }),
     ],
     ['a pod annotation of 20 KiB (a Vault agent template, say)', proxy({ serviceName: 'm', mcrouter: { podAnnotations: { 'vault.hashicorp.com/agent-inject-template-config': 'x'.repeat(20 * 1024) }, nodeSelector: { 'topology.kubernetes.io/zone': 'eu-west-1a', pool: '' } } })],
+    ['pull secrets', proxy({ serviceName: 'm', mcrouter: { imagePullSecrets: [{ name: 'regcred' }, { name: 'registry.example.com' }] } })],
     ['images with a registry, a port, a digest', proxy({ serviceName: 'm', mcrouter: { image: 'registry.example.com:5000/cache/mcrouter:0.41.0', exporter: { image: `ghcr.io/dev25/mcrouter_exporter@sha256:${'a'.repeat(64)}` } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
@@ -223,6 +224,9 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['empty children', proxy({ rules: { children: [] } }), /./],
     ['a leaf without a name', proxy({ rules: { service: { port: 11211 } } }), /./],
     ['negative replicas', proxy({ serviceName: 'a', mcrouter: { replicas: -1 } }), /./],
+    ['a pull secret without a name', proxy({ serviceName: 'a', mcrouter: { imagePullSecrets: [{}] } }), /name/],
+    ['a pull secret name with capitals', proxy({ serviceName: 'a', mcrouter: { imagePullSecrets: [{ name: 'RegCred' }] } }), /pattern/],
+    ['a pull secret name of 254 characters', proxy({ serviceName: 'a', mcrouter: { imagePullSecrets: [{ name: 'a'.repeat(254) }] } }), /./],
     ['a non-string nodeSelector value', proxy({ serviceName: 'a', mcrouter: { nodeSelector: { a: 1 } } }), /./],
     ['no spec', { apiVersion: 'ianlewis.org/v1alpha1', kind: 'MemcachedProxy', metadata: { name: 'p' } }, /./],
   ];

@@ -315,6 +315,7 @@ t.test('the chart', async (t) => {
     '--set', 'nodeSelector.disk=ssd',
     '--set', 'extraEnv[0].name=NODE_OPTIONS',
     '--set', 'extraEnv[0].value=--max-old-space-size=768',
+    '--set', 'imagePullSecrets[0].name=registry-credentials',
   );
   const deployment = one(custom, 'Deployment') as K8sObject & { spec: { replicas: number; template: { metadata: { annotations?: Json } } } };
   const container = hookContainer(deployment);
@@ -332,6 +333,7 @@ t.test('the chart', async (t) => {
   t.equal(container.resources?.requests?.cpu, 1);
   t.same(deployment.spec.template.metadata.annotations, { a: 'b' });
   t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
+  t.same(podSpecOf(deployment).imagePullSecrets, [{ name: 'registry-credentials' }]);
   for (const o of custom) validateObject(t, o, 'helm with values');
 
   // The grace period covers the drain and the in-flight timeout the hook is given, and hookTimeout is a Go duration.
@@ -362,6 +364,9 @@ t.test('the chart', async (t) => {
     ['podDisruptionBudget.maxUnavailable=0', 'would block every drain of the hook\'s nodes'],
     ['podDisruptionBudget.maxUnavailable=one', 'neither a number nor a percentage: the API server refuses the PDB'],
     ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
+    ['imagePullSecrets[0]=regcred', 'a bare name: a pod names its pull secrets as {name}'],
+    ['imagePullSecrets[0].nmae=regcred', 'a misspelt key of a pull secret'],
+    ['imagePullSecrets[0].name=RegCred', 'not a Secret name'],
     ['extraEnv[0].name=LOG_LEVEL', 'a variable the chart sets from logLevel: it would hide it'],
     ['extraEnv[0].value=x', 'an EnvVar without a name'],
     ['extraEnv[0].name=NODE_OPTIONS,extraEnv[0].value=768', 'a value --set makes a number: the API server refuses it'],

@@ -603,6 +603,7 @@ t.test('more than one replica gets a PodDisruptionBudget; back to one, it is dro
 const FULL: Json = {
   image: 'registry.example.com/mcrouter:0.41.0',
   imagePullPolicy: 'Always',
+  imagePullSecrets: [{ name: 'registry.example.com' }, { name: 'mirror-credentials' }],
   port: 5000,
   replicas: 2,
   resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },
@@ -657,8 +658,12 @@ t.test('what the user writes into the pod comes out as the API server stores it,
     },
   });
   t.doesNotThrow(() => new Deployment(childOf(res.body, 'Deployment') as any).validate());
-  const none = await post(app, '/sync', syncRequest({ parent: cache({ tolerations: [] }), related: members([0]) }));
+  const none = await post(app, '/sync', syncRequest({ parent: cache({ tolerations: [], imagePullSecrets: [] }), related: members([0]) }));
   t.notOk('tolerations' in podOf(none.body).spec, 'tolerations: [] is none');
+  t.notOk('imagePullSecrets' in podOf(none.body).spec, 'imagePullSecrets: [] is none: the ServiceAccount\'s apply');
+  // What the CRD prunes or refuses, sent by hand: a key it does not have, a name given twice.
+  const secrets = await post(app, '/sync', syncRequest({ parent: cache({ imagePullSecrets: [{ name: 'a', namespace: 'other' }, { name: 'b' }, { name: 'a' }] }), related: members([0]) }));
+  t.same(podOf(secrets.body).spec.imagePullSecrets, [{ name: 'a' }, { name: 'b' }], 'each name once, and only the name');
   // What the API server stores, written back as the spec, comes out the same.
   const again = await post(app, '/sync', syncRequest({ parent: cache({ tolerations: pod.tolerations, affinity: pod.affinity, podSecurityContext: { fsGroup: null, seLinuxOptions: {} } }), related: members([0]) }));
   const storedPod = podOf(again.body).spec;
@@ -706,6 +711,7 @@ t.test('every spec.mcrouter field reaches the pod', async (t) => {
   t.same(Object.entries(template.spec.nodeSelector), [['cloud.google.com/gke-nodepool', 'cache'], ['kubernetes.io/os', 'linux']], 'nodeSelector, keys sorted');
   t.same(template.spec.tolerations, FULL['tolerations']);
   t.same(template.spec.affinity, FULL['affinity'], 'affinity replaces the default anti-affinity');
+  t.same(template.spec.imagePullSecrets, FULL['imagePullSecrets'], 'the pull secrets, for both containers: the pod names them');
   t.same(template.metadata.annotations, {
     'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true',
     'prometheus.io/scrape': 'true',

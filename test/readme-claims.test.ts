@@ -215,13 +215,20 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
   t.same(await list([three[0]!]), { servers: [ip[0]] }, 'c leaves: [a], the hole before it dropped as trailing');
 });
 
-t.test('the mcrouter pods run as the namespace’s default ServiceAccount, with no pull secrets of their own', async (t) => {
-  // README, spec.mcrouter.image: "the pods run as the namespace's `default` ServiceAccount, so add the pull
-  // secret there ...; the spec has no `imagePullSecrets` of its own".
-  const { body } = await new Synced({ serviceName: 'memcached', mcrouter: { image: 'registry.example.com/team/mcrouter:0.41.0' } }).sync([service({ name: 'memcached' })]);
-  const deployment = (body['children'] as Json[]).find((c) => c['kind'] === 'Deployment') as { spec: { template: { spec: Json } } };
-  const pod = deployment.spec.template.spec;
-  t.equal(pod['serviceAccountName'], undefined, 'no ServiceAccount named: the namespace’s default');
-  t.equal(pod['imagePullSecrets'], undefined, 'no pull secrets in the pod: the ServiceAccount’s apply');
-  t.equal((pod['containers'] as Json[])[0]!['image'], 'registry.example.com/team/mcrouter:0.41.0');
+t.test('the mcrouter pods run as the namespace’s default ServiceAccount; spec pull secrets go into the pod', async (t) => {
+  // README, spec.mcrouter.imagePullSecrets: "without it the pods pull with the namespace's `default`
+  // ServiceAccount's pull secrets"; with it, the pod names its own, which Kubernetes then leaves as they are.
+  const image = 'registry.example.com/team/mcrouter:0.41.0';
+  const podOf = async (mcrouter: Json) => {
+    const { body } = await new Synced({ serviceName: 'memcached', mcrouter }).sync([service({ name: 'memcached' })]);
+    const deployment = (body['children'] as Json[]).find((c) => c['kind'] === 'Deployment') as { spec: { template: { spec: Json } } };
+    return deployment.spec.template.spec;
+  };
+  const plain = await podOf({ image });
+  t.equal(plain['serviceAccountName'], undefined, 'no ServiceAccount named: the namespace’s default');
+  t.equal(plain['imagePullSecrets'], undefined, 'no pull secrets in the pod: the ServiceAccount’s apply');
+  t.equal((plain['containers'] as Json[])[0]!['image'], image);
+  const own = await podOf({ image, imagePullSecrets: [{ name: 'team-registry' }] });
+  t.same(own['imagePullSecrets'], [{ name: 'team-registry' }]);
+  t.equal(own['serviceAccountName'], undefined);
 });

@@ -4,7 +4,7 @@
  * requests with them, and the core's types are derived from them.
  */
 import { Type, type Static, type TEnum, type TSchema } from 'typebox';
-import { IMAGE_REFERENCE } from './formats.js';
+import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './formats.js';
 import { MapOf } from './map.js';
 
 export const GROUP = 'ianlewis.org';
@@ -187,6 +187,7 @@ export const PATTERN_MEANINGS: ReadonlyMap<string, string> = new Map([
   [QUANTITY, "must be a quantity: a number with an optional suffix (e.g. '500m', '0.5', '128Mi' or '1Gi')"],
   [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: an optional registry host, a repository path in lower case, then an optional ':tag' and '@algorithm:hex' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
   [ABSOLUTE_PATH, "must be an absolute path (starting with '/')"],
+  [DNS1123_SUBDOMAIN, "must be a DNS-1123 subdomain: lower case letters, digits, '-' or '.', starting and ending with a letter or digit (e.g. 'example.com')"],
 ]);
 const Resources = (description: string) =>
   Type.Object(
@@ -252,10 +253,21 @@ export const Exporter = Type.Object(
   { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
 );
 
+/**
+ * Pull secrets as a pod names them (LocalObjectReferences), each with its name (an entry without one names
+ * no Secret); a list keyed by name, as PodSpec's, so that the API server refuses a name given twice.
+ */
+export const ImagePullSecrets = (description: string) =>
+  Type.Array(
+    Type.Object({ name: Type.String({ minLength: 1, maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN, description: 'Name of a Secret in the same namespace.' }) }),
+    { maxItems: 64, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description },
+  );
+
 export const McrouterSpec = Type.Object(
   {
     image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
     imagePullPolicy: Type.Optional(enumOf(['Always', 'IfNotPresent', 'Never'] as const, 'Image pull policy.')),
+    imagePullSecrets: Type.Optional(ImagePullSecrets('Secrets of the proxy\'s namespace the mcrouter pods pull their images with (the exporter\'s too). They replace those of the namespace\'s default ServiceAccount, which Kubernetes adds only to a pod that names none.')),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
     replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
     resources: Type.Optional(Resources(`Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): ${requestsText(DEFAULTS.mcrouterRequests)}.`)),
