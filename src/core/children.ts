@@ -254,8 +254,9 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
     volumes,
   };
   // Only the name: a key the CRD does not have cannot reach the pod. A name given twice (the CRD refuses it) once.
-  const pullSecrets = [...new Set(spec.imagePullSecrets?.map((s) => s.name))];
-  if (pullSecrets.length > 0) podSpec.imagePullSecrets = pullSecrets.map((name) => ({ name }));
+  if (spec.imagePullSecrets && spec.imagePullSecrets.length > 0) {
+    podSpec.imagePullSecrets = [...new Set(spec.imagePullSecrets.map((s) => s.name))].map((name) => ({ name }));
+  }
   // `nodeSelector: {}` and `tolerations: []`, as templates write an empty value, are none: the API server drops both.
   if (spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0) podSpec.nodeSelector = sorted(spec.nodeSelector);
   if (spec.tolerations && spec.tolerations.length > 0) podSpec.tolerations = spec.tolerations.map(storedToleration);
