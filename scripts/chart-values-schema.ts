@@ -4,7 +4,7 @@
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
 import { DNS1123_SUBDOMAIN, DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, IMAGE_REPOSITORY, IMAGE_TAG_AND_DIGEST } from '../src/api/formats.js';
-import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
+import { DNS1035_LABEL, LABEL_VALUE } from '../src/api/memcached-proxy.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -26,7 +26,12 @@ export const CHART_ENV = [
   'JSON_DEPTH_LIMIT',
 ];
 
+/** The labels templates/_helpers.tpl ("memcached-operator.labels") puts on every object of the chart. */
+const CHART_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component'];
+
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+/** A Prometheus duration as the Prometheus Operator's CRDs check it (its `Duration` type), or empty. */
+const PROMETHEUS_DURATION = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
 const imageReference = { type: 'string', maxLength: 512, pattern: IMAGE_REFERENCE };
 
 /** What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. */
@@ -83,6 +88,17 @@ export function chartValuesSchema() {
       }),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
+      serviceMonitor: closed({
+        enabled: { type: 'boolean' },
+        interval: { type: 'string', pattern: PROMETHEUS_DURATION },
+        // Label values: --set makes `true` or 1 something else, which the API server refuses.
+        // Not the labels templates/_helpers.tpl gives every object: the ServiceMonitor would carry one twice.
+        labels: {
+          type: 'object',
+          propertyNames: { not: { enum: CHART_LABELS } },
+          additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
+        },
+      }),
       crds: closed({ install: { type: 'boolean' } }),
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it: 10s, 1m30s.",

@@ -17,6 +17,7 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, settingsFromEnv } from '../src/settings.js';
 import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
@@ -61,6 +62,7 @@ const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
   'apps/v1/StatefulSet': StatefulSet,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
 };
 
 /**
@@ -271,6 +273,29 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
     const shutdownMs = Number(env.SHUTDOWN_DELAY_MS) + drainMs;
     t.ok((pod.terminationGracePeriodSeconds ?? 30) * 1000 > shutdownMs, `${where}: the grace period outlasts the drain`);
     t.equal(pod.securityContext?.runAsUser, 65532, `${where}: runs as the image's user`);
+  }
+});
+
+t.test('the chart\'s ServiceMonitor scrapes the hook\'s /metrics through its Service, only when asked for', async (t) => {
+  t.same(byKind(helmed, 'ServiceMonitor'), [], 'none by default: it needs the Prometheus Operator\'s CRDs');
+  const objects = helmTemplate('--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.interval=30s', '--set-string', 'serviceMonitor.labels.release=kube-prometheus-stack');
+  const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; interval?: string }[] } };
+  const service = one(objects, 'Service') as K8sObject & { metadata: { labels: Record<string, string> }; spec: { ports: { name: string }[] } };
+  t.equal(monitor.metadata.namespace, service.metadata.namespace, 'beside the Service: a ServiceMonitor selects Services of its own namespace');
+  t.ok(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v), 'it selects the hook\'s Service');
+  t.same(monitor.spec.endpoints, [{ port: service.spec.ports[0]!.name, path: '/metrics', interval: '30s' }], 'by the Service\'s port name');
+  t.equal(monitor.metadata.labels?.['release'], 'kube-prometheus-stack', 'with the labels a Prometheus selects by');
+  validateObject(t, monitor, 'helm with serviceMonitor');
+  const plain = one(helmTemplate('--set', 'serviceMonitor.enabled=true'), 'ServiceMonitor') as typeof monitor;
+  t.notOk('interval' in plain.spec.endpoints[0]!, 'no interval: Prometheus\' own');
+  for (const [value, why] of [
+    ['serviceMonitor.interval=30', 'a number: not a Prometheus duration'],
+    ['serviceMonitor.interval=30 s', 'not a Prometheus duration'],
+    ['serviceMonitor.labels.release=true', 'a boolean, as --set makes it: the API server refuses a label that is no string'],
+    ['serviceMonitor.labels.app\\.kubernetes\\.io/instance=other', 'a label the chart sets: the ServiceMonitor would carry it twice'],
+    ['serviceMonitor.enable=true', 'a misspelt key'],
+  ]) {
+    t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused (${why})`);
   }
 });
 

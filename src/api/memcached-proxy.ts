@@ -161,7 +161,7 @@ const Embedded = (description: string) =>
 /** Kubernetes' limit on all of an object's annotations together; one value may take it all (a Vault agent template). */
 const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 /** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
-const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 
 const ABSOLUTE_PATH = '^/';
 
