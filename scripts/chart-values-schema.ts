@@ -101,12 +101,13 @@ export function chartValuesSchema() {
       }),
       crds: closed({ install: { type: 'boolean' } }),
       hookTimeout: {
-        description: "A Go duration, as Metacontroller's CompositeController reads it: 10s, 1m30s.",
+        description: "A Go duration, as Metacontroller's CompositeController reads it, in whole milliseconds: 10s, 1m30s, 1.5s, 500ms.",
         type: 'string',
-        pattern: '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$',
-        // Metacontroller takes a timeout of 0 as no timeout given, and waits its default 10 s. Go's
-        // ParseDuration drops what is under a nanosecond: 0.5ns is 0 too.
-        not: { pattern: '^([0.]+(ns|us|µs|ms|s|m|h)|0*\\.[0-9]*ns)+$' },
+        // Whole milliseconds (ms, and s, m, h with at most three decimals), so that no spelling hides a zero:
+        // Metacontroller takes a timeout of 0 as no timeout given, and waits its default 10 s, and Go's
+        // ParseDuration drops what is under a nanosecond (0.5ns, 0.0000000001s are 0).
+        pattern: '^([0-9]+ms|[0-9]+(\\.[0-9]{1,3})?(s|m|h))+$',
+        not: { pattern: '^([0.]+(ms|s|m|h))+$' },
       },
       podAnnotations: stringMap,
       nodeSelector: stringMap,

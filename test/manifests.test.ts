@@ -74,7 +74,7 @@ const closed = <T extends Record<string, TSchema>>(properties: T) => Type.Object
 const Webhook = closed({
   url: Type.Optional(Type.String({ pattern: '^https?://' })),
   path: Type.Optional(Type.String()),
-  timeout: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s|m)$' })),
+  timeout: Type.Optional(Type.String({ pattern: '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$' })),
   service: Type.Optional(
     closed({ name: Type.String(), namespace: Type.String(), port: Type.Optional(Type.Integer()), protocol: Type.Optional(Type.String()) }),
   ),
@@ -365,6 +365,10 @@ t.test('the chart', async (t) => {
   const grace = (d: K8sObject[]) => (podSpecOf(one(d, 'Deployment')) as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds;
   t.equal(grace(helmed), 30, 'the defaults (3 s + 10 s): 30 s, Kubernetes\' default');
   const slow = helmTemplate('--set', 'shutdownDelayMs=5000', '--set', 'shutdownTimeoutMs=60000', '--set', 'hookTimeout=1m');
+  for (const timeout of ['1m30s', '1.5s', '2500ms', '0.25m', '1h']) {
+    const hooks = (one(helmTemplate('--set', `hookTimeout=${timeout}`), 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: { timeout: unknown } }> } }).spec.hooks;
+    t.equal(hooks['sync']!.webhook.timeout, timeout, `hookTimeout=${timeout} is taken`);
+  }
   t.equal(grace(slow), 70, '5 s + 60 s: 65 s, plus 5 to spare');
   t.match(envOf(hookContainer(one(slow, 'Deployment'))), { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '60000' });
   const timeouts = (one(slow, 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: { timeout: unknown } }> } }).spec.hooks;
@@ -375,6 +379,9 @@ t.test('the chart', async (t) => {
     ['hookTimeout=0s', 'Metacontroller takes a timeout of 0 as none given, and waits 10 s'],
     ['hookTimeout=0m0.0s', 'zero, however spelt'],
     ['hookTimeout=0.5ns', 'under a nanosecond, which Go reads as 0'],
+    ['hookTimeout=0.0000000001s', 'under a nanosecond in seconds, which Go reads as 0 too'],
+    ['hookTimeout=900us', 'under a millisecond: no hook call could be answered'],
+    ['hookTimeout=0.0005s', 'under a millisecond, in seconds'],
     ['shutdownDelayMs=-1', 'negative'],
     ['bodyLimit=0', 'Fastify refuses a body limit of 0: the hook would refuse to start'],
     ['clusterDomain=cluster.local.', 'a trailing dot: the hook would refuse to start'],
