@@ -88,6 +88,7 @@ export function chartValuesSchema() {
       }),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
+      userRoles: closed({ aggregate: { type: 'boolean' } }),
       serviceMonitor: closed({
         enabled: { type: 'boolean' },
         interval: { type: 'string', pattern: PROMETHEUS_DURATION },

@@ -16,11 +16,12 @@ import { parse as parseYaml } from 'yaml';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, settingsFromEnv } from '../src/settings.js';
-import { DNS1035_LABEL } from '../src/api/memcached-proxy.js';
+import { DNS1035_LABEL, GROUP, PLURAL } from '../src/api/memcached-proxy.js';
 import { CHART_ENV } from '../scripts/chart-values-schema.js';
 import {
   CHART,
@@ -63,6 +64,7 @@ const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
 };
 
 /**
@@ -153,6 +155,8 @@ function validateObject(t: Test, object: K8sObject, where: string) {
 
 t.test('kustomize renders the operator', async (t) => {
   t.same(kustomized.map((o) => o.kind).sort(), [
+    'ClusterRole',
+    'ClusterRole',
     'CompositeController',
     'CustomResourceDefinition',
     'Deployment',
@@ -161,7 +165,7 @@ t.test('kustomize renders the operator', async (t) => {
     'Service',
   ]);
   for (const o of kustomized) {
-    if (['Namespace', 'CustomResourceDefinition'].includes(o.kind)) t.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
+    if (['Namespace', 'CustomResourceDefinition', 'ClusterRole'].includes(o.kind)) t.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
     // Cluster-scoped too: the namespace is there for kustomize's sake (kustomization.yaml), and the API server drops it.
     else if (o.kind === 'CompositeController') t.equal(o.metadata.namespace, NAMESPACE, 'CompositeController: the namespace kustomize needs');
     else t.equal(o.metadata.namespace, NAMESPACE, `${o.kind} is in ${NAMESPACE}`);
@@ -172,11 +176,28 @@ t.test('kustomize renders the operator', async (t) => {
 
 t.test('the hook needs no RBAC: no ServiceAccount, Role or binding, no token', async (t) => {
   for (const objects of [kustomized, helmed]) {
-    t.same(objects.filter((o) => /ServiceAccount|Role|Binding/.test(o.kind)), []);
+    // The ClusterRoles are for people (below), and bound to nobody here.
+    t.same(objects.filter((o) => /ServiceAccount|^Role|Binding/.test(o.kind)), []);
     const pod = podSpecOf(one(objects, 'Deployment'));
     t.equal(pod.automountServiceAccountToken, false);
     t.equal(pod.serviceAccountName, undefined);
   }
+});
+
+t.test('people get MemcachedProxies through the built-in roles: view reads them, edit and admin also write them', async (t) => {
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+  const aggregation = (o: K8sObject) => Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('rbac.authorization.k8s.io/aggregate-to-')).map((k) => k.slice(k.lastIndexOf('-') + 1)).sort();
+  for (const [where, objects, prefix] of [['kustomize', kustomized, 'memcached-operator'], ['helm', helmed, 'memcached-operator']] as const) {
+    const roles = new Map(byKind(objects, 'ClusterRole').map((o) => [o.metadata.name, o as K8sObject & { rules: Rule[] }]));
+    const view = roles.get(`${prefix}-view`);
+    const edit = roles.get(`${prefix}-edit`);
+    t.same(view?.rules, [{ apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/status`], verbs: ['get', 'list', 'watch'] }], `${where}: view reads proxies and their status`);
+    t.same(edit?.rules, [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] }], `${where}: edit writes them, not their status (Metacontroller's)`);
+    t.same(aggregation(view!), ['admin', 'edit', 'view'], `${where}: whoever may view, edit or administer a namespace reads its proxies`);
+    t.same(aggregation(edit!), ['admin', 'edit'], `${where}: only who may edit a namespace (and so run pods in it) writes them`);
+  }
+  const unaggregated = byKind(helmTemplate('--set', 'userRoles.aggregate=false'), 'ClusterRole');
+  t.same(unaggregated.map((o) => [o.metadata.name, aggregation(o)]), [['memcached-operator-view', []], ['memcached-operator-edit', []]], 'userRoles.aggregate=false: the roles, for bindings of your own');
 });
 
 t.test('every object validates against the Kubernetes schemas', async (t) => {
