@@ -17,6 +17,7 @@ const logger = pino({ level: settings.logLevel }, pino.destination({ dest: 1, sy
 const app = buildServer({
   logger,
   bodyLimit: settings.bodyLimit,
+  inFlightBodyLimit: settings.inFlightBodyLimit,
   jsonDepthLimit: settings.jsonDepthLimit,
   requestTimeoutMs: settings.requestTimeoutMs,
   clusterDomain: settings.clusterDomain,

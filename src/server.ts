@@ -12,15 +12,18 @@ import { customize } from './core/customize.js';
 import { locateJsonHazard } from './core/json-hazard.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
+import { createBodyBudget } from './http/body-budget.js';
 import { clientErrorOf, createMetrics, outcomeOf, type Hook } from './http/metrics.js';
 import { fieldOfPath, refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
-import { DEFAULT_SETTINGS } from './settings.js';
+import { DEFAULT_SETTINGS, IN_FLIGHT_BODIES } from './settings.js';
 
 export interface ServerOptions {
   /** A pino logger, or Fastify's logger options; off by default (tests). */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /** Bytes of request bodies read at once (503 beyond; default IN_FLIGHT_BODIES × bodyLimit). */
+  inFlightBodyLimit?: number;
   /** Deepest nesting a JSON body may have (400 beyond). */
   jsonDepthLimit?: number;
   /** How long a client may take to send a whole request (408 beyond; 0: no limit). */
@@ -195,6 +198,23 @@ export function buildServer(options: ServerOptions = {}) {
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     const reason = clientErrorOf(error.code);
     if (reason) metrics.clientError(reason);
+  });
+  // Before Fastify reads a body: one that would pass the budget is refused unread, and the connection closed
+  // (what it still sends is not read). Metacontroller retries a 503 with its backoff.
+  const inFlightBodyLimit = options.inFlightBodyLimit ?? IN_FLIGHT_BODIES * bodyLimit;
+  const budget = createBodyBudget(inFlightBodyLimit, bodyLimit);
+  app.addHook('onRequest', (request, reply, done) => {
+    const bytes = budget.take(request.headers);
+    if (bytes === 0) return done();
+    if (bytes === undefined) {
+      metrics.overloaded();
+      const message = `other requests' bodies take ${budget.taken} of IN_FLIGHT_BODY_LIMIT (${inFlightBodyLimit} bytes): this one does not fit now; retry`;
+      request.log.warn({ statusCode: 503 }, message);
+      void reply.code(503).header('retry-after', '1').header('connection', 'close').send({ message });
+      return;
+    }
+    reply.raw.once('close', () => budget.give(bytes));
+    done();
   });
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);

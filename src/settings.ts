@@ -5,6 +5,14 @@ import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
 import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './api/formats.js';
 
+/**
+ * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the
+ * costliest JSON to parse ran such a container out of heap at 16 MiB (README, Limits, has the measurements).
+ */
+const BODY_LIMIT = 8 * 1024 * 1024;
+/** Metacontroller's default number of workers, each with one hook call at a time. */
+export const IN_FLIGHT_BODIES = 5;
+
 export const DEFAULT_SETTINGS = {
   port: 8080,
   /** Every address: see anyAddress, which picks the IPv4 one on a node without IPv6. */
@@ -18,11 +26,14 @@ export const DEFAULT_SETTINGS = {
    * multi-arch, distroless, published to ghcr.io since 0.4.0 (the README's exporter section has the evidence).
    */
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
+  bodyLimit: BODY_LIMIT,
   /**
-   * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the
-   * costliest JSON to parse ran such a container out of heap at 16 MiB (README, Limits, has the measurements).
+   * The bodies being read or answered at once, in bytes as their Content-Length says (a body without one
+   * counts as BODY_LIMIT): past it, a request is answered 503 before its body is read. What a body holds
+   * while it arrives adds up over connections, and 64 connections each sending 8 MiB held 600 MB; the
+   * default is IN_FLIGHT_BODIES bodies of the largest size, which unset follows BODY_LIMIT.
    */
-  bodyLimit: 8 * 1024 * 1024,
+  inFlightBodyLimit: IN_FLIGHT_BODIES * BODY_LIMIT,
   /**
    * Deepest nesting of arrays and objects a request body may have (400 beyond). The Kubernetes objects
    * a hook call carries nest about 20 deep (managedFields included); a few thousand levels overflow the
@@ -74,6 +85,8 @@ export const INTEGER_RANGES = {
    * stack: a 500, the very failure the limit is there to turn into a 400. 1,000 keeps a margin of two.
    */
   JSON_DEPTH_LIMIT: [32, 1000],
+  /** At least BODY_LIMIT (checked apart): a body of the largest size must fit. */
+  IN_FLIGHT_BODY_LIMIT: [1, Number.MAX_SAFE_INTEGER],
   SHUTDOWN_DELAY_MS: [0, TIMEOUT_MAX],
   SHUTDOWN_TIMEOUT_MS: [0, TIMEOUT_MAX],
   /** 0 sets no limit, as in Node. */
@@ -136,7 +149,7 @@ export function anyAddress(interfaces: ReturnType<typeof networkInterfaces> = ne
 }
 
 /**
- * Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, JSON_DEPTH_LIMIT,
+ * Reads PORT, HOST, LOG_LEVEL, CLUSTER_DOMAIN, MCROUTER_IMAGE, EXPORTER_IMAGE, BODY_LIMIT, IN_FLIGHT_BODY_LIMIT, JSON_DEPTH_LIMIT,
  * SHUTDOWN_DELAY_MS, SHUTDOWN_TIMEOUT_MS, REQUEST_TIMEOUT_MS. A value the hook cannot run with throws a SettingsError naming
  * the variable; unset or empty keeps the default.
  */
@@ -153,6 +166,11 @@ export function settingsFromEnv(env: Record<string, string | undefined>, interfa
   set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = image('MCROUTER_IMAGE', v, DEFAULT_SETTINGS.mcrouterImage)));
   set('EXPORTER_IMAGE', (v) => (s.exporterImage = image('EXPORTER_IMAGE', v, DEFAULT_SETTINGS.exporterImage)));
   set('BODY_LIMIT', (v) => (s.bodyLimit = integer('BODY_LIMIT', v)));
+  s.inFlightBodyLimit = IN_FLIGHT_BODIES * s.bodyLimit;
+  set('IN_FLIGHT_BODY_LIMIT', (v) => (s.inFlightBodyLimit = integer('IN_FLIGHT_BODY_LIMIT', v)));
+  if (s.inFlightBodyLimit < s.bodyLimit) {
+    throw new SettingsError(`IN_FLIGHT_BODY_LIMIT (${s.inFlightBodyLimit}) must be at least BODY_LIMIT (${s.bodyLimit}): a body of the largest size must fit`);
+  }
   set('JSON_DEPTH_LIMIT', (v) => (s.jsonDepthLimit = integer('JSON_DEPTH_LIMIT', v)));
   set('SHUTDOWN_DELAY_MS', (v) => (s.shutdownDelayMs = integer('SHUTDOWN_DELAY_MS', v)));
   set('SHUTDOWN_TIMEOUT_MS', (v) => (s.shutdownTimeoutMs = integer('SHUTDOWN_TIMEOUT_MS', v)));

@@ -4,7 +4,7 @@
  * first when the pod is told to stop.
  */
 import t from 'tap';
-import type net from 'node:net';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { clientErrorOf } from '../src/http/metrics.js';
@@ -220,6 +220,54 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
   for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'HPE_INVALID_EOF_STATE', undefined]) {
     t.equal(clientErrorOf(code), undefined, `${code}: the client went away, not counted`);
   }
+});
+
+t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a request is refused unread (503), and counted; the bytes come back with each answer', async (t) => {
+  const app = testServer({ bodyLimit: 10_000, inFlightBodyLimit: 20_000 });
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  const head = (length: number) => `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n`;
+  const body = (length: number) => JSON.stringify({ pad: 'x'.repeat(length - 10) }).padEnd(length, ' ');
+  const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(raw)?.[1]);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+  // Two clients each send half of a body of the largest size, and hold the rest.
+  const rest: ((text: string) => void)[] = [];
+  const held = [0, 1].map(() => exchange(base, head(10_000) + body(10_000).slice(0, 5000), false, new Promise<string>((resolve) => rest.push(resolve))));
+  await settle();
+  const refused = await exchange(base, head(4000) + body(4000));
+  t.equal(statusOf(refused.answer), 503, 'a third body does not fit: 503');
+  t.match(refused.answer, /\r\nretry-after: 1\r\n/i, 'Retry-After');
+  t.match(refused.answer, /\r\nconnection: close\r\n/i, 'and the connection is closed: its body is never read');
+  t.same(JSON.parse(refused.answer.slice(refused.answer.indexOf('\r\n\r\n') + 4)), {
+    message: "other requests' bodies take 20000 of IN_FLIGHT_BODY_LIMIT (20000 bytes): this one does not fit now; retry",
+  });
+  const chunked = await exchange(base, 'POST /customize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
+  t.equal(statusOf(chunked.answer), 503, 'a body without a length counts as one of the largest size');
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'requests without a body are never refused: the probes pass');
+  t.equal(statusOf((await exchange(base, 'GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).answer), 200);
+  // One held body arrives whole and is answered: its bytes are free again.
+  rest[0]!(body(10_000).slice(5000));
+  t.equal(statusOf((await held[0]!).answer), 400, 'the held body, once whole, is read and answered (no hook request: 400)');
+  // A client that goes away in the middle of its body gives its bytes back too.
+  await new Promise<void>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(head(10_000) + body(10_000).slice(0, 100));
+      setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 100);
+    });
+  });
+  await settle();
+  const after = await exchange(base, head(10_000) + body(10_000));
+  t.equal(statusOf(after.answer), 400, 'every byte came back: beside the body still held, one of the largest size fits');
+  rest[1]!(body(10_000).slice(5000));
+  t.equal(statusOf((await held[1]!).answer), 400);
+  const { samples } = await scrape(app);
+  t.equal(valueOf(samples, 'memcached_operator_overloaded_total', {}), 2, 'the two refusals, counted');
+  t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'error' }), 1, "and among the hook's answers, as not answered");
 });
 
 t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => {

@@ -35,6 +35,7 @@ t.test('unset or empty: the defaults', async (t) => {
   const byName: Record<keyof typeof INTEGER_RANGES, keyof typeof DEFAULT_SETTINGS> = {
     PORT: 'port',
     BODY_LIMIT: 'bodyLimit',
+    IN_FLIGHT_BODY_LIMIT: 'inFlightBodyLimit',
     JSON_DEPTH_LIMIT: 'jsonDepthLimit',
     SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
     SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
@@ -65,8 +66,10 @@ t.test('LOG_LEVEL: one of pino\'s levels', async (t) => {
 
 t.test('the integer settings: their ranges, both ends', async (t) => {
   for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
-    t.doesNotThrow(() => settingsFromEnv({ [name]: String(min) }), `${name}=${min} is taken`);
-    t.doesNotThrow(() => settingsFromEnv({ [name]: String(max) }), `${name}=${max} is taken`);
+    // The in-flight limit's least is BODY_LIMIT's (below).
+    const beside = name === 'IN_FLIGHT_BODY_LIMIT' ? { BODY_LIMIT: String(min) } : {};
+    t.doesNotThrow(() => settingsFromEnv({ ...beside, [name]: String(min) }), `${name}=${min} is taken`);
+    t.doesNotThrow(() => settingsFromEnv({ ...beside, [name]: String(max) }), `${name}=${max} is taken`);
     for (const raw of [String(min - 1), String(max + 1), 'abc', '1.5', '-0.5', 'Infinity', '1e400', '0x50', '8e3', ' 80 ', '+80']) {
       const error = refusal({ [name]: raw });
       t.type(error, SettingsError, `${name}=${raw} is refused`);
@@ -76,12 +79,24 @@ t.test('the integer settings: their ranges, both ends', async (t) => {
   t.match(INTEGER_RANGES, {
     PORT: [0, 65535],
     BODY_LIMIT: [1, Number],
+    IN_FLIGHT_BODY_LIMIT: [1, Number.MAX_SAFE_INTEGER],
     JSON_DEPTH_LIMIT: [32, Number],
     SHUTDOWN_DELAY_MS: [0, 2 ** 31 - 1],
     SHUTDOWN_TIMEOUT_MS: [0, 2 ** 31 - 1],
     REQUEST_TIMEOUT_MS: [0, 2 ** 31 - 1],
   });
   t.equal(settingsFromEnv({ SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '0' }).shutdownDelayMs, 0, 'no drain and no grace: allowed');
+});
+
+t.test('IN_FLIGHT_BODY_LIMIT: five bodies of BODY_LIMIT unless set, and never less than one', async (t) => {
+  t.equal(settingsFromEnv({}).inFlightBodyLimit, 5 * DEFAULT_SETTINGS.bodyLimit, 'Metacontroller\'s five workers, each with a body of the largest size');
+  t.equal(settingsFromEnv({ BODY_LIMIT: '1000' }).inFlightBodyLimit, 5000, 'unset, it follows BODY_LIMIT');
+  t.equal(settingsFromEnv({ BODY_LIMIT: '1000', IN_FLIGHT_BODY_LIMIT: '1000' }).inFlightBodyLimit, 1000, 'one body at a time');
+  t.equal(
+    refusal({ BODY_LIMIT: '1000', IN_FLIGHT_BODY_LIMIT: '999' })?.message,
+    'IN_FLIGHT_BODY_LIMIT (999) must be at least BODY_LIMIT (1000): a body of the largest size must fit',
+  );
+  t.type(refusal({ IN_FLIGHT_BODY_LIMIT: '1000000' }), SettingsError, 'below the default BODY_LIMIT too');
 });
 
 t.test('the ends of the integer ranges are where Node and Fastify refuse', async (t) => {

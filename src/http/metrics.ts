@@ -62,6 +62,8 @@ export interface HookMetrics {
   clientError(reason: ClientError): void;
   /** A request for a path that is no hook: a CompositeController's `path` with a typo shows here. */
   notFound(): void;
+  /** A request refused unread (503): its body would have passed IN_FLIGHT_BODY_LIMIT. */
+  overloaded(): void;
   proxyServers(namespace: string, name: string, servers: number, ready: number): void;
 }
 
@@ -96,6 +98,12 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     registers: [registry],
   });
   notFound.inc(0);
+  const overloaded = new Counter({
+    name: 'memcached_operator_overloaded_total',
+    help: 'Requests answered 503 before their body was read: with the bodies being read, it would have passed IN_FLIGHT_BODY_LIMIT.',
+    registers: [registry],
+  });
+  overloaded.inc(0);
   // Expired on each scrape, not on each sync: the hot path only stamps the time.
   const proxyGauge = (name: string, help: string): Gauge<'namespace' | 'name'> =>
     new Gauge({ name, help, labelNames: ['namespace', 'name'] as const, registers: [registry], collect: expire });
@@ -171,6 +179,9 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     },
     notFound() {
       notFound.inc();
+    },
+    overloaded() {
+      overloaded.inc();
     },
     proxyServers(namespace, name, total, ready) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
