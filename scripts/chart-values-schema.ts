@@ -4,7 +4,7 @@
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
 import { DNS1123_SUBDOMAIN, DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, IMAGE_REPOSITORY, IMAGE_TAG_AND_DIGEST } from '../src/api/formats.js';
-import { DNS1035_LABEL, LABEL_VALUE } from '../src/api/memcached-proxy.js';
+import { DNS1035_LABEL, DNS1123_LABEL, LABEL_VALUE } from '../src/api/memcached-proxy.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -89,6 +89,13 @@ export function chartValuesSchema() {
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
       userRoles: closed({ aggregate: { type: 'boolean' } }),
+      networkPolicy: closed({
+        enabled: { type: 'boolean' },
+        // A namespace's name, which its kubernetes.io/metadata.name label holds.
+        metacontrollerNamespace: { type: 'string', minLength: 1, maxLength: 63, pattern: DNS1123_LABEL },
+        // NetworkPolicyPeers, checked by the API server.
+        extraFrom: { type: 'array', items: { type: 'object', minProperties: 1 } },
+      }),
       serviceMonitor: closed({
         enabled: { type: 'boolean' },
         interval: { type: 'string', pattern: PROMETHEUS_DURATION },

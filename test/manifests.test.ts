@@ -17,6 +17,7 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
@@ -65,6 +66,7 @@ const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 /**
@@ -181,6 +183,32 @@ t.test('the hook needs no RBAC: no ServiceAccount, Role or binding, no token', a
     const pod = podSpecOf(one(objects, 'Deployment'));
     t.equal(pod.automountServiceAccountToken, false);
     t.equal(pod.serviceAccountName, undefined);
+  }
+});
+
+t.test('the chart\'s NetworkPolicy lets only Metacontroller\'s namespace, and the peers named, reach the hook pods\' port', async (t) => {
+  t.same(byKind(helmed, 'NetworkPolicy'), [], 'none by default: it needs a network plugin that enforces it, and would cut a scraper not named');
+  const objects = helmTemplate(
+    '--set', 'networkPolicy.enabled=true',
+    '--set', 'networkPolicy.metacontrollerNamespace=platform',
+    '--set', 'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring',
+  );
+  type Peer = { namespaceSelector?: { matchLabels: Record<string, string> } };
+  const policy = one(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from: Peer[]; ports: { port: string | number }[] }[] } };
+  const deployment = one(objects, 'Deployment') as K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } };
+  const podLabels = deployment.spec.template.metadata.labels;
+  t.ok(Object.entries(policy.spec.podSelector.matchLabels).every(([k, v]) => podLabels[k] === v), 'it selects the hook pods');
+  t.same(policy.spec.policyTypes, ['Ingress'], 'ingress only: the hook makes no calls, and egress needs no rule');
+  t.same(policy.spec.ingress.map((rule) => rule.from.map((peer) => peer.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'])), [['platform', 'monitoring']], 'Metacontroller\'s namespace, by the label every namespace has, and the peers named');
+  const httpPort = hookContainer(deployment).ports?.find((p) => p.containerPort === 8080)?.name;
+  t.same(policy.spec.ingress[0]!.ports.map((p) => p.port), [httpPort], 'on the hook\'s port');
+  validateObject(t, policy, 'helm with networkPolicy');
+  for (const [value, why] of [
+    ['networkPolicy.metacontrollerNamespace=Meta_Controller', 'no namespace can have this name'],
+    ['networkPolicy.extraFrom[0]=monitoring', 'a peer is an object'],
+    ['networkPolicy.enable=true', 'a misspelt key'],
+  ]) {
+    t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused (${why})`);
   }
 });
 
