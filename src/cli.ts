@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findMcrouterConfig } from './mcrouter/config-source.js';
 import { parseConfigText } from './mcrouter/config-text.js';
-import { routingKey } from './mcrouter/key.js';
+import { DEFAULT_ROUTE_PREFIX, MAX_KEY_BYTES, routingKey } from './mcrouter/key.js';
 import { keyspaceDiff, sampleKeys, type PoolSize } from './mcrouter/keyspace.js';
 import { OPERATIONS, compileConfig, isOperation, type RouteTree } from './mcrouter/route.js';
 
@@ -32,8 +32,8 @@ export const USAGE = `usage:
 
 route  prints, per key, the first server a request reaches, every server it is
        sent to at once (primary) and the servers tried after those (fallbacks),
-       or why mcrouter refuses the key (empty, over 250 bytes, a space or a
-       control character, a routing prefix other than /././).
+       or why mcrouter refuses the key (empty, over ${MAX_KEY_BYTES} bytes, a space or a
+       control character, a routing prefix other than ${DEFAULT_ROUTE_PREFIX}).
        A LatestRoute (replicated reads) orders replicas per mcrouter pod: the
        servers are then listed in config order, and a line says so.
        --op    the operation (default get): ${OPERATIONS.join(', ')}

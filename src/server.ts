@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController, errorCodes, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
+import { READY_CONDITION } from './api/memcached-proxy.js';
 import { customize } from './core/customize.js';
 import { locateJsonHazard } from './core/json-hazard.js';
 import { SpecError } from './core/spec-check.js';
@@ -360,7 +361,7 @@ export function buildServer(options: ServerOptions = {}) {
         servers: status.servers,
         readyServers: status.readyServers,
         configHash: status.configHash,
-        ready: status.conditions?.find((c) => c.type === 'Ready')?.reason,
+        ready: status.conditions?.find((c) => c.type === READY_CONDITION)?.reason,
         // Since the request arrived: body parsing and validation included.
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },

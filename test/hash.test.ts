@@ -5,18 +5,16 @@ import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import {
   FURC_MAX_POOL_SIZE,
-  KeyBuffer,
   RendezvousHash,
   crc32,
   crc32Index,
   furcHash,
-  hashInput,
   murmurHash64A,
   rendezvousIndex,
-  routingKey,
   spookyHash32,
   weightedCh3,
 } from '../src/mcrouter/hash.js';
+import { KeyBuffer, hashInput, routingKey } from '../src/mcrouter/key.js';
 
 // The repository is checked out with `shared/` beside it: <root>/../shared/testdata.
 const repoRoot = new URL('..', import.meta.url);

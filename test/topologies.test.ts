@@ -8,7 +8,8 @@
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { HASHES, READ_POLICIES, WRITE_POLICIES, type Hash, type ReadPolicy, type WritePolicy } from '../src/api/memcached-proxy.js';
-import { crc32Index, furcHash, hashInput, rendezvousIndex } from '../src/mcrouter/hash.js';
+import { crc32Index, furcHash, rendezvousIndex } from '../src/mcrouter/hash.js';
+import { hashInput } from '../src/mcrouter/key.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
 import { compileConfig, type Destinations, type Operation } from '../src/mcrouter/route.js';
 import { deploymentPods, endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';

@@ -13,7 +13,7 @@
  * producing a CRD the API server refuses.
  */
 import { ANY_KEY } from './map.js';
-import { GROUP, KIND, MemcachedProxy, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
+import { GROUP, KIND, MemcachedProxy, PLURAL, READY_CONDITION, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -253,8 +253,8 @@ export const PRINTER_COLUMNS = [
   {
     name: 'Status',
     type: 'string',
-    jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
-    description: 'Reason of the Ready condition.',
+    jsonPath: `.status.conditions[?(@.type=="${READY_CONDITION}")].reason`,
+    description: `Reason of the ${READY_CONDITION} condition.`,
   },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

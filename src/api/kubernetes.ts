@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { MapOf } from './map.js';
+import { ANNOTATION_PREFIX } from './memcached-proxy.js';
 
 const open = { additionalProperties: true } as const;
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -145,14 +146,14 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
 });
 
 /** The hook's own annotation on the mcrouter ConfigMap: the status.lastChange its config came with (core storedLastChange). */
-export const LAST_CHANGE_ANNOTATION = 'memcached-operator.ianlewis.org/last-change';
+export const LAST_CHANGE_ANNOTATION = `${ANNOTATION_PREFIX}last-change`;
 
 export const ConfigMap = kubeObject(metaReading(LAST_CHANGE_ANNOTATION), {
   data: Type.Optional(Nullable(MapOf(Type.String()))),
 });
 
 /** The hook's own annotation on the mcrouter Deployment: the one annotation it reads back. */
-export const SPEC_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/spec-hash';
+export const SPEC_HASH_ANNOTATION = `${ANNOTATION_PREFIX}spec-hash`;
 
 
 /** A count or a generation: an int64 of the API server, within what a JSON number holds exactly. */

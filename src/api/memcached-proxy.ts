@@ -3,7 +3,7 @@
  * The CRD's openAPIV3Schema is generated from these schemas, the hook validates
  * requests with them, and the core's types are derived from them.
  */
-import { Type, type Static, type TEnum, type TSchema } from 'typebox';
+import { Type, type Static, type TEnum } from 'typebox';
 import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './formats.js';
 import { MapOf } from './map.js';
 
@@ -14,6 +14,8 @@ export const KIND = 'MemcachedProxy';
 export const PLURAL = 'memcachedproxies';
 export const SINGULAR = 'memcachedproxy';
 export const SHORT_NAMES = ['mp'];
+/** The prefix of the annotations the hook writes on the children (kubernetes.ts, core/naming.ts). */
+export const ANNOTATION_PREFIX = `memcached-operator.${GROUP}/`;
 
 /**
  * Defaults the hook applies. The CRD carries those of `spec.mcrouter` as
@@ -302,6 +304,9 @@ export const MemcachedProxySpec = Type.Object(
   },
 );
 
+/** The condition that says whether the proxy serves its whole spec (the one kstatus and `kubectl wait` read). */
+export const READY_CONDITION = 'Ready';
+
 /** metav1.Condition's limit: the API server refuses a status whose condition message is longer. */
 export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
 
@@ -385,5 +390,3 @@ export type RuleType = (typeof RULE_TYPES)[number];
 export type Hash = (typeof HASHES)[number];
 export type WritePolicy = (typeof WRITE_POLICIES)[number];
 export type ReadPolicy = (typeof READ_POLICIES)[number];
-export type ReloadMode = (typeof RELOAD_MODES)[number];
-export type SchemaOf<T extends TSchema> = Static<T>;

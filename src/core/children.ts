@@ -11,13 +11,13 @@ import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcach
 import type { Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';
-import { POOLS_KEY } from './current-lists.js';
 import {
   CONFIG_DIR,
   CONFIG_HASH_ANNOTATION,
   CONFIG_KEY,
   CONFIG_PATH,
   LAST_CHANGE_ANNOTATION,
+  POOLS_KEY,
   SPEC_HASH_ANNOTATION,
   childLabels,
   mcrouterName,

@@ -11,9 +11,6 @@ import { poolKey, type PoolRef } from './topology.js';
 import type { Membership } from './membership.js';
 import { holdsMember, type ServerList } from './slots.js';
 
-/** The ConfigMap key that names each pool's Service and port. */
-export const POOLS_KEY = 'pools.json';
-
 /**
  * `pools.json`: the Service and port as written of each pool config.json lists (`listed`), in the pools'
  * order, on one line: Metacontroller's last-applied annotation copies it, within Kubernetes' 256 KiB.

@@ -4,7 +4,7 @@
  * and the share of cached keys that now live on another server.
  */
 import { Compile } from 'typebox/compile';
-import { LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { LastChange, READY_CONDITION, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
@@ -104,7 +104,7 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
  */
 export function lostConfigChange(previous: MemcachedProxyStatus | null | undefined, hash: string, next: McrouterConfig, now: string): LastChange | undefined {
   if (previous?.configHash === undefined || previous.configHash === hash) return undefined;
-  if (previous.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return undefined;
+  if (previous.conditions?.find((c) => c.type === READY_CONDITION)?.status !== 'True') return undefined;
   const pools = Object.keys(next.pools).sort(naturalOrder);
   const added = new Set(pools.flatMap((name) => liveServers(next.pools[name])));
   return { time: now, pools, added: [...added].sort(naturalOrder), removed: [], keyspaceMoved: 1 };

@@ -1,12 +1,14 @@
 /** Names and labels of the children: one place, so the selector never drifts. */
-import { CONFIG_DIR, MCROUTER_SUFFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { ANNOTATION_PREFIX, CONFIG_DIR, MCROUTER_SUFFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { CONFIG_KEY } from '../mcrouter/config-source.js';
 import { LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION } from '../api/kubernetes.js';
 
 export const MANAGED_BY = 'memcached-operator';
 export { CONFIG_DIR, CONFIG_KEY, LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION };
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
-export const CONFIG_HASH_ANNOTATION = 'memcached-operator.ianlewis.org/config-hash';
+export const CONFIG_HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
+/** The ConfigMap key that names each pool's Service and port (current-lists.ts). */
+export const POOLS_KEY = 'pools.json';
 
 type Parent = Pick<MemcachedProxy, 'metadata'>;
 

@@ -7,6 +7,7 @@
 import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
+  READY_CONDITION,
   type Condition,
   type LastChange,
   type MemcachedProxy,
@@ -236,7 +237,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
   // config out): until Metacontroller has applied it, the proxy serves the old routes. Asked last, so that what
   // the Deployment says comes first, and only while the proxy is not Ready at this generation: endpoint changes
   // rewrite the config too, and a Ready proxy stays Ready while mcrouter picks them up.
-  const previous = parent.status?.conditions?.find((c) => c.type === 'Ready');
+  const previous = parent.status?.conditions?.find((c) => c.type === READY_CONDITION);
   const readyAtThisGeneration = previous?.status === 'True' && previous.observedGeneration === parent.metadata.generation;
   if (!readyAtThisGeneration && !observed.configApplied) {
     return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to hold the new config` };
@@ -299,7 +300,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
     if (generation !== undefined) written.observedGeneration = generation;
     return written;
   };
-  const conditions = [condition('Ready', reason === 'Available' ? 'True' : 'False')];
+  const conditions = [condition(READY_CONDITION, reason === 'Available' ? 'True' : 'False')];
   const kstatus = KSTATUS_CONDITION[reason];
   if (kstatus) conditions.push(condition(kstatus, 'True'));
 

@@ -4,14 +4,14 @@
  */
 import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from '../api/kubernetes.js';
 import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
-import { DEFAULTS, type LastChange } from '../api/memcached-proxy.js';
+import { DEFAULTS, READY_CONDITION, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
-import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
-import { POOLS_KEY, currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
+import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
+import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -144,7 +144,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const deleting = parent.metadata.deletionTimestamp !== undefined;
   // Metacontroller keys its maps `Kind.apiVersion`, as each child's own fields spell it.
   if (!deleting && desired.some((child) => !observedChild(children, `${child.kind}.${child.apiVersion}`, child.metadata?.name))) {
-    const ready = response.status.conditions?.find((c) => c.type === 'Ready');
+    const ready = response.status.conditions?.find((c) => c.type === READY_CONDITION);
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and

@@ -13,18 +13,15 @@
 import { KeyBuffer, type Key } from './key.js';
 import { spookyHash32Bytes } from './spooky.js';
 
-export { routingKey, hashInput, KeyBuffer, type Key } from './key.js';
-
 /** furc_hash's seed, also Rendezvous' seed for server tags. */
 export const FURC_SEED = 4193360111;
 /** Rendezvous' seed for keys (kExtraHashSeed). */
 export const RENDEZVOUS_KEY_SEED = 2718281828;
 /** WeightedCh3's SpookyHash seed (kHashSeed). */
 export const WEIGHTED_CH3_SEED = 0xface2014;
-/** The largest pool Ch3 accepts: 2^FURC_SHIFT. */
-export const FURC_MAX_POOL_SIZE = 1 << 23;
-
 const FURC_SHIFT = 23;
+/** The largest pool Ch3 accepts. */
+export const FURC_MAX_POOL_SIZE = 1 << FURC_SHIFT;
 const FURC_MAX_TRIES = 32;
 const WEIGHTED_CH3_TRIES = 32;
 const UINT32_MAX = 4294967295;
