@@ -14,17 +14,7 @@ try {
 // Synchronous writes: one line per sync is cheap, and the last lines before process.exit
 // (draining, closing, stopped) are neither lost nor reordered, as async writes in flight can be.
 const logger = pino({ level: settings.logLevel }, pino.destination({ dest: 1, sync: true }));
-const app = buildServer({
-  logger,
-  bodyLimit: settings.bodyLimit,
-  inFlightBodyLimit: settings.inFlightBodyLimit,
-  jsonDepthLimit: settings.jsonDepthLimit,
-  requestTimeoutMs: settings.requestTimeoutMs,
-  clusterDomain: settings.clusterDomain,
-  mcrouterImage: settings.mcrouterImage,
-  exporterImage: settings.exporterImage,
-  processMetrics: true,
-});
+const app = buildServer({ ...settings, logger, processMetrics: true });
 
 let stopping = false;
 const stop = (signal: string) => {

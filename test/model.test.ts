@@ -59,7 +59,11 @@ const written = new Map<string, Map<string, string>>();
 const leafKey = (service: string, port: number | string) => `${service}/${typeof port}/${port}`;
 function remember(answer: SyncAnswer): void {
   const text = configTextOf(answer.children);
-  if (text !== undefined) written.set(text, new Map((answer.status.pools ?? []).map((p) => [leafKey(p.service, p.port), p.name])));
+  if (text === undefined) return;
+  // README: pools.json names the pools config.json lists; a pool without servers is in neither.
+  const listed = (JSON.parse(text) as Config).pools;
+  const pools = (answer.status.pools ?? []).filter((p) => listed[p.name] !== undefined);
+  written.set(text, new Map(pools.map((p) => [leafKey(p.service, p.port), p.name])));
 }
 
 /** One Metacontroller reconcile, checked, then two more with nothing changed: the answer must settle at once. */

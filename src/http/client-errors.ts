@@ -1,0 +1,43 @@
+/**
+ * What Node's HTTP parser refuses or cuts, before any route runs, answered as every other error is: JSON
+ * `{message}` saying what to change (Fastify's own answer is `{error, message: "Client Timeout", statusCode}`).
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** Node's own limit on receiving a request's headers. */
+export const NODE_HEADERS_TIMEOUT_MS = 60_000;
+
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, requestTimeout: number): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, timeoutMessage(requestTimeout)]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)"]
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? [413, "the request's chunk extensions are larger than Node's limit"]
+          : [400, `not an HTTP/1.1 request Node can parse (${error.code ?? error.message})`];
+  const body = JSON.stringify({ message });
+  // As Node's own handler (the same internal field): never into an answer already under way, when a
+  // pipelined request behind it timed out.
+  const answering = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
+  if (socket.writable && !answering?._headerSent) {
+    socket.write(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+/** Node cuts the headers at the smaller of REQUEST_TIMEOUT_MS and its own 60 s, and the whole request at the first. */
+function timeoutMessage(requestTimeout: number): string {
+  if (requestTimeout === 0) return `the request headers did not arrive within ${NODE_HEADERS_TIMEOUT_MS} ms`;
+  if (requestTimeout <= NODE_HEADERS_TIMEOUT_MS) return `the request did not arrive within REQUEST_TIMEOUT_MS (${requestTimeout} ms)`;
+  return `the request headers did not arrive within ${NODE_HEADERS_TIMEOUT_MS} ms, or the whole request within REQUEST_TIMEOUT_MS (${requestTimeout} ms)`;
+}
+
+/** A header's value in a message or log line: quoted, escaped beyond ASCII (Node reads header bytes as Latin-1), cut at 128. */
+export function shownHeader(value: string): string {
+  const quoted = JSON.stringify(value.slice(0, 128)).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return value.length > 128 ? `${quoted}…` : quoted;
+}
