@@ -165,7 +165,7 @@ t.test('SIGTERM: drain, finish every in-flight sync with 200, exit 0', async (t)
 
   const exit = await exited;
   t.equal(exit.code, 0, 'exit code 0');
-  t.ok(exit.at - closingAt < 3000, `exits ${Math.round(exit.at - closingAt)} ms after close() began, not after a keep-alive timeout`);
+  t.ok(exit.at - closingAt < 10_000, `exits ${Math.round(exit.at - closingAt)} ms after close() began, not after a keep-alive timeout (95 s)`);
   t.same(
     logs.map((l) => l['msg']).filter((m) => m === 'draining' || m === 'closing' || m === 'stopped'),
     ['draining', 'closing', 'stopped'],
@@ -184,7 +184,7 @@ t.test('a request that never finishes cannot hold the pod past SHUTDOWN_TIMEOUT_
   child.kill('SIGTERM');
   const closing = await logged(/^closing$/, 10_000);
   const cut = await logged(/^requests still running at the shutdown timeout/, 10_000);
-  t.ok(cut.at - closing.at >= 450 && cut.at - closing.at < 3000, `cut ${Math.round(cut.at - closing.at)} ms after close() began`);
+  t.ok(cut.at - closing.at >= 450 && cut.at - closing.at < 5000, `cut ${Math.round(cut.at - closing.at)} ms after close() began`);
   t.match(cut, { level: 50, timeoutMs: 500 });
   const exit = await exited;
   t.equal(exit.code, 1, 'exit code 1: a request was cut');
@@ -247,14 +247,14 @@ t.test('a connection that never sends a request is answered 408 at REQUEST_TIMEO
 t.test('a connection that never sent a request does not hold the shutdown open', async (t) => {
   // An HTTP client may open a connection ahead of need and leave it unused (Go's transport keeps the loser
   // of a dial race). Node's closeIdleConnections, which close() relies on, passes over such a connection.
-  const { child, base, logged, exited } = await startHook(t, { SHUTDOWN_DELAY_MS: '100', SHUTDOWN_TIMEOUT_MS: '5000' });
+  const { child, base, logged, exited } = await startHook(t, { SHUTDOWN_DELAY_MS: '100', SHUTDOWN_TIMEOUT_MS: '15000' });
   const silent = exchange(base);
   await new Promise((resolve) => setTimeout(resolve, 200));
   child.kill('SIGTERM');
   const closing = await logged(/^closing$/, 10_000);
   const exit = await exited;
   t.equal(exit.code, 0, 'exit code 0: nothing was cut');
-  t.ok(exit.at - closing.at < 3000, `exits ${Math.round(exit.at - closing.at)} ms after close() began, not at the shutdown timeout`);
+  t.ok(exit.at - closing.at < 10_000, `exits ${Math.round(exit.at - closing.at)} ms after close() began, not at the shutdown timeout (15 s)`);
   t.equal((await silent).answer, '', 'the unused connection closed without an answer');
 });
 
@@ -283,7 +283,7 @@ t.test('a request that reaches a young connection while the hook is busy past it
   const app = buildServer();
   app.post('/busy', () => {
     // Long enough that the client's bytes arrive within it however loaded the machine running the tests is.
-    const until = performance.now() + 1500;
+    const until = performance.now() + 2500;
     while (performance.now() < until);
     return {};
   });

@@ -122,7 +122,7 @@ t.test('with its StatefulSet, the highest pod keeps its slot while it restarts; 
   const forty = await big(all);
   const fewer = await big(all.slice(0, 10), observedChildren(parent, forty.body['children'] as Json[]));
   t.same(configOf(fewer.body).pools['memcached-pool1']!.servers, all.map(dns), '30 of 40 away: every slot kept');
-  // A StatefulSet the API server would have defaulted (replicas: null) is read as replicas 1, not refused.
+  // A StatefulSet the API server would have defaulted (replicas: null) is not refused (what it wants: the test below).
   const unset = statefulSet('memcached-pool1', 3);
   ((unset['spec'] as Json)['replicas'] as unknown) = null;
   const lenient = await post(app, '/sync', syncRequest({ parent, related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [0, 1])), unset] }));
@@ -751,4 +751,58 @@ t.test('a replacement that appears while its predecessor terminates takes the pr
   const after = overlap.filter((p) => p.ip !== leavingIp);
   const gone = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', after)], children: next }));
   t.same(configOf(gone.body).pools['memcached-deploy'], { servers: expected }, 'nothing moves when it is finally gone');
+});
+
+t.test('a newcomer takes its own old hole first, not the first hole', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const pods = deploymentPods('memcached-deploy', 5);
+  let children: Json[] = [];
+  const list = async (present: Pod[]) => {
+    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', present)], children }));
+    children = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools['memcached-deploy']!;
+  };
+  const first = (await list(pods)).servers;
+  const at = (i: number) => pods.find((p) => `${p.ip}:11211` === first[i])!;
+  // Slots 1 and 2 leave: two holes.
+  t.same(await list(pods.filter((p) => p !== at(1) && p !== at(2))), { servers: first, weights: [1, 0, 0, 1, 1] });
+  // The pod of slot 2 comes back: its own hole, not slot 1's.
+  t.same(await list(pods.filter((p) => p !== at(1))), { servers: first, weights: [1, 0, 1, 1, 1] }, 'back in slot 2');
+  // A pod never seen before takes the remaining hole.
+  const fresh: Pod = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.9.5' };
+  t.same(await list([...pods.filter((p) => p !== at(1)), fresh]), { servers: first.map((s, i) => (i === 1 ? '10.244.9.5:11211' : s)) }, 'a newcomer fills the hole');
+});
+
+t.test('when only terminating pods are left, they keep serving rather than the pool going empty', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const pods = deploymentPods('memcached-deploy', 4);
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', pods.slice(0, 2))] }));
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  // The two listed pods are gone; the only endpoints are two others, both terminating (a rollout of a
+  // Deployment whose new pods are not there yet, say).
+  const leaving = pods.slice(2).map((p) => ({ ...p, terminating: true, ready: false }));
+  const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', leaving)], children }));
+  const pool = configOf(res.body).pools['memcached-deploy'];
+  t.same(pool, { servers: leaving.map((p) => `${p.ip}:11211`).sort() }, 'the terminating pods take the slots: a pool of them beats no pool');
+  t.notMatch(JSON.stringify(configOf(res.body).route), /ErrorRoute/);
+});
+
+t.test('a StatefulSet without spec.replicas (the API server defaults it) wants one pod', async (t) => {
+  const parent = seedProxy();
+  const related = (ordinals: number[], replicas: number | null) => {
+    const sts = statefulSet('memcached-pool1', 3);
+    ((sts['spec'] as Json)['replicas'] as unknown) = replicas;
+    return [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals)), sts];
+  };
+  const first = await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2], 3) }));
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  // Pod 2 away: with replicas 3 the StatefulSet still wants it, and it keeps its slot.
+  const wanted = await post(app, '/sync', syncRequest({ parent, related: related([0, 1], 3), children }));
+  t.same(configOf(wanted.body).pools['memcached-pool1']!.servers, [0, 1, 2].map(dns));
+  // With replicas unset it wants one pod: pod 2's slot is the tail a scale-down drops.
+  const unset = await post(app, '/sync', syncRequest({ parent, related: related([0, 1], null), children }));
+  t.equal(unset.statusCode, 200);
+  t.same(configOf(unset.body).pools['memcached-pool1']!.servers, [0, 1].map(dns), 'replicas: null reads as 1, as the API server defaults it');
 });

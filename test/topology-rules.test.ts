@@ -534,3 +534,23 @@ t.test('bad trees: 422 naming the path of the field', async (t) => {
     t.equal(customize.statusCode, 422, 'customize refuses it too');
   }
 });
+
+t.test('a pool that a Ch3 rule and a replicated or Crc32 rule both use gets no holes: survivors keep their order', async (t) => {
+  const pods = deploymentPods('memcached-deploy', 4);
+  const related = (present: typeof pods) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', present)];
+  for (const [what, other] of [
+    ['replicated', { type: 'replicated', service: { name: 'memcached-deploy' } }],
+    ['Crc32', { hash: 'Crc32', service: { name: 'memcached-deploy' } }],
+  ] as const) {
+    const step = reconciled(`mixed-${what.toLowerCase()}`);
+    const spec = { rules: { type: 'replicated', children: [{ service: { name: 'memcached-deploy' } }, other] } };
+    const first = (await step(spec, related(pods)))['memcached-deploy']!.servers;
+    const middle = pods.find((p) => `${p.ip}:11211` === first[1])!;
+    const after = await step(spec, related(pods.filter((p) => p !== middle)));
+    // A hole would get writes (replicated) or keys (Crc32 does not skip weight 0) of its own.
+    t.same(after['memcached-deploy'], { servers: [first[0], first[2], first[3]] }, `Ch3 and ${what}: the survivors in their order, no weights`);
+    const fresh = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.9.7' };
+    const back = await step(spec, related([...pods.filter((p) => p !== middle), fresh]));
+    t.same(back['memcached-deploy'], { servers: [first[0], first[2], first[3], '10.244.9.7:11211'] }, `Ch3 and ${what}: a newcomer appended`);
+  }
+});
