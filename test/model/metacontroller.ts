@@ -9,7 +9,7 @@
  */
 import type { InjectOptions } from 'fastify';
 import { TYPE_KEYS } from '../../src/api/hook.js';
-import { COMPOSITE_CONTROLLER, LAST_APPLIED, uid, withServerDefaults, type Json } from '../fixtures/cluster.js';
+import { LAST_APPLIED, compositeController, uid, withServerDefaults, type Json } from '../fixtures/cluster.js';
 import type { TestServer } from '../helpers/hook.js';
 import { NAMESPACE, type Cluster } from './cluster.js';
 
@@ -182,7 +182,7 @@ export class Metacontroller {
   /** Metacontroller calls customize for each new parent generation and watches what it names. */
   async customize(): Promise<HookCall | undefined> {
     if (this.customizedGeneration === this.generation) return undefined;
-    const call = await this.post('/customize', { controller: COMPOSITE_CONTROLLER, parent: this.parent });
+    const call = await this.post('/customize', { controller: compositeController(this.keying), parent: this.parent });
     if (call.statusCode === 200) {
       this.related = (call.body as { relatedResources: RelatedRule[] }).relatedResources;
       this.customizedGeneration = this.generation;
@@ -215,7 +215,8 @@ export class Metacontroller {
         group[this.keyOf(o)] = o;
       }
     }
-    return { controller: COMPOSITE_CONTROLLER, parent: this.parent, children, related, finalizing: false };
+    // The controller says which keying its hooks get, as Metacontroller's does.
+    return { controller: compositeController(this.keying), parent: this.parent, children, related, finalizing: false };
   }
 
   async sync(): Promise<HookCall> {
