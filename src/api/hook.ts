@@ -12,16 +12,27 @@ import { MemcachedProxy, MemcachedProxyStatus } from './memcached-proxy.js';
 import { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from './kubernetes.js';
 import { MapOf } from './map.js';
 
-/** The keys under which Metacontroller groups objects by type. */
-export const TYPE_KEYS = {
-  configMap: 'ConfigMap.v1',
-  deployment: 'Deployment.apps/v1',
-  service: 'Service.v1',
-  podDisruptionBudget: 'PodDisruptionBudget.policy/v1',
-  endpoints: 'Endpoints.v1',
-  endpointSlice: 'EndpointSlice.discovery.k8s.io/v1',
-  statefulSet: 'StatefulSet.apps/v1',
+/**
+ * Every type of object the hook reads or writes: the kind and apiVersion its objects carry, and the resource
+ * a CompositeController or a customize answer names it by.
+ */
+export const OBJECT_TYPES = {
+  configMap: { kind: 'ConfigMap', apiVersion: 'v1', resource: 'configmaps' },
+  deployment: { kind: 'Deployment', apiVersion: 'apps/v1', resource: 'deployments' },
+  service: { kind: 'Service', apiVersion: 'v1', resource: 'services' },
+  podDisruptionBudget: { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', resource: 'poddisruptionbudgets' },
+  endpoints: { kind: 'Endpoints', apiVersion: 'v1', resource: 'endpoints' },
+  endpointSlice: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' },
+  statefulSet: { kind: 'StatefulSet', apiVersion: 'apps/v1', resource: 'statefulsets' },
 } as const;
+type ObjectTypes = typeof OBJECT_TYPES;
+
+/** The key under which Metacontroller groups a type's objects: `Kind.apiVersion`, as the objects spell them. */
+export const typeKey = <K extends string, V extends string>(type: { kind: K; apiVersion: V }) => `${type.kind}.${type.apiVersion}` as `${K}.${V}`;
+
+export const TYPE_KEYS = Object.fromEntries(Object.entries(OBJECT_TYPES).map(([name, type]) => [name, typeKey(type)])) as {
+  [N in keyof ObjectTypes]: `${ObjectTypes[N]['kind']}.${ObjectTypes[N]['apiVersion']}`;
+};
 
 const ObjectsByName = <T extends Parameters<typeof MapOf>[0]>(schema: T) => Type.Optional(Type.Union([MapOf(schema), Type.Null()]));
 

@@ -8,7 +8,7 @@ import type { ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequire
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
-import type { Child } from '../api/hook.js';
+import { OBJECT_TYPES, type Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';
 import {
@@ -24,6 +24,8 @@ import {
   selectorLabels,
   proxyServiceName,
 } from './naming.js';
+
+const { configMap: CONFIG_MAP, deployment: DEPLOYMENT, service: SERVICE, podDisruptionBudget: POD_DISRUPTION_BUDGET } = OBJECT_TYPES;
 
 export interface Images {
   mcrouter: string;
@@ -167,7 +169,7 @@ const storedQuantities = (list: Record<string, string | number>): Record<string,
 export function configMapChild(parent: MemcachedProxy, configText: string, poolsText: string, lastChange?: string): ConfigMap {
   const metadata: ConfigMap['metadata'] = { name: mcrouterName(parent), labels: childLabels(parent) };
   if (lastChange !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: lastChange };
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [CONFIG_KEY]: configText, [POOLS_KEY]: poolsText } };
+  return { apiVersion: CONFIG_MAP.apiVersion, kind: CONFIG_MAP.kind, metadata, data: { [CONFIG_KEY]: configText, [POOLS_KEY]: poolsText } };
 }
 
 export function mcrouterArgs(spec: McrouterSpec): string[] {
@@ -270,8 +272,8 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
     },
   };
   return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
+    apiVersion: DEPLOYMENT.apiVersion,
+    kind: DEPLOYMENT.kind,
     metadata: { name: mcrouterName(parent), labels, annotations: { [SPEC_HASH_ANNOTATION]: specHash } },
     spec: {
       replicas: spec.replicas ?? DEFAULTS.replicas,
@@ -315,8 +317,8 @@ export function serviceChild(parent: MemcachedProxy): Service {
     ports.push({ name: METRICS_PORT_NAME, port: spec.exporter.port ?? DEFAULTS.exporterPort, targetPort: METRICS_PORT_NAME, protocol: 'TCP' });
   }
   return {
-    apiVersion: 'v1',
-    kind: 'Service',
+    apiVersion: SERVICE.apiVersion,
+    kind: SERVICE.kind,
     metadata: { name: proxyServiceName(parent), labels: childLabels(parent) },
     spec: { type: 'ClusterIP', selector: selectorLabels(parent), ports },
   };
@@ -326,8 +328,8 @@ export function serviceChild(parent: MemcachedProxy): Service {
 export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
   if ((parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas) <= 1) return undefined;
   return {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
+    apiVersion: POD_DISRUPTION_BUDGET.apiVersion,
+    kind: POD_DISRUPTION_BUDGET.kind,
     metadata: { name: mcrouterName(parent), labels: childLabels(parent) },
     // A running pod that is not Ready (a crash loop, failing probes) serves nobody: evicting it costs nothing.
     // Unset, the budget would let such pods be evicted only while enough others are healthy: two of them

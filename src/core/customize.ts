@@ -9,10 +9,14 @@
  * tell, and its `spec.replicas` says whether a pod that is away is restarting
  * (it keeps its slot) or scaled away.
  */
-import type { CustomizeRequest, CustomizeResponse, RelatedResourceRule } from '../api/hook.js';
+import { OBJECT_TYPES, type CustomizeRequest, type CustomizeResponse, type RelatedResourceRule } from '../api/hook.js';
 import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
 import { checkSpec } from './spec-check.js';
 import { topologyOf } from './topology.js';
+
+/** A rule for the objects of one type, as customize names them. */
+const ofType = ({ apiVersion, resource }: { apiVersion: string; resource: string }) => ({ apiVersion, resource });
+const { service, endpoints, statefulSet, endpointSlice } = OBJECT_TYPES;
 
 export function customize(request: CustomizeRequest): CustomizeResponse {
   const { parent } = request;
@@ -20,15 +24,14 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
   const namespace = parent.metadata.namespace;
   const services = [...new Set(topologyOf(parent.spec).pools.map((p) => p.service))];
   const relatedResources: RelatedResourceRule[] = [
-    { apiVersion: 'v1', resource: 'services', namespace, names: services },
-    { apiVersion: 'v1', resource: 'endpoints', namespace, names: services },
+    { ...ofType(service), namespace, names: services },
+    { ...ofType(endpoints), namespace, names: services },
     // No namespace beside a labelSelector: Metacontroller v4 releases before namespaceSelector refuse such a
     // rule ("cannot have both labelSelector and Namespace/Names"), and with it every sync of the proxy. For a
     // v1 hook they list label-selected objects in the parent's namespace anyway.
-    { apiVersion: 'apps/v1', resource: 'statefulsets', namespace },
+    { ...ofType(statefulSet), namespace },
     ...services.map((name) => ({
-      apiVersion: 'discovery.k8s.io/v1',
-      resource: 'endpointslices',
+      ...ofType(endpointSlice),
       labelSelector: { matchLabels: { [SERVICE_NAME_LABEL]: name } },
     })),
   ];

@@ -3,7 +3,7 @@
  * desired children and status out. Pure: the time comes in with the context.
  */
 import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from '../api/kubernetes.js';
-import { TYPE_KEYS, type SyncRequest, type SyncResponse } from '../api/hook.js';
+import { TYPE_KEYS, typeKey, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, READY_CONDITION, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, type Images } from './children.js';
@@ -142,8 +142,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
   const deleting = parent.metadata.deletionTimestamp !== undefined;
-  // Metacontroller keys its maps `Kind.apiVersion`, as each child's own fields spell it.
-  if (!deleting && desired.some((child) => !observedChild(children, `${child.kind}.${child.apiVersion}`, child.metadata?.name))) {
+  if (!deleting && desired.some((child) => !observedChild(children, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
     const ready = response.status.conditions?.find((c) => c.type === READY_CONDITION);
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
