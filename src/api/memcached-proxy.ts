@@ -379,6 +379,8 @@ export const MemcachedProxy = Type.Object(
 
 export type ServiceRef = Static<typeof ServiceRef>;
 export type Rule = Static<typeof Rule>;
+/** A rule at any level: the schema spells each level apart, to stop at the deepest. */
+export type AnyRule = Omit<Rule, 'children'> & { children?: AnyRule[] };
 export type McrouterSpec = Static<typeof McrouterSpec>;
 export type MemcachedProxySpec = Static<typeof MemcachedProxySpec>;
 export type MemcachedProxyStatus = Static<typeof MemcachedProxyStatus>;

@@ -14,7 +14,7 @@ import {
   MAX_RULE_DEPTH,
   SYSTEM_DIR,
   type MemcachedProxy,
-  type Rule,
+  type AnyRule,
 } from '../api/memcached-proxy.js';
 import { proxyServiceName } from './naming.js';
 
@@ -30,8 +30,6 @@ export class SpecError extends Error {
     this.name = 'SpecError';
   }
 }
-
-type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
 
 const PROXY_NAME = new RegExp(DNS1035_LABEL);
 const OVERLAPS_CONFIG_DIR = new RegExp(CONFIG_DIR_OVERLAP);
@@ -60,7 +58,7 @@ export function checkSpec(parent: MemcachedProxy): void {
     if (service === proxyServiceName(parent)) throw new SpecError(field, CEL_RULES.ownServiceName.message);
   };
   ownService(spec.serviceName, 'spec.serviceName');
-  const visit = (rule: RuleLike, path: string, level: number): void => {
+  const visit = (rule: AnyRule, path: string, level: number): void => {
     if ((rule.service === undefined) === (rule.children === undefined)) throw new SpecError(path, CEL_RULES.serviceOrChildren.message);
     if (level === MAX_RULE_DEPTH && rule.children !== undefined) throw new SpecError(path, CEL_RULES.leafAtDeepest.message);
     ownService(rule.service?.name, `${path}.service.name`);

@@ -9,7 +9,7 @@ import {
   type Hash,
   type MemcachedProxySpec,
   type ReadPolicy,
-  type Rule,
+  type AnyRule,
   type RuleType,
   type WritePolicy,
 } from '../api/memcached-proxy.js';
@@ -49,23 +49,21 @@ export interface Topology {
   pools: PoolRef[];
 }
 
-type RuleLike = Omit<Rule, 'children'> & { children?: RuleLike[] };
-
 /** A pool per port as written: `11211` and `memcache` are two pools, whatever the Service says (README). */
 export const poolKey = (service: string, port: PortRef): string => `${service}\u0000${typeof port}:${port}`;
 
 /** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */
-const portOf = (service: NonNullable<RuleLike['service']>): PortRef =>
+const portOf = (service: NonNullable<AnyRule['service']>): PortRef =>
   service.port === undefined || service.port === V002_UNSET.servicePort ? DEFAULTS.servicePort : service.port;
 
 export function topologyOf(spec: MemcachedProxySpec): Topology {
-  const rule: RuleLike = spec.rules ?? {
+  const rule: AnyRule = spec.rules ?? {
     service: { name: spec.serviceName ?? '', port: spec.servicePort ?? DEFAULTS.servicePort },
   };
 
   const refs = new Map<string, PoolRef>();
   const portsByService = new Map<string, Set<string>>();
-  const collect = (r: RuleLike): void => {
+  const collect = (r: AnyRule): void => {
     if (r.service) {
       const port = portOf(r.service);
       const key = poolKey(r.service.name, port);
@@ -79,7 +77,7 @@ export function topologyOf(spec: MemcachedProxySpec): Topology {
   collect(rule);
   nameByPort(refs.values(), portsByService);
 
-  const build = (r: RuleLike): RouteNode => {
+  const build = (r: AnyRule): RouteNode => {
     // Unset, or "" as v0.0.2 stored it.
     const type = r.type === undefined || r.type === V002_UNSET.ruleType ? DEFAULTS.ruleType : r.type;
     const hash = r.hash ?? DEFAULTS.hash;
