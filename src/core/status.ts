@@ -91,16 +91,21 @@ function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
   return status;
 }
 
+type Readiness = { reason: ReadyReason; message: string };
+
 /** `servers` and `readyServers`: the pools' totals, as the status reports them. */
-function readiness(input: StatusInput, servers: number, readyServers: number): { reason: ReadyReason; message: string } {
-  const { pools, observed, desiredReplicas, parent } = input;
-  const { deployment } = observed;
+function readiness(input: StatusInput, servers: number, readyServers: number): Readiness {
   // Metacontroller still syncs a proxy being deleted (foreground deletion, another finalizer) and writes its
   // status, but no longer applies its children: whatever they show, nothing will be created or updated.
-  const deletion = parent.metadata.deletionTimestamp;
+  const deletion = input.parent.metadata.deletionTimestamp;
   if (deletion !== undefined) {
     return { reason: 'Deleting', message: `the proxy is being deleted (since ${deletion}): its children are no longer updated, and go with it` };
   }
+  return poolsReadiness(input.pools, input.parent) ?? rolloutReadiness(input, servers, readyServers);
+}
+
+/** Why some pool cannot serve (its Service or port missing, no servers, none ready), or undefined when every pool can. */
+function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy): Readiness | undefined {
   const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
   if (missing.length > 0) {
     const names = listed(missing.map((p) => p.ref.service));
@@ -153,6 +158,13 @@ function readiness(input: StatusInput, servers: number, readyServers: number): {
         'mcrouter still routes keys there, to pods Kubernetes does not count as serving (starting, failing or terminating)',
     };
   }
+  return undefined;
+}
+
+/** Whether the children are there and the mcrouter Deployment serves this spec, with this config mounted. */
+function rolloutReadiness(input: StatusInput, servers: number, readyServers: number): Readiness {
+  const { pools, observed, desiredReplicas, parent } = input;
+  const { deployment } = observed;
   const name = mcrouterName(parent);
   if (!deployment || !observed.configMap || !observed.service) {
     const notCreated = [
