@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { CRD_NAME, memcachedProxyCrd, toCrdSchema } from '../src/api/crd.js';
-import { CEL_RULES, MAX_NAME_LENGTH, MemcachedProxySpec, Rule } from '../src/api/memcached-proxy.js';
+import { CEL_RULES, MAX_NAME_LENGTH, MAX_RULE_CHILDREN, MAX_RULE_DEPTH, MemcachedProxySpec, Rule } from '../src/api/memcached-proxy.js';
 import { CRD_FILES, VALUES_SCHEMA_FILE, generatedFiles, main as generate, renderCrdYaml, renderValuesSchema } from '../scripts/manifests.js';
 import { crdViolations, structuralViolations, type Schema } from './helpers/crd-validation.js';
 import { EXAMPLES_DIR, ROOT, parseObjects, type K8sObject } from './helpers/k8s-tools.js';
@@ -117,6 +117,20 @@ t.test('the schema accepts every example MemcachedProxy', async (t) => {
   for (const example of examples) {
     t.same(crdViolations(schema, example), [], `${example.metadata.name} is accepted`);
   }
+});
+
+t.test('the rule schemas nest MAX_RULE_DEPTH levels of at most MAX_RULE_CHILDREN children, the deepest a leaf', async (t) => {
+  type Node = { properties: { children: { maxItems: number; items: Node } } };
+  let level = 1;
+  let rule = (schema as { properties: { spec: { properties: { rules: Node } } } }).properties.spec.properties.rules;
+  while (rule.properties.children.maxItems > 0) {
+    t.equal(rule.properties.children.maxItems, MAX_RULE_CHILDREN, `level ${level}: at most ${MAX_RULE_CHILDREN} children`);
+    rule = rule.properties.children.items;
+    level++;
+  }
+  t.equal(level, MAX_RULE_DEPTH, 'the deepest level takes no children');
+  // The CEL rule against leaves named like the proxy reaches every level: one nesting of all() per level below the top.
+  t.equal(CEL_RULES.ownServiceName.rule.match(/\.all\(/g)?.length, MAX_RULE_DEPTH - 1);
 });
 
 t.test('the schema and CEL rules accept good objects', async (t) => {

@@ -3,7 +3,7 @@
  * The CRD's openAPIV3Schema is generated from these schemas, the hook validates
  * requests with them, and the core's types are derived from them.
  */
-import { Type, type Static, type TEnum } from 'typebox';
+import { Type, type Static, type TEnum, type TSchema } from 'typebox';
 import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './formats.js';
 import { MapOf } from './map.js';
 
@@ -48,6 +48,17 @@ export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */
 export const MAX_RULE_DEPTH = 3;
+/** Children of one rule, at most: so at most MAX_RULE_CHILDREN ** (MAX_RULE_DEPTH - 1) pools (4,096). */
+export const MAX_RULE_CHILDREN = 64;
+
+/** CEL: no leaf of the rule `rule` (at `level`) or below it is a Service named like the proxy. */
+function noLeafNamedLikeProxy(rule: string, level: number): string {
+  const leaf = `!has(${rule}.service) || ${rule}.service.name != self.metadata.name`;
+  if (level === MAX_RULE_DEPTH) return leaf;
+  // One variable per level below the top: c, d, ...
+  const child = String.fromCharCode('c'.charCodeAt(0) + level - 1);
+  return `(${leaf}) && (!has(${rule}.children) || ${rule}.children.all(${child}, ${noLeafNamedLikeProxy(child, level + 1)}))`;
+}
 /** Where the mcrouter config is mounted, read-only: `statsRoot` may not overlap it. */
 export const CONFIG_DIR = '/etc/mcrouter';
 
@@ -109,11 +120,7 @@ export const CEL_RULES = {
   },
   // The proxy's own Service takes the proxy's name (core/naming.ts): it and a leaf Service of that name cannot both exist.
   ownServiceName: {
-    rule:
-      '(!has(self.spec.serviceName) || self.spec.serviceName != self.metadata.name) && (!has(self.spec.rules) || (' +
-      '(!has(self.spec.rules.service) || self.spec.rules.service.name != self.metadata.name) && (!has(self.spec.rules.children) || ' +
-      'self.spec.rules.children.all(c, (!has(c.service) || c.service.name != self.metadata.name) && (!has(c.children) || ' +
-      'c.children.all(d, !has(d.service) || d.service.name != self.metadata.name))))))',
+    rule: `(!has(self.spec.serviceName) || self.spec.serviceName != self.metadata.name) && (!has(self.spec.rules) || (${noLeafNamedLikeProxy('self.spec.rules', 1)}))`,
     message: "no leaf Service may be named like the proxy: the proxy's own Service takes that name",
   },
   proxyName: {
@@ -230,18 +237,20 @@ const ruleFields = {
 
 /** The deepest level: a leaf. `children` is declared only to refuse a fourth level with a clear path. */
 const ruleOptions = { 'x-kubernetes-validations': [CEL_RULES.serviceOrChildren] };
+// One schema per level, MAX_RULE_DEPTH of them (a test counts them): TypeBox's static types follow each.
 const RuleLevel3 = Type.Object({
   ...ruleFields,
   children: Type.Optional(
-    Type.Array(Embedded('Not allowed: rules nest at most 3 levels.'), {
+    Type.Array(Embedded(`Not allowed: rules nest at most ${MAX_RULE_DEPTH} levels.`), {
       maxItems: 0,
-      description: 'Rules nest at most 3 levels: a third-level rule must be a service.',
+      description: `Rules nest at most ${MAX_RULE_DEPTH} levels: a rule at level ${MAX_RULE_DEPTH} must be a service.`,
     }),
   ),
 }, { 'x-kubernetes-validations': [CEL_RULES.serviceOrChildren, CEL_RULES.leafAtDeepest] });
-const RuleLevel2 = Type.Object({ ...ruleFields, children: Type.Optional(Type.Array(RuleLevel3, { minItems: 1, maxItems: 64 })) }, ruleOptions);
+const children = <T extends TSchema>(level: T) => Type.Optional(Type.Array(level, { minItems: 1, maxItems: MAX_RULE_CHILDREN }));
+const RuleLevel2 = Type.Object({ ...ruleFields, children: children(RuleLevel3) }, ruleOptions);
 export const Rule = Type.Object(
-  { ...ruleFields, children: Type.Optional(Type.Array(RuleLevel2, { minItems: 1, maxItems: 64 })) },
+  { ...ruleFields, children: children(RuleLevel2) },
   { ...ruleOptions, description: 'A routing rule: either a service (a leaf) or children combined by type.' },
 );
 
