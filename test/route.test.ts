@@ -3,16 +3,8 @@ import t from 'tap';
 import { crc32Index, furcHash, rendezvousIndex } from '../src/mcrouter/hash.js';
 import { keyError } from '../src/mcrouter/key.js';
 import { keyspaceDiff, keyspaceMoved, sampleKeys } from '../src/mcrouter/keyspace.js';
-import {
-  McrouterConfigError,
-  OPERATIONS,
-  compileConfig,
-  compileRoute,
-  firstGetDestination,
-  route,
-  type Operation,
-  type RouteSpec,
-} from '../src/mcrouter/route.js';
+import { McrouterConfigError, OPERATIONS, compileConfig, type Operation, type RouteSpec } from '../src/mcrouter/route.js';
+import { compileRoute, firstGetDestination, route } from './helpers/route.js';
 
 const servers = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}:11211`);
 const A = servers('10.0.1.', 10);

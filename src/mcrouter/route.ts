@@ -151,41 +151,6 @@ export function compileConfig(config: unknown): RouteTree {
   return compileWith(pools, json.route, 'route');
 }
 
-/** Compiles `route` against the pools of `config`, e.g. `"PoolRoute|NAME"` to look at one pool. */
-export function compileRoute(config: unknown, route: RouteSpec): RouteTree {
-  return compileWith(readConfig(config).pools, route, 'route');
-}
-
-// Compiling a config costs about as much as routing a few hundred keys (more
-// with Rendezvous, which hashes every tag): callers of route() with the same
-// parsed config object get the same tree.
-const compiled = new WeakMap<object, RouteTree>();
-
-function treeOf(config: unknown): RouteTree {
-  if (config instanceof RouteTree) return config;
-  if (typeof config !== 'object' || config === null) return compileConfig(config);
-  let tree = compiled.get(config);
-  if (!tree) {
-    tree = compileConfig(config);
-    compiled.set(config, tree);
-  }
-  return tree;
-}
-
-/**
- * Where a request for `key` goes under `config` (a parsed mcrouter config, not
- * modified afterwards, or a compiled RouteTree).
- */
-export function route(config: unknown, key: string, op: Operation): Destinations {
-  if (!isOperation(op)) throw new TypeError(`unknown operation "${String(op)}"`);
-  return treeOf(config).route(key, op);
-}
-
-/** The first server a `get` for `key` reaches, if any: none for a key mcrouter refuses (see keyError). */
-export function firstGetDestination(config: unknown, key: string): string | undefined {
-  return keyError(key) === undefined ? treeOf(config).firstDestination(key, 'get') : undefined;
-}
-
 // ---------------------------------------------------------------------------
 // The tree
 
