@@ -111,10 +111,12 @@ export function chartValuesSchema() {
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it, in whole milliseconds: 10s, 1m30s, 1.5s, 500ms.",
         type: 'string',
-        // Whole milliseconds (ms, and s, m, h with at most three decimals), so that no spelling hides a zero:
+        minLength: 2,
+        // Whole milliseconds (ms, and h, m, s with at most three decimals), so that no spelling hides a zero:
         // Metacontroller takes a timeout of 0 as no timeout given, and waits its default 10 s, and Go's
-        // ParseDuration drops what is under a nanosecond (0.5ns, 0.0000000001s are 0).
-        pattern: '^([0-9]+ms|[0-9]+(\\.[0-9]{1,3})?(s|m|h))+$',
+        // ParseDuration drops what is under a nanosecond (0.5ns, 0.0000000001s are 0). Each unit once, in
+        // Go's order, with digits enough for days but not for ParseDuration's overflow past 2562047h.
+        pattern: '^([0-9]{1,5}(\\.[0-9]{1,3})?h)?([0-9]{1,7}(\\.[0-9]{1,3})?m)?([0-9]{1,9}(\\.[0-9]{1,3})?s)?([0-9]{1,12}ms)?$',
         not: { pattern: '^([0.]+(ms|s|m|h))+$' },
       },
       podAnnotations: stringMap,

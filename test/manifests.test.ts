@@ -203,6 +203,8 @@ t.test('the chart\'s NetworkPolicy lets only Metacontroller\'s namespace, and th
   const httpPort = hookContainer(deployment).ports?.find((p) => p.containerPort === 8080)?.name;
   t.same(policy.spec.ingress[0]!.ports.map((p) => p.port), [httpPort], 'on the hook\'s port');
   validateObject(t, policy, 'helm with networkPolicy');
+  const digits = one(helmTemplate('--set', 'networkPolicy.enabled=true', '--set-string', 'networkPolicy.metacontrollerNamespace=123'), 'NetworkPolicy') as typeof policy;
+  t.equal(digits.spec.ingress[0]!.from[0]!.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'], '123', 'a namespace named by digits stays a string: a label value is one');
   for (const [value, why] of [
     ['networkPolicy.metacontrollerNamespace=Meta_Controller', 'no namespace can have this name'],
     ['networkPolicy.extraFrom[0]=monitoring', 'a peer is an object'],
@@ -337,6 +339,9 @@ t.test('the chart\'s ServiceMonitor scrapes the hook\'s /metrics through its Ser
   validateObject(t, monitor, 'helm with serviceMonitor');
   const plain = one(helmTemplate('--set', 'serviceMonitor.enabled=true'), 'ServiceMonitor') as typeof monitor;
   t.notOk('interval' in plain.spec.endpoints[0]!, 'no interval: Prometheus\' own');
+  const zero = one(helmTemplate('--set', 'serviceMonitor.enabled=true', '--set-string', 'serviceMonitor.interval=0'), 'ServiceMonitor') as typeof monitor;
+  t.equal(zero.spec.endpoints[0]!.interval, '0', 'an interval of digits alone stays a string: the CRD\'s field is one');
+  validateObject(t, zero, 'helm with serviceMonitor.interval=0');
   for (const [value, why] of [
     ['serviceMonitor.interval=30', 'a number: not a Prometheus duration'],
     ['serviceMonitor.interval=30 s', 'not a Prometheus duration'],
@@ -414,7 +419,7 @@ t.test('the chart', async (t) => {
   const grace = (d: K8sObject[]) => (podSpecOf(one(d, 'Deployment')) as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds;
   t.equal(grace(helmed), 30, 'the defaults (3 s + 10 s): 30 s, Kubernetes\' default');
   const slow = helmTemplate('--set', 'shutdownDelayMs=5000', '--set', 'shutdownTimeoutMs=60000', '--set', 'hookTimeout=1m');
-  for (const timeout of ['1m30s', '1.5s', '2500ms', '0.25m', '1h']) {
+  for (const timeout of ['1m30s', '1.5s', '2500ms', '0.25m', '1h', '1h0m0s', '2s500ms']) {
     const hooks = (one(helmTemplate('--set', `hookTimeout=${timeout}`), 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: { timeout: unknown } }> } }).spec.hooks;
     t.equal(hooks['sync']!.webhook.timeout, timeout, `hookTimeout=${timeout} is taken`);
   }
@@ -431,6 +436,8 @@ t.test('the chart', async (t) => {
     ['hookTimeout=0.0000000001s', 'under a nanosecond in seconds, which Go reads as 0 too'],
     ['hookTimeout=900us', 'under a millisecond: no hook call could be answered'],
     ['hookTimeout=0.0005s', 'under a millisecond, in seconds'],
+    ['hookTimeout=2562048h', 'past what Go\'s ParseDuration holds: Metacontroller could not read the CompositeController'],
+    ['hookTimeout=9999999999999ms', 'past it in milliseconds too'],
     ['shutdownDelayMs=-1', 'negative'],
     ['bodyLimit=0', 'Fastify refuses a body limit of 0: the hook would refuse to start'],
     ['clusterDomain=cluster.local.', 'a trailing dot: the hook would refuse to start'],

@@ -7,6 +7,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { STALLED_AFTER_MS } from '../src/http/body-budget.js';
 import { clientErrorOf } from '../src/http/metrics.js';
 import { buildServer } from '../src/server.js';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
@@ -266,8 +267,50 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a request is refused unread 
   rest[1]!(body(10_000).slice(5000));
   t.equal(statusOf((await held[1]!).answer), 400);
   const { samples } = await scrape(app);
-  t.equal(valueOf(samples, 'memcached_operator_overloaded_total', {}), 2, 'the two refusals, counted');
+  t.equal(valueOf(samples, 'memcached_operator_body_budget_total', { action: 'refused' }), 2, 'the two refusals, counted');
+  t.equal(valueOf(samples, 'memcached_operator_body_budget_total', { action: 'cut' }), 0);
   t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'error' }), 1, "and among the hook's answers, as not answered");
+});
+
+t.test('bodies in flight: headers alone cannot hold the budget; a late body is cut to make room', async (t) => {
+  const app = testServer({ bodyLimit: 10_000, inFlightBodyLimit: 20_000 });
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  const head = (length: number) => `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n`;
+  const body = (length: number) => JSON.stringify({ pad: 'x'.repeat(length - 10) }).padEnd(length, ' ');
+  const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(raw)?.[1]);
+  // Two clients send the headers of a body of the largest size, and nothing more.
+  const idle = [0, 1].map(() => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(head(10_000)));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('error', () => {});
+    t.teardown(() => socket.destroy());
+    return { socket, closed: new Promise<string>((resolve) => socket.on('close', () => resolve(answer))) };
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(statusOf((await exchange(base, head(4000) + body(4000))).answer), 503, 'while they are young, a third body does not fit');
+  await new Promise((resolve) => setTimeout(resolve, STALLED_AFTER_MS));
+  t.equal(statusOf((await exchange(base, head(10_000) + body(10_000))).answer), 400, 'once they are late, one is cut and a body of the largest size is read');
+  const cut = await Promise.race([...idle.map((c) => c.closed), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000))]);
+  t.equal(cut, '', 'a late one was closed without an answer');
+  // Pipelined requests whose connection is gone before their turn give their bytes back too.
+  for (let i = 0; i < 20; i++) {
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(`POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`.repeat(9));
+        socket.destroy();
+        resolve();
+      });
+    });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // One late client still holds 10,000 bytes (it is cut only when room is needed): the other 10,000 are free.
+  t.equal(statusOf((await exchange(base, head(10_000) + body(10_000))).answer), 400, 'nothing leaked: the room left is read');
+  const { samples } = await scrape(app);
+  t.ok(valueOf(samples, 'memcached_operator_body_budget_total', { action: 'cut' })! >= 1, 'the cut, counted');
 });
 
 t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => {

@@ -14,8 +14,6 @@ import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
 import { checkSpec } from './spec-check.js';
 import { topologyOf } from './topology.js';
 
-/** A rule for the objects of one type, as customize names them. */
-const ofType = ({ apiVersion, resource }: { apiVersion: string; resource: string }) => ({ apiVersion, resource });
 const { service, endpoints, statefulSet, endpointSlice } = OBJECT_TYPES;
 
 export function customize(request: CustomizeRequest): CustomizeResponse {
@@ -24,14 +22,15 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
   const namespace = parent.metadata.namespace;
   const services = [...new Set(topologyOf(parent.spec).pools.map((p) => p.service))];
   const relatedResources: RelatedResourceRule[] = [
-    { ...ofType(service), namespace, names: services },
-    { ...ofType(endpoints), namespace, names: services },
+    { apiVersion: service.apiVersion, resource: service.resource, namespace, names: services },
+    { apiVersion: endpoints.apiVersion, resource: endpoints.resource, namespace, names: services },
     // No namespace beside a labelSelector: Metacontroller v4 releases before namespaceSelector refuse such a
     // rule ("cannot have both labelSelector and Namespace/Names"), and with it every sync of the proxy. For a
     // v1 hook they list label-selected objects in the parent's namespace anyway.
-    { ...ofType(statefulSet), namespace },
+    { apiVersion: statefulSet.apiVersion, resource: statefulSet.resource, namespace },
     ...services.map((name) => ({
-      ...ofType(endpointSlice),
+      apiVersion: endpointSlice.apiVersion,
+      resource: endpointSlice.resource,
       labelSelector: { matchLabels: { [SERVICE_NAME_LABEL]: name } },
     })),
   ];

@@ -3,31 +3,76 @@
  * limit, but not their sum: connections that each send a body of the largest size and hold it open would
  * add up to more memory than the container has. A request whose body would pass the budget is refused
  * before its body is read; its bytes come back when its response closes.
+ *
+ * A reservation is made from the headers, before the body arrives, and so a client could hold the budget
+ * with headers alone and refuse everyone else. To make room, a request that has not sent its whole body
+ * STALLED_AFTER_MS after its headers is cut (Metacontroller sends each body at once): holding the budget
+ * takes sending it, again and again.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { BodyBudgetAction } from './metrics.js';
+
+/** How long a request may take to send its body before it can be cut to make room for another. */
+export const STALLED_AFTER_MS = 1000;
+
+/**
+ * The least a request with a body takes: what its objects hold anyway, and a bound on how many requests
+ * the budget keeps track of at once.
+ */
+const LEAST_BYTES = 1024;
+
+export interface Reservation {
+  readonly bytes: number;
+  readonly request: IncomingMessage;
+  readonly since: number;
+}
 
 export interface BodyBudget {
-  /** The bytes a request's body takes from the budget (0 for none), or undefined when they do not fit. */
-  take(headers: IncomingHttpHeaders): number | undefined;
-  give(bytes: number): void;
+  /** `request`'s reservation; none (0) for a request without a body; undefined when it does not fit. */
+  take(request: IncomingMessage): Reservation | 0 | undefined;
+  /** Gives a reservation back (once: a second call does nothing). */
+  give(reservation: Reservation): void;
   /** Bytes taken now. */
   readonly taken: number;
 }
 
-export function createBodyBudget(limit: number, bodyLimit: number): BodyBudget {
+/** `cut` ends a request made to make room (its connection is closed); `now` is milliseconds, monotonic. */
+export function createBodyBudget(limit: number, bodyLimit: number, cut: (request: IncomingMessage) => void, now: () => number = () => performance.now()): BodyBudget {
+  const held = new Set<Reservation>();
   let taken = 0;
+  const give = (reservation: Reservation): void => {
+    if (held.delete(reservation)) taken -= reservation.bytes;
+  };
+  /**
+   * Gives back what no body will fill: a request whose connection is gone (a pipelined request whose
+   * connection closed before its turn never closes its response), and, while there is not room enough,
+   * requests whose body is late.
+   */
+  const makeRoom = (bytes: number): void => {
+    const at = now();
+    for (const reservation of held) {
+      const { request, since } = reservation;
+      if (request.socket.destroyed) give(reservation);
+      else if (taken + bytes > limit && !request.complete && at - since >= STALLED_AFTER_MS) {
+        give(reservation);
+        cut(request);
+      }
+    }
+  };
   return {
-    take(headers) {
-      const bytes = declaredBytes(headers, bodyLimit);
-      if (bytes === 0) return 0;
+    take(request) {
+      const declared = declaredBytes(request.headers, bodyLimit);
+      if (declared === 0) return 0;
+      const bytes = Math.max(declared, LEAST_BYTES);
+      if (taken + bytes > limit) makeRoom(bytes);
       if (taken + bytes > limit) return undefined;
+      const reservation = { bytes, request, since: now() };
+      held.add(reservation);
       taken += bytes;
-      return bytes;
+      return reservation;
     },
-    give(bytes) {
-      taken -= bytes;
-    },
+    give,
     get taken() {
       return taken;
     },
@@ -52,21 +97,27 @@ function declaredBytes(headers: IncomingHttpHeaders, bodyLimit: number): number 
  * Takes each request's body from a budget of `limit` bytes before Fastify reads it, and gives it back when
  * the response closes (answered, or its connection gone). One that does not fit is answered 503 unread, and
  * its connection closed, so that what it still sends is never read; Metacontroller retries a 503 with its
- * backoff. `refused` counts it.
+ * backoff. `count` counts what the budget turns away.
  */
-export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit: number, refused: () => void): void {
-  const budget = createBodyBudget(limit, bodyLimit);
+export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit: number, count: (action: BodyBudgetAction) => void): void {
+  const budget = createBodyBudget(limit, bodyLimit, (request) => {
+    count('cut');
+    app.log.warn({ statusCode: 408 }, `a request whose body did not arrive within ${STALLED_AFTER_MS} ms was cut to make room in IN_FLIGHT_BODY_LIMIT`);
+    request.socket.destroy();
+  });
   app.addHook('onRequest', (request, reply, done) => {
-    const bytes = budget.take(request.headers);
-    if (bytes === 0) return done();
-    if (bytes === undefined) {
-      refused();
+    // Node emits the pipelined requests it had read even once their connection is gone: nothing to read there.
+    if (request.raw.socket.destroyed) return done();
+    const reservation = budget.take(request.raw);
+    if (reservation === 0) return done();
+    if (reservation === undefined) {
+      count('refused');
       const message = `other requests' bodies take ${budget.taken} of IN_FLIGHT_BODY_LIMIT (${limit} bytes): this one does not fit now; retry`;
       request.log.warn({ statusCode: 503 }, message);
       void reply.code(503).header('retry-after', '1').header('connection', 'close').send({ message });
       return;
     }
-    reply.raw.once('close', () => budget.give(bytes));
+    reply.raw.once('close', () => budget.give(reservation));
     done();
   });
 }

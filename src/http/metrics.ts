@@ -13,6 +13,8 @@ export type Outcome = (typeof OUTCOMES)[number];
  */
 const CLIENT_ERRORS = ['timeout', 'header_overflow', 'malformed'] as const;
 export type ClientError = (typeof CLIENT_ERRORS)[number];
+const BODY_BUDGET_ACTIONS = ['refused', 'cut'] as const;
+export type BodyBudgetAction = (typeof BODY_BUDGET_ACTIONS)[number];
 
 /**
  * The reason for one of Node's `clientError` events, by its error code: a timeout, or what Node's HTTP
@@ -62,8 +64,8 @@ export interface HookMetrics {
   clientError(reason: ClientError): void;
   /** A request for a path that is no hook: a CompositeController's `path` with a typo shows here. */
   notFound(): void;
-  /** A request refused unread (503): its body would have passed IN_FLIGHT_BODY_LIMIT. */
-  overloaded(): void;
+  /** A request the body budget turned away: refused unread (503), or cut because its body was late. */
+  bodyBudget(action: BodyBudgetAction): void;
   proxyServers(namespace: string, name: string, servers: number, ready: number): void;
 }
 
@@ -98,12 +100,13 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     registers: [registry],
   });
   notFound.inc(0);
-  const overloaded = new Counter({
-    name: 'memcached_operator_overloaded_total',
-    help: 'Requests answered 503 before their body was read: with the bodies being read, it would have passed IN_FLIGHT_BODY_LIMIT.',
+  const bodyBudget = new Counter({
+    name: 'memcached_operator_body_budget_total',
+    help: 'Requests IN_FLIGHT_BODY_LIMIT turned away, by action (refused: 503 before the body was read; cut: a body not sent within a second, its connection closed to make room).',
+    labelNames: ['action'] as const,
     registers: [registry],
   });
-  overloaded.inc(0);
+  for (const action of BODY_BUDGET_ACTIONS) bodyBudget.inc({ action }, 0);
   // Expired on each scrape, not on each sync: the hot path only stamps the time.
   const proxyGauge = (name: string, help: string): Gauge<'namespace' | 'name'> =>
     new Gauge({ name, help, labelNames: ['namespace', 'name'] as const, registers: [registry], collect: expire });
@@ -180,8 +183,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     notFound() {
       notFound.inc();
     },
-    overloaded() {
-      overloaded.inc();
+    bodyBudget(action) {
+      bodyBudget.inc({ action });
     },
     proxyServers(namespace, name, total, ready) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.

@@ -88,7 +88,7 @@ export class RouteTree {
     return this.root.cost;
   }
 
-  /** @internal built by compileConfig / compileRoute */
+  /** @internal built by compileConfig */
   constructor(root: RouteNode, pools: ReadonlyMap<string, Pool>, uses: ReadonlyMap<string, PoolUse>) {
     this.root = root;
     this.pools = pools;

@@ -1,0 +1,16 @@
+import net from 'node:net';
+import { buildServer } from '../dist/server.js';
+const app = buildServer({ bodyLimit: 10_000, inFlightBodyLimit: 20_000 });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const { port } = app.server.address();
+const exchange = (bytes) => new Promise((resolve) => { const s = net.connect(port, '127.0.0.1'); let a=''; s.on('data', d => a += d); s.on('close', () => resolve(a)); s.on('error', () => {}); s.write(bytes); });
+const head = (length) => `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n`;
+const body = (length) => JSON.stringify({ pad: 'x'.repeat(length - 10) }).padEnd(length, ' ');
+const idle = [0,1].map(() => exchange(head(10000)));
+await new Promise(r => setTimeout(r, 100));
+console.log('third', (await exchange(head(4000)+body(4000))).slice(0, 12));
+await new Promise(r => setTimeout(r, 1000));
+console.log('after', (await exchange(head(10000)+body(10000))).slice(0, 12));
+console.log('idle0', JSON.stringify(await Promise.race([idle[0], new Promise(r => setTimeout(() => r('PENDING'), 500))])));
+console.log('idle1', JSON.stringify(await Promise.race([idle[1], new Promise(r => setTimeout(() => r('PENDING'), 500))])));
+process.exit(0);
