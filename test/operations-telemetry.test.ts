@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { STALLED_AFTER_MS } from '../src/http/body-budget.js';
@@ -272,6 +273,59 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a request is refused unread 
   t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'error' }), 1, "and among the hook's answers, as not answered");
 });
 
+t.test('bodies in flight: a body that arrived while the hook was busy is not taken for late', async (t) => {
+  const app = testServer({ bodyLimit: 10_000, inFlightBodyLimit: 25_000, requestTimeoutMs: 5000 });
+  // A hook busy for longer than STALLED_AFTER_MS (parsing a huge body, say): bytes wait in the kernel meanwhile.
+  app.post('/busy', async () => {
+    const until = performance.now() + STALLED_AFTER_MS + 700;
+    while (performance.now() < until);
+    return {};
+  });
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  // The clients run on a thread of their own: their bytes arrive while the hook's thread is busy.
+  const clients = new Worker(
+    `const net = require('node:net');
+    const { parentPort, workerData: { port } } = require('node:worker_threads');
+    const head = (path, length) => 'POST ' + path + ' HTTP/1.1\\r\\nhost: x\\r\\ncontent-type: application/json\\r\\nconnection: close\\r\\ncontent-length: ' + length + '\\r\\n\\r\\n';
+    const body = (length) => JSON.stringify({ pad: 'x'.repeat(length - 10) }).padEnd(length, ' ');
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const open = (first) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(first));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('error', () => {});
+      return { socket, closed: new Promise((resolve) => socket.on('close', () => resolve(answer.split('\\r\\n')[0]))) };
+    };
+    (async () => {
+      // A's and B's headers are read and their bodies reserved, and C's connection is open; then the hook is busy.
+      const a = open(head('/sync', 10000));
+      const b = open(head('/sync', 10000));
+      const c = open('');
+      await sleep(100);
+      const busy = open(head('/busy', 2) + '{}');
+      await sleep(STALL + 200);
+      // While it is busy, C asks for room, then A's body arrives: both wait in the kernel until the hook is free,
+      // which then reads C's request first.
+      c.socket.write(head('/sync', 10000) + body(10000));
+      await sleep(50);
+      a.socket.write(body(10000));
+      const [A, B, C, X] = await Promise.all([a.closed, b.closed, c.closed, busy.closed]);
+      parentPort.postMessage({ A, B, C, X });
+    })();`.replace('STALL', String(STALLED_AFTER_MS)),
+    { eval: true, workerData: { port } },
+  );
+  t.teardown(() => clients.terminate());
+  const answers = await new Promise<Record<string, string>>((resolve) => clients.once('message', resolve));
+  t.same(answers, {
+    X: 'HTTP/1.1 200 OK',
+    A: 'HTTP/1.1 400 Bad Request',
+    C: 'HTTP/1.1 503 Service Unavailable',
+    B: '',
+  }, 'A, whose body arrived while the hook was busy, is read and answered; C found no room; B, which never sent its body, is cut');
+});
+
 t.test('bodies in flight: headers alone cannot hold the budget; a late body is cut to make room', async (t) => {
   const app = testServer({ bodyLimit: 10_000, inFlightBodyLimit: 20_000 });
   t.teardown(() => app.close());
@@ -293,7 +347,8 @@ t.test('bodies in flight: headers alone cannot hold the budget; a late body is c
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(statusOf((await exchange(base, head(4000) + body(4000))).answer), 503, 'while they are young, a third body does not fit');
   await new Promise((resolve) => setTimeout(resolve, STALLED_AFTER_MS));
-  t.equal(statusOf((await exchange(base, head(10_000) + body(10_000))).answer), 400, 'once they are late, one is cut and a body of the largest size is read');
+  t.equal(statusOf((await exchange(base, head(10_000) + body(10_000))).answer), 503, 'once they are late, the request that needs room is still refused ...');
+  t.equal(statusOf((await exchange(base, head(10_000) + body(10_000))).answer), 400, '... and the late ones are cut: the next body of the largest size is read');
   const cut = await Promise.race([...idle.map((c) => c.closed), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000))]);
   t.equal(cut, '', 'a late one was closed without an answer');
   // Pipelined requests whose connection is gone before their turn give their bytes back too.

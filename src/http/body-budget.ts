@@ -5,9 +5,11 @@
  * before its body is read; its bytes come back when its response closes.
  *
  * A reservation is made from the headers, before the body arrives, and so a client could hold the budget
- * with headers alone and refuse everyone else. To make room, a request that has not sent its whole body
- * STALLED_AFTER_MS after its headers is cut (Metacontroller sends each body at once): holding the budget
- * takes sending it, again and again.
+ * with headers alone and refuse everyone else. When room is needed, a request that has not sent its whole
+ * body STALLED_AFTER_MS after its headers is cut (Metacontroller sends each body at once): holding the
+ * budget takes sending it, again and again. The request that found no room is refused all the same, and the
+ * cut comes only once Node has read what the sockets hold: after the event loop was busy (a large body
+ * parsed), a body that arrived meanwhile would look late until then.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -46,19 +48,26 @@ export function createBodyBudget(limit: number, bodyLimit: number, cut: (request
   };
   /**
    * Gives back what no body will fill: a request whose connection is gone (a pipelined request whose
-   * connection closed before its turn never closes its response), and, while there is not room enough,
-   * requests whose body is late.
+   * connection closed before its turn never closes its response). Then, if that is not room enough, cuts the
+   * requests whose body is late and still is after the sockets have been read (setImmediate runs after the
+   * loop's poll phase).
    */
   const makeRoom = (bytes: number): void => {
     const at = now();
+    const late: Reservation[] = [];
     for (const reservation of held) {
       const { request, since } = reservation;
       if (request.socket.destroyed) give(reservation);
-      else if (taken + bytes > limit && !request.complete && at - since >= STALLED_AFTER_MS) {
-        give(reservation);
-        cut(request);
-      }
+      else if (!request.complete && at - since >= STALLED_AFTER_MS) late.push(reservation);
     }
+    if (late.length === 0 || taken + bytes <= limit) return;
+    setImmediate(() => {
+      for (const reservation of late) {
+        if (!held.has(reservation) || reservation.request.complete) continue;
+        give(reservation);
+        cut(reservation.request);
+      }
+    });
   };
   return {
     take(request) {
