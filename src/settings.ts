@@ -28,10 +28,9 @@ export const DEFAULT_SETTINGS = {
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   bodyLimit: BODY_LIMIT,
   /**
-   * The bodies being read or answered at once, in bytes as their Content-Length says (a body without one
-   * counts as BODY_LIMIT): past it, a request is answered 503 before its body is read. What a body holds
-   * while it arrives adds up over connections, and 64 connections each sending 8 MiB held 600 MB; the
-   * default is IN_FLIGHT_BODIES bodies of the largest size, which unset follows BODY_LIMIT.
+   * Bytes of the request bodies being read at once (http/body-budget.ts): past it, a request is answered
+   * 503. What a body holds while it arrives adds up over connections, and 64 connections each sending 8 MiB
+   * held 600 MB; the default is IN_FLIGHT_BODIES bodies of the largest size, which unset follows BODY_LIMIT.
    */
   inFlightBodyLimit: IN_FLIGHT_BODIES * BODY_LIMIT,
   /**

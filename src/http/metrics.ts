@@ -102,7 +102,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   notFound.inc(0);
   const bodyBudget = new Counter({
     name: 'memcached_operator_body_budget_total',
-    help: 'Requests IN_FLIGHT_BODY_LIMIT turned away, by action (refused: 503 before the body was read; cut: a body not sent within a second, its connection closed to make room).',
+    help: 'Requests IN_FLIGHT_BODY_LIMIT turned away, by action (refused: 503 before the body was read, its announced length not fitting; cut: 503 while the body arrived, its bytes passing the limit, and the connection closed).',
     labelNames: ['action'] as const,
     registers: [registry],
   });
