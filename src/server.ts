@@ -108,7 +108,7 @@ export function buildServer(options: ServerOptions = {}) {
     const reason = clientErrorOf(error.code);
     if (reason) metrics.clientError(reason);
   });
-  installBodyBudget(app, options.inFlightBodyLimit ?? IN_FLIGHT_BODIES * bodyLimit, (action) => metrics.bodyBudget(action));
+  installBodyBudget(app, options.inFlightBodyLimit ?? IN_FLIGHT_BODIES * bodyLimit, bodyLimit, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import net from 'node:net';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pino } from 'pino';
 import { clientErrorOf } from '../src/http/metrics.js';
 import { buildServer } from '../src/server.js';
@@ -116,7 +116,7 @@ t.test('/metrics: hook counts and durations by outcome, servers per proxy', asyn
     t.same(buckets, [...buckets].sort((a, b) => a - b), 'cumulative buckets');
   }
   const counted = find(samples, 'memcached_operator_hook_requests_total', {});
-  t.same(counted.length, 8, 'every hook and outcome has a series: a rate of errors is 0 before the first one');
+  t.same(counted.length, 10, 'every hook and outcome has a series: a rate of errors is 0 before the first one');
   for (const sample of counted) {
     const listed = expected.find(([hook, outcome]) => sample.labels['hook'] === hook && sample.labels['outcome'] === outcome);
     t.equal(sample.value, listed?.[2] ?? 0, `${sample.labels['hook']}/${sample.labels['outcome']}: no other request counted (no health check, no 404)`);
@@ -290,6 +290,8 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or
   const { samples } = await scrape(app);
   t.equal(valueOf(samples, 'memcached_operator_body_budget_total', { action: 'refused' }), 11, 'the refusals, counted: the 4,000 bytes, and the ten announced bodies, which did not fit either');
   t.equal(valueOf(samples, 'memcached_operator_body_budget_total', { action: 'cut' }), 1, 'and the cut');
+  t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'busy' }), 11, 'among the hook\'s answers, as busy: no bug');
+  t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'error' }), 0);
 });
 
 t.test('bodies in flight: headers alone hold no room', async (t) => {
@@ -307,6 +309,21 @@ t.test('bodies in flight: headers alone hold no room', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 100));
   const whole = await exchange(`http://127.0.0.1:${port}`, head(10_000) + JSON.stringify({ pad: 'x'.repeat(9990) }));
   t.match(whole.answer, /^HTTP\/1\.1 400 /, 'a body of the largest size is read and answered (no hook request: 400)');
+});
+
+t.test('bodies in flight: a body over BODY_LIMIT gets 413, never a 503 to retry; a cut never stops the process', async (t) => {
+  const app = testServer({ bodyLimit: 1000, inFlightBodyLimit: 1000 });
+  t.teardown(() => app.close());
+  const post = (payload: string | Readable, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json', ...headers }, payload });
+  t.equal((await post('x'.repeat(1001))).statusCode, 413, 'announced over BODY_LIMIT: 413, whatever the budget holds');
+  t.equal((await post(Readable.from(['x'.repeat(600), 'x'.repeat(600)]), { 'transfer-encoding': 'chunked' })).statusCode, 413, 'chunked over BODY_LIMIT: 413');
+  const app2 = testServer({ bodyLimit: 1000, inFlightBodyLimit: 1500 });
+  t.teardown(() => app2.close());
+  // Two chunked bodies at once, each within BODY_LIMIT, together past the budget: one is cut, the process lives.
+  const chunked = () => app2.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, payload: Readable.from(['x'.repeat(400), 'x'.repeat(400)]) }).catch((error: Error) => error);
+  await Promise.all([chunked(), chunked()]);
+  t.equal((await app2.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'still serving');
 });
 
 t.test('bodies in flight: every way a request ends gives its bytes back', async (t) => {

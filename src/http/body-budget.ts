@@ -15,15 +15,16 @@ import type { BodyBudgetAction } from './metrics.js';
 
 /**
  * Counts each body's bytes as Fastify reads them (a preParsing hook, before any other reader), against
- * `limit` bytes for all bodies being read. `count` counts what the budget turns away.
+ * `limit` bytes for all bodies being read. A body over `bodyLimit` is left to Fastify, whose 413 says that
+ * it can never fit (a 503 would have Metacontroller retry it). `count` counts what the budget turns away.
  */
-export function installBodyBudget(app: FastifyInstance, limit: number, count: (action: BodyBudgetAction) => void): void {
+export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit: number, count: (action: BodyBudgetAction) => void): void {
   let held = 0;
   const message = () => `request bodies being read hold ${held} of IN_FLIGHT_BODY_LIMIT (${limit} bytes): this one does not fit now; retry`;
   app.addHook('preParsing', (request, reply, payload, done) => {
     // Node has checked the header: digits only, and one value. A body over BODY_LIMIT is Fastify's 413.
     const announced = Number(request.headers['content-length'] ?? 0);
-    if (held + announced > limit) {
+    if (announced <= bodyLimit && held + announced > limit) {
       count('refused');
       const text = message();
       request.log.warn({ statusCode: 503 }, text);
@@ -37,7 +38,7 @@ export function installBodyBudget(app: FastifyInstance, limit: number, count: (a
       if (mine < 0) return;
       mine += chunk.length;
       held += chunk.length;
-      if (held <= limit) return;
+      if (held <= limit || mine > bodyLimit) return;
       count('cut');
       cut(request, reply, message());
       held -= mine;
@@ -59,7 +60,8 @@ export function installBodyBudget(app: FastifyInstance, limit: number, count: (a
 /**
  * Ends a request in the middle of its body: a 503 if its answer is the connection's next and has not begun
  * (as Node's own error answers, written to the socket), then the connection closed, so that no more of the
- * body is read.
+ * body is read. A client still sending may see the connection reset before it reads the 503 (TCP resets a
+ * connection closed with data unread); either way Metacontroller retries.
  */
 function cut(request: FastifyRequest, reply: FastifyReply, message: string): void {
   const socket = request.raw.socket as Socket & { _httpMessage?: unknown };
@@ -70,5 +72,6 @@ function cut(request: FastifyRequest, reply: FastifyReply, message: string): voi
       `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
     );
   }
-  socket.destroy();
+  // Destroys the socket it came on.
+  request.raw.destroy();
 }

@@ -2,8 +2,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const HOOKS = ['sync', 'customize'] as const;
-/** What became of a hook request: applied, refused as an invalid spec, not a hook request at all, or our fault. */
-const OUTCOMES = ['ok', 'invalid', 'bad_request', 'error'] as const;
+/**
+ * What became of a hook request: applied, refused as an invalid spec, not a hook request at all, refused unread
+ * for want of room in IN_FLIGHT_BODY_LIMIT (503), or our fault.
+ */
+const OUTCOMES = ['ok', 'invalid', 'bad_request', 'busy', 'error'] as const;
 export type Hook = (typeof HOOKS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
 /**
@@ -29,11 +32,15 @@ export function clientErrorOf(code: string | undefined): ClientError | undefined
   return undefined;
 }
 
-/** Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request. */
+/**
+ * Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request;
+ * a 503 is the body budget's (the hook answers no other), which Metacontroller retries.
+ */
 export function outcomeOf(statusCode: number): Outcome {
   if (statusCode === 200) return 'ok';
   if (statusCode === 422) return 'invalid';
   if (statusCode >= 400 && statusCode < 500) return 'bad_request';
+  if (statusCode === 503) return 'busy';
   return 'error';
 }
 
@@ -74,7 +81,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'memcached_operator_hook_requests_total',
-    help: 'Hook requests by hook and outcome (ok, invalid: 422, bad_request: other 4xx, error: 5xx).',
+    help: 'Hook requests by hook and outcome (ok, invalid: 422, bad_request: other 4xx, busy: 503 for want of room in IN_FLIGHT_BODY_LIMIT, error: other 5xx).',
     labelNames: ['hook', 'outcome'] as const,
     registers: [registry],
   });
