@@ -16,7 +16,7 @@ import { jsonBodyParser, parentOf } from './http/json-body.js';
 import { clientErrorOf, createMetrics, outcomeOf, type Hook } from './http/metrics.js';
 import { refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
-import { DEFAULT_SETTINGS, IN_FLIGHT_BODIES, type Settings } from './settings.js';
+import { DEFAULT_SETTINGS, defaultInFlightBodyLimit, type Settings } from './settings.js';
 
 /**
  * The settings the server itself uses (settings.ts says what each is; unset, its default there), and what
@@ -108,7 +108,7 @@ export function buildServer(options: ServerOptions = {}) {
     const reason = clientErrorOf(error.code);
     if (reason) metrics.clientError(reason);
   });
-  installBodyBudget(app, options.inFlightBodyLimit ?? IN_FLIGHT_BODIES * bodyLimit, bodyLimit, (action) => metrics.bodyBudget(action));
+  installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.

@@ -11,7 +11,9 @@ import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE
  */
 const BODY_LIMIT = 8 * 1024 * 1024;
 /** Metacontroller's default number of workers, each with one hook call at a time. */
-export const IN_FLIGHT_BODIES = 5;
+const IN_FLIGHT_BODIES = 5;
+/** IN_FLIGHT_BODY_LIMIT unset: IN_FLIGHT_BODIES bodies of the largest size. */
+export const defaultInFlightBodyLimit = (bodyLimit: number): number => IN_FLIGHT_BODIES * bodyLimit;
 
 export const DEFAULT_SETTINGS = {
   port: 8080,
@@ -32,7 +34,7 @@ export const DEFAULT_SETTINGS = {
    * 503. What a body holds while it arrives adds up over connections, and 64 connections each sending 8 MiB
    * held 600 MB; the default is IN_FLIGHT_BODIES bodies of the largest size, which unset follows BODY_LIMIT.
    */
-  inFlightBodyLimit: IN_FLIGHT_BODIES * BODY_LIMIT,
+  inFlightBodyLimit: defaultInFlightBodyLimit(BODY_LIMIT),
   /**
    * Deepest nesting of arrays and objects a request body may have (400 beyond). The Kubernetes objects
    * a hook call carries nest about 20 deep (managedFields included); a few thousand levels overflow the
@@ -165,7 +167,7 @@ export function settingsFromEnv(env: Record<string, string | undefined>, interfa
   set('MCROUTER_IMAGE', (v) => (s.mcrouterImage = image('MCROUTER_IMAGE', v, DEFAULT_SETTINGS.mcrouterImage)));
   set('EXPORTER_IMAGE', (v) => (s.exporterImage = image('EXPORTER_IMAGE', v, DEFAULT_SETTINGS.exporterImage)));
   set('BODY_LIMIT', (v) => (s.bodyLimit = integer('BODY_LIMIT', v)));
-  s.inFlightBodyLimit = IN_FLIGHT_BODIES * s.bodyLimit;
+  s.inFlightBodyLimit = defaultInFlightBodyLimit(s.bodyLimit);
   set('IN_FLIGHT_BODY_LIMIT', (v) => (s.inFlightBodyLimit = integer('IN_FLIGHT_BODY_LIMIT', v)));
   if (s.inFlightBodyLimit < s.bodyLimit) {
     throw new SettingsError(`IN_FLIGHT_BODY_LIMIT (${s.inFlightBodyLimit}) must be at least BODY_LIMIT (${s.bodyLimit}): a body of the largest size must fit`);

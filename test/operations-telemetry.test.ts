@@ -68,6 +68,14 @@ const valueOf = (samples: Sample[], name: string, labels: Record<string, string>
   return found.length === 1 ? found[0]!.value : undefined;
 };
 
+/** The headers of a raw POST /sync announcing `length` bytes of body, its connection closed after the answer. */
+const head = (length: number) => `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n`;
+/** JSON of exactly `length` bytes that is no hook request (400). */
+const body = (length: number) => JSON.stringify({ pad: 'x'.repeat(length - 10) }).padEnd(length, ' ');
+/** A raw answer's status code and its JSON {message}. */
+const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(raw)?.[1]);
+const messageOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { message: string };
+
 async function scrape(app: TestServer) {
   const res = await app.inject({ method: 'GET', url: '/metrics' });
   return { res, ...parseExposition(res.body) };
@@ -193,11 +201,10 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
   const { port } = app.server.address() as net.AddressInfo;
   const base = `http://127.0.0.1:${port}`;
   const answer = async (bytes?: string, end = false) => (await exchange(base, bytes, end)).answer;
+  // Each a JSON {message} saying what to change, as every other error is.
   const reasons = ['timeout', 'header_overflow', 'malformed'];
   const zero = await scrape(app);
   for (const reason of reasons) t.equal(valueOf(zero.samples, 'memcached_operator_client_errors_total', { reason }), 0, `${reason}: 0 from the start`);
-  // Each a JSON {message} saying what to change, as every other error is.
-  const messageOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as unknown;
   const notHttp = await answer('HELLO\r\n\r\n');
   t.match(notHttp, /^HTTP\/1\.1 400 /, 'not HTTP: 400');
   t.match(messageOf(notHttp), { message: /^not an HTTP\/1\.1 request Node can parse \(HPE_[A-Z_]+\)$/ });
@@ -228,10 +235,6 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as net.AddressInfo;
   const base = `http://127.0.0.1:${port}`;
-  const head = (length: number) => `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n`;
-  const body = (length: number) => JSON.stringify({ pad: 'x'.repeat(length - 10) }).padEnd(length, ' ');
-  const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(raw)?.[1]);
-  const messageOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { message: string };
   const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
   // Two clients each send 9,000 bytes of a body of 10,000, and hold the rest: 18,000 bytes held.
   const rest: ((text: string) => void)[] = [];
@@ -299,7 +302,6 @@ t.test('bodies in flight: headers alone hold no room', async (t) => {
   t.teardown(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as net.AddressInfo;
-  const head = (length: number) => `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n`;
   // Ten clients announce bodies of the largest size and send none of it.
   for (let i = 0; i < 10; i++) {
     const socket = net.connect(port, '127.0.0.1', () => socket.write(head(10_000)));
@@ -307,7 +309,7 @@ t.test('bodies in flight: headers alone hold no room', async (t) => {
     t.teardown(() => socket.destroy());
   }
   await new Promise((resolve) => setTimeout(resolve, 100));
-  const whole = await exchange(`http://127.0.0.1:${port}`, head(10_000) + JSON.stringify({ pad: 'x'.repeat(9990) }));
+  const whole = await exchange(`http://127.0.0.1:${port}`, head(10_000) + body(10_000));
   t.match(whole.answer, /^HTTP\/1\.1 400 /, 'a body of the largest size is read and answered (no hook request: 400)');
 });
 

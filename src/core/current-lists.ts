@@ -86,7 +86,10 @@ export function currentListsByPool(
   const unowned = new Map<string, string[]>();
   for (const { name, service } of identities.values()) {
     mountedNames.add(name);
-    if (!owned.has(name) && lists.has(name)) unowned.set(service, [...(unowned.get(service) ?? []), name]);
+    if (owned.has(name) || !lists.has(name)) continue;
+    const left = unowned.get(service);
+    if (left) left.push(name);
+    else unowned.set(service, [name]);
   }
   // A pool without an entry whose name no entry has, and no unowned list of its Service to be: by name, as before.
   const byName = (i: number) => entries[i] === undefined && !mountedNames.has(pools[i]!.name) && !unowned.has(pools[i]!.service);

@@ -249,12 +249,13 @@ export function membershipOf(
     for (const slice of objects.slices) {
       const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
       const port = pickPort(slice.ports, selected || cut);
+      const listed = slice.endpoints?.length ?? 0;
       if (port === undefined) {
-        withoutPort += slice.endpoints?.length ?? 0;
-        if (!cut) misnamed += slice.endpoints?.length ?? 0;
+        withoutPort += listed;
+        if (!cut) misnamed += listed;
         continue;
       }
-      counted(port, slice.endpoints?.length ?? 0);
+      counted(port, listed);
       const suffix = `:${port}`;
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses[0];
@@ -270,14 +271,14 @@ export function membershipOf(
   } else {
     for (const subset of objects.endpoints?.subsets ?? []) {
       const port = pickPort(subset.ports, selected);
+      const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
       if (port === undefined) {
-        const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
         withoutPort += listed;
         // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
         if (!selected) misnamed += listed;
         continue;
       }
-      counted(port, (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0));
+      counted(port, listed);
       const suffix = `:${port}`;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod

@@ -11,6 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { rawAnswer } from './client-errors.js';
 import type { BodyBudgetAction } from './metrics.js';
 
 /**
@@ -59,19 +60,14 @@ export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit
 
 /**
  * Ends a request in the middle of its body: a 503 if its answer is the connection's next and has not begun
- * (as Node's own error answers, written to the socket), then the connection closed, so that no more of the
+ * (written to the socket, as answerClientError answers what Node's parser refuses), then the connection closed, so that no more of the
  * body is read. A client still sending may see the connection reset before it reads the 503 (TCP resets a
  * connection closed with data unread); either way Metacontroller retries.
  */
 function cut(request: FastifyRequest, reply: FastifyReply, message: string): void {
   const socket = request.raw.socket as Socket & { _httpMessage?: unknown };
   request.log.warn({ statusCode: 503 }, message);
-  if (socket.writable && socket._httpMessage === reply.raw && !reply.raw.headersSent) {
-    const body = JSON.stringify({ message });
-    socket.write(
-      `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable && socket._httpMessage === reply.raw && !reply.raw.headersSent) socket.write(rawAnswer(503, message, 'Retry-After: 1\r\n'));
   // Destroys the socket it came on.
   request.raw.destroy();
 }

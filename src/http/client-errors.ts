@@ -8,6 +8,15 @@ import type { Duplex } from 'node:stream';
 /** Node's own limit on receiving a request's headers. */
 export const NODE_HEADERS_TIMEOUT_MS = 60_000;
 
+/**
+ * A JSON `{message}` answer as written straight to a socket, below Fastify, for a connection about to be
+ * closed; `headers`: more header lines, each ending in CRLF.
+ */
+export function rawAnswer(code: number, message: string, headers = ''): string {
+  const body = JSON.stringify({ message });
+  return `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\n${headers}Connection: close\r\n\r\n${body}`;
+}
+
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, requestTimeout: number): void {
   // A reset connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -19,12 +28,11 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, 
         : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
           ? [413, "the request's chunk extensions are larger than Node's limit"]
           : [400, `not an HTTP/1.1 request Node can parse (${error.code ?? error.message})`];
-  const body = JSON.stringify({ message });
   // As Node's own handler (the same internal field): never into an answer already under way, when a
   // pipelined request behind it timed out.
   const answering = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
   if (socket.writable && !answering?._headerSent) {
-    socket.write(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(rawAnswer(code, message));
   }
   socket.destroy(error);
 }
