@@ -22,6 +22,7 @@ export const CHART_ENV = [
   'SHUTDOWN_DELAY_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'BODY_LIMIT',
+  'IN_FLIGHT_BODY_LIMIT',
   'REQUEST_TIMEOUT_MS',
   'JSON_DEPTH_LIMIT',
 ];
@@ -63,6 +64,8 @@ export function chartValuesSchema() {
       shutdownDelayMs: range('SHUTDOWN_DELAY_MS'),
       shutdownTimeoutMs: range('SHUTDOWN_TIMEOUT_MS'),
       bodyLimit: range('BODY_LIMIT'),
+      // 0: the hook's default, which follows BODY_LIMIT (the variable is left unset).
+      inFlightBodyLimit: { anyOf: [{ const: 0 }, range('IN_FLIGHT_BODY_LIMIT')] },
       requestTimeoutMs: range('REQUEST_TIMEOUT_MS'),
       jsonDepthLimit: range('JSON_DEPTH_LIMIT'),
       // EnvVars: a name, one the chart does not set from another value (it would hide that value's variable),

@@ -21,7 +21,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
-import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, settingsFromEnv } from '../src/settings.js';
+import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, defaultInFlightBodyLimit, settingsFromEnv } from '../src/settings.js';
 import { DNS1035_LABEL, GROUP, PLURAL } from '../src/api/memcached-proxy.js';
 import { CHART_ENV } from '../scripts/chart-values-schema.js';
 import {
@@ -389,6 +389,7 @@ t.test('the chart', async (t) => {
     '--set', 'clusterDomain=k8s.example',
     '--set', 'mcrouterImage=example.com/mcrouter:0.41.0',
     '--set', 'exporterImage=example.com/exporter:1',
+    '--set', 'inFlightBodyLimit=20000000',
     '--set', 'resources.requests.cpu=1',
     '--set', 'podAnnotations.a=b',
     '--set', 'nodeSelector.disk=ssd',
@@ -403,6 +404,16 @@ t.test('the chart', async (t) => {
   t.equal(deployment.spec.replicas, 3);
   t.match(envOf(container), { LOG_LEVEL: 'debug', CLUSTER_DOMAIN: 'k8s.example', MCROUTER_IMAGE: 'example.com/mcrouter:0.41.0', EXPORTER_IMAGE: 'example.com/exporter:1' });
   t.doesNotThrow(() => settingsFromEnv(envOf(container)), 'the hook starts with these values');
+  t.equal(settingsFromEnv(envOf(container)).inFlightBodyLimit, 20_000_000, 'inFlightBodyLimit: the hook\'s IN_FLIGHT_BODY_LIMIT');
+  // 0, the default: the variable unset, so that the hook's default follows bodyLimit.
+  const defaultBudget = envOf(hookContainer(one(helmTemplate('--set', 'bodyLimit=1048576'), 'Deployment')));
+  t.equal(defaultBudget['IN_FLIGHT_BODY_LIMIT'], undefined, 'inFlightBodyLimit 0: IN_FLIGHT_BODY_LIMIT unset');
+  t.equal(settingsFromEnv(defaultBudget).inFlightBodyLimit, defaultInFlightBodyLimit(1_048_576), '... and the hook\'s default follows bodyLimit');
+  t.throws(
+    () => helmTemplate('--set', 'inFlightBodyLimit=4194304'),
+    /inFlightBodyLimit \(4194304\) must be at least bodyLimit \(8388608\): a body of the largest size must fit/,
+    'inFlightBodyLimit under bodyLimit: refused by the chart, as the hook would refuse to start',
+  );
   t.equal(envOf(container)['NODE_OPTIONS'], '--max-old-space-size=768', 'extraEnv: added to the hook\'s variables');
   t.same(
     (container.env ?? []).map((e) => e.name).filter((name) => name !== 'NODE_OPTIONS').sort(),
@@ -451,6 +462,8 @@ t.test('the chart', async (t) => {
     ['image.tag=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'a digest without its @: an image reference the kubelet cannot parse'],
     ['podDisruptionBudget.maxUnavailable=0', 'would block every drain of the hook\'s nodes'],
     ['podDisruptionBudget.maxUnavailable=one', 'neither a number nor a percentage: the API server refuses the PDB'],
+    ['inFlightBodyLimit=-1', 'negative'],
+    ['inFlightBodyLimit=lots', 'not a number of bytes'],
     ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
     ['imagePullSecrets[0]=regcred', 'a bare name: a pod names its pull secrets as {name}'],
     ['imagePullSecrets[0].nmae=regcred', 'a misspelt key of a pull secret'],
@@ -482,10 +495,10 @@ t.test('the chart', async (t) => {
   t.ok(byKind(parseYamlObjects(run('helm', ['template', 'platform', umbrella])), 'CompositeController').length === 1, 'renders as a dependency');
   // Helm reads a number from a values file as float64: rendered as it is, 1000000 would be "1e+06".
   const valuesFile = join(mkdtempSync(join(tmpdir(), 'values-')), 'values.yaml');
-  writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\nbodyLimit: 16777216\nrequestTimeoutMs: 1200000\njsonDepthLimit: 200\n');
+  writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\nbodyLimit: 16777216\ninFlightBodyLimit: 100000000\nrequestTimeoutMs: 1200000\njsonDepthLimit: 200\n');
   const fromValues = envOf(hookContainer(one(helmTemplate('-f', valuesFile), 'Deployment')));
-  t.match(fromValues, { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000', BODY_LIMIT: '16777216', REQUEST_TIMEOUT_MS: '1200000', JSON_DEPTH_LIMIT: '200' });
-  t.match(settingsFromEnv(fromValues), { requestTimeoutMs: 1_200_000, jsonDepthLimit: 200 }, 'the hook reads them');
+  t.match(fromValues, { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000', BODY_LIMIT: '16777216', IN_FLIGHT_BODY_LIMIT: '100000000', REQUEST_TIMEOUT_MS: '1200000', JSON_DEPTH_LIMIT: '200' });
+  t.match(settingsFromEnv(fromValues), { requestTimeoutMs: 1_200_000, jsonDepthLimit: 200, inFlightBodyLimit: 100_000_000 }, 'the hook reads them');
 
   // values.schema.json is generated from what the hook itself accepts (scripts/chart-values-schema.ts).
   const valuesSchema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, Json> };
@@ -494,6 +507,8 @@ t.test('the chart', async (t) => {
     const [minimum, maximum] = INTEGER_RANGES[name];
     t.same(valuesSchema.properties[value], { type: 'integer', minimum, maximum }, `${value}: the range of ${name}`);
   }
+  const [minimum, maximum] = INTEGER_RANGES.IN_FLIGHT_BODY_LIMIT;
+  t.same(valuesSchema.properties['inFlightBodyLimit'], { anyOf: [{ const: 0 }, { type: 'integer', minimum, maximum }] }, 'inFlightBodyLimit: 0 (the default) or the range of IN_FLIGHT_BODY_LIMIT');
 
   const elsewhere = parseYamlObjects(run('helm', ['template', 'proxies', CHART, '--namespace', 'ops']));
   const cc = one(elsewhere, 'CompositeController') as unknown as { spec: { hooks: { sync: { webhook: HookWebhook } } } };
