@@ -330,11 +330,13 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
 t.test('the chart\'s ServiceMonitor scrapes the hook\'s /metrics through its Service, only when asked for', async (t) => {
   t.same(byKind(helmed, 'ServiceMonitor'), [], 'none by default: it needs the Prometheus Operator\'s CRDs');
   const objects = helmTemplate('--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.interval=30s', '--set-string', 'serviceMonitor.labels.release=kube-prometheus-stack');
-  const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; interval?: string }[] } };
+  const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean; interval?: string }[] } };
   const service = one(objects, 'Service') as K8sObject & { metadata: { labels: Record<string, string> }; spec: { ports: { name: string }[] } };
   t.equal(monitor.metadata.namespace, service.metadata.namespace, 'beside the Service: a ServiceMonitor selects Services of its own namespace');
   t.ok(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v), 'it selects the hook\'s Service');
-  t.same(monitor.spec.endpoints, [{ port: service.spec.ports[0]!.name, path: '/metrics', interval: '30s' }], 'by the Service\'s port name');
+  t.same(monitor.spec.endpoints, [{ port: service.spec.ports[0]!.name, path: '/metrics', honorLabels: true, interval: '30s' }], 'by the Service\'s port name');
+  // The proxies' gauges carry the proxy's own namespace label, which the target's would otherwise rename to exported_namespace.
+  t.equal(monitor.spec.endpoints[0]!.honorLabels, true, 'the hook\'s own namespace and name labels are kept');
   t.equal(monitor.metadata.labels?.['release'], 'kube-prometheus-stack', 'with the labels a Prometheus selects by');
   validateObject(t, monitor, 'helm with serviceMonitor');
   const plain = one(helmTemplate('--set', 'serviceMonitor.enabled=true'), 'ServiceMonitor') as typeof monitor;
