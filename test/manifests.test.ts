@@ -222,7 +222,7 @@ t.test('people get MemcachedProxies through the built-in roles: view reads them,
     const view = roles.get(`${prefix}-view`);
     const edit = roles.get(`${prefix}-edit`);
     t.same(view?.rules, [{ apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/status`], verbs: ['get', 'list', 'watch'] }], `${where}: view reads proxies and their status`);
-    t.same(edit?.rules, [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] }], `${where}: edit writes them, not their status (Metacontroller's)`);
+    t.same(edit?.rules, [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] }], `${where}: edit reads and writes them (bound alone, kubectl apply reads first), not their status (Metacontroller's)`);
     t.same(aggregation(view!), ['admin', 'edit', 'view'], `${where}: whoever may view, edit or administer a namespace reads its proxies`);
     t.same(aggregation(edit!), ['admin', 'edit'], `${where}: only who may edit a namespace (and so run pods in it) writes them`);
   }
@@ -290,7 +290,7 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
   ] as const) {
     const deployment = one(objects, 'Deployment') as K8sObject & { spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } } };
     const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string }[] } };
-    const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
+    const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; unhealthyPodEvictionPolicy?: string; selector: { matchLabels: Record<string, string> } } };
     const labels = deployment.spec.template.metadata.labels;
     const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
     t.ok(selects(deployment.spec.selector.matchLabels), `${where}: the Deployment selects its pods`);
@@ -298,6 +298,8 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
     t.ok(selects(pdb.spec.selector.matchLabels), `${where}: the PDB covers the hook pods`);
     t.equal(deployment.spec.replicas, 2, `${where}: two replicas`);
     t.equal(pdb.spec.maxUnavailable, 1, `${where}: drains evict one hook pod at a time, and are never blocked`);
+    // IfHealthyBudget, the default, refuses to evict a crash-looping pod once the budget is spent: two such hook pods would hold every drain.
+    t.equal(pdb.spec.unhealthyPodEvictionPolicy, 'AlwaysAllow', `${where}: pods that are not ready are evicted whatever the budget`);
 
     const pod = podSpecOf(deployment);
     const container = hookContainer(deployment);
@@ -395,6 +397,8 @@ t.test('the chart', async (t) => {
     '--set', 'resources.requests.cpu=1',
     '--set', 'podAnnotations.a=b',
     '--set', 'nodeSelector.disk=ssd',
+    '--set', 'priorityClassName=platform-critical',
+    '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"memcached-operator"}}}]',
     '--set', 'extraEnv[0].name=NODE_OPTIONS',
     '--set', 'extraEnv[0].value=--max-old-space-size=768',
     '--set', 'imagePullSecrets[0].name=registry-credentials',
@@ -425,6 +429,9 @@ t.test('the chart', async (t) => {
   t.equal(container.resources?.requests?.cpu, 1);
   t.same(deployment.spec.template.metadata.annotations, { a: 'b' });
   t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
+  t.equal(podSpecOf(deployment).priorityClassName, 'platform-critical');
+  t.match(podSpecOf(deployment).topologySpreadConstraints, [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }]);
+  t.notOk('priorityClassName' in podSpecOf(one(helmed, 'Deployment')) || 'topologySpreadConstraints' in podSpecOf(one(helmed, 'Deployment')), 'neither by default');
   t.same(podSpecOf(deployment).imagePullSecrets, [{ name: 'registry-credentials' }]);
   for (const o of custom) validateObject(t, o, 'helm with values');
 
@@ -467,6 +474,8 @@ t.test('the chart', async (t) => {
     ['inFlightBodyLimit=-1', 'negative'],
     ['inFlightBodyLimit=lots', 'not a number of bytes'],
     ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
+    ['priorityClassName=Platform_Critical', 'not a PriorityClass name'],
+    ['topologySpreadConstraints[0]=zone', 'not a TopologySpreadConstraint'],
     ['imagePullSecrets[0]=regcred', 'a bare name: a pod names its pull secrets as {name}'],
     ['imagePullSecrets[0].nmae=regcred', 'a misspelt key of a pull secret'],
     ['imagePullSecrets[0].name=RegCred', 'not a Secret name'],
@@ -570,4 +579,36 @@ t.test('the Dockerfile runs node as PID 1, as the manifests\' user', async (t) =
   t.notMatch(dockerfile, /npm (start|run start)/, 'no npm wrapper');
   const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
   t.match(dockerignore, /^\*\*$/m, 'the build context is an allow-list');
+});
+
+t.test('the chart\'s notes name the installed objects and warn of a setting that cannot work', async (t) => {
+  /** What `helm install` prints after NOTES: (a client-side dry run renders them without a cluster). */
+  const notes = (...values: string[]) => {
+    const out = run('helm', ['install', 'x', CHART, '--namespace', 'team', '--dry-run=client', ...values.flatMap((v) => ['--set', v])]);
+    return out.slice(out.indexOf('NOTES:'));
+  };
+  const plain = notes('image.repository=registry.example/memcached-operator');
+  t.match(plain, 'kubectl -n team rollout status deployment/x-memcached-operator', 'the hook\'s Deployment, by its name and namespace');
+  t.match(plain, 'kubectl get compositecontroller x-memcached-operator');
+  t.notMatch(plain, 'WARNING', 'nothing to warn of with working values');
+  t.match(notes(), /WARNING: image.repository is the default, ghcr.io\/ianlewis\/memcached-operator,\nwhich is not published/, 'the image this repository does not publish');
+  t.match(notes('image.repository=r.example/h', 'replicaCount=0'), 'WARNING: replicaCount is 0: no hook runs');
+  t.match(notes('image.repository=r.example/h', 'crds.install=false'), 'the MemcachedProxy CRD (memcachedproxies.ianlewis.org)\nmust be installed some other way');
+  t.match(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true'), 'add your Prometheus\' namespace to networkPolicy.extraFrom');
+  t.notMatch(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true', 'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.team=monitoring'), 'WARNING', 'a scraper let in: no warning');
+  // hookTimeout against shutdownTimeoutMs (10000 by default), in every unit values.schema.json admits.
+  for (const [timeout, shutdown, warns] of [
+    ['30s', 10_000, true],
+    ['10s', 10_000, false],
+    ['10001ms', 10_000, true],
+    ['1.5s', 1000, true],
+    ['1m30s', 90_000, false],
+    ['1m30s', 89_999, true],
+    ['0.5h', 1_800_000, false],
+    ['1h', 1_800_000, true],
+  ] as const) {
+    const text = notes('image.repository=r.example/h', `hookTimeout=${timeout}`, `shutdownTimeoutMs=${shutdown}`);
+    if (warns) t.match(text, `WARNING: shutdownTimeoutMs (${shutdown}) is under hookTimeout (${timeout})`, `hookTimeout ${timeout}, shutdownTimeoutMs ${shutdown}: warned`);
+    else t.notMatch(text, 'WARNING', `hookTimeout ${timeout}, shutdownTimeoutMs ${shutdown}: no warning`);
+  }
 });
