@@ -127,8 +127,8 @@ export function chartValuesSchema() {
       tolerations: { type: 'array', items: { type: 'object' } },
       // A PriorityClass's name (a DNS-1123 subdomain), or empty for the cluster's default.
       priorityClassName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
-      // TopologySpreadConstraints, checked by the API server.
-      topologySpreadConstraints: { type: 'array', items: { type: 'object', minProperties: 1 } },
+      // TopologySpreadConstraints: the fields the API server requires; the rest it checks.
+      topologySpreadConstraints: { type: 'array', items: { type: 'object', required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'] } },
       affinity: { type: 'object' },
       // Helm gives every chart used as a dependency the parent's `global` values.
       global: { type: 'object' },

@@ -338,7 +338,7 @@ t.test('the chart\'s ServiceMonitor scrapes the hook\'s /metrics through its Ser
   t.ok(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v), 'it selects the hook\'s Service');
   t.same(monitor.spec.endpoints, [{ port: service.spec.ports[0]!.name, path: '/metrics', honorLabels: true, interval: '30s' }], 'by the Service\'s port name');
   // The proxies' gauges carry the proxy's own namespace label, which the target's would otherwise rename to exported_namespace.
-  t.equal(monitor.spec.endpoints[0]!.honorLabels, true, 'the hook\'s own namespace and name labels are kept');
+  t.equal(monitor.spec.endpoints[0]!.honorLabels, true, 'the proxies\' namespace and name labels are kept, not renamed exported_*');
   t.equal(monitor.metadata.labels?.['release'], 'kube-prometheus-stack', 'with the labels a Prometheus selects by');
   validateObject(t, monitor, 'helm with serviceMonitor');
   const plain = one(helmTemplate('--set', 'serviceMonitor.enabled=true'), 'ServiceMonitor') as typeof monitor;
@@ -476,6 +476,7 @@ t.test('the chart', async (t) => {
     ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
     ['priorityClassName=Platform_Critical', 'not a PriorityClass name'],
     ['topologySpreadConstraints[0]=zone', 'not a TopologySpreadConstraint'],
+    ['topologySpreadConstraints[0].maxSkew=1', 'without the topologyKey and whenUnsatisfiable the API server requires'],
     ['imagePullSecrets[0]=regcred', 'a bare name: a pod names its pull secrets as {name}'],
     ['imagePullSecrets[0].nmae=regcred', 'a misspelt key of a pull secret'],
     ['imagePullSecrets[0].name=RegCred', 'not a Secret name'],
@@ -601,6 +602,11 @@ t.test('the chart\'s notes name the installed objects and warn of a setting that
     ['30s', 10_000, true],
     ['10s', 10_000, false],
     ['10001ms', 10_000, true],
+    ['10000ms', 10_000, false],
+    ['2s500ms', 2500, false],
+    ['2s500ms', 2499, true],
+    ['0.25m', 15_000, false],
+    ['0.25m', 14_999, true],
     ['1.5s', 1000, true],
     ['1m30s', 90_000, false],
     ['1m30s', 89_999, true],
