@@ -29,12 +29,15 @@ const ROUNDS = 3;
 const ROUND_SECONDS = 4;
 const WARMUP_SECONDS = 2;
 /**
- * After the warm-up, the load whose rate sizes the rounds. The warm-up's own rate is no measure of it: the
- * hook, with more code to compile, answered 1,400 requests a second in its first 2 s at 10 members and
- * 4,100 in the next 2 s, so rounds sized on the first ran 1 s, not ROUND_SECONDS, and the first of them
- * was still warming up.
+ * After the warm-up, loads of CALIBRATION_SECONDS each until two in a row agree within CALIBRATION_AGREEMENT
+ * (at most CALIBRATION_LOADS): the last one's rate sizes the rounds. The warm-up's own rate is no measure of
+ * it, nor is one more load: the hook, with more code to compile, answered 1,400 requests a second in its
+ * first 2 s at 10 members, 2,400-4,100 in the next 2 s and 4,900 in the first round, so rounds sized on the
+ * warm-up ran 1 s, not ROUND_SECONDS, and the first of them was still warming up.
  */
-const CALIBRATION_SECONDS = 2;
+const CALIBRATION_SECONDS = 1;
+const CALIBRATION_AGREEMENT = 0.1;
+const CALIBRATION_LOADS = 6;
 const SOAK_SECONDS = 30;
 const SOAK_MEMBERS = 5000;
 /**
@@ -58,6 +61,8 @@ interface HttpCase {
   members: number;
   requestBytes: number;
   responseBytes: number;
+  /** Each server's calibration rates (requests a second), the last of which sized its rounds. */
+  calibration: { hook: number[]; ceiling: number[] };
   rounds: { hook: LoadResult; ceiling: LoadResult }[];
   hook: Summary;
   ceiling: Summary;
@@ -126,11 +131,16 @@ async function httpCase(
       return result;
     };
     await warm(WARMUP_SECONDS);
-    const steady = await warm(CALIBRATION_SECONDS);
-    return Math.max(CONNECTIONS * BODIES_PER_CASE, Math.round((steady.requestsPerSecond * ROUND_SECONDS) / CONNECTIONS) * CONNECTIONS);
+    const rates = [(await warm(CALIBRATION_SECONDS)).requestsPerSecond];
+    const settled = () => rates.length >= 2 && Math.abs(rates.at(-1)! - rates.at(-2)!) <= CALIBRATION_AGREEMENT * rates.at(-2)!;
+    while (!settled() && rates.length < CALIBRATION_LOADS) rates.push((await warm(CALIBRATION_SECONDS)).requestsPerSecond);
+    const amount = Math.max(CONNECTIONS * BODIES_PER_CASE, Math.round((rates.at(-1)! * ROUND_SECONDS) / CONNECTIONS) * CONNECTIONS);
+    return { amount, rates };
   };
-  const hookAmount = await amountOf(hook);
-  const ceilingAmount = await amountOf(ceiling);
+  const hookCalibration = await amountOf(hook);
+  const ceilingCalibration = await amountOf(ceiling);
+  const hookAmount = hookCalibration.amount;
+  const ceilingAmount = ceilingCalibration.amount;
   const rounds: HttpCase['rounds'] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // A/B, then B/A: drift in the machine's speed hits both sides alike.
@@ -152,6 +162,7 @@ async function httpCase(
     members: benchCase.members,
     requestBytes: Math.round(bodies.reduce((a, b) => a + b.length, 0) / bodies.length),
     responseBytes,
+    calibration: { hook: hookCalibration.rates, ceiling: ceilingCalibration.rates },
     rounds,
     hook: hookSummary,
     ceiling: ceilingSummary,
@@ -340,7 +351,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
 
   lines.push('## 1. HTTP: the hook against the ceiling of its framework', '');
   lines.push(
-    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), each server warmed up for ${WARMUP_SECONDS} s, then loaded ${CALIBRATION_SECONDS} s more for its rate once warm, which sizes its rounds: ${ROUNDS} rounds of a fixed number of responses, about ${ROUND_SECONDS} s each (each round's count and seconds are in results.json), alternating which server goes first, medians. CPU is the server process's user + system time from /proc/PID/stat divided by the responses. Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
+    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), each server warmed up for ${WARMUP_SECONDS} s, then loaded ${CALIBRATION_SECONDS} s at a time until two loads in a row agreed on its rate within ${CALIBRATION_AGREEMENT * 100}% (at most ${CALIBRATION_LOADS}), the last of which sizes its rounds: ${ROUNDS} rounds of a fixed number of responses, about ${ROUND_SECONDS} s each (the rounds' seconds are below the table), alternating which server goes first, medians. CPU is the server process's user + system time from /proc/PID/stat divided by the responses. Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
     '',
   );
   row(['members', 'request', 'hook req/s', 'ceiling req/s', 'req/s ratio', 'hook CPU/req', 'ceiling CPU/req', 'CPU ratio', 'hook p50 / p99', 'ceiling p50 / p99', 'errors']);
@@ -359,6 +370,14 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
       `${c.ceiling.latencyP50} / ${c.ceiling.latencyP99} ms`,
       c.errors,
     ]);
+  }
+  lines.push('');
+  const seconds = (results: LoadResult[]) => results.map((r) => fixed(r.seconds, 1)).join(', ');
+  const rates = (list: number[]) => list.map((r) => fixed(r, 0)).join(', ');
+  for (const c of http) {
+    lines.push(
+      `- ${c.members.toLocaleString('en')} members: the rounds took ${seconds(c.rounds.map((r) => r.hook))} s (hook) and ${seconds(c.rounds.map((r) => r.ceiling))} s (ceiling); calibration, requests a second: ${rates(c.calibration.hook)} (hook), ${rates(c.calibration.ceiling)} (ceiling).`,
+    );
   }
   lines.push('');
 
