@@ -74,6 +74,21 @@ t.test('the CRD is a valid apiextensions.k8s.io/v1 object', async (t) => {
   });
 });
 
+t.test('kubectl explain describes every field of the spec, and the status', async (t) => {
+  const undescribed: string[] = [];
+  const walk = (node: Schema, path: string): void => {
+    for (const [key, child] of Object.entries((node.properties ?? {}) as Record<string, Schema>)) {
+      if (child.description === undefined) undescribed.push(`${path}.${key}`);
+      walk(child, `${path}.${key}`);
+    }
+    if (node.items && typeof node.items === 'object') walk(node.items as Schema, `${path}[]`);
+  };
+  const props = schema.properties as Record<string, Schema>;
+  walk(props.spec as Schema, '.spec');
+  t.same(undescribed, [], 'every spec field has a description');
+  t.ok((props.status as Schema).description, 'the status has one');
+});
+
 t.test('the schema is structural', async (t) => {
   t.same(structuralViolations(schema), []);
   const props = schema.properties as Record<string, Schema>;

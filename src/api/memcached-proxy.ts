@@ -247,7 +247,8 @@ const RuleLevel3 = Type.Object({
     }),
   ),
 }, { 'x-kubernetes-validations': [CEL_RULES.serviceOrChildren, CEL_RULES.leafAtDeepest] });
-const children = <T extends TSchema>(level: T) => Type.Optional(Type.Array(level, { minItems: 1, maxItems: MAX_RULE_CHILDREN }));
+const children = <T extends TSchema>(level: T) =>
+  Type.Optional(Type.Array(level, { minItems: 1, maxItems: MAX_RULE_CHILDREN, description: 'The rules under this one, each a service or a group of its own. A rule has service or children, not both.' }));
 const RuleLevel2 = Type.Object({ ...ruleFields, children: children(RuleLevel3) }, ruleOptions);
 export const Rule = Type.Object(
   { ...ruleFields, children: children(RuleLevel2) },
@@ -256,9 +257,9 @@ export const Rule = Type.Object(
 
 export const Exporter = Type.Object(
   {
-    enabled: Type.Optional(Type.Boolean({ default: false })),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.exporterPort })),
+    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Runs the exporter beside mcrouter, and adds a metrics port to the proxy\'s Service.' })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE, description: 'Exporter image. Default: the hook\'s EXPORTER_IMAGE.' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.exporterPort, description: 'Port the exporter serves /metrics on: the Service\'s metrics port. Not mcrouter\'s.' })),
     resources: Type.Optional(Resources(`Resources of the exporter container. Default (also for {}, or limits: {} alone): ${requestsText(DEFAULTS.exporterRequests)}.`)),
   },
   { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
@@ -289,7 +290,7 @@ export const McrouterSpec = Type.Object(
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: 63, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
-    tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64 })),
+    tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64, description: 'Pod tolerations.' })),
     affinity: Type.Optional(Embedded('Pod affinity; replaces the default preferred anti-affinity across nodes.')),
     podAnnotations: Type.Optional(MapOf(Type.String({ maxLength: ANNOTATIONS_MAX_BYTES }), { description: 'Annotations on the mcrouter pods.' })),
     reload: Type.Optional(
@@ -358,7 +359,7 @@ export const MemcachedProxyStatus = Type.Object({
   lastChange: Type.Optional(LastChange),
   // One condition per type, as Kubernetes' API conventions keep metav1.Condition lists (server-side apply merges them by type).
   conditions: Type.Optional(Type.Array(Condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
-});
+}, { description: 'What the hook found at its last sync: servers, pools, config and readiness. Written through Metacontroller.' });
 
 export const ProxyMetadata = Type.Object(
   {
