@@ -71,7 +71,7 @@ export interface HookMetrics {
   clientError(reason: ClientError): void;
   /** A request for a path that is no hook: a CompositeController's `path` with a typo shows here. */
   notFound(): void;
-  /** A request the body budget turned away: refused unread (503), or cut because its body was late. */
+  /** A request the body budget turned away: refused unread (503), or cut as its bytes passed IN_FLIGHT_BODY_LIMIT. */
   bodyBudget(action: BodyBudgetAction): void;
   proxyServers(namespace: string, name: string, servers: number, ready: number): void;
 }
