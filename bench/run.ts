@@ -124,7 +124,7 @@ async function httpCase(
   const bodies = benchCase.bodies.map((b) => b.text);
   // Warm both up (JIT, pools, heap), then size the rounds on the rate once warm: a fixed count of responses
   // leaves no request in flight at the end.
-  const amountOf = async (server: ServerProcess) => {
+  const calibrate = async (server: ServerProcess) => {
     const warm = async (seconds: number) => {
       const result = await load({ server, bodies, connections: CONNECTIONS, seconds });
       if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} errors while warming up at ${benchCase.members} members`);
@@ -137,17 +137,15 @@ async function httpCase(
     const amount = Math.max(CONNECTIONS * BODIES_PER_CASE, Math.round((rates.at(-1)! * ROUND_SECONDS) / CONNECTIONS) * CONNECTIONS);
     return { amount, rates };
   };
-  const hookCalibration = await amountOf(hook);
-  const ceilingCalibration = await amountOf(ceiling);
-  const hookAmount = hookCalibration.amount;
-  const ceilingAmount = ceilingCalibration.amount;
+  const hookCalibration = await calibrate(hook);
+  const ceilingCalibration = await calibrate(ceiling);
   const rounds: HttpCase['rounds'] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // A/B, then B/A: drift in the machine's speed hits both sides alike.
     const hookFirst = round % 2 === 0;
     const run = (server: ServerProcess, amount: number) => load({ server, bodies, connections: CONNECTIONS, amount });
-    const first = hookFirst ? await run(hook, hookAmount) : await run(ceiling, ceilingAmount);
-    const second = hookFirst ? await run(ceiling, ceilingAmount) : await run(hook, hookAmount);
+    const first = hookFirst ? await run(hook, hookCalibration.amount) : await run(ceiling, ceilingCalibration.amount);
+    const second = hookFirst ? await run(ceiling, ceilingCalibration.amount) : await run(hook, hookCalibration.amount);
     const r = hookFirst ? { hook: first, ceiling: second } : { hook: second, ceiling: first };
     rounds.push(r);
     rssTrace.push({ at: `${benchCase.members} members, round ${round + 1}`, hookMb: mb(rssBytes(hook.pid)), ceilingMb: mb(rssBytes(ceiling.pid)) });
