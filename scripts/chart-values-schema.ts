@@ -122,6 +122,9 @@ export function chartValuesSchema() {
         pattern: '^([0-9]{1,5}(\\.[0-9]{1,3})?h)?([0-9]{1,7}(\\.[0-9]{1,3})?m)?([0-9]{1,9}(\\.[0-9]{1,3})?s)?([0-9]{1,12}ms)?$',
         not: { pattern: '^([0.]+(ms|s|m|h))+$' },
       },
+      // A PodSecurityContext and a SecurityContext, which the API server checks.
+      podSecurityContext: { type: 'object' },
+      securityContext: { type: 'object' },
       podAnnotations: stringMap,
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: { type: 'object' } },

@@ -435,6 +435,28 @@ t.test('the chart', async (t) => {
   t.same(podSpecOf(deployment).imagePullSecrets, [{ name: 'registry-credentials' }]);
   for (const o of custom) validateObject(t, o, 'helm with values');
 
+  // OpenShift's restricted-v2 assigns the UID: the fixed user and group removed (the README's values), the rest kept.
+  const openshift = one(
+    helmTemplate(
+      '--set', 'podSecurityContext.runAsUser=null,podSecurityContext.runAsGroup=null',
+      '--set', 'securityContext.runAsUser=null,securityContext.runAsGroup=null',
+      '--set', 'podSecurityContext.fsGroup=1000',
+    ),
+    'Deployment',
+  );
+  t.same(podSpecOf(openshift).securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' }, fsGroup: 1000 }, 'podSecurityContext: merged over the default, null removes a key');
+  t.same(
+    hookContainer(openshift).securityContext,
+    { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+    'securityContext: the same for the container',
+  );
+  t.same(restrictedViolations(podSpecOf(openshift), undefined), [], 'still restricted without a fixed user');
+  validateObject(t, openshift, 'helm with OpenShift\'s security contexts');
+  const loosened = hookContainer(one(helmTemplate('--set', 'securityContext.readOnlyRootFilesystem=false'), 'Deployment'));
+  t.equal(loosened.securityContext?.readOnlyRootFilesystem, false, 'a key of the container\'s default overridden');
+  t.equal(loosened.securityContext?.runAsUser, 65532, '... the others kept');
+  t.same(podSpecOf(one(helmed, 'Deployment')).securityContext, podSpecOf(one(kustomized, 'Deployment')).securityContext, 'the defaults: the kustomize install\'s');
+
   // The grace period covers the drain and the in-flight timeout the hook is given, and hookTimeout is a Go duration.
   const grace = (d: K8sObject[]) => (podSpecOf(one(d, 'Deployment')) as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds;
   t.equal(grace(helmed), 30, 'the defaults (3 s + 10 s): 30 s, Kubernetes\' default');
@@ -475,6 +497,8 @@ t.test('the chart', async (t) => {
     ['inFlightBodyLimit=lots', 'not a number of bytes'],
     ['jsonDepthLimit=16', 'under 32: the hook would refuse every request, which reaches about 20 levels'],
     ['priorityClassName=Platform_Critical', 'not a PriorityClass name'],
+    ['podSecurityContext=restricted', 'not a PodSecurityContext'],
+    ['securityContext=restricted', 'not a SecurityContext'],
     ['topologySpreadConstraints[0]=zone', 'not a TopologySpreadConstraint'],
     ['topologySpreadConstraints[0].maxSkew=1', 'without the topologyKey and whenUnsatisfiable the API server requires'],
     ['imagePullSecrets[0]=regcred', 'a bare name: a pod names its pull secrets as {name}'],
