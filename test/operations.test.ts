@@ -250,6 +250,44 @@ t.test('new routes are Progressing until the ConfigMap holds them (reload Watch:
   t.match(readyOf(scaled.body), { status: 'True', reason: 'Available' });
 });
 
+t.test('a ConfigMap update the API server refuses: Ready turns False once the ConfigMap has stayed behind the status for 30 s', async (t) => {
+  const related = members([0, 1, 2]);
+  const { second, children } = await settled(cache(), related);
+  const ready = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(second.body) });
+  // A fourth pod: the hook asks for a new config. Metacontroller writes the status whatever became of the
+  // children; here the API server refused the ConfigMap (a config past what its annotations hold, README Limits).
+  const grown = members([0, 1, 2, 3]);
+  const asked = await post(app, '/sync', syncRequest({ parent: ready, related: grown, children }));
+  const reported = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(asked.body) });
+  t.equal(statusOf(asked.body).lastChange.time, '2026-11-25T12:00:00Z');
+  const at = (time: string) => testServer({ clock: () => new Date(time) });
+  const [soon, late] = [at('2026-11-25T12:00:29Z'), at('2026-11-25T12:00:30Z')];
+  t.teardown(() => Promise.all([soon.close(), late.close()]));
+
+  // Within the grace, a ConfigMap behind the status is one Metacontroller's cache has yet to show: still Ready.
+  const lagging = await post(soon, '/sync', syncRequest({ parent: reported, related: grown, children }));
+  t.match(readyOf(lagging.body), { status: 'True', reason: 'Available' });
+  const refused = await post(late, '/sync', syncRequest({ parent: reported, related: grown, children }));
+  const configHash = statusOf(asked.body).configHash as string;
+  t.match(readyOf(refused.body), {
+    status: 'False',
+    reason: 'ConfigNotApplied',
+    message: `ConfigMap cache-mcrouter has not taken the config the status has reported since 2026-11-25T12:00:00Z (configHash ${configHash}), and mcrouter serves the one it holds: the API server refused the update (kubectl describe mp cache shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits)`,
+    lastTransitionTime: '2026-11-25T12:00:30Z',
+  });
+  t.match(statusOf(refused.body).conditions, [{ type: 'Ready' }, { type: 'Stalled', status: 'True', reason: 'ConfigNotApplied' }], 'kstatus: Stalled');
+  t.same(childOf(refused.body, 'ConfigMap'), childOf(asked.body, 'ConfigMap'), 'the ConfigMap is still asked for');
+  t.equal(statusOf(refused.body).lastChange.time, '2026-11-25T12:00:00Z', 'the change keeps its time');
+
+  // Edited by hand: Metacontroller's record of what it applied has the config, and the answer sets it back. Not a refusal.
+  const applied = observedChildren(reported, asked.body['children'] as Json[]);
+  const edited = applied.map((c) => (c['kind'] === 'ConfigMap' ? { ...c, data: { ...(c['data'] as Json), 'config.json': '{"pools":{},"route":"NullRoute"}' } } : c));
+  const handEdit = await post(late, '/sync', syncRequest({ parent: reported, related: grown, children: edited }));
+  t.match(readyOf(handEdit.body), { status: 'True', reason: 'Available' });
+  const taken = await post(late, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(refused.body) }), related: grown, children: applied }));
+  t.match(readyOf(taken.body), { status: 'True', reason: 'Available', lastTransitionTime: '2026-11-25T12:00:30Z' }, 'Ready once the ConfigMap holds it');
+});
+
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {
   const related = members([0, 1, 2]);
   const parent = cache({ replicas: 3 });

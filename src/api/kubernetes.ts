@@ -28,9 +28,15 @@ const metaFields = {
 };
 export const ObjectMeta = Type.Object(metaFields, open);
 
-/** The metadata of one of the hook's own children: the one annotation of its own it reads back, typed. */
-const metaReading = (annotation: string) =>
-  Type.Object({ ...metaFields, annotations: Type.Optional(Nullable(Type.Object({ [annotation]: Type.Optional(Type.String()) }, open))) }, open);
+/** The metadata of one of the hook's own children: the annotations it reads back, typed. */
+const metaReading = (...annotations: string[]) =>
+  Type.Object(
+    {
+      ...metaFields,
+      annotations: Type.Optional(Nullable(Type.Object(Object.fromEntries(annotations.map((a) => [a, Type.Optional(Type.String())])), open))),
+    },
+    open,
+  );
 
 const kubeObject = <M extends TSchema, P extends Parameters<typeof Type.Object>[0]>(metadata: M, properties: P) =>
   Type.Object({ apiVersion: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), metadata, ...properties }, open);
@@ -148,7 +154,13 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
 /** The hook's own annotation on the mcrouter ConfigMap: the status.lastChange its config came with (core storedLastChange). */
 export const LAST_CHANGE_ANNOTATION = `${ANNOTATION_PREFIX}last-change`;
 
-export const ConfigMap = kubeObject(metaReading(LAST_CHANGE_ANNOTATION), {
+/**
+ * Metacontroller's copy of each child as it last applied it (JSON), which its three-way merge reads: what the hook
+ * asked for last and the API server took, whatever has been done to the object since.
+ */
+export const METACONTROLLER_LAST_APPLIED_ANNOTATION = 'metacontroller.k8s.io/last-applied-configuration';
+
+export const ConfigMap = kubeObject(metaReading(LAST_CHANGE_ANNOTATION, METACONTROLLER_LAST_APPLIED_ANNOTATION), {
   data: Type.Optional(Nullable(MapOf(Type.String()))),
 });
 

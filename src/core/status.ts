@@ -35,6 +35,7 @@ export type ReadyReason =
   | 'ScaledToZero'
   | 'Progressing'
   | 'ProgressDeadlineExceeded'
+  | 'ConfigNotApplied'
   | 'Available';
 
 export interface StatusInput {
@@ -43,15 +44,23 @@ export interface StatusInput {
   configHash: string;
   /**
    * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
-   * the observed ConfigMap holds the desired config.
+   * the observed ConfigMap holds the desired config. `configBehindSince`: the time of the change the status
+   * has reported this config with, while the ConfigMap has not taken it.
    */
-  observed: { configMap: boolean; configApplied: boolean; service: boolean; deployment: Deployment | undefined };
+  observed: { configMap: boolean; configApplied: boolean; configBehindSince?: string | undefined; service: boolean; deployment: Deployment | undefined };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
   desiredReplicas: number;
   lastChange: LastChange | undefined;
   now: string;
 }
+
+/**
+ * How long the ConfigMap may lag behind the config the status reports before the update counts as refused.
+ * Metacontroller writes the status after the children, but reads the next sync's parent and ConfigMap from two
+ * caches, and the parent's may be ahead by a moment; a refused update it retries with a growing backoff.
+ */
+export const CONFIG_APPLY_GRACE_SECONDS = 30;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -245,6 +254,15 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
       message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
+  const behind = observed.configBehindSince;
+  if (behind !== undefined && Date.parse(input.now) - Date.parse(behind) >= CONFIG_APPLY_GRACE_SECONDS * 1000) {
+    return {
+      reason: 'ConfigNotApplied',
+      message:
+        `ConfigMap ${name} has not taken the config the status has reported since ${behind} (configHash ${input.configHash}), and mcrouter serves the one it holds: ` +
+        `the API server refused the update (kubectl describe mp ${parent.metadata.name} shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits)`,
+    };
+  }
   // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the
   // config out): until Metacontroller has applied it, the proxy serves the old routes. Asked last, so that what
   // the Deployment says comes first, and only while the proxy is not Ready at this generation: endpoint changes
@@ -290,6 +308,7 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
   NoReadyServers: 'Reconciling',
   Progressing: 'Reconciling',
   ProgressDeadlineExceeded: 'Stalled',
+  ConfigNotApplied: 'Stalled',
 };
 
 export function statusOf(input: StatusInput): MemcachedProxyStatus {

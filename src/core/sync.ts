@@ -2,7 +2,7 @@
  * The sync hook: a MemcachedProxy and what Metacontroller observed in, the
  * desired children and status out. Pure: the time comes in with the context.
  */
-import type { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from '../api/kubernetes.js';
+import { METACONTROLLER_LAST_APPLIED_ANNOTATION, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
 import { TYPE_KEYS, typeKey, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, READY_CONDITION, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
@@ -121,6 +121,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     ? laterChange(recorded, carried)
     : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
+  // Since when the ConfigMap has not taken the config the status reports, when it has not: neither the ConfigMap
+  // nor Metacontroller's record of what it last applied there holds it, so the API server refused the update, or
+  // Metacontroller's cache has yet to see it (a ConfigMap edited by hand still has the config in that record, and
+  // is set back now). Metacontroller writes the status whether or not its children could be applied.
+  const configBehindSince = !applied && recorded && observedConfigMap && lastAppliedConfig(observedConfigMap) !== text ? recorded.time : undefined;
+
   const desired = childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange));
   const response: SyncResponse = {
     status: statusOf({
@@ -130,6 +136,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       observed: {
         configMap: observedConfigMap !== undefined,
         configApplied: applied,
+        configBehindSince,
         service: observedService !== undefined,
         deployment: observedDeployment,
       },
@@ -155,6 +162,18 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
 /** The child of type `typeKey` named `name` that Metacontroller observed. v1 hooks key objects by name, v2 by namespace/name: read values, never keys. */
 function observedChild<T extends AnyObject = AnyObject>(children: Readonly<Record<string, unknown>>, typeKey: string, name: string | undefined): T | undefined {
   return valuesOf(children[typeKey] as ObjectMap<T>).find((o) => o.metadata.name === name);
+}
+
+/** The config.json of Metacontroller's last-applied copy of the ConfigMap, if it has one. */
+function lastAppliedConfig(configMap: ConfigMap): string | undefined {
+  const text = configMap.metadata.annotations?.[METACONTROLLER_LAST_APPLIED_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    const data = (JSON.parse(text) as { data?: Record<string, unknown> } | null)?.data?.[CONFIG_KEY];
+    return typeof data === 'string' ? data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
