@@ -120,6 +120,41 @@ t.test('a pool whose endpoints are all not ready, or all terminating, is not Rea
   t.same(statusOf(half.second.body).pools.map((p: Json) => p['reason']), [undefined, 'NoReadyServers']);
 });
 
+t.test('Rendezvous on an mcrouter image before 0.37 (the default 0.36 among them): the config is written, and Ready says it cannot load', async (t) => {
+  const pool2 = service({ name: 'memcached-pool2', headless: true });
+  const related = [...members([0, 1, 2]), pool2, ...endpointSlices('memcached-pool2', statefulSetPods('memcached-pool2', [0, 1], 2))];
+  const sharded = (hash: string, image?: string, type = 'sharded') =>
+    cache(image === undefined ? {} : { image }, {
+      spec: { serviceName: undefined, rules: { type, hash, children: [{ service: { name: 'memcached-pool1' } }, { service: { name: 'memcached-pool2' } }] } },
+    });
+  const byDefault = await settled(sharded('Rendezvous'), related);
+  t.match(readyOf(byDefault.second.body), {
+    status: 'False',
+    reason: 'McrouterTooOld',
+    message:
+      "mcrouter image jphalip/mcrouter:0.36.0 (the hook's default) is mcrouter 0.36, which cannot load the Rendezvous hash the spec asks for (mcrouter 0.37 or later): " +
+      'set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start',
+  });
+  t.match(statusOf(byDefault.second.body).conditions, [{ type: 'Ready' }, { type: 'Stalled', status: 'True', reason: 'McrouterTooOld' }], 'kstatus: Stalled');
+  t.match(configOf(byDefault.second.body), { route: { hash_func: 'Rendezvous' } }, 'the config the spec asks for is still written (DESIGN §7)');
+
+  const tooOld = await settled(sharded('Rendezvous', 'registry.example.com:5000/mcrouter:v0.36.0-bionic'), related);
+  t.match(readyOf(tooOld.second.body), { reason: 'McrouterTooOld', message: /^mcrouter image registry\.example\.com:5000\/mcrouter:v0\.36\.0-bionic is mcrouter 0\.36, / });
+  // A version of 0.37 on, or a tag that names none (about which nothing is claimed), or a hash nothing shards by.
+  for (const [hash, image, type] of [
+    ['Rendezvous', 'mcrouter:0.37.0'],
+    ['Rendezvous', 'mcrouter:v2023.07.17.00'],
+    ['Rendezvous', 'registry.example.com:5000/mcrouter'],
+    ['Rendezvous', 'mcrouter:latest'],
+    ['Rendezvous', 'mcrouter@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+    ['Rendezvous', undefined, 'replicated'],
+    ['Crc32', undefined],
+  ] as const) {
+    const { second } = await settled(sharded(hash, image, type), related);
+    t.match(readyOf(second.body), { status: 'True', reason: 'Available' }, `${type ?? 'sharded'} by ${hash} on ${image ?? 'the default image'}`);
+  }
+});
+
 t.test('a proxy being deleted says so: Metacontroller no longer applies its children', async (t) => {
   const { children } = await settled(cache(), members([0, 1, 2]));
   const deleting = cache();

@@ -198,6 +198,9 @@ const WRITABLE_DIRS = [
  * Deployment takes 5 µs); what that misses is a new hook version that builds a different Deployment from
  * the same spec, in the one sync before Metacontroller applies it.
  */
+/** The mcrouter image a proxy runs: its own, or the hook's default. */
+export const mcrouterImageOf = (spec: McrouterSpec | undefined, images: Images): string => spec?.image ?? images.mcrouter;
+
 export function deploymentSpecHash(parent: MemcachedProxy, images: Images, configHash: string): string {
   const spec = parent.spec.mcrouter;
   return shortDigest(JSON.stringify([parent.metadata.name, spec ?? null, images, rollsOnConfig(spec) ? configHash : null]));
@@ -230,7 +233,7 @@ export function deploymentChild(parent: MemcachedProxy, images: Images, configHa
   // Optional fields are added by assignment, in the order they are written, rather than spread in
   // (`{a, ...(x ? {b} : {}), c}`): V8 builds an object with keys after a spread on a slow path, a few
   // hundred nanoseconds each, and every sync builds these objects.
-  const mcrouter: Container = { name: 'mcrouter', image: spec.image ?? images.mcrouter };
+  const mcrouter: Container = { name: 'mcrouter', image: mcrouterImageOf(spec, images) };
   if (spec.imagePullPolicy) mcrouter.imagePullPolicy = spec.imagePullPolicy;
   mcrouter.command = ['mcrouter'];
   mcrouter.args = mcrouterArgs(spec);

@@ -16,6 +16,7 @@ import {
 } from '../api/memcached-proxy.js';
 import { rollsOnConfig } from './children.js';
 import type { Membership } from './membership.js';
+import { RENDEZVOUS_SINCE, type McrouterVersion } from './mcrouter-version.js';
 import { mcrouterName, proxyServiceName } from './naming.js';
 import type { Slots } from './slots.js';
 import type { PoolRef } from './topology.js';
@@ -36,6 +37,7 @@ export type ReadyReason =
   | 'Progressing'
   | 'ProgressDeadlineExceeded'
   | 'ConfigNotApplied'
+  | 'McrouterTooOld'
   | 'Available';
 
 export interface StatusInput {
@@ -50,6 +52,9 @@ export interface StatusInput {
   observed: { configMap: boolean; configApplied: boolean; configBehindSince?: string | undefined; service: boolean; deployment: Deployment | undefined };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
+  /** The image the mcrouter pods run, and its version when that cannot load the Rendezvous hash the spec asks for. */
+  mcrouterImage: string;
+  tooOldFor: McrouterVersion | undefined;
   desiredReplicas: number;
   lastChange: LastChange | undefined;
   now: string;
@@ -109,6 +114,17 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
   const deletion = input.parent.metadata.deletionTimestamp;
   if (deletion !== undefined) {
     return { reason: 'Deleting', message: `the proxy is being deleted (since ${deletion}): its children are no longer updated, and go with it` };
+  }
+  // Before the pools and the rollout: while it lasts, new pods crash and running ones keep an older config.
+  const old = input.tooOldFor;
+  if (old !== undefined) {
+    const whose = input.parent.spec.mcrouter?.image === undefined ? " (the hook's default)" : '';
+    return {
+      reason: 'McrouterTooOld',
+      message:
+        `mcrouter image ${input.mcrouterImage}${whose} is mcrouter ${old.major}.${old.minor}, which cannot load the Rendezvous hash the spec asks for ` +
+        `(mcrouter ${RENDEZVOUS_SINCE.major}.${RENDEZVOUS_SINCE.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
+    };
   }
   return poolsReadiness(input.pools, input.parent) ?? rolloutReadiness(input, servers, readyServers);
 }
@@ -309,6 +325,7 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
   Progressing: 'Reconciling',
   ProgressDeadlineExceeded: 'Stalled',
   ConfigNotApplied: 'Stalled',
+  McrouterTooOld: 'Stalled',
 };
 
 export function statusOf(input: StatusInput): MemcachedProxyStatus {

@@ -6,12 +6,13 @@ import { METACONTROLLER_LAST_APPLIED_ANNOTATION, type AnyObject, type ConfigMap,
 import { TYPE_KEYS, typeKey, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, READY_CONDITION, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
-import { childrenOf, deploymentSpecHash, type Images } from './children.js';
+import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
 import { indexRelated, membershipOf } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
 import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
+import { rendezvousUnsupportedBy } from './mcrouter-version.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { statusOf, type PoolOutcome } from './status.js';
@@ -127,6 +128,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   // is set back now). Metacontroller writes the status whether or not its children could be applied.
   const configBehindSince = !applied && recorded && observedConfigMap && lastAppliedConfig(observedConfigMap) !== text ? recorded.time : undefined;
 
+  const mcrouterImage = mcrouterImageOf(parent.spec.mcrouter, context.images);
   const desired = childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange));
   const response: SyncResponse = {
     status: statusOf({
@@ -141,6 +143,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
         deployment: observedDeployment,
       },
       deploymentSpecHash: specHash,
+      mcrouterImage,
+      tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
       now: context.now,
