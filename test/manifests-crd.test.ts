@@ -62,7 +62,12 @@ t.test('the CRD is a valid apiextensions.k8s.io/v1 object', async (t) => {
   t.equal(CRD_NAME, 'memcachedproxies.ianlewis.org');
   t.equal(crd.spec.scope, 'Namespaced');
   t.match(crd.spec.names, { kind: 'MemcachedProxy', plural: 'memcachedproxies', singular: 'memcachedproxy', shortNames: ['mp'] });
-  t.same(version.subresources, { status: {} }, 'status subresource: Metacontroller refuses a parent without it');
+  t.same(version.subresources, { status: {} }, 'status subresource: Metacontroller writes the status through it');
+  // Said outright: an apply over v0.0.2's CRD (v1beta1, no schema, preserveUnknownFields true) that left it out would
+  // keep true, and the API server refuses schema defaults beside it.
+  t.equal((crd.spec as { preserveUnknownFields?: unknown }).preserveUnknownFields, false, 'preserveUnknownFields: false, written out');
+  const hasDefaults = JSON.stringify(version.schema).includes('"default":');
+  t.ok(hasDefaults, 'the schema has defaults, which need it');
   t.match(version, { name: 'v1alpha1', served: true, storage: true });
   const columns = Object.fromEntries(version.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]));
   t.match(columns, {

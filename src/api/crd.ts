@@ -283,12 +283,16 @@ export function memcachedProxyCrd(): JsonSchema {
         categories: ['memcached'],
       },
       scope: 'Namespaced',
+      // Said, though false is v1's default: a CRD first created as v1beta1 without a schema (ianlewis/memcached-operator
+      // v0.0.2's) keeps preserveUnknownFields true, which an apply that leaves the field out keeps too, and the API
+      // server refuses schema defaults beside it ("must be false in order to use defaults in the schema").
+      preserveUnknownFields: false,
       versions: [
         {
           name: VERSION,
           served: true,
           storage: true,
-          // Metacontroller writes the hook's status through the status subresource and refuses a parent without it.
+          // Metacontroller writes the hook's status through the status subresource (without one it would update the whole object).
           subresources: { status: {} },
           additionalPrinterColumns: structuredClone(PRINTER_COLUMNS),
           schema: { openAPIV3Schema: memcachedProxySchema() },
