@@ -337,6 +337,26 @@ t.test('one pod at two addresses (recreated under a new IP, a slice not rewritte
   }
 });
 
+t.test('one pod listed at two addresses, one of them twice with conditions that differ: the same answer in every order of the slices', async (t) => {
+  const svc = service({ name: 'mc' });
+  (svc['spec'] as Json)['publishNotReadyAddresses'] = true;
+  const parent = proxy({ name: 'moved', spec: { serviceName: 'mc' } });
+  // Each listing in a slice of its own, with the conditions as given (behind publishNotReadyAddresses a terminating pod may still be ready).
+  const listing = (suffix: string, ip: string, conditions: Json) =>
+    endpointSlices('mc', [{ name: 'mc-a', ip }]).map((s) => ({
+      ...s,
+      metadata: { ...(s['metadata'] as Json), name: `mc-${suffix}` },
+      endpoints: (s['endpoints'] as Json[]).map((ep) => ({ ...ep, conditions })),
+    }));
+  const fresh = listing('fresh', '10.0.0.2', { ready: true, serving: true, terminating: false });
+  const going = listing('going', '10.0.0.1', { ready: true, serving: true, terminating: true });
+  const stale = listing('stale', '10.0.0.1', { ready: true, serving: false, terminating: false });
+  const orders = [[fresh, going, stale], [fresh, stale, going], [going, fresh, stale], [going, stale, fresh], [stale, fresh, going], [stale, going, fresh]];
+  const answers = new Set<string>();
+  for (const order of orders) answers.add((await post(app, '/sync', syncRequest({ parent, related: [svc, ...order.flat()] }))).text);
+  t.equal(answers.size, 1, 'one answer for the six orders');
+});
+
 t.test('behind publishNotReadyAddresses every endpoint is ready: a pod\'s readiness is its serving condition', async (t) => {
   const svc = service({ name: 'mc', headless: true });
   (svc['spec'] as Json)['publishNotReadyAddresses'] = true;

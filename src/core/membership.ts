@@ -81,6 +81,8 @@ function endpointCount(objects: ServiceObjects): number {
 
 interface Candidate extends Member {
   primaryFamily: boolean;
+  /** Every listing of a pod seen at more than one address, its own included: picked from once all are read. */
+  listings?: Member[];
 }
 
 type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | undefined;
@@ -118,6 +120,29 @@ const portNotFound = (ports: readonly ServicePort[]): Membership => ({
 
 /** Ready and staying beats staying, which beats terminating. */
 const liveness = (ready: boolean, terminating: boolean): number => (terminating ? 0 : ready ? 2 : 1);
+
+/**
+ * Of one pod's listings at several addresses, the live one: each address ready if any of its listings says
+ * so, terminating if all do; then the best by liveness, and between equals the address that sorts first.
+ * Never one address's flags with another's address.
+ */
+function liveListing(listings: Member[]): Member {
+  const byAddress = new Map<string, Member>();
+  for (const l of listings) {
+    const seen = byAddress.get(l.address);
+    if (!seen) byAddress.set(l.address, { ...l });
+    else {
+      seen.ready ||= l.ready;
+      seen.terminating &&= l.terminating;
+    }
+  }
+  let best: Member | undefined;
+  for (const m of byAddress.values()) {
+    const rank = best === undefined ? 1 : liveness(m.ready, m.terminating) - liveness(best.ready, best.terminating);
+    if (rank > 0 || (rank === 0 && m.address < best!.address)) best = m;
+  }
+  return best!;
+}
 
 /**
  * An ExternalName Service (memcached outside the cluster, behind a DNS name) is one server, its name: it has
@@ -224,17 +249,16 @@ export function membershipOf(
       // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
       candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
-    } else if (primary === seen.primaryFamily && address === seen.address) {
+    } else if (primary === seen.primaryFamily && address === seen.address && !seen.listings) {
       // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
       seen.ready ||= ready;
       seen.terminating &&= terminating;
     } else if (primary === seen.primaryFamily) {
-      // One pod at two addresses (recreated under a new IP, one slice not rewritten yet): the live one, whichever
-      // slice comes first; between equals, the address that sorts first. Never one's flags with the other's address.
-      const rank = liveness(ready, terminating) - liveness(seen.ready, seen.terminating);
-      if (rank > 0 || (rank === 0 && address < seen.address)) {
-        candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
-      }
+      // One pod at two addresses (recreated under a new IP, one slice not rewritten yet). Picked once every
+      // listing is read: merging two listings of one address as they come could make it outrank, or not, the
+      // other address, by the order the slices came in.
+      seen.listings ??= [{ address: seen.address, ready: seen.ready, terminating: seen.terminating, hostname: seen.hostname }];
+      seen.listings.push({ address, ready, terminating, hostname: named });
     }
   };
 
@@ -286,6 +310,12 @@ export function membershipOf(
       for (const a of subset.addresses ?? []) add(a.targetRef, a.ip, suffix, true, false, family(a.ip), a.hostname);
       for (const a of subset.notReadyAddresses ?? []) add(a.targetRef, a.ip, suffix, false, false, family(a.ip), a.hostname);
     }
+  }
+
+  for (const c of candidates) {
+    if (!c.listings) continue;
+    Object.assign(c, liveListing(c.listings));
+    delete c.listings;
   }
 
   // One member per address too: two identities behind one address are one server to mcrouter.
