@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 
@@ -56,6 +56,16 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
 
   const noEndpoints = await post(app, '/sync', syncRequest({ parent: cache(), related: members([]) }));
   check(t, noEndpoints.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; no request reaches it/);
+  // Why none, where the request tells: a Service without a selector, whose endpoints only its owner writes; a StatefulSet scaled to 0.
+  const unselected = await post(app, '/sync', syncRequest({ parent: cache(), related: [service({ name: 'memcached-pool1', selector: null })] }));
+  check(t, unselected.body, 'False', 'NoServers', /^Service memcached-pool1 has no selector, and no endpoints written for it; no request reaches it/);
+  const governed = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0), statefulSet('other', 0)] }));
+  check(t, governed.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet memcached-pool1 is scaled to 0; no request reaches it/);
+  // Selected by its pods' labels (the StatefulSet governed by another, headless Service), and one still running, which is not named.
+  const selecting = service({ name: 'memcached-pool1', selector: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': 'mc-peers' } });
+  const sets = [statefulSet('mc-b', 0, { serviceName: 'mc-peers' }), statefulSet('mc-a', 0, { serviceName: 'mc-peers' }), statefulSet('mc-c', 2, { serviceName: 'mc-peers' })];
+  const matched = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, ...sets] }));
+  check(t, matched.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a, mc-b are scaled to 0; no request reaches it/);
 
   const { first, children, second } = await settled(cache(), members([0, 1, 2]));
   check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/);

@@ -6,7 +6,8 @@
  * its place (mcrouter marks a dead server down by itself) and a member leaves
  * only when its endpoint is gone.
  */
-import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service, type ServicePort } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
+import { naturalOrder } from './natural-order.js';
 import { StringIndex } from './string-index.js';
 import type { PoolRef, PortRef } from './topology.js';
 
@@ -39,6 +40,8 @@ export type Membership =
        * selector: their ports are named otherwise than the Service's. The others' pods lack its target port.
        */
       misnamed: number;
+      /** The Service selects pods, so Kubernetes lists them; without a selector, its endpoints are someone else's to write. */
+      selector: boolean;
     };
 
 export interface RelatedObjects {
@@ -156,10 +159,10 @@ function externalMembership(service: Service, ports: readonly ServicePort[], por
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
   // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
-  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0, misnamed: 0 };
+  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0, misnamed: 0, selector: true };
   const address = `${host.replace(/\.$/, '')}:${number}`;
   indexOf.add(address, 0);
-  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0, misnamed: 0 };
+  return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0, misnamed: 0, selector: true };
 }
 
 const EXTERNAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
@@ -332,7 +335,7 @@ export function membershipOf(
     seen.ready ||= c.ready;
     seen.terminating &&= c.terminating;
   }
-  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed };
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed, selector: selected };
   let dnsPort: number | undefined;
   for (const [port, endpoints] of endpointsByPort) {
     const most = dnsPort === undefined ? -1 : endpointsByPort.get(dnsPort)!;
@@ -340,4 +343,25 @@ export function membershipOf(
   }
   if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
   return found;
+}
+
+/**
+ * The StatefulSets of the namespace scaled to 0 whose pods a Service would list: those it governs
+ * (`spec.serviceName`) and those whose pod template its selector matches. Read only to say why a pool has
+ * no endpoints; the schema leaves these fields unchecked, so they are read with care.
+ */
+export function statefulSetsScaledToZero(service: Service | undefined, statefulSets: readonly StatefulSet[], namespace: string): string[] {
+  if (!service) return [];
+  const selector = service.spec?.selector;
+  const selects = (labels: unknown): boolean =>
+    typeof labels === 'object' && labels !== null && !!selector && Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([key, value]) => (labels as Record<string, unknown>)[key] === value);
+  return statefulSets
+    .filter((sts) => {
+      if ((sts.metadata.namespace ?? namespace) !== namespace || (sts.spec?.replicas ?? 1) !== 0) return false;
+      const spec = sts.spec as { serviceName?: unknown; template?: { metadata?: { labels?: unknown } | null } | null };
+      return spec.serviceName === service.metadata.name || selects(spec.template?.metadata?.labels);
+    })
+    .map((sts) => sts.metadata.name)
+    .sort(naturalOrder);
 }

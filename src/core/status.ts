@@ -55,6 +55,8 @@ export interface StatusInput {
   /** The image the mcrouter pods run, and its version when that cannot load the Rendezvous hash the spec asks for. */
   mcrouterImage: string;
   tooOldFor: McrouterVersion | undefined;
+  /** The StatefulSets scaled to 0 behind a Service (membership's statefulSetsScaledToZero): asked only of a pool without endpoints. */
+  scaledToZero: (service: string) => string[];
   desiredReplicas: number;
   lastChange: LastChange | undefined;
   now: string;
@@ -126,11 +128,11 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
         `(mcrouter ${RENDEZVOUS_SINCE.major}.${RENDEZVOUS_SINCE.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
     };
   }
-  return poolsReadiness(input.pools, input.parent) ?? rolloutReadiness(input, servers, readyServers);
+  return poolsReadiness(input.pools, input.parent, input.scaledToZero) ?? rolloutReadiness(input, servers, readyServers);
 }
 
 /** Why some pool cannot serve (its Service or port missing, no servers, none ready), or undefined when every pool can. */
-function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy): Readiness | undefined {
+function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy, scaledToZero: (service: string) => string[]): Readiness | undefined {
   const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
   if (missing.length > 0) {
     const names = listed(missing.map((p) => p.ref.service));
@@ -162,8 +164,17 @@ function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy): Readiness
       return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it`;
     };
     const bare = empty.filter((p) => withoutPort(p) === 0);
+    // Why none, where the request tells: nobody writes a selector-less Service's endpoints but its owner, and a
+    // StatefulSet scaled to 0 has no pods to list.
+    const unselected = bare.filter((p) => p.membership.state === 'Found' && !p.membership.selector);
+    const idle = bare.filter((p) => !unselected.includes(p)).map((p) => ({ p, sets: scaledToZero(p.ref.service) }));
+    const plain = idle.filter(({ sets }) => sets.length === 0).map(({ p }) => p);
     const what = [
-      ...(bare.length > 0 ? [`Service ${listed(bare.map((p) => p.ref.service))} has no endpoints`] : []),
+      ...(plain.length > 0 ? [`Service ${listed(plain.map((p) => p.ref.service))} has no endpoints`] : []),
+      ...(unselected.length > 0
+        ? [`Service ${listed(unselected.map((p) => p.ref.service))} has no selector, and no endpoints written for it`]
+        : []),
+      ...idle.filter(({ sets }) => sets.length > 0).map(({ p, sets }) => `Service ${p.ref.service} has no endpoints: StatefulSet ${listed(sets)} ${sets.length === 1 ? 'is' : 'are'} scaled to 0`),
       // Listed, yet none is a server: `kubectl get endpointslices` shows them, so say why.
       ...empty
         .filter((p) => withoutPort(p) > 0)

@@ -8,7 +8,7 @@ import { DEFAULTS, READY_CONDITION, type LastChange } from '../api/memcached-pro
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
-import { indexRelated, membershipOf } from './membership.js';
+import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
 import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
@@ -70,7 +70,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     namespace,
   );
   const modes = slotModes(topology.root);
-  const wanted = wantedOrdinals(valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>), namespace);
+  const statefulSets = valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>);
+  const wanted = wantedOrdinals(statefulSets, namespace);
   const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
   const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
@@ -145,6 +146,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
+      scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets, namespace),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
       now: context.now,
