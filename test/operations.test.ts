@@ -61,6 +61,11 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   check(t, unselected.body, 'False', 'NoServers', /^Service memcached-pool1 has no selector, and no endpoints written for it; no request reaches it/);
   const governed = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0), statefulSet('other', 0)] }));
   check(t, governed.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet memcached-pool1 is scaled to 0; no request reaches it/);
+  // Named by its serviceName only (its pods' DNS names), the selector matching other pods: scaling it up would list nothing.
+  const elsewhere = statefulSet('memcached-pool1-old', 0, { serviceName: 'old' });
+  (elsewhere['spec'] as Json)['serviceName'] = 'memcached-pool1';
+  const unrelated = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), elsewhere] }));
+  check(t, unrelated.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; no request reaches it/);
   // Selected by its pods' labels (the StatefulSet governed by another, headless Service), and one still running, which is not named.
   const selecting = service({ name: 'memcached-pool1', selector: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': 'mc-peers' } });
   const sets = [statefulSet('mc-b', 0, { serviceName: 'mc-peers' }), statefulSet('mc-a', 0, { serviceName: 'mc-peers' }), statefulSet('mc-c', 2, { serviceName: 'mc-peers' })];
@@ -157,6 +162,8 @@ t.test('Rendezvous on an mcrouter image before 0.37 (the default 0.36 among them
     ['Rendezvous', 'registry.example.com:5000/mcrouter'],
     ['Rendezvous', 'mcrouter:latest'],
     ['Rendezvous', 'mcrouter@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+    // Pinned by digest: the digest decides what runs, whatever the tag says.
+    ['Rendezvous', 'mcrouter:0.36.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
     ['Rendezvous', undefined, 'replicated'],
     ['Crc32', undefined],
   ] as const) {
@@ -190,7 +197,8 @@ t.test('a change the ConfigMap does not hold yet is recorded once, not again at 
   t.teardown(() => later.close());
   const again = await post(later, '/sync', syncRequest({ parent: cache({}, { status: statusOf(grown.body) }), related: members([0, 1, 2, 3]), children }));
   t.same(statusOf(again.body), statusOf(grown.body));
-  t.equal(again.text, grown.text, 'byte-identical: Metacontroller has nothing to write');
+  t.same(again.body['children'], grown.body['children'], 'the same children and status: Metacontroller has nothing to write');
+  t.equal(again.body['resyncAfterSeconds'], 25, 'and a sync when the 30 s the ConfigMap may lag behind the status are up');
   // Without that status (a status written by another hook version, say), the change is recorded afresh.
   const fresh = await post(later, '/sync', syncRequest({ parent: cache({}, { status: statusOf(second.body) }), related: members([0, 1, 2, 3]), children }));
   t.equal(statusOf(fresh.body).lastChange.time, '2026-11-25T12:00:05Z');
@@ -304,22 +312,29 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   const grown = members([0, 1, 2, 3]);
   const asked = await post(app, '/sync', syncRequest({ parent: ready, related: grown, children }));
   const reported = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(asked.body) });
-  t.equal(statusOf(asked.body).lastChange.time, '2026-11-25T12:00:00Z');
+  t.match(statusOf(asked.body), { configSince: '2026-11-25T12:00:00Z', lastChange: { time: '2026-11-25T12:00:00Z' } });
+  t.notOk('resyncAfterSeconds' in asked.body, 'the ConfigMap is not behind the status yet: nothing to wait for');
   const at = (time: string) => testServer({ clock: () => new Date(time) });
-  const [soon, late] = [at('2026-11-25T12:00:29Z'), at('2026-11-25T12:00:30Z')];
+  const [soon, late] = [at('2026-11-25T12:00:29.5Z'), at('2026-11-25T12:00:30Z')];
   t.teardown(() => Promise.all([soon.close(), late.close()]));
 
-  // Within the grace, a ConfigMap behind the status is one Metacontroller's cache has yet to show: still Ready.
+  // Within the grace, a ConfigMap behind the status is one Metacontroller's cache has yet to show: still Ready,
+  // and synced again when the grace ends, whatever Metacontroller's backoff has grown to.
   const lagging = await post(soon, '/sync', syncRequest({ parent: reported, related: grown, children }));
   t.match(readyOf(lagging.body), { status: 'True', reason: 'Available' });
+  t.equal(lagging.body['resyncAfterSeconds'], 1, 'the grace\'s last second, rounded up');
   const refused = await post(late, '/sync', syncRequest({ parent: reported, related: grown, children }));
   const configHash = statusOf(asked.body).configHash as string;
   t.match(readyOf(refused.body), {
     status: 'False',
     reason: 'ConfigNotApplied',
-    message: `ConfigMap cache-mcrouter has not taken the config the status has reported since 2026-11-25T12:00:00Z (configHash ${configHash}), and mcrouter serves the one it holds: the API server refused the update (kubectl describe mp cache shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits)`,
+    message:
+      `ConfigMap cache-mcrouter does not hold the config the status has reported since 2026-11-25T12:00:00Z (configHash ${configHash}), and mcrouter serves the one it holds: ` +
+      'the API server refused the update (kubectl describe mp cache shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits), ' +
+      'or the ConfigMap was changed and Metacontroller has not set it back',
     lastTransitionTime: '2026-11-25T12:00:30Z',
   });
+  t.notOk('resyncAfterSeconds' in refused.body, 'past the grace: nothing more to wait for');
   t.match(statusOf(refused.body).conditions, [{ type: 'Ready' }, { type: 'Stalled', status: 'True', reason: 'ConfigNotApplied' }], 'kstatus: Stalled');
   t.same(childOf(refused.body, 'ConfigMap'), childOf(asked.body, 'ConfigMap'), 'the ConfigMap is still asked for');
   t.equal(statusOf(refused.body).lastChange.time, '2026-11-25T12:00:00Z', 'the change keeps its time');
@@ -331,6 +346,26 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   t.match(readyOf(handEdit.body), { status: 'True', reason: 'Available' });
   const taken = await post(late, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(refused.body) }), related: grown, children: applied }));
   t.match(readyOf(taken.body), { status: 'True', reason: 'Available', lastTransitionTime: '2026-11-25T12:00:30Z' }, 'Ready once the ConfigMap holds it');
+
+  // The grace runs from when the status first reported the config, not from the last change of servers, which a
+  // config that moves no server (written otherwise by an earlier hook release) leaves where it was.
+  const respelt = (second.body['children'] as Json[]).map((c) =>
+    c['kind'] === 'ConfigMap' ? { ...c, data: { ...(c['data'] as Json), 'config.json': JSON.stringify(configOf(second.body), null, 2) } } : c,
+  );
+  const oldText = (respelt.find((c) => c['kind'] === 'ConfigMap')!['data'] as Json)['config.json'] as string;
+  const oldHash = createHash('sha256').update(oldText).digest('hex').slice(0, 16);
+  const earlier = proxy({
+    name: NAME,
+    spec: { serviceName: 'memcached-pool1' },
+    status: { ...statusOf(second.body), configHash: oldHash, configSince: '2026-11-25T11:00:00Z', lastChange: { time: '2026-11-25T11:00:00Z', pools: ['memcached-pool1'], added: [], removed: [], keyspaceMoved: 0 } },
+  });
+  const oldChildren = observedChildren(earlier, respelt);
+  const rewritten = await post(late, '/sync', syncRequest({ parent: earlier, related, children: oldChildren }));
+  t.match(statusOf(rewritten.body), { configSince: '2026-11-25T12:00:30Z', lastChange: { time: '2026-11-25T11:00:00Z' } }, 'a new config, no server moved: no new change');
+  const thenBehind = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(rewritten.body) });
+  const cacheLag = await post(late, '/sync', syncRequest({ parent: thenBehind, related, children: oldChildren }));
+  t.match(readyOf(cacheLag.body), { status: 'True', reason: 'Available' }, 'not refused: the status has reported this config for no time at all');
+  t.equal(cacheLag.body['resyncAfterSeconds'], 30);
 });
 
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {

@@ -354,6 +354,7 @@ export const MemcachedProxyStatus = Type.Object({
   servers: Type.Optional(Type.Integer({ minimum: 0 })),
   readyServers: Type.Optional(Type.Integer({ minimum: 0 })),
   configHash: Type.Optional(Type.String()),
+  configSince: Type.Optional(Type.String({ format: 'date-time', description: 'When the status first reported configHash: the sync that asked for this config.' })),
   replicas: Type.Optional(Type.Integer({ minimum: 0 })),
   readyReplicas: Type.Optional(Type.Integer({ minimum: 0 })),
   lastChange: Type.Optional(LastChange),

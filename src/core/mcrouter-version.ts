@@ -14,14 +14,14 @@ export interface McrouterVersion {
 
 /**
  * The version an image's tag names (`jphalip/mcrouter:0.36.0`, `mcrouter:v0.41.0-focal`, a dated
- * `v2023.07.17.00`), or undefined: no tag (a registry's port is no tag), or one that names no version
- * (`latest`, a digest alone), about which nothing is claimed.
+ * `v2023.07.17.00`), or undefined: no tag (a registry's port is no tag), one that names no version
+ * (`latest`), or an image pinned by digest, whose digest decides what runs, whatever the tag says.
  */
 export function mcrouterVersionOf(image: string): McrouterVersion | undefined {
-  const name = image.split('@', 1)[0]!;
-  const colon = name.lastIndexOf(':');
-  if (colon <= name.lastIndexOf('/')) return undefined;
-  const version = /^v?(\d+)\.(\d+)(?![\d])/.exec(name.slice(colon + 1));
+  if (image.includes('@')) return undefined;
+  const colon = image.lastIndexOf(':');
+  if (colon <= image.lastIndexOf('/')) return undefined;
+  const version = /^v?(\d+)\.(\d+)(?![\d])/.exec(image.slice(colon + 1));
   return version ? { major: Number(version[1]), minor: Number(version[2]) } : undefined;
 }
 

@@ -346,9 +346,9 @@ export function membershipOf(
 }
 
 /**
- * The StatefulSets of the namespace scaled to 0 whose pods a Service would list: those it governs
- * (`spec.serviceName`) and those whose pod template its selector matches. Read only to say why a pool has
- * no endpoints; the schema leaves these fields unchecked, so they are read with care.
+ * The StatefulSets of the namespace scaled to 0 whose pods a Service would list: those whose pod template its
+ * selector matches (a StatefulSet's `serviceName` only names the Service of its pods' DNS names). Read only to
+ * say why a pool has no endpoints; the schema leaves these fields unchecked, so they are read with care.
  */
 export function statefulSetsScaledToZero(service: Service | undefined, statefulSets: readonly StatefulSet[], namespace: string): string[] {
   if (!service) return [];
@@ -359,8 +359,8 @@ export function statefulSetsScaledToZero(service: Service | undefined, statefulS
   return statefulSets
     .filter((sts) => {
       if ((sts.metadata.namespace ?? namespace) !== namespace || (sts.spec?.replicas ?? 1) !== 0) return false;
-      const spec = sts.spec as { serviceName?: unknown; template?: { metadata?: { labels?: unknown } | null } | null };
-      return spec.serviceName === service.metadata.name || selects(spec.template?.metadata?.labels);
+      const spec = sts.spec as { template?: { metadata?: { labels?: unknown } | null } | null };
+      return selects(spec.template?.metadata?.labels);
     })
     .map((sts) => sts.metadata.name)
     .sort(naturalOrder);

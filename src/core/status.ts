@@ -44,10 +44,12 @@ export interface StatusInput {
   parent: MemcachedProxy;
   pools: PoolOutcome[];
   configHash: string;
+  /** When the status first reported `configHash`. */
+  configSince: string;
   /**
    * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
-   * the observed ConfigMap holds the desired config. `configBehindSince`: the time of the change the status
-   * has reported this config with, while the ConfigMap has not taken it.
+   * the observed ConfigMap holds the desired config. `configBehindSince`: when the status first reported this
+   * config, while the ConfigMap has not taken it.
    */
   observed: { configMap: boolean; configApplied: boolean; configBehindSince?: string | undefined; service: boolean; deployment: Deployment | undefined };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
@@ -68,6 +70,12 @@ export interface StatusInput {
  * caches, and the parent's may be ahead by a moment; a refused update it retries with a growing backoff.
  */
 export const CONFIG_APPLY_GRACE_SECONDS = 30;
+
+/** Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined when it is not behind. */
+export function configGraceLeft(since: string | undefined, now: string): number | undefined {
+  if (since === undefined) return undefined;
+  return CONFIG_APPLY_GRACE_SECONDS - (Date.parse(now) - Date.parse(since)) / 1000;
+}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -281,13 +289,14 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
       message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
-  const behind = observed.configBehindSince;
-  if (behind !== undefined && Date.parse(input.now) - Date.parse(behind) >= CONFIG_APPLY_GRACE_SECONDS * 1000) {
+  const graceLeft = configGraceLeft(observed.configBehindSince, input.now);
+  if (graceLeft !== undefined && graceLeft <= 0) {
     return {
       reason: 'ConfigNotApplied',
       message:
-        `ConfigMap ${name} has not taken the config the status has reported since ${behind} (configHash ${input.configHash}), and mcrouter serves the one it holds: ` +
-        `the API server refused the update (kubectl describe mp ${parent.metadata.name} shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits)`,
+        `ConfigMap ${name} does not hold the config the status has reported since ${input.configSince} (configHash ${input.configHash}), and mcrouter serves the one it holds: ` +
+        `the API server refused the update (kubectl describe mp ${parent.metadata.name} shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits), ` +
+        'or the ConfigMap was changed and Metacontroller has not set it back',
     };
   }
   // A new spec's routes are in the ConfigMap alone (with reload Watch, the Deployment's spec hash leaves the
@@ -370,6 +379,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   status.readyServers = readyServers;
   status.pools = pools.map(poolStatus);
   status.configHash = input.configHash;
+  status.configSince = input.configSince;
   status.replicas = deployment?.status?.replicas ?? 0;
   status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
   if (input.lastChange) status.lastChange = input.lastChange;

@@ -15,7 +15,7 @@ import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from '.
 import { rendezvousUnsupportedBy } from './mcrouter-version.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
-import { statusOf, type PoolOutcome } from './status.js';
+import { configGraceLeft, statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
 
 /**
@@ -123,11 +123,14 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     ? laterChange(recorded, carried)
     : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
+  // When the status first reported this config: carried while it does.
+  const reported = parent.status?.configHash === hash;
+  const configSince = reported && parent.status?.configSince !== undefined ? parent.status.configSince : context.now;
   // Since when the ConfigMap has not taken the config the status reports, when it has not: neither the ConfigMap
   // nor Metacontroller's record of what it last applied there holds it, so the API server refused the update, or
   // Metacontroller's cache has yet to see it (a ConfigMap edited by hand still has the config in that record, and
   // is set back now). Metacontroller writes the status whether or not its children could be applied.
-  const configBehindSince = !applied && recorded && observedConfigMap && lastAppliedConfig(observedConfigMap) !== text ? recorded.time : undefined;
+  const configBehindSince = !applied && reported && observedConfigMap && lastAppliedConfig(observedConfigMap) !== text ? configSince : undefined;
 
   const mcrouterImage = mcrouterImageOf(parent.spec.mcrouter, context.images);
   const desired = childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange));
@@ -136,6 +139,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       parent,
       pools: outcomes,
       configHash: hash,
+      configSince,
       observed: {
         configMap: observedConfigMap !== undefined,
         configApplied: applied,
@@ -158,6 +162,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   if (!deleting && desired.some((child) => !observedChild(children, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
     const ready = response.status.conditions?.find((c) => c.type === READY_CONDITION);
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
+  }
+  // A ConfigMap behind within the grace: synced again when it ends, so that a refusal shows then, whatever
+  // Metacontroller's backoff between its retries has grown to.
+  const graceLeft = configGraceLeft(configBehindSince, context.now);
+  if (!deleting && graceLeft !== undefined && graceLeft > 0) {
+    response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(graceLeft));
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
   // serve until then, so there is nothing to hold the deletion for.
