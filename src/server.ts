@@ -159,7 +159,8 @@ export function buildServer(options: ServerOptions = {}) {
     }
     const { status } = response;
     const { namespace, name } = parent.metadata;
-    metrics.proxyServers(namespace, name, status.servers ?? 0, status.readyServers ?? 0);
+    const ready = status.conditions?.find((c) => c.type === READY_CONDITION);
+    metrics.proxySynced(namespace, name, status.servers ?? 0, status.readyServers ?? 0, ready?.status === 'True');
     // The one line per sync: enough to follow a proxy's servers and config over time.
     request.log.info(
       {
@@ -168,7 +169,7 @@ export function buildServer(options: ServerOptions = {}) {
         servers: status.servers,
         readyServers: status.readyServers,
         configHash: status.configHash,
-        ready: status.conditions?.find((c) => c.type === READY_CONDITION)?.reason,
+        ready: ready?.reason,
         // Since the request arrived: body parsing and validation included.
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },

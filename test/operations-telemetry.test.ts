@@ -9,7 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import { pino } from 'pino';
 import { clientErrorOf } from '../src/http/metrics.js';
 import { buildServer } from '../src/server.js';
-import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, post, testServer, type TestServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 
@@ -145,6 +145,24 @@ t.test('/metrics: hook counts and durations by outcome, servers per proxy', asyn
   t.notOk(find(after.samples, 'process_cpu_user_seconds_total', {}).length, 'no process metrics unless asked');
 });
 
+t.test('/metrics: memcached_operator_proxy_ready follows the Ready condition of each proxy\'s last sync', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  const parent = proxy({ name: 'cache', namespace, spec: { serviceName: 'memcached-pool1' } });
+  const ready = async () => {
+    const { types, samples } = await scrape(app);
+    t.equal(types.get('memcached_operator_proxy_ready'), 'gauge');
+    return valueOf(samples, 'memcached_operator_proxy_ready', { namespace, name: 'cache' });
+  };
+  const first = await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]) }));
+  t.equal(await ready(), 0, 'no children yet: Progressing');
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]), children }));
+  t.equal(await ready(), 1, 'Available');
+  await post(app, '/sync', syncRequest({ parent, related: [], children }));
+  t.equal(await ready(), 0, 'its Service gone: ServiceNotFound');
+});
+
 t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap, the one synced least recently gives way', async (t) => {
   const HOUR = 60 * 60 * 1000;
   let at = FIXED_NOW.getTime();
@@ -156,6 +174,7 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap,
     const names = (metric: string) => find(samples, metric, {}).map((s) => s.labels['name']).sort();
     const all = names('memcached_operator_proxy_servers');
     t.same(names('memcached_operator_proxy_ready_servers'), all, 'the ready gauges come and go with them');
+    t.same(names('memcached_operator_proxy_ready'), all, 'and the Ready gauges');
     return all;
   };
   const evictions = async () => valueOf((await scrape(app)).samples, 'memcached_operator_proxy_series_evicted_total', {});

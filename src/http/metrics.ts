@@ -73,7 +73,8 @@ export interface HookMetrics {
   notFound(): void;
   /** A request the body budget turned away: refused unread (503), or cut as its bytes passed IN_FLIGHT_BODY_LIMIT. */
   bodyBudget(action: BodyBudgetAction): void;
-  proxyServers(namespace: string, name: string, servers: number, ready: number): void;
+  /** A proxy synced: its servers, the ready ones, and whether its Ready condition is True. */
+  proxySynced(namespace: string, name: string, servers: number, readyServers: number, ready: boolean): void;
 }
 
 export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SERIES_TTL_MS, maxProxySeries = MAX_PROXY_SERIES }: MetricsOptions): HookMetrics {
@@ -121,6 +122,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   // label should mean something (Prometheus' instrumentation guidelines), as in kube-state-metrics.
   const servers = proxyGauge('memcached_operator_proxy_servers', 'Servers in the mcrouter config of each proxy at its last sync (holes excluded).');
   const readyServers = proxyGauge('memcached_operator_proxy_ready_servers', 'Servers in the mcrouter config of each proxy at its last sync that have a ready endpoint.');
+  // What to alert on: a proxy not Ready for long, whatever the reason (the status and the log line say which).
+  const proxyReady = proxyGauge('memcached_operator_proxy_ready', "1 when each proxy's Ready condition was True at its last sync, else 0.");
   // Each hook replica reports the proxies it synced, and the one that synced a proxy last saw it as it is:
   // after a scale-down, a replica that did not sync it still reports the old count until its next sync.
   const lastSync: Gauge<'namespace' | 'name'> = new Gauge({
@@ -142,6 +145,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   function remove(key: string, gauges: ProxyGauges) {
     servers.remove(gauges.namespace, gauges.name);
     readyServers.remove(gauges.namespace, gauges.name);
+    proxyReady.remove(gauges.namespace, gauges.name);
     lastSync.remove(gauges.namespace, gauges.name);
     proxies.delete(key);
   }
@@ -172,8 +176,10 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     name: string;
     all: ReturnType<typeof servers.labels>;
     ready: ReturnType<typeof readyServers.labels>;
+    up: ReturnType<typeof proxyReady.labels>;
     lastAll: number;
     lastReady: number;
+    lastUp: number;
     syncedAt: number;
   }
   const proxies = new Map<string, ProxyGauges>();
@@ -193,7 +199,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     bodyBudget(action) {
       bodyBudget.inc({ action });
     },
-    proxyServers(namespace, name, total, ready) {
+    proxySynced(namespace, name, total, ready, isReady) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
@@ -212,8 +218,10 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
           name,
           all: servers.labels(namespace, name),
           ready: readyServers.labels(namespace, name),
+          up: proxyReady.labels(namespace, name),
           lastAll: Number.NaN,
           lastReady: Number.NaN,
+          lastUp: Number.NaN,
           syncedAt: 0,
         };
       }
@@ -221,6 +229,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       gauges.syncedAt = now();
       if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
       if (gauges.lastReady !== ready) gauges.ready.set((gauges.lastReady = ready));
+      const up = isReady ? 1 : 0;
+      if (gauges.lastUp !== up) gauges.up.set((gauges.lastUp = up));
     },
   };
 }
