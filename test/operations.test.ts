@@ -93,7 +93,7 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
     rolling.second.body,
     'False',
     'Progressing',
-    /^Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available, 3 old replicas still running$/,
+    /^Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available \(old ones included\), 3 old replicas still running$/,
   );
 
   // Scaled to zero: the Deployment is all there and available, yet no pod serves the Service.
@@ -387,7 +387,7 @@ t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure messa
       : c,
   );
   const during = await post(app, '/sync', syncRequest({ parent, related, children: rolling }));
-  t.match(readyOf(during.body), { message: `Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available, 3 old replicas still running; FailedCreate: ${forbidden}` });
+  t.match(readyOf(during.body), { message: `Deployment cache-mcrouter rolling out: 1 of 3 replicas updated, 3 available (old ones included), 3 old replicas still running; FailedCreate: ${forbidden}` });
 });
 
 t.test('a child Metacontroller has not created keeps Ready False, and says what may be in the way', async (t) => {
@@ -432,7 +432,7 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
       status: 'False',
       reason: 'ProgressDeadlineExceeded',
       message:
-        'Deployment cache-mcrouter stopped rolling out (ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.): 1 of 3 replicas updated, 3 available, 3 old replicas still running',
+        'Deployment cache-mcrouter stopped rolling out (ReplicaSet "cache-mcrouter-6d4f9" has timed out progressing.): 1 of 3 replicas updated, 3 available (old ones included), 3 old replicas still running',
     },
   );
   // Paused by hand: it goes no further until resumed, and says so.
@@ -446,7 +446,7 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
     {
       status: 'False',
       reason: 'Progressing',
-      message: 'Deployment cache-mcrouter is paused (kubectl rollout resume deployment/cache-mcrouter): 1 of 3 replicas updated, 4 available, 3 old replicas still running',
+      message: 'Deployment cache-mcrouter is paused (kubectl rollout resume deployment/cache-mcrouter): 1 of 3 replicas updated, 4 available (old ones included), 3 old replicas still running',
     },
   );
   // A pod that failed after the rollout and the new pod of a scale-up look alike: the Deployment controller

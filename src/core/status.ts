@@ -264,7 +264,9 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
   // cause, which the counts alone would hide behind "rolling out" until the progress deadline.
   const failure = st.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   const failed = failure ? `; ${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'pods cannot be created'}` : '';
-  const stillOld = old > 0 ? `, ${plural(old, 'old replica')} still running` : '';
+  // The Deployment's available count takes old pods and new alike: while old ones run, say so, or a stuck rollout
+  // (a new image that never starts) reads as if its new pods were up.
+  const stillOld = old > 0 ? ` (old ones included), ${plural(old, 'old replica')} still running` : '';
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return {
       reason: 'ProgressDeadlineExceeded',
