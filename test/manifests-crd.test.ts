@@ -92,6 +92,8 @@ t.test('kubectl explain describes every field of the spec, and the status', asyn
   walk(props.spec as Schema, '.spec');
   t.same(undescribed, [], 'every spec field has a description');
   t.ok((props.status as Schema).description, 'the status has one');
+  walk(props.status as Schema, '.status');
+  t.same(undescribed, [], 'and every status field');
 });
 
 t.test('the schema is structural', async (t) => {

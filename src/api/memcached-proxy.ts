@@ -321,45 +321,47 @@ export const READY_CONDITION = 'Ready';
 export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
 
 export const Condition = Type.Object({
-  type: Type.String({ maxLength: 316 }),
+  type: Type.String({ maxLength: 316, description: 'Ready, or kstatus\' Reconciling and Stalled (present only while True).' }),
   status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
-  reason: Type.Optional(Type.String({ maxLength: 1024 })),
-  message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH })),
-  lastTransitionTime: Type.Optional(Type.String({ format: 'date-time' })),
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why, in one word: Available, or the first problem found (README, Status you can trust).' })),
+  message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH, description: 'What is the matter, and what to do.' })),
+  lastTransitionTime: Type.Optional(Type.String({ format: 'date-time', description: 'When the status last changed (carried over while it holds).' })),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this condition describes.' })),
 });
 
 export const PoolStatus = Type.Object({
-  name: Type.String(),
-  service: Type.String(),
-  port: Type.Optional(Type.Union([Type.Integer(), Type.String()], { 'x-kubernetes-int-or-string': true })),
-  servers: Type.Integer({ minimum: 0 }),
-  readyServers: Type.Integer({ minimum: 0 }),
-  holes: Type.Integer({ minimum: 0 }),
-  reason: Type.Optional(Type.String()),
+  name: Type.String({ description: "The pool's name in config.json." }),
+  service: Type.String({ description: 'The Service whose endpoints are its servers.' }),
+  port: Type.Optional(Type.Union([Type.Integer(), Type.String()], { 'x-kubernetes-int-or-string': true, description: 'The Service port, as the spec names it.' })),
+  servers: Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to (a kept StatefulSet slot counts, a hole does not).' }),
+  readyServers: Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' }),
+  holes: Type.Integer({ minimum: 0, description: 'Slots of departed servers kept at weight 0, so that the others keep their keys.' }),
+  reason: Type.Optional(Type.String({ description: 'Why the pool cannot serve: ServiceNotFound, PortNotFound, NoServers or NoReadyServers.' })),
 });
 
 export const LastChange = Type.Object({
-  time: Type.String({ format: 'date-time' }),
-  pools: Type.Array(Type.String()),
-  added: Type.Array(Type.String()),
-  removed: Type.Array(Type.String()),
-  keyspaceMoved: Type.Number({ minimum: 0, maximum: 1 }),
-});
+  time: Type.String({ format: 'date-time', description: 'The sync that made the change.' }),
+  pools: Type.Array(Type.String(), { description: 'The pools whose server list changed.' }),
+  added: Type.Array(Type.String(), { description: 'Addresses the config gained.' }),
+  removed: Type.Array(Type.String(), { description: 'Addresses the config lost.' }),
+  keyspaceMoved: Type.Number({ minimum: 0, maximum: 1, description: 'The share of sample keys whose first get goes to another server.' }),
+}, { description: 'The last change of a server list or of the route.' });
 
 export const MemcachedProxyStatus = Type.Object({
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
-  pools: Type.Optional(Type.Array(PoolStatus)),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this status describes.' })),
+  pools: Type.Optional(Type.Array(PoolStatus, { description: 'Each pool: its Service, port and servers.' })),
   target: Type.Optional(Type.String({ description: 'The pools routed to, for kubectl get.' })),
-  servers: Type.Optional(Type.Integer({ minimum: 0 })),
-  readyServers: Type.Optional(Type.Integer({ minimum: 0 })),
-  configHash: Type.Optional(Type.String()),
+  servers: Type.Optional(Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to, in all pools.' })),
+  readyServers: Type.Optional(Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' })),
+  configHash: Type.Optional(Type.String({ description: 'The first 16 hex digits of the SHA-256 of config.json.' })),
   configSince: Type.Optional(Type.String({ format: 'date-time', description: 'When the status first reported configHash: the sync that asked for this config.' })),
-  replicas: Type.Optional(Type.Integer({ minimum: 0 })),
-  readyReplicas: Type.Optional(Type.Integer({ minimum: 0 })),
+  replicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Pods of the mcrouter Deployment.' })),
+  readyReplicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Those ready.' })),
   lastChange: Type.Optional(LastChange),
   // One condition per type, as Kubernetes' API conventions keep metav1.Condition lists (server-side apply merges them by type).
-  conditions: Type.Optional(Type.Array(Condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
+  conditions: Type.Optional(
+    Type.Array(Condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], description: 'Ready, and kstatus\' Reconciling and Stalled.' }),
+  ),
 }, { description: 'What the hook found at its last sync: servers, pools, config and readiness. Written through Metacontroller.' });
 
 export const ProxyMetadata = Type.Object(
