@@ -204,6 +204,19 @@ t.test('a change the ConfigMap does not hold yet is recorded once, not again at 
   t.equal(statusOf(fresh.body).lastChange.time, '2026-11-25T12:00:05Z');
 });
 
+t.test('status.target, kubectl get\'s column, names the pools that fit in 256 characters, then how many more', async (t) => {
+  const names = Array.from({ length: 64 }, (_, i) => `memcached-shard-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`);
+  const wide = proxy({ name: NAME, spec: { rules: { children: names.map((name) => ({ service: { name } })) } } });
+  const status = statusOf((await post(app, '/sync', syncRequest({ parent: wide, related: [] }))).body);
+  t.equal(status.pools.length, 64, 'status.pools lists them all');
+  t.ok(status.target.length <= 256, `${status.target.length} characters`);
+  const shown = status.target.split(',… (')[0].split(',');
+  t.same(shown, names.slice(0, shown.length), 'the first pools, in order');
+  t.equal(status.target, `${shown.join(',')},… (${64 - shown.length} more)`);
+  const few = statusOf((await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: names.slice(0, 3).map((name) => ({ service: { name } })) } } }), related: [] }))).body);
+  t.equal(few.target, names.slice(0, 3).join(','), 'all of them when they fit');
+});
+
 t.test('status counts servers, pools and replicas from what was observed', async (t) => {
   const pods = statefulSetPods('memcached-pool1', [0, 1, 2, 3]).map((p, i) => (i === 1 ? { ...p, ready: false } : p));
   const related = [pool, ...endpointSlices('memcached-pool1', pods)];

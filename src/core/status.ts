@@ -318,6 +318,22 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
   };
 }
 
+/**
+ * How long `target` may be: it is `kubectl get mp`'s column, and 4,096 pools of 63-character names would make it
+ * 256 KiB of every status. The pools that fit, then how many more (status.pools lists them all).
+ */
+export const TARGET_MAX_LENGTH = 256;
+
+function targetOf(names: string[]): string {
+  const all = names.join(',');
+  if (all.length <= TARGET_MAX_LENGTH) return all;
+  let shown = 0;
+  let length = 0;
+  // Room for the tail: ",… (4096 more)" is at most 14 characters.
+  while (shown < names.length && length + names[shown]!.length + 1 <= TARGET_MAX_LENGTH - 14) length += names[shown++]!.length + 1;
+  return `${names.slice(0, shown).join(',')},… (${names.length - shown} more)`;
+}
+
 /** Says whether each pool without members still routes to the servers of the current config, or fails. */
 function keptNote(pools: PoolOutcome[]): string {
   const kept = pools.filter((p) => p.slots.servers.length > 0);
@@ -376,7 +392,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
 
   const status: MemcachedProxyStatus = {};
   if (generation !== undefined) status.observedGeneration = generation;
-  status.target = pools.map((p) => p.ref.name).join(',');
+  status.target = targetOf(pools.map((p) => p.ref.name));
   status.servers = servers;
   status.readyServers = readyServers;
   status.pools = pools.map(poolStatus);
