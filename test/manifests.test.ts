@@ -456,6 +456,8 @@ t.test('the chart', async (t) => {
   t.equal(loosened.securityContext?.readOnlyRootFilesystem, false, 'a key of the container\'s default overridden');
   t.equal(loosened.securityContext?.runAsUser, 65532, '... the others kept');
   t.same(podSpecOf(one(helmed, 'Deployment')).securityContext, podSpecOf(one(kustomized, 'Deployment')).securityContext, 'the defaults: the kustomize install\'s');
+  const unset = one(helmTemplate('--set', 'podSecurityContext=null', '--set', 'securityContext=null'), 'Deployment');
+  t.notOk('securityContext' in podSpecOf(unset) || 'securityContext' in hookContainer(unset), 'null: no securityContext key at all');
 
   // The grace period covers the drain and the in-flight timeout the hook is given, and hookTimeout is a Go duration.
   const grace = (d: K8sObject[]) => (podSpecOf(one(d, 'Deployment')) as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds;

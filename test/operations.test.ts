@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { LAST_APPLIED, deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { sync } from '../src/core/sync.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 
@@ -71,6 +73,13 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   const sets = [statefulSet('mc-b', 0, { serviceName: 'mc-peers' }), statefulSet('mc-a', 0, { serviceName: 'mc-peers' }), statefulSet('mc-c', 2, { serviceName: 'mc-peers' })];
   const matched = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, ...sets] }));
   check(t, matched.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a, mc-b are scaled to 0; no request reaches it/);
+  // Only the proxy's namespace, and a StatefulSet without spec.replicas wants one pod (the API server's default).
+  const away = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0, { namespace: 'other' })] }));
+  check(t, away.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; no request reaches it/);
+  const unset = statefulSet('memcached-pool1', 1);
+  delete (unset['spec'] as Json)['replicas'];
+  const defaulted = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), unset] }));
+  check(t, defaulted.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; no request reaches it/);
 
   const { first, children, second } = await settled(cache(), members([0, 1, 2]));
   check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/);
@@ -153,6 +162,14 @@ t.test('Rendezvous on an mcrouter image before 0.37 (the default 0.36 among them
   t.match(statusOf(byDefault.second.body).conditions, [{ type: 'Ready' }, { type: 'Stalled', status: 'True', reason: 'McrouterTooOld' }], 'kstatus: Stalled');
   t.match(configOf(byDefault.second.body), { route: { hash_func: 'Rendezvous' } }, 'the config the spec asks for is still written (DESIGN §7)');
 
+  // Said before a pool's trouble: while it lasts, nothing the pools do can serve.
+  const oneEmpty = await post(app, '/sync', syncRequest({ parent: sharded('Rendezvous'), related: [...members([0, 1, 2]), pool2] }));
+  t.match(readyOf(oneEmpty.body), { status: 'False', reason: 'McrouterTooOld' });
+  // Below the root: a replicated rule over pools each sharded by Rendezvous.
+  const zones = cache({}, {
+    spec: { serviceName: undefined, rules: { type: 'replicated', children: [{ hash: 'Rendezvous', service: { name: 'memcached-pool1' } }, { hash: 'Rendezvous', service: { name: 'memcached-pool2' } }] } },
+  });
+  t.match(readyOf((await settled(zones, related)).second.body), { status: 'False', reason: 'McrouterTooOld' });
   const tooOld = await settled(sharded('Rendezvous', 'registry.example.com:5000/mcrouter:v0.36.0-bionic'), related);
   t.match(readyOf(tooOld.second.body), { reason: 'McrouterTooOld', message: /^mcrouter image registry\.example\.com:5000\/mcrouter:v0\.36\.0-bionic is mcrouter 0\.36, / });
   // A version of 0.37 on, or a tag that names none (about which nothing is claimed), or a hash nothing shards by.
@@ -328,14 +345,17 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   t.match(statusOf(asked.body), { configSince: '2026-11-25T12:00:00Z', lastChange: { time: '2026-11-25T12:00:00Z' } });
   t.notOk('resyncAfterSeconds' in asked.body, 'the ConfigMap is not behind the status yet: nothing to wait for');
   const at = (time: string) => testServer({ clock: () => new Date(time) });
-  const [soon, late] = [at('2026-11-25T12:00:29.5Z'), at('2026-11-25T12:00:30Z')];
+  const [soon, late] = [at('2026-11-25T12:00:29Z'), at('2026-11-25T12:00:30Z')];
   t.teardown(() => Promise.all([soon.close(), late.close()]));
 
   // Within the grace, a ConfigMap behind the status is one Metacontroller's cache has yet to show: still Ready,
   // and synced again when the grace ends, whatever Metacontroller's backoff has grown to.
   const lagging = await post(soon, '/sync', syncRequest({ parent: reported, related: grown, children }));
   t.match(readyOf(lagging.body), { status: 'True', reason: 'Available' });
-  t.equal(lagging.body['resyncAfterSeconds'], 1, 'the grace\'s last second, rounded up');
+  t.equal(lagging.body['resyncAfterSeconds'], 1, 'the grace\'s last second');
+  // The server's clock is whole seconds (metav1.Time); the pure sync() takes any time, and rounds the wait up.
+  const fraction = sync(syncRequest({ parent: reported, related: grown, children }) as never, { now: '2026-11-25T12:00:29.500Z', clusterDomain: 'cluster.local', images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage } });
+  t.equal(fraction.resyncAfterSeconds, 1, 'half a second left: a resync in 1 s, not 0');
   const refused = await post(late, '/sync', syncRequest({ parent: reported, related: grown, children }));
   const configHash = statusOf(asked.body).configHash as string;
   t.match(readyOf(refused.body), {
@@ -379,6 +399,26 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   const cacheLag = await post(late, '/sync', syncRequest({ parent: thenBehind, related, children: oldChildren }));
   t.match(readyOf(cacheLag.body), { status: 'True', reason: 'Available' }, 'not refused: the status has reported this config for no time at all');
   t.equal(cacheLag.body['resyncAfterSeconds'], 30);
+
+  // A ConfigMap that holds the config is never behind, whatever its last-applied annotation says (adopted, or stripped by a tool).
+  const unrecorded = applied.map((c) => {
+    if (c['kind'] !== 'ConfigMap') return c;
+    const meta = c['metadata'] as Json;
+    const { [LAST_APPLIED]: _, ...annotations } = meta['annotations'] as Json;
+    return { ...c, metadata: { ...meta, annotations } };
+  });
+  const settledLate = await post(late, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(taken.body) }), related: grown, children: unrecorded }));
+  t.match(readyOf(settledLate.body), { status: 'True', reason: 'Available' });
+  t.notOk('resyncAfterSeconds' in settledLate.body, 'nothing behind: nothing to wait for');
+  // Being deleted: Metacontroller applies nothing more, so nothing to wait for.
+  const deleting = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(asked.body) });
+  Object.assign(deleting['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['foregroundDeletion'] });
+  const gone = await post(soon, '/sync', syncRequest({ parent: deleting, related: grown, children }));
+  t.match(readyOf(gone.body), { reason: 'Deleting' });
+  t.notOk('resyncAfterSeconds' in gone.body, 'no resync for a proxy being deleted');
+  // A child missing too: the sooner of the two resyncs.
+  const noService = await post(app, '/sync', syncRequest({ parent: reported, related: grown, children: children.filter((c) => c['kind'] !== 'Service') }));
+  t.equal(noService.body['resyncAfterSeconds'], 10, "the missing child's 10 s, not the grace's 30 s");
 });
 
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {
