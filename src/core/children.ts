@@ -190,6 +190,9 @@ const WRITABLE_DIRS = [
   { name: 'spool-mcrouter', mountPath: '/var/spool/mcrouter' },
 ];
 
+/** The mcrouter image a proxy runs: its own, or the hook's default. */
+export const mcrouterImageOf = (spec: McrouterSpec | undefined, images: Images): string => spec?.image ?? images.mcrouter;
+
 /**
  * A hash of everything deploymentChild builds the Deployment from, which it writes on the Deployment.
  * Metacontroller applies the children only after the hook has answered, so the sync that follows a spec
@@ -198,9 +201,6 @@ const WRITABLE_DIRS = [
  * Deployment takes 5 µs); what that misses is a new hook version that builds a different Deployment from
  * the same spec, in the one sync before Metacontroller applies it.
  */
-/** The mcrouter image a proxy runs: its own, or the hook's default. */
-export const mcrouterImageOf = (spec: McrouterSpec | undefined, images: Images): string => spec?.image ?? images.mcrouter;
-
 export function deploymentSpecHash(parent: MemcachedProxy, images: Images, configHash: string): string {
   const spec = parent.spec.mcrouter;
   return shortDigest(JSON.stringify([parent.metadata.name, spec ?? null, images, rollsOnConfig(spec) ? configHash : null]));

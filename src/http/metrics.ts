@@ -199,7 +199,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     bodyBudget(action) {
       bodyBudget.inc({ action });
     },
-    proxySynced(namespace, name, total, ready, isReady) {
+    proxySynced(namespace, name, total, readyCount, isReady) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
@@ -228,7 +228,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       proxies.set(key, gauges);
       gauges.syncedAt = now();
       if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
-      if (gauges.lastReady !== ready) gauges.ready.set((gauges.lastReady = ready));
+      if (gauges.lastReady !== readyCount) gauges.ready.set((gauges.lastReady = readyCount));
       const up = isReady ? 1 : 0;
       if (gauges.lastUp !== up) gauges.up.set((gauges.lastUp = up));
     },
