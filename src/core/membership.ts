@@ -121,6 +121,15 @@ const portNotFound = (ports: readonly ServicePort[]): Membership => ({
   available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))),
 });
 
+/**
+ * Another listing of a server at the same address (a slice being rewritten, or two identities behind one
+ * address): ready if either says so, terminating only if both do. In any order, the same.
+ */
+function absorb(into: Member, ready: boolean, terminating: boolean): void {
+  into.ready ||= ready;
+  into.terminating &&= terminating;
+}
+
 /** Ready and staying beats staying, which beats terminating. */
 const liveness = (ready: boolean, terminating: boolean): number => (terminating ? 0 : ready ? 2 : 1);
 
@@ -133,11 +142,8 @@ function liveListing(listings: Member[]): Member {
   const byAddress = new Map<string, Member>();
   for (const l of listings) {
     const seen = byAddress.get(l.address);
-    if (!seen) byAddress.set(l.address, { ...l });
-    else {
-      seen.ready ||= l.ready;
-      seen.terminating &&= l.terminating;
-    }
+    if (seen) absorb(seen, l.ready, l.terminating);
+    else byAddress.set(l.address, { ...l });
   }
   let best: Member | undefined;
   for (const m of byAddress.values()) {
@@ -253,9 +259,8 @@ export function membershipOf(
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
       candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
     } else if (primary === seen.primaryFamily && address === seen.address && !seen.listings) {
-      // The same pod in two slices of one family (a slice being rewritten): ready if either says so.
-      seen.ready ||= ready;
-      seen.terminating &&= terminating;
+      // The same pod in two slices of one family (a slice being rewritten).
+      absorb(seen, ready, terminating);
     } else if (primary === seen.primaryFamily) {
       // One pod at two addresses (recreated under a new IP, one slice not rewritten yet). Picked once every
       // listing is read: merging two listings of one address as they come could make it outrank, or not, the
@@ -331,9 +336,7 @@ export function membershipOf(
       members.push(c);
       continue;
     }
-    const seen = members[i]!;
-    seen.ready ||= c.ready;
-    seen.terminating &&= c.terminating;
+    absorb(members[i]!, c.ready, c.terminating);
   }
   const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed, selector: selected };
   let dnsPort: number | undefined;

@@ -104,10 +104,12 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   }
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
-  // A status that already reports this config has recorded the change to it: the ConfigMap is not applied
-  // yet, or cannot be. Recording it again would stamp a new time on every sync, and Metacontroller syncs
-  // again on every status it writes: a loop, once a second, for as long as the ConfigMap stays behind.
-  const recorded = parent.status?.configHash === hash ? parent.status.lastChange : undefined;
+  // The status already reports this config.
+  const reported = parent.status?.configHash === hash;
+  // Such a status has recorded the change to it: the ConfigMap is not applied yet, or cannot be. Recording it
+  // again would stamp a new time on every sync, and Metacontroller syncs again on every status it writes: a
+  // loop, once a second, for as long as the ConfigMap stays behind.
+  const recorded = reported ? parent.status?.lastChange : undefined;
   // The same text is the same servers and route: nothing changed (most syncs), nothing to compare.
   const applied = mounted === text;
   const changed = current
@@ -124,7 +126,6 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
   // When the status first reported this config: carried while it does.
-  const reported = parent.status?.configHash === hash;
   const configSince = reported && parent.status?.configSince !== undefined ? parent.status.configSince : context.now;
   // Since when the ConfigMap has not taken the config the status reports, when it has not: neither the ConfigMap
   // nor Metacontroller's record of what it last applied there holds it, so the API server refused the update, or
