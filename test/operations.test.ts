@@ -336,12 +336,12 @@ t.test('new routes are Progressing until the ConfigMap holds them (reload Watch:
 t.test('a ConfigMap update the API server refuses: Ready turns False once the ConfigMap has stayed behind the status for 30 s', async (t) => {
   const related = members([0, 1, 2]);
   const { second, children } = await settled(cache(), related);
-  const ready = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(second.body) });
+  const ready = cache({}, { status: statusOf(second.body) });
   // A fourth pod: the hook asks for a new config. Metacontroller writes the status whatever became of the
   // children; here the API server refused the ConfigMap (a config past what its annotations hold, README Limits).
   const grown = members([0, 1, 2, 3]);
   const asked = await post(app, '/sync', syncRequest({ parent: ready, related: grown, children }));
-  const reported = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(asked.body) });
+  const reported = cache({}, { status: statusOf(asked.body) });
   t.match(statusOf(asked.body), { configSince: '2026-11-25T12:00:00Z', lastChange: { time: '2026-11-25T12:00:00Z' } });
   t.notOk('resyncAfterSeconds' in asked.body, 'the ConfigMap is not behind the status yet: nothing to wait for');
   const at = (time: string) => testServer({ clock: () => new Date(time) });
@@ -377,7 +377,7 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   const edited = applied.map((c) => (c['kind'] === 'ConfigMap' ? { ...c, data: { ...(c['data'] as Json), 'config.json': '{"pools":{},"route":"NullRoute"}' } } : c));
   const handEdit = await post(late, '/sync', syncRequest({ parent: reported, related: grown, children: edited }));
   t.match(readyOf(handEdit.body), { status: 'True', reason: 'Available' });
-  const taken = await post(late, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(refused.body) }), related: grown, children: applied }));
+  const taken = await post(late, '/sync', syncRequest({ parent: cache({}, { status: statusOf(refused.body) }), related: grown, children: applied }));
   t.match(readyOf(taken.body), { status: 'True', reason: 'Available', lastTransitionTime: '2026-11-25T12:00:30Z' }, 'Ready once the ConfigMap holds it');
 
   // The grace runs from when the status first reported the config, not from the last change of servers, which a
@@ -387,15 +387,13 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   );
   const oldText = (respelt.find((c) => c['kind'] === 'ConfigMap')!['data'] as Json)['config.json'] as string;
   const oldHash = createHash('sha256').update(oldText).digest('hex').slice(0, 16);
-  const earlier = proxy({
-    name: NAME,
-    spec: { serviceName: 'memcached-pool1' },
+  const earlier = cache({}, {
     status: { ...statusOf(second.body), configHash: oldHash, configSince: '2026-11-25T11:00:00Z', lastChange: { time: '2026-11-25T11:00:00Z', pools: ['memcached-pool1'], added: [], removed: [], keyspaceMoved: 0 } },
   });
   const oldChildren = observedChildren(earlier, respelt);
   const rewritten = await post(late, '/sync', syncRequest({ parent: earlier, related, children: oldChildren }));
   t.match(statusOf(rewritten.body), { configSince: '2026-11-25T12:00:30Z', lastChange: { time: '2026-11-25T11:00:00Z' } }, 'a new config, no server moved: no new change');
-  const thenBehind = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(rewritten.body) });
+  const thenBehind = cache({}, { status: statusOf(rewritten.body) });
   const cacheLag = await post(late, '/sync', syncRequest({ parent: thenBehind, related, children: oldChildren }));
   t.match(readyOf(cacheLag.body), { status: 'True', reason: 'Available' }, 'not refused: the status has reported this config for no time at all');
   t.equal(cacheLag.body['resyncAfterSeconds'], 30);
@@ -407,11 +405,11 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
     const { [LAST_APPLIED]: _, ...annotations } = meta['annotations'] as Json;
     return { ...c, metadata: { ...meta, annotations } };
   });
-  const settledLate = await post(late, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(taken.body) }), related: grown, children: unrecorded }));
+  const settledLate = await post(late, '/sync', syncRequest({ parent: cache({}, { status: statusOf(taken.body) }), related: grown, children: unrecorded }));
   t.match(readyOf(settledLate.body), { status: 'True', reason: 'Available' });
   t.notOk('resyncAfterSeconds' in settledLate.body, 'nothing behind: nothing to wait for');
   // Being deleted: Metacontroller applies nothing more, so nothing to wait for.
-  const deleting = proxy({ name: NAME, spec: { serviceName: 'memcached-pool1' }, status: statusOf(asked.body) });
+  const deleting = cache({}, { status: statusOf(asked.body) });
   Object.assign(deleting['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['foregroundDeletion'] });
   const gone = await post(soon, '/sync', syncRequest({ parent: deleting, related: grown, children }));
   t.match(readyOf(gone.body), { reason: 'Deleting' });
