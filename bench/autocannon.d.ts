@@ -16,6 +16,7 @@ declare module 'autocannon' {
     amount?: number;
     timeout?: number;
     bailout?: number;
+    sampleInt?: number;
     requests?: Request[];
   }
 

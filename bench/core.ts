@@ -116,16 +116,23 @@ export interface ScalingPoint {
   ms: number;
 }
 
-/** Milliseconds per sync for each case, median of `rounds` batches. */
-export function syncTime(sync: SyncFn, benchCase: BenchCase, rounds: number, batchMs: number): ScalingPoint {
-  const requests = benchCase.bodies.map((b) => JSON.parse(b.text));
-  const n = requests.length;
-  const core: Work = { run: (i) => sync(requests[i % n], BENCH_CONTEXT) };
-  warmUp(core, 150);
-  const units = unitsFor(core, n, batchMs);
-  const times: number[] = [];
-  for (let round = 0; round < rounds; round++) times.push(timeBatch(core, units));
-  return { members: benchCase.members, ms: median(times) };
+/**
+ * Milliseconds per sync for each case, median of `rounds` batches. Each round times every case in turn, so
+ * that a slow spell of the machine (they last a second or more here) falls on several sizes, not on all
+ * the rounds of one: timed one size after another, the 5,000-member median once read twice the 4,000's.
+ */
+export function syncTimes(sync: SyncFn, cases: readonly BenchCase[], rounds: number, batchMs: number): ScalingPoint[] {
+  const works = cases.map((benchCase) => {
+    const requests = benchCase.bodies.map((b) => JSON.parse(b.text));
+    const n = requests.length;
+    const core: Work = { run: (i) => sync(requests[i % n], BENCH_CONTEXT) };
+    warmUp(core, 150);
+    return { members: benchCase.members, core, units: unitsFor(core, n, batchMs), times: [] as number[] };
+  });
+  for (let round = 0; round < rounds; round++) {
+    for (const w of works) w.times.push(timeBatch(w.core, w.units));
+  }
+  return works.map((w) => ({ members: w.members, ms: median(w.times) }));
 }
 
 export interface Fit {

@@ -1,8 +1,9 @@
 /**
  * Servers under load: starting them as plain `node` processes, loading them
  * with autocannon, and reading what each request cost the server from
- * /proc/PID/stat (CPU time is steadier than req/s on a shared machine: a
- * neighbour that steals the CPU slows the server down but does not bill it).
+ * /proc/PID/stat (CPU time is steadier than req/s on a shared machine, but
+ * not steady: this VM reports no steal time, so a spell in which the
+ * hypervisor runs a neighbour on the server's core is billed to the server).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -113,6 +114,7 @@ export interface LoadResult {
   requestsPerSecond: number;
   /** Server CPU seconds per response. */
   cpuPerRequest: number;
+  /** Milliseconds, of the 2xx responses (nearest rank). */
   latencyP50: number;
   latencyP99: number;
   /** Connection errors, timeouts and non-2xx responses. */
@@ -129,14 +131,30 @@ export interface LoadOptions {
 }
 
 /**
+ * What one load measured, kept whole so that a round cut in slices (alternating with the other server's)
+ * sums up as one load: `summarizeLoads`.
+ */
+export interface LoadSample {
+  /** Responses received (2xx). */
+  requests: number;
+  seconds: number;
+  /** Server CPU seconds over the load. */
+  cpuSeconds: number;
+  /** Each 2xx response's latency, milliseconds. */
+  latenciesMs: number[];
+  errors: number;
+}
+
+/**
  * Loads `server` with POST /sync, each connection cycling through `bodies`.
  * With `amount`, exactly that many responses are counted, so none of the
  * CPU the server spent is on a request left in flight at the end.
  */
-export async function load({ server, bodies, connections, seconds, amount }: LoadOptions): Promise<LoadResult> {
+export async function loadSample({ server, bodies, connections, seconds, amount }: LoadOptions): Promise<LoadSample> {
   const cpuBefore = cpuSeconds(server.pid);
   const started = performance.now();
   let last = started;
+  const latenciesMs: number[] = [];
   const instance = autocannon({
     url: `${server.url}/sync`,
     connections,
@@ -146,22 +164,46 @@ export async function load({ server, bodies, connections, seconds, amount }: Loa
     requests: bodies.map((body) => ({ method: 'POST' as const, path: '/sync', headers: { 'content-type': 'application/json' }, body })),
     // A server that stopped answering would otherwise keep a fixed-amount run going forever.
     bailout: 50,
+    // autocannon ends a run at its next sample tick: every 1 s by default, which left the slices of a round
+    // idle half a second each on average (the CPU and the seconds are counted to the last response anyway).
+    sampleInt: 100,
   });
-  instance.on('response', () => {
+  // Latencies as autocannon takes them (its own histogram counts 2xx only), kept raw to be pooled across slices.
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     last = performance.now();
+    if (statusCode >= 200 && statusCode < 300) latenciesMs.push(responseTime);
   });
   const result = await instance;
   if (server.died) throw new Error(server.died);
-  const cpu = cpuSeconds(server.pid) - cpuBefore;
-  const requests = result['2xx'];
-  const elapsed = (last - started) / 1000;
   return {
-    requests,
-    seconds: elapsed,
-    requestsPerSecond: requests / elapsed,
-    cpuPerRequest: cpu / Math.max(requests, 1),
-    latencyP50: result.latency.p50,
-    latencyP99: result.latency.p99,
+    requests: result['2xx'],
+    seconds: (last - started) / 1000,
+    cpuSeconds: cpuSeconds(server.pid) - cpuBefore,
+    latenciesMs,
     errors: result.errors + result.timeouts + result.non2xx,
   };
+}
+
+/** The nearest-rank percentile of sorted values. */
+const percentile = (sorted: readonly number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!);
+
+/** Loads of one server summed up as one: the slices of a round. */
+export function summarizeLoads(samples: readonly LoadSample[]): LoadResult {
+  const requests = samples.reduce((a, s) => a + s.requests, 0);
+  const seconds = samples.reduce((a, s) => a + s.seconds, 0);
+  const cpu = samples.reduce((a, s) => a + s.cpuSeconds, 0);
+  const latencies = samples.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);
+  return {
+    requests,
+    seconds,
+    requestsPerSecond: requests / seconds,
+    cpuPerRequest: cpu / Math.max(requests, 1),
+    latencyP50: percentile(latencies, 50),
+    latencyP99: percentile(latencies, 99),
+    errors: samples.reduce((a, s) => a + s.errors, 0),
+  };
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  return summarizeLoads([await loadSample(options)]);
 }

@@ -13,9 +13,9 @@ import { cpus, totalmem } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { coreVsFloor, linearFit, median, syncTime, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
+import { coreVsFloor, linearFit, median, syncTimes, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
 import { loadSync, DIST, HOOK_MAIN } from './dist.js';
-import { BODY_LIMIT, freePort, load, mb, rssBytes, startHook, startServer, type LoadResult, type ServerProcess } from './http.js';
+import { BODY_LIMIT, freePort, load, loadSample, mb, rssBytes, startHook, startServer, summarizeLoads, type LoadResult, type LoadSample, type ServerProcess } from './http.js';
 import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } from './requests.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -27,6 +27,12 @@ const CACHE = new URL('node_modules/.cache/memcached-operator-bench/', ROOT);
 const CONNECTIONS = 5;
 const ROUNDS = 3;
 const ROUND_SECONDS = 4;
+/**
+ * Each server's round is cut in this many loads, taking turns with the other server's: on this VM the speed
+ * of the machine changes in spells of a few seconds, and a round of 4 s on end could fall in a spell the
+ * other server's round missed (round ratios from 0.38 to 1.26 in one run at 10 members).
+ */
+const SLICES = 4;
 const WARMUP_SECONDS = 2;
 /**
  * After the warm-up, loads of CALIBRATION_SECONDS each until two in a row agree within CALIBRATION_AGREEMENT
@@ -140,13 +146,19 @@ async function httpCase(
   const hookCalibration = await calibrate(hook);
   const ceilingCalibration = await calibrate(ceiling);
   const rounds: HttpCase['rounds'] = [];
+  const slice = (amount: number) => Math.max(CONNECTIONS, Math.round(amount / SLICES / CONNECTIONS) * CONNECTIONS);
+  const sides = [
+    { server: hook, amount: slice(hookCalibration.amount), samples: [] as LoadSample[] },
+    { server: ceiling, amount: slice(ceilingCalibration.amount), samples: [] as LoadSample[] },
+  ];
   for (let round = 0; round < ROUNDS; round++) {
-    // A/B, then B/A: drift in the machine's speed hits both sides alike.
-    const hookFirst = round % 2 === 0;
-    const run = (server: ServerProcess, amount: number) => load({ server, bodies, connections: CONNECTIONS, amount });
-    const first = hookFirst ? await run(hook, hookCalibration.amount) : await run(ceiling, ceilingCalibration.amount);
-    const second = hookFirst ? await run(ceiling, ceilingCalibration.amount) : await run(hook, hookCalibration.amount);
-    const r = hookFirst ? { hook: first, ceiling: second } : { hook: second, ceiling: first };
+    // A/B, then B/A, each cut in slices that take turns: a slow spell of the machine hits both sides alike.
+    const order = round % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of sides) side.samples = [];
+    for (let s = 0; s < SLICES; s++) {
+      for (const side of order) side.samples.push(await loadSample({ server: side.server, bodies, connections: CONNECTIONS, amount: side.amount }));
+    }
+    const r = { hook: summarizeLoads(sides[0]!.samples), ceiling: summarizeLoads(sides[1]!.samples) };
     rounds.push(r);
     rssTrace.push({ at: `${benchCase.members} members, round ${round + 1}`, hookMb: mb(rssBytes(hook.pid)), ceilingMb: mb(rssBytes(ceiling.pid)) });
     log(
@@ -263,7 +275,7 @@ interface Scaling {
 }
 
 function scaling(sync: SyncFn, situation: (typeof SITUATIONS)[number]): Scaling {
-  const points = SCALING_SIZES.map((members) => syncTime(sync, benchCase(sync, members, situation, 2), 5, 100));
+  const points = syncTimes(sync, SCALING_SIZES.map((members) => benchCase(sync, members, situation, 2)), 5, 100);
   const at = (m: number) => points.find((p) => p.members === m)!.ms;
   const base = at(10);
   return {
@@ -349,7 +361,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
 
   lines.push('## 1. HTTP: the hook against the ceiling of its framework', '');
   lines.push(
-    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), each server warmed up for ${WARMUP_SECONDS} s, then loaded ${CALIBRATION_SECONDS} s at a time until two loads in a row agreed on its rate within ${CALIBRATION_AGREEMENT * 100}% (at most ${CALIBRATION_LOADS}), the last of which sizes its rounds: ${ROUNDS} rounds of a fixed number of responses, about ${ROUND_SECONDS} s each (the rounds' seconds are below the table), alternating which server goes first, medians. CPU is the server process's user + system time from /proc/PID/stat divided by the responses. Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
+    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), each server warmed up for ${WARMUP_SECONDS} s, then loaded ${CALIBRATION_SECONDS} s at a time until two loads in a row agreed on its rate within ${CALIBRATION_AGREEMENT * 100}% (at most ${CALIBRATION_LOADS}), the last of which sizes its rounds: ${ROUNDS} rounds of a fixed number of responses, about ${ROUND_SECONDS} s each (the rounds' seconds are below the table), each cut in ${SLICES} loads that take turns with the other server's, alternating which server goes first, medians of the rounds. CPU is the server process's user + system time from /proc/PID/stat divided by the responses; latencies are autocannon's, of each round's responses (nearest rank). Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
     '',
   );
   row(['members', 'request', 'hook req/s', 'ceiling req/s', 'req/s ratio', 'hook CPU/req', 'ceiling CPU/req', 'CPU ratio', 'hook p50 / p99', 'ceiling p50 / p99', 'errors']);
@@ -364,8 +376,8 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
       `${fixed(c.hook.cpuPerRequestMs, 3)} ms`,
       `${fixed(c.ceiling.cpuPerRequestMs, 3)} ms`,
       fixed(c.cpuRatio),
-      `${c.hook.latencyP50} / ${c.hook.latencyP99} ms`,
-      `${c.ceiling.latencyP50} / ${c.ceiling.latencyP99} ms`,
+      `${fixed(c.hook.latencyP50, 1)} / ${fixed(c.hook.latencyP99, 1)} ms`,
+      `${fixed(c.ceiling.latencyP50, 1)} / ${fixed(c.ceiling.latencyP99, 1)} ms`,
       c.errors,
     ]);
   }
@@ -374,7 +386,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
   const rates = (list: number[]) => list.map((r) => fixed(r, 0)).join(', ');
   for (const c of http) {
     lines.push(
-      `- ${c.members.toLocaleString('en')} members: the rounds took ${seconds(c.rounds.map((r) => r.hook))} s (hook) and ${seconds(c.rounds.map((r) => r.ceiling))} s (ceiling); calibration, requests a second: ${rates(c.calibration.hook)} (hook), ${rates(c.calibration.ceiling)} (ceiling).`,
+      `- ${c.members.toLocaleString('en')} members: CPU ratios of the rounds ${c.rounds.map((r) => fixed(r.ceiling.cpuPerRequest / r.hook.cpuPerRequest)).join(', ')}; the rounds took ${seconds(c.rounds.map((r) => r.hook))} s (hook) and ${seconds(c.rounds.map((r) => r.ceiling))} s (ceiling); calibration, requests a second: ${rates(c.calibration.hook)} (hook), ${rates(c.calibration.ceiling)} (ceiling).`,
     );
   }
   lines.push('');
@@ -422,7 +434,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
   lines.push('');
 
   lines.push('## 4. Scaling', '');
-  lines.push('CPU milliseconds per `sync()` as the pool grows (2 bodies per size, 5 rounds, medians), the least-squares slope, and the cost per member above the 10-member cost at 1,000 and at 5,000 members: equal for a linear cost, growing for a quadratic one.', '');
+  lines.push('CPU milliseconds per `sync()` as the pool grows (2 bodies per size, 5 rounds that each time every size in turn, medians), the least-squares slope, and the cost per member above the 10-member cost at 1,000 and at 5,000 members: equal for a linear cost, growing for a quadratic one.', '');
   row(['members', ...scales.map((s) => s.situation)]);
   row(['---:', ...scales.map(() => '---:')]);
   for (const m of SCALING_SIZES) row([m.toLocaleString('en'), ...scales.map((s) => `${fixed(s.points.find((p) => p.members === m)!.ms, 3)} ms`)]);
