@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
-import { READY_CONDITION } from './api/memcached-proxy.js';
+import { readyCondition } from './api/memcached-proxy.js';
 import { customize } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
@@ -159,7 +159,7 @@ export function buildServer(options: ServerOptions = {}) {
     }
     const { status } = response;
     const { namespace, name } = parent.metadata;
-    const ready = status.conditions?.find((c) => c.type === READY_CONDITION);
+    const ready = readyCondition(status);
     metrics.proxySynced(namespace, name, status.servers ?? 0, status.readyServers ?? 0, ready?.status === 'True');
     // The one line per sync: enough to follow a proxy's servers and config over time.
     request.log.info(
@@ -225,7 +225,8 @@ export function buildServer(options: ServerOptions = {}) {
     if (error.code === 'ECONNRESET') {
       request.log.debug({ statusCode: code }, `the client went away: ${message}`);
     } else {
-      // Refused before any route ran (not JSON, a prototype key, too deep, too large, not JSON at all): one line, as refuse() logs.
+      // Refused before any route ran (not JSON or empty, a prototype key, too deep, too large, not application/json,
+      // compressed or not UTF-8): one line, as refuse() logs.
       request.log.warn({ ...error.proxy, ...(field === undefined ? {} : { field }), statusCode: code }, message);
     }
     return reply.code(code).send(field === undefined ? { message } : { message, field });

@@ -399,6 +399,10 @@ export type MemcachedProxySpec = Static<typeof MemcachedProxySpec>;
 export type MemcachedProxyStatus = Static<typeof MemcachedProxyStatus>;
 export type MemcachedProxy = Static<typeof MemcachedProxy>;
 export type Condition = Static<typeof Condition>;
+
+/** A status's Ready condition, when it has one. */
+export const readyCondition = (status: MemcachedProxyStatus | null | undefined): Condition | undefined =>
+  status?.conditions?.find((c) => c.type === READY_CONDITION);
 export type PoolStatus = Static<typeof PoolStatus>;
 export type LastChange = Static<typeof LastChange>;
 export type RuleType = (typeof RULE_TYPES)[number];

@@ -4,7 +4,7 @@
  * and the share of cached keys that now live on another server.
  */
 import { Compile } from 'typebox/compile';
-import { LastChange, READY_CONDITION, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { LastChange, readyCondition, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
@@ -104,7 +104,7 @@ export function lastChangeOf(current: CurrentConfig, next: McrouterConfig, now: 
  */
 export function lostConfigChange(previous: MemcachedProxyStatus | null | undefined, hash: string, next: McrouterConfig, now: string): LastChange | undefined {
   if (previous?.configHash === undefined || previous.configHash === hash) return undefined;
-  if (previous.conditions?.find((c) => c.type === READY_CONDITION)?.status !== 'True') return undefined;
+  if (readyCondition(previous)?.status !== 'True') return undefined;
   const pools = Object.keys(next.pools).sort(naturalOrder);
   const added = new Set(pools.flatMap((name) => liveServers(next.pools[name])));
   return { time: now, pools, added: [...added].sort(naturalOrder), removed: [], keyspaceMoved: 1 };
@@ -151,7 +151,7 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
  * whose parent is older than the ConfigMap (Metacontroller's cache has not caught up with the status it
  * wrote) reads it here instead of losing it, for Metacontroller replaces the whole status with the answer.
  */
-export function storedLastChange(text: string | undefined, now: string): LastChange | undefined {
+export function lastChangeFromAnnotation(text: string | undefined, now: string): LastChange | undefined {
   if (text === undefined || text.length > LAST_CHANGE_ANNOTATION_MAX_LENGTH) return undefined;
   let value: unknown;
   try {

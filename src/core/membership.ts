@@ -6,7 +6,7 @@
  * its place (mcrouter marks a dead server down by itself) and a member leaves
  * only when its endpoint is gone.
  */
-import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, replicasOf, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
 import { naturalOrder } from './natural-order.js';
 import { StringIndex } from './string-index.js';
 import type { PoolRef, PortRef } from './topology.js';
@@ -361,7 +361,7 @@ export function statefulSetsScaledToZero(service: Service | undefined, statefulS
     Object.entries(selector).every(([key, value]) => (labels as Record<string, unknown>)[key] === value);
   return statefulSets
     .filter((sts) => {
-      if ((sts.metadata.namespace ?? namespace) !== namespace || (sts.spec?.replicas ?? 1) !== 0) return false;
+      if ((sts.metadata.namespace ?? namespace) !== namespace || replicasOf(sts) !== 0) return false;
       const spec = sts.spec as { template?: { metadata?: { labels?: unknown } | null } | null };
       return selects(spec.template?.metadata?.labels);
     })

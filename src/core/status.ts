@@ -8,6 +8,7 @@ import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
   READY_CONDITION,
+  readyCondition,
   type Condition,
   type LastChange,
   type MemcachedProxy,
@@ -305,7 +306,7 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
   // config out): until Metacontroller has applied it, the proxy serves the old routes. Asked last, so that what
   // the Deployment says comes first, and only while the proxy is not Ready at this generation: endpoint changes
   // rewrite the config too, and a Ready proxy stays Ready while mcrouter picks them up.
-  const previous = parent.status?.conditions?.find((c) => c.type === READY_CONDITION);
+  const previous = readyCondition(parent.status);
   const readyAtThisGeneration = previous?.status === 'True' && previous.observedGeneration === parent.metadata.generation;
   if (!readyAtThisGeneration && !observed.configApplied) {
     return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to hold the new config` };

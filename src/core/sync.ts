@@ -2,12 +2,12 @@
  * The sync hook: a MemcachedProxy and what Metacontroller observed in, the
  * desired children and status out. Pure: the time comes in with the context.
  */
-import { METACONTROLLER_LAST_APPLIED_ANNOTATION, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
+import { METACONTROLLER_LAST_APPLIED_ANNOTATION, replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
 import { TYPE_KEYS, typeKey, type SyncRequest, type SyncResponse } from '../api/hook.js';
-import { DEFAULTS, READY_CONDITION, type LastChange } from '../api/memcached-proxy.js';
+import { DEFAULTS, readyCondition, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
-import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, storedLastChange } from './last-change.js';
+import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, lastChangeFromAnnotation } from './last-change.js';
 import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
@@ -120,7 +120,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   // Most syncs find there the very change the status records: nothing to read.
   const recordedText = lastChangeAnnotation(recorded);
   const observedText = observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION];
-  const carried = applied && observedText !== recordedText ? storedLastChange(observedText, context.now) : undefined;
+  const carried = applied && observedText !== recordedText ? lastChangeFromAnnotation(observedText, context.now) : undefined;
   const lastChange: LastChange | undefined = recorded
     ? laterChange(recorded, carried)
     : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
@@ -161,7 +161,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
   const deleting = parent.metadata.deletionTimestamp !== undefined;
   if (!deleting && desired.some((child) => !observedChild(children, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
-    const ready = response.status.conditions?.find((c) => c.type === READY_CONDITION);
+    const ready = readyCondition(response.status);
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
   // A ConfigMap behind within the grace: synced again when it ends, so that a refusal shows then, whatever
@@ -198,8 +198,8 @@ function wantedOrdinals(statefulSets: StatefulSet[], namespace: string): (prefix
   const byName = new Map<string, WantedOrdinals>();
   for (const sts of statefulSets) {
     if (sts.metadata.namespace !== undefined && sts.metadata.namespace !== namespace) continue;
-    // The API server defaults replicas to 1 and the first ordinal to 0.
-    byName.set(sts.metadata.name, { start: sts.spec?.ordinals?.start ?? 0, replicas: sts.spec?.replicas ?? 1 });
+    // The API server defaults the first ordinal to 0.
+    byName.set(sts.metadata.name, { start: sts.spec?.ordinals?.start ?? 0, replicas: replicasOf(sts) });
   }
   return (prefix) => byName.get(prefix);
 }

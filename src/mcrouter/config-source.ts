@@ -5,16 +5,10 @@
  * children.
  */
 import { parseConfigText } from './config-text.js';
-import { McrouterConfigError } from './route.js';
+import { McrouterConfigError, isObject, type Json } from './route.js';
 
 /** The key of the operator's ConfigMap that holds config.json (kept free of the API's modules: the CLI loads this). */
 export const CONFIG_KEY = 'config.json';
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function fromConfigMap(configMap: Json): unknown {
   const text = isObject(configMap.data) ? configMap.data[CONFIG_KEY] : undefined;
