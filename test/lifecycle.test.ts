@@ -8,6 +8,7 @@
  * main.ts runs through the TypeScript loader tap itself uses, so the test
  * needs no build (CI runs `npm ci && npm test`).
  */
+import type { NetworkInterfaceInfo } from 'node:os';
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -357,6 +358,16 @@ t.test('a small body full of schema errors is refused within a small heap', asyn
   t.equal(child.exitCode, null, 'still running');
   child.kill('SIGKILL');
   await exited;
+});
+
+t.test("without HOST the hook listens where the node's interfaces let it take every connection", async (t) => {
+  const common = { netmask: '', mac: '00:00:00:00:00:00', internal: false, cidr: null };
+  const address = (family: 'IPv4' | 'IPv6', ip: string): NetworkInterfaceInfo =>
+    family === 'IPv4' ? { ...common, family, address: ip } : { ...common, family, address: ip, scopeid: 0 };
+  t.equal(settingsFromEnv({}, { eth0: [address('IPv4', '10.0.0.5')] }).host, '0.0.0.0', 'IPv4 only: listening on :: would fail');
+  t.equal(settingsFromEnv({}, { eth0: [address('IPv4', '10.0.0.5'), address('IPv6', 'fd00::5')] }).host, '::', 'dual-stack: :: takes IPv4 too');
+  t.equal(settingsFromEnv({}, { eth0: [address('IPv6', 'fd00::5')] }).host, '::', 'IPv6 only');
+  t.equal(settingsFromEnv({ HOST: '127.0.0.1' }, { eth0: [address('IPv6', 'fd00::5')] }).host, '127.0.0.1', 'HOST wins');
 });
 
 t.test('without HOST the hook answers on IPv4 and IPv6 loopback alike', async (t) => {
