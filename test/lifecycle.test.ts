@@ -282,10 +282,14 @@ t.test('a connection opened just before close() whose request Node has not read 
 t.test('a request that reaches a young connection while the hook is busy past its 250 ms is read before the check', async (t) => {
   // The client runs on a thread of its own: its bytes arrive while the hook's thread is busy.
   const app = buildServer();
+  // Set by the client once its request is on the late connection: waiting on it rather than for a fixed
+  // time keeps the test true however slowly a loaded machine schedules the client's thread.
+  const written = new Int32Array(new SharedArrayBuffer(4));
   app.post('/busy', () => {
-    // Long enough that the client's bytes arrive within it however loaded the machine running the tests is.
-    const until = performance.now() + 2500;
-    while (performance.now() < until);
+    const started = performance.now();
+    Atomics.wait(written, 0, 0, 30_000);
+    // And past the 250 ms after which an unused connection is checked.
+    while (performance.now() < started + 400);
     return {};
   });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -302,10 +306,13 @@ t.test('a request that reaches a young connection while the hook is busy past it
       parentPort.postMessage('connected');
       parentPort.once('message', () => {
         busy.write('POST /busy HTTP/1.1\\r\\nHost: hook\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
-        setTimeout(() => late.write('GET /healthz HTTP/1.1\\r\\nHost: hook\\r\\n\\r\\n'), 100);
+        setTimeout(() => late.write('GET /healthz HTTP/1.1\\r\\nHost: hook\\r\\n\\r\\n', () => {
+          Atomics.store(workerData.written, 0, 1);
+          Atomics.notify(workerData.written, 0);
+        }), 100);
       });
     })();`,
-    { eval: true, workerData: { port: Number(new URL(base).port) } },
+    { eval: true, workerData: { port: Number(new URL(base).port), written } },
   );
   t.teardown(() => client.terminate());
   const next = () => new Promise<string>((resolve) => client.once('message', (m: string) => resolve(m)));
