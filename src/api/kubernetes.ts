@@ -228,7 +228,7 @@ export type EndpointSlice = Static<typeof EndpointSlice>;
 export type ConfigMap = Static<typeof ConfigMap>;
 export type Deployment = Static<typeof Deployment>;
 export type StatefulSet = Static<typeof StatefulSet>;
+export type AnyObject = Static<typeof AnyObject>;
 
 /** The pods a StatefulSet wants: the API server defaults `replicas` to 1. */
 export const replicasOf = (statefulSet: StatefulSet): number => statefulSet.spec?.replicas ?? 1;
-export type AnyObject = Static<typeof AnyObject>;

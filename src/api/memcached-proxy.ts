@@ -399,13 +399,13 @@ export type MemcachedProxySpec = Static<typeof MemcachedProxySpec>;
 export type MemcachedProxyStatus = Static<typeof MemcachedProxyStatus>;
 export type MemcachedProxy = Static<typeof MemcachedProxy>;
 export type Condition = Static<typeof Condition>;
-
-/** A status's Ready condition, when it has one. */
-export const readyCondition = (status: MemcachedProxyStatus | null | undefined): Condition | undefined =>
-  status?.conditions?.find((c) => c.type === READY_CONDITION);
 export type PoolStatus = Static<typeof PoolStatus>;
 export type LastChange = Static<typeof LastChange>;
 export type RuleType = (typeof RULE_TYPES)[number];
 export type Hash = (typeof HASHES)[number];
 export type WritePolicy = (typeof WRITE_POLICIES)[number];
 export type ReadPolicy = (typeof READ_POLICIES)[number];
+
+/** A status's Ready condition, when it has one. */
+export const readyCondition = (status: MemcachedProxyStatus | null | undefined): Condition | undefined =>
+  status?.conditions?.find((c) => c.type === READY_CONDITION);

@@ -349,11 +349,11 @@ export function membershipOf(
 }
 
 /**
- * The StatefulSets of the namespace scaled to 0 whose pods a Service would list: those whose pod template its
- * selector matches (a StatefulSet's `serviceName` only names the Service of its pods' DNS names). Read only to
- * say why a pool has no endpoints; the schema leaves these fields unchecked, so they are read with care.
+ * The StatefulSets (of the Service's namespace) scaled to 0 whose pods a Service would list: those whose pod
+ * template its selector matches (a StatefulSet's `serviceName` only names the Service of its pods' DNS names).
+ * Read only to say why a pool has no endpoints; the schema leaves these fields unchecked, so they are read with care.
  */
-export function statefulSetsScaledToZero(service: Service | undefined, statefulSets: readonly StatefulSet[], namespace: string): string[] {
+export function statefulSetsScaledToZero(service: Service | undefined, statefulSets: readonly StatefulSet[]): string[] {
   if (!service) return [];
   const selector = service.spec?.selector;
   const selects = (labels: unknown): boolean =>
@@ -361,7 +361,7 @@ export function statefulSetsScaledToZero(service: Service | undefined, statefulS
     Object.entries(selector).every(([key, value]) => (labels as Record<string, unknown>)[key] === value);
   return statefulSets
     .filter((sts) => {
-      if ((sts.metadata.namespace ?? namespace) !== namespace || replicasOf(sts) !== 0) return false;
+      if (replicasOf(sts) !== 0) return false;
       const spec = sts.spec as { template?: { metadata?: { labels?: unknown } | null } | null };
       return selects(spec.template?.metadata?.labels);
     })

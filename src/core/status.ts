@@ -175,8 +175,9 @@ function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy, scaledToZe
     const bare = empty.filter((p) => withoutPort(p) === 0);
     // Why none, where the request tells: nobody writes a selector-less Service's endpoints but its owner, and a
     // StatefulSet scaled to 0 has no pods to list.
-    const unselected = bare.filter((p) => p.membership.state === 'Found' && !p.membership.selector);
-    const idle = bare.filter((p) => !unselected.includes(p)).map((p) => ({ p, sets: scaledToZero(p.ref.service) }));
+    const selectorless = (p: PoolOutcome) => p.membership.state === 'Found' && !p.membership.selector;
+    const unselected = bare.filter(selectorless);
+    const idle = bare.filter((p) => !selectorless(p)).map((p) => ({ p, sets: scaledToZero(p.ref.service) }));
     const plain = idle.filter(({ sets }) => sets.length === 0).map(({ p }) => p);
     const what = [
       ...(plain.length > 0 ? [`Service ${listed(plain.map((p) => p.ref.service))} has no endpoints`] : []),

@@ -70,8 +70,11 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     namespace,
   );
   const modes = slotModes(topology.root);
-  const statefulSets = valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>);
-  const wanted = wantedOrdinals(statefulSets, namespace);
+  // The namespace's own: customize asks for those, and the pods a Service lists are of its namespace.
+  const statefulSets = valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>).filter(
+    (sts) => (sts.metadata.namespace ?? namespace) === namespace,
+  );
+  const wanted = wantedOrdinals(statefulSets);
   const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
   const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
@@ -151,7 +154,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
-      scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets, namespace),
+      scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
       now: context.now,
@@ -194,10 +197,9 @@ function lastAppliedConfig(configMap: ConfigMap): string | undefined {
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
-function wantedOrdinals(statefulSets: StatefulSet[], namespace: string): (prefix: string) => WantedOrdinals | undefined {
+function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => WantedOrdinals | undefined {
   const byName = new Map<string, WantedOrdinals>();
   for (const sts of statefulSets) {
-    if (sts.metadata.namespace !== undefined && sts.metadata.namespace !== namespace) continue;
     // The API server defaults the first ordinal to 0.
     byName.set(sts.metadata.name, { start: sts.spec?.ordinals?.start ?? 0, replicas: replicasOf(sts) });
   }
