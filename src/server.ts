@@ -10,10 +10,10 @@ import { customize } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
 import { installBodyBudget } from './http/body-budget.js';
-import { NODE_HEADERS_TIMEOUT_MS, answerClientError, shownHeader } from './http/client-errors.js';
+import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHeader } from './http/client-errors.js';
 import { installDrain } from './http/drain.js';
 import { jsonBodyParser, parentOf } from './http/json-body.js';
-import { clientErrorOf, createMetrics, outcomeOf, type Hook } from './http/metrics.js';
+import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
 import { refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
 import { DEFAULT_SETTINGS, defaultInFlightBodyLimit, type Settings } from './settings.js';
@@ -105,7 +105,7 @@ export function buildServer(options: ServerOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>();
   // answerClientError answers what Node's parser refuses or cuts (Fastify's listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
-    const reason = clientErrorOf(error.code);
+    const { reason } = clientErrorAnswer(error, requestTimeout);
     if (reason) metrics.clientError(reason);
   });
   installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, (action) => metrics.bodyBudget(action));

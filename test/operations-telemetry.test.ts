@@ -7,7 +7,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { pino } from 'pino';
-import { clientErrorOf } from '../src/http/metrics.js';
+import { clientErrorAnswer } from '../src/http/client-errors.js';
 import { buildServer } from '../src/server.js';
 import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, post, testServer, type TestServer } from './helpers/hook.js';
@@ -244,7 +244,7 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
   }
   t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'bad_request' }), 0, 'none of them reached a hook');
   for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'HPE_INVALID_EOF_STATE', undefined]) {
-    t.equal(clientErrorOf(code), undefined, `${code}: the client went away, not counted`);
+    t.equal(clientErrorAnswer({ code, message: 'socket hang up' }, 1000).reason, undefined, `${code}: the client went away, not counted`);
   }
 });
 

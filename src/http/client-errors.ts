@@ -17,22 +17,48 @@ export function rawAnswer(code: number, message: string, headers = ''): string {
   return `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\n${headers}Connection: close\r\n\r\n${body}`;
 }
 
+/**
+ * Why a connection was closed before any hook route saw a request, as the metrics count it: Node cut it at
+ * REQUEST_TIMEOUT_MS, or at the headers' time when it sent nothing (408); its headers were too large (431);
+ * or it was not HTTP (400), its chunk extensions too large (413) among them.
+ */
+export const CLIENT_ERRORS = ['timeout', 'header_overflow', 'malformed'] as const;
+export type ClientError = (typeof CLIENT_ERRORS)[number];
+
+/** What the hook answers to one of Node's `clientError` events, and the reason it counts it by. */
+export interface ClientErrorAnswer {
+  statusCode: number;
+  message: string;
+  /**
+   * None for a client that went away: an error of the connection itself (ECONNRESET, EPIPE, ...), or its end
+   * in the middle of a request (HPE_INVALID_EOF_STATE).
+   */
+  reason: ClientError | undefined;
+}
+
+/** One place for each of Node's clientError codes: the answer written to the socket and the metric both read it. */
+export function clientErrorAnswer(error: Pick<NodeJS.ErrnoException, 'code' | 'message'>, requestTimeout: number): ClientErrorAnswer {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { statusCode: 408, message: timeoutMessage(requestTimeout), reason: 'timeout' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { statusCode: 431, message: "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)", reason: 'header_overflow' };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { statusCode: 413, message: "the request's chunk extensions are larger than Node's limit", reason: 'malformed' };
+  }
+  const refused = error.code?.startsWith('HPE_') === true && error.code !== 'HPE_INVALID_EOF_STATE';
+  return { statusCode: 400, message: `not an HTTP/1.1 request Node can parse (${error.code ?? error.message})`, reason: refused ? 'malformed' : undefined };
+}
+
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, requestTimeout: number): void {
   // A reset connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [code, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, timeoutMessage(requestTimeout)]
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)"]
-        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
-          ? [413, "the request's chunk extensions are larger than Node's limit"]
-          : [400, `not an HTTP/1.1 request Node can parse (${error.code ?? error.message})`];
+  const { statusCode, message } = clientErrorAnswer(error, requestTimeout);
   // As Node's own handler (the same internal field): never into an answer already under way, when a
   // pipelined request behind it timed out.
   const answering = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
   if (socket.writable && !answering?._headerSent) {
-    socket.write(rawAnswer(code, message));
+    socket.write(rawAnswer(statusCode, message));
   }
   socket.destroy(error);
 }

@@ -1,5 +1,6 @@
 /** Prometheus metrics of the hook, on a registry per server (no global state). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CLIENT_ERRORS, type ClientError } from './client-errors.js';
 
 const HOOKS = ['sync', 'customize'] as const;
 /**
@@ -9,28 +10,8 @@ const HOOKS = ['sync', 'customize'] as const;
 const OUTCOMES = ['ok', 'invalid', 'bad_request', 'busy', 'error'] as const;
 export type Hook = (typeof HOOKS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
-/**
- * Why a connection was closed before any hook route saw a request: Node cut it at REQUEST_TIMEOUT_MS,
- * or at the headers' time when it sent nothing (408); its headers were too large (431);
- * or it was not HTTP (400), its chunk extensions too large (413) among them.
- */
-const CLIENT_ERRORS = ['timeout', 'header_overflow', 'malformed'] as const;
-export type ClientError = (typeof CLIENT_ERRORS)[number];
 const BODY_BUDGET_ACTIONS = ['refused', 'cut'] as const;
 export type BodyBudgetAction = (typeof BODY_BUDGET_ACTIONS)[number];
-
-/**
- * The reason for one of Node's `clientError` events, by its error code: a timeout, or what Node's HTTP
- * parser refused (HPE_*). Undefined for a client that went away: an error of the connection itself
- * (ECONNRESET, EPIPE, ...), or its end in the middle of a request (HPE_INVALID_EOF_STATE).
- */
-export function clientErrorOf(code: string | undefined): ClientError | undefined {
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'timeout';
-  if (code === 'HPE_HEADER_OVERFLOW') return 'header_overflow';
-  if (code === 'HPE_INVALID_EOF_STATE') return undefined;
-  if (code?.startsWith('HPE_')) return 'malformed';
-  return undefined;
-}
 
 /**
  * Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request;
@@ -96,7 +77,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   });
   const clientErrors = new Counter({
     name: 'memcached_operator_client_errors_total',
-    help: 'Connections closed before any hook saw a request, by reason (timeout: 408, a request not sent within REQUEST_TIMEOUT_MS; header_overflow: 431; malformed: 400).',
+    help: 'Connections closed before any hook saw a request, by reason (timeout: 408, a request not sent within REQUEST_TIMEOUT_MS; header_overflow: 431; malformed: 400, or 413 for chunk extensions too large).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });
