@@ -3,8 +3,20 @@
  * checks before it renders anything. What the hook itself reads from its environment (the log levels,
  * the drain's ranges) comes from src/settings.ts, so the chart refuses exactly what the hook would.
  */
-import { DNS1123_SUBDOMAIN, DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, IMAGE_REPOSITORY, IMAGE_TAG_AND_DIGEST } from '../src/api/formats.js';
-import { DNS1035_LABEL, DNS1123_LABEL, LABEL_VALUE } from '../src/api/memcached-proxy.js';
+import {
+  DNS1035_LABEL,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  DNS_LABEL_MAX_LENGTH,
+  DNS_NAME,
+  DNS_NAME_MAX_LENGTH,
+  IMAGE_NAME_MAX_LENGTH,
+  IMAGE_REFERENCE,
+  IMAGE_REPOSITORY,
+  IMAGE_TAG_AND_DIGEST,
+  LABEL_VALUE,
+  LABEL_VALUE_MAX_LENGTH,
+} from '../src/api/formats.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -95,7 +107,7 @@ export function chartValuesSchema() {
       networkPolicy: closed({
         enabled: { type: 'boolean' },
         // A namespace's name, which its kubernetes.io/metadata.name label holds.
-        metacontrollerNamespace: { type: 'string', minLength: 1, maxLength: 63, pattern: DNS1123_LABEL },
+        metacontrollerNamespace: { type: 'string', minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1123_LABEL },
         // NetworkPolicyPeers, checked by the API server.
         extraFrom: { type: 'array', items: { type: 'object', minProperties: 1 } },
       }),
@@ -107,7 +119,7 @@ export function chartValuesSchema() {
         labels: {
           type: 'object',
           propertyNames: { not: { enum: CHART_LABELS } },
-          additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
+          additionalProperties: { type: 'string', maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE },
         },
       }),
       crds: closed({ install: { type: 'boolean' } }),

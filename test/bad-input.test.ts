@@ -6,7 +6,7 @@ import { post, testServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
 import { ANY_KEY } from '../src/api/map.js';
-import { PATTERN_MEANINGS } from '../src/api/memcached-proxy.js';
+import { PATTERN_MEANINGS } from '../src/api/formats.js';
 
 const app = testServer({ bodyLimit: 256 * 1024 });
 t.teardown(() => app.close());

@@ -22,7 +22,8 @@ import { Namespace, Service } from 'kubernetes-models/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, defaultInFlightBodyLimit, settingsFromEnv } from '../src/settings.js';
-import { DNS1035_LABEL, GROUP, PLURAL } from '../src/api/memcached-proxy.js';
+import { DNS1035_LABEL } from '../src/api/formats.js';
+import { GROUP, PLURAL } from '../src/api/memcached-proxy.js';
 import { CHART_ENV } from '../scripts/chart-values-schema.js';
 import {
   CHART,

@@ -4,6 +4,13 @@
  * checks use one spelling of each.
  */
 
+/** A DNS label (RFC 1123, RFC 1035): at most 63 characters. Namespaces, Service and port names, hostnames. */
+export const DNS_LABEL_MAX_LENGTH = 63;
+/** A Service's name (RFC 1035), so the proxy's and its pools' too: a lower-case label starting with a letter. */
+export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+/** Namespaces, and a Service port's name: a lower-case label that may start with a digit. */
+export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
 /**
  * A DNS name (RFC 1123: letters, digits and inner hyphens, labels of at most 63), without a trailing dot;
  * its length (at most 253) is checked apart, as maxLength.
@@ -30,3 +37,26 @@ export const IMAGE_REFERENCE = `^${IMAGE_NAME}(?::${IMAGE_TAG})?(?:${IMAGE_DIGES
 /** A chart's image given apart, as `repository` and `tag` joined by a colon: a digest goes after the tag (`0.1.0@sha256:...`). */
 export const IMAGE_REPOSITORY = `^${IMAGE_NAME}$`;
 export const IMAGE_TAG_AND_DIGEST = `^(?:${IMAGE_TAG}(?:${IMAGE_DIGEST})?)?$`;
+
+/** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
+export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+export const LABEL_VALUE_MAX_LENGTH = 63;
+
+export const ABSOLUTE_PATH = '^/';
+
+/** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
+export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+
+/**
+ * What each pattern asks for, as Kubernetes' own validation words it: a refusal says this instead of quoting
+ * an expression (the image reference's runs to 400 characters).
+ */
+export const PATTERN_MEANINGS: ReadonlyMap<string, string> = new Map([
+  [DNS1035_LABEL, "must be a DNS-1035 label: lower case letters, digits or '-', starting with a letter and ending with a letter or digit (e.g. 'my-name')"],
+  [DNS1123_LABEL, "must be a DNS-1123 label: lower case letters, digits or '-', starting and ending with a letter or digit (e.g. 'my-name' or '123-abc')"],
+  [LABEL_VALUE, "must be a label value: empty, or letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. 'MyValue' or 'my_value')"],
+  [QUANTITY, "must be a quantity: a number with an optional suffix (e.g. '500m', '0.5', '128Mi' or '1Gi')"],
+  [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: an optional registry host, a repository path in lower case, then an optional ':tag' and '@algorithm:hex' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
+  [ABSOLUTE_PATH, "must be an absolute path (starting with '/')"],
+  [DNS1123_SUBDOMAIN, "must be a DNS-1123 subdomain: lower case letters, digits, '-' or '.', starting and ending with a letter or digit (e.g. 'example.com')"],
+]);

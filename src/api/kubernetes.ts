@@ -4,6 +4,7 @@
  * The objects the hook emits are typed with `kubernetes-types` instead.
  */
 import { Type, type Static, type TSchema } from 'typebox';
+import { DNS_LABEL_MAX_LENGTH, DNS_NAME_MAX_LENGTH } from './formats.js';
 import { MapOf } from './map.js';
 import { ANNOTATION_PREFIX } from './memcached-proxy.js';
 
@@ -21,8 +22,8 @@ export const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 // metaReading), and checking every key of
 // every object's maps took 40% of the time to validate a 10-member sync request.
 const metaFields = {
-  name: Type.String({ maxLength: 253 }),
-  namespace: Type.Optional(Type.String({ maxLength: 63 })),
+  name: Type.String({ maxLength: DNS_NAME_MAX_LENGTH }),
+  namespace: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH })),
   uid: Type.Optional(Type.String()),
   resourceVersion: Type.Optional(Type.String()),
   generation: Type.Optional(Type.Integer()),
@@ -44,7 +45,7 @@ const kubeObject = <M extends TSchema, P extends Parameters<typeof Type.Object>[
 
 export const ServicePort = Type.Object(
   {
-    name: Type.Optional(Type.String({ maxLength: 63 })),
+    name: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH })),
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
     targetPort: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
     protocol: Type.Optional(Type.String()),
@@ -77,7 +78,7 @@ const ObjectReference = Type.Object(
 const EndpointAddress = Type.Object(
   {
     ip: Type.String({ maxLength: 64 }),
-    hostname: Type.Optional(Type.String({ maxLength: 63 })),
+    hostname: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH })),
     nodeName: Type.Optional(Type.String()),
     targetRef: Type.Optional(Nullable(ObjectReference)),
   },
@@ -109,7 +110,7 @@ export const Endpoints = kubeObject(ObjectMeta, {
 const Endpoint = Type.Object(
   {
     // The API server's own limits (discovery validation): an FQDN slice's addresses are DNS subdomains (253).
-    addresses: Type.Array(Type.String({ maxLength: 253 }), { maxItems: 100 }),
+    addresses: Type.Array(Type.String({ maxLength: DNS_NAME_MAX_LENGTH }), { maxItems: 100 }),
     conditions: Type.Optional(
       Type.Object(
         {
@@ -120,7 +121,7 @@ const Endpoint = Type.Object(
         open,
       ),
     ),
-    hostname: Type.Optional(Nullable(Type.String({ maxLength: 63 }))),
+    hostname: Type.Optional(Nullable(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH }))),
     nodeName: Type.Optional(Nullable(Type.String())),
     targetRef: Type.Optional(Nullable(ObjectReference)),
   },

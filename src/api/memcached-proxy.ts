@@ -4,7 +4,18 @@
  * requests with them, and the core's types are derived from them.
  */
 import { Type, type Static, type TEnum, type TSchema } from 'typebox';
-import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './formats.js';
+import {
+  ABSOLUTE_PATH,
+  DNS1035_LABEL,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  DNS_LABEL_MAX_LENGTH,
+  DNS_NAME_MAX_LENGTH,
+  IMAGE_REFERENCE,
+  LABEL_VALUE,
+  LABEL_VALUE_MAX_LENGTH,
+  QUANTITY,
+} from './formats.js';
 import { MapOf } from './map.js';
 
 export const GROUP = 'ianlewis.org';
@@ -43,9 +54,7 @@ const requestsText = (r: { cpu: string; memory: string }) => `requests ${r.cpu} 
 /** The ConfigMap, Deployment and PodDisruptionBudget are named `NAME-mcrouter`. */
 export const MCROUTER_SUFFIX = '-mcrouter';
 /** So that `NAME-mcrouter` fits in a DNS label's 63 characters: 54. */
-export const MAX_NAME_LENGTH = 63 - MCROUTER_SUFFIX.length;
-export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
-export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const MAX_NAME_LENGTH = DNS_LABEL_MAX_LENGTH - MCROUTER_SUFFIX.length;
 /** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */
 export const MAX_RULE_DEPTH = 3;
 /** Children of one rule, at most: so at most MAX_RULE_CHILDREN ** (MAX_RULE_DEPTH - 1) pools (4,096). */
@@ -125,7 +134,7 @@ export const CEL_RULES = {
   },
   proxyName: {
     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
-    message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters, so that NAME-mcrouter fits in 63`,
+    message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters, so that NAME-mcrouter fits in ${DNS_LABEL_MAX_LENGTH}`,
   },
 } as const;
 
@@ -147,7 +156,7 @@ export const SERVICE_PORT_NAME = DNS1123_LABEL;
 
 /** A port given by number or by name, as Kubernetes' IntOrString; `lowest` 0 lets 0 stand for the default. */
 export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
-  Type.Union([Type.Integer({ minimum: lowest, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 63, pattern: SERVICE_PORT_NAME })], {
+  Type.Union([Type.Integer({ minimum: lowest, maximum: 65535 }), Type.String({ minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: SERVICE_PORT_NAME })], {
     'x-kubernetes-int-or-string': true,
     description,
   });
@@ -161,7 +170,7 @@ export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
  */
 export const V002_UNSET = { ruleType: '', servicePort: 0 } as const;
 
-const ObjectName = (description: string) => Type.String({ minLength: 1, maxLength: 63, pattern: DNS1035_LABEL, description });
+const ObjectName = (description: string) => Type.String({ minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1035_LABEL, description });
 
 /** A Kubernetes object embedded as is (resources, affinity, ...): validated by the API server's own types downstream. */
 const Embedded = (description: string) =>
@@ -169,13 +178,6 @@ const Embedded = (description: string) =>
 
 /** Kubernetes' limit on all of an object's annotations together; one value may take it all (a Vault agent template). */
 const ANNOTATIONS_MAX_BYTES = 256 * 1024;
-/** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
-export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
-
-const ABSOLUTE_PATH = '^/';
-
-/** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
-export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
 /**
  * A container's resources, typed as the API server types them in a Deployment, so that a wrong quantity
@@ -185,19 +187,6 @@ export const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)
  */
 const Quantity = Type.Union([Type.Number(), Type.String({ maxLength: 64, pattern: QUANTITY })], { 'x-kubernetes-int-or-string': true });
 
-/**
- * What each pattern of these types asks for, as Kubernetes' own validation words it: a refusal says this
- * instead of quoting an expression (the image reference's runs to 400 characters).
- */
-export const PATTERN_MEANINGS: ReadonlyMap<string, string> = new Map([
-  [DNS1035_LABEL, "must be a DNS-1035 label: lower case letters, digits or '-', starting with a letter and ending with a letter or digit (e.g. 'my-name')"],
-  [DNS1123_LABEL, "must be a DNS-1123 label: lower case letters, digits or '-', starting and ending with a letter or digit (e.g. 'my-name' or '123-abc')"],
-  [LABEL_VALUE, "must be a label value: empty, or letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. 'MyValue' or 'my_value')"],
-  [QUANTITY, "must be a quantity: a number with an optional suffix (e.g. '500m', '0.5', '128Mi' or '1Gi')"],
-  [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: an optional registry host, a repository path in lower case, then an optional ':tag' and '@algorithm:hex' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
-  [ABSOLUTE_PATH, "must be an absolute path (starting with '/')"],
-  [DNS1123_SUBDOMAIN, "must be a DNS-1123 subdomain: lower case letters, digits, '-' or '.', starting and ending with a letter or digit (e.g. 'example.com')"],
-]);
 const Resources = (description: string) =>
   Type.Object(
     {
@@ -217,7 +206,7 @@ export const ServiceRef = Type.Object(
       ),
     ),
     namespace: Type.Optional(
-      Type.String({ maxLength: 63, description: 'Must equal the proxy\'s namespace when set (kept for v0.0.2 objects).' }),
+      Type.String({ maxLength: DNS_LABEL_MAX_LENGTH, description: 'Must equal the proxy\'s namespace when set (kept for v0.0.2 objects).' }),
     ),
   },
   { description: 'A leaf: one Service whose endpoints form one mcrouter pool.' },
@@ -289,7 +278,7 @@ export const McrouterSpec = Type.Object(
     serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms.' })),
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
-    nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: 63, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
+    nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64, description: 'Pod tolerations.' })),
     affinity: Type.Optional(Embedded('Pod affinity; replaces the default preferred anti-affinity across nodes.')),
     podAnnotations: Type.Optional(MapOf(Type.String({ maxLength: ANNOTATIONS_MAX_BYTES }), { description: 'Annotations on the mcrouter pods.' })),
@@ -369,7 +358,7 @@ export const ProxyMetadata = Type.Object(
     // Checked by the root's CEL rule (and spec-check, with its message), not here: one message for both.
     name: Type.String(),
     // A DNS-1123 label, as Kubernetes names namespaces: it goes into server names and the metrics' labels.
-    namespace: Type.String({ minLength: 1, maxLength: 63, pattern: DNS1123_LABEL }),
+    namespace: Type.String({ minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1123_LABEL }),
     uid: Type.Optional(Type.String()),
     // It becomes the status's observedGeneration: an int64 of the API server, within what a JSON number holds exactly.
     generation: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),

@@ -9,13 +9,13 @@ import {
   CONFIG_DIR_OVERLAP,
   DEFAULTS,
   DOT_SEGMENT,
-  DNS1035_LABEL,
   MAX_NAME_LENGTH,
   MAX_RULE_DEPTH,
   SYSTEM_DIR,
   type MemcachedProxy,
   type AnyRule,
 } from '../api/memcached-proxy.js';
+import { DNS1035_LABEL } from '../api/formats.js';
 import { proxyServiceName } from './naming.js';
 
 export class SpecError extends Error {

@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorCodes, type FastifyRequest } from 'fastify';
+import { DNS_NAME_MAX_LENGTH } from '../api/formats.js';
 import { locateJsonHazard } from '../core/json-hazard.js';
 import { fieldOfPath } from './validation-error.js';
 
@@ -12,8 +13,8 @@ export function parentOf(body: unknown): { namespace?: string; name?: string } {
   const metadata = (body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | undefined)?.parent?.metadata;
   const found: { namespace?: string; name?: string } = {};
   // Cut to a name's longest: a body the schema refused may have anything there.
-  if (typeof metadata?.namespace === 'string') found.namespace = metadata.namespace.slice(0, 253);
-  if (typeof metadata?.name === 'string') found.name = metadata.name.slice(0, 253);
+  if (typeof metadata?.namespace === 'string') found.namespace = metadata.namespace.slice(0, DNS_NAME_MAX_LENGTH);
+  if (typeof metadata?.name === 'string') found.name = metadata.name.slice(0, DNS_NAME_MAX_LENGTH);
   return found;
 }
 

@@ -4,7 +4,7 @@
  * and decides who is at fault: a spec the CRD would refuse is 422 (the
  * object is wrong), anything else is 400 (the request is not a hook request).
  */
-import { PATTERN_MEANINGS } from '../api/memcached-proxy.js';
+import { PATTERN_MEANINGS } from '../api/formats.js';
 
 export interface SchemaError {
   keyword: string;
