@@ -578,15 +578,67 @@ t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on
   t.equal(kstatusOf(asParent(scaledDown.body, zero), false), 'Current');
 
   // Reconciling keeps its time while it stays True, whatever the reason; it is new after a spell of Ready.
-  const later = testServer({ clock: () => new Date('2026-11-26T08:30:00Z') });
+  const later = testServer({ clock: () => new Date('2026-11-25T12:08:30Z') });
   t.teardown(() => later.close());
   const reconciling = (body: Json) => statusOf(body).conditions.find((c: Json) => c['type'] === 'Reconciling');
   const still = await post(later, '/sync', syncRequest({ parent: asParent(missing.body), related: members([0, 1, 2], false), children }));
   t.match(reconciling(still.body), { reason: 'NoReadyServers', lastTransitionTime: reconciling(missing.body).lastTransitionTime });
   const again = await post(later, '/sync', syncRequest({ parent: asParent(second.body), related: [], children }));
-  t.equal(reconciling(again.body).lastTransitionTime, '2026-11-26T08:30:00Z');
+  t.equal(reconciling(again.body).lastTransitionTime, '2026-11-25T12:08:30Z');
   const repeat = await post(later, '/sync', syncRequest({ parent: asParent(again.body), related: [], children }));
   t.equal(repeat.text, again.text, 'a repeated sync gives the same bytes');
+});
+
+t.test('Reconciling for 10 minutes is Stalled, synced again at the deadline, and Reconciling anew when its reason changes', async (t) => {
+  const related = members([0, 1, 2]);
+  const parent = cache();
+  const { children, second } = await settled(parent, related);
+  const at = (time: string) => {
+    const server = testServer({ clock: () => new Date(time) });
+    t.teardown(() => server.close());
+    return server;
+  };
+  const asParent = (body: Json) => ({ ...parent, status: statusOf(body) });
+  const kstatus = (body: Json) => statusOf(body).conditions.filter((c: Json) => c['type'] !== 'Ready').map((c: Json) => `${c['type']}=${c['reason']}@${c['lastTransitionTime']}`);
+  const resync = (body: Json) => body['resyncAfterSeconds'];
+
+  // The memcached Service deleted from a Ready proxy at 12:00 (its children all there: no other resync).
+  const missing = await post(app, '/sync', syncRequest({ parent: asParent(second.body), related: [], children }));
+  t.same(kstatus(missing.body), ['Reconciling=ServiceNotFound@2026-11-25T12:00:00Z']);
+  t.equal(resync(missing.body), 600, 'a sync asked for at the deadline: nothing in the cluster changes meanwhile');
+  const almost = await post(at('2026-11-25T12:09:59.400Z'), '/sync', syncRequest({ parent: asParent(missing.body), related: [], children }));
+  t.same(kstatus(almost.body), ['Reconciling=ServiceNotFound@2026-11-25T12:00:00Z']);
+  t.equal(resync(almost.body), 1, 'the seconds left, rounded up');
+  t.equal(kstatusOf(asParent(almost.body), true), 'InProgress');
+
+  const stalled = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: asParent(almost.body), related: [], children }));
+  t.same(kstatus(stalled.body), ['Stalled=ServiceNotFound@2026-11-25T12:10:00Z'], 'Stalled from the deadline, Reconciling gone');
+  t.match(readyOf(stalled.body), { status: 'False', reason: 'ServiceNotFound' }, 'Ready as it was');
+  t.equal(resync(stalled.body), undefined, 'nothing more to wait for');
+  t.equal(kstatusOf(asParent(stalled.body), true), 'Failed', 'a GitOps tool reports it');
+  const hourLater = at('2026-11-25T13:00:00Z');
+  const still = await post(hourLater, '/sync', syncRequest({ parent: asParent(stalled.body), related: [], children }));
+  t.same(kstatus(still.body), ['Stalled=ServiceNotFound@2026-11-25T12:10:00Z'], 'Stalled while the reason holds');
+  const repeat = await post(hourLater, '/sync', syncRequest({ parent: asParent(still.body), related: [], children }));
+  t.equal(repeat.text, still.text, 'a repeated sync gives the same bytes');
+
+  // The Service back, its pods not ready yet: progress, Reconciling anew, with a new deadline.
+  const unready = await post(hourLater, '/sync', syncRequest({ parent: asParent(still.body), related: members([0, 1, 2], false), children }));
+  t.same(kstatus(unready.body), ['Reconciling=NoReadyServers@2026-11-25T13:00:00Z']);
+  t.equal(resync(unready.body), 600);
+  const ready = await post(hourLater, '/sync', syncRequest({ parent: asParent(unready.body), related, children }));
+  t.same(kstatus(ready.body), [], 'Available: Ready alone');
+  t.equal(resync(ready.body), undefined);
+
+  // A hook whose clock is behind the one that wrote the condition waits the deadline at most, and stays Reconciling.
+  const behind = await post(at('2026-11-25T11:00:00Z'), '/sync', syncRequest({ parent: asParent(missing.body), related: [], children }));
+  t.same(kstatus(behind.body), ['Reconciling=ServiceNotFound@2026-11-25T12:00:00Z']);
+  t.equal(resync(behind.body), 600);
+  // A proxy being deleted is neither, and waits for nothing.
+  const deleting = { ...asParent(missing.body), metadata: { ...(parent['metadata'] as Json), deletionTimestamp: '2026-11-25T12:20:00Z' } };
+  const gone = await post(at('2026-11-25T12:20:00Z'), '/sync', syncRequest({ parent: deleting, related: [], children }));
+  t.same(kstatus(gone.body), []);
+  t.equal(resync(gone.body), undefined);
 });
 
 t.test('messages say what is happening: pools kept and pools failing, a Rollout for a new server list, scaling to zero and down', async (t) => {

@@ -395,6 +395,9 @@ export type Hash = (typeof HASHES)[number];
 export type WritePolicy = (typeof WRITE_POLICIES)[number];
 export type ReadPolicy = (typeof READ_POLICIES)[number];
 
+/** A status's condition of `type`, when it has one. */
+export const conditionOf = (status: MemcachedProxyStatus | null | undefined, type: string): Condition | undefined =>
+  status?.conditions?.find((c) => c.type === type);
+
 /** A status's Ready condition, when it has one. */
-export const readyCondition = (status: MemcachedProxyStatus | null | undefined): Condition | undefined =>
-  status?.conditions?.find((c) => c.type === READY_CONDITION);
+export const readyCondition = (status: MemcachedProxyStatus | null | undefined): Condition | undefined => conditionOf(status, READY_CONDITION);

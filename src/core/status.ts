@@ -8,6 +8,7 @@ import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
   READY_CONDITION,
+  conditionOf,
   readyCondition,
   type Condition,
   type LastChange,
@@ -354,8 +355,9 @@ function keptNote(pools: PoolOutcome[]): string {
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up. Neither for a proxy scaled to zero, which is where it was asked to be, nor for one
- * being deleted, which kstatus reads from its deletionTimestamp.
+ * the Deployment gave up, or the proxy has been Reconciling for RECONCILING_DEADLINE_SECONDS. Neither for a
+ * proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which kstatus reads from
+ * its deletionTimestamp.
  */
 const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>> = {
   ServiceNotFound: 'Reconciling',
@@ -368,6 +370,44 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
   McrouterTooOld: 'Stalled',
 };
 
+/**
+ * How long a proxy may be Reconciling before kstatus calls it Stalled: a Deployment's default
+ * progressDeadlineSeconds. Each Reconciling reason can end by itself (a Service applied a moment after the
+ * proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; but one that has
+ * not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
+ * a timeout of its own (Argo CD) would show it Progressing for ever.
+ */
+export const RECONCILING_DEADLINE_SECONDS = 600;
+
+/** Seconds until a proxy Reconciling since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
+const deadlineLeft = (since: string | undefined, now: string): number =>
+  since === undefined ? Number.NaN : Math.min(RECONCILING_DEADLINE_SECONDS, RECONCILING_DEADLINE_SECONDS - (Date.parse(now) - Date.parse(since)) / 1000);
+
+/**
+ * The kstatus condition for `reason`. A Reconciling proxy past the deadline is Stalled, and stays so while the
+ * reason that stalled it holds: a new reason is progress, and Reconciling starts anew (its time is when it
+ * became True again).
+ */
+function kstatusOf(previous: MemcachedProxyStatus | null | undefined, reason: ReadyReason, now: string): 'Reconciling' | 'Stalled' | undefined {
+  const kind = KSTATUS_CONDITION[reason];
+  if (kind !== 'Reconciling') return kind;
+  const stalled = conditionOf(previous, 'Stalled');
+  if (stalled?.status === 'True' && stalled.reason === reason) return 'Stalled';
+  const reconciling = conditionOf(previous, 'Reconciling');
+  return reconciling?.status === 'True' && deadlineLeft(reconciling.lastTransitionTime, now) <= 0 ? 'Stalled' : 'Reconciling';
+}
+
+/**
+ * Seconds until the proxy of `status` (this sync's) turns Stalled if nothing changes, when it is Reconciling:
+ * Metacontroller syncs again only on a change, so the hook asks for a sync then.
+ */
+export function reconcilingDeadlineIn(status: MemcachedProxyStatus, now: string): number | undefined {
+  const reconciling = conditionOf(status, 'Reconciling');
+  if (reconciling === undefined) return undefined;
+  const left = deadlineLeft(reconciling.lastTransitionTime, now);
+  return Number.isNaN(left) ? undefined : left;
+}
+
 export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const { parent, pools, now } = input;
   const { deployment } = input.observed;
@@ -376,7 +416,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const { reason, message } = readiness(input, servers, readyServers);
   const generation = parent.metadata.generation;
   const condition = (type: string, status: Condition['status']): Condition => {
-    const previous = parent.status?.conditions?.find((c) => c.type === type);
+    const previous = conditionOf(parent.status, type);
     const written: Condition = {
       type,
       status,
@@ -389,7 +429,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
     return written;
   };
   const conditions = [condition(READY_CONDITION, reason === 'Available' ? 'True' : 'False')];
-  const kstatus = KSTATUS_CONDITION[reason];
+  const kstatus = kstatusOf(parent.status, reason, now);
   if (kstatus) conditions.push(condition(kstatus, 'True'));
 
   const status: MemcachedProxyStatus = {};

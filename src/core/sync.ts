@@ -15,7 +15,7 @@ import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from '.
 import { rendezvousUnsupportedBy } from './mcrouter-version.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
-import { configGraceLeft, statusOf, type PoolOutcome } from './status.js';
+import { configGraceLeft, reconcilingDeadlineIn, statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
 
 /**
@@ -167,11 +167,13 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     const ready = readyCondition(response.status);
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
-  // A ConfigMap behind within the grace: synced again when it ends, so that a refusal shows then, whatever
-  // Metacontroller's backoff between its retries has grown to.
-  const graceLeft = configGraceLeft(configBehindSince, context.now);
-  if (!deleting && graceLeft !== undefined && graceLeft > 0) {
-    response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(graceLeft));
+  // Synced again when a wait ends, so that what it ends in shows then: a ConfigMap behind within the grace (a
+  // refusal, whatever Metacontroller's backoff between its retries has grown to), a proxy Reconciling before its
+  // deadline (Stalled, with nothing in the cluster changing).
+  for (const left of [configGraceLeft(configBehindSince, context.now), reconcilingDeadlineIn(response.status, context.now)]) {
+    if (!deleting && left !== undefined && left > 0) {
+      response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(left));
+    }
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
   // serve until then, so there is nothing to hold the deletion for.

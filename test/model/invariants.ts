@@ -6,6 +6,7 @@
  */
 import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
+import { RECONCILING_DEADLINE_SECONDS } from '../../src/core/status.js';
 import type { Json } from '../fixtures/cluster.js';
 import type { Cluster, ExpectedMember, ServiceName } from './cluster.js';
 import type { HookCall } from './metacontroller.js';
@@ -72,23 +73,31 @@ export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer:
   const answer = body as unknown as SyncAnswer;
 
   const config = checkChildren(answer, expect.parent);
-  checkResync(body['resyncAfterSeconds'], answer, call.requestText, expect.parent);
+  checkResync(body['resyncAfterSeconds'], answer, call, expect.parent);
   checkPools(answer, config, expect);
   return { answer, config };
 }
 
 /**
- * A timed sync, in 10 to 300 s, exactly while a child the answer returns was not in the request (Metacontroller
- * may have failed to create it and would not sync again by itself), unless the proxy is being deleted.
+ * A timed sync exactly while there is something to wait for that Metacontroller would not sync on by itself,
+ * unless the proxy is being deleted: a child the answer returns that was not in the request (Metacontroller may
+ * have failed to create it), in 10 to 300 s; the deadline of a Reconciling proxy, which then turns Stalled with
+ * nothing in the cluster changing. The earlier of the two. A Reconciling condition is never past its deadline.
  */
-function checkResync(resync: unknown, answer: SyncAnswer, requestText: string, parent: Json): void {
+function checkResync(resync: unknown, answer: SyncAnswer, call: HookCall, parent: Json): void {
   const observed = new Set<string>();
-  const groups = (JSON.parse(requestText) as { children?: Record<string, Record<string, Json> | null> }).children ?? {};
+  const groups = (JSON.parse(call.requestText) as { children?: Record<string, Record<string, Json> | null> }).children ?? {};
   for (const [key, objects] of Object.entries(groups)) for (const o of Object.values(objects ?? {})) observed.add(`${key}/${String((o['metadata'] as Json)['name'])}`);
   const absent = answer.children.filter((c) => !observed.has(`${String(c['kind'])}.${String(c['apiVersion'])}/${String((c['metadata'] as Json)['name'])}`));
   const deleting = (parent['metadata'] as Json)['deletionTimestamp'] !== undefined;
-  const wanted = absent.length > 0 && !deleting;
-  must(wanted ? typeof resync === 'number' && resync >= 10 && resync <= 300 : resync === undefined, `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}`);
+  const childMissing = absent.length > 0 && !deleting;
+  const reconciling = (answer.status['conditions'] as Json[] | undefined)?.find((c) => c['type'] === 'Reconciling');
+  const since = reconciling === undefined ? undefined : Date.parse(String(reconciling['lastTransitionTime']));
+  const deadline = since === undefined || deleting ? undefined : Math.ceil(RECONCILING_DEADLINE_SECONDS - (call.at.getTime() - since) / 1000);
+  const what = `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}, Reconciling ${deadline === undefined ? 'no' : `${deadline} s before its deadline`}`;
+  if (deadline !== undefined) must(deadline >= 1 && deadline <= RECONCILING_DEADLINE_SECONDS, `${what}: Stalled should have taken over`);
+  if (!childMissing) must(resync === deadline, what);
+  else must(typeof resync === 'number' && resync <= 300 && resync >= Math.min(10, deadline ?? 10) && resync <= (deadline ?? 300), what);
 }
 
 /** Exactly the design's children: nothing that Metacontroller would delete by omission, nothing extra. */

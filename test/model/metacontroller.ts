@@ -23,6 +23,8 @@ export interface HookCall {
   text: string;
   /** The parsed answer, or undefined when it is not JSON. */
   body: unknown;
+  /** The hook's clock when it answered. */
+  at: Date;
 }
 
 /** The type key of each kind the model knows: children (the CompositeController's childResources) and related. */
@@ -161,7 +163,7 @@ export class Metacontroller {
   }
 
   private async post(path: HookCall['path'], request: Json): Promise<HookCall> {
-    this.clock.now = new Date(this.clock.now.getTime() + 1000);
+    const at = (this.clock.now = new Date(this.clock.now.getTime() + 1000));
     const requestText = JSON.stringify(request);
     const options: InjectOptions = { method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload: requestText };
     const res = await this.app.inject(options);
@@ -171,7 +173,7 @@ export class Metacontroller {
     } catch {
       body = undefined;
     }
-    return { path, requestText, statusCode: res.statusCode, text: res.body, body };
+    return { path, requestText, statusCode: res.statusCode, text: res.body, body, at };
   }
 
   /** The informers catch up with the cluster. */
