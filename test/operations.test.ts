@@ -577,19 +577,25 @@ t.test('GitOps tools that judge health by kstatus wait for Ready: Reconciling on
   t.same(typesOf(scaledDown.body), ['Ready=False'], 'ScaledToZero: no Reconciling');
   t.equal(kstatusOf(asParent(scaledDown.body, zero), false), 'Current');
 
-  // Reconciling keeps its time while it stays True, whatever the reason; it is new after a spell of Ready.
+  // Ready keeps its time while it stays False, whatever the reason; Reconciling's marks when its reason began
+  // (its deadline's start; kstatus reads its status alone); both are new after a spell of Ready.
   const later = testServer({ clock: () => new Date('2026-11-25T12:08:30Z') });
   t.teardown(() => later.close());
   const reconciling = (body: Json) => statusOf(body).conditions.find((c: Json) => c['type'] === 'Reconciling');
   const still = await post(later, '/sync', syncRequest({ parent: asParent(missing.body), related: members([0, 1, 2], false), children }));
-  t.match(reconciling(still.body), { reason: 'NoReadyServers', lastTransitionTime: reconciling(missing.body).lastTransitionTime });
+  t.match(readyOf(still.body), { reason: 'NoReadyServers', lastTransitionTime: readyOf(missing.body).lastTransitionTime });
+  t.match(reconciling(still.body), { reason: 'NoReadyServers', lastTransitionTime: '2026-11-25T12:08:30Z' });
+  const stillLater = testServer({ clock: () => new Date('2026-11-25T12:09:00Z') });
+  t.teardown(() => stillLater.close());
+  const same = await post(stillLater, '/sync', syncRequest({ parent: asParent(still.body), related: members([0, 1, 2], false), children }));
+  t.match(reconciling(same.body), { reason: 'NoReadyServers', lastTransitionTime: '2026-11-25T12:08:30Z' }, 'the same reason: carried');
   const again = await post(later, '/sync', syncRequest({ parent: asParent(second.body), related: [], children }));
   t.equal(reconciling(again.body).lastTransitionTime, '2026-11-25T12:08:30Z');
   const repeat = await post(later, '/sync', syncRequest({ parent: asParent(again.body), related: [], children }));
   t.equal(repeat.text, again.text, 'a repeated sync gives the same bytes');
 });
 
-t.test('Reconciling for 10 minutes is Stalled, synced again at the deadline, and Reconciling anew when its reason changes', async (t) => {
+t.test('waiting 10 minutes on a Service or its pods is Stalled, synced again at the deadline; a new reason or spec starts anew; a rollout keeps its own deadline', async (t) => {
   const related = members([0, 1, 2]);
   const parent = cache();
   const { children, second } = await settled(parent, related);
@@ -598,7 +604,7 @@ t.test('Reconciling for 10 minutes is Stalled, synced again at the deadline, and
     t.teardown(() => server.close());
     return server;
   };
-  const asParent = (body: Json) => ({ ...parent, status: statusOf(body) });
+  const asParent = (body: Json, p: Json = parent) => ({ ...p, status: statusOf(body) });
   const kstatus = (body: Json) => statusOf(body).conditions.filter((c: Json) => c['type'] !== 'Ready').map((c: Json) => `${c['type']}=${c['reason']}@${c['lastTransitionTime']}`);
   const resync = (body: Json) => body['resyncAfterSeconds'];
 
@@ -613,7 +619,7 @@ t.test('Reconciling for 10 minutes is Stalled, synced again at the deadline, and
 
   const stalled = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: asParent(almost.body), related: [], children }));
   t.same(kstatus(stalled.body), ['Stalled=ServiceNotFound@2026-11-25T12:10:00Z'], 'Stalled from the deadline, Reconciling gone');
-  t.match(readyOf(stalled.body), { status: 'False', reason: 'ServiceNotFound' }, 'Ready as it was');
+  t.match(readyOf(stalled.body), { status: 'False', reason: 'ServiceNotFound', lastTransitionTime: '2026-11-25T12:00:00Z' }, 'Ready as it was');
   t.equal(resync(stalled.body), undefined, 'nothing more to wait for');
   t.equal(kstatusOf(asParent(stalled.body), true), 'Failed', 'a GitOps tool reports it');
   const hourLater = at('2026-11-25T13:00:00Z');
@@ -629,6 +635,28 @@ t.test('Reconciling for 10 minutes is Stalled, synced again at the deadline, and
   const ready = await post(hourLater, '/sync', syncRequest({ parent: asParent(unready.body), related, children }));
   t.same(kstatus(ready.body), [], 'Available: Ready alone');
   t.equal(resync(ready.body), undefined);
+
+  // A new reason before the deadline starts it anew too: the Service created at 12:09 is no Stalled at 12:10.
+  const created = await post(at('2026-11-25T12:09:00Z'), '/sync', syncRequest({ parent: asParent(almost.body), related: members([0, 1, 2], false), children }));
+  t.same(kstatus(created.body), ['Reconciling=NoReadyServers@2026-11-25T12:09:00Z']);
+  const minuteOn = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: asParent(created.body), related: members([0, 1, 2], false), children }));
+  t.same(kstatus(minuteOn.body), ['Reconciling=NoReadyServers@2026-11-25T12:09:00Z']);
+  t.equal(resync(minuteOn.body), 540);
+
+  // A new spec is progress: Stalled goes, and the wait starts anew, whatever the reason.
+  const edited = cache({}, { generation: 2, spec: { serviceName: 'memcached-pool2' } });
+  const respec = await post(hourLater, '/sync', syncRequest({ parent: asParent(still.body, edited), related: [], children }));
+  t.match(readyOf(respec.body), { reason: 'ServiceNotFound' });
+  t.same(kstatus(respec.body), ['Reconciling=ServiceNotFound@2026-11-25T13:00:00Z']);
+  t.equal(resync(respec.body), 600);
+
+  // A rollout is timed by the Deployment (ProgressDeadlineExceeded), which restarts its count on each step: an hour
+  // of Progressing is still Reconciling, and asks for no sync of its own.
+  const rolling = await post(app, '/sync', syncRequest({ parent: asParent(second.body), related, children: children.filter((c) => c['kind'] !== 'Deployment') }));
+  t.same(kstatus(rolling.body), ['Reconciling=Progressing@2026-11-25T12:00:00Z']);
+  const hourOn = await post(hourLater, '/sync', syncRequest({ parent: asParent(rolling.body), related, children: children.filter((c) => c['kind'] !== 'Deployment') }));
+  t.same(kstatus(hourOn.body), ['Reconciling=Progressing@2026-11-25T12:00:00Z']);
+  t.equal(resync(hourOn.body), 300, "only the missing Deployment's wait");
 
   // A hook whose clock is behind the one that wrote the condition waits the deadline at most, and stays Reconciling.
   const behind = await post(at('2026-11-25T11:00:00Z'), '/sync', syncRequest({ parent: asParent(missing.body), related: [], children }));

@@ -355,7 +355,7 @@ function keptNote(pools: PoolOutcome[]): string {
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up, or the proxy has been Reconciling for RECONCILING_DEADLINE_SECONDS. Neither for a
+ * the Deployment gave up, or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods. Neither for a
  * proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which kstatus reads from
  * its deletionTimestamp.
  */
@@ -371,39 +371,48 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
 };
 
 /**
- * How long a proxy may be Reconciling before kstatus calls it Stalled: a Deployment's default
- * progressDeadlineSeconds. Each Reconciling reason can end by itself (a Service applied a moment after the
- * proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; but one that has
- * not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
+ * How long a proxy may wait on one of RECONCILING_DEADLINE_REASONS, at one generation, before kstatus calls
+ * it Stalled: a Deployment's default progressDeadlineSeconds. Each can end by itself (a Service applied a moment
+ * after the proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; one that
+ * has not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
  * a timeout of its own (Argo CD) would show it Progressing for ever.
  */
 export const RECONCILING_DEADLINE_SECONDS = 600;
 
-/** Seconds until a proxy Reconciling since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
+/**
+ * The reasons the deadline runs for. Not Progressing: a rollout has the Deployment's own deadline (which gives
+ * ProgressDeadlineExceeded) and restarts it on each step, where a count of ours would stall a long rollout that
+ * is making progress; a ConfigMap the API server refuses is ConfigNotApplied after 30 s.
+ */
+export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set(['ServiceNotFound', 'PortNotFound', 'NoServers', 'NoReadyServers']);
+
+/** Seconds until a wait since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
 const deadlineLeft = (since: string | undefined, now: string): number =>
   since === undefined ? Number.NaN : Math.min(RECONCILING_DEADLINE_SECONDS, RECONCILING_DEADLINE_SECONDS - (Date.parse(now) - Date.parse(since)) / 1000);
 
 /**
- * The kstatus condition for `reason`. A Reconciling proxy past the deadline is Stalled, and stays so while the
- * reason that stalled it holds: a new reason is progress, and Reconciling starts anew (its time is when it
- * became True again).
+ * The kstatus condition for `reason` at `generation`. A proxy that has waited past the deadline on the same
+ * reason at the same generation is Stalled, and stays so while both hold: a new reason, or a new spec, is
+ * progress, and the wait starts anew. The wait's start is the kstatus condition's lastTransitionTime, which
+ * statusOf renews on such a change.
  */
-function kstatusOf(previous: MemcachedProxyStatus | null | undefined, reason: ReadyReason, now: string): 'Reconciling' | 'Stalled' | undefined {
+function kstatusOf(previous: MemcachedProxyStatus | null | undefined, reason: ReadyReason, generation: number | undefined, now: string): 'Reconciling' | 'Stalled' | undefined {
   const kind = KSTATUS_CONDITION[reason];
-  if (kind !== 'Reconciling') return kind;
+  if (kind !== 'Reconciling' || !RECONCILING_DEADLINE_REASONS.has(reason)) return kind;
+  const same = (c: Condition | undefined): c is Condition => c?.status === 'True' && c.reason === reason && c.observedGeneration === generation;
   const stalled = conditionOf(previous, 'Stalled');
-  if (stalled?.status === 'True' && stalled.reason === reason) return 'Stalled';
+  if (same(stalled)) return 'Stalled';
   const reconciling = conditionOf(previous, 'Reconciling');
-  return reconciling?.status === 'True' && deadlineLeft(reconciling.lastTransitionTime, now) <= 0 ? 'Stalled' : 'Reconciling';
+  return same(reconciling) && deadlineLeft(reconciling.lastTransitionTime, now) <= 0 ? 'Stalled' : 'Reconciling';
 }
 
 /**
- * Seconds until the proxy of `status` (this sync's) turns Stalled if nothing changes, when it is Reconciling:
- * Metacontroller syncs again only on a change, so the hook asks for a sync then.
+ * Seconds until the proxy of `status` (this sync's) turns Stalled if nothing changes, while it waits on one of
+ * RECONCILING_DEADLINE_REASONS: Metacontroller syncs again only on a change, so the hook asks for a sync then.
  */
 export function reconcilingDeadlineIn(status: MemcachedProxyStatus, now: string): number | undefined {
   const reconciling = conditionOf(status, 'Reconciling');
-  if (reconciling === undefined) return undefined;
+  if (reconciling === undefined || !RECONCILING_DEADLINE_REASONS.has(reconciling.reason as ReadyReason)) return undefined;
   const left = deadlineLeft(reconciling.lastTransitionTime, now);
   return Number.isNaN(left) ? undefined : left;
 }
@@ -417,19 +426,21 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const generation = parent.metadata.generation;
   const condition = (type: string, status: Condition['status']): Condition => {
     const previous = conditionOf(parent.status, type);
+    // Carried over while the status holds, so that repeated syncs give identical bytes. kstatus' conditions
+    // (which kstatus reads by status alone) mark when their reason and generation began: the deadline's start.
+    const holds = previous?.status === status && (type === READY_CONDITION || (previous.reason === reason && previous.observedGeneration === generation));
     const written: Condition = {
       type,
       status,
       reason,
       message: withinLimit(message),
-      // Carried over while the status holds, so that repeated syncs give identical bytes.
-      lastTransitionTime: previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : now,
+      lastTransitionTime: holds && previous.lastTransitionTime ? previous.lastTransitionTime : now,
     };
     if (generation !== undefined) written.observedGeneration = generation;
     return written;
   };
   const conditions = [condition(READY_CONDITION, reason === 'Available' ? 'True' : 'False')];
-  const kstatus = kstatusOf(parent.status, reason, now);
+  const kstatus = kstatusOf(parent.status, reason, generation, now);
   if (kstatus) conditions.push(condition(kstatus, 'True'));
 
   const status: MemcachedProxyStatus = {};

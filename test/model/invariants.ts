@@ -6,7 +6,7 @@
  */
 import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
-import { RECONCILING_DEADLINE_SECONDS } from '../../src/core/status.js';
+import { RECONCILING_DEADLINE_REASONS, RECONCILING_DEADLINE_SECONDS, type ReadyReason } from '../../src/core/status.js';
 import type { Json } from '../fixtures/cluster.js';
 import type { Cluster, ExpectedMember, ServiceName } from './cluster.js';
 import type { HookCall } from './metacontroller.js';
@@ -81,8 +81,9 @@ export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer:
 /**
  * A timed sync exactly while there is something to wait for that Metacontroller would not sync on by itself,
  * unless the proxy is being deleted: a child the answer returns that was not in the request (Metacontroller may
- * have failed to create it), in 10 to 300 s; the deadline of a Reconciling proxy, which then turns Stalled with
- * nothing in the cluster changing. The earlier of the two. A Reconciling condition is never past its deadline.
+ * have failed to create it), in 10 to 300 s; the deadline of a proxy Reconciling on a Service or its pods, which
+ * then turns Stalled with nothing in the cluster changing. The earlier of the two. Such a Reconciling condition
+ * is never past its deadline.
  */
 function checkResync(resync: unknown, answer: SyncAnswer, call: HookCall, parent: Json): void {
   const observed = new Set<string>();
@@ -92,7 +93,8 @@ function checkResync(resync: unknown, answer: SyncAnswer, call: HookCall, parent
   const deleting = (parent['metadata'] as Json)['deletionTimestamp'] !== undefined;
   const childMissing = absent.length > 0 && !deleting;
   const reconciling = (answer.status['conditions'] as Json[] | undefined)?.find((c) => c['type'] === 'Reconciling');
-  const since = reconciling === undefined ? undefined : Date.parse(String(reconciling['lastTransitionTime']));
+  const timed = reconciling !== undefined && RECONCILING_DEADLINE_REASONS.has(reconciling['reason'] as ReadyReason);
+  const since = timed ? Date.parse(String(reconciling['lastTransitionTime'])) : undefined;
   const deadline = since === undefined || deleting ? undefined : Math.ceil(RECONCILING_DEADLINE_SECONDS - (call.at.getTime() - since) / 1000);
   const what = `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}, Reconciling ${deadline === undefined ? 'no' : `${deadline} s before its deadline`}`;
   if (deadline !== undefined) must(deadline >= 1 && deadline <= RECONCILING_DEADLINE_SECONDS, `${what}: Stalled should have taken over`);
