@@ -29,7 +29,8 @@ export type Event =
   | { kind: 'endpointsBlip'; service: ServiceName }
   | { kind: 'specEdited'; spec: Spec }
   | { kind: 'rolledOut' }
-  | { kind: 'resync' };
+  | { kind: 'resync' }
+  | { kind: 'timePassed'; seconds: number };
 
 export interface World {
   cluster: Cluster;
@@ -131,6 +132,8 @@ export const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('specEdited' as const), spec: specArbitrary }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'rolledOut' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
+  // Up to 15 minutes: past the 10-minute deadline of a proxy waiting on a Service or its pods.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('timePassed' as const), seconds: fc.integer({ min: 1, max: 900 }) }) },
 );
 
 export const describe = (e: Event): string => {
@@ -212,6 +215,8 @@ export function phasesOf(event: Event, { cluster, metacontroller }: World): Phas
       return one(() => metacontroller.rollOut());
     case 'resync':
       return one(() => undefined);
+    case 'timePassed':
+      return one(() => metacontroller.wait(event.seconds));
   }
 }
 

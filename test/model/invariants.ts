@@ -48,7 +48,7 @@ export interface Expectations {
 }
 
 /** How often the rarer situations came up, to show that the runs reach them. */
-export const stats = { keptWithoutMembers: 0, holes: 0, compactions: 0, errorRoutes: 0 };
+export const stats = { keptWithoutMembers: 0, holes: 0, compactions: 0, errorRoutes: 0, stalledAtDeadline: 0 };
 
 /** Metacontroller's strict v2 decoding refuses any other top-level field. */
 const RESPONSE_FIELDS = new Set(['status', 'children', 'resyncAfterSeconds']);
@@ -98,6 +98,12 @@ function checkResync(resync: unknown, answer: SyncAnswer, call: HookCall, parent
   const deadline = since === undefined || deleting ? undefined : Math.ceil(RECONCILING_DEADLINE_SECONDS - (call.at.getTime() - since) / 1000);
   const what = `resyncAfterSeconds ${String(resync)} with ${absent.length} children not observed${deleting ? ', deleting' : ''}, Reconciling ${deadline === undefined ? 'no' : `${deadline} s before its deadline`}`;
   if (deadline !== undefined) must(deadline >= 1 && deadline <= RECONCILING_DEADLINE_SECONDS, `${what}: Stalled should have taken over`);
+  const stalled = (answer.status['conditions'] as Json[] | undefined)?.find((c) => c['type'] === 'Stalled');
+  if (stalled !== undefined && RECONCILING_DEADLINE_REASONS.has(stalled['reason'] as ReadyReason)) {
+    const waited = (call.at.getTime() - Date.parse(String(stalled['lastTransitionTime']))) / 1000;
+    must(reconciling === undefined && waited >= 0, `Stalled for ${String(stalled['reason'])} since ${String(stalled['lastTransitionTime'])}, at ${call.at.toISOString()}${reconciling ? ', with Reconciling' : ''}`);
+    stats.stalledAtDeadline++;
+  }
   if (!childMissing) must(resync === deadline, what);
   else must(typeof resync === 'number' && resync <= 300 && resync >= Math.min(10, deadline ?? 10) && resync <= (deadline ?? 300), what);
 }

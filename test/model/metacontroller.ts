@@ -143,6 +143,11 @@ export class Metacontroller {
   }
 
   /** The Deployment controller catches up with the Deployment's latest generation: every replica updated and available. */
+  /** Time passes with nothing else changing: what the next sync reads as waited (a deadline, a resync's wait). */
+  wait(seconds: number): void {
+    this.clock.now = new Date(this.clock.now.getTime() + seconds * 1000);
+  }
+
   rollOut(): void {
     const deployment = [...this.children.values()].find((c) => c['kind'] === 'Deployment');
     if (!deployment) return;
