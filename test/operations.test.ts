@@ -643,6 +643,29 @@ t.test('waiting 10 minutes on a Service or its pods is Stalled, synced again at 
   t.same(kstatus(minuteOn.body), ['Reconciling=NoReadyServers@2026-11-25T12:09:00Z']);
   t.equal(resync(minuteOn.body), 540);
 
+  // Reconciling on one reason since 12:00 and another from 12:11 is a new wait, not one past its deadline.
+  const otherReason = await post(at('2026-11-25T12:11:00Z'), '/sync', syncRequest({ parent: asParent(almost.body), related: members([0, 1, 2], false), children }));
+  t.same(kstatus(otherReason.body), ['Reconciling=NoReadyServers@2026-11-25T12:11:00Z']);
+  t.equal(resync(otherReason.body), 600);
+  // A new spec 9 minutes into a wait, on the same reason: a new wait, with its own 10 minutes.
+  const nextGeneration = cache({}, { generation: 2 });
+  const respecced = await post(at('2026-11-25T12:09:00Z'), '/sync', syncRequest({ parent: asParent(almost.body, nextGeneration), related: [], children }));
+  t.same(kstatus(respecced.body), ['Reconciling=ServiceNotFound@2026-11-25T12:09:00Z']);
+  t.equal(resync(respecced.body), 600);
+  const afterRespec = await post(at('2026-11-25T12:10:30Z'), '/sync', syncRequest({ parent: asParent(respecced.body, nextGeneration), related: [], children }));
+  t.same(kstatus(afterRespec.body), ['Reconciling=ServiceNotFound@2026-11-25T12:09:00Z'], 'not Stalled 10 minutes after the first wait began');
+  // Every reason of a wait on a Service or its pods: a port the Service lacks, a Service without endpoints.
+  for (const [reason, waiting] of [
+    ['PortNotFound', cache({}, { spec: { servicePort: 'admin' } })],
+    ['NoServers', parent],
+  ] as const) {
+    const waitRelated = reason === 'NoServers' ? members([]) : related;
+    const began = await post(app, '/sync', syncRequest({ parent: asParent(second.body, waiting), related: waitRelated, children }));
+    t.same(kstatus(began.body), [`Reconciling=${reason}@2026-11-25T12:00:00Z`], `${reason}: waiting`);
+    const past = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: asParent(began.body, waiting), related: waitRelated, children }));
+    t.same(kstatus(past.body), [`Stalled=${reason}@2026-11-25T12:10:00Z`], `${reason}: Stalled at the deadline`);
+  }
+
   // A new spec is progress: Stalled goes, and the wait starts anew, whatever the reason.
   const edited = cache({}, { generation: 2, spec: { serviceName: 'memcached-pool2' } });
   const respec = await post(hourLater, '/sync', syncRequest({ parent: asParent(still.body, edited), related: [], children }));
