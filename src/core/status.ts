@@ -355,9 +355,9 @@ function keptNote(pools: PoolOutcome[]): string {
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up, or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods. Neither for a
- * proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which kstatus reads from
- * its deletionTimestamp.
+ * the Deployment gave up, or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods.
+ * Neither for a proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which
+ * kstatus reads from its deletionTimestamp.
  */
 const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>> = {
   ServiceNotFound: 'Reconciling',

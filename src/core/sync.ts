@@ -168,8 +168,8 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
   }
   // Synced again when a wait ends, so that what it ends in shows then: a ConfigMap behind within the grace (a
-  // refusal, whatever Metacontroller's backoff between its retries has grown to), a proxy Reconciling before its
-  // deadline (Stalled, with nothing in the cluster changing).
+  // refusal, whatever Metacontroller's backoff between its retries has grown to), a wait on a Service or its pods
+  // (Stalled at its deadline, with nothing in the cluster changing).
   for (const left of [configGraceLeft(configBehindSince, context.now), reconcilingDeadlineIn(response.status, context.now)]) {
     if (!deleting && left !== undefined && left > 0) {
       response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(left));
