@@ -19,8 +19,8 @@ export const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 
 // Labels and annotations are not typed but where the hook reads one (a slice's Service name and managing
 // controller, the Deployment's spec hash, the ConfigMap's last change, Metacontroller's last-applied copy:
-// metaReading), and checking every key of
-// every object's maps took 40% of the time to validate a 10-member sync request.
+// metaReading), and checking every key of every object's maps took 40% of the time to validate a 10-member
+// sync request.
 const metaFields = {
   name: Type.String({ maxLength: DNS_NAME_MAX_LENGTH }),
   namespace: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH })),

@@ -73,10 +73,13 @@ export interface StatusInput {
  */
 export const CONFIG_APPLY_GRACE_SECONDS = 30;
 
+/** Seconds from the RFC 3339 time `since` to `now`: the waits of a sync (NaN for an unreadable time). */
+export const secondsSince = (since: string, now: string): number => (Date.parse(now) - Date.parse(since)) / 1000;
+
 /** Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined when it is not behind. */
 export function configGraceLeft(since: string | undefined, now: string): number | undefined {
   if (since === undefined) return undefined;
-  return CONFIG_APPLY_GRACE_SECONDS - (Date.parse(now) - Date.parse(since)) / 1000;
+  return CONFIG_APPLY_GRACE_SECONDS - secondsSince(since, now);
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -388,7 +391,14 @@ export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set(['
 
 /** Seconds until a wait since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
 const deadlineLeft = (since: string | undefined, now: string): number =>
-  since === undefined ? Number.NaN : Math.min(RECONCILING_DEADLINE_SECONDS, RECONCILING_DEADLINE_SECONDS - (Date.parse(now) - Date.parse(since)) / 1000);
+  since === undefined ? Number.NaN : Math.min(RECONCILING_DEADLINE_SECONDS, RECONCILING_DEADLINE_SECONDS - secondsSince(since, now));
+
+/**
+ * Whether the previous status's condition goes on in this one: the same status, and for kstatus' conditions the
+ * same reason at the same generation. Its lastTransitionTime is then carried; for those, it is when the wait began.
+ */
+const goesOn = (previous: Condition | undefined, status: Condition['status'], reason: ReadyReason, generation: number | undefined): previous is Condition =>
+  previous?.status === status && (previous.type === READY_CONDITION || (previous.reason === reason && previous.observedGeneration === generation));
 
 /**
  * The kstatus condition for `reason` at `generation`. A proxy that has waited past the deadline on the same
@@ -399,11 +409,9 @@ const deadlineLeft = (since: string | undefined, now: string): number =>
 function kstatusOf(previous: MemcachedProxyStatus | null | undefined, reason: ReadyReason, generation: number | undefined, now: string): 'Reconciling' | 'Stalled' | undefined {
   const kind = KSTATUS_CONDITION[reason];
   if (kind !== 'Reconciling' || !RECONCILING_DEADLINE_REASONS.has(reason)) return kind;
-  const same = (c: Condition | undefined): c is Condition => c?.status === 'True' && c.reason === reason && c.observedGeneration === generation;
-  const stalled = conditionOf(previous, 'Stalled');
-  if (same(stalled)) return 'Stalled';
+  if (goesOn(conditionOf(previous, 'Stalled'), 'True', reason, generation)) return 'Stalled';
   const reconciling = conditionOf(previous, 'Reconciling');
-  return same(reconciling) && deadlineLeft(reconciling.lastTransitionTime, now) <= 0 ? 'Stalled' : 'Reconciling';
+  return goesOn(reconciling, 'True', reason, generation) && deadlineLeft(reconciling.lastTransitionTime, now) <= 0 ? 'Stalled' : 'Reconciling';
 }
 
 /**
@@ -426,9 +434,8 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   const generation = parent.metadata.generation;
   const condition = (type: string, status: Condition['status']): Condition => {
     const previous = conditionOf(parent.status, type);
-    // Carried over while the status holds, so that repeated syncs give identical bytes. kstatus' conditions
-    // (which kstatus reads by status alone) mark when their reason and generation began: the deadline's start.
-    const holds = previous?.status === status && (type === READY_CONDITION || (previous.reason === reason && previous.observedGeneration === generation));
+    // Carried over while the condition goes on, so that repeated syncs give identical bytes.
+    const holds = goesOn(previous, status, reason, generation);
     const written: Condition = {
       type,
       status,

@@ -15,7 +15,7 @@ import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from '.
 import { rendezvousUnsupportedBy } from './mcrouter-version.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
-import { configGraceLeft, reconcilingDeadlineIn, statusOf, type PoolOutcome } from './status.js';
+import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
 
 /**
@@ -31,7 +31,7 @@ import { topologyOf, type RouteNode } from './topology.js';
 export const MISSING_CHILD_RESYNC_SECONDS = { first: 10, most: 300 } as const;
 
 function missingChildResync(waitingSince: string | undefined, now: string): number {
-  const waited = waitingSince === undefined ? 0 : Math.round((Date.parse(now) - Date.parse(waitingSince)) / 1000);
+  const waited = waitingSince === undefined ? 0 : Math.round(secondsSince(waitingSince, now));
   const { first, most } = MISSING_CHILD_RESYNC_SECONDS;
   return Number.isNaN(waited) ? first : Math.min(most, Math.max(first, waited));
 }
@@ -163,16 +163,18 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
   const deleting = parent.metadata.deletionTimestamp !== undefined;
-  if (!deleting && desired.some((child) => !observedChild(children, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
-    const ready = readyCondition(response.status);
-    response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
-  }
-  // Synced again when a wait ends, so that what it ends in shows then: a ConfigMap behind within the grace (a
-  // refusal, whatever Metacontroller's backoff between its retries has grown to), a wait on a Service or its pods
-  // (Stalled at its deadline, with nothing in the cluster changing).
-  for (const left of [configGraceLeft(configBehindSince, context.now), reconcilingDeadlineIn(response.status, context.now)]) {
-    if (!deleting && left !== undefined && left > 0) {
-      response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(left));
+  if (!deleting) {
+    if (desired.some((child) => !observedChild(children, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
+      const ready = readyCondition(response.status);
+      response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
+    }
+    // Synced again when a wait ends, so that what it ends in shows then: a ConfigMap behind within the grace (a
+    // refusal, whatever Metacontroller's backoff between its retries has grown to), a wait on a Service or its pods
+    // (Stalled at its deadline, with nothing in the cluster changing).
+    for (const left of [configGraceLeft(configBehindSince, context.now), reconcilingDeadlineIn(response.status, context.now)]) {
+      if (left !== undefined && left > 0) {
+        response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(left));
+      }
     }
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
