@@ -137,7 +137,7 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['a service in another namespace', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'b', namespace: 'kube-system' } }] } }, /^spec\.rules\.children\[1\]\.service\.namespace: must be the proxy's own namespace "default"/],
     ['an unknown rule type', { rules: { type: 'mirrored', service: { name: 'a' } } }, /^spec\.rules\.type: must be one of sharded, replicated, ""$/],
     ['a port of the wrong type', { serviceName: 'a', servicePort: true }, /^spec\.servicePort: must be integer or string/],
-    ['four levels', { rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]\.children: must be empty/],
+    ['four levels', { rules: { children: [{ children: [{ children: [{ service: { name: 'a' } }] }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]\.children: must be empty: rules nest at most 3 levels: a rule at level 3 must be a service$/],
     ['an empty group at the third level', { rules: { children: [{ children: [{ children: [] }, { service: { name: 'a' } }] }] } }, /^spec\.rules\.children\[0\]\.children\[0\]: rules nest at most 3 levels: a rule at level 3 must be a service/],
     ['a name too long for child names', { serviceName: 'a' }, /^metadata\.name must be a DNS-1035 label of at most 54 characters/, 'x'.repeat(55)],
     ['a name that is not a DNS label', { serviceName: 'a' }, /^metadata\.name must be a DNS-1035 label/, 'Example_Cluster'],
@@ -154,6 +154,8 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
     ['a nodeSelector value no label can have', { serviceName: 'a', mcrouter: { nodeSelector: { zone: '-a' } } }, /^spec\.mcrouter\.nodeSelector\.zone: must be a label value: /],
     ['a pull secret name no Secret can have', { serviceName: 'a', mcrouter: { imagePullSecrets: [{ name: 'regcred' }, { name: 'Registry_Credentials' }] } }, /^spec\.mcrouter\.imagePullSecrets\[1\]\.name: must be a DNS-1123 subdomain: lower case letters, digits, '-' or '\.'/],
     ['a pull secret without a name', { serviceName: 'a', mcrouter: { imagePullSecrets: [{}] } }, /^spec\.mcrouter\.imagePullSecrets\[0\]\.name: /],
+    ['a toleration effect no taint has (the CRD types tolerations)', { serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoScheduling' }] } }, /^spec\.mcrouter\.tolerations\[0\]\.effect: must be one of "", NoSchedule, PreferNoSchedule, NoExecute$/],
+    ['a toleration operator a pod cannot have', { serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'In' }] } }, /^spec\.mcrouter\.tolerations\[0\]\.operator: must be one of Exists, Equal, ""$/],
     ['a relative statsRoot', { serviceName: 'a', mcrouter: { statsRoot: 'stats' } }, /^spec\.mcrouter\.statsRoot: must be an absolute path \(starting with '\/'\)$/],
     ['a Service name with a capital', { serviceName: 'Memcached' }, /^spec\.serviceName: must be a DNS-1035 label: lower case letters, digits or '-', starting with a letter/],
     ['a leaf Service named like the proxy', { rules: { children: [{ service: { name: 'a' } }, { service: { name: 'example-cluster' } }] } }, /^spec\.rules\.children\[1\]\.service\.name: no leaf Service may be named like the proxy/],
@@ -167,6 +169,60 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
   }
   const customize = await post(app, '/customize', { parent: proxy({ name: 'x', spec: {} }) });
   t.equal(customize.statusCode, 422, 'customize refuses the same specs');
+});
+
+t.test('a pod template the API server would refuse: the status names the field, Stalled, and the rest is applied', async (t) => {
+  // Not a 422: that would stop the config too, and the servers with it, until the spec is fixed.
+  const mcrouter = (fields: Json) => withSpec({ serviceName: 'memcached-pool1', mcrouter: fields });
+  const refused: [string, Json, string, RegExp][] = [
+    ['a request above its limit', { resources: { requests: { memory: '256Mi' }, limits: { memory: '128Mi' } } }, 'spec.mcrouter.resources.requests.memory', /must be less than or equal to memory limit of 128Mi$/],
+    ['a request above its limit, in other units', { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }, 'spec.mcrouter.resources.requests.cpu', /must be less than or equal to cpu limit of 1500m$/],
+    ['a request above its limit by a thousandth', { resources: { requests: { cpu: '1.002' }, limits: { cpu: '1001m' } } }, 'spec.mcrouter.resources.requests.cpu', /cpu limit of 1001m$/],
+    ['the exporter\'s request above its limit', { exporter: { enabled: true, resources: { requests: { memory: '1Gi' }, limits: { memory: '1000Mi' } } } }, 'spec.mcrouter.exporter.resources.requests.memory', /memory limit of 1000Mi$/],
+    ['a negative quantity', { resources: { limits: { cpu: '-1' } } }, 'spec.mcrouter.resources.limits.cpu', /must be greater than or equal to 0$/],
+    ['a fractional exponent', { resources: { limits: { memory: '1e2.5' } } }, 'spec.mcrouter.resources.limits.memory', /is not a quantity the API server reads$/],
+    ['a resource no container has', { resources: { limits: { pods: '1' } } }, 'spec.mcrouter.resources.limits.pods', /must be a standard resource for containers/],
+    ['a resource name that is no qualified name', { resources: { requests: { 'example.com/a b': '1' } } }, 'spec.mcrouter.resources.requests["example.com/a b"]', /must be a qualified name/],
+    ['an extended resource requested below its limit', { resources: { requests: { 'nvidia.com/gpu': 1 }, limits: { 'nvidia.com/gpu': 2 } } }, 'spec.mcrouter.resources.requests["nvidia.com/gpu"]', /must be equal to nvidia\.com\/gpu limit of 2$/],
+    ['an extended resource requested without a limit', { resources: { requests: { 'nvidia.com/gpu': 1 } } }, 'spec.mcrouter.resources.limits', /must be set for nvidia\.com\/gpu/],
+    ['half an extended resource', { resources: { limits: { 'nvidia.com/gpu': '0.5' } } }, 'spec.mcrouter.resources.limits["nvidia.com/gpu"]', /must be an integer$/],
+    ['huge pages alone', { resources: { limits: { 'hugepages-2Mi': '64Mi' } } }, 'spec.mcrouter.resources', /huge pages require a cpu or memory/],
+    ['a toleration key that is no qualified name', { tolerations: [{ key: 'dedicated node', operator: 'Exists' }] }, 'spec.mcrouter.tolerations[0].key', /must be a qualified name/],
+    ['a toleration with Exists and a value', { tolerations: [{ key: 'a', operator: 'Equal', value: 'b' }, { key: 'a', operator: 'Exists', value: 'b' }] }, 'spec.mcrouter.tolerations[1]', /value must be empty when operator is Exists$/],
+    ['a toleration of every key, Equal', { tolerations: [{ value: 'b' }] }, 'spec.mcrouter.tolerations[0]', /operator must be Exists when key is empty/],
+    ['tolerationSeconds without NoExecute', { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 60 }] }, 'spec.mcrouter.tolerations[0]', /effect must be NoExecute when tolerationSeconds is set$/],
+    ['a nodeSelector key no label can have', { nodeSelector: { 'disk type': 'ssd' } }, 'spec.mcrouter.nodeSelector["disk type"]', /key "disk type" must be a qualified name/],
+    ['a nodeSelector key with two slashes', { nodeSelector: { 'a/b/c': 'ssd' } }, 'spec.mcrouter.nodeSelector["a/b/c"]', /must be a qualified name/],
+    ['a nodeSelector key with a prefix in capitals', { nodeSelector: { 'Example.com/disk': 'ssd' } }, 'spec.mcrouter.nodeSelector["Example.com/disk"]', /must be a qualified name/],
+    ['a label key of 64 characters', { nodeSelector: { ['k'.repeat(64)]: 'ssd' } }, `spec.mcrouter.nodeSelector.${'k'.repeat(64)}`, /must be a qualified name/],
+    ['a pod annotation key no annotation can have', { podAnnotations: { 'note!': 'x' } }, 'spec.mcrouter.podAnnotations["note!"]', /key "note!" must be a qualified name/],
+  ];
+  const conditionsOf = (body: string) => (JSON.parse(body) as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } }).status.conditions;
+  for (const [what, fields, field, message] of refused) {
+    const res = await raw(JSON.stringify(mcrouter(fields)), 'application/json');
+    t.equal(res.statusCode, 200, `${what}: answered`);
+    const ready = conditionsOf(res.body).find((c) => c.type === 'Ready')!;
+    t.match(ready, { status: 'False', reason: 'InvalidSpec' }, `${what}: Ready says InvalidSpec`);
+    t.ok(ready.message.startsWith(`${field}: `), `${what}: the message begins with ${field}: ${ready.message}`);
+    t.match(ready.message.split(': the API server refuses Deployment')[0], message, what);
+    t.match(conditionsOf(res.body).find((c) => c.type === 'Stalled'), { status: 'True', reason: 'InvalidSpec' }, `${what}: Stalled at once`);
+    const kinds = (JSON.parse(res.body) as { children: { kind: string }[] }).children.map((c) => c.kind);
+    t.ok(kinds.includes('ConfigMap') && kinds.includes('Deployment') && kinds.includes('Service'), `${what}: every child still in the answer`);
+  }
+  const accepted: [string, Json][] = [
+    ['a request equal to its limit', { resources: { requests: { memory: '128Mi', cpu: '500m' }, limits: { memory: '134217728', cpu: '0.5' } } }],
+    ['requests equal to limits once rounded up to thousandths, as the API server stores them', { resources: { requests: { cpu: '1.0001m' }, limits: { cpu: '1.5m' } } }],
+    ['limits alone, an extended resource among them', { resources: { limits: { cpu: 2, 'nvidia.com/gpu': '1', 'hugepages-2Mi': '64Mi', memory: '1Gi' } } }],
+    ['an extended resource requested as limited', { resources: { requests: { 'example.com/dongle': '2' }, limits: { 'example.com/dongle': 2 } } }],
+    ['a resource in kubernetes.io', { resources: { limits: { 'kubernetes.io/network-bandwidth': '10M' } } }],
+    ['tolerations as pods take them', { tolerations: [{ operator: 'Exists' }, { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }, { key: 'dedicated', value: 'cache', effect: 'NoSchedule' }, { key: 'spot', operator: 'Exists', value: '', tolerationSeconds: null }] }],
+    ['keys with a prefix, and annotation keys in capitals', { nodeSelector: { 'topology.kubernetes.io/zone': 'a', Disk_Type: 'ssd' }, podAnnotations: { 'Example.COM/Owner': 'team', 'prometheus.io/scrape': 'true' } }],
+  ];
+  for (const [what, fields] of accepted) {
+    const res = await raw(JSON.stringify(mcrouter(fields)), 'application/json');
+    t.equal(res.statusCode, 200, what);
+    t.not(conditionsOf(res.body).find((c) => c.type === 'Ready')?.reason, 'InvalidSpec', `${what}: accepted`);
+  }
 });
 
 t.test('a parent without a string name is no hook request (400); a name of the wrong form is a spec the CRD refuses (422)', async (t) => {

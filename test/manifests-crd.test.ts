@@ -118,6 +118,13 @@ t.test('the CEL rules sit at the right nodes', async (t) => {
   const spec = props.spec as Schema;
   t.same(rulesAt(spec), [CEL_RULES.oneForm.rule, CEL_RULES.servicePortWithName.rule]);
   t.same(rulesAt((spec.properties as Record<string, Schema>).mcrouter as Schema), [CEL_RULES.exporterPort.rule, CEL_RULES.statsRoot.rule, CEL_RULES.statsRootSystemDir.rule]);
+  const tolerations = ((spec.properties as Record<string, Schema>).mcrouter!.properties as Record<string, Schema>).tolerations as Schema;
+  t.same(rulesAt(tolerations.items as Schema), [CEL_RULES.tolerationEmptyKey.rule, CEL_RULES.tolerationExistsValue.rule, CEL_RULES.tolerationSeconds.rule], 'each toleration');
+  t.ok(typeof tolerations.maxItems === 'number', 'tolerations are bounded for the CEL cost estimator');
+  for (const field of ['key', 'operator', 'value', 'effect']) {
+    const node = (tolerations.items as Schema).properties as Record<string, Schema>;
+    t.ok(typeof node[field]!.maxLength === 'number' || Array.isArray(node[field]!.enum), `toleration ${field} is bounded for the CEL cost estimator`);
+  }
   let rule = (spec.properties as Record<string, Schema>).rules as Schema;
   for (let level = 1; level <= 3; level++) {
     const expected = level < 3 ? [CEL_RULES.serviceOrChildren.rule] : [CEL_RULES.serviceOrChildren.rule, CEL_RULES.leafAtDeepest.rule];
@@ -201,6 +208,21 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
     ],
     ['a pod annotation of 20 KiB (a Vault agent template, say)', proxy({ serviceName: 'm', mcrouter: { podAnnotations: { 'vault.hashicorp.com/agent-inject-template-config': 'x'.repeat(20 * 1024) }, nodeSelector: { 'topology.kubernetes.io/zone': 'eu-west-1a', pool: '' } } })],
     ['pull secrets', proxy({ serviceName: 'm', mcrouter: { imagePullSecrets: [{ name: 'regcred' }, { name: 'registry.example.com' }] } })],
+    [
+      'tolerations as pods take them',
+      proxy({
+        serviceName: 'm',
+        mcrouter: {
+          tolerations: [
+            { operator: 'Exists' },
+            { key: 'dedicated', operator: 'Equal', value: 'cache', effect: 'NoSchedule' },
+            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+            { key: 'gpu', value: 'no' },
+            { key: 'spot', operator: 'Exists', value: '', effect: '' },
+          ],
+        },
+      }),
+    ],
     ['images with a registry, a port, a digest', proxy({ serviceName: 'm', mcrouter: { image: 'registry.example.com:5000/cache/mcrouter:0.41.0', exporter: { image: `ghcr.io/dev25/mcrouter_exporter@sha256:${'a'.repeat(64)}` } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
@@ -264,6 +286,14 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a pull secret name with capitals', proxy({ serviceName: 'a', mcrouter: { imagePullSecrets: [{ name: 'RegCred' }] } }), /pattern/],
     ['a pull secret name of 254 characters', proxy({ serviceName: 'a', mcrouter: { imagePullSecrets: [{ name: 'a'.repeat(254) }] } }), /./],
     ['a non-string nodeSelector value', proxy({ serviceName: 'a', mcrouter: { nodeSelector: { a: 1 } } }), /./],
+    ['a toleration effect a taint cannot have', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Equal', value: 'x', effect: 'Sometimes' }] } }), /./],
+    ['a toleration operator a pod cannot have', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'In', value: 'x' }] } }), /./],
+    ['a toleration value no label can have', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', value: 'x y' }] } }), /pattern/],
+    ['a toleration with Exists and a value', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Exists', value: 'x' }] } }), /value must be empty when operator is Exists/],
+    ['a toleration without a key, Equal', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ operator: 'Equal', value: 'x' }] } }), /operator must be Exists when key is empty/],
+    ['a toleration without key or operator', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ effect: 'NoSchedule' }] } }), /operator must be Exists when key is empty/],
+    ['tolerationSeconds without NoExecute', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 30 }] } }), /effect must be NoExecute when tolerationSeconds is set/],
+    ['tolerationSeconds without an effect', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Exists', tolerationSeconds: 30 }] } }), /effect must be NoExecute/],
     ['no spec', { apiVersion: 'ianlewis.org/v1alpha1', kind: 'MemcachedProxy', metadata: { name: 'p' } }, /./],
   ];
   for (const [name, object, message] of bad) {

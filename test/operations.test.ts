@@ -284,6 +284,40 @@ t.test('repeated syncs are byte-identical; lastTransitionTime moves only when Re
   t.match(readyOf(stillBroken.body), { status: 'False', reason: 'NoServers', lastTransitionTime: '2026-11-26T08:30:00Z' }, 'False for another reason: the time stays');
 });
 
+t.test('a spec whose pod template the API server refuses: InvalidSpec and Stalled, while the servers stay current', async (t) => {
+  const related = members([0, 1, 2]);
+  const { children } = await settled(cache({ replicas: 2 }), related);
+  // Generation 2 asks for more memory than its limit: the API server refuses the Deployment, Metacontroller applies the rest.
+  const bad = cache({ replicas: 2, resources: { requests: { memory: '256Mi' }, limits: { memory: '128Mi' } } }, { generation: 2 });
+  const refused = await post(app, '/sync', syncRequest({ parent: bad, related, children }));
+  t.equal(refused.statusCode, 200, 'no 422: that would stop the config, and the servers with it');
+  t.match(readyOf(refused.body), {
+    status: 'False',
+    reason: 'InvalidSpec',
+    message: /^spec\.mcrouter\.resources\.requests\.memory: must be less than or equal to memory limit of 128Mi: the API server refuses Deployment cache-mcrouter with it, so its pods keep the spec they have until this is fixed; the config and the other children are applied$/,
+    observedGeneration: 2,
+  });
+  t.match(statusOf(refused.body).conditions.find((c: Json) => c['type'] === 'Stalled'), { status: 'True', reason: 'InvalidSpec', observedGeneration: 2 });
+  t.notOk('resyncAfterSeconds' in refused.body, 'nothing to wait for: a fixed spec is a new sync');
+  // A pod leaves while the Deployment cannot be updated: the config follows it all the same.
+  const fewer = await post(app, '/sync', syncRequest({ parent: { ...bad, status: statusOf(refused.body) }, related: members([0, 1]), children }));
+  t.equal(readyOf(fewer.body).reason, 'InvalidSpec');
+  const serversOf = (body: Json) => configOf(body).pools['memcached-pool1']!.servers;
+  t.equal(serversOf(refused.body).length, 3);
+  t.same(serversOf(fewer.body), serversOf(refused.body).slice(0, 2), 'the ConfigMap lists the servers there are');
+  t.equal(statusOf(fewer.body).servers, 2);
+  // Should the API server take it after all (a check of ours stricter than a newer version's), the Deployment is
+  // the one asked for: no InvalidSpec, the rollout goes on as any other.
+  const tookIt = observedChildren(bad, refused.body['children'] as Json[]);
+  const taken = await post(app, '/sync', syncRequest({ parent: { ...bad, status: statusOf(refused.body) }, related, children: tookIt }));
+  t.not(readyOf(taken.body).reason, 'InvalidSpec');
+  // Fixed at generation 3: Progressing towards the new Deployment, Stalled gone.
+  const fixed = cache({ replicas: 2, resources: { requests: { memory: '128Mi' }, limits: { memory: '256Mi' } } }, { generation: 3, status: statusOf(refused.body) });
+  const going = await post(app, '/sync', syncRequest({ parent: fixed, related, children }));
+  t.match(readyOf(going.body), { status: 'False', reason: 'Progressing', message: /to be updated to the proxy's spec$/ });
+  t.notOk(statusOf(going.body).conditions.some((c: Json) => c['type'] === 'Stalled'), 'no longer Stalled');
+});
+
 t.test('a spec change is Progressing until Metacontroller has applied the Deployment built from it', async (t) => {
   const related = members([0, 1, 2]);
   const { children } = await settled(cache({ replicas: 2 }), related);
@@ -1081,10 +1115,11 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
     ['100m', '100m'], ['1500m', '1500m'], ['128Mi', '128Mi'], ['100Mi', '100Mi'], ['1536Mi', '1536Mi'], ['1e3', '1e3'],
     ['12E6', '12E6'], ['1500e0', '1500e0'], ['+1', '+1'], ['1.500', '1.500'], ['0100m', '0100m'], ['1.', '1.'], ['2e9', '2e9'], ['1e102', '1e102'],
   ];
-  const limits = Object.fromEntries(stored.map(([quantity], i) => [`example.com/r${i}`, quantity]));
+  // One resource per quantity, of Kubernetes' own (kubernetes.io): an extended resource's must be whole.
+  const limits = Object.fromEntries(stored.map(([quantity], i) => [`kubernetes.io/r${i}`, quantity]));
   const rewritten = await post(app, '/sync', syncRequest({ parent: cache({ resources: { limits }, exporter: { enabled: true, resources: { requests: { cpu: '0.01' } } } }), related: members([0]) }));
   const written = containerOf(rewritten.body, 'mcrouter').resources.limits;
-  for (const [i, [quantity, want]] of stored.entries()) t.equal(written[`example.com/r${i}`], want, `${JSON.stringify(quantity)} is stored as ${want}`);
+  for (const [i, [quantity, want]] of stored.entries()) t.equal(written[`kubernetes.io/r${i}`], want, `${JSON.stringify(quantity)} is stored as ${want}`);
   t.same(containerOf(rewritten.body, 'exporter').resources, { requests: { cpu: '10m' } }, "the exporter's too");
   const again = await post(app, '/sync', syncRequest({ parent: cache({ resources: { limits: written } }), related: members([0]) }));
   t.same(containerOf(again.body, 'mcrouter').resources.limits, written, 'what the API server stores comes back unchanged');

@@ -521,7 +521,7 @@ t.test('bad trees: 422 naming the path of the field', async (t) => {
     [{ children: [{ service: { name: 'a' } }, { writePolicy: 'AllQuorum', children: [{ service: { name: 'b' } }] }] }, /^spec\.rules\.children\[1\]\.writePolicy: must be one of AllSync, AllMajority, AllFastest, AllAsync$/],
     [{ children: [{ children: [{ service: { name: 'a' } }, { readPolicy: 'Random', service: { name: 'b' } }] }] }, /^spec\.rules\.children\[0\]\.children\[1\]\.readPolicy: must be one of Latest, MissFailover, Failover$/],
     [{ hash: 'Md5', children: [{ service: { name: 'a' } }] }, /^spec\.rules\.hash: must be one of Ch3, Crc32, Rendezvous$/],
-    [{ children: [{ service: { name: 'a' } }, { children: [{ children: [{ service: { name: 'b' } }] }] }] }, /^spec\.rules\.children\[1\]\.children\[0\]\.children: must be empty$/],
+    [{ children: [{ service: { name: 'a' } }, { children: [{ children: [{ service: { name: 'b' } }] }] }] }, /^spec\.rules\.children\[1\]\.children\[0\]\.children: must be empty: rules nest at most 3 levels: a rule at level 3 must be a service$/],
     [{ service: { name: 'a' }, children: [{ service: { name: 'b' } }] }, /^spec\.rules: a rule has either service or children/],
     [{ children: [{ service: { name: 'a' } }, { children: [] }] }, /^spec\.rules\.children\[1\]\.children: must not have fewer than 1 items$/],
     [{ children: [{ children: [{ service: { name: 'a' } }, { service: { name: 'b', namespace: 'other' } }] }] }, /^spec\.rules\.children\[0\]\.children\[1\]\.service\.namespace: must be the proxy's own namespace "default"/],

@@ -42,6 +42,15 @@ export const IMAGE_TAG_AND_DIGEST = `^(?:${IMAGE_TAG}(?:${IMAGE_DIGEST})?)?$`;
 export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 export const LABEL_VALUE_MAX_LENGTH = 63;
 
+/**
+ * The name part of a qualified name (label and annotation keys, extended resources, a toleration's key): what a
+ * label value is, but not empty. An optional DNS-1123 subdomain prefix and a slash may come before it.
+ */
+export const QUALIFIED_NAME_PART = '^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$';
+export const QUALIFIED_NAME_PART_MAX_LENGTH = 63;
+/** A qualified name's longest: a DNS name's prefix, the slash, and the name part. */
+export const QUALIFIED_NAME_MAX_LENGTH = DNS_NAME_MAX_LENGTH + 1 + QUALIFIED_NAME_PART_MAX_LENGTH;
+
 export const ABSOLUTE_PATH = '^/';
 
 /** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */

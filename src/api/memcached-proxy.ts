@@ -14,6 +14,7 @@ import {
   IMAGE_REFERENCE,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
+  QUALIFIED_NAME_MAX_LENGTH,
   QUANTITY,
 } from './formats.js';
 import { MapOf } from './map.js';
@@ -136,6 +137,19 @@ export const CEL_RULES = {
     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
     message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters, so that NAME-mcrouter fits in ${DNS_LABEL_MAX_LENGTH}`,
   },
+  // A toleration's own rules, as the API server checks a pod's (ValidateTolerations): a Deployment that breaks one is refused.
+  tolerationEmptyKey: {
+    rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+    message: 'operator must be Exists when key is empty, which means "match all values and all keys"',
+  },
+  tolerationExistsValue: {
+    rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+    message: 'value must be empty when operator is Exists',
+  },
+  tolerationSeconds: {
+    rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+    message: 'effect must be NoExecute when tolerationSeconds is set',
+  },
 } as const;
 
 export const RULE_TYPES = ['sharded', 'replicated'] as const;
@@ -195,6 +209,27 @@ const Resources = (description: string) =>
     },
     { description },
   );
+
+/** A field the API server drops when null (every field of these Kubernetes types is `omitempty`): the hook takes a null too. */
+const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+/**
+ * A toleration, typed as a pod's (the hook copies it into the Deployment): an unknown effect or operator is
+ * refused at `kubectl apply`, not when Metacontroller applies the Deployment. The key's form is checked by the hook.
+ */
+export const Toleration = Type.Object(
+  {
+    key: Nullable(Type.String({ maxLength: QUALIFIED_NAME_MAX_LENGTH, description: 'The taint key; empty (with operator Exists) matches every taint.' })),
+    operator: Nullable(enumOf(['Exists', 'Equal', ''] as const, 'Exists or Equal (also "").')),
+    value: Nullable(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE, description: 'The taint value; empty with operator Exists.' })),
+    effect: Nullable(enumOf(['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const, 'The taint effect matched; empty matches all.')),
+    tolerationSeconds: Nullable(Type.Integer({ description: 'How long a NoExecute taint is tolerated.' })),
+  },
+  {
+    description: 'A toleration, as a pod takes one.',
+    'x-kubernetes-validations': [CEL_RULES.tolerationEmptyKey, CEL_RULES.tolerationExistsValue, CEL_RULES.tolerationSeconds],
+  },
+);
 
 export const ServiceRef = Type.Object(
   {
@@ -279,7 +314,7 @@ export const McrouterSpec = Type.Object(
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
-    tolerations: Type.Optional(Type.Array(Embedded('A toleration.'), { maxItems: 64, description: 'Pod tolerations.' })),
+    tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 64, description: 'Pod tolerations.' })),
     affinity: Type.Optional(Embedded('Pod affinity; replaces the default preferred anti-affinity across nodes.')),
     podAnnotations: Type.Optional(MapOf(Type.String({ maxLength: ANNOTATIONS_MAX_BYTES }), { description: 'Annotations on the mcrouter pods.' })),
     reload: Type.Optional(

@@ -83,6 +83,10 @@ function roundedUp(digits: bigint, exponent: number): Magnitude {
   return { mantissa: (digits + divisor - 1n) / divisor, exponent: -MILLI };
 }
 
+/** The digits of a quantity written with `fraction.length` of them after the point, and its suffix, rounded up to thousandths. */
+const magnitudeOf = (digits: bigint, fraction: string, suffix: Suffix): Magnitude =>
+  suffix.base === 2 ? roundedUp(digits << BigInt(suffix.exponent), -fraction.length) : roundedUp(digits, suffix.exponent - fraction.length);
+
 /** `value` as m * base^times with m no longer divisible by base. */
 function removeFactors(value: bigint, base: bigint): [bigint, number] {
   let times = 0;
@@ -117,21 +121,25 @@ function canonical(magnitude: Magnitude, format: Format): string | undefined {
   return suffix === undefined ? undefined : `${mantissa}${suffix}`;
 }
 
+/** The parser's split of a quantity, or undefined for what its grammar refuses. */
+function parse(text: string): { sign: string; whole: string; fraction: string; suffix: Suffix } | undefined {
+  const parts = PARTS.exec(text);
+  const suffix = parts && suffixOf(parts[4]!);
+  if (!parts || !suffix || parts[2]! + (parts[3] ?? '') === '') return undefined;
+  return { sign: parts[1]!, whole: parts[2]!, fraction: parts[3] ?? '', suffix };
+}
+
 /** The quantity as the API server stores it in a container's resources; see the module comment. */
 export function storedResourceQuantity(value: string | number): string {
   const text = String(value);
-  const parts = PARTS.exec(text);
-  const suffix = parts && suffixOf(parts[4]!);
-  if (!parts || !suffix || parts[2]! + (parts[3] ?? '') === '') return text;
-  const [, sign, whole, fraction = ''] = parts;
-  const num = whole!.replace(/^0+/, '') || '0';
+  const parsed = parse(text);
+  if (!parsed) return text;
+  const { sign, whole, fraction, suffix } = parsed;
+  const num = whole.replace(/^0+/, '') || '0';
   if (keptAsWritten(num, fraction, suffix)) return text;
   const digits = BigInt(num + fraction);
   if (digits === 0n) return '0';
-  const magnitude =
-    suffix.base === 2
-      ? roundedUp(digits << BigInt(suffix.exponent), -fraction.length)
-      : roundedUp(digits, suffix.exponent - fraction.length);
+  const magnitude = magnitudeOf(digits, fraction, suffix);
   if (suffix.format === 'BinarySI' && magnitude.mantissa > INT64_MAX * 10n ** BigInt(-magnitude.exponent)) {
     magnitude.mantissa = INT64_MAX;
     magnitude.exponent = 0;
@@ -140,3 +148,45 @@ export function storedResourceQuantity(value: string | number): string {
   if (written === undefined) return text;
   return sign === '-' ? `-${written}` : written;
 }
+
+/** A quantity's value: `mantissa * 10^exponent`, negative or not (a zero never is). */
+export interface QuantityValue extends Magnitude {
+  negative: boolean;
+}
+
+/**
+ * The value the API server compares a container's quantities by: rounded up to thousandths, as it stores them
+ * (a request of `1.0001m` beside a limit of `1.5m` is 2m against 2m, equal). Undefined for what the grammar refuses.
+ */
+export function resourceQuantityValue(value: string | number): QuantityValue | undefined {
+  const parsed = parse(String(value));
+  if (!parsed) return undefined;
+  const { sign, whole, fraction, suffix } = parsed;
+  const digits = BigInt(whole + fraction || '0');
+  if (digits === 0n) return { negative: false, mantissa: 0n, exponent: 0 };
+  return { negative: sign === '-', ...magnitudeOf(digits, fraction, suffix) };
+}
+
+/** Negative, zero or positive as `a` is less than, equal to or greater than `b`. */
+export function compareQuantityValues(a: QuantityValue, b: QuantityValue): number {
+  if (a.negative !== b.negative) return a.negative ? -1 : 1;
+  const order = compareMagnitudes(a, b);
+  return a.negative ? -order : order;
+}
+
+function compareMagnitudes(a: Magnitude, b: Magnitude): number {
+  if (a.mantissa === 0n || b.mantissa === 0n) return a.mantissa === b.mantissa ? 0 : a.mantissa === 0n ? -1 : 1;
+  // Digits and exponent first: `1e999999999` against `5` needs no number of a billion digits.
+  const orderA = a.mantissa.toString().length + a.exponent;
+  const orderB = b.mantissa.toString().length + b.exponent;
+  if (orderA !== orderB) return orderA < orderB ? -1 : 1;
+  // Of one order, their exponents differ by no more than their digits do.
+  const common = Math.min(a.exponent, b.exponent);
+  const x = a.mantissa * 10n ** BigInt(a.exponent - common);
+  const y = b.mantissa * 10n ** BigInt(b.exponent - common);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Whether the value is a whole number (an extended resource's quantity must be). */
+export const isWholeQuantity = ({ mantissa, exponent }: Magnitude): boolean => exponent >= 0 || mantissa % 10n ** BigInt(-exponent) === 0n;
+

@@ -19,6 +19,7 @@ import {
 import { rollsOnConfig } from './children.js';
 import type { Membership } from './membership.js';
 import { RENDEZVOUS_SINCE, type McrouterVersion } from './mcrouter-version.js';
+import type { TemplateFault } from './pod-template-check.js';
 import { mcrouterName, proxyServiceName } from './naming.js';
 import type { Slots } from './slots.js';
 import type { PoolRef } from './topology.js';
@@ -40,6 +41,7 @@ export type ReadyReason =
   | 'ProgressDeadlineExceeded'
   | 'ConfigNotApplied'
   | 'McrouterTooOld'
+  | 'InvalidSpec'
   | 'Available';
 
 export interface StatusInput {
@@ -59,6 +61,8 @@ export interface StatusInput {
   /** The image the mcrouter pods run, and its version when that cannot load the Rendezvous hash the spec asks for. */
   mcrouterImage: string;
   tooOldFor: McrouterVersion | undefined;
+  /** The first field the API server would refuse in the Deployment (podTemplateFault). */
+  templateFault: TemplateFault | undefined;
   /** The StatefulSets scaled to 0 behind a Service (membership's statefulSetsScaledToZero): asked only of a pool without endpoints. */
   scaledToZero: (service: string) => string[];
   desiredReplicas: number;
@@ -139,6 +143,17 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
       message:
         `mcrouter image ${input.mcrouterImage}${whose} is mcrouter ${old.major}.${old.minor}, which cannot load the Rendezvous hash the spec asks for ` +
         `(mcrouter ${RENDEZVOUS_SINCE.major}.${RENDEZVOUS_SINCE.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
+    };
+  }
+  // Before the pools too: the Deployment stays as it is until the spec is fixed. Only while the observed one is not
+  // the one asked for: should the API server take it after all (a check of ours stricter than a newer version's), it is.
+  const fault = input.templateFault;
+  if (fault && input.observed.deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
+    return {
+      reason: 'InvalidSpec',
+      message:
+        `${fault.field}: ${fault.message}: the API server refuses Deployment ${mcrouterName(input.parent)} with it, ` +
+        'so its pods keep the spec they have until this is fixed; the config and the other children are applied',
     };
   }
   return poolsReadiness(input.pools, input.parent, input.scaledToZero) ?? rolloutReadiness(input, servers, readyServers);
@@ -358,7 +373,8 @@ function keptNote(pools: PoolOutcome[]): string {
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up, or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods.
+ * the Deployment gave up, the spec asks for what cannot run (an mcrouter too old, a pod template the API server
+ * refuses), or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods.
  * Neither for a proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which
  * kstatus reads from its deletionTimestamp.
  */
@@ -371,6 +387,7 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
   ProgressDeadlineExceeded: 'Stalled',
   ConfigNotApplied: 'Stalled',
   McrouterTooOld: 'Stalled',
+  InvalidSpec: 'Stalled',
 };
 
 /**

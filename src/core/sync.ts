@@ -13,6 +13,7 @@ import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, rende
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
 import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { rendezvousUnsupportedBy } from './mcrouter-version.js';
+import { podTemplateFault } from './pod-template-check.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
@@ -154,6 +155,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
+      templateFault: podTemplateFault(parent.spec.mcrouter),
       scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,

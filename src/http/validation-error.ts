@@ -11,6 +11,8 @@ export interface SchemaError {
   instancePath: string;
   message?: string;
   params?: Record<string, unknown>;
+  /** The failing value's schema's description, where the validator gives it. */
+  description?: string;
 }
 
 export interface Refusal {
@@ -74,7 +76,9 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
     const allowed = (deepest.params?.['allowedValues'] as unknown[] | undefined) ?? [];
     message = `must be one of ${allowed.map((v) => (v === '' ? '""' : String(v))).join(', ')}`;
   } else if (deepest.keyword === 'maxItems' && deepest.params?.['limit'] === 0) {
-    message = 'must be empty';
+    // An array that may hold nothing says why, where its schema does.
+    const why = deepest.description?.replace(/\.$/, '');
+    message = why ? `must be empty: ${why.charAt(0).toLowerCase()}${why.slice(1)}` : 'must be empty';
   } else if (deepest.keyword === 'const') {
     message = `must be ${JSON.stringify(deepest.params?.['allowedValue'])}`;
   } else {

@@ -33,6 +33,7 @@ interface Schema {
   additionalProperties?: boolean | Schema;
   items?: Schema | Schema[];
   anyOf?: Schema[];
+  description?: string;
 }
 
 /** One route's schema, its parts compiled when a refusal first needs them. */
@@ -142,7 +143,13 @@ export function firstErrors(schema: Schema, value: unknown, compiled: Compiled):
   let at = fault.value;
   // Every item passes, so an array fails on its own length: its first maxItems + 1 items fail the same way.
   if (Array.isArray(at) && fault.schema.maxItems !== undefined && at.length > fault.schema.maxItems) at = at.slice(0, fault.schema.maxItems + 1);
-  const errors = Value.Errors(ownKeywords(fault.schema) as never, at).map((error) => ({ ...error, instancePath: pointer + error.instancePath }));
+  // An error of the value itself carries its schema's description: why an array must be empty, say (the fourth level of rules).
+  const { description } = fault.schema;
+  const errors = Value.Errors(ownKeywords(fault.schema) as never, at).map((error) => ({
+    ...error,
+    instancePath: pointer + error.instancePath,
+    ...(error.instancePath === '' && description !== undefined ? { description } : {}),
+  }));
   // The compiled check and TypeBox's error walk have agreed on every body tried; should they not, still a 400 naming the place.
   return errors.length > 0 ? errors : [{ keyword: 'invalid', instancePath: pointer, message: 'is not valid' }];
 }

@@ -1,0 +1,134 @@
+/**
+ * The API server's own checks of what the hook copies from the spec into the Deployment's pod template, where
+ * the CRD's schema cannot say them: resources (ValidateResourceRequirements), tolerations (ValidateTolerations,
+ * whose rules between fields the CRD has too) and the keys of nodeSelector and podAnnotations. A Deployment that
+ * fails one is never applied. The sync is not refused for it (a 422 would stop the config too, and the servers
+ * with it, until the spec is fixed): the status names the field (InvalidSpec) while the Deployment is not the
+ * one the spec asks for, and the config and the other children are applied as ever.
+ */
+import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
+import { CEL_RULES, type McrouterSpec } from '../api/memcached-proxy.js';
+import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, type QuantityValue } from './quantity.js';
+
+type Resources = NonNullable<McrouterSpec['resources']>;
+type Toleration = NonNullable<McrouterSpec['tolerations']>[number];
+
+/** A field of the spec the API server would refuse in the Deployment, and why, in its words. */
+export interface TemplateFault {
+  field: string;
+  message: string;
+}
+
+const SUBDOMAIN = new RegExp(DNS1123_SUBDOMAIN);
+const NAME_PART = new RegExp(QUALIFIED_NAME_PART);
+
+const QUALIFIED_NAME_MESSAGE =
+  `must be a qualified name: a name of at most ${QUALIFIED_NAME_PART_MAX_LENGTH} letters, digits, '-', '_' or '.', starting and ending ` +
+  "with a letter or digit, with an optional DNS subdomain prefix and '/' (e.g. 'MyName', 'my.name' or 'example.com/my-name')";
+
+/** Kubernetes' IsQualifiedName: label keys, annotation keys (in lower case), resource names, taint keys. */
+export function isQualifiedName(value: string): boolean {
+  const parts = value.split('/');
+  if (parts.length > 2) return false;
+  const name = parts.at(-1)!;
+  const prefix = parts.length === 2 ? parts[0]! : undefined;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > DNS_NAME_MAX_LENGTH || !SUBDOMAIN.test(prefix))) return false;
+  return name.length <= QUALIFIED_NAME_PART_MAX_LENGTH && NAME_PART.test(name);
+}
+
+const shown = (key: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+
+/** The container resources a pod may ask for by a name without a prefix. */
+const CONTAINER_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
+const HUGE_PAGES = 'hugepages-';
+/** Kubernetes' own resources (no prefix, or one in kubernetes.io): the others are extended resources. */
+const isNative = (name: string) => !name.includes('/') || name.includes('kubernetes.io/');
+/** A request below the limit is allowed for cpu, memory and ephemeral storage; huge pages and extended resources must ask for what they limit. */
+const overcommits = (name: string) => isNative(name) && !name.startsWith(HUGE_PAGES);
+
+/** Kubernetes' validateContainerResourceName. */
+function resourceNameFault(name: string): string | undefined {
+  if (!isQualifiedName(name)) return QUALIFIED_NAME_MESSAGE;
+  if (!name.includes('/')) {
+    return CONTAINER_RESOURCES.has(name) || name.startsWith(HUGE_PAGES) ? undefined : 'must be a standard resource for containers: cpu, memory, ephemeral-storage or hugepages-<size>';
+  }
+  if (isNative(name)) return undefined;
+  // An extended resource is also counted in quotas as `requests.<name>`, which must be a qualified name too.
+  return name.startsWith('requests.') || !isQualifiedName(`requests.${name}`) ? "doesn't follow the extended resource name standard (e.g. 'example.com/gpu')" : undefined;
+}
+
+/** One list's quantities, each checked on its own: its name, not negative, and whole for an extended resource. */
+function quantitiesOf(list: Record<string, string | number> | undefined, path: string): Map<string, QuantityValue> | TemplateFault {
+  const values = new Map<string, QuantityValue>();
+  for (const [name, quantity] of Object.entries(list ?? {})) {
+    const field = `${path}${shown(name)}`;
+    const nameFault = resourceNameFault(name);
+    if (nameFault) return { field, message: `resource name ${JSON.stringify(name)} ${nameFault}` };
+    // Beyond what the schema's grammar refuses, ParseQuantity refuses a fractional exponent, and one past int32.
+    const value = resourceQuantityValue(quantity);
+    if (!value) return { field, message: `${JSON.stringify(String(quantity))} is not a quantity the API server reads` };
+    if (value.negative) return { field, message: 'must be greater than or equal to 0' };
+    if (!isNative(name) && !isWholeQuantity(value)) return { field, message: 'must be an integer' };
+    values.set(name, value);
+  }
+  return values;
+}
+
+/** Kubernetes' ValidateResourceRequirements for a container, on the quantities as the API server stores them. */
+function resourcesFault(resources: Resources | undefined, path: string): TemplateFault | undefined {
+  if (!resources) return undefined;
+  const limits = quantitiesOf(resources.limits, `${path}.limits`);
+  if (!(limits instanceof Map)) return limits;
+  const requests = quantitiesOf(resources.requests, `${path}.requests`);
+  if (!(requests instanceof Map)) return requests;
+  for (const [name, request] of requests) {
+    const field = `${path}.requests${shown(name)}`;
+    const limit = limits.get(name);
+    const limitText = String(resources.limits?.[name]);
+    if (limit === undefined) {
+      if (!overcommits(name)) return { field: `${path}.limits`, message: `must be set for ${name}: a request of it needs a limit equal to it` };
+    } else if (!overcommits(name) && compareQuantityValues(request, limit) !== 0) {
+      return { field, message: `must be equal to ${name} limit of ${limitText}` };
+    } else if (compareQuantityValues(request, limit) > 0) {
+      return { field, message: `must be less than or equal to ${name} limit of ${limitText}` };
+    }
+  }
+  const names = [...limits.keys(), ...requests.keys()];
+  if (names.some((name) => name.startsWith(HUGE_PAGES)) && !names.some((name) => name === 'cpu' || name === 'memory')) {
+    return { field: path, message: 'huge pages require a cpu or memory request or limit' };
+  }
+  return undefined;
+}
+
+/** Kubernetes' ValidateTolerations: the key's form, and the rules between fields, which the CRD has too (CEL_RULES: named at the toleration, as kubectl shows them). */
+function tolerationsFault(tolerations: readonly Toleration[] | undefined, path: string): TemplateFault | undefined {
+  for (const [i, { key, operator, value, effect, tolerationSeconds }] of (tolerations ?? []).entries()) {
+    const at = `${path}[${i}]`;
+    if (key && !isQualifiedName(key)) return { field: `${at}.key`, message: QUALIFIED_NAME_MESSAGE };
+    if (!key && operator !== 'Exists') return { field: at, message: CEL_RULES.tolerationEmptyKey.message };
+    if (operator === 'Exists' && value) return { field: at, message: CEL_RULES.tolerationExistsValue.message };
+    if (tolerationSeconds !== undefined && tolerationSeconds !== null && effect !== 'NoExecute') return { field: at, message: CEL_RULES.tolerationSeconds.message };
+  }
+  return undefined;
+}
+
+/**
+ * Keys of a map copied into the pod: nodeSelector's are label keys, and podAnnotations' annotation keys, which
+ * Kubernetes checks in lower case.
+ */
+function keysFault(map: Record<string, unknown> | undefined, path: string, caseless = false): TemplateFault | undefined {
+  const key = Object.keys(map ?? {}).find((k) => !isQualifiedName(caseless ? k.toLowerCase() : k));
+  return key === undefined ? undefined : { field: `${path}${shown(key)}`, message: `key ${JSON.stringify(key.slice(0, 320))} ${QUALIFIED_NAME_MESSAGE}` };
+}
+
+/** The first field of spec.mcrouter that the API server would refuse in the Deployment, if any. */
+export function podTemplateFault(mcrouter: McrouterSpec | undefined): TemplateFault | undefined {
+  if (!mcrouter) return undefined;
+  return (
+    resourcesFault(mcrouter.resources, 'spec.mcrouter.resources') ??
+    resourcesFault(mcrouter.exporter?.resources, 'spec.mcrouter.exporter.resources') ??
+    tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
+    keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
+    keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true)
+  );
+}
