@@ -8,7 +8,7 @@
  */
 import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
 import { CEL_RULES, type McrouterSpec } from '../api/memcached-proxy.js';
-import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, type QuantityValue } from './quantity.js';
+import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
 
 type Resources = NonNullable<McrouterSpec['resources']>;
 type Toleration = NonNullable<McrouterSpec['tolerations']>[number];
@@ -57,6 +57,19 @@ function resourceNameFault(name: string): string | undefined {
   return name.startsWith('requests.') || !isQualifiedName(`requests.${name}`) ? "doesn't follow the extended resource name standard (e.g. 'example.com/gpu')" : undefined;
 }
 
+/**
+ * Kubernetes' validateResourceQuantityHugePageValue: a whole number of pages, of a size that is a quantity. (The
+ * API server lets an update keep an indivisible value the Deployment already has; the hook checks only what it
+ * asks for, and a Deployment that takes it after all ends the InvalidSpec.)
+ */
+function hugePagesFault(name: string, value: QuantityValue): string | undefined {
+  const size = resourceQuantityValue(name.slice(HUGE_PAGES.length));
+  const page = size && !size.negative && isWholeQuantity(size) ? wholeValueOf(size) : undefined;
+  if (page === undefined || page <= 0n) return `resource name ${JSON.stringify(name)} must name a page size (e.g. 'hugepages-2Mi')`;
+  const whole = wholeValueOf(value);
+  return whole !== undefined && whole % page !== 0n ? `is not a whole number of ${name} pages` : undefined;
+}
+
 /** One list's quantities, each checked on its own: its name, not negative, and whole for an extended resource. */
 function quantitiesOf(list: Record<string, string | number> | undefined, path: string): Map<string, QuantityValue> | TemplateFault {
   const values = new Map<string, QuantityValue>();
@@ -69,6 +82,8 @@ function quantitiesOf(list: Record<string, string | number> | undefined, path: s
     if (!value) return { field, message: `${JSON.stringify(String(quantity))} is not a quantity the API server reads` };
     if (value.negative) return { field, message: 'must be greater than or equal to 0' };
     if (!isNative(name) && !isWholeQuantity(value)) return { field, message: 'must be an integer' };
+    const pages = name.startsWith(HUGE_PAGES) ? hugePagesFault(name, value) : undefined;
+    if (pages) return { field, message: pages };
     values.set(name, value);
   }
   return values;
@@ -126,7 +141,8 @@ export function podTemplateFault(mcrouter: McrouterSpec | undefined): TemplateFa
   if (!mcrouter) return undefined;
   return (
     resourcesFault(mcrouter.resources, 'spec.mcrouter.resources') ??
-    resourcesFault(mcrouter.exporter?.resources, 'spec.mcrouter.exporter.resources') ??
+    // A disabled exporter is no container of the Deployment: its resources reach no API server.
+    (mcrouter.exporter?.enabled ? resourcesFault(mcrouter.exporter.resources, 'spec.mcrouter.exporter.resources') : undefined) ??
     tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
     keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
     keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true)

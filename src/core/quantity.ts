@@ -83,9 +83,15 @@ function roundedUp(digits: bigint, exponent: number): Magnitude {
   return { mantissa: (digits + divisor - 1n) / divisor, exponent: -MILLI };
 }
 
-/** The digits of a quantity written with `fraction.length` of them after the point, and its suffix, rounded up to thousandths. */
-const magnitudeOf = (digits: bigint, fraction: string, suffix: Suffix): Magnitude =>
-  suffix.base === 2 ? roundedUp(digits << BigInt(suffix.exponent), -fraction.length) : roundedUp(digits, suffix.exponent - fraction.length);
+/**
+ * The digits of a quantity written with `fraction.length` of them after the point, and its suffix, rounded up to
+ * thousandths; a binary value beyond 2^63 - 1 capped there, as the parser caps it.
+ */
+function magnitudeOf(digits: bigint, fraction: string, suffix: Suffix): Magnitude {
+  if (suffix.base === 10) return roundedUp(digits, suffix.exponent - fraction.length);
+  const magnitude = roundedUp(digits << BigInt(suffix.exponent), -fraction.length);
+  return magnitude.mantissa > INT64_MAX * 10n ** BigInt(-magnitude.exponent) ? { mantissa: INT64_MAX, exponent: 0 } : magnitude;
+}
 
 /** `value` as m * base^times with m no longer divisible by base. */
 function removeFactors(value: bigint, base: bigint): [bigint, number] {
@@ -140,10 +146,6 @@ export function storedResourceQuantity(value: string | number): string {
   const digits = BigInt(num + fraction);
   if (digits === 0n) return '0';
   const magnitude = magnitudeOf(digits, fraction, suffix);
-  if (suffix.format === 'BinarySI' && magnitude.mantissa > INT64_MAX * 10n ** BigInt(-magnitude.exponent)) {
-    magnitude.mantissa = INT64_MAX;
-    magnitude.exponent = 0;
-  }
   const written = canonical(magnitude, suffix.format);
   if (written === undefined) return text;
   return sign === '-' ? `-${written}` : written;
@@ -185,6 +187,17 @@ function compareMagnitudes(a: Magnitude, b: Magnitude): number {
   const x = a.mantissa * 10n ** BigInt(a.exponent - common);
   const y = b.mantissa * 10n ** BigInt(b.exponent - common);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The value rounded up to a whole number, as Quantity.Value() gives it, or undefined past 2^63 - 1 (where Value()
+ * no longer holds it). Huge pages are counted in whole pages of it.
+ */
+export function wholeValueOf({ negative, mantissa, exponent }: QuantityValue): bigint | undefined {
+  if (mantissa.toString().length + exponent > 19) return undefined;
+  const scale = 10n ** BigInt(Math.abs(exponent));
+  const whole = exponent >= 0 ? mantissa * scale : (mantissa + scale - 1n) / scale;
+  return whole > INT64_MAX ? undefined : negative ? -whole : whole;
 }
 
 /** Whether the value is a whole number (an extended resource's quantity must be). */

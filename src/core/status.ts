@@ -61,8 +61,8 @@ export interface StatusInput {
   /** The image the mcrouter pods run, and its version when that cannot load the Rendezvous hash the spec asks for. */
   mcrouterImage: string;
   tooOldFor: McrouterVersion | undefined;
-  /** The first field the API server would refuse in the Deployment (podTemplateFault). */
-  templateFault: TemplateFault | undefined;
+  /** The first field the API server would refuse in the Deployment (podTemplateFault): asked only while the Deployment is not the one wanted. */
+  templateFault: () => TemplateFault | undefined;
   /** The StatefulSets scaled to 0 behind a Service (membership's statefulSetsScaledToZero): asked only of a pool without endpoints. */
   scaledToZero: (service: string) => string[];
   desiredReplicas: number;
@@ -147,8 +147,8 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
   }
   // Before the pools too: the Deployment stays as it is until the spec is fixed. Only while the observed one is not
   // the one asked for: should the API server take it after all (a check of ours stricter than a newer version's), it is.
-  const fault = input.templateFault;
-  if (fault && input.observed.deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash) {
+  const fault = input.observed.deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash ? input.templateFault() : undefined;
+  if (fault) {
     return {
       reason: 'InvalidSpec',
       message:
