@@ -107,3 +107,29 @@ t.test('a StatefulSet pool', async (t) => {
   steps.push({ event: 'scale down 6 -> 4', pods: sts([0, 1, 2, 3]) });
   await drive(t, 'statefulset-pool', steps, service({ name: 'memcached', headless: true }));
 });
+
+t.test('a tail pod that leaves behind an older hole moves no key a survivor holds', async (t) => {
+  // WeightedCh3 rehashes a hole's keys over the list's length: dropping the hole and the tail with it (a shorter list)
+  // would send the keys the hole's pod had, held by survivors since it left, to other survivors.
+  for (const size of [4, 5, 10]) {
+    const svc = service({ name: 'memcached' });
+    const parent = proxy({ name: `tail-${size}`, spec: { serviceName: 'memcached' } });
+    const pods = deploymentPods('memcached', size);
+    const middle = pods[size - 2]!.name;
+    const tail = pods[size - 1]!.name;
+    let children: Json[] = [];
+    const configs: ConfigJson[] = [];
+    for (const step of [pods, pods.filter((p) => p.name !== middle), pods.filter((p) => p.name !== middle && p.name !== tail)]) {
+      const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached', step)], children }));
+      children = observedChildren(parent, res.body['children'] as Json[]);
+      configs.push(configOf(res.body));
+    }
+    const [, withHole, tailGone] = configs as [ConfigJson, ConfigJson, ConfigJson];
+    t.same(tailGone.pools['memcached']!.weights?.slice(-2), [0, 0], `${size} pods: the hole stays, and the tail's slot becomes one`);
+    const before = compileConfig(withHole);
+    const after = compileConfig(tailGone);
+    const survivors = live(tailGone);
+    const moved = KEYS.filter((key) => survivors.has(before.firstDestination(key)!) && before.firstDestination(key) !== after.firstDestination(key));
+    t.equal(moved.length, 0, `${size} pods: no key a survivor holds moves`);
+  }
+});

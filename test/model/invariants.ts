@@ -257,7 +257,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     if (pool) {
       const holes = pool.weights?.filter((w) => w === 0).length ?? 0;
       must(status.servers === pool.servers.length - holes && status.holes === holes, `${label}: status says ${status.servers} servers, ${status.holes} holes; config.json has ${JSON.stringify(pool)}`);
-      checkHoles(label, pool, tree, status.name);
+      checkHoles(label, pool, before, tree, status.name);
     } else {
       must(status.servers === 0, `${label}: ${status.servers} servers in status, none in config.json`);
     }
@@ -357,11 +357,17 @@ function checkMembers(
   }
   const survivors = before.servers.filter((s, i) => before.weights?.[i] !== 0 && live.includes(s));
   const moved = survivors.filter((s) => pool.servers.indexOf(s) !== before.servers.indexOf(s));
+  const uncompacted = slotsWithoutCompaction(before, members);
+  const compacted = uncompacted.holes * 2 > uncompacted.length;
+  // While an older hole stays, the list keeps its length: WeightedCh3 over another length would move the keys that
+  // hole's server had, rehashed onto live servers since it left, to other live servers.
+  if (olderHoleStays(before, pool) && !compacted) {
+    must(pool.servers.length === before.servers.length, `${label}: an older hole stays, yet the list changed length: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
+  }
   if (moved.length === 0) return;
   // DESIGN 6: survivors move only in the compaction, when holes would exceed half the slots, and only down into a hole.
-  const uncompacted = slotsWithoutCompaction(before, members);
   must(
-    uncompacted.holes * 2 > uncompacted.length,
+    compacted,
     `${label}: ${JSON.stringify(moved)} changed index without a compaction (${uncompacted.holes} holes in ${uncompacted.length} slots): ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`,
   );
   for (const s of moved) must(pool.servers.indexOf(s) < before.servers.indexOf(s), `${label}: ${s} moved up in a compaction`);
@@ -372,7 +378,7 @@ function checkMembers(
  * The slots before any compaction: survivors in place, a returning address
  * in its own hole, newcomers into the holes in order, then into the slots of
  * terminating members, then appended; a terminating pod without a slot gets
- * none (unless nothing else is left); trailing holes dropped.
+ * none (unless nothing else is left); trailing holes dropped when no older hole stays.
  */
 function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { length: number; holes: number } {
   const present = new Set(members.map((m) => m.address));
@@ -392,18 +398,22 @@ function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { leng
   for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] === null) slots[i] = newcomers.shift()!;
   for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] !== null && leaving.has(slots[i]!)) slots[i] = newcomers.shift()!;
   slots.push(...newcomers);
-  while (slots.length > 0 && slots[slots.length - 1] === null) slots.pop();
+  const olderHole = slots.some((s, i) => s === null && before.weights?.[i] === 0);
+  while (!olderHole && slots.length > 0 && slots[slots.length - 1] === null) slots.pop();
   return { length: slots.length, holes: slots.filter((s) => s === null).length };
 }
 
-/** Holes are weight-0 entries: never trailing, never more than half, never a key's destination. */
-function checkHoles(label: string, pool: Pool, tree: RouteTree, name: string): void {
+/**
+ * Holes are weight-0 entries: trailing only behind an older hole (whose rehashed keys a shorter list would move
+ * again), never more than half, never a key's destination.
+ */
+function checkHoles(label: string, pool: Pool, before: Pool | undefined, tree: RouteTree, name: string): void {
   if (!pool.weights) return;
   must(pool.weights.length === pool.servers.length && pool.weights.every((w) => w === 0 || w === 1), `${label}: weights ${JSON.stringify(pool.weights)}`);
   const holes = new Set(pool.servers.filter((_, i) => pool.weights![i] === 0));
   stats.holes++;
   must(holes.size > 0, `${label}: weights without a hole (a pool without holes has none)`);
-  must(pool.weights[pool.weights.length - 1] === 1, `${label}: a trailing hole ${JSON.stringify(pool)}`);
+  must(pool.weights[pool.weights.length - 1] === 1 || olderHoleStays(before, pool), `${label}: a trailing hole with no older hole ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
   must(holes.size * 2 <= pool.servers.length, `${label}: ${holes.size} holes in ${pool.servers.length} slots, more than half`);
   const only = tree.withRoute(`PoolRoute|${name}`);
   for (const key of KEYS) {
@@ -411,6 +421,10 @@ function checkHoles(label: string, pool: Pool, tree: RouteTree, name: string): v
     must(to !== undefined && !holes.has(to), `${label}: key ${key} is routed to ${String(to)}, a weight-0 hole`);
   }
 }
+
+/** Whether a hole of `before` is still a hole of `pool`, at its index. */
+const olderHoleStays = (before: Pool | undefined, pool: Pool): boolean =>
+  before !== undefined && pool.weights !== undefined && pool.weights.some((w, i) => w === 0 && before.weights?.[i] === 0 && before.servers[i] === pool.servers[i]);
 
 /** Pool names a route refers to: `PoolRoute|NAME`, `Pool|NAME`, `{type: PoolRoute, pool: NAME}`. */
 function collectPoolNames(route: unknown, into: Set<string>): void {
