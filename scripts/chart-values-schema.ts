@@ -16,7 +16,9 @@ import {
   IMAGE_TAG_AND_DIGEST,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
+  QUANTITY,
 } from '../src/api/formats.js';
+import type { PodSecurityContext, ResourceRequirements, SecurityContext } from 'kubernetes-types/core/v1.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -50,9 +52,18 @@ const imageReference = { type: 'string', maxLength: 512, pattern: IMAGE_REFERENC
 /** What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. */
 const closed = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties });
 
+/**
+ * The fields of a Kubernetes type, each left for the API server to check, but no others: a field of the pod's
+ * securityContext given in the container's (`fsGroup`) would be dropped by the API server without a word. The
+ * lists are checked against kubernetes-types (1.30); fields of later versions are added by hand.
+ */
+const fieldsOf = <T>(fields: Record<keyof T, true>, later: string[] = []) =>
+  closed(Object.fromEntries([...Object.keys(fields), ...later].map((field) => [field, {}])));
+const quantities = { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: QUANTITY } };
+
 export function chartValuesSchema() {
   return {
-    $schema: 'https://json-schema.org/draft-07/schema#',
+    $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'memcached-operator chart values',
     ...closed({
       image: closed({
@@ -95,7 +106,10 @@ export function chartValuesSchema() {
           not: { required: ['value', 'valueFrom'] },
         },
       },
-      resources: { type: 'object' },
+      resources: {
+        ...fieldsOf<ResourceRequirements>({ claims: true, limits: true, requests: true }),
+        properties: { claims: { type: 'array' }, limits: quantities, requests: quantities },
+      },
       podDisruptionBudget: closed({
         enabled: { type: 'boolean' },
         // At least one pod, or a percentage of at least 1%: 0 would block every drain of the hook's nodes.
@@ -134,9 +148,37 @@ export function chartValuesSchema() {
         pattern: '^([0-9]{1,5}(\\.[0-9]{1,3})?h)?([0-9]{1,7}(\\.[0-9]{1,3})?m)?([0-9]{1,9}(\\.[0-9]{1,3})?s)?([0-9]{1,12}ms)?$',
         not: { pattern: '^([0.]+(ms|s|m|h))+$' },
       },
-      // A PodSecurityContext and a SecurityContext, which the API server checks.
-      podSecurityContext: { type: 'object' },
-      securityContext: { type: 'object' },
+      // A PodSecurityContext and a SecurityContext: their fields' values the API server checks.
+      podSecurityContext: fieldsOf<PodSecurityContext>(
+        {
+          appArmorProfile: true,
+          fsGroup: true,
+          fsGroupChangePolicy: true,
+          runAsGroup: true,
+          runAsNonRoot: true,
+          runAsUser: true,
+          seLinuxOptions: true,
+          seccompProfile: true,
+          supplementalGroups: true,
+          sysctls: true,
+          windowsOptions: true,
+        },
+        ['seLinuxChangePolicy', 'supplementalGroupsPolicy'],
+      ),
+      securityContext: fieldsOf<SecurityContext>({
+        allowPrivilegeEscalation: true,
+        appArmorProfile: true,
+        capabilities: true,
+        privileged: true,
+        procMount: true,
+        readOnlyRootFilesystem: true,
+        runAsGroup: true,
+        runAsNonRoot: true,
+        runAsUser: true,
+        seLinuxOptions: true,
+        seccompProfile: true,
+        windowsOptions: true,
+      }),
       podAnnotations: stringMap,
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: { type: 'object' } },

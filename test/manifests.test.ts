@@ -512,7 +512,15 @@ t.test('the chart', async (t) => {
     ['extraEnv[0].name=NODE_OPTIONS,extraEnv[0].value=768', 'a value --set makes a number: the API server refuses it'],
     ['extraEnv[0].name=TZ,extraEnv[0].vaule=UTC', 'a misspelt key of an EnvVar'],
     ['extraEnv[0].name=TZ,extraEnv[0].value=UTC,extraEnv[0].valueFrom.configMapKeyRef.name=tz', 'value and valueFrom both: the API server refuses it'],
+    ['securityContext.fsGroup=5', "the pod's field in the container's securityContext: the API server would drop it without a word"],
+    ['podSecurityContext.readOnlyRootFilesystem=true', "the container's field in the pod's"],
+    ['resources.limit.memory=512Mi', 'a misspelt key of resources'],
+    ['resources.limits.memory=512MB', 'no quantity: the API server refuses it'],
   ];
+  // What values.schema.json leaves open stays open: the fields of later Kubernetes versions, and null to remove a default.
+  for (const value of ['podSecurityContext.supplementalGroupsPolicy=Strict', 'podSecurityContext.runAsUser=null', 'securityContext.capabilities.add[0]=NET_ADMIN', 'resources=null', 'resources.limits.cpu=2']) {
+    t.doesNotThrow(() => helmTemplate('--set', value), `${value}: accepted`);
+  }
   // A private registry on a port, and a digest after the tag, are image references the kubelet reads.
   const pinned = helmTemplate('--set', 'image.repository=localhost:5000/team/memcached-operator', '--set', 'image.tag=0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '--set', 'podDisruptionBudget.maxUnavailable=50%');
   t.equal(hookContainer(one(pinned, 'Deployment')).image, 'localhost:5000/team/memcached-operator:0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
