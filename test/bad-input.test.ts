@@ -92,6 +92,18 @@ t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
   const hugeGeneration = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
   ((hugeGeneration['parent'] as Json)['metadata'] as Json)['generation'] = 1e300;
   expectJsonError(t, await raw(JSON.stringify(hugeGeneration), 'application/json'), 400, /^metadata\.generation: must be <= 9007199254740991$/);
+  // Addresses and hostnames become server names in config.json: what no IP, DNS name or label has is refused.
+  const withAddress = (edit: (endpoint: any) => void) => {
+    const body = structuredClone(withSpec({ serviceName: 'memcached-pool1' }));
+    const first = Object.values((body['related'] as any)['EndpointSlice.discovery.k8s.io/v1'] as Record<string, any>)[0];
+    edit(first.endpoints[1]);
+    return raw(JSON.stringify(body), 'application/json');
+  };
+  for (const address of ['10.0.0.1\n', '10.0.0.1/24', 'evil"host', '', '10.0.0.1 ']) {
+    expectJsonError(t, await withAddress((e) => (e.addresses = [address])), 400, /\.endpoints\[1\]\.addresses\[0\]: (must be an IP address or a DNS name: letters, digits, '\.', ':' or '-'|is required)$/);
+  }
+  expectJsonError(t, await withAddress((e) => (e.hostname = 'Memcached_1')), 400, /\.endpoints\[1\]\.hostname: must be a DNS-1123 label/);
+  for (const address of ['fd00:10:244::5', '10.244.1.7', 'memcached-0.example.com']) t.equal((await withAddress((e) => (e.addresses = [address]))).statusCode, 200, `${address}: an address`);
 });
 
 t.test('objects under any key are checked, keys with line breaks too', async (t) => {

@@ -51,6 +51,12 @@ export const QUALIFIED_NAME_PART_MAX_LENGTH = 63;
 /** A qualified name's longest: a DNS name's prefix, the slash, and the name part. */
 export const QUALIFIED_NAME_MAX_LENGTH = DNS_NAME_MAX_LENGTH + 1 + QUALIFIED_NAME_PART_MAX_LENGTH;
 
+/**
+ * An endpoint's address, as far as it reaches a server name: an IP (v4, or v6) or a DNS name (an FQDN slice's).
+ * The API server checks each form; this keeps out what no form has (spaces, quotes, line breaks, a slash).
+ */
+export const ENDPOINT_ADDRESS = '^[0-9A-Za-z.:-]+$';
+
 export const ABSOLUTE_PATH = '^/';
 
 /** resource.Quantity's grammar, as Kubernetes' CRD generator (controller-gen) writes it for every ResourceList. */
@@ -67,5 +73,6 @@ export const PATTERN_MEANINGS: ReadonlyMap<string, string> = new Map([
   [QUANTITY, "must be a quantity: a number with an optional suffix (e.g. '500m', '0.5', '128Mi' or '1Gi')"],
   [IMAGE_REFERENCE, "must be an image reference as the kubelet reads one: an optional registry host, a repository path in lower case, then an optional ':tag' and '@algorithm:hex' digest, without spaces (e.g. 'ghcr.io/org/mcrouter:0.41.0')"],
   [ABSOLUTE_PATH, "must be an absolute path (starting with '/')"],
+  [ENDPOINT_ADDRESS, "must be an IP address or a DNS name: letters, digits, '.', ':' or '-'"],
   [DNS1123_SUBDOMAIN, "must be a DNS-1123 subdomain: lower case letters, digits, '-' or '.', starting and ending with a letter or digit (e.g. 'example.com')"],
 ]);

@@ -4,7 +4,7 @@
  * The objects the hook emits are typed with `kubernetes-types` instead.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { DNS_LABEL_MAX_LENGTH, DNS_NAME_MAX_LENGTH } from './formats.js';
+import { DNS1123_LABEL, DNS_LABEL_MAX_LENGTH, DNS_NAME_MAX_LENGTH, ENDPOINT_ADDRESS } from './formats.js';
 import { MapOf } from './map.js';
 import { ANNOTATION_PREFIX } from './memcached-proxy.js';
 
@@ -77,8 +77,8 @@ const ObjectReference = Type.Object(
 
 const EndpointAddress = Type.Object(
   {
-    ip: Type.String({ maxLength: 64 }),
-    hostname: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH })),
+    ip: Type.String({ maxLength: 64, pattern: ENDPOINT_ADDRESS }),
+    hostname: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1123_LABEL })),
     nodeName: Type.Optional(Type.String()),
     targetRef: Type.Optional(Nullable(ObjectReference)),
   },
@@ -110,7 +110,7 @@ export const Endpoints = kubeObject(ObjectMeta, {
 const Endpoint = Type.Object(
   {
     // The API server's own limits (discovery validation): an FQDN slice's addresses are DNS subdomains (253).
-    addresses: Type.Array(Type.String({ maxLength: DNS_NAME_MAX_LENGTH }), { maxItems: 100 }),
+    addresses: Type.Array(Type.String({ maxLength: DNS_NAME_MAX_LENGTH, pattern: ENDPOINT_ADDRESS }), { maxItems: 100 }),
     conditions: Type.Optional(
       Type.Object(
         {
@@ -121,7 +121,7 @@ const Endpoint = Type.Object(
         open,
       ),
     ),
-    hostname: Type.Optional(Nullable(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH }))),
+    hostname: Type.Optional(Nullable(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1123_LABEL }))),
     nodeName: Type.Optional(Nullable(Type.String())),
     targetRef: Type.Optional(Nullable(ObjectReference)),
   },
