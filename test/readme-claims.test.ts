@@ -180,11 +180,10 @@ t.test('a first list lists every member, terminating ones too', async (t) => {
   t.same(poolOf(again.body, 'memcached-deploy'), { servers: ['10.244.2.2:11211', '10.244.2.4:11211'] }, 'a current list: no slot for the terminating newcomer');
 });
 
-t.test('holes: a departed middle server stays with weight 0; compacted only beyond half the slots; trailing holes dropped unless an older hole stays', async (t) => {
+t.test('holes: a departed middle server stays with weight 0; compacted only beyond half the slots; trailing holes dropped up to an older one', async (t) => {
   // README, "Slot order": "A server that leaves a middle slot leaves a **hole**: its address stays with weight 0
-  // in the pool's `weights` ... Trailing holes are dropped when every hole is one this sync opened; while an older
-  // hole stays, so does the list's length, trailing holes included ... Holes are compacted only when they would
-  // exceed half the slots."
+  // in the pool's `weights` ... Trailing holes this sync opened are dropped; an older hole stays, at the tail too,
+  // until a newcomer fills it ... Holes are compacted only when they would exceed half the slots."
   const svc = service({ name: 'memcached-deploy' });
   const pods = deploymentPods('memcached-deploy', 6);
   const ip = ['10.244.2.2', '10.244.2.3', '10.244.2.4', '10.244.2.5', '10.244.2.6', '10.244.2.7'].map((a) => `${a}:11211`);
@@ -207,20 +206,20 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
   t.same(beyond.pool, { servers: [ip[0], ip[5]] }, 'four holes of six would exceed half: compacted, trailing holes dropped');
   t.same([beyond.status.servers, beyond.status.pools[0].holes], [2, 0]);
 
-  // [a, hole, c], then c leaves: two holes of three would exceed half, and compaction leaves [a].
+  // [a, hole, c], then c leaves: c's slot goes, the older hole stays, one of two: not compacted.
   const small = new Synced({ serviceName: 'memcached-deploy' });
   const three = pods.slice(0, 3);
   const list = async (keep: Pod[]) => poolOf((await small.sync([svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
   t.same(await list(three), { servers: ip.slice(0, 3) });
   t.same(await list([three[0]!, three[2]!]), { servers: ip.slice(0, 3), weights: [1, 0, 1] }, '[a, hole, c]');
-  t.same(await list([three[0]!]), { servers: [ip[0]] }, 'c leaves: [a], compacted');
-  // [a, b, c, d]: c leaves, then d: the older hole stays, and so does the list's length. Both at once: dropped.
+  t.same(await list([three[0]!]), { servers: ip.slice(0, 2), weights: [1, 0] }, 'c leaves: [a, hole]');
+  // [a, b, c, d]: c leaves, then d: d's slot goes, c's older hole stays. Both at once: both dropped.
   const four = pods.slice(0, 4);
   const older = new Synced({ serviceName: 'memcached-deploy' });
   const listed = async (keep: Pod[], at = older) => poolOf((await at.sync([svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
   t.same(await listed(four), { servers: ip.slice(0, 4) });
   t.same(await listed([four[0]!, four[1]!, four[3]!]), { servers: ip.slice(0, 4), weights: [1, 1, 0, 1] }, '[a, b, hole, d]');
-  t.same(await listed([four[0]!, four[1]!]), { servers: ip.slice(0, 4), weights: [1, 1, 0, 0] }, 'd leaves behind the older hole: kept, the length too');
+  t.same(await listed([four[0]!, four[1]!]), { servers: ip.slice(0, 3), weights: [1, 1, 0] }, "d leaves: its slot goes, the older hole stays, at the tail now");
   t.same(await listed(four), { servers: ip.slice(0, 4) }, 'both back: each in its own hole');
   const together = new Synced({ serviceName: 'memcached-deploy' });
   t.same(await listed(four, together), { servers: ip.slice(0, 4) });

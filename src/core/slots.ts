@@ -205,11 +205,14 @@ function withHoles(
       holes--;
     }
   };
-  // Trailing holes go only when every hole is this sync's: their servers' keys are lost anyway, and a shorter list
-  // moves no other key (Ch3 is consistent). An older hole's keys have been rehashed onto live servers since it
-  // opened, and WeightedCh3 over a list of another length would rehash them again, to other live servers: it stays,
-  // as every other hole does, until a server fills it or compaction.
-  if (!slots.some((m, i) => m < 0 && current.weights?.[i] === 0)) dropTrailingHoles();
+  // Trailing holes go while they are this sync's: their servers' keys are lost anyway, and Ch3 being consistent, a
+  // shorter list moves no other key. An older hole's keys have been rehashed onto live servers since it opened, and
+  // dropped, it would send them to other live servers (WeightedCh3 rehashes over the list's length): it stays, at
+  // the tail too, until a server fills it or compaction.
+  while (slots.length > 0 && slots[slots.length - 1]! < 0 && current.weights?.[slots.length - 1] !== 0) {
+    slots.pop();
+    holes--;
+  }
   // Compaction: the tail server moves into the first hole (its keys move once) until holes are at most half.
   let firstHole = 0;
   while (holes > slots.length * MAX_HOLE_SHARE) {

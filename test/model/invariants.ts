@@ -359,10 +359,12 @@ function checkMembers(
   const moved = survivors.filter((s) => pool.servers.indexOf(s) !== before.servers.indexOf(s));
   const uncompacted = slotsWithoutCompaction(before, members);
   const compacted = uncompacted.holes * 2 > uncompacted.length;
-  // While an older hole stays, the list keeps its length: WeightedCh3 over another length would move the keys that
-  // hole's server had, rehashed onto live servers since it left, to other live servers.
-  if (olderHoleStays(before, pool) && !compacted) {
-    must(pool.servers.length === before.servers.length, `${label}: an older hole stays, yet the list changed length: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
+  // An older hole is never dropped outside a compaction: WeightedCh3 would move the keys its server had, rehashed
+  // onto live servers since it left, to other live servers.
+  if (!compacted) {
+    before.weights?.forEach((w, i) => {
+      if (w === 0) must(i < pool.servers.length, `${label}: the older hole at ${i} dropped without a compaction: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
+    });
   }
   if (moved.length === 0) return;
   // DESIGN 6: survivors move only in the compaction, when holes would exceed half the slots, and only down into a hole.
@@ -378,7 +380,7 @@ function checkMembers(
  * The slots before any compaction: survivors in place, a returning address
  * in its own hole, newcomers into the holes in order, then into the slots of
  * terminating members, then appended; a terminating pod without a slot gets
- * none (unless nothing else is left); trailing holes dropped when no older hole stays.
+ * none (unless nothing else is left); trailing holes dropped up to an older one.
  */
 function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { length: number; holes: number } {
   const present = new Set(members.map((m) => m.address));
@@ -398,14 +400,13 @@ function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { leng
   for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] === null) slots[i] = newcomers.shift()!;
   for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] !== null && leaving.has(slots[i]!)) slots[i] = newcomers.shift()!;
   slots.push(...newcomers);
-  const olderHole = slots.some((s, i) => s === null && before.weights?.[i] === 0);
-  while (!olderHole && slots.length > 0 && slots[slots.length - 1] === null) slots.pop();
+  while (slots.length > 0 && slots[slots.length - 1] === null && before.weights?.[slots.length - 1] !== 0) slots.pop();
   return { length: slots.length, holes: slots.filter((s) => s === null).length };
 }
 
 /**
- * Holes are weight-0 entries: trailing only behind an older hole (whose rehashed keys a shorter list would move
- * again), never more than half, never a key's destination.
+ * Holes are weight-0 entries: trailing only when older (dropped, their rehashed keys would move again), never more
+ * than half, never a key's destination.
  */
 function checkHoles(label: string, pool: Pool, before: Pool | undefined, tree: RouteTree, name: string): void {
   if (!pool.weights) return;
@@ -413,7 +414,9 @@ function checkHoles(label: string, pool: Pool, before: Pool | undefined, tree: R
   const holes = new Set(pool.servers.filter((_, i) => pool.weights![i] === 0));
   stats.holes++;
   must(holes.size > 0, `${label}: weights without a hole (a pool without holes has none)`);
-  must(pool.weights[pool.weights.length - 1] === 1 || olderHoleStays(before, pool), `${label}: a trailing hole with no older hole ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
+  const last = pool.weights.length - 1;
+  const olderAtTail = before !== undefined && before.weights?.[last] === 0 && before.servers[last] === pool.servers[last];
+  must(pool.weights[last] === 1 || olderAtTail, `${label}: a trailing hole that is not an older one ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
   must(holes.size * 2 <= pool.servers.length, `${label}: ${holes.size} holes in ${pool.servers.length} slots, more than half`);
   const only = tree.withRoute(`PoolRoute|${name}`);
   for (const key of KEYS) {
@@ -421,10 +424,6 @@ function checkHoles(label: string, pool: Pool, before: Pool | undefined, tree: R
     must(to !== undefined && !holes.has(to), `${label}: key ${key} is routed to ${String(to)}, a weight-0 hole`);
   }
 }
-
-/** Whether a hole of `before` is still a hole of `pool`, at its index. */
-const olderHoleStays = (before: Pool | undefined, pool: Pool): boolean =>
-  before !== undefined && pool.weights !== undefined && pool.weights.some((w, i) => w === 0 && before.weights?.[i] === 0 && before.servers[i] === pool.servers[i]);
 
 /** Pool names a route refers to: `PoolRoute|NAME`, `Pool|NAME`, `{type: PoolRoute, pool: NAME}`. */
 function collectPoolNames(route: unknown, into: Set<string>): void {
