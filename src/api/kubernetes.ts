@@ -6,10 +6,10 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { DNS1123_LABEL, DNS_LABEL_MAX_LENGTH, DNS_NAME_MAX_LENGTH, ENDPOINT_ADDRESS } from './formats.js';
 import { MapOf } from './map.js';
+import { Nullable } from './nullable.js';
 import { ANNOTATION_PREFIX } from './memcached-proxy.js';
 
 const open = { additionalProperties: true } as const;
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** The label that ties an EndpointSlice to its Service (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';

@@ -18,6 +18,7 @@ import {
   QUANTITY,
 } from './formats.js';
 import { MapOf } from './map.js';
+import { Nullable } from './nullable.js';
 
 export const GROUP = 'ianlewis.org';
 export const VERSION = 'v1alpha1';
@@ -210,20 +211,17 @@ const Resources = (description: string) =>
     { description },
   );
 
-/** A field the API server drops when null (every field of these Kubernetes types is `omitempty`): the hook takes a null too. */
-const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
-
 /**
  * A toleration, typed as a pod's (the hook copies it into the Deployment): an unknown effect or operator is
  * refused at `kubectl apply`, not when Metacontroller applies the Deployment. The key's form is checked by the hook.
  */
 export const Toleration = Type.Object(
   {
-    key: Nullable(Type.String({ maxLength: QUALIFIED_NAME_MAX_LENGTH, description: 'The taint key; empty (with operator Exists) matches every taint.' })),
-    operator: Nullable(enumOf(['Exists', 'Equal', ''] as const, 'Exists or Equal (also "").')),
-    value: Nullable(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE, description: 'The taint value; empty with operator Exists.' })),
-    effect: Nullable(enumOf(['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const, 'The taint effect matched; empty matches all.')),
-    tolerationSeconds: Nullable(Type.Integer({ description: 'How long a NoExecute taint is tolerated.' })),
+    key: Type.Optional(Nullable(Type.String({ maxLength: QUALIFIED_NAME_MAX_LENGTH, description: 'The taint key; empty (with operator Exists) matches every taint.' }))),
+    operator: Type.Optional(Nullable(enumOf(['Exists', 'Equal', ''] as const, 'Exists or Equal (also "").'))),
+    value: Type.Optional(Nullable(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE, description: 'The taint value; empty with operator Exists.' }))),
+    effect: Type.Optional(Nullable(enumOf(['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const, 'The taint effect matched; empty matches all.'))),
+    tolerationSeconds: Type.Optional(Nullable(Type.Integer({ description: 'How long a NoExecute taint is tolerated.' }))),
   },
   {
     description: 'A toleration, as a pod takes one.',
@@ -409,7 +407,7 @@ export const MemcachedProxy = Type.Object(
     kind: Type.Literal(KIND),
     metadata: ProxyMetadata,
     spec: MemcachedProxySpec,
-    status: Type.Optional(Type.Union([MemcachedProxyStatus, Type.Null()])),
+    status: Type.Optional(Nullable(MemcachedProxyStatus)),
   },
   { 'x-kubernetes-validations': [CEL_RULES.proxyName, CEL_RULES.ownServiceName] },
 );

@@ -27,7 +27,7 @@ const QUALIFIED_NAME_MESSAGE =
   "with a letter or digit, with an optional DNS subdomain prefix and '/' (e.g. 'MyName', 'my.name' or 'example.com/my-name')";
 
 /** Kubernetes' IsQualifiedName: label keys, annotation keys (in lower case), resource names, taint keys. */
-export function isQualifiedName(value: string): boolean {
+function isQualifiedName(value: string): boolean {
   const parts = value.split('/');
   if (parts.length > 2) return false;
   const name = parts.at(-1)!;
