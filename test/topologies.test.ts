@@ -43,9 +43,10 @@ const sync = async (spec: Json, related = cluster) => {
 // ---------------------------------------------------------------------------
 // What mcrouter must do, from the rules alone (DESIGN 7 and mcrouter's route
 // handle docs). A sharded level picks one child by its hash of the routing key
-// plus the level's salt `level-DEPTH` (for Crc32 followed by DEPTH dashes, so that no
-// two levels' salts have one length: CRC-32 is affine, and equal lengths would
-// correlate the levels' picks); a replicated level writes to every live
+// plus its salt `level-N`, N the sharded levels above it (for Crc32 followed by N
+// dashes, so that no two levels' salts have one length: CRC-32 is affine, and equal
+// lengths would correlate the levels' picks; replicated levels hash no key, and do not
+// count); a replicated level writes to every live
 // child and reads from one, the others being fallbacks.
 
 interface RuleJson {
@@ -71,7 +72,7 @@ function pick(hash: Hash, key: string, salt: string, tags: string[]): number {
 /** mcrouter's LatestRoute tries at most failover_count (default 5) children. */
 const LATEST_FAILOVER_COUNT = 5;
 
-function expected(rule: RuleJson, key: string, reads: boolean, depth = 0): Destinations {
+function expected(rule: RuleJson, key: string, reads: boolean, shards = 0): Destinations {
   const type = rule.type ?? 'sharded';
   const one = (server: string): Destinations => ({ primary: [server], fallbacks: [] });
   if (rule.service) {
@@ -82,10 +83,10 @@ function expected(rule: RuleJson, key: string, reads: boolean, depth = 0): Desti
   const children = rule.children!;
   if (type === 'sharded') {
     const hash = rule.hash ?? 'Ch3';
-    const index = pick(hash, key, `level-${depth}${hash === 'Crc32' ? '-'.repeat(depth) : ''}`, children.map(label));
-    return expected(children[index]!, key, reads, depth + 1);
+    const index = pick(hash, key, `level-${shards}${hash === 'Crc32' ? '-'.repeat(shards) : ''}`, children.map(label));
+    return expected(children[index]!, key, reads, shards + 1);
   }
-  return replicas(children.map((c) => expected(c, key, reads, depth + 1)), rule, reads);
+  return replicas(children.map((c) => expected(c, key, reads, shards)), rule, reads);
 }
 
 function replicas(children: Destinations[], rule: RuleJson, reads: boolean): Destinations {

@@ -554,3 +554,28 @@ t.test('a pool that a Ch3 rule and a replicated or Crc32 rule both use gets no h
     t.same(back['memcached-deploy'], { servers: [first[0], first[2], first[3], '10.244.9.7:11211'] }, `Ch3 and ${what}: a newcomer appended`);
   }
 });
+
+t.test('a sharded group wrapped in a replicated rule (a second zone) keeps its salt, and its keys stay where they are', async (t) => {
+  const services = ['zone-a-1', 'zone-a-2', 'zone-b-1', 'zone-b-2'];
+  const related = services.flatMap((name, i) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 3).map((p, j) => ({ ...p, ip: `10.244.${50 + i}.${j + 2}` })))]);
+  const zone = (a: string, b: string, hash: string) => ({ type: 'sharded', hash, children: [{ service: { name: a } }, { service: { name: b } }] });
+  const keys = sampleKeys(5000);
+  for (const hash of ['Ch3', 'Crc32']) {
+    let observed: Json[] | undefined;
+    let status: Json | undefined;
+    const sync = async (rules: Json) => {
+      const parent = proxy({ name: 'zones', spec: { rules }, ...(status ? { status } : {}) });
+      const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+      t.equal(res.statusCode, 200);
+      status = res.body['status'] as Json;
+      observed = observedChildren(parent, res.body['children'] as Json[]);
+      return { tree: compileConfig(configOf(res.body)), keyspaceMoved: (status['lastChange'] as { keyspaceMoved?: number } | undefined)?.keyspaceMoved };
+    };
+    const alone = await sync(zone('zone-a-1', 'zone-a-2', hash));
+    const wrapped = await sync({ type: 'replicated', children: [zone('zone-a-1', 'zone-a-2', hash)] });
+    t.equal(wrapped.keyspaceMoved, 0, `${hash}: wrapped alone, no key moves`);
+    t.ok(keys.every((k) => wrapped.tree.firstDestination(k) === alone.tree.firstDestination(k)), `${hash}: every key reads from the server it did`);
+    const zones = await sync({ type: 'replicated', children: [zone('zone-a-1', 'zone-a-2', hash), zone('zone-b-1', 'zone-b-2', hash)] });
+    t.ok(keys.every((k) => zones.tree.route(k, 'set').primary.includes(alone.tree.firstDestination(k)!)), `${hash}: a second zone added, every key is still written where it was`);
+  }
+});

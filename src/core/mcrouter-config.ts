@@ -104,9 +104,10 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     return { type: 'PoolRoute', pool: name, hash: { hash_func: 'Rendezvous', tags: list.servers } };
   };
 
-  const groupRoute = (group: GroupNode, ops: Operations, depth: number): Route => {
+  /** `shards`: the sharded groups above, whose salts this one's must differ from. */
+  const groupRoute = (group: GroupNode, ops: Operations, depth: number, shards: number): Route => {
     if (group.children.every(isEmpty)) return errorRoute('memcached-operator: no servers in any child rule');
-    const child = (c: RouteNode, childOps: Operations) => route(c, childOps, depth + 1);
+    const child = (c: RouteNode, childOps: Operations) => route(c, childOps, depth + 1, group.type === 'sharded' ? shards + 1 : shards);
     if (group.type === 'replicated') {
       // An empty replica is left out so writes still succeed on the others.
       const live = group.children.filter((c) => !isEmpty(c));
@@ -115,26 +116,28 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     // A sharded child keeps its position even when empty: dropping it would remap every other child's keys.
     const children = group.children.map((c) => child(c, ops));
     // Without a salt, Ch3 over Ch3 pools picks correlated indexes (furc_hash(k, 2) = 0 leaves
-    // furc_hash(k, 3) in {0, 2}): a third of the servers would get no keys. One salt per depth
-    // makes every level pick independently and stays the same when children come and go.
-    const salt = saltAt(depth, group.hash);
+    // furc_hash(k, 3) in {0, 2}): a third of the servers would get no keys. One salt per sharded level
+    // makes every level pick independently and stays the same when children come and go. Replicated levels do
+    // not count, as they hash no key: a sharded group later wrapped in a replicated rule (a second zone) keeps
+    // its salt, and its keys stay where they are (a salt by depth moved half of them).
+    const salt = saltAt(shards, group.hash);
     if (group.hash !== 'Rendezvous') return { type: 'HashRoute', children, hash_func: group.hash, salt };
     // Rendezvous scores each child by its tag: a name of the child's subtree, so keys stay put while its servers change.
     return { type: 'HashRoute', children, hash_func: 'Rendezvous', salt, tags: rendezvousTags(group.children) };
   };
 
-  const route = (node: RouteNode, ops: Operations, depth: number): Route =>
-    node.kind === 'leaf' ? leafRoute(node, ops, depth) : groupRoute(node, ops, depth);
-  return { pools, route: route(root, 'all', 0) };
+  const route = (node: RouteNode, ops: Operations, depth: number, shards: number): Route =>
+    node.kind === 'leaf' ? leafRoute(node, ops, depth) : groupRoute(node, ops, depth, shards);
+  return { pools, route: route(root, 'all', 0, 0) };
 }
 
 /**
- * The salt of a sharded group at `depth`: mcrouter hashes the routing key with the salt appended. CRC-32 is
- * affine, so with salts of one length the CRCs of `key + "level-0"` and `key + "level-1"` differ by a
- * constant: a Crc32 group over Crc32 groups of 2 would send every key to 2 of its 4 pools. A Crc32 salt is
- * one character longer at each depth (a leaf's pool hashes the bare key), so no two levels share a length.
+ * The salt of a sharded group below `shards` sharded groups: mcrouter hashes the routing key with the salt
+ * appended. CRC-32 is affine, so with salts of one length the CRCs of `key + "level-0"` and `key + "level-1"`
+ * differ by a constant: a Crc32 group over Crc32 groups of 2 would send every key to 2 of its 4 pools. A Crc32
+ * salt is one character longer at each level (a leaf's pool hashes the bare key), so no two levels share a length.
  */
-const saltAt = (depth: number, hash: Hash): string => (hash === 'Crc32' ? `level-${depth}${'-'.repeat(depth)}` : `level-${depth}`);
+const saltAt = (shards: number, hash: Hash): string => (hash === 'Crc32' ? `level-${shards}${'-'.repeat(shards)}` : `level-${shards}`);
 
 const errorRoute = (response: string): Route => ({ type: 'ErrorRoute', response });
 
