@@ -199,27 +199,24 @@ function withHoles(
   while (next < newcomers.length) slots.push(newcomers[next++]!);
 
   let holes = slots.reduce((n, m) => (m < 0 ? n + 1 : n), 0);
-  const dropTrailingHoles = () => {
-    while (slots.length > 0 && slots[slots.length - 1]! < 0) {
+  // Trailing holes go while they are this sync's: their servers' keys are lost anyway, and Ch3 being consistent, a
+  // shorter list moves no other key. An older hole's keys have been rehashed onto live servers since it opened, and
+  // dropped, it would send them to other live servers (WeightedCh3 rehashes over the list's length): it stays, at
+  // the tail too, until a server fills it or compaction, which moves keys anyway.
+  const dropTrailingHoles = (olderToo: boolean) => {
+    while (slots.length > 0 && slots[slots.length - 1]! < 0 && (olderToo || current.weights?.[slots.length - 1] !== 0)) {
       slots.pop();
       holes--;
     }
   };
-  // Trailing holes go while they are this sync's: their servers' keys are lost anyway, and Ch3 being consistent, a
-  // shorter list moves no other key. An older hole's keys have been rehashed onto live servers since it opened, and
-  // dropped, it would send them to other live servers (WeightedCh3 rehashes over the list's length): it stays, at
-  // the tail too, until a server fills it or compaction.
-  while (slots.length > 0 && slots[slots.length - 1]! < 0 && current.weights?.[slots.length - 1] !== 0) {
-    slots.pop();
-    holes--;
-  }
+  dropTrailingHoles(false);
   // Compaction: the tail server moves into the first hole (its keys move once) until holes are at most half.
   let firstHole = 0;
   while (holes > slots.length * MAX_HOLE_SHARE) {
     while (slots[firstHole]! >= 0) firstHole++;
     slots[firstHole] = slots.pop()!;
     holes--;
-    dropTrailingHoles();
+    dropTrailingHoles(true);
   }
   return spell(slots, holeAddress, holes);
 }
