@@ -8,6 +8,7 @@
  */
 import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
 import { CEL_RULES, type McrouterSpec } from '../api/memcached-proxy.js';
+import { keyStep } from './field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
 
 type Resources = NonNullable<McrouterSpec['resources']>;
@@ -36,7 +37,6 @@ function isQualifiedName(value: string): boolean {
   return name.length <= QUALIFIED_NAME_PART_MAX_LENGTH && NAME_PART.test(name);
 }
 
-const shown = (key: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
 
 /** The container resources a pod may ask for by a name without a prefix. */
 const CONTAINER_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
@@ -74,7 +74,7 @@ function hugePagesFault(name: string, value: QuantityValue): string | undefined 
 function quantitiesOf(list: Record<string, string | number> | undefined, path: string): Map<string, QuantityValue> | TemplateFault {
   const values = new Map<string, QuantityValue>();
   for (const [name, quantity] of Object.entries(list ?? {})) {
-    const field = `${path}${shown(name)}`;
+    const field = `${path}${keyStep(name)}`;
     const nameFault = resourceNameFault(name);
     if (nameFault) return { field, message: `resource name ${JSON.stringify(name)} ${nameFault}` };
     // Beyond what the schema's grammar refuses, ParseQuantity refuses a fractional exponent, and one past int32.
@@ -97,16 +97,16 @@ function resourcesFault(resources: Resources | undefined, path: string): Templat
   const requests = quantitiesOf(resources.requests, `${path}.requests`);
   if (!(requests instanceof Map)) return requests;
   for (const [name, request] of requests) {
-    const field = `${path}.requests${shown(name)}`;
     const limit = limits.get(name);
-    const limitText = String(resources.limits?.[name]);
     if (limit === undefined) {
       if (!overcommits(name)) return { field: `${path}.limits`, message: `must be set for ${name}: a request of it needs a limit equal to it` };
-    } else if (!overcommits(name) && compareQuantityValues(request, limit) !== 0) {
-      return { field, message: `must be equal to ${name} limit of ${limitText}` };
-    } else if (compareQuantityValues(request, limit) > 0) {
-      return { field, message: `must be less than or equal to ${name} limit of ${limitText}` };
+      continue;
     }
+    const field = `${path}.requests${keyStep(name)}`;
+    const order = compareQuantityValues(request, limit);
+    const limitText = String(resources.limits?.[name]);
+    if (!overcommits(name) && order !== 0) return { field, message: `must be equal to ${name} limit of ${limitText}` };
+    if (order > 0) return { field, message: `must be less than or equal to ${name} limit of ${limitText}` };
   }
   const names = [...limits.keys(), ...requests.keys()];
   if (names.some((name) => name.startsWith(HUGE_PAGES)) && !names.some((name) => name === 'cpu' || name === 'memory')) {
@@ -133,7 +133,7 @@ function tolerationsFault(tolerations: readonly Toleration[] | undefined, path: 
  */
 function keysFault(map: Record<string, unknown> | undefined, path: string, caseless = false): TemplateFault | undefined {
   const key = Object.keys(map ?? {}).find((k) => !isQualifiedName(caseless ? k.toLowerCase() : k));
-  return key === undefined ? undefined : { field: `${path}${shown(key)}`, message: `key ${JSON.stringify(key.slice(0, 320))} ${QUALIFIED_NAME_MESSAGE}` };
+  return key === undefined ? undefined : { field: `${path}${keyStep(key)}`, message: `key ${JSON.stringify(key.slice(0, 320))} ${QUALIFIED_NAME_MESSAGE}` };
 }
 
 /** The first field of spec.mcrouter that the API server would refuse in the Deployment, if any. */

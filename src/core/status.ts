@@ -86,6 +86,10 @@ export function configGraceLeft(since: string | undefined, now: string): number 
   return CONFIG_APPLY_GRACE_SECONDS - secondsSince(since, now);
 }
 
+/** Whether the observed Deployment is the one this sync asks for: Metacontroller has applied it. */
+const deploymentIsCurrent = (input: StatusInput): boolean =>
+  input.observed.deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] === input.deploymentSpecHash;
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** How many of the things at fault a message names: `status.pools` has every pool's reason. */
@@ -147,7 +151,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
   }
   // Before the pools too: the Deployment stays as it is until the spec is fixed. Only while the observed one is not
   // the one asked for: should the API server take it after all (a check of ours stricter than a newer version's), it is.
-  const fault = input.observed.deployment?.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== input.deploymentSpecHash ? input.templateFault() : undefined;
+  const fault = deploymentIsCurrent(input) ? undefined : input.templateFault();
   if (fault) {
     return {
       reason: 'InvalidSpec',
@@ -245,7 +249,7 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
         : '';
     return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
   }
-  const current = deployment.metadata.annotations?.[SPEC_HASH_ANNOTATION] === input.deploymentSpecHash;
+  const current = deploymentIsCurrent(input);
   // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
   // this is not the proxy's doing, and Metacontroller sets the count back with this answer.
   const scaled = deployment.spec?.replicas;

@@ -5,6 +5,7 @@
  * object is wrong), anything else is 400 (the request is not a hook request).
  */
 import { PATTERN_MEANINGS } from '../api/formats.js';
+import { keyStep } from '../core/field-path.js';
 
 export interface SchemaError {
   keyword: string;
@@ -41,8 +42,7 @@ export function fieldOfPath(path: readonly (string | number)[]): string {
   let field = '';
   for (const p of parts) {
     if (/^(0|[1-9][0-9]*)$/.test(p)) field += `[${p}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) field += field === '' ? p : `.${p}`;
-    else field += `[${JSON.stringify(p)}]`;
+    else field += keyStep(p, field === '');
     if (field.length > MAX_FIELD) return `${field.slice(0, MAX_FIELD)}…`;
   }
   return field === '' ? 'body' : field;
