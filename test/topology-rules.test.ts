@@ -76,7 +76,8 @@ t.test('a missing Service under a replicated rule is left out; writes still reac
 t.test('every child empty: the rule becomes ErrorRoute; a sharded child keeps its position', async (t) => {
   const allGone = await sync({ rules: { type: 'replicated', children: [{ service: { name: 'gone-1' } }, { type: 'replicated', service: { name: 'gone-2' } }] } });
   t.equal(allGone.statusCode, 200);
-  t.match(configOf(allGone.body), { pools: {}, route: { type: 'ErrorRoute', response: /no servers/ } });
+  // What a client gets with every failed reply names what to fix: each Service under the rule.
+  t.match(configOf(allGone.body), { pools: {}, route: { type: 'ErrorRoute', response: 'memcached-operator: no servers for services gone-1, gone-2' } });
   t.same(compileConfig(configOf(allGone.body)).route('k', 'set'), { primary: [], fallbacks: [] });
 
   // A sharded rule over [replicated(...), shard-c]: with the replicas gone, their keys fail and shard-c keeps exactly its keys.
@@ -84,7 +85,9 @@ t.test('every child empty: the rule becomes ErrorRoute; a sharded child keeps it
   const live = compileConfig(configOf((await sync(tree(['shard-a', 'shard-b']))).body));
   const gone = await sync(tree(['gone-1', 'gone-2']));
   const goneConfig = configOf(gone.body);
-  t.match(goneConfig.route, { type: 'HashRoute', children: [{ type: 'ErrorRoute' }, 'PoolRoute|shard-c'] });
+  t.match(goneConfig.route, { type: 'HashRoute', children: [{ type: 'ErrorRoute', response: 'memcached-operator: no servers for services gone-1, gone-2' }, 'PoolRoute|shard-c'] });
+  const many = await sync({ rules: { type: 'replicated', children: ['g1', 'g2', 'g1', 'g3', 'g4', 'g5', 'g6', 'g7'].map((name) => ({ service: { name } })) } });
+  t.equal((configOf(many.body).route as Json)['response'], 'memcached-operator: no servers for services g1, g2, g3, g4, g5 and 2 more', 'each Service once, the first five');
   const holed = compileConfig(goneConfig);
   let failed = 0;
   for (const key of keys) {
@@ -513,6 +516,31 @@ t.test('Rendezvous over children: one distinct tag per child, unchanged when ser
     if (now === dns('shard-a', 3)) toNew++;
   }
   t.ok(toNew > 0, `keys moved only within shard-a, ${toNew} onto its new server`);
+});
+
+t.test('Rendezvous over children: a leaf child is tagged by its Service, whatever its pool is named', async (t) => {
+  // A Service used on a second port, elsewhere in the tree, renames its pool SERVICE-PORT: the group's tags must
+  // not follow, or an edit in another branch would move this group's keys.
+  const group = { hash: 'Rendezvous', children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-b' } }, { service: { name: 'shard-c' } }] };
+  const rendezvousTags = (body: Json): unknown[] => {
+    const found: unknown[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (typeof v !== 'object' || v === null) return;
+      const o = v as Json;
+      if (o['type'] === 'HashRoute' && o['hash_func'] === 'Rendezvous') found.push(o['tags']);
+      Object.values(o).forEach(walk);
+    };
+    walk(configOf(body).route);
+    // A replicated rule repeats the group under each of its operation routes.
+    return [...new Set(found.map((tags) => JSON.stringify(tags)))].map((tags) => JSON.parse(tags) as unknown);
+  };
+  const tags = [['shard-a', 'shard-b', 'shard-c']];
+  const alone = await sync({ rules: { type: 'replicated', children: [group, { service: { name: 'shard-c' } }] } });
+  t.same(rendezvousTags(alone.body), tags);
+  const twoPorts = await sync({ rules: { type: 'replicated', children: [group, { service: { name: 'shard-a', port: 11212 } }] } });
+  t.ok(Object.keys(configOf(twoPorts.body).pools as Json).includes('shard-a-11211'), 'shard-a\'s pool is renamed for its port');
+  t.same(rendezvousTags(twoPorts.body), tags, 'the group\'s tags are unchanged');
 });
 
 t.test('bad trees: 422 naming the path of the field', async (t) => {

@@ -17,6 +17,12 @@ export interface McrouterConfig {
   route: Route;
 }
 
+/** A config, and the pools it routes keys to that have no servers (an ErrorRoute in their place): their keys fail. */
+export interface BuiltConfig {
+  config: McrouterConfig;
+  failing: ReadonlySet<string>;
+}
+
 /**
  * Operations that take the read policy. All four are known to mcrouter 0.36
  * (its Memcache.idl: get, gets, metaget, lease-get). `gat`/`gats` are left
@@ -63,8 +69,14 @@ function distinct(routes: Route[]): Route[] {
 }
 
 /** Builds the config; `servers` gives each pool's list by name (empty when it has none). */
-export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>): McrouterConfig {
+export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, ServerList>): BuiltConfig {
   const pools: Record<string, ServerList> = {};
+  // An empty pool that a replicated rule leaves out fails nothing: its rule's other replicas take its requests.
+  const failing = new Set<string>();
+  const fail = (node: RouteNode, response: string): Route => {
+    for (const leaf of leavesOf(node)) failing.add(leaf.pool.name);
+    return errorRoute(response);
+  };
   // A Rendezvous leaf lists its pool's servers again as tags, and a pool may be one leaf of thousands:
   // counted as they are written, so that a config no ConfigMap can hold is refused before it is rendered.
   let tagBytes = 0;
@@ -91,7 +103,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
 
   const leafRoute = (leaf: LeafNode, ops: Operations, depth: number): Route => {
     const list = servers.get(leaf.pool.name);
-    if (!list || list.servers.length === 0) return errorRoute(`memcached-operator: no servers for service ${leaf.pool.service}`);
+    if (!list || list.servers.length === 0) return fail(leaf, `memcached-operator: no servers for ${servicesNamed(leaf)}`);
     const name = leaf.pool.name;
     pools[name] = list.weights ? { servers: list.servers, weights: list.weights } : { servers: list.servers };
     // `Pool|NAME` is the pool's server list itself: every server a replica.
@@ -106,7 +118,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
 
   /** `shards`: the sharded groups above, whose salts this one's must differ from. */
   const groupRoute = (group: GroupNode, ops: Operations, depth: number, shards: number): Route => {
-    if (group.children.every(isEmpty)) return errorRoute('memcached-operator: no servers in any child rule');
+    if (group.children.every(isEmpty)) return fail(group, `memcached-operator: no servers for ${servicesNamed(group)}`);
     const child = (c: RouteNode, childOps: Operations) => route(c, childOps, depth + 1, group.type === 'sharded' ? shards + 1 : shards);
     if (group.type === 'replicated') {
       // An empty replica is left out so writes still succeed on the others.
@@ -128,7 +140,8 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
 
   const route = (node: RouteNode, ops: Operations, depth: number, shards: number): Route =>
     node.kind === 'leaf' ? leafRoute(node, ops, depth) : groupRoute(node, ops, depth, shards);
-  return { pools, route: route(root, 'all', 0, 0) };
+  const config = { pools, route: route(root, 'all', 0, 0) };
+  return { config, failing };
 }
 
 /**
@@ -155,9 +168,26 @@ export class ConfigTooLargeError extends Error {
   }
 }
 
-/** A stable name for a subtree: its pool, or the rule type over its children's names. */
+/** How many Services an ErrorRoute's message names at most: mcrouter sends it with every failed reply. */
+const NAMED_SERVICES_MAX = 5;
+
+const leavesOf = (node: RouteNode): LeafNode[] => (node.kind === 'leaf' ? [node] : node.children.flatMap(leavesOf));
+
+/** The Services a subtree routes to, each once, in the order the rules name them: what its ErrorRoute's message says. */
+function servicesNamed(node: RouteNode): string {
+  const all = [...new Set(leavesOf(node).map((leaf) => leaf.pool.service))];
+  const shown = all.slice(0, NAMED_SERVICES_MAX).join(', ');
+  const more = all.length > NAMED_SERVICES_MAX ? ` and ${all.length - NAMED_SERVICES_MAX} more` : '';
+  return `${all.length === 1 ? 'service' : 'services'} ${shown}${more}`;
+}
+
+/**
+ * A stable name for a subtree: its Service as the rule names it, or the rule type over its children's names. Not
+ * the pool's name: that becomes SERVICE-PORT once another rule, anywhere in the tree, uses the Service on a second
+ * port, and a tag changed by an edit elsewhere would move this group's keys.
+ */
 const nodeLabel = (node: RouteNode): string =>
-  node.kind === 'leaf' ? node.pool.name : `${node.type}(${node.children.map(nodeLabel).join(',')})`;
+  node.kind === 'leaf' ? node.pool.service : `${node.type}(${node.children.map(nodeLabel).join(',')})`;
 
 /**
  * One tag per child, all distinct: mcrouter gives a key to the first of equal

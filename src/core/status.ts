@@ -47,6 +47,8 @@ export type ReadyReason =
 export interface StatusInput {
   parent: MemcachedProxy;
   pools: PoolOutcome[];
+  /** The pools whose keys fail for want of servers (buildConfig's `failing`). */
+  failing: ReadonlySet<string>;
   configHash: string;
   /** When the status first reported `configHash`. */
   configSince: string;
@@ -160,17 +162,17 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
         'so its pods keep the spec they have until this is fixed; the config and the other children are applied',
     };
   }
-  return poolsReadiness(input.pools, input.parent, input.scaledToZero) ?? rolloutReadiness(input, servers, readyServers);
+  return poolsReadiness(input) ?? rolloutReadiness(input, servers, readyServers);
 }
 
 /** Why some pool cannot serve (its Service or port missing, no servers, none ready), or undefined when every pool can. */
-function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy, scaledToZero: (service: string) => string[]): Readiness | undefined {
+function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): Readiness | undefined {
   const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
   if (missing.length > 0) {
     const names = listed(missing.map((p) => p.ref.service));
     return {
       reason: 'ServiceNotFound',
-      message: `Service ${names} not found in namespace ${parent.metadata.namespace}${keptNote(missing)}`,
+      message: `Service ${names} not found in namespace ${parent.metadata.namespace}${keptNote(missing, failing)}`,
     };
   }
   const noPort = pools.filter((p) => p.membership.state === 'PortNotFound');
@@ -183,7 +185,7 @@ function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy, scaledToZe
       }),
       '; ',
     );
-    return { reason: 'PortNotFound', message: `${what}${keptNote(noPort)}` };
+    return { reason: 'PortNotFound', message: `${what}${keptNote(noPort, failing)}` };
   }
   const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
   if (empty.length > 0) {
@@ -213,7 +215,7 @@ function poolsReadiness(pools: PoolOutcome[], parent: MemcachedProxy, scaledToZe
         .filter((p) => withoutPort(p) > 0)
         .map((p) => `Service ${p.ref.service} lists ${plural(withoutPort(p), 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: ${whyWithoutPort(p)}`),
     ];
-    return { reason: 'NoServers', message: `${listed(what, '; ')}${keptNote(empty)}` };
+    return { reason: 'NoServers', message: `${listed(what, '; ')}${keptNote(empty, failing)}` };
   }
   // Not-ready endpoints stay servers (a readiness blip must not reshuffle the keys), but a pool with none
   // ready is one whose requests go to pods Kubernetes does not count as serving: starting, failing, or terminating.
@@ -359,17 +361,34 @@ function targetOf(names: string[]): string {
   return `${names.slice(0, shown).join(',')},… (${names.length - shown} more)`;
 }
 
-/** Says whether each pool without members still routes to the servers of the current config, or fails. */
-function keptNote(pools: PoolOutcome[]): string {
+/**
+ * Says what becomes of the requests of each pool without members: it still routes to the servers of the current
+ * config; or its keys fail, where the route needs it (a sharded rule keeps its position, a lone pool is the route);
+ * or a replicated rule leaves it out and its other replicas serve (`failing`: the pools whose keys fail).
+ */
+function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
   const kept = pools.filter((p) => p.slots.servers.length > 0);
-  const none = pools.filter((p) => p.slots.servers.length === 0);
-  if (kept.length === 0) return '; no request reaches it until it has servers';
-  const keeping = `keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
-  if (none.length === 0) return `; ${keeping}`;
-  // Some kept, some not: the others' keys get errors, which a message about the kept ones alone would hide.
-  // Named as pools: one Service behind two ports may be on both sides.
-  const named = (list: PoolOutcome[]) => `${list.length === 1 ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}`;
-  return `; ${keeping} for ${named(kept)}; no request reaches ${named(none)} until ${none.length === 1 ? 'it has' : 'they have'} servers`;
+  const failed = pools.filter((p) => p.slots.servers.length === 0 && failing.has(p.ref.name));
+  const leftOut = pools.filter((p) => p.slots.servers.length === 0 && !failing.has(p.ref.name));
+  // Of one fate, the message's Services are the subject; of several, each is named, as pools: one Service behind
+  // two ports may be on two sides. The others' keys failing must not hide behind a note about the kept ones.
+  const mixed = [kept, failed, leftOut].filter((list) => list.length > 0).length > 1;
+  const one = (list: PoolOutcome[]) => list.length === 1;
+  const named = (list: PoolOutcome[]) => `${one(list) ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}`;
+  const until = (list: PoolOutcome[]) => `until ${one(list) ? 'it has' : 'they have'} servers`;
+  const notes: string[] = [];
+  if (kept.length > 0) {
+    const keeping = `keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
+    notes.push(mixed ? `${keeping} for ${named(kept)}` : keeping);
+  }
+  if (failed.length > 0) {
+    notes.push(`requests for ${mixed ? `the keys of ${named(failed)}` : one(failed) ? 'its keys' : 'their keys'} fail ${until(failed)}`);
+  }
+  if (leftOut.length > 0) {
+    const subject = mixed ? named(leftOut) : one(leftOut) ? 'it' : 'they';
+    notes.push(`${subject} ${one(leftOut) ? 'is' : 'are'} left out of ${one(leftOut) ? 'its' : 'their'} replicated rule ${until(leftOut)}`);
+  }
+  return `; ${notes.join('; ')}`;
 }
 
 /**

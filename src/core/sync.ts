@@ -95,10 +95,11 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
 
   const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
   let config: McrouterConfig;
+  let failing: ReadonlySet<string>;
   let text: string;
   let identities: string;
   try {
-    config = buildConfig(topology.root, lists);
+    ({ config, failing } = buildConfig(topology.root, lists));
     identities = renderPoolIdentities(topology.pools, config.pools);
     text = renderConfig(config, identities.length);
   } catch (error) {
@@ -143,6 +144,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     status: statusOf({
       parent,
       pools: outcomes,
+      failing,
       configHash: hash,
       configSince,
       observed: {
