@@ -50,7 +50,7 @@ export interface HookMetrics {
   registry: Registry;
   observe(hook: Hook, outcome: Outcome, seconds: number): void;
   clientError(reason: ClientError): void;
-  /** A request for a path that is no hook: a CompositeController's `path` with a typo shows here. */
+  /** A request for a path that is no hook (or a hook's path with another method): a CompositeController's `path` with a typo shows here. */
   notFound(): void;
   /** A request the body budget turned away: refused unread (503), or cut as its bytes passed IN_FLIGHT_BODY_LIMIT. */
   bodyBudget(action: BodyBudgetAction): void;
@@ -85,7 +85,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   // No path label: anyone can send any path, and each would be a series.
   const notFound = new Counter({
     name: 'memcached_operator_not_found_total',
-    help: 'Requests for a path that is none of the hook\'s (404), such as a CompositeController hook path with a typo.',
+    help: 'Requests for a path that is none of the hook\'s, or a hook\'s path with another method than POST (404), such as a CompositeController hook path with a typo.',
     registers: [registry],
   });
   notFound.inc(0);
