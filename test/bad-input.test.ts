@@ -276,15 +276,31 @@ t.test('prototype pollution is refused, never merged, naming the key', async (t)
   };
   await refused('spec.__proto__')(withKey((r) => r.parent.spec, '__proto__', { polluted: true }));
   await refused('spec.constructor')(withKey((r) => r.parent.spec, 'constructor', { prototype: { polluted: true } }));
-  await refused('controller.spec.__proto__')(withKey((r) => r.controller.spec, '__proto__', 1));
-  // Escaped, deep in related objects, or a top-level key: the parsed keys are checked, not the text.
+  await refused('spec.mcrouter.affinity.__proto__')(
+    withKey((r) => ((r.parent.spec.mcrouter = { affinity: { nodeAffinity: {} } }), r.parent.spec.mcrouter.affinity), '__proto__', { polluted: true }),
+  );
+  await refused('status.__proto__')(withKey((r) => ((r.parent.status = {}), r.parent.status), '__proto__', 1));
+  // Escaped, or a top-level key: the parsed keys are checked, not the text.
   await refused('spec.__proto__')(body.replace('"serviceName":', '"\\u005f_proto__":1,"serviceName":'));
   await refused('__proto__')(`{"__proto__":{"polluted":true},${body.slice(1)}`);
+  // Outside the parent such a key is data, read by name or not at all: objects the API server stores with one
+  // (another team's StatefulSet, a key added by hand to the proxy's ConfigMap) must not turn every sync away.
+  const accepted = async (payload: string, what: string) => {
+    const res = await raw(payload, 'application/json');
+    t.equal(res.statusCode, 200, what);
+    t.equal((JSON.parse(res.body) as { children: unknown[] }).children.length, 3, `${what}: every child still answered`);
+  };
   const slices = 'EndpointSlice.discovery.k8s.io/v1';
   const sliceKey = Object.keys((JSON.parse(body) as { related: Record<string, Json> }).related[slices]!)[0]!;
-  await refused(`related["${slices}"]["${sliceKey}"].endpoints[1].conditions.__proto__`)(
-    withKey((r) => r.related[slices][sliceKey].endpoints[1].conditions, '__proto__', { ready: false }),
+  await accepted(withKey((r) => r.related[slices][sliceKey].endpoints[1].conditions, '__proto__', { ready: false }), 'in a slice');
+  const statefulSets = 'StatefulSet.apps/v1';
+  const other = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'other-app', namespace: 'default' }, spec: { replicas: 1, template: { spec: { volumes: [{ name: 'v', csi: { driver: 'x.example.com', volumeAttributes: {} } }] } } } };
+  await accepted(
+    withKey((r) => ((r.related[statefulSets] = { ...r.related[statefulSets], 'default/other-app': other }), r.related[statefulSets]['default/other-app'].spec.template.spec.volumes[0].csi.volumeAttributes), '__proto__', 'x'),
+    'in an unrelated StatefulSet',
   );
+  await accepted(withKey((r) => r.controller.spec, '__proto__', 1), 'in the controller');
+  await accepted(withKey((r) => r.controller, 'constructor', { prototype: {} }), 'a constructor in the controller');
   // Keys are the sender's: a field spelt from long ones is cut.
   const long = 'k'.repeat(1000);
   const cut = await raw(withKey((r) => ((r.parent.spec[long] = {}), r.parent.spec[long]), '__proto__', 1), 'application/json');

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { DNS_NAME_MAX_LENGTH } from '../api/formats.js';
-import { locateJsonHazard } from '../core/json-hazard.js';
+import { locateJsonHazard, type GuardedKeys } from '../core/json-hazard.js';
 import { fieldOfPath } from './validation-error.js';
 
 /** The namespace and name of a hook body's parent, as far as the body (valid or not) has them as strings. */
@@ -43,6 +43,16 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 
 /**
+ * Where a hook request may hold no prototype key: its own keys, and the parent, whose fields the hook copies
+ * into the children it writes (`affinity`, `resources`, annotations: merged with defaults) and whose status it
+ * carries. Elsewhere such a key is data the hook reads by name or not at all, and an object the API server
+ * stores with one (a CSI volume's `volumeAttributes` in another team's StatefulSet, a key added by hand to the
+ * proxy's ConfigMap) would otherwise turn away every sync of every proxy that is sent it: Metacontroller would
+ * apply nothing, and nothing in the loop could clear it.
+ */
+const GUARDED: GuardedKeys = (key) => key === 'parent';
+
+/**
  * Fastify's content-type parser for application/json, taking the body as a string: Fastify decodes the
  * whole body as UTF-8 into the V8 heap. Decoding an ASCII body as Latin-1 is faster on its own, but Node
  * keeps a Latin-1 string of more than 1 MB outside the heap, in malloc'd memory that only a full collection
@@ -63,7 +73,7 @@ export function jsonBodyParser(jsonDepthLimit: number) {
     } catch {
       return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
     }
-    const found = locateJsonHazard(value, jsonDepthLimit);
+    const found = locateJsonHazard(value, jsonDepthLimit, GUARDED);
     if (found === undefined) return done(null, value);
     const field = fieldOfPath(found.path);
     const message =
