@@ -51,35 +51,35 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   };
 
   const noService = await post(app, '/sync', syncRequest({ parent: cache(), related: [] }));
-  check(t, noService.body, 'False', 'ServiceNotFound', /^Service memcached-pool1 not found in namespace default; requests for its keys fail until it has servers$/);
+  check(t, noService.body, 'False', 'ServiceNotFound', /^Service memcached-pool1 not found in namespace default; requests routed to it fail until it has servers$/);
 
   const otherPort = await post(app, '/sync', syncRequest({ parent: cache({}, { spec: { servicePort: 'admin' } }), related: members([0]) }));
   check(t, otherPort.body, 'False', 'PortNotFound', /^Service memcached-pool1 has no port "admin" \(ports: memcache\/11211\)/);
 
   const noEndpoints = await post(app, '/sync', syncRequest({ parent: cache(), related: members([]) }));
-  check(t, noEndpoints.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests for its keys fail until it has servers$/);
+  check(t, noEndpoints.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests routed to it fail until it has servers$/);
   // Why none, where the request tells: a Service without a selector, whose endpoints only its owner writes; a StatefulSet scaled to 0.
   const unselected = await post(app, '/sync', syncRequest({ parent: cache(), related: [service({ name: 'memcached-pool1', selector: null })] }));
-  check(t, unselected.body, 'False', 'NoServers', /^Service memcached-pool1 has no selector, and no endpoints written for it; requests for its keys fail until it has servers$/);
+  check(t, unselected.body, 'False', 'NoServers', /^Service memcached-pool1 has no selector, and no endpoints written for it; requests routed to it fail until it has servers$/);
   const governed = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0), statefulSet('other', 0)] }));
-  check(t, governed.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet memcached-pool1 is scaled to 0; requests for its keys fail until it has servers$/);
+  check(t, governed.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet memcached-pool1 is scaled to 0; requests routed to it fail until it has servers$/);
   // Named by its serviceName only (its pods' DNS names), the selector matching other pods: scaling it up would list nothing.
   const elsewhere = statefulSet('memcached-pool1-old', 0, { serviceName: 'old' });
   (elsewhere['spec'] as Json)['serviceName'] = 'memcached-pool1';
   const unrelated = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), elsewhere] }));
-  check(t, unrelated.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests for its keys fail until it has servers$/);
+  check(t, unrelated.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests routed to it fail until it has servers$/);
   // Selected by its pods' labels (the StatefulSet governed by another, headless Service), and one still running, which is not named.
   const selecting = service({ name: 'memcached-pool1', selector: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': 'mc-peers' } });
   const sets = [statefulSet('mc-b', 0, { serviceName: 'mc-peers' }), statefulSet('mc-a', 0, { serviceName: 'mc-peers' }), statefulSet('mc-c', 2, { serviceName: 'mc-peers' })];
   const matched = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, ...sets] }));
-  check(t, matched.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a, mc-b are scaled to 0; requests for its keys fail until it has servers$/);
+  check(t, matched.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a, mc-b are scaled to 0; requests routed to it fail until it has servers$/);
   // Only the proxy's namespace, and a StatefulSet without spec.replicas wants one pod (the API server's default).
   const away = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0, { namespace: 'other' })] }));
-  check(t, away.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests for its keys fail until it has servers$/);
+  check(t, away.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests routed to it fail until it has servers$/);
   const unset = statefulSet('memcached-pool1', 1);
   delete (unset['spec'] as Json)['replicas'];
   const defaulted = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), unset] }));
-  check(t, defaulted.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests for its keys fail until it has servers$/);
+  check(t, defaulted.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests routed to it fail until it has servers$/);
 
   const { first, children, second } = await settled(cache(), members([0, 1, 2]));
   check(t, first.body, 'False', 'Progressing', /^waiting for Deployment cache-mcrouter, ConfigMap cache-mcrouter, Service cache to be created$/);
@@ -737,11 +737,11 @@ t.test('messages say what is happening: pools kept and pools failing, a Rollout 
   const res = await post(app, '/sync', syncRequest({ parent: three, related: pool('mc-a'), children: observed }));
   t.match(readyOf(res.body), {
     reason: 'ServiceNotFound',
-    message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for pool mc-b; requests for the keys of pool mc-c fail until it has servers',
+    message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for pool mc-b; requests routed to pool mc-c fail until it has servers',
   }, 'the pool that fails is named, not hidden behind the one kept');
   const four = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b', 'mc-c', 'mc-d']), generation: 2 });
   const many = await post(app, '/sync', syncRequest({ parent: four, related: [], children: observed }));
-  t.match(readyOf(many.body), { message: /; keeping the 4 servers of the current config for pools mc-a, mc-b; requests for the keys of pools mc-c, mc-d fail until they have servers$/ });
+  t.match(readyOf(many.body), { message: /; keeping the 4 servers of the current config for pools mc-a, mc-b; requests routed to pools mc-c, mc-d fail until they have servers$/ });
 
   // A replicated rule leaves an empty replica out, and its other replicas serve: only a pool the route needs fails.
   const replicas = proxy({ name: NAME, spec: { rules: { type: 'replicated', children: [{ service: { name: 'mc-a' } }, { service: { name: 'mc-z' } }] } } });
@@ -752,8 +752,19 @@ t.test('messages say what is happening: pools kept and pools failing, a Rollout 
   t.match(configOf(mixed.body).route, { type: 'HashRoute', children: [{}, { type: 'ErrorRoute', response: 'memcached-operator: no servers for service mc-y' }] });
   t.notMatch(JSON.stringify(configOf(mixed.body).route), /mc-z/, 'the empty replica is not routed to');
   t.match(readyOf(mixed.body), {
-    message: 'Service mc-z, mc-y not found in namespace default; requests for the keys of pool mc-y fail until it has servers; pool mc-z is left out of its replicated rule until it has servers',
+    message: 'Service mc-z, mc-y not found in namespace default; requests routed to pool mc-y fail until it has servers; pool mc-z is left out of its replicated rule until it has servers',
   });
+  // A shard inside a replica: its requests fail there (what the client sees is the replicated rule's policies').
+  const inReplica = proxy({ name: NAME, spec: { rules: { type: 'replicated', children: [{ children: [{ service: { name: 'mc-a' } }, { service: { name: 'mc-z' } }] }, { service: { name: 'mc-b' } }] } } });
+  const nested = await post(app, '/sync', syncRequest({ parent: inReplica, related: [...pool('mc-a'), ...pool('mc-b')] }));
+  t.match(readyOf(nested.body), { message: 'Service mc-z not found in namespace default; requests routed to it fail until it has servers' });
+  // One Service behind two pools is one subject: "it", as the message names one Service.
+  const twoPools = proxy({ name: NAME, spec: { rules: { children: [{ service: { name: 'mc-z', port: 11211 } }, { service: { name: 'mc-z', port: 11212 } }] } } });
+  const one = await post(app, '/sync', syncRequest({ parent: twoPools, related: [] }));
+  t.match(readyOf(one.body), { message: 'Service mc-z not found in namespace default; requests routed to it fail until it has servers' });
+  const twoReplicas = proxy({ name: NAME, spec: { rules: { type: 'replicated', children: [{ service: { name: 'mc-z', port: 11211 } }, { service: { name: 'mc-z', port: 11212 } }, { service: { name: 'mc-a' } }] } } });
+  const out = await post(app, '/sync', syncRequest({ parent: twoReplicas, related: pool('mc-a') }));
+  t.match(readyOf(out.body), { message: 'Service mc-z not found in namespace default; it is left out of its replicated rule until it has servers' });
 
   // reload Rollout: a replaced memcached pod is a new pod template.
   const rollout = cache({ reload: 'Rollout' });
@@ -828,13 +839,13 @@ t.test('Ready\'s message stays within the 32,768 characters the API server takes
   t.equal(wide.statusCode, 200);
   const first = Array.from({ length: 10 }, (_, j) => name(0, j)).join(', ');
   t.match(readyOf(wide.body), { status: 'False', reason: 'ServiceNotFound' });
-  t.equal(readyOf(wide.body).message, `Service ${first}, and 4086 more not found in namespace default; requests for their keys fail until they have servers`);
+  t.equal(readyOf(wide.body).message, `Service ${first}, and 4086 more not found in namespace default; requests routed to them fail until they have servers`);
   t.equal(statusOf(wide.body).pools.length, 4096, 'status.pools names every pool');
 
   // One Service behind two pools (one per port) is named once.
   const twoPorts = { rules: { type: 'replicated', children: [{ service: { name: 'gone', port: 11211 } }, { service: { name: 'gone', port: 'memcache' } }, { service: { name: 'also-gone' } }] } };
   const named = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: twoPorts }), related: [] }));
-  t.equal(readyOf(named.body).message, 'Service gone, also-gone not found in namespace default; requests for their keys fail until they have servers');
+  t.equal(readyOf(named.body).message, 'Service gone, also-gone not found in namespace default; requests routed to them fail until they have servers');
 
   // The Deployment controller's own message is quoted, and nothing bounds its length.
   const related = members([0, 1, 2]);

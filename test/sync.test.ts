@@ -639,7 +639,7 @@ t.test('a missing Service or no endpoints keeps the current config and says so',
   const fresh = await post(app, '/sync', syncRequest({ parent, related: [] }));
   t.same(configOf(fresh.body).route, { type: 'ErrorRoute', response: 'memcached-operator: no servers for service memcached-pool1' });
   t.same(configOf(fresh.body).pools, {});
-  t.match((fresh.body['status'] as any).conditions[0].message, /; requests for its keys fail until it has servers$/);
+  t.match((fresh.body['status'] as any).conditions[0].message, /; requests routed to it fail until it has servers$/);
 });
 
 t.test('Ready follows the observed Deployment; lastTransitionTime is carried over', async (t) => {

@@ -58,9 +58,24 @@ interface RuleJson {
   children?: RuleJson[];
 }
 
-/** Rendezvous tag of a child rule, as docs/replication.md documents it. */
-const label = (rule: RuleJson): string =>
-  rule.service ? rule.service.name : `${rule.type ?? 'sharded'}(${rule.children!.map(label).join(',')})`;
+/**
+ * Rendezvous tags of a group's children, as the README documents them: a leaf's Service, or SERVICE-PORT where the
+ * group has that Service on several ports; a group's type over its children's; `#2`, `#3` for a name used again.
+ */
+function labels(children: RuleJson[]): string[] {
+  const portOf = (rule: RuleJson) => rule.service!.port ?? 11211;
+  const ports = new Map<string, Set<string>>();
+  for (const c of children) if (c.service) ports.set(c.service.name, (ports.get(c.service.name) ?? new Set()).add(JSON.stringify(portOf(c))));
+  const seen = new Map<string, number>();
+  return children.map((c) => {
+    const name = c.service
+      ? ports.get(c.service.name)!.size > 1 ? `${c.service.name}-${portOf(c)}` : c.service.name
+      : `${c.type ?? 'sharded'}(${labels(c.children!).join(',')})`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}#${n}`;
+  });
+}
 
 function pick(hash: Hash, key: string, salt: string, tags: string[]): number {
   const input = hashInput(key, salt);
@@ -83,7 +98,7 @@ function expected(rule: RuleJson, key: string, reads: boolean, shards = 0): Dest
   const children = rule.children!;
   if (type === 'sharded') {
     const hash = rule.hash ?? 'Ch3';
-    const index = pick(hash, key, `level-${shards}${hash === 'Crc32' ? '-'.repeat(shards) : ''}`, children.map(label));
+    const index = pick(hash, key, `level-${shards}${hash === 'Crc32' ? '-'.repeat(shards) : ''}`, labels(children));
     return expected(children[index]!, key, reads, shards + 1);
   }
   return replicas(children.map((c) => expected(c, key, reads, shards)), rule, reads);

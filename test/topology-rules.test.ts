@@ -541,6 +541,17 @@ t.test('Rendezvous over children: a leaf child is tagged by its Service, whateve
   const twoPorts = await sync({ rules: { type: 'replicated', children: [group, { service: { name: 'shard-a', port: 11212 } }] } });
   t.ok(Object.keys(configOf(twoPorts.body).pools as Json).includes('shard-a-11211'), 'shard-a\'s pool is renamed for its port');
   t.same(rendezvousTags(twoPorts.body), tags, 'the group\'s tags are unchanged');
+
+  // One Service on two ports in the group: two pools, tagged by their ports, so that the tags follow the pools.
+  const ports = (first: number | string, second: number | string) => ({
+    rules: { hash: 'Rendezvous', children: [{ service: { name: 'shard-a', port: first } }, { service: { name: 'shard-a', port: second } }, { service: { name: 'shard-b' } }] },
+  });
+  const both = await sync(ports(11211, 11212));
+  t.same(rendezvousTags(both.body), [['shard-a-11211', 'shard-a-11212', 'shard-b']]);
+  const swapped = await sync(ports(11212, 11211));
+  t.same(rendezvousTags(swapped.body), [['shard-a-11212', 'shard-a-11211', 'shard-b']], 'swapping the two moves no key');
+  // The port that has no servers is named in its ErrorRoute: the other port of the Service serves.
+  t.same(((configOf(both.body).route as Json)['children'] as unknown[])[1], { type: 'ErrorRoute', response: 'memcached-operator: no servers for service shard-a port 11212' });
 });
 
 t.test('bad trees: 422 naming the path of the field', async (t) => {

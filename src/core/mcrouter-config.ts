@@ -8,7 +8,7 @@ import { parseConfigText } from '../mcrouter/config-text.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
-import type { GroupNode, LeafNode, RouteNode } from './topology.js';
+import { poolKey, type GroupNode, type LeafNode, type RouteNode } from './topology.js';
 
 export type Route = string | { [field: string]: unknown };
 
@@ -17,7 +17,7 @@ export interface McrouterConfig {
   route: Route;
 }
 
-/** A config, and the pools it routes keys to that have no servers (an ErrorRoute in their place): their keys fail. */
+/** A config, and the pools it sends requests to that have no servers (an ErrorRoute in their place): those requests fail. */
 export interface BuiltConfig {
   config: McrouterConfig;
   failing: ReadonlySet<string>;
@@ -173,21 +173,39 @@ const NAMED_SERVICES_MAX = 5;
 
 const leavesOf = (node: RouteNode): LeafNode[] => (node.kind === 'leaf' ? [node] : node.children.flatMap(leavesOf));
 
-/** The Services a subtree routes to, each once, in the order the rules name them: what its ErrorRoute's message says. */
+/**
+ * The pools a subtree routes to, each once, in the order the rules name them, as its ErrorRoute's message says
+ * them: a Service, with the port when the spec uses that Service on several (another port of it may serve).
+ */
 function servicesNamed(node: RouteNode): string {
-  const all = [...new Set(leavesOf(node).map((leaf) => leaf.pool.service))];
+  const pools = new Map(leavesOf(node).map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${pool.port}`]));
+  const all = [...pools.values()];
   const shown = all.slice(0, NAMED_SERVICES_MAX).join(', ');
   const more = all.length > NAMED_SERVICES_MAX ? ` and ${all.length - NAMED_SERVICES_MAX} more` : '';
   return `${all.length === 1 ? 'service' : 'services'} ${shown}${more}`;
 }
 
 /**
- * A stable name for a subtree: its Service as the rule names it, or the rule type over its children's names. Not
- * the pool's name: that becomes SERVICE-PORT once another rule, anywhere in the tree, uses the Service on a second
- * port, and a tag changed by an edit elsewhere would move this group's keys.
+ * Names for a group's children from what its rules say: a leaf is its Service, or SERVICE-PORT (the port as
+ * written) where the group reaches that Service on several ports; a group is its type over its children's names.
+ * Not the pool's name, which becomes SERVICE-PORT once any rule anywhere uses the Service on a second port: a tag
+ * changed by an edit elsewhere would move this group's keys. Nor the Service alone when the group has it on two
+ * ports: the two would be told apart by their order, and swapping them would move every key.
  */
-const nodeLabel = (node: RouteNode): string =>
-  node.kind === 'leaf' ? node.pool.service : `${node.type}(${node.children.map(nodeLabel).join(',')})`;
+function childLabels(children: readonly RouteNode[]): string[] {
+  const ports = new Map<string, Set<string>>();
+  for (const child of children) {
+    if (child.kind !== 'leaf') continue;
+    const seen = ports.get(child.pool.service) ?? new Set<string>();
+    seen.add(poolKey(child.pool.service, child.pool.port));
+    ports.set(child.pool.service, seen);
+  }
+  return children.map((child) => {
+    if (child.kind === 'group') return `${child.type}(${childLabels(child.children).join(',')})`;
+    const { service, port } = child.pool;
+    return ports.get(service)!.size > 1 ? `${service}-${port}` : service;
+  });
+}
 
 /**
  * One tag per child, all distinct: mcrouter gives a key to the first of equal
@@ -195,8 +213,7 @@ const nodeLabel = (node: RouteNode): string =>
  */
 function rendezvousTags(children: readonly RouteNode[]): string[] {
   const seen = new Map<string, number>();
-  return children.map((child) => {
-    const label = nodeLabel(child);
+  return childLabels(children).map((label) => {
     const n = (seen.get(label) ?? 0) + 1;
     seen.set(label, n);
     return n === 1 ? label : `${label}#${n}`;

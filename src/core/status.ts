@@ -47,7 +47,7 @@ export type ReadyReason =
 export interface StatusInput {
   parent: MemcachedProxy;
   pools: PoolOutcome[];
-  /** The pools whose keys fail for want of servers (buildConfig's `failing`). */
+  /** The pools the route sends requests to that have no servers, so those requests fail (buildConfig's `failing`). */
   failing: ReadonlySet<string>;
   configHash: string;
   /** When the status first reported `configHash`. */
@@ -363,30 +363,30 @@ function targetOf(names: string[]): string {
 
 /**
  * Says what becomes of the requests of each pool without members: it still routes to the servers of the current
- * config; or its keys fail, where the route needs it (a sharded rule keeps its position, a lone pool is the route);
- * or a replicated rule leaves it out and its other replicas serve (`failing`: the pools whose keys fail).
+ * config; or the requests the route sends it fail (`failing`: an ErrorRoute in its place, as a sharded rule keeps
+ * its position and a lone pool is the route); or a replicated rule leaves it out and its other replicas serve.
  */
 function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
   const kept = pools.filter((p) => p.slots.servers.length > 0);
   const failed = pools.filter((p) => p.slots.servers.length === 0 && failing.has(p.ref.name));
   const leftOut = pools.filter((p) => p.slots.servers.length === 0 && !failing.has(p.ref.name));
   // Of one fate, the message's Services are the subject; of several, each is named, as pools: one Service behind
-  // two ports may be on two sides. The others' keys failing must not hide behind a note about the kept ones.
+  // two ports may be on two sides. The others' requests failing must not hide behind a note about the kept ones.
   const mixed = [kept, failed, leftOut].filter((list) => list.length > 0).length > 1;
-  const one = (list: PoolOutcome[]) => list.length === 1;
-  const named = (list: PoolOutcome[]) => `${one(list) ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}`;
+  const one = (list: PoolOutcome[]) => (mixed ? list.length : new Set(list.map((p) => p.ref.service)).size) === 1;
+  const subject = (list: PoolOutcome[]) => (mixed ? `${one(list) ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}` : one(list) ? 'it' : 'they');
   const until = (list: PoolOutcome[]) => `until ${one(list) ? 'it has' : 'they have'} servers`;
   const notes: string[] = [];
   if (kept.length > 0) {
     const keeping = `keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
-    notes.push(mixed ? `${keeping} for ${named(kept)}` : keeping);
+    notes.push(mixed ? `${keeping} for ${subject(kept)}` : keeping);
   }
   if (failed.length > 0) {
-    notes.push(`requests for ${mixed ? `the keys of ${named(failed)}` : one(failed) ? 'its keys' : 'their keys'} fail ${until(failed)}`);
+    const to = subject(failed);
+    notes.push(`requests routed to ${to === 'they' ? 'them' : to} fail ${until(failed)}`);
   }
   if (leftOut.length > 0) {
-    const subject = mixed ? named(leftOut) : one(leftOut) ? 'it' : 'they';
-    notes.push(`${subject} ${one(leftOut) ? 'is' : 'are'} left out of ${one(leftOut) ? 'its' : 'their'} replicated rule ${until(leftOut)}`);
+    notes.push(`${subject(leftOut)} ${one(leftOut) ? 'is left out of its replicated rule' : 'are left out of their replicated rules'} ${until(leftOut)}`);
   }
   return `; ${notes.join('; ')}`;
 }
