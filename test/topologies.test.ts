@@ -59,17 +59,15 @@ interface RuleJson {
 }
 
 /**
- * Rendezvous tags of a group's children, as the README documents them: a leaf's Service, or SERVICE-PORT where the
- * group has that Service on several ports; a group's type over its children's; `#2`, `#3` for a name used again.
+ * Rendezvous tags of a group's children, as the README documents them: a leaf's Service, with `:PORT` for a port
+ * other than 11211 (`:"NAME"` for a named one); a group's type over its children's tags; `#2`, `#3` for a repeat.
  */
 function labels(children: RuleJson[]): string[] {
-  const portOf = (rule: RuleJson) => rule.service!.port ?? 11211;
-  const ports = new Map<string, Set<string>>();
-  for (const c of children) if (c.service) ports.set(c.service.name, (ports.get(c.service.name) ?? new Set()).add(JSON.stringify(portOf(c))));
   const seen = new Map<string, number>();
   return children.map((c) => {
+    const port = c.service?.port ?? 11211;
     const name = c.service
-      ? ports.get(c.service.name)!.size > 1 ? `${c.service.name}-${portOf(c)}` : c.service.name
+      ? port === 11211 ? c.service.name : `${c.service.name}:${JSON.stringify(port)}`
       : `${c.type ?? 'sharded'}(${labels(c.children!).join(',')})`;
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);

@@ -542,14 +542,22 @@ t.test('Rendezvous over children: a leaf child is tagged by its Service, whateve
   t.ok(Object.keys(configOf(twoPorts.body).pools as Json).includes('shard-a-11211'), 'shard-a\'s pool is renamed for its port');
   t.same(rendezvousTags(twoPorts.body), tags, 'the group\'s tags are unchanged');
 
-  // One Service on two ports in the group: two pools, tagged by their ports, so that the tags follow the pools.
+  // One Service on two ports in the group: two pools, each tagged by its own rule (the port when not the default),
+  // so that the tags follow the pools when reordered, and no sibling coming or going changes another's tag.
   const ports = (first: number | string, second: number | string) => ({
     rules: { hash: 'Rendezvous', children: [{ service: { name: 'shard-a', port: first } }, { service: { name: 'shard-a', port: second } }, { service: { name: 'shard-b' } }] },
   });
   const both = await sync(ports(11211, 11212));
-  t.same(rendezvousTags(both.body), [['shard-a-11211', 'shard-a-11212', 'shard-b']]);
+  t.same(rendezvousTags(both.body), [['shard-a', 'shard-a:11212', 'shard-b']]);
   const swapped = await sync(ports(11212, 11211));
-  t.same(rendezvousTags(swapped.body), [['shard-a-11212', 'shard-a-11211', 'shard-b']], 'swapping the two moves no key');
+  t.same(rendezvousTags(swapped.body), [['shard-a:11212', 'shard-a', 'shard-b']], 'swapping the two moves no key');
+  const spelt = await sync(ports(11211, '11211'));
+  t.same(rendezvousTags(spelt.body), [['shard-a', 'shard-a:"11211"', 'shard-b']], 'a port name of digits is another pool, another tag');
+  const named = await sync(ports(11211, 'admin'));
+  t.same(rendezvousTags(named.body), [['shard-a', 'shard-a:"admin"', 'shard-b']]);
+  t.same(((configOf(named.body).route as Json)['children'] as unknown[])[1], { type: 'ErrorRoute', response: 'memcached-operator: no servers for service shard-a port "admin"' });
+  const onePort = await sync({ rules: { hash: 'Rendezvous', children: [{ service: { name: 'shard-a', port: 11211 } }, { service: { name: 'shard-b' } }] } });
+  t.same(rendezvousTags(onePort.body), [['shard-a', 'shard-b']], 'the second port gone, the others keep their tags');
   // The port that has no servers is named in its ErrorRoute: the other port of the Service serves.
   t.same(((configOf(both.body).route as Json)['children'] as unknown[])[1], { type: 'ErrorRoute', response: 'memcached-operator: no servers for service shard-a port 11212' });
 });

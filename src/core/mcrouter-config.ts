@@ -3,12 +3,12 @@
  * Objects are built with a fixed key order so that the same inputs always
  * give the same bytes.
  */
-import type { Hash, ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
+import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/memcached-proxy.js';
 import { parseConfigText } from '../mcrouter/config-text.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
-import { poolKey, type GroupNode, type LeafNode, type RouteNode } from './topology.js';
+import type { GroupNode, LeafNode, PortRef, RouteNode } from './topology.js';
 
 export type Route = string | { [field: string]: unknown };
 
@@ -173,12 +173,15 @@ const NAMED_SERVICES_MAX = 5;
 
 const leavesOf = (node: RouteNode): LeafNode[] => (node.kind === 'leaf' ? [node] : node.children.flatMap(leavesOf));
 
+/** A port as messages and tags spell it: a number bare, a name quoted (a name of digits is not that number). */
+const portText = (port: PortRef): string => (typeof port === 'number' ? String(port) : JSON.stringify(port));
+
 /**
  * The pools a subtree routes to, each once, in the order the rules name them, as its ErrorRoute's message says
  * them: a Service, with the port when the spec uses that Service on several (another port of it may serve).
  */
 function servicesNamed(node: RouteNode): string {
-  const pools = new Map(leavesOf(node).map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${pool.port}`]));
+  const pools = new Map(leavesOf(node).map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${portText(pool.port)}`]));
   const all = [...pools.values()];
   const shown = all.slice(0, NAMED_SERVICES_MAX).join(', ');
   const more = all.length > NAMED_SERVICES_MAX ? ` and ${all.length - NAMED_SERVICES_MAX} more` : '';
@@ -186,34 +189,27 @@ function servicesNamed(node: RouteNode): string {
 }
 
 /**
- * Names for a group's children from what its rules say: a leaf is its Service, or SERVICE-PORT (the port as
- * written) where the group reaches that Service on several ports; a group is its type over its children's names.
- * Not the pool's name, which becomes SERVICE-PORT once any rule anywhere uses the Service on a second port: a tag
- * changed by an edit elsewhere would move this group's keys. Nor the Service alone when the group has it on two
- * ports: the two would be told apart by their order, and swapping them would move every key.
+ * A name for a subtree from its rule alone: a leaf is its Service, with `:PORT` when the rule gives a port other
+ * than the default (a Service name has no colon); a group is its type over its children's tags. Nothing else goes
+ * in: not the pool's name, which becomes SERVICE-PORT once any rule anywhere uses the Service on a second port, nor
+ * the siblings, so that no edit elsewhere, no reordering and no sibling coming or going changes a child's tag
+ * (each would move the keys of children it did not touch).
  */
-function childLabels(children: readonly RouteNode[]): string[] {
-  const ports = new Map<string, Set<string>>();
-  for (const child of children) {
-    if (child.kind !== 'leaf') continue;
-    const seen = ports.get(child.pool.service) ?? new Set<string>();
-    seen.add(poolKey(child.pool.service, child.pool.port));
-    ports.set(child.pool.service, seen);
-  }
-  return children.map((child) => {
-    if (child.kind === 'group') return `${child.type}(${childLabels(child.children).join(',')})`;
-    const { service, port } = child.pool;
-    return ports.get(service)!.size > 1 ? `${service}-${port}` : service;
-  });
-}
+const nodeLabel = (node: RouteNode): string => {
+  if (node.kind === 'group') return `${node.type}(${rendezvousTags(node.children).join(',')})`;
+  const { service, port } = node.pool;
+  return port === DEFAULTS.servicePort ? service : `${service}:${portText(port)}`;
+};
 
 /**
  * One tag per child, all distinct: mcrouter gives a key to the first of equal
- * scores, so a repeated tag would leave its second child without keys.
+ * scores, so a repeated tag would leave its second child without keys. Only
+ * the same rule twice repeats a tag.
  */
 function rendezvousTags(children: readonly RouteNode[]): string[] {
   const seen = new Map<string, number>();
-  return childLabels(children).map((label) => {
+  return children.map((child) => {
+    const label = nodeLabel(child);
     const n = (seen.get(label) ?? 0) + 1;
     seen.set(label, n);
     return n === 1 ? label : `${label}#${n}`;
