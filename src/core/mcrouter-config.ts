@@ -8,7 +8,7 @@ import { parseConfigText } from '../mcrouter/config-text.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
-import type { GroupNode, LeafNode, PortRef, RouteNode } from './topology.js';
+import type { GroupNode, LeafNode, RouteNode } from './topology.js';
 
 export type Route = string | { [field: string]: unknown };
 
@@ -173,15 +173,13 @@ const NAMED_SERVICES_MAX = 5;
 
 const leavesOf = (node: RouteNode): LeafNode[] => (node.kind === 'leaf' ? [node] : node.children.flatMap(leavesOf));
 
-/** A port as messages and tags spell it: a number bare, a name quoted (a name of digits is not that number). */
-const portText = (port: PortRef): string => (typeof port === 'number' ? String(port) : JSON.stringify(port));
-
 /**
  * The pools a subtree routes to, each once, in the order the rules name them, as its ErrorRoute's message says
- * them: a Service, with the port when the spec uses that Service on several (another port of it may serve).
+ * them: a Service, with the port when the spec uses that Service on several (another port of it may serve), spelt
+ * as the status's messages spell one (JSON: a number bare, a name quoted, so a name of digits is not that number).
  */
 function servicesNamed(node: RouteNode): string {
-  const pools = new Map(leavesOf(node).map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${portText(pool.port)}`]));
+  const pools = new Map(leavesOf(node).map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${JSON.stringify(pool.port)}`]));
   const all = [...pools.values()];
   const shown = all.slice(0, NAMED_SERVICES_MAX).join(', ');
   const more = all.length > NAMED_SERVICES_MAX ? ` and ${all.length - NAMED_SERVICES_MAX} more` : '';
@@ -198,7 +196,7 @@ function servicesNamed(node: RouteNode): string {
 const nodeLabel = (node: RouteNode): string => {
   if (node.kind === 'group') return `${node.type}(${rendezvousTags(node.children).join(',')})`;
   const { service, port } = node.pool;
-  return port === DEFAULTS.servicePort ? service : `${service}:${portText(port)}`;
+  return port === DEFAULTS.servicePort ? service : `${service}:${JSON.stringify(port)}`;
 };
 
 /**

@@ -37,7 +37,6 @@ function isQualifiedName(value: string): boolean {
   return name.length <= QUALIFIED_NAME_PART_MAX_LENGTH && NAME_PART.test(name);
 }
 
-
 /** The container resources a pod may ask for by a name without a prefix. */
 const CONTAINER_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 const HUGE_PAGES = 'hugepages-';

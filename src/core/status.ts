@@ -374,17 +374,15 @@ function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
   // two ports may be on two sides. The others' requests failing must not hide behind a note about the kept ones.
   const mixed = [kept, failed, leftOut].filter((list) => list.length > 0).length > 1;
   const one = (list: PoolOutcome[]) => (mixed ? list.length : new Set(list.map((p) => p.ref.service)).size) === 1;
-  const subject = (list: PoolOutcome[]) => (mixed ? `${one(list) ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}` : one(list) ? 'it' : 'they');
+  const subject = (list: PoolOutcome[], object = false) =>
+    mixed ? `${one(list) ? 'pool' : 'pools'} ${listed(list.map((p) => p.ref.name))}` : one(list) ? 'it' : object ? 'them' : 'they';
   const until = (list: PoolOutcome[]) => `until ${one(list) ? 'it has' : 'they have'} servers`;
   const notes: string[] = [];
   if (kept.length > 0) {
     const keeping = `keeping the ${plural(kept.reduce((n, p) => n + p.slots.live, 0), 'server')} of the current config`;
     notes.push(mixed ? `${keeping} for ${subject(kept)}` : keeping);
   }
-  if (failed.length > 0) {
-    const to = subject(failed);
-    notes.push(`requests routed to ${to === 'they' ? 'them' : to} fail ${until(failed)}`);
-  }
+  if (failed.length > 0) notes.push(`requests routed to ${subject(failed, true)} fail ${until(failed)}`);
   if (leftOut.length > 0) {
     notes.push(`${subject(leftOut)} ${one(leftOut) ? 'is left out of its replicated rule' : 'are left out of their replicated rules'} ${until(leftOut)}`);
   }
