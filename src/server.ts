@@ -14,6 +14,7 @@ import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHea
 import { installDrain } from './http/drain.js';
 import { jsonBodyParser, parentOf } from './http/json-body.js';
 import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
+import { storedStatusReader } from './http/stored-status.js';
 import { refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
 import { DEFAULT_SETTINGS, defaultInFlightBodyLimit, type Settings } from './settings.js';
@@ -148,12 +149,15 @@ export function buildServer(options: ServerOptions = {}) {
     return answer(reply, refusal.statusCode, JSON.stringify({ message: refusal.message, field: refusal.field }));
   };
 
+  const readStoredStatus = storedStatusReader();
   app.post('/sync', { schema: { body: SyncRequest }, attachValidation: true, onResponse: countAs('sync') }, (request, reply) => {
     if (request.validationError) return refuse(reply, request.validationError);
-    const { parent } = request.body;
+    const { request: body, setAside } = readStoredStatus(request.body);
+    const { parent } = body;
+    if (setAside) request.log.warn({ ...parentOf(body), field: setAside.field }, `${setAside.message}: the stored status is set aside, and this sync's status replaces it`);
     let response;
     try {
-      response = sync(request.body, { now: now(), clusterDomain, images });
+      response = sync(body, { now: now(), clusterDomain, images });
     } catch (error) {
       return refuse(reply, error);
     }

@@ -1,6 +1,8 @@
 import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
+import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { post, testServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
@@ -137,6 +139,54 @@ t.test('metadata the hook never reads is not checked: it cannot turn a sync away
   const [a, b] = [await raw(JSON.stringify(plain), 'application/json'), await raw(JSON.stringify(odd), 'application/json')];
   t.equal(b.statusCode, 200);
   t.equal(b.body, a.body, 'the same answer');
+});
+
+t.test('a stored status the hook cannot read is set aside, not refused: the sync goes on and its status replaces it', async (t) => {
+  const lines: Json[] = [];
+  const logged = testServer({
+    logger: pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json)), done()) })),
+  });
+  t.teardown(() => logged.close());
+  const plain = withSpec({ serviceName: 'memcached-pool1' });
+  const first = await post(logged, '/sync', plain);
+  const status = first.body['status'] as Json;
+  /** The request with the status of its first answer, its config reported since an hour before, edited by `edit`. */
+  const withStatus = (edit: (status: any) => void) => {
+    const request = structuredClone(plain) as any;
+    request.parent.status = { ...structuredClone(status), configSince: '2026-11-25T11:00:00Z' };
+    edit(request.parent.status);
+    return request;
+  };
+  // A status read: its configSince is carried.
+  const read = await post(logged, '/sync', withStatus(() => {}));
+  t.equal((read.body['status'] as Json)['configSince'], '2026-11-25T11:00:00Z', 'a readable status is read');
+  t.same(lines, [], 'and nothing is logged at warn');
+  const cases: [string, (status: any) => void, string][] = [
+    // Times the API server stores (its date-time check takes any character before a fraction, and any offset) and the hook's check does not.
+    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), 'status.conditions[0].lastTransitionTime: must match format "date-time"'],
+    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), 'status.configSince: must match format "date-time"'],
+    // Written by another version of the hook, or by hand.
+    ['a pool without holes', (s) => delete s.pools[0].holes, 'status.pools[0].holes: is required'],
+    ['a count as a string', (s) => (s.servers = '2'), 'status.servers: must be integer'],
+  ];
+  for (const [what, edit, message] of cases) {
+    lines.length = 0;
+    const res = await post(logged, '/sync', withStatus(edit));
+    t.equal(res.statusCode, 200, `${what}: answered`);
+    t.equal(res.text, first.text, `${what}: the answer of a proxy with no status yet, every child in it`);
+    t.match(lines, [{ level: 40, namespace: 'default', name: 'example-cluster', field: message.slice(0, message.indexOf(':')), msg: `${message}: the stored status is set aside, and this sync's status replaces it` }], `${what}: one warn line naming the field`);
+    t.equal(lines.length, 1);
+  }
+  const notObject = structuredClone(plain) as any;
+  notObject.parent.status = 'Ready';
+  lines.length = 0;
+  const res = await post(logged, '/sync', notObject);
+  t.equal(res.text, first.text, 'a status that is no object: set aside');
+  t.match(lines, [{ field: 'status', msg: /^status: must be object or null: the stored status is set aside/ }]);
+  // Customize reads no status at all.
+  const customize = await post(logged, '/customize', { parent: withStatus((s) => (s.configSince = 'yesterday')).parent });
+  t.equal(customize.statusCode, 200, 'customize answers whatever the status');
+  t.same(customize.body, (await post(logged, '/customize', { parent: plain['parent'] })).body, 'and the same as without it');
 });
 
 t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {

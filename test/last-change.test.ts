@@ -295,6 +295,19 @@ t.test('a config lost (its ConfigMap deleted, or edited into what is not a confi
   t.notOk('lastChange' in recreated.status, 'nothing moved: nothing recorded');
 });
 
+t.test('a stored status the hook sets aside (one it cannot read) gets its change back from the ConfigMap', async (t) => {
+  const mp = new Proxy({ serviceName: 'memcached' });
+  await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
+  const change = (await mp.sync(hookAt(1), statefulSet('memcached', range(4)))).status.lastChange!;
+  t.match(change, { time: rfc3339(at(1)), added: [dns('memcached', 3)] });
+  await mp.sync(hookAt(2), statefulSet('memcached', range(4)));
+  // An offset the API server's date-time check takes and the hook's does not.
+  mp.status = { ...mp.status, configSince: '2026-11-25T12:00:00+99:99' };
+  const after = await mp.sync(hookAt(3), statefulSet('memcached', range(4)));
+  t.same(after.status.lastChange, change, 'the change the ConfigMap carries');
+  t.equal(after.status['configSince'], rfc3339(at(3)), 'configSince starts over');
+});
+
 t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache behind its status write) keeps the change', async (t) => {
   const mp = new Proxy({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));

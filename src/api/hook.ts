@@ -8,7 +8,7 @@ import { Type, type Static } from 'typebox';
 import type { ConfigMap as ConfigMapObject, Service as ServiceObject } from 'kubernetes-types/core/v1.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { MemcachedProxy, MemcachedProxyStatus } from './memcached-proxy.js';
+import { MemcachedProxy, type MemcachedProxyStatus } from './memcached-proxy.js';
 import { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from './kubernetes.js';
 import { MapOf } from './map.js';
 
@@ -38,10 +38,17 @@ const ObjectsByName = <T extends Parameters<typeof MapOf>[0]>(schema: T) => Type
 
 const Controller = Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]));
 
+/**
+ * The proxy as a hook request carries it, its status not checked with the rest: the status is the hook's own
+ * last answer, which customize does not read and sync reads on its own terms (http/stored-status.ts), so that
+ * one the hook cannot read does not refuse the request.
+ */
+const HookParent = Type.Object({ ...MemcachedProxy.properties, status: Type.Optional(Type.Unknown()) });
+
 export const SyncRequest = Type.Object(
   {
     controller: Controller,
-    parent: MemcachedProxy,
+    parent: HookParent,
     children: Type.Optional(
       Type.Union([
         Type.Object(
@@ -76,11 +83,12 @@ export const SyncRequest = Type.Object(
 );
 
 export const CustomizeRequest = Type.Object(
-  { controller: Controller, parent: MemcachedProxy },
+  { controller: Controller, parent: HookParent },
   { additionalProperties: true },
 );
 
-export type SyncRequest = Static<typeof SyncRequest>;
+/** What sync() reads: a request whose stored status has been read (http/stored-status.ts). */
+export type SyncRequest = Omit<Static<typeof SyncRequest>, 'parent'> & { parent: MemcachedProxy };
 export type CustomizeRequest = Static<typeof CustomizeRequest>;
 
 /** The objects the hook returns; Metacontroller owns and applies them. */

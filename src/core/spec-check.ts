@@ -37,7 +37,7 @@ const HAS_DOT_SEGMENT = new RegExp(DOT_SEGMENT);
 const IN_SYSTEM_DIR = new RegExp(SYSTEM_DIR);
 
 /** Throws a SpecError naming the first offending field. */
-export function checkSpec(parent: MemcachedProxy): void {
+export function checkSpec(parent: Pick<MemcachedProxy, 'metadata' | 'spec'>): void {
   const { spec, metadata } = parent;
   if (metadata.name.length > MAX_NAME_LENGTH || !PROXY_NAME.test(metadata.name)) throw new SpecError('metadata.name', CEL_RULES.proxyName.message);
   if ((spec.serviceName === undefined) === (spec.rules === undefined)) throw new SpecError('spec', CEL_RULES.oneForm.message);

@@ -168,12 +168,19 @@ const compile = (schema: Schema) => {
   return (value: unknown) => validator.Check(value);
 };
 
-export const boundedValidatorCompiler: FastifySchemaCompiler<Schema> = ({ schema }) => {
+/** `schema`'s check: the value, or the errors of the one failing value to blame, with paths from the value checked. */
+export function boundedValidator(schema: object): (value: unknown) => { value: unknown; error?: never } | { error: SchemaError[] } {
+  const root = schema as Schema;
   const compiled: Compiled = {
     check: memoized(new WeakMap<Schema, (value: unknown) => boolean>(), compile),
     own: memoized(new WeakMap<Schema, (value: unknown) => boolean>(), (part) => compile(ownKeywords(part))),
     pattern: memoized(new Map<string, RegExp>(), (source) => new RegExp(source, 'u')),
   };
-  const check = compiled.check(schema);
-  return (value: unknown) => (check(value) ? { value } : { error: firstErrors(schema, value, compiled) as never });
+  const check = compiled.check(root);
+  return (value) => (check(value) ? { value } : { error: firstErrors(root, value, compiled) });
+}
+
+export const boundedValidatorCompiler: FastifySchemaCompiler<Schema> = ({ schema }) => {
+  const validate = boundedValidator(schema);
+  return (value: unknown) => validate(value) as never;
 };
