@@ -190,7 +190,7 @@ function diffCommand(args: string[], io: CliIo): number {
       ? `pool ${p.pool.padEnd(width)}  replicas: each server holds every key; reads counted overall  (${size(p.before)} -> ${size(p.after)})`
       : `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
   );
-  lines.push(`overall ${percent(diff.moved)} of ${count} sample keys get their first get from another server`);
+  lines.push(`overall ${percent(diff.moved)} of ${count} sample keys move: their first get goes to a server the old config did not write them to`);
   io.stdout(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -80,7 +80,7 @@ export interface PoolMove {
 }
 
 export interface KeyspaceDiff {
-  /** The fraction of keys whose first `get` destination changes, through the whole route tree. */
+  /** The fraction of keys whose first `get` goes to a server the old config did not write them to, through the whole route tree. */
   moved: number;
   /** Per top-level pool (old config's order, then pools only the new one has), hashed as the route hashes it. */
   pools: PoolMove[];
