@@ -154,7 +154,6 @@ export function buildServer(options: ServerOptions = {}) {
     if (request.validationError) return refuse(reply, request.validationError);
     const { request: body, setAside } = readStoredStatus(request.body);
     const { parent } = body;
-    if (setAside) request.log.warn({ ...parentOf(body), field: setAside.field }, `${setAside.message}: the stored status is set aside, and this sync's status replaces it`);
     let response;
     try {
       response = sync(body, { now: now(), clusterDomain, images });
@@ -163,6 +162,15 @@ export function buildServer(options: ServerOptions = {}) {
     }
     const { status } = response;
     const { namespace, name } = parent.metadata;
+    // Once the answer is sure: a spec refused (422) replaces no status.
+    if (setAside.length > 0) {
+      metrics.statusSetAside();
+      const fields = setAside.map((f) => f.field);
+      request.log.warn(
+        { namespace, name, field: fields[0], fields },
+        `${setAside.map((f) => f.message).join('; ')}: set aside from the stored status, which this sync's status replaces`,
+      );
+    }
     const ready = readyCondition(status);
     metrics.proxySynced(namespace, name, status.servers ?? 0, status.readyServers ?? 0, ready?.status === 'True');
     // The one line per sync: enough to follow a proxy's servers and config over time.

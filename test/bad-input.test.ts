@@ -141,48 +141,61 @@ t.test('metadata the hook never reads is not checked: it cannot turn a sync away
   t.equal(b.body, a.body, 'the same answer');
 });
 
-t.test('a stored status the hook cannot read is set aside, not refused: the sync goes on and its status replaces it', async (t) => {
+t.test('fields of a stored status the hook cannot read are set aside, not refused: the sync goes on without them', async (t) => {
   const lines: Json[] = [];
   const logged = testServer({
     logger: pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json)), done()) })),
   });
   t.teardown(() => logged.close());
+  const setAsideCount = async () => Number(/^memcached_operator_status_set_aside_total (\d+)$/m.exec((await logged.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
   const plain = withSpec({ serviceName: 'memcached-pool1' });
   const first = await post(logged, '/sync', plain);
-  const status = first.body['status'] as Json;
   /** The request with the status of its first answer, its config reported since an hour before, edited by `edit`. */
   const withStatus = (edit: (status: any) => void) => {
     const request = structuredClone(plain) as any;
-    request.parent.status = { ...structuredClone(status), configSince: '2026-11-25T11:00:00Z' };
+    request.parent.status = { ...structuredClone(first.body['status'] as Json), configSince: '2026-11-25T11:00:00Z' };
     edit(request.parent.status);
     return request;
   };
-  // A status read: its configSince is carried.
   const read = await post(logged, '/sync', withStatus(() => {}));
-  t.equal((read.body['status'] as Json)['configSince'], '2026-11-25T11:00:00Z', 'a readable status is read');
+  t.equal((read.body['status'] as Json)['configSince'], '2026-11-25T11:00:00Z', 'a readable status is read: its configSince carried');
   t.same(lines, [], 'and nothing is logged at warn');
-  const cases: [string, (status: any) => void, string][] = [
+  t.equal(await setAsideCount(), 0);
+  const cases: [string, (status: any) => void, Record<string, string>][] = [
     // Times the API server stores (its date-time check takes any character before a fraction, and any offset) and the hook's check does not.
-    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), 'status.conditions[0].lastTransitionTime: must match format "date-time"'],
-    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), 'status.configSince: must match format "date-time"'],
+    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), { conditions: 'status.conditions[0].lastTransitionTime: must match format "date-time"' }],
+    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), { configSince: 'status.configSince: must match format "date-time"' }],
     // Written by another version of the hook, or by hand.
-    ['a pool without holes', (s) => delete s.pools[0].holes, 'status.pools[0].holes: is required'],
-    ['a count as a string', (s) => (s.servers = '2'), 'status.servers: must be integer'],
+    ['a pool without holes', (s) => delete s.pools[0].holes, { pools: 'status.pools[0].holes: is required' }],
+    ['two fields', (s) => ((s.servers = '2'), (s.lastChange = { time: 'now' })), { servers: 'status.servers: must be integer', lastChange: 'status.lastChange.time: must match format "date-time"' }],
   ];
-  for (const [what, edit, message] of cases) {
+  let count = 0;
+  for (const [what, edit, messages] of cases) {
     lines.length = 0;
     const res = await post(logged, '/sync', withStatus(edit));
     t.equal(res.statusCode, 200, `${what}: answered`);
-    t.equal(res.text, first.text, `${what}: the answer of a proxy with no status yet, every child in it`);
-    t.match(lines, [{ level: 40, namespace: 'default', name: 'example-cluster', field: message.slice(0, message.indexOf(':')), msg: `${message}: the stored status is set aside, and this sync's status replaces it` }], `${what}: one warn line naming the field`);
-    t.equal(lines.length, 1);
+    const without = withStatus((s) => {
+      edit(s);
+      for (const key of Object.keys(messages)) delete s[key];
+    });
+    t.equal(res.text, (await post(logged, '/sync', without)).text, `${what}: the answer as if ${Object.keys(messages).join(' and ')} were absent, the other fields read`);
+    const fields = Object.values(messages).map((m) => m.slice(0, m.indexOf(':')));
+    t.same(lines, [{ ...lines[0], level: 40, namespace: 'default', name: 'example-cluster', field: fields[0], fields, msg: `${Object.values(messages).join('; ')}: set aside from the stored status, which this sync's status replaces` }], `${what}: one warn line naming the fields`);
+    t.equal(await setAsideCount(), ++count, `${what}: counted`);
   }
+  lines.length = 0;
   const notObject = structuredClone(plain) as any;
   notObject.parent.status = 'Ready';
+  t.equal((await post(logged, '/sync', notObject)).text, first.text, 'a status that is no object: set aside whole, the answer of a proxy with none');
+  t.match(lines, [{ field: 'status', fields: ['status'], msg: /^status: must be object or null: set aside/ }]);
+  // A spec refused replaces no status: only the refusal is logged and counted.
   lines.length = 0;
-  const res = await post(logged, '/sync', notObject);
-  t.equal(res.text, first.text, 'a status that is no object: set aside');
-  t.match(lines, [{ field: 'status', msg: /^status: must be object or null: the stored status is set aside/ }]);
+  const refused = withStatus((s) => (s.configSince = 'yesterday'));
+  refused.parent.spec = { serviceName: 'memcached-pool1', rules: { type: 'sharded', service: { name: 'memcached-pool1' } } };
+  t.equal((await post(logged, '/sync', refused)).statusCode, 422);
+  t.match(lines, [{ statusCode: 422, field: 'spec' }], 'one line, the refusal\'s');
+  t.equal(lines.length, 1);
+  t.equal(await setAsideCount(), count + 1, 'not counted');
   // Customize reads no status at all.
   const customize = await post(logged, '/customize', { parent: withStatus((s) => (s.configSince = 'yesterday')).parent });
   t.equal(customize.statusCode, 200, 'customize answers whatever the status');

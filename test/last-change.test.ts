@@ -295,17 +295,29 @@ t.test('a config lost (its ConfigMap deleted, or edited into what is not a confi
   t.notOk('lastChange' in recreated.status, 'nothing moved: nothing recorded');
 });
 
-t.test('a stored status the hook sets aside (one it cannot read) gets its change back from the ConfigMap', async (t) => {
+t.test('a field of the stored status the hook sets aside takes no other with it: a change too long for the ConfigMap, Ready', async (t) => {
   const mp = new Proxy({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
-  const change = (await mp.sync(hookAt(1), statefulSet('memcached', range(4)))).status.lastChange!;
-  t.match(change, { time: rfc3339(at(1)), added: [dns('memcached', 3)] });
-  await mp.sync(hookAt(2), statefulSet('memcached', range(4)));
-  // An offset the API server's date-time check takes and the hook's does not.
-  mp.status = { ...mp.status, configSince: '2026-11-25T12:00:00+99:99' };
-  const after = await mp.sync(hookAt(3), statefulSet('memcached', range(4)));
-  t.same(after.status.lastChange, change, 'the change the ConfigMap carries');
+  const settled = await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
+  const ready = (status: Json) => (status['conditions'] as Json[]).find((c) => c['type'] === 'Ready');
+  t.match(ready(settled.status), { status: 'True', lastTransitionTime: rfc3339(at(1)) });
+  const grown = await mp.sync(hookAt(2), statefulSet('memcached', range(200)));
+  const change = grown.status.lastChange!;
+  t.equal(change.added.length, 197);
+  const configMap = (grown.body['children'] as Json[]).find((c) => c['kind'] === 'ConfigMap')!;
+  t.notOk('annotations' in (configMap['metadata'] as Json), 'a change too long for the ConfigMap\'s annotation: the status alone has it');
+  // An offset the API server's date-time check takes and the hook's does not, in a status that is otherwise the hook's own.
+  const unreadable = '2026-11-25T12:00:00+99:99';
+  mp.status = { ...mp.status, configSince: unreadable };
+  const after = await mp.sync(hookAt(3), statefulSet('memcached', range(200)));
+  t.same(after.status.lastChange, change, 'the change is kept');
   t.equal(after.status['configSince'], rfc3339(at(3)), 'configSince starts over');
+  t.match(ready(after.status), { status: 'True', lastTransitionTime: rfc3339(at(1)) }, 'Ready is read: still True since it became so');
+  // The same while the endpoints change: Ready does not wait for a ConfigMap it has already been Ready with.
+  mp.status = { ...mp.status, configSince: unreadable };
+  const scaled = await mp.sync(hookAt(4), statefulSet('memcached', range(201)));
+  t.match(ready(scaled.status), { status: 'True', lastTransitionTime: rfc3339(at(1)) }, 'Ready stays True through a change of servers');
+  t.match(scaled.status.lastChange, { time: rfc3339(at(4)), added: [dns('memcached', 200)] });
 });
 
 t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache behind its status write) keeps the change', async (t) => {

@@ -87,8 +87,10 @@ export const CustomizeRequest = Type.Object(
   { additionalProperties: true },
 );
 
+/** A request as the route's schema takes it: its parent's status unread. */
+export type SyncRequestBody = Static<typeof SyncRequest>;
 /** What sync() reads: a request whose stored status has been read (http/stored-status.ts). */
-export type SyncRequest = Omit<Static<typeof SyncRequest>, 'parent'> & { parent: MemcachedProxy };
+export type SyncRequest = Omit<SyncRequestBody, 'parent'> & { parent: MemcachedProxy };
 export type CustomizeRequest = Static<typeof CustomizeRequest>;
 
 /** The objects the hook returns; Metacontroller owns and applies them. */

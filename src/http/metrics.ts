@@ -54,6 +54,8 @@ export interface HookMetrics {
   notFound(): void;
   /** A request the body budget turned away: refused unread (503), or cut as its bytes passed IN_FLIGHT_BODY_LIMIT. */
   bodyBudget(action: BodyBudgetAction): void;
+  /** A sync that set aside fields of the proxy's stored status it could not read (http/stored-status.ts). */
+  statusSetAside(): void;
   /** A proxy synced: its servers, the ready ones, and whether its Ready condition is True. */
   proxySynced(namespace: string, name: string, servers: number, readyServers: number, ready: boolean): void;
 }
@@ -96,6 +98,13 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     registers: [registry],
   });
   for (const action of BODY_BUDGET_ACTIONS) bodyBudget.inc({ action }, 0);
+  // Such a sync is answered (ok): without this count, a status the hook keeps setting aside shows only in the logs.
+  const statusSetAside = new Counter({
+    name: 'memcached_operator_status_set_aside_total',
+    help: "Syncs that set aside fields of the proxy's stored status the hook could not read (a time the API server takes and the hook's check does not, a status edited by hand or written by another version of the hook) and went on without them; the warn line names the fields.",
+    registers: [registry],
+  });
+  statusSetAside.inc(0);
   // Expired on each scrape, not on each sync: the hot path only stamps the time.
   const proxyGauge = (name: string, help: string): Gauge<'namespace' | 'name'> =>
     new Gauge({ name, help, labelNames: ['namespace', 'name'] as const, registers: [registry], collect: expire });
@@ -179,6 +188,9 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     },
     bodyBudget(action) {
       bodyBudget.inc({ action });
+    },
+    statusSetAside() {
+      statusSetAside.inc();
     },
     proxySynced(namespace, name, total, readyCount, isReady) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
