@@ -150,37 +150,48 @@ t.test('fields of a stored status the hook cannot read are set aside, not refuse
   const setAsideCount = async () => Number(/^memcached_operator_status_set_aside_total (\d+)$/m.exec((await logged.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
   const plain = withSpec({ serviceName: 'memcached-pool1' });
   const first = await post(logged, '/sync', plain);
-  /** The request with the status of its first answer, its config reported since an hour before, edited by `edit`. */
+  /** The request with the status of its first answer, its times an hour before (as a sync then wrote them), edited by `edit`. */
   const withStatus = (edit: (status: any) => void) => {
     const request = structuredClone(plain) as any;
-    request.parent.status = { ...structuredClone(first.body['status'] as Json), configSince: '2026-11-25T11:00:00Z' };
+    const status = structuredClone(first.body['status']) as any;
+    for (const condition of status.conditions) condition.lastTransitionTime = '2026-11-25T11:00:00Z';
+    request.parent.status = { ...status, configSince: '2026-11-25T11:00:00Z' };
     edit(request.parent.status);
     return request;
   };
   const read = await post(logged, '/sync', withStatus(() => {}));
-  t.equal((read.body['status'] as Json)['configSince'], '2026-11-25T11:00:00Z', 'a readable status is read: its configSince carried');
+  t.match(read.body['status'], { configSince: '2026-11-25T11:00:00Z', conditions: [{ type: 'Ready', lastTransitionTime: '2026-11-25T11:00:00Z' }] }, 'a readable status is read: its times carried');
   t.same(lines, [], 'and nothing is logged at warn');
   t.equal(await setAsideCount(), 0);
-  const cases: [string, (status: any) => void, Record<string, string>][] = [
+  // Each case: the edit, the status as if what is set aside were absent, and the messages.
+  const cases: [string, (status: any) => void, (status: any) => void, string[]][] = [
     // Times the API server stores (its date-time check takes any character before a fraction, and any offset) and the hook's check does not.
-    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), { conditions: 'status.conditions[0].lastTransitionTime: must match format "date-time"' }],
-    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), { configSince: 'status.configSince: must match format "date-time"' }],
-    // Written by another version of the hook, or by hand.
-    ['a pool without holes', (s) => delete s.pools[0].holes, { pools: 'status.pools[0].holes: is required' }],
-    ['two fields', (s) => ((s.servers = '2'), (s.lastChange = { time: 'now' })), { servers: 'status.servers: must be integer', lastChange: 'status.lastChange.time: must match format "date-time"' }],
+    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), (s) => s.conditions.splice(0, 1), ['status.conditions[0].lastTransitionTime: must match format "date-time"']],
+    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), (s) => delete s.configSince, ['status.configSince: must match format "date-time"']],
+    // Written by another version of the hook, or by hand: of a list, only the item goes.
+    [
+      'a bad condition beside Ready',
+      (s) => s.conditions.push({ type: 'Stalled', status: 'True', reason: 'NoServers', lastTransitionTime: 'yesterday' }),
+      (s) => s.conditions.pop(),
+      [`status.conditions[${((first.body['status'] as Json)['conditions'] as Json[]).length}].lastTransitionTime: must match format "date-time"`],
+    ],
+    ['a pool without holes', (s) => delete s.pools[0].holes, (s) => s.pools.splice(0, 1), ['status.pools[0].holes: is required']],
+    [
+      'two fields',
+      (s) => ((s.servers = '2'), (s.lastChange = { time: 'now' })),
+      (s) => (delete s.servers, delete s.lastChange),
+      ['status.servers: must be integer', 'status.lastChange.time: must match format "date-time"'],
+    ],
+    ['too many conditions', (s) => (s.conditions = Array.from({ length: 17 }, () => s.conditions[0])), (s) => delete s.conditions, ['status.conditions: must not have more than 16 items']],
   ];
   let count = 0;
-  for (const [what, edit, messages] of cases) {
+  for (const [what, edit, absent, messages] of cases) {
     lines.length = 0;
     const res = await post(logged, '/sync', withStatus(edit));
     t.equal(res.statusCode, 200, `${what}: answered`);
-    const without = withStatus((s) => {
-      edit(s);
-      for (const key of Object.keys(messages)) delete s[key];
-    });
-    t.equal(res.text, (await post(logged, '/sync', without)).text, `${what}: the answer as if ${Object.keys(messages).join(' and ')} were absent, the other fields read`);
-    const fields = Object.values(messages).map((m) => m.slice(0, m.indexOf(':')));
-    t.same(lines, [{ ...lines[0], level: 40, namespace: 'default', name: 'example-cluster', field: fields[0], fields, msg: `${Object.values(messages).join('; ')}: set aside from the stored status, which this sync's status replaces` }], `${what}: one warn line naming the fields`);
+    t.equal(res.text, (await post(logged, '/sync', withStatus((s) => (edit(s), absent(s))))).text, `${what}: the answer as if what is set aside were absent, the rest read`);
+    const fields = messages.map((m) => m.slice(0, m.indexOf(':')));
+    t.same(lines, [{ ...lines[0], level: 40, namespace: 'default', name: 'example-cluster', field: fields[0], fields, msg: `${messages.join('; ')}: set aside from the stored status, which this sync's status replaces` }], `${what}: one warn line naming the fields`);
     t.equal(await setAsideCount(), ++count, `${what}: counted`);
   }
   lines.length = 0;

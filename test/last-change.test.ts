@@ -320,6 +320,41 @@ t.test('a field of the stored status the hook sets aside takes no other with it:
   t.match(scaled.status.lastChange, { time: rfc3339(at(4)), added: [dns('memcached', 200)] });
 });
 
+t.test('a lastChange the hook sets aside: read again from the ConfigMap, recorded afresh while it is behind, or gone', async (t) => {
+  const unreadable = (change: LastChange) => ({ ...change, time: '2026-11-25T12:02:00+99:99' });
+  // The ConfigMap holds the config, and the change fits its annotation: the very change comes back.
+  const held = new Proxy({ serviceName: 'memcached' });
+  await held.sync(hookAt(0), statefulSet('memcached', range(3)));
+  const change = (await held.sync(hookAt(1), statefulSet('memcached', range(4)))).status.lastChange!;
+  held.status = { ...held.status, lastChange: unreadable(change) };
+  t.same((await held.sync(hookAt(2), statefulSet('memcached', range(4)))).status.lastChange, change, 'from the annotation');
+
+  // The ConfigMap still holds the config before the change (its update refused): the change is recorded again,
+  // at this sync's time, and the status then settles.
+  const behind = new Proxy({ serviceName: 'memcached' });
+  await behind.sync(hookAt(0), statefulSet('memcached', range(3)));
+  const before = behind.observed.find((c) => c['kind'] === 'ConfigMap')!;
+  const holdBack = () => (behind.observed = behind.observed.map((c) => (c['kind'] === 'ConfigMap' ? before : c)));
+  const first = await behind.sync(hookAt(1), statefulSet('memcached', range(4)));
+  holdBack();
+  behind.status = { ...behind.status, lastChange: unreadable(first.status.lastChange!) };
+  const again = await behind.sync(hookAt(2), statefulSet('memcached', range(4)));
+  t.same(again.status.lastChange, { ...first.status.lastChange, time: rfc3339(at(2)) }, 'recorded afresh');
+  holdBack();
+  const settled = await behind.sync(hookAt(3), statefulSet('memcached', range(4)));
+  holdBack();
+  const later = await behind.sync(hookAt(4), statefulSet('memcached', range(4)));
+  t.same(settled.status.lastChange, again.status.lastChange, 'then kept');
+  t.equal(JSON.stringify(later.status), JSON.stringify(settled.status), 'the status settles: nothing more for Metacontroller to write');
+
+  // A change too long for the annotation lives in the status alone.
+  const large = new Proxy({ serviceName: 'memcached' });
+  await large.sync(hookAt(0), statefulSet('memcached', range(3)));
+  await large.sync(hookAt(1), statefulSet('memcached', range(200)));
+  large.status = { ...large.status, lastChange: unreadable(large.status!['lastChange'] as LastChange) };
+  t.notOk('lastChange' in (await large.sync(hookAt(2), statefulSet('memcached', range(200)))).status, 'gone until the next change');
+});
+
 t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache behind its status write) keeps the change', async (t) => {
   const mp = new Proxy({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));

@@ -4,8 +4,8 @@
  * bad request is, every sync of the proxy would be refused until someone edited the status by hand (`kubectl
  * edit --subresource=status`). So a field the hook cannot read (edited by hand, written by another version of
  * the hook, or a time the API server's looser check stores and the hook's does not, as `+99:99`) is set aside
- * instead, and the sync goes on with the others: the core reads each field on its own (a `configSince` without
- * its `configHash` is not used), and its answer replaces the whole status.
+ * instead, or the item of a list that holds it, and the sync goes on with the rest: the core reads each field
+ * on its own (a `configSince` without its `configHash` is not used), and its answer replaces the whole status.
  */
 import type { SyncRequest, SyncRequestBody } from '../api/hook.js';
 import { MemcachedProxyStatus } from '../api/memcached-proxy.js';
@@ -13,7 +13,7 @@ import { Nullable } from '../api/nullable.js';
 import { refusalOf, type SchemaError } from './validation-error.js';
 import { boundedValidator } from './validator.js';
 
-/** A field of the stored status set aside: which, and what is wrong with it. */
+/** A field of the stored status (or an item of one of its lists) set aside: which, and what is wrong with it. */
 export interface FieldSetAside {
   field: string;
   message: string;
@@ -27,9 +27,14 @@ const setAsideAt = (pointer: string, errors: SchemaError[]): FieldSetAside => {
 
 /** Reads the stored status of a request whose other fields passed the route's schema. */
 export function storedStatusReader(): (body: SyncRequestBody) => { request: SyncRequest; setAside: FieldSetAside[] } {
-  // Each field on its own: one the hook cannot read must not take the others with it (a lastChange longer
-  // than the ConfigMap's annotation holds would be lost; a Ready condition would start over).
-  const fields = Object.entries(MemcachedProxyStatus.properties).map(([key, schema]) => ({ key, validate: boundedValidator(schema) }));
+  // Each field on its own, and each item of a list (conditions, pools): one the hook cannot read must not take
+  // the others with it (a lastChange longer than the ConfigMap's annotation holds would be lost; a bad Stalled
+  // condition would start Ready over).
+  const fields = Object.entries(MemcachedProxyStatus.properties).map(([key, schema]) => ({
+    key,
+    validate: boundedValidator(schema),
+    list: 'items' in schema ? { maxItems: (schema as { maxItems?: number }).maxItems ?? Number.POSITIVE_INFINITY, validate: boundedValidator(schema.items) } : undefined,
+  }));
   const whole = boundedValidator(Nullable(MemcachedProxyStatus));
   return (body) => {
     const { status } = body.parent;
@@ -40,14 +45,22 @@ export function storedStatusReader(): (body: SyncRequestBody) => { request: Sync
     }
     let kept: Record<string, unknown> | undefined;
     const setAside: FieldSetAside[] = [];
-    for (const { key, validate } of fields) {
+    for (const { key, validate, list } of fields) {
       const value = (status as Record<string, unknown>)[key];
       if (value === undefined) continue;
       const { error } = validate(value);
       if (error === undefined) continue;
-      setAside.push(setAsideAt(`/parent/status/${key}`, error));
       kept ??= { ...status };
-      delete kept[key];
+      if (list && Array.isArray(value) && value.length <= list.maxItems) {
+        kept[key] = value.filter((item, i) => {
+          const fault = list.validate(item).error;
+          if (fault) setAside.push(setAsideAt(`/parent/status/${key}/${i}`, fault));
+          return fault === undefined;
+        });
+      } else {
+        setAside.push(setAsideAt(`/parent/status/${key}`, error));
+        delete kept[key];
+      }
     }
     const parent = kept ? { ...body.parent, status: kept } : body.parent;
     return { request: { ...body, parent } as SyncRequest, setAside };
