@@ -163,37 +163,50 @@ t.test('fields of a stored status the hook cannot read are set aside, not refuse
   t.match(read.body['status'], { configSince: '2026-11-25T11:00:00Z', conditions: [{ type: 'Ready', lastTransitionTime: '2026-11-25T11:00:00Z' }] }, 'a readable status is read: its times carried');
   t.same(lines, [], 'and nothing is logged at warn');
   t.equal(await setAsideCount(), 0);
-  // Each case: the edit, the status as if what is set aside were absent, and the messages.
-  const cases: [string, (status: any) => void, (status: any) => void, string[]][] = [
+  const readyAt = ((first.body['status'] as Json)['conditions'] as Json[]).length;
+  const time = (at: string) => `${at}.lastTransitionTime: must match format "date-time"`;
+  // Each case: the edit, the status as if what is set aside were absent, and what is set aside with its fault.
+  const cases: [string, (status: any) => void, (status: any) => void, [string, string][]][] = [
     // Times the API server stores (its date-time check takes any character before a fraction, and any offset) and the hook's check does not.
-    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), (s) => s.conditions.splice(0, 1), ['status.conditions[0].lastTransitionTime: must match format "date-time"']],
-    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), (s) => delete s.configSince, ['status.configSince: must match format "date-time"']],
-    // Written by another version of the hook, or by hand: of a list, only the item goes.
+    ['a decimal comma', (s) => (s.conditions[0].lastTransitionTime = '2026-11-25T11:00:00,5Z'), (s) => s.conditions.splice(0, 1), [['status.conditions[0]', time('status.conditions[0]')]]],
+    ['an offset of +99:99', (s) => (s.configSince = '2026-11-25T11:00:00+99:99'), (s) => delete s.configSince, [['status.configSince', 'status.configSince: must match format "date-time"']]],
+    // Written by another version of the hook, or by hand: of the conditions, only the one at fault goes.
     [
-      'a bad condition beside Ready',
-      (s) => s.conditions.push({ type: 'Stalled', status: 'True', reason: 'NoServers', lastTransitionTime: 'yesterday' }),
-      (s) => s.conditions.pop(),
-      [`status.conditions[${((first.body['status'] as Json)['conditions'] as Json[]).length}].lastTransitionTime: must match format "date-time"`],
+      'bad conditions around the readable ones',
+      (s) => {
+        const bad = { type: 'Stalled', status: 'True', reason: 'NoServers', lastTransitionTime: 'yesterday' };
+        s.conditions = [bad, ...s.conditions, bad];
+      },
+      (s) => (s.conditions = s.conditions.slice(1, -1)),
+      [['status.conditions[0]', time('status.conditions[0]')], [`status.conditions[${readyAt + 1}]`, time(`status.conditions[${readyAt + 1}]`)]],
     ],
-    ['a pool without holes', (s) => delete s.pools[0].holes, (s) => s.pools.splice(0, 1), ['status.pools[0].holes: is required']],
+    ['too many conditions', (s) => (s.conditions = Array.from({ length: 17 }, () => ({ ...s.conditions[0], lastTransitionTime: 'x' }))), (s) => delete s.conditions, [['status.conditions', 'status.conditions: must not have more than 16 items']]],
+    ['a pool without holes', (s) => delete s.pools[0].holes, (s) => delete s.pools, [['status.pools', 'status.pools[0].holes: is required']]],
     [
       'two fields',
       (s) => ((s.servers = '2'), (s.lastChange = { time: 'now' })),
       (s) => (delete s.servers, delete s.lastChange),
-      ['status.servers: must be integer', 'status.lastChange.time: must match format "date-time"'],
+      [['status.servers', 'status.servers: must be integer'], ['status.lastChange', 'status.lastChange.time: must match format "date-time"']],
     ],
-    ['too many conditions', (s) => (s.conditions = Array.from({ length: 17 }, () => s.conditions[0])), (s) => delete s.conditions, ['status.conditions: must not have more than 16 items']],
   ];
   let count = 0;
-  for (const [what, edit, absent, messages] of cases) {
+  for (const [what, edit, absent, setAside] of cases) {
     lines.length = 0;
     const res = await post(logged, '/sync', withStatus(edit));
     t.equal(res.statusCode, 200, `${what}: answered`);
     t.equal(res.text, (await post(logged, '/sync', withStatus((s) => (edit(s), absent(s))))).text, `${what}: the answer as if what is set aside were absent, the rest read`);
-    const fields = messages.map((m) => m.slice(0, m.indexOf(':')));
-    t.same(lines, [{ ...lines[0], level: 40, namespace: 'default', name: 'example-cluster', field: fields[0], fields, msg: `${messages.join('; ')}: set aside from the stored status, which this sync's status replaces` }], `${what}: one warn line naming the fields`);
+    const fields = setAside.map(([field]) => field);
+    const msg = `${setAside.map(([, message]) => message).join('; ')}: set aside from the stored status, which this sync's status replaces`;
+    t.same(lines, [{ ...lines[0], level: 40, namespace: 'default', name: 'example-cluster', field: fields[0], fields, msg }], `${what}: one warn line naming what is set aside`);
     t.equal(await setAsideCount(), ++count, `${what}: counted`);
   }
+  // A list without a bound goes whole, for its first fault: not an error walk and a message for each of a million items.
+  lines.length = 0;
+  const pools = await post(logged, '/sync', withStatus((s) => (s.pools = Array.from({ length: 200_000 }, () => 0))));
+  t.equal(pools.statusCode, 200);
+  t.match(lines, [{ fields: ['status.pools'], msg: /^status\.pools\[0\]: must be object: set aside/ }], 'one short line');
+  t.ok(String(lines[0]?.['msg']).length < 200);
+  count++;
   lines.length = 0;
   const notObject = structuredClone(plain) as any;
   notObject.parent.status = 'Ready';

@@ -118,17 +118,22 @@ const related = [
   service({ name: 'memcached-b' }),
   ...endpointSlices('memcached-b', deploymentPods('memcached-b', 3), { perSlice: 2 }),
 ];
-const first = syncRequest({ parent: proxy({ name: 'fuzzed', spec }), related, keying: 'v2' });
-const firstAnswer = await post(app, '/sync', first);
+/** The proxy synced once more with `status` and the children `answer` asked for, as Metacontroller applied them. */
+const after = (answer: { body: Json }, status: Json): Json => {
+  const parent = proxy({ name: 'fuzzed', spec, status });
+  return syncRequest({ parent, related, children: observedChildren(parent, answer.body['children'] as Json[]), keying: 'v2' });
+};
+const firstAnswer = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'fuzzed', spec }), related, keying: 'v2' }));
 if (firstAnswer.statusCode !== 200) throw new Error(`the base request is refused: ${firstAnswer.text}`);
-// Its times an hour back, so that a time read and one started over tell apart.
-const hourBack = (status: Json): Json => ({
-  ...status,
+// Settled (Ready), its times an hour back: a stored time read and one started over then tell apart.
+const settled = await post(app, '/sync', after(firstAnswer, firstAnswer.body['status'] as Json));
+const settledStatus = settled.body['status'] as Json;
+const base: Json = after(settled, {
+  ...settledStatus,
   configSince: '2026-11-25T11:00:00Z',
-  conditions: (status['conditions'] as Json[]).map((c) => ({ ...c, lastTransitionTime: '2026-11-25T11:00:00Z' })),
+  conditions: (settledStatus['conditions'] as Json[]).map((c) => ({ ...c, lastTransitionTime: '2026-11-25T11:00:00Z' })),
 });
-const parent = proxy({ name: 'fuzzed', spec, status: hourBack(firstAnswer.body['status'] as Json) });
-const base: Json = syncRequest({ parent, related, children: observedChildren(parent, firstAnswer.body['children'] as Json[]), keying: 'v2' });
+const parent = base['parent'] as Json;
 const baseCustomize: Json = { controller: base['controller'], parent };
 const baseText = JSON.stringify(base);
 const baseAnswer = await send('/sync', baseText);
@@ -190,8 +195,8 @@ t.test('wrong types at every path of a valid request', async (t) => {
         const status = p[0] === 'parent' && p[1] === 'status' ? (mutated['parent'] as Json)['status'] : undefined;
         if (path === '/sync' && status != null && !Value.Check(MemcachedProxyStatus, status)) {
           statusSetAsides++;
-          // The field, or the item of a list (conditions, pools) that holds the fault.
-          const setAside = p.slice(0, typeof p[3] === 'number' ? 4 : 3);
+          // The field, or the condition that holds the fault.
+          const setAside = p.slice(0, p[2] === 'conditions' && typeof p[3] === 'number' ? 4 : 3);
           const without = withValue(mutated, setAside, undefined);
           t.equal(res.text, (await send(path, JSON.stringify(without))).text, `${what}: answered as without ${setAside.join('.')}`);
         }

@@ -180,6 +180,9 @@ export function boundedValidator(schema: object): (value: unknown) => { value: u
   return (value) => (check(value) ? { value } : { error: firstErrors(root, value, compiled) });
 }
 
+/** The check of `schema`'s own keywords alone: of an array, its type and length, not its items. */
+export const ownKeywordsValidator = (schema: object) => boundedValidator(ownKeywords(schema as Schema));
+
 export const boundedValidatorCompiler: FastifySchemaCompiler<Schema> = ({ schema }) => {
   const validate = boundedValidator(schema);
   return (value: unknown) => validate(value) as never;
