@@ -36,11 +36,13 @@ export function storedStatusReader(): (body: SyncRequestBody) => { request: Sync
   const conditionList = ownKeywordsValidator(conditions);
   const condition = boundedValidator(conditions.items);
   return (body) => {
-    const { status } = body.parent;
+    const { apiVersion, kind, metadata, spec, status } = body.parent;
     if (status === undefined || status === null) return { request: body as SyncRequest, setAside: [] };
+    // The parent anew from the fields the core reads: a forged one of a million other keys would cost seconds to copy.
+    const withStatus = (kept: Record<string, unknown> | undefined) =>
+      ({ ...body, parent: { apiVersion, kind, metadata, spec, ...(kept && { status: kept }) } }) as SyncRequest;
     if (typeof status !== 'object' || Array.isArray(status)) {
-      const { status: _unread, ...parent } = body.parent;
-      return { request: { ...body, parent }, setAside: [{ field: 'status', message: 'status: must be object or null' }] };
+      return { request: withStatus(undefined), setAside: [{ field: 'status', message: 'status: must be object or null' }] };
     }
     const stored = status as Record<string, unknown>;
     let kept: Record<string, unknown> | undefined;
@@ -50,7 +52,7 @@ export function storedStatusReader(): (body: SyncRequestBody) => { request: Sync
       if (value === undefined) continue;
       const { error } = validate(value);
       if (error === undefined) continue;
-      // Of the fields the schema names only: a forged status of a million other keys would cost seconds to copy.
+      // Of the fields the schema names only, as the parent.
       kept ??= Object.fromEntries(fields.flatMap(({ key: k }) => (stored[k] === undefined ? [] : [[k, stored[k]]])));
       const listFault = key === 'conditions' ? conditionList(value).error : undefined;
       if (key === 'conditions' && listFault === undefined && Array.isArray(value)) {
@@ -66,8 +68,6 @@ export function storedStatusReader(): (body: SyncRequestBody) => { request: Sync
       setAside.push({ field: `status.${key}`, message: faultAt(`/parent/status/${key}`, listFault ?? error) });
       delete kept[key];
     }
-    if (kept === undefined) return { request: body as SyncRequest, setAside };
-    const { apiVersion, kind, metadata, spec } = body.parent;
-    return { request: { ...body, parent: { apiVersion, kind, metadata, spec, status: kept } } as SyncRequest, setAside };
+    return { request: kept === undefined ? (body as SyncRequest) : withStatus(kept), setAside };
   };
 }
