@@ -9,7 +9,7 @@
  */
 import type { SyncRequest, SyncRequestBody } from '../api/hook.js';
 import { MemcachedProxyStatus } from '../api/memcached-proxy.js';
-import { refusalOf, type SchemaError } from './validation-error.js';
+import { fieldOf, refusalOf, type SchemaError } from './validation-error.js';
 import { boundedValidator, ownKeywordsValidator } from './validator.js';
 
 /** What a sync set aside of the stored status: a field or a condition, and the fault found in it. */
@@ -20,9 +20,11 @@ export interface StatusSetAside {
   message: string;
 }
 
-/** The fault's message, its path from the parent, as a refusal names fields (its status code means nothing here). */
-const faultAt = (pointer: string, errors: SchemaError[]): string =>
-  refusalOf(errors.map((e) => ({ ...e, instancePath: `${pointer}${e.instancePath}` }))).message;
+/** What is set aside at `pointer` (from the body's root), named as a refusal names fields (its status code means nothing here). */
+const setAsideAt = (pointer: string, errors: SchemaError[]): StatusSetAside => ({
+  field: fieldOf(pointer),
+  message: refusalOf(errors.map((e) => ({ ...e, instancePath: `${pointer}${e.instancePath}` }))).message,
+});
 
 /**
  * Reads the stored status of a request whose other fields passed the route's schema. Of `conditions` each item
@@ -59,13 +61,13 @@ export function storedStatusReader(): (body: SyncRequestBody) => { request: Sync
         // An array of at most 16: only the conditions at fault go.
         kept[key] = value.filter((item, i) => {
           const fault = condition(item).error;
-          if (fault) setAside.push({ field: `status.conditions[${i}]`, message: faultAt(`/parent/status/conditions/${i}`, fault) });
+          if (fault) setAside.push(setAsideAt(`/parent/status/conditions/${i}`, fault));
           return fault === undefined;
         });
         continue;
       }
       // The whole field; a list that is no array or too long, for that fault rather than one of an item's.
-      setAside.push({ field: `status.${key}`, message: faultAt(`/parent/status/${key}`, listFault ?? error) });
+      setAside.push(setAsideAt(`/parent/status/${key}`, listFault ?? error));
       delete kept[key];
     }
     return { request: kept === undefined ? (body as SyncRequest) : withStatus(kept), setAside };
