@@ -33,6 +33,9 @@ const prototypeKey = (key: string, child: unknown): boolean =>
  */
 export type GuardedKeys = (key: string) => boolean;
 const EVERYWHERE: GuardedKeys = () => true;
+/** Whether the value under `key` of a node at `depth` (checked or not) is checked: below the top, as its node. */
+const checksChild = (check: boolean, depth: number, key: string | number, guarded: GuardedKeys): boolean =>
+  check && (depth > 1 || typeof key !== 'string' || guarded(key));
 
 /**
  * The first hazard in `value` with at most `limit` levels of arrays and objects (`{}` is one level), or
@@ -64,7 +67,7 @@ export function jsonHazard(value: unknown, limit: number, guarded: GuardedKeys =
         if (typeof child === 'object' && child !== null) {
           pending.push(child);
           depths.push(depth + 1);
-          checked.push(check && (depth > 1 || guarded(key)));
+          checked.push(checksChild(check, depth, key, guarded));
         }
       }
     }
@@ -108,8 +111,7 @@ export function locateJsonHazard(
     for (const [key, child] of entries) {
       if (step.check && typeof key === 'string' && prototypeKey(key, child)) return { hazard: 'prototype', path: [...pathTo(step), key] };
       if (typeof child !== 'object' || child === null) continue;
-      const check = step.check && (step.depth > 1 || typeof key !== 'string' || guarded(key));
-      pending.push({ node: child, depth: step.depth + 1, check, from: step, key });
+      pending.push({ node: child, depth: step.depth + 1, check: checksChild(step.check, step.depth, key, guarded), from: step, key });
     }
   }
   // The walks agree: this only keeps a rule added to jsonHazard alone from letting a body through, unnamed.
