@@ -73,9 +73,10 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
   const pools: Record<string, ServerList> = {};
   // An empty pool that a replicated rule leaves out fails nothing: its rule's other replicas take its requests.
   const failing = new Set<string>();
-  const fail = (node: RouteNode, response: string): Route => {
-    for (const leaf of leavesOf(node)) failing.add(leaf.pool.name);
-    return errorRoute(response);
+  const fail = (node: RouteNode): Route => {
+    const leaves = leavesOf(node);
+    for (const leaf of leaves) failing.add(leaf.pool.name);
+    return errorRoute(`memcached-operator: no servers for ${servicesNamed(leaves)}`);
   };
   // A Rendezvous leaf lists its pool's servers again as tags, and a pool may be one leaf of thousands:
   // counted as they are written, so that a config no ConfigMap can hold is refused before it is rendered.
@@ -103,7 +104,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
 
   const leafRoute = (leaf: LeafNode, ops: Operations, depth: number): Route => {
     const list = servers.get(leaf.pool.name);
-    if (!list || list.servers.length === 0) return fail(leaf, `memcached-operator: no servers for ${servicesNamed(leaf)}`);
+    if (!list || list.servers.length === 0) return fail(leaf);
     const name = leaf.pool.name;
     pools[name] = list.weights ? { servers: list.servers, weights: list.weights } : { servers: list.servers };
     // `Pool|NAME` is the pool's server list itself: every server a replica.
@@ -118,7 +119,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
 
   /** `shards`: the sharded groups above, whose salts this one's must differ from. */
   const groupRoute = (group: GroupNode, ops: Operations, depth: number, shards: number): Route => {
-    if (group.children.every(isEmpty)) return fail(group, `memcached-operator: no servers for ${servicesNamed(group)}`);
+    if (group.children.every(isEmpty)) return fail(group);
     const child = (c: RouteNode, childOps: Operations) => route(c, childOps, depth + 1, group.type === 'sharded' ? shards + 1 : shards);
     if (group.type === 'replicated') {
       // An empty replica is left out so writes still succeed on the others.
@@ -174,12 +175,12 @@ const NAMED_SERVICES_MAX = 5;
 const leavesOf = (node: RouteNode): LeafNode[] => (node.kind === 'leaf' ? [node] : node.children.flatMap(leavesOf));
 
 /**
- * The pools a subtree routes to, each once, in the order the rules name them, as its ErrorRoute's message says
+ * The pools of a subtree's leaves, each once, in the order the rules name them, as its ErrorRoute's message says
  * them: a Service, with the port when the spec uses that Service on several (another port of it may serve), spelt
  * as the status's messages spell one (JSON: a number bare, a name quoted, so a name of digits is not that number).
  */
-function servicesNamed(node: RouteNode): string {
-  const pools = new Map(leavesOf(node).map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${JSON.stringify(pool.port)}`]));
+function servicesNamed(leaves: readonly LeafNode[]): string {
+  const pools = new Map(leaves.map(({ pool }) => [pool.name, pool.name === pool.service ? pool.service : `${pool.service} port ${JSON.stringify(pool.port)}`]));
   const all = [...pools.values()];
   const shown = all.slice(0, NAMED_SERVICES_MAX).join(', ');
   const more = all.length > NAMED_SERVICES_MAX ? ` and ${all.length - NAMED_SERVICES_MAX} more` : '';
