@@ -1,10 +1,8 @@
 import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pino } from 'pino';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
-import { post, testServer } from './helpers/hook.js';
+import { loggedServer, post, testServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
 import { ANY_KEY } from '../src/api/map.js';
@@ -142,10 +140,7 @@ t.test('metadata the hook never reads is not checked: it cannot turn a sync away
 });
 
 t.test('fields of a stored status the hook cannot read are set aside, not refused: the sync goes on without them', async (t) => {
-  const lines: Json[] = [];
-  const logged = testServer({
-    logger: pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json)), done()) })),
-  });
+  const { app: logged, lines } = loggedServer('warn');
   t.teardown(() => logged.close());
   const setAsideCount = async () => Number(/^memcached_operator_status_set_aside_total (\d+)$/m.exec((await logged.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
   const plain = withSpec({ serviceName: 'memcached-pool1' });

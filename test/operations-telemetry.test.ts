@@ -5,12 +5,10 @@
  */
 import t from 'tap';
 import net from 'node:net';
-import { Readable, Writable } from 'node:stream';
-import { pino } from 'pino';
+import { Readable } from 'node:stream';
 import { clientErrorAnswer } from '../src/http/client-errors.js';
-import { buildServer } from '../src/server.js';
 import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
-import { FIXED_NOW, post, testServer, type TestServer } from './helpers/hook.js';
+import { FIXED_NOW, loggedServer, post, testServer, type TestServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 
 const namespace = 'shop';
@@ -379,19 +377,6 @@ t.test('/metrics: process metrics when enabled (as main.ts does)', async (t) => 
   t.ok(types.has('nodejs_eventloop_lag_seconds'), 'event loop lag: a sync that blocks it shows');
 });
 
-/** A server logging to memory, as main.ts logs to stdout. */
-function loggedServer(level = 'info', requestTimeoutMs?: number) {
-  const lines: Json[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Json);
-      done();
-    },
-  });
-  const app = buildServer({ logger: pino({ level }, stream), clock: () => FIXED_NOW, requestTimeoutMs });
-  return { app, lines };
-}
-
 t.test('logs: one JSON line per sync, none for health checks and metrics', async (t) => {
   const { app, lines } = loggedServer();
   t.teardown(() => app.close());
@@ -468,7 +453,7 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
 });
 
 t.test('logs: a client that goes away, or is cut at the request timeout, is no refusal: no warning', async (t) => {
-  const { app, lines } = loggedServer('info', 1000);
+  const { app, lines } = loggedServer('info', { requestTimeoutMs: 1000 });
   t.teardown(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as net.AddressInfo;

@@ -1,4 +1,6 @@
 /** Calls the real server the way Metacontroller does, through Fastify's inject. */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { buildServer, type ServerOptions } from '../../src/server.js';
 import type { Json } from '../fixtures/cluster.js';
 
@@ -6,6 +8,18 @@ export const FIXED_NOW = new Date('2026-11-25T12:00:00Z');
 
 export const testServer = (options: ServerOptions = {}) => buildServer({ clock: () => FIXED_NOW, ...options });
 export type TestServer = ReturnType<typeof testServer>;
+
+/** A test server logging to memory at `level`, as main.ts logs to stdout: each line parsed. */
+export function loggedServer(level = 'info', options: ServerOptions = {}): { app: TestServer; lines: Json[] } {
+  const lines: Json[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Json);
+      done();
+    },
+  });
+  return { app: testServer({ logger: pino({ level }, stream), ...options }), lines };
+}
 
 export interface HookAnswer {
   statusCode: number;
