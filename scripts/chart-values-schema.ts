@@ -12,10 +12,12 @@ import {
   DNS_NAME_MAX_LENGTH,
   IMAGE_NAME_MAX_LENGTH,
   IMAGE_REFERENCE,
+  IMAGE_REFERENCE_MAX_LENGTH,
   IMAGE_REPOSITORY,
   IMAGE_TAG_AND_DIGEST,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
+  PULL_POLICIES,
   QUANTITY,
 } from '../src/api/formats.js';
 import type { PodSecurityContext, ResourceRequirements, SecurityContext } from 'kubernetes-types/core/v1.js';
@@ -47,7 +49,7 @@ const CHART_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'a
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
 /** A Prometheus duration as the Prometheus Operator's CRDs check it (its `Duration` type), or empty. */
 const PROMETHEUS_DURATION = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
-const imageReference = { type: 'string', maxLength: 512, pattern: IMAGE_REFERENCE };
+const imageReference = { type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE };
 
 /** What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. */
 const closed = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties });
@@ -71,7 +73,7 @@ export function chartValuesSchema() {
         // repository, or a digest alone in the tag, would make an image reference the kubelet cannot parse.
         repository: { type: 'string', minLength: 1, maxLength: IMAGE_NAME_MAX_LENGTH, pattern: IMAGE_REPOSITORY },
         tag: { type: 'string', pattern: IMAGE_TAG_AND_DIGEST },
-        pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
+        pullPolicy: { enum: PULL_POLICIES },
       }),
       // As a pod lists them: `[{name: SECRET}]` (a bare name, or a misspelt key, would give the hook's pod none).
       imagePullSecrets: {

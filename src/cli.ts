@@ -26,7 +26,7 @@ export interface CliIo {
 
 const DIFF_SAMPLE = 100_000;
 
-export const USAGE = `usage:
+const USAGE = `usage:
   memcached-operator route --config FILE [--op OPERATION] [--json] KEY...
   memcached-operator diff [--keys N] [--json] OLD NEW
 
@@ -38,7 +38,8 @@ route  prints, per key, the first server a request reaches, every server it is
        servers are then listed in config order, and a line says so.
        --op    the operation (default get): ${OPERATIONS.join(', ')}
 diff   prints, per pool and overall, the fraction of a fixed sample of keys
-       (key:0, key:1, ...) whose server changes from OLD to NEW, averaged over
+       (key:0, key:1, ...) whose first get under NEW goes to a server OLD did not
+       write them to (a miss), averaged over
        mcrouter pods where a LatestRoute reads replicas in a per-pod order.
        --keys  the sample size (default ${DIFF_SAMPLE})
 

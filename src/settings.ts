@@ -3,7 +3,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
-import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE } from './api/formats.js';
+import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, PORT_MAX } from './api/formats.js';
 
 /**
  * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the
@@ -72,7 +72,7 @@ const TIMEOUT_MAX = 2 ** 31 - 1;
 /** The integers each variable may hold: what Node and Fastify take without refusing or misbehaving. */
 export const INTEGER_RANGES = {
   /** node:net's range; 0 picks a free port. */
-  PORT: [0, 65535],
+  PORT: [0, PORT_MAX],
   /**
    * Fastify refuses 0 (FST_ERR_ROUTE_BODY_LIMIT_OPTION_NOT_INT). The body is decoded into one string:
    * past V8's longest string, decoding throws outside any handler and the process dies. A UTF-8 body
@@ -144,7 +144,7 @@ const image = (name: string, raw: string, example: string): string => {
  * both reach the pod), IPv4's `0.0.0.0` where it has none (listening on `::` would fail there). An
  * IPv6-only cluster reaches a pod only on `::`.
  */
-export function anyAddress(interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string {
+function anyAddress(interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string {
   const ipv6 = Object.values(interfaces).some((addresses) => addresses?.some((a) => a.family === 'IPv6'));
   return ipv6 ? DEFAULT_SETTINGS.host : '0.0.0.0';
 }

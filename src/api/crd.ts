@@ -15,7 +15,7 @@
 import { ANY_KEY } from './map.js';
 import { GROUP, KIND, MemcachedProxy, PLURAL, READY_CONDITION, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
 
-export type JsonSchema = { [key: string]: unknown };
+type JsonSchema = { [key: string]: unknown };
 
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
@@ -211,7 +211,7 @@ export function toCrdSchema(input: unknown, path = ''): JsonSchema {
  * the root CEL rule still reads `self.metadata.name`), `status` the status
  * schema without its null branch, and only `spec` required.
  */
-export function memcachedProxySchema(): JsonSchema {
+function memcachedProxySchema(): JsonSchema {
   const ROOT_FIELDS: Record<string, JsonSchema> = {
     apiVersion: {
       description: 'APIVersion defines the versioned schema of this representation of an object.',
@@ -239,7 +239,7 @@ export function memcachedProxySchema(): JsonSchema {
   };
 }
 
-export const PRINTER_COLUMNS = [
+const PRINTER_COLUMNS = [
   { name: 'Target', type: 'string', jsonPath: '.status.target', description: 'The pools mcrouter routes to.' },
   { name: 'Servers', type: 'integer', jsonPath: '.status.servers', description: 'Servers in mcrouter\'s pools.' },
   { name: 'Ready', type: 'integer', jsonPath: '.status.readyServers', description: 'Servers backed by a ready endpoint.' },

@@ -37,6 +37,12 @@ export const IMAGE_REFERENCE = `^${IMAGE_NAME}(?::${IMAGE_TAG})?(?:${IMAGE_DIGES
 /** A chart's image given apart, as `repository` and `tag` joined by a colon: a digest goes after the tag (`0.1.0@sha256:...`). */
 export const IMAGE_REPOSITORY = `^${IMAGE_NAME}$`;
 export const IMAGE_TAG_AND_DIGEST = `^(?:${IMAGE_TAG}(?:${IMAGE_DIGEST})?)?$`;
+/** The longest image reference the hook's schemas take: a name of 255, a tag of 128 and a sha256 digest fit. */
+export const IMAGE_REFERENCE_MAX_LENGTH = 512;
+/** A container's imagePullPolicy. */
+export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+/** The highest TCP port number. */
+export const PORT_MAX = 65535;
 
 /** A label value (what a nodeSelector matches): the API server refuses the Deployment for anything else. */
 export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';

@@ -4,7 +4,7 @@
  * The objects the hook emits are typed with `kubernetes-types` instead.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { DNS1123_LABEL, DNS_LABEL_MAX_LENGTH, DNS_NAME_MAX_LENGTH, ENDPOINT_ADDRESS } from './formats.js';
+import { DNS1123_LABEL, DNS_LABEL_MAX_LENGTH, DNS_NAME_MAX_LENGTH, ENDPOINT_ADDRESS, PORT_MAX } from './formats.js';
 import { MapOf } from './map.js';
 import { Nullable } from './nullable.js';
 import { ANNOTATION_PREFIX } from './memcached-proxy.js';
@@ -28,7 +28,7 @@ const metaFields = {
   resourceVersion: Type.Optional(Type.String()),
   generation: Type.Optional(Type.Integer()),
 };
-export const ObjectMeta = Type.Object(metaFields, open);
+const ObjectMeta = Type.Object(metaFields, open);
 
 /** The metadata of one of the hook's own children: the annotations it reads back, typed. */
 const metaReading = (...annotations: string[]) =>
@@ -46,7 +46,7 @@ const kubeObject = <M extends TSchema, P extends Parameters<typeof Type.Object>[
 export const ServicePort = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: DNS_LABEL_MAX_LENGTH })),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    port: Type.Integer({ minimum: 1, maximum: PORT_MAX }),
     targetPort: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
     protocol: Type.Optional(Type.String()),
   },
@@ -86,7 +86,7 @@ const EndpointAddress = Type.Object(
 );
 
 const EndpointPort = Type.Object(
-  { name: Type.Optional(Type.String()), port: Type.Integer({ minimum: 1, maximum: 65535 }), protocol: Type.Optional(Type.String()) },
+  { name: Type.Optional(Type.String()), port: Type.Integer({ minimum: 1, maximum: PORT_MAX }), protocol: Type.Optional(Type.String()) },
   open,
 );
 
@@ -145,7 +145,7 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
     Nullable(
       Type.Array(
         Type.Object(
-          { name: Type.Optional(Nullable(Type.String())), port: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 65535 }))) },
+          { name: Type.Optional(Nullable(Type.String())), port: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: PORT_MAX }))) },
           open,
         ),
       ),
@@ -221,7 +221,6 @@ export const StatefulSet = kubeObject(ObjectMeta, {
 /** Any other object: only its identity is read. */
 export const AnyObject = kubeObject(ObjectMeta, {});
 
-export type ObjectMeta = Static<typeof ObjectMeta>;
 export type Service = Static<typeof Service>;
 export type ServicePort = Static<typeof ServicePort>;
 export type Endpoints = Static<typeof Endpoints>;

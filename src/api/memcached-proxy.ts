@@ -12,8 +12,11 @@ import {
   DNS_LABEL_MAX_LENGTH,
   DNS_NAME_MAX_LENGTH,
   IMAGE_REFERENCE,
+  IMAGE_REFERENCE_MAX_LENGTH,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
+  PORT_MAX,
+  PULL_POLICIES,
   QUALIFIED_NAME_MAX_LENGTH,
   QUANTITY,
 } from './formats.js';
@@ -22,7 +25,7 @@ import { Nullable } from './nullable.js';
 
 export const GROUP = 'ianlewis.org';
 export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
+const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'MemcachedProxy';
 export const PLURAL = 'memcachedproxies';
 export const SINGULAR = 'memcachedproxy';
@@ -87,15 +90,17 @@ export const CONFIG_DIR_OVERLAP = (() => {
  * The image's system trees, in the same syntax: an emptyDir at or under one hides the binaries and libraries
  * mcrouter runs from (`/usr`, `/lib`...), or shadows a filesystem the kernel provides (`/proc`, `/sys`, `/dev`).
  */
-export const SYSTEM_DIRS = ['bin', 'boot', 'dev', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'sys', 'usr'] as const;
+const SYSTEM_DIRS = ['bin', 'boot', 'dev', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'sys', 'usr'] as const;
 export const SYSTEM_DIR = `^/*(${SYSTEM_DIRS.join('|')})(/[\\s\\S]*)?$`;
 /** A `.` or `..` segment: the path would not say where it points. */
 export const DOT_SEGMENT = '(^|/)[.][.]?(/|$)';
 
 /**
  * Rules the schema alone cannot say, as CEL for the CRD. The hook checks the
- * same rules (core/spec-check.ts) with these messages, since a request can
- * reach it without passing the API server (curl), and tests prove the two agree.
+ * same rules with these messages, since a request can reach it without passing
+ * the API server (curl), and tests prove the two agree: the spec's in
+ * core/spec-check.ts (a 422), the tolerations' in core/pod-template-check.ts
+ * (`Ready` InvalidSpec with a 200, as every pod template fault).
  */
 export const CEL_RULES = {
   oneForm: {
@@ -153,11 +158,11 @@ export const CEL_RULES = {
   },
 } as const;
 
-export const RULE_TYPES = ['sharded', 'replicated'] as const;
+const RULE_TYPES = ['sharded', 'replicated'] as const;
 export const HASHES = ['Ch3', 'Crc32', 'Rendezvous'] as const;
 export const WRITE_POLICIES = ['AllSync', 'AllMajority', 'AllFastest', 'AllAsync'] as const;
 export const READ_POLICIES = ['Latest', 'MissFailover', 'Failover'] as const;
-export const RELOAD_MODES = ['Watch', 'Rollout'] as const;
+const RELOAD_MODES = ['Watch', 'Rollout'] as const;
 
 /** `type: string` beside `enum`: structural CRD schemas need every node typed. */
 const enumOf = <const T extends readonly string[]>(values: T, description: string): TEnum<[...T]> =>
@@ -167,11 +172,11 @@ const enumOf = <const T extends readonly string[]>(values: T, description: strin
  * A Service port's name: a DNS-1123 label (Kubernetes' validateServicePort; the 15-character IANA limit is
  * a container port's). A capital letter or a space could never name one.
  */
-export const SERVICE_PORT_NAME = DNS1123_LABEL;
+const SERVICE_PORT_NAME = DNS1123_LABEL;
 
 /** A port given by number or by name, as Kubernetes' IntOrString; `lowest` 0 lets 0 stand for the default. */
-export const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
-  Type.Union([Type.Integer({ minimum: lowest, maximum: 65535 }), Type.String({ minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: SERVICE_PORT_NAME })], {
+const IntOrString = (description: string, lowest: 0 | 1 = 1) =>
+  Type.Union([Type.Integer({ minimum: lowest, maximum: PORT_MAX }), Type.String({ minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: SERVICE_PORT_NAME })], {
     'x-kubernetes-int-or-string': true,
     description,
   });
@@ -229,7 +234,7 @@ export const Toleration = Type.Object(
   },
 );
 
-export const ServiceRef = Type.Object(
+const ServiceRef = Type.Object(
   {
     name: ObjectName('Name of a Service in the proxy\'s namespace whose endpoints are memcached servers.'),
     port: Type.Optional(
@@ -280,8 +285,8 @@ export const Rule = Type.Object(
 export const Exporter = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ default: false, description: 'Runs the exporter beside mcrouter, and adds a metrics port to the proxy\'s Service.' })),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE, description: 'Exporter image. Default: the hook\'s EXPORTER_IMAGE.' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.exporterPort, description: 'Port the exporter serves /metrics on: the Service\'s metrics port. Not mcrouter\'s.' })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: 'Exporter image. Default: the hook\'s EXPORTER_IMAGE.' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.exporterPort, description: 'Port the exporter serves /metrics on: the Service\'s metrics port. Not mcrouter\'s.' })),
     resources: Type.Optional(Resources(`Resources of the exporter container. Default (also for {}, or limits: {} alone): ${requestsText(DEFAULTS.exporterRequests)}.`)),
   },
   { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
@@ -291,7 +296,7 @@ export const Exporter = Type.Object(
  * Pull secrets as a pod names them (LocalObjectReferences), each with its name (an entry without one names
  * no Secret); a list keyed by name, as PodSpec's, so that the API server refuses a name given twice.
  */
-export const ImagePullSecrets = (description: string) =>
+const ImagePullSecrets = (description: string) =>
   Type.Array(
     Type.Object({ name: Type.String({ minLength: 1, maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN, description: 'Name of a Secret in the same namespace.' }) }),
     { maxItems: 64, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description },
@@ -299,10 +304,10 @@ export const ImagePullSecrets = (description: string) =>
 
 export const McrouterSpec = Type.Object(
   {
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: IMAGE_REFERENCE, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
-    imagePullPolicy: Type.Optional(enumOf(['Always', 'IfNotPresent', 'Never'] as const, 'Image pull policy.')),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
+    imagePullPolicy: Type.Optional(enumOf(PULL_POLICIES, 'Image pull policy.')),
     imagePullSecrets: Type.Optional(ImagePullSecrets('Secrets of the proxy\'s namespace the mcrouter pods pull their images with (the exporter\'s too). They replace those of the namespace\'s default ServiceAccount, which Kubernetes adds only to a pod that names none.')),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
     replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
     resources: Type.Optional(Resources(`Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): ${requestsText(DEFAULTS.mcrouterRequests)}.`)),
     securityContext: Type.Optional(Embedded('Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
@@ -339,6 +344,15 @@ export const MemcachedProxySpec = Type.Object(
 /** The condition that says whether the proxy serves its whole spec (the one kstatus and `kubectl wait` read). */
 export const READY_CONDITION = 'Ready';
 
+/**
+ * How long a proxy may wait on one of RECONCILING_DEADLINE_REASONS (core/status.ts), at one generation, before kstatus calls
+ * it Stalled: a Deployment's default progressDeadlineSeconds. Each can end by itself (a Service applied a moment
+ * after the proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; one that
+ * has not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
+ * a timeout of its own (Argo CD) would show it Progressing for ever.
+ */
+export const RECONCILING_DEADLINE_SECONDS = 600;
+
 /** metav1.Condition's limit: the API server refuses a status whose condition message is longer. */
 export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
 
@@ -347,9 +361,13 @@ export const Condition = Type.Object({
   status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
   reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why, in one word: Available, or the first problem found (README, Status you can trust).' })),
   message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH, description: 'What is the matter, and what to do.' })),
-  lastTransitionTime: Type.Optional(Type.String({ format: 'date-time', description: 'When the status last changed (carried over while it holds); for Reconciling and Stalled, when their reason and generation began (the 10-minute deadline counts from it).' })),
+  lastTransitionTime: Type.Optional(Type.String({ format: 'date-time', description: `When the status last changed (carried over while it holds); for Reconciling and Stalled, when their reason and generation began (the ${RECONCILING_DEADLINE_SECONDS / 60}-minute deadline counts from it).` })),
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this condition describes.' })),
 });
+
+/** Why a pool cannot serve: its status's `reason`, and the `Ready` reason it gives the proxy. */
+export const POOL_REASONS = ['ServiceNotFound', 'PortNotFound', 'NoServers', 'NoReadyServers'] as const;
+export type PoolReason = (typeof POOL_REASONS)[number];
 
 export const PoolStatus = Type.Object({
   name: Type.String({ description: "The pool's name in config.json." }),
@@ -358,7 +376,7 @@ export const PoolStatus = Type.Object({
   servers: Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to (a kept StatefulSet slot counts, a hole does not).' }),
   readyServers: Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' }),
   holes: Type.Integer({ minimum: 0, description: 'Slots of departed servers kept at weight 0, so that the others keep their keys.' }),
-  reason: Type.Optional(Type.String({ description: 'Why the pool cannot serve: ServiceNotFound, PortNotFound, NoServers or NoReadyServers.' })),
+  reason: Type.Optional(Type.String({ description: `Why the pool cannot serve: ${POOL_REASONS.slice(0, -1).join(', ')} or ${POOL_REASONS.at(-1)}.` })),
 });
 
 export const LastChange = Type.Object({
@@ -386,7 +404,7 @@ export const MemcachedProxyStatus = Type.Object({
   ),
 }, { description: 'What the hook found at its last sync: servers, pools, config and readiness. Written through Metacontroller.' });
 
-export const ProxyMetadata = Type.Object(
+const ProxyMetadata = Type.Object(
   {
     // Checked by the root's CEL rule (and spec-check, with its message), not here: one message for both.
     name: Type.String(),
@@ -412,7 +430,6 @@ export const MemcachedProxy = Type.Object(
   { 'x-kubernetes-validations': [CEL_RULES.proxyName, CEL_RULES.ownServiceName] },
 );
 
-export type ServiceRef = Static<typeof ServiceRef>;
 export type Rule = Static<typeof Rule>;
 /** A rule at any level: the schema spells each level apart, to stop at the deepest. */
 export type AnyRule = Omit<Rule, 'children'> & { children?: AnyRule[] };

@@ -33,7 +33,7 @@ export interface Images {
 }
 
 /** Community mcrouter images run as root by default: a user must be set explicitly for runAsNonRoot to start. */
-export const NON_ROOT_ID = 65532;
+const NON_ROOT_ID = 65532;
 const MEMCACHE_PORT_NAME = 'memcache';
 /**
  * How long a terminating mcrouter pod keeps serving before it gets SIGTERM. Kubernetes takes a
@@ -166,13 +166,13 @@ const storedQuantities = (list: Record<string, string | number>): Record<string,
  * config.json, and beside it pools.json (`poolsText`: each pool's Service and port, current-lists.ts).
  * `lastChange`: the status's lastChange as the ConfigMap carries it (lastChangeAnnotation), if it does.
  */
-export function configMapChild(parent: MemcachedProxy, configText: string, poolsText: string, lastChange?: string): ConfigMap {
+function configMapChild(parent: MemcachedProxy, configText: string, poolsText: string, lastChange?: string): ConfigMap {
   const metadata: ConfigMap['metadata'] = { name: mcrouterName(parent), labels: childLabels(parent) };
   if (lastChange !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: lastChange };
   return { apiVersion: CONFIG_MAP.apiVersion, kind: CONFIG_MAP.kind, metadata, data: { [CONFIG_KEY]: configText, [POOLS_KEY]: poolsText } };
 }
 
-export function mcrouterArgs(spec: McrouterSpec): string[] {
+function mcrouterArgs(spec: McrouterSpec): string[] {
   // --asynclog-disable: by default mcrouter answers a delete that failed on a server (timed out, refused,
   // marked down) with NOT_FOUND and writes it to a spool for Facebook's mcreplay to send later. Nothing
   // replays it here, so the delete would be lost while the client took it as done: with the flag the
@@ -209,7 +209,7 @@ export function deploymentSpecHash(parent: MemcachedProxy, images: Images, confi
 /** reload: Rollout: the pod template carries the config's hash, so every new config is a new template. */
 export const rollsOnConfig = (spec: McrouterSpec | undefined): boolean => (spec?.reload ?? DEFAULTS.reload) === 'Rollout';
 
-export function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
+function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
   const spec = parent.spec.mcrouter ?? {};
   const port = spec.port ?? DEFAULTS.mcrouterPort;
   const writable = [...WRITABLE_DIRS];
@@ -311,7 +311,7 @@ function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcro
   return container;
 }
 
-export function serviceChild(parent: MemcachedProxy): Service {
+function serviceChild(parent: MemcachedProxy): Service {
   const spec = parent.spec.mcrouter ?? {};
   const ports: NonNullable<Service['spec']>['ports'] = [
     { name: MEMCACHE_PORT_NAME, port: spec.port ?? DEFAULTS.mcrouterPort, targetPort: MEMCACHE_PORT_NAME, protocol: 'TCP' },
@@ -328,7 +328,7 @@ export function serviceChild(parent: MemcachedProxy): Service {
 }
 
 /** Only with more than one replica: a PDB over a single pod would block every node drain. */
-export function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
+function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
   if ((parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas) <= 1) return undefined;
   return {
     apiVersion: POD_DISRUPTION_BUDGET.apiVersion,

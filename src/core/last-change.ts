@@ -12,7 +12,7 @@ import { naturalOrder } from './natural-order.js';
 import type { ServerList } from './slots.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
-const KEY_SAMPLE = sampleKeys(10_000);
+const KEY_SAMPLE: readonly string[] = sampleKeys(10_000);
 
 /**
  * Routing work per change, in the route trees' own units (a destination visited, a tag hashed): a config
@@ -115,7 +115,7 @@ export function lostConfigChange(previous: MemcachedProxyStatus | null | undefin
  * 256 KiB in all, and Metacontroller's last-applied copy of the ConfigMap, config included, already takes most
  * of that for a large pool (README, Limits); a change of some hundred servers is written to the status only.
  */
-export const LAST_CHANGE_ANNOTATION_MAX_LENGTH = 4096;
+const LAST_CHANGE_ANNOTATION_MAX_LENGTH = 4096;
 
 /**
  * A lastChange with its own fields only, in one order whatever order it came in (one read back from the

@@ -30,7 +30,7 @@ export interface BuiltConfig {
  * it does not know, and under the write policy a get-and-touch touches every
  * replica, as it should.
  */
-export const READ_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get'] as const;
+const READ_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get'] as const;
 
 const WRITE_ROUTES: Record<WritePolicy, string> = {
   AllSync: 'AllSyncRoute',
@@ -87,7 +87,8 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
   const replicated = (node: RouteNode, children: (ops: Operations) => Route[], ops: Operations, depth: number): Route => {
     const writes = (): Route => ({ type: WRITE_ROUTES[node.writePolicy], children: children('writes') });
     // LatestRoute picks its replica by a hash of the mcrouter host alone, so a LatestRoute nested in another
-    // would pick the same index as its parent on every host: one salt per depth, as for HashRoute below.
+    // would pick the same index as its parent on every host: one salt per depth (HashRoute below counts sharded
+    // levels instead, since a replicated level hashes no key).
     const reads = (): Route =>
       node.readPolicy === 'Latest'
         ? { type: READ_ROUTES.Latest, children: children('reads'), salt: `level-${depth}` }
@@ -132,7 +133,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     // furc_hash(k, 3) in {0, 2}): a third of the servers would get no keys. One salt per sharded level
     // makes every level pick independently and stays the same when children come and go. Replicated levels do
     // not count, as they hash no key: a sharded group later wrapped in a replicated rule (a second zone) keeps
-    // its salt, and its keys stay where they are (a salt by depth moved half of them).
+    // its salt, and its keys stay where they are (a salt by depth moved (n-1)/n of them, for n servers).
     const salt = saltAt(shards, group.hash);
     if (group.hash !== 'Rendezvous') return { type: 'HashRoute', children, hash_func: group.hash, salt };
     // Rendezvous scores each child by its tag: a name of the child's subtree, so keys stay put while its servers change.
@@ -156,7 +157,7 @@ const saltAt = (shards: number, hash: Hash): string => (hash === 'Crc32' ? `leve
 const errorRoute = (response: string): Route => ({ type: 'ErrorRoute', response });
 
 /** Kubernetes' limit on a ConfigMap's data (and Metacontroller's copy of it in an annotation holds far less). */
-export const CONFIG_MAX_BYTES = 1024 * 1024;
+const CONFIG_MAX_BYTES = 1024 * 1024;
 
 /** A config that no ConfigMap can hold, refused (before it is rendered, where it can be): `bytes` is what was counted by then. */
 export class ConfigTooLargeError extends Error {

@@ -1,6 +1,6 @@
 /**
  * What an mcrouter image can load, as far as its tag says: the hook writes the config the spec asks for
- * whatever the image (DESIGN §7), and the status says when the image cannot load it.
+ * whatever the image (the README's "Hashes and salts"), and the status says when the image cannot load it.
  */
 import type { RouteNode } from './topology.js';
 
@@ -17,7 +17,7 @@ export interface McrouterVersion {
  * `v2023.07.17.00`), or undefined: no tag (a registry's port is no tag), one that names no version
  * (`latest`), or an image pinned by digest, whose digest decides what runs, whatever the tag says.
  */
-export function mcrouterVersionOf(image: string): McrouterVersion | undefined {
+function mcrouterVersionOf(image: string): McrouterVersion | undefined {
   if (image.includes('@')) return undefined;
   const colon = image.lastIndexOf(':');
   if (colon <= image.lastIndexOf('/')) return undefined;
@@ -28,7 +28,7 @@ export function mcrouterVersionOf(image: string): McrouterVersion | undefined {
 const before = (v: McrouterVersion, since: McrouterVersion) => v.major < since.major || (v.major === since.major && v.minor < since.minor);
 
 /** Whether a rule of the topology shards by Rendezvous (a replicated rule's hash is never used). */
-export function shardsByRendezvous(node: RouteNode): boolean {
+function shardsByRendezvous(node: RouteNode): boolean {
   if (node.type === 'sharded' && node.hash === 'Rendezvous') return true;
   return node.kind === 'group' && node.children.some(shardsByRendezvous);
 }

@@ -7,6 +7,7 @@
  * only when its endpoint is gone.
  */
 import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, replicasOf, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
+import { PORT_MAX } from '../api/formats.js';
 import { naturalOrder } from './natural-order.js';
 import { StringIndex } from './string-index.js';
 import type { PoolRef, PortRef } from './topology.js';
@@ -102,12 +103,12 @@ function servicePortOf(ports: readonly ServicePort[], port: number | string): Se
   return ports.find((p) => p.name === port) ?? (quoted !== undefined ? byNumber(quoted) : undefined);
 }
 
-/** A port number as a port name of digits only spells it (a quoted number in templated YAML): 1 to 65535. */
+/** A port number as a port name of digits only spells it (a quoted number in templated YAML): 1 to PORT_MAX. */
 const QUOTED_NUMBER = /^[1-9][0-9]{0,4}$/;
 
 /** A port's number when it is written as one, quoted or not; a name has none until a Service resolves it. */
 const portNumberOf = (port: PortRef): number | undefined =>
-  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) && Number(port) <= 65535 ? Number(port) : undefined;
+  typeof port === 'number' ? port : QUOTED_NUMBER.test(port) && Number(port) <= PORT_MAX ? Number(port) : undefined;
 
 /** A port number, or a name quoting one, as the Service port of a Service that lists none. */
 function portNumber(port: number | string): ServicePort | undefined {

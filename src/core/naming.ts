@@ -1,9 +1,13 @@
-/** Names and labels of the children: one place, so the selector never drifts. */
+/**
+ * Names and labels of the children, composed in one place so that the selector never drifts. The parts the
+ * API's schema checks against (the name suffix, the annotation prefix, the config directory) are defined
+ * there, the config's key by the mcrouter config reader that the CLI shares; the core imports them from here.
+ */
 import { ANNOTATION_PREFIX, CONFIG_DIR, MCROUTER_SUFFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { CONFIG_KEY } from '../mcrouter/config-source.js';
 import { LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION } from '../api/kubernetes.js';
 
-export const MANAGED_BY = 'memcached-operator';
+const MANAGED_BY = 'memcached-operator';
 export { CONFIG_DIR, CONFIG_KEY, LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION };
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 export const CONFIG_HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;

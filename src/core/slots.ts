@@ -10,6 +10,9 @@ import type { StringIndex } from './string-index.js';
 import type { Member } from './membership.js';
 import { sortNatural } from './natural-order.js';
 
+/** A pool's members by address, as slot assignment reads them: never written here. */
+type MemberIndex = Pick<StringIndex, 'get'>;
+
 /** A pool's server list as it stands in config.json. */
 export interface ServerList {
   servers: string[];
@@ -33,15 +36,15 @@ const MAX_HOLE_SHARE = 0.5;
 export type SlotMode = 'ch3' | 'ordered' | 'set';
 
 /** Whether `list` names a server the pool has now (`memberAt`: its members' addresses): the same pods on the same port. */
-export function holdsMember(list: ServerList, memberAt: StringIndex): boolean {
+export function holdsMember(list: ServerList, memberAt: MemberIndex): boolean {
   return list.servers.some((server) => memberAt.get(server) >= 0);
 }
 
 export interface SlotInput {
   /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
-  /** Each member's address to its position in `members`. */
-  indexOf: StringIndex;
+  /** Each member's address to its position in `members`: only read here (sync passes one shared empty index). */
+  indexOf: MemberIndex;
   /**
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
    * departed server may leave a weight-0 hole. `ordered`: other hashes index
@@ -126,7 +129,7 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
 function keepOrder(
   current: ServerList,
   members: Member[],
-  memberAt: StringIndex,
+  memberAt: MemberIndex,
   spelling: (string | undefined)[],
   sortByAddress: (positions: number[]) => number[],
 ): number[] {
@@ -146,7 +149,7 @@ function keepOrder(
 function withHoles(
   current: ServerList,
   members: Member[],
-  memberAt: StringIndex,
+  memberAt: MemberIndex,
   spelling: (string | undefined)[],
   sortByAddress: (positions: number[]) => number[],
   spell: (slots: number[], holeAddress: readonly string[], holes: number) => Slots,

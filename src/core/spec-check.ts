@@ -1,5 +1,6 @@
 /**
- * The rules the CRD enforces with CEL (api CEL_RULES) and the one it cannot
+ * The rules the CRD enforces with CEL (api CEL_RULES) but the tolerations' (a pod
+ * template fault: core/pod-template-check.ts), and the one it cannot
  * (a service in another namespace: CEL cannot read metadata.namespace),
  * checked by the hook so that a spec that bypassed the API server is refused
  * with the field's path instead of being half applied.

@@ -7,13 +7,16 @@
 import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
+  POOL_REASONS,
   READY_CONDITION,
+  RECONCILING_DEADLINE_SECONDS,
   conditionOf,
   readyCondition,
   type Condition,
   type LastChange,
   type MemcachedProxy,
   type MemcachedProxyStatus,
+  type PoolReason,
   type PoolStatus,
 } from '../api/memcached-proxy.js';
 import { rollsOnConfig } from './children.js';
@@ -32,10 +35,7 @@ export interface PoolOutcome {
 
 export type ReadyReason =
   | 'Deleting'
-  | 'ServiceNotFound'
-  | 'PortNotFound'
-  | 'NoServers'
-  | 'NoReadyServers'
+  | PoolReason
   | 'ScaledToZero'
   | 'Progressing'
   | 'ProgressDeadlineExceeded'
@@ -77,7 +77,7 @@ export interface StatusInput {
  * Metacontroller writes the status after the children, but reads the next sync's parent and ConfigMap from two
  * caches, and the parent's may be ahead by a moment; a refused update it retries with a growing backoff.
  */
-export const CONFIG_APPLY_GRACE_SECONDS = 30;
+const CONFIG_APPLY_GRACE_SECONDS = 30;
 
 /** Seconds from the RFC 3339 time `since` to `now`: the waits of a sync (NaN for an unreadable time). */
 export const secondsSince = (since: string, now: string): number => (Date.parse(now) - Date.parse(since)) / 1000;
@@ -349,7 +349,7 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
  * How long `target` may be: it is `kubectl get mp`'s column, and 4,096 pools of 63-character names would make it
  * 256 KiB of every status. The pools that fit, then how many more (status.pools lists them all).
  */
-export const TARGET_MAX_LENGTH = 256;
+const TARGET_MAX_LENGTH = 256;
 
 function targetOf(names: string[]): string {
   const all = names.join(',');
@@ -394,8 +394,8 @@ function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up, the spec asks for what cannot run (an mcrouter too old, a pod template the API server
- * refuses), or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods.
+ * the Deployment gave up, the ConfigMap has not taken the config past its grace, the spec asks for what cannot run
+ * (an mcrouter too old, a pod template the API server refuses), or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods.
  * Neither for a proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which
  * kstatus reads from its deletionTimestamp.
  */
@@ -412,20 +412,11 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
 };
 
 /**
- * How long a proxy may wait on one of RECONCILING_DEADLINE_REASONS, at one generation, before kstatus calls
- * it Stalled: a Deployment's default progressDeadlineSeconds. Each can end by itself (a Service applied a moment
- * after the proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; one that
- * has not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
- * a timeout of its own (Argo CD) would show it Progressing for ever.
- */
-export const RECONCILING_DEADLINE_SECONDS = 600;
-
-/**
- * The reasons the deadline runs for. Not Progressing: a rollout has the Deployment's own deadline (which gives
+ * The reasons the deadline runs for: a pool's. Not Progressing: a rollout has the Deployment's own deadline (which gives
  * ProgressDeadlineExceeded) and restarts it on each step, where a count of ours would stall a long rollout that
- * is making progress; a ConfigMap the API server refuses is ConfigNotApplied after 30 s.
+ * is making progress; a ConfigMap the API server refuses is ConfigNotApplied after CONFIG_APPLY_GRACE_SECONDS.
  */
-export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set(['ServiceNotFound', 'PortNotFound', 'NoServers', 'NoReadyServers']);
+export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set(POOL_REASONS);
 
 /** Seconds until a wait since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
 const deadlineLeft = (since: string | undefined, now: string): number =>

@@ -29,7 +29,7 @@ import { topologyOf, type RouteNode } from './topology.js';
  * `--cascade=orphan`, another object of that name) or a create the API server refuses each time is retried
  * every 5 minutes, not every 10 seconds.
  */
-export const MISSING_CHILD_RESYNC_SECONDS = { first: 10, most: 300 } as const;
+const MISSING_CHILD_RESYNC_SECONDS = { first: 10, most: 300 } as const;
 
 function missingChildResync(waitingSince: string | undefined, now: string): number {
   const waited = waitingSince === undefined ? 0 : Math.round(secondsSince(waitingSince, now));

@@ -7,6 +7,10 @@
  * (hashes a prefix of a reused buffer, allocates nothing) and `foo(key, ...)`
  * taking a string (hashed as UTF-8) or bytes.
  *
+ * The buffers they share (the furc table, `scratch`, `out`, `salted`) live at
+ * module level and are reused by every call: safe because each hash runs to
+ * its end synchronously and calls nothing that could hash again meanwhile.
+ *
  * 64-bit arithmetic is done on (high, low) 32-bit word pairs: BigInt would
  * allocate on every multiplication, and a config change routes a sample of
  * 10,000 keys through two route trees (core/last-change.ts); a sync that

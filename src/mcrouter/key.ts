@@ -78,7 +78,7 @@ function prefixLength(key: string): number {
 }
 
 /** The `/region/cluster/` a key starts with, or ''. */
-export function routingPrefix(key: string): string {
+function routingPrefix(key: string): string {
   return key.slice(0, prefixLength(key));
 }
 

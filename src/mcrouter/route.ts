@@ -19,7 +19,7 @@ import {
 import { KeyBuffer, keyError, routingKey } from './key.js';
 
 /** The operations mcrouter treats as gets (its "get" routing group, plus gat/gats from 0.40). */
-export const GET_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get', 'gat', 'gats'] as const;
+const GET_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get', 'gat', 'gats'] as const;
 
 /** Operation names as `OperationSelectorRoute` knows them (mcrouter lib/network/Memcache.idl). */
 export const OPERATIONS = [
