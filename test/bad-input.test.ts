@@ -268,6 +268,13 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
 t.test('a pod template the API server would refuse: the status names the field, Stalled, and the rest is applied', async (t) => {
   // Not a 422: that would stop the config too, and the servers with it, until the spec is fixed.
   const mcrouter = (fields: Json) => withSpec({ serviceName: 'memcached-pool1', mcrouter: fields });
+  // The default body limit: some of these specs carry annotations of 400 KB.
+  const roomy = testServer();
+  t.teardown(() => roomy.close());
+  const send = async (fields: Json) => {
+    const { statusCode, text } = await post(roomy, '/sync', mcrouter(fields));
+    return { statusCode, body: text };
+  };
   const refused: [string, Json, string, RegExp][] = [
     ['a request above its limit', { resources: { requests: { memory: '256Mi' }, limits: { memory: '128Mi' } } }, 'spec.mcrouter.resources.requests.memory', /must be less than or equal to memory limit of 128Mi$/],
     ['a request above its limit, in other units', { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }, 'spec.mcrouter.resources.requests.cpu', /must be less than or equal to cpu limit of 1500m$/],
@@ -292,10 +299,14 @@ t.test('a pod template the API server would refuse: the status names the field, 
     ['a nodeSelector key with a prefix in capitals', { nodeSelector: { 'Example.com/disk': 'ssd' } }, 'spec.mcrouter.nodeSelector["Example.com/disk"]', /must be a qualified name/],
     ['a label key of 64 characters', { nodeSelector: { ['k'.repeat(64)]: 'ssd' } }, `spec.mcrouter.nodeSelector.${'k'.repeat(64)}`, /must be a qualified name/],
     ['a pod annotation key no annotation can have', { podAnnotations: { 'note!': 'x' } }, 'spec.mcrouter.podAnnotations["note!"]', /key "note!" must be a qualified name/],
+    // Each value within the CRD's bound, their sum not: Kubernetes counts all of an object's annotations together.
+    ['pod annotations of 400,000 bytes together', { podAnnotations: { a: 'x'.repeat(200_000), b: 'x'.repeat(200_000) } }, 'spec.mcrouter.podAnnotations', /would take 400002 bytes .*at most 262144$/],
+    ['a pod annotation of 140,000 characters in 280,000 bytes', { podAnnotations: { note: '\u00e9'.repeat(140_000) } }, 'spec.mcrouter.podAnnotations', /would take 280004 bytes/],
+    ['pod annotations at the limit, and the config hash a rollout adds', { reload: 'Rollout', podAnnotations: { a: 'x'.repeat(262_143) } }, 'spec.mcrouter.podAnnotations', /would take 2622\d\d bytes \(keys and values, the hook's own included\)/],
   ];
   const conditionsOf = (body: string) => (JSON.parse(body) as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } }).status.conditions;
   for (const [what, fields, field, message] of refused) {
-    const res = await raw(JSON.stringify(mcrouter(fields)), 'application/json');
+    const res = await send(fields);
     t.equal(res.statusCode, 200, `${what}: answered`);
     const ready = conditionsOf(res.body).find((c) => c.type === 'Ready')!;
     t.match(ready, { status: 'False', reason: 'InvalidSpec' }, `${what}: Ready says InvalidSpec`);
@@ -316,9 +327,10 @@ t.test('a pod template the API server would refuse: the status names the field, 
     ['huge pages of 1Gi pages', { resources: { requests: { 'hugepages-1Gi': '2Gi', memory: '64Mi' }, limits: { 'hugepages-1Gi': '2Gi' } } }],
     ['tolerations as pods take them', { tolerations: [{ operator: 'Exists' }, { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }, { key: 'dedicated', value: 'cache', effect: 'NoSchedule' }, { key: 'spot', operator: 'Exists', value: '', tolerationSeconds: null }] }],
     ['keys with a prefix, and annotation keys in capitals', { nodeSelector: { 'topology.kubernetes.io/zone': 'a', Disk_Type: 'ssd' }, podAnnotations: { 'Example.COM/Owner': 'team', 'prometheus.io/scrape': 'true' } }],
+    ['pod annotations of exactly 262,144 bytes, with no annotation of the hook', { reload: 'Watch', podAnnotations: { a: 'x'.repeat(262_143) } }],
   ];
   for (const [what, fields] of accepted) {
-    const res = await raw(JSON.stringify(mcrouter(fields)), 'application/json');
+    const res = await send(fields);
     t.equal(res.statusCode, 200, what);
     t.not(conditionsOf(res.body).find((c) => c.type === 'Ready')?.reason, 'InvalidSpec', `${what}: accepted`);
   }

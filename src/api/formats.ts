@@ -41,6 +41,8 @@ export const IMAGE_TAG_AND_DIGEST = `^(?:${IMAGE_TAG}(?:${IMAGE_DIGEST})?)?$`;
 export const IMAGE_REFERENCE_MAX_LENGTH = 512;
 /** A container's imagePullPolicy. */
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+/** Kubernetes' TotalAnnotationSizeLimitB: all of an object's annotations together, keys and values in UTF-8; one value may take it all (a Vault agent template). */
+export const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 /** The highest TCP port number. */
 export const PORT_MAX = 65535;
 

@@ -15,6 +15,7 @@ import {
   IMAGE_REFERENCE_MAX_LENGTH,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
+  ANNOTATIONS_MAX_BYTES,
   PORT_MAX,
   PULL_POLICIES,
   QUALIFIED_NAME_MAX_LENGTH,
@@ -195,9 +196,6 @@ const ObjectName = (description: string) => Type.String({ minLength: 1, maxLengt
 /** A Kubernetes object embedded as is (resources, affinity, ...): validated by the API server's own types downstream. */
 const Embedded = (description: string) =>
   Type.Object({}, { additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true, description });
-
-/** Kubernetes' limit on all of an object's annotations together; one value may take it all (a Vault agent template). */
-const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 
 /**
  * A container's resources, typed as the API server types them in a Deployment, so that a wrong quantity

@@ -209,6 +209,13 @@ export function deploymentSpecHash(parent: MemcachedProxy, images: Images, confi
 /** reload: Rollout: the pod template carries the config's hash, so every new config is a new template. */
 export const rollsOnConfig = (spec: McrouterSpec | undefined): boolean => (spec?.reload ?? DEFAULTS.reload) === 'Rollout';
 
+/** The mcrouter pods' annotations: the spec's, and under `reload: Rollout` the config's hash, which rolls them on a new config. */
+export function podTemplateAnnotations(spec: McrouterSpec, configHash: string): Record<string, string> {
+  const annotations = sorted(spec.podAnnotations);
+  if (rollsOnConfig(spec)) annotations[CONFIG_HASH_ANNOTATION] = configHash;
+  return annotations;
+}
+
 function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
   const spec = parent.spec.mcrouter ?? {};
   const port = spec.port ?? DEFAULTS.mcrouterPort;
@@ -248,8 +255,7 @@ function deploymentChild(parent: MemcachedProxy, images: Images, configHash: str
   const exporter = spec.exporter;
   if (exporter?.enabled) containers.push(exporterContainer(exporter, port, images.exporter, spec.imagePullPolicy));
 
-  const annotations = sorted(spec.podAnnotations);
-  if (rollsOnConfig(spec)) annotations[CONFIG_HASH_ANNOTATION] = configHash;
+  const annotations = podTemplateAnnotations(spec, configHash);
   const selector = selectorLabels(parent);
   const labels = childLabels(parent);
   const podSpec: PodSpec = {

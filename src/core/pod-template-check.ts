@@ -1,12 +1,13 @@
 /**
  * The API server's own checks of what the hook copies from the spec into the Deployment's pod template, where
  * the CRD's schema cannot say them: resources (ValidateResourceRequirements), tolerations (ValidateTolerations,
- * whose rules between fields the CRD has too) and the keys of nodeSelector and podAnnotations. A Deployment that
+ * whose rules between fields the CRD has too), the keys of nodeSelector and podAnnotations, and the size of the
+ * pod template's annotations (ValidateAnnotationsSize: the CRD can bound a value, not their sum). A Deployment that
  * fails one is never applied. The sync is not refused for it (a 422 would stop the config too, and the servers
  * with it, until the spec is fixed): the status names the field (InvalidSpec) while the Deployment is not the
  * one the spec asks for, and the config and the other children are applied as ever.
  */
-import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
+import { ANNOTATIONS_MAX_BYTES, DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
 import { CEL_RULES, type McrouterSpec } from '../api/memcached-proxy.js';
 import { keyStep } from './field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
@@ -135,8 +136,22 @@ function keysFault(map: Record<string, unknown> | undefined, path: string, casel
   return key === undefined ? undefined : { field: `${path}${keyStep(key)}`, message: `key ${JSON.stringify(key.slice(0, 320))} ${QUALIFIED_NAME_MESSAGE}` };
 }
 
-/** The first field of spec.mcrouter that the API server would refuse in the Deployment, if any. */
-export function podTemplateFault(mcrouter: McrouterSpec | undefined): TemplateFault | undefined {
+/**
+ * Kubernetes' ValidateAnnotationsSize, over the annotations the pod template carries: the spec's and the hook's
+ * own (the config's hash, under `reload: Rollout`), keys and values counted in UTF-8 bytes.
+ */
+function annotationsSizeFault(annotations: Readonly<Record<string, string>>, path: string): TemplateFault | undefined {
+  let bytes = 0;
+  for (const key in annotations) bytes += Buffer.byteLength(key) + Buffer.byteLength(annotations[key]!);
+  if (bytes <= ANNOTATIONS_MAX_BYTES) return undefined;
+  return { field: path, message: `the pod template's annotations would take ${bytes} bytes (keys and values, the hook's own included): Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}` };
+}
+
+/**
+ * The first field of spec.mcrouter that the API server would refuse in the Deployment, if any. `templateAnnotations`
+ * are those of the pod template the hook asks for (children.ts podTemplateAnnotations).
+ */
+export function podTemplateFault(mcrouter: McrouterSpec | undefined, templateAnnotations: Readonly<Record<string, string>>): TemplateFault | undefined {
   if (!mcrouter) return undefined;
   return (
     resourcesFault(mcrouter.resources, 'spec.mcrouter.resources') ??
@@ -144,6 +159,7 @@ export function podTemplateFault(mcrouter: McrouterSpec | undefined): TemplateFa
     (mcrouter.exporter?.enabled ? resourcesFault(mcrouter.exporter.resources, 'spec.mcrouter.exporter.resources') : undefined) ??
     tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
     keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
-    keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true)
+    keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true) ??
+    annotationsSizeFault(templateAnnotations, 'spec.mcrouter.podAnnotations')
   );
 }

@@ -6,7 +6,7 @@ import { METACONTROLLER_LAST_APPLIED_ANNOTATION, replicasOf, type AnyObject, typ
 import { TYPE_KEYS, typeKey, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, readyCondition, type LastChange } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
-import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
+import { childrenOf, deploymentSpecHash, mcrouterImageOf, podTemplateAnnotations, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, lastChangeFromAnnotation } from './last-change.js';
 import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
@@ -157,7 +157,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
-      templateFault: () => podTemplateFault(parent.spec.mcrouter),
+      templateFault: () => podTemplateFault(parent.spec.mcrouter, podTemplateAnnotations(parent.spec.mcrouter ?? {}, hash)),
       scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
