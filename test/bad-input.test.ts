@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
+import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { loggedServer, post, testServer } from './helpers/hook.js';
@@ -36,6 +37,42 @@ t.test('not JSON, wrong content type, too big', async (t) => {
   // The parent's own fields are named as on the object (kubectl shows them that way).
   expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset=utf-8'), 400, /^apiVersion: is required$/);
   expectJsonError(t, await raw('{"parent": {}}', 'application/json; charset="UTF-8"'), 400, /^apiVersion: is required$/);
+});
+
+t.test("curl's Expect: 100-continue: the go-ahead only for a body that will be read, a refusal in its place", async (t) => {
+  // curl asks so before a body of more than 1 MiB. Given the go-ahead before the 413, curl was cut while sending
+  // and showed "Broken pipe" where the 413 says which limit to raise.
+  const listening = testServer({ bodyLimit: 256 * 1024, inFlightBodyLimit: 300 * 1024 });
+  t.teardown(() => listening.close());
+  const base = await listening.listen({ port: 0, host: '127.0.0.1' });
+  const head = (length: number) =>
+    `POST /sync HTTP/1.1\r\nHost: hook\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+  const tooLarge = await exchange(base, head(300 * 1024));
+  t.match(tooLarge.answer, /^HTTP\/1\.1 413 Payload Too Large\r\n/, 'the 413 comes first, with no go-ahead');
+  t.match(tooLarge.answer, /the request body is larger than BODY_LIMIT \(262144 bytes\)/);
+  // Past what the budget holds now (the budget of two bodies, one of them already arriving): 503, no go-ahead either.
+  const arriving = net.connect(Number(new URL(base).port), '127.0.0.1');
+  t.teardown(() => arriving.destroy());
+  arriving.write(`POST /sync HTTP/1.1\r\nHost: hook\r\nContent-Type: application/json\r\nContent-Length: ${250 * 1024}\r\n\r\n${' '.repeat(200 * 1024)}`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const busy = await exchange(base, head(200 * 1024));
+  t.match(busy.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/, 'the 503 comes first, with no go-ahead');
+  arriving.destroy();
+  // A body that will be read: the go-ahead, then the answer once the body has come.
+  const body = JSON.stringify(withSpec({ serviceName: 'memcached-pool1' }));
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+    let read = '';
+    socket.on('data', (chunk: Buffer) => {
+      const before = read;
+      read += chunk.toString();
+      if (!before.includes('100 Continue') && read.includes('100 Continue\r\n\r\n')) socket.write(body);
+    });
+    socket.on('close', () => resolve(read));
+    socket.on('error', reject);
+    socket.write(head(Buffer.byteLength(body)));
+  });
+  t.match(answer, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
 });
 
 t.test('a body that cannot be read as sent: compressed, or not UTF-8: 415 naming the header', async (t) => {
