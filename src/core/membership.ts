@@ -90,6 +90,8 @@ interface Candidate extends Member {
 }
 
 type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | undefined;
+/** The ports of an EndpointSlice, or of an Endpoints subset. */
+type EndpointPorts = ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined;
 
 /**
  * The Service port a leaf names. By number, TCP first: memcached's port may also be open for UDP under
@@ -205,7 +207,7 @@ export function membershipOf(
   const selector = service.spec?.selector;
   const selected = selector !== undefined && selector !== null && Object.keys(selector).length > 0;
   const pickPort = (
-    list: ReadonlyArray<{ name?: string | null; port?: number | null }> | null | undefined,
+    list: EndpointPorts,
     cutFromSelector: boolean,
   ): number | undefined => {
     if (!list || list.length === 0) return cutFromSelector && !portless ? undefined : fallbackPort;
@@ -271,25 +273,35 @@ export function membershipOf(
     }
   };
 
-  // The port that names a StatefulSet pod without an endpoint: the one most endpoints have (the lowest of
-  // equals), whichever slice comes first. Slices may disagree for a while (a rollout that changes the
-  // container port), and a slice may list only the Service's other ports.
+  // How many endpoints list each port of this pool (mostListedPort), and how many list none of it.
   const endpointsByPort = new Map<number, number>();
-  const counted = (port: number, endpoints: number) => endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + endpoints);
   let withoutPort = 0;
   let misnamed = 0;
+  /**
+   * The `:PORT` of the `listed` endpoints of one slice or Endpoints subset, or undefined when they list no port
+   * of this pool: counted either way. Those Kubernetes did not write (`byKubernetes`) and that have no such
+   * port are misnamed: someone wrote them for another port name.
+   */
+  const portSuffix = (
+    list: EndpointPorts,
+    cutFromSelector: boolean,
+    listed: number,
+    byKubernetes: boolean,
+  ): string | undefined => {
+    const port = pickPort(list, cutFromSelector);
+    if (port === undefined) {
+      withoutPort += listed;
+      if (!byKubernetes) misnamed += listed;
+      return undefined;
+    }
+    endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + listed);
+    return `:${port}`;
+  };
   if (objects.slices.length > 0) {
     for (const slice of objects.slices) {
       const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
-      const port = pickPort(slice.ports, selected || cut);
-      const listed = slice.endpoints?.length ?? 0;
-      if (port === undefined) {
-        withoutPort += listed;
-        if (!cut) misnamed += listed;
-        continue;
-      }
-      counted(port, listed);
-      const suffix = `:${port}`;
+      const suffix = portSuffix(slice.ports, selected || cut, slice.endpoints?.length ?? 0, cut);
+      if (suffix === undefined) continue;
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses[0];
         if (ip === undefined) continue;
@@ -303,16 +315,10 @@ export function membershipOf(
     }
   } else {
     for (const subset of objects.endpoints?.subsets ?? []) {
-      const port = pickPort(subset.ports, selected);
       const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
-      if (port === undefined) {
-        withoutPort += listed;
-        // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
-        if (!selected) misnamed += listed;
-        continue;
-      }
-      counted(port, listed);
-      const suffix = `:${port}`;
+      // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
+      const suffix = portSuffix(subset.ports, selected, listed, selected);
+      if (suffix === undefined) continue;
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod
       // as ready, terminating ones too: the EndpointSlices, read first, tell those apart).
@@ -327,26 +333,40 @@ export function membershipOf(
     delete c.listings;
   }
 
-  // One member per address too: two identities behind one address are one server to mcrouter.
-  // The candidates are this call's own objects: the first at each address becomes the member.
+  const { members, memberAt } = distinctAddresses(candidates);
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed, selector: selected };
+  const dnsPort = mostListedPort(endpointsByPort);
+  if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
+  return found;
+}
+
+/**
+ * One member per address: two identities behind one address are one server to mcrouter. The candidates are
+ * the caller's own objects: the first at each address becomes the member.
+ */
+function distinctAddresses(candidates: readonly Candidate[]): { members: Member[]; memberAt: StringIndex } {
   const members: Member[] = [];
   const memberAt = new StringIndex(candidates.length);
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
-    if (i < 0) {
-      members.push(c);
-      continue;
-    }
-    absorb(members[i]!, c.ready, c.terminating);
+    if (i < 0) members.push(c);
+    else absorb(members[i]!, c.ready, c.terminating);
   }
-  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed, selector: selected };
+  return { members, memberAt };
+}
+
+/**
+ * The port that names a StatefulSet pod without an endpoint: the one most endpoints have (the lowest of equals),
+ * whichever slice comes first. Slices may disagree for a while (a rollout that changes the container port), and
+ * a slice may list only the Service's other ports.
+ */
+function mostListedPort(endpointsByPort: ReadonlyMap<number, number>): number | undefined {
   let dnsPort: number | undefined;
   for (const [port, endpoints] of endpointsByPort) {
     const most = dnsPort === undefined ? -1 : endpointsByPort.get(dnsPort)!;
     if (endpoints > most || (endpoints === most && port < dnsPort!)) dnsPort = port;
   }
-  if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
-  return found;
+  return dnsPort;
 }
 
 /**
