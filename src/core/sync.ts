@@ -3,8 +3,8 @@
  * desired children and status out. Pure: the time comes in with the context.
  */
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION, replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
-import { TYPE_KEYS, typeKey, type SyncRequest, type SyncResponse } from '../api/hook.js';
-import { DEFAULTS, readyCondition, type LastChange } from '../api/memcached-proxy.js';
+import { TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
+import { DEFAULTS, readyCondition, type LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, podTemplateAnnotations, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, lastChangeFromAnnotation } from './last-change.js';
@@ -166,25 +166,37 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     children: desired,
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
-  const deleting = parent.metadata.deletionTimestamp !== undefined;
-  if (!deleting) {
-    if (desired.some((child) => !observedChild(children, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
-      const ready = readyCondition(response.status);
-      response.resyncAfterSeconds = missingChildResync(ready?.lastTransitionTime, context.now);
-    }
-    // Synced again when a wait ends, so that what it ends in shows then: a ConfigMap behind within the grace (a
-    // refusal, whatever Metacontroller's backoff between its retries has grown to), a wait on a Service or its pods
-    // (Stalled at its deadline, with nothing in the cluster changing).
-    for (const left of [configGraceLeft(configBehindSince, context.now), reconcilingDeadlineIn(response.status, context.now)]) {
-      if (left !== undefined && left > 0) {
-        response.resyncAfterSeconds = Math.min(response.resyncAfterSeconds ?? Number.POSITIVE_INFINITY, Math.ceil(left));
-      }
-    }
+  if (parent.metadata.deletionTimestamp === undefined) {
+    const resync = resyncAfter(desired, children, response.status, configBehindSince, context.now);
+    if (resync !== undefined) response.resyncAfterSeconds = resync;
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
   // serve until then, so there is nothing to hold the deletion for.
   if (request.finalizing === true) response.finalized = true;
   return response;
+}
+
+/**
+ * The seconds after which Metacontroller should sync again though nothing in the cluster changes, if any: while a
+ * child it should have created is missing (missingChildResync), and when a wait ends, so that what it ends in
+ * shows then: a ConfigMap behind within the grace (a refusal, whatever Metacontroller's backoff between its
+ * retries has grown to), a wait on a Service or its pods (Stalled at its deadline).
+ */
+function resyncAfter(
+  desired: readonly Child[],
+  observed: Readonly<Record<string, unknown>>,
+  status: MemcachedProxyStatus,
+  configBehindSince: string | undefined,
+  now: string,
+): number | undefined {
+  let seconds: number | undefined;
+  if (desired.some((child) => !observedChild(observed, typeKey({ kind: child.kind!, apiVersion: child.apiVersion! }), child.metadata?.name))) {
+    seconds = missingChildResync(readyCondition(status)?.lastTransitionTime, now);
+  }
+  for (const left of [configGraceLeft(configBehindSince, now), reconcilingDeadlineIn(status, now)]) {
+    if (left !== undefined && left > 0) seconds = Math.min(seconds ?? Number.POSITIVE_INFINITY, Math.ceil(left));
+  }
+  return seconds;
 }
 
 /** The child of type `typeKey` named `name` that Metacontroller observed. v1 hooks key objects by name, v2 by namespace/name: read values, never keys. */
