@@ -9,6 +9,7 @@
  * cut there. A body's bytes come back once it has been read whole (it is parsed and answered in the same
  * turn of the event loop), or its request is gone.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rawAnswer } from './client-errors.js';
@@ -25,7 +26,12 @@ export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit
   // curl asks before it sends a body of more than 1 MiB (`Expect: 100-continue`), and Node would say yes before
   // any check: a body refused after that (413, 503) is cut while curl sends it, and curl shows "Broken pipe", not
   // the answer that says why. The go-ahead comes here, once the body may be read; a refusal comes instead of it.
-  app.server.on('checkContinue', (request, response) => app.server.emit('request', request, response));
+  // Node asks only for an HTTP/1.1 request (an HTTP/1.0 client must get no 1xx: RFC 9110).
+  const asking = new WeakSet<IncomingMessage>();
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    asking.add(request);
+    app.server.emit('request', request, response);
+  });
   app.addHook('preParsing', (request, reply, payload, done) => {
     // Node has checked the header: digits only, and one value. A body over BODY_LIMIT is Fastify's 413.
     const announced = Number(request.headers['content-length'] ?? 0);
@@ -37,7 +43,7 @@ export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit
       void reply.code(503).header('retry-after', '1').header('connection', 'close').send({ message: text });
       return;
     }
-    if (announced <= bodyLimit && request.headers.expect !== undefined) reply.raw.writeContinue();
+    if (announced <= bodyLimit && asking.has(request.raw)) reply.raw.writeContinue();
     let mine = 0;
     // Before Fastify's own reader, in the same turn: every chunk goes through both.
     payload.on('data', (chunk: Buffer) => {

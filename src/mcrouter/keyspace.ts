@@ -28,7 +28,7 @@ function treeOf(config: unknown): RouteTree {
   return config instanceof RouteTree ? config : compileConfig(config);
 }
 
-/** The share of `keys` whose first `get` after the change goes to a server the old tree did not write them to (0 for no keys). */
+/** The share of `keys` whose first `get` after the change goes to a server the old tree did not write them to, or to none (0 for no keys). */
 function movedShare(
   before: RouteTree | undefined,
   after: RouteTree | undefined,
