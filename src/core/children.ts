@@ -210,7 +210,7 @@ export function deploymentSpecHash(parent: MemcachedProxy, images: Images, confi
 export const rollsOnConfig = (spec: McrouterSpec | undefined): boolean => (spec?.reload ?? DEFAULTS.reload) === 'Rollout';
 
 /** The mcrouter pods' annotations: the spec's, and under `reload: Rollout` the config's hash, which rolls them on a new config. */
-export function podTemplateAnnotations(spec: McrouterSpec, configHash: string): Record<string, string> {
+function podTemplateAnnotations(spec: McrouterSpec, configHash: string): Record<string, string> {
   const annotations = sorted(spec.podAnnotations);
   if (rollsOnConfig(spec)) annotations[CONFIG_HASH_ANNOTATION] = configHash;
   return annotations;

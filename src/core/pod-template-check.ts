@@ -2,12 +2,14 @@
  * The API server's own checks of what the hook copies from the spec into the Deployment's pod template, where
  * the CRD's schema cannot say them: resources (ValidateResourceRequirements), tolerations (ValidateTolerations,
  * whose rules between fields the CRD has too), the keys of nodeSelector and podAnnotations, and the size of the
- * pod template's annotations (ValidateAnnotationsSize: the CRD can bound a value, not their sum). A Deployment that
+ * annotations (ValidateAnnotationsSize: the CRD can bound a value, not their sum). A Deployment that
  * fails one is never applied. The sync is not refused for it (a 422 would stop the config too, and the servers
  * with it, until the spec is fixed): the status names the field (InvalidSpec) while the Deployment is not the
  * one the spec asks for, and the config and the other children are applied as ever.
  */
 import { ANNOTATIONS_MAX_BYTES, DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import { METACONTROLLER_LAST_APPLIED_ANNOTATION } from '../api/kubernetes.js';
 import { CEL_RULES, type McrouterSpec } from '../api/memcached-proxy.js';
 import { keyStep } from './field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
@@ -136,22 +138,50 @@ function keysFault(map: Record<string, unknown> | undefined, path: string, casel
   return key === undefined ? undefined : { field: `${path}${keyStep(key)}`, message: `key ${JSON.stringify(key.slice(0, 320))} ${QUALIFIED_NAME_MESSAGE}` };
 }
 
-/**
- * Kubernetes' ValidateAnnotationsSize, over the annotations the pod template carries: the spec's and the hook's
- * own (the config's hash, under `reload: Rollout`), keys and values counted in UTF-8 bytes.
- */
-function annotationsSizeFault(annotations: Readonly<Record<string, string>>, path: string): TemplateFault | undefined {
+/** Kubernetes' ValidateAnnotationsSize counts keys and values in UTF-8 bytes. */
+function annotationBytes(annotations: Readonly<Record<string, string>> | undefined): number {
   let bytes = 0;
   for (const key in annotations) bytes += Buffer.byteLength(key) + Buffer.byteLength(annotations[key]!);
-  if (bytes <= ANNOTATIONS_MAX_BYTES) return undefined;
-  return { field: path, message: `the pod template's annotations would take ${bytes} bytes (keys and values, the hook's own included): Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}` };
+  return bytes;
 }
 
 /**
- * The first field of spec.mcrouter that the API server would refuse in the Deployment, if any. `templateAnnotations`
- * are those of the pod template the hook asks for (children.ts podTemplateAnnotations).
+ * The bytes of `value` as Go's encoding/json writes it, as Metacontroller does: JavaScript's JSON but for `<`, `>`
+ * and `&` (escaped as \u003c and so on, six bytes) and U+2028 and U+2029 (six bytes, not three).
  */
-export function podTemplateFault(mcrouter: McrouterSpec | undefined, templateAnnotations: Readonly<Record<string, string>>): TemplateFault | undefined {
+function goJsonBytes(value: unknown): number {
+  const text = JSON.stringify(value);
+  return Buffer.byteLength(text) + 5 * (text.match(HTML_ESCAPED)?.length ?? 0) + 3 * (text.match(LINE_SEPARATORS)?.length ?? 0);
+}
+const HTML_ESCAPED = /[<>&]/g;
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * Kubernetes' ValidateAnnotationsSize over what the hook's Deployment carries: the pod template's annotations (the
+ * spec's and the hook's own config hash), and the Deployment's own, where Metacontroller's apply adds its
+ * last-applied copy of the whole Deployment, the pod annotations again among it. Only the pod annotations grow
+ * without bound, so they are the field to blame.
+ */
+function annotationsSizeFault(deployment: Deployment, path: string): TemplateFault | undefined {
+  const template = annotationBytes(deployment.spec?.template.metadata?.annotations);
+  if (template > ANNOTATIONS_MAX_BYTES) {
+    return { field: path, message: `the pod template's annotations would take ${template} bytes (keys and values, the hook's own included): Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}` };
+  }
+  const own = annotationBytes(deployment.metadata?.annotations) + Buffer.byteLength(METACONTROLLER_LAST_APPLIED_ANNOTATION) + goJsonBytes(deployment);
+  if (own > ANNOTATIONS_MAX_BYTES) {
+    return {
+      field: path,
+      message: `the Deployment's annotations would take ${own} bytes with the copy of it that Metacontroller keeps there (${METACONTROLLER_LAST_APPLIED_ANNOTATION}), which holds the pod annotations again: Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The first field of spec.mcrouter that the API server would refuse in `deployment`, the Deployment the hook asks
+ * for, if any.
+ */
+export function podTemplateFault(mcrouter: McrouterSpec | undefined, deployment: Deployment): TemplateFault | undefined {
   if (!mcrouter) return undefined;
   return (
     resourcesFault(mcrouter.resources, 'spec.mcrouter.resources') ??
@@ -160,6 +190,6 @@ export function podTemplateFault(mcrouter: McrouterSpec | undefined, templateAnn
     tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
     keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
     keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true) ??
-    annotationsSizeFault(templateAnnotations, 'spec.mcrouter.podAnnotations')
+    annotationsSizeFault(deployment, 'spec.mcrouter.podAnnotations')
   );
 }

@@ -3,10 +3,11 @@
  * desired children and status out. Pure: the time comes in with the context.
  */
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION, replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
+import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import { TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, readyCondition, type LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
-import { childrenOf, deploymentSpecHash, mcrouterImageOf, podTemplateAnnotations, type Images } from './children.js';
+import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, lastChangeFromAnnotation } from './last-change.js';
 import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
@@ -157,7 +158,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
-      templateFault: () => podTemplateFault(parent.spec.mcrouter, podTemplateAnnotations(parent.spec.mcrouter ?? {}, hash)),
+      templateFault: () => podTemplateFault(parent.spec.mcrouter, desired.find((child): child is DeploymentObject => child.kind === 'Deployment')!),
       scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
