@@ -6,6 +6,7 @@
 import { Type, type Static, type TEnum, type TSchema } from 'typebox';
 import {
   ABSOLUTE_PATH,
+  ANNOTATIONS_MAX_BYTES,
   DNS1035_LABEL,
   DNS1123_LABEL,
   DNS1123_SUBDOMAIN,
@@ -15,7 +16,6 @@ import {
   IMAGE_REFERENCE_MAX_LENGTH,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
-  ANNOTATIONS_MAX_BYTES,
   PORT_MAX,
   PULL_POLICIES,
   QUALIFIED_NAME_MAX_LENGTH,
@@ -343,8 +343,8 @@ export const MemcachedProxySpec = Type.Object(
 export const READY_CONDITION = 'Ready';
 
 /**
- * How long a proxy may wait on one of RECONCILING_DEADLINE_REASONS (core/status.ts), at one generation, before kstatus calls
- * it Stalled: a Deployment's default progressDeadlineSeconds. Each can end by itself (a Service applied a moment
+ * How long a proxy may wait on one of RECONCILING_DEADLINE_REASONS (core/status.ts), at one generation, before
+ * kstatus calls it Stalled: a Deployment's default progressDeadlineSeconds. Each can end by itself (a Service applied a moment
  * after the proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; one that
  * has not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
  * a timeout of its own (Argo CD) would show it Progressing for ever.

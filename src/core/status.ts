@@ -394,8 +394,9 @@ function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up, the ConfigMap has not taken the config past its grace, the spec asks for what cannot run
- * (an mcrouter too old, a pod template the API server refuses), or the proxy has waited RECONCILING_DEADLINE_SECONDS on a Service or its pods.
+ * the Deployment gave up, the ConfigMap has not taken the config past its grace, the spec asks for what cannot
+ * run (an mcrouter too old, a pod template the API server refuses), or the proxy has waited
+ * RECONCILING_DEADLINE_SECONDS on a Service or its pods.
  * Neither for a proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which
  * kstatus reads from its deletionTimestamp.
  */
@@ -412,8 +413,8 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
 };
 
 /**
- * The reasons the deadline runs for: a pool's. Not Progressing: a rollout has the Deployment's own deadline (which gives
- * ProgressDeadlineExceeded) and restarts it on each step, where a count of ours would stall a long rollout that
+ * The reasons the deadline runs for: a pool's. Not Progressing: a rollout has the Deployment's own deadline
+ * (which gives ProgressDeadlineExceeded) and restarts it on each step, where a count of ours would stall a long rollout that
  * is making progress; a ConfigMap the API server refuses is ConfigNotApplied after CONFIG_APPLY_GRACE_SECONDS.
  */
 export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set(POOL_REASONS);
