@@ -378,6 +378,18 @@ t.test('a pod template the API server would refuse: the status names the field, 
     t.equal(res.statusCode, 200, what);
     t.not(conditionsOf(res.body).find((c) => c.type === 'Ready')?.reason, 'InvalidSpec', `${what}: accepted`);
   }
+
+  // Near the limit, what others add to the Deployment counts: Metacontroller's namespace and controller-uid label
+  // (in its copy too) and the Deployment controller's revision annotation, some 130 bytes here.
+  const empty = JSON.parse((await send({ podAnnotations: { a: '' } })).body) as { children: Json[] };
+  const deployment = empty.children.find((c) => c['kind'] === 'Deployment')!;
+  const annotations = (deployment['metadata'] as { annotations: Record<string, string> }).annotations;
+  const hooksOwn = JSON.stringify(deployment).length + 'metacontroller.k8s.io/last-applied-configuration'.length +
+    Object.entries(annotations).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  const readyOf = async (bytes: number) => conditionsOf((await send({ podAnnotations: { a: 'x'.repeat(bytes) } })).body).find((c) => c.type === 'Ready')!;
+  const over = await readyOf(262_144 - hooksOwn - 60);
+  t.match(over, { reason: 'InvalidSpec', message: /^spec\.mcrouter\.podAnnotations: the Deployment's annotations would take 262\d{3} bytes/ }, "60 bytes short by the hook's object alone: refused");
+  t.not((await readyOf(262_144 - hooksOwn - 300)).reason, 'InvalidSpec', '300 bytes short: taken');
 });
 
 t.test('a parent without a string name is no hook request (400); a name of the wrong form is a spec the CRD refuses (422)', async (t) => {

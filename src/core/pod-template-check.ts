@@ -10,7 +10,7 @@
 import { ANNOTATIONS_MAX_BYTES, DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION } from '../api/kubernetes.js';
-import { CEL_RULES, type McrouterSpec } from '../api/memcached-proxy.js';
+import { CEL_RULES, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { keyStep } from './field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
 
@@ -151,10 +151,31 @@ function annotationBytes(annotations: Readonly<Record<string, string>> | undefin
  */
 function goJsonBytes(value: unknown): number {
   const text = JSON.stringify(value);
-  return Buffer.byteLength(text) + 5 * (text.match(HTML_ESCAPED)?.length ?? 0) + 3 * (text.match(LINE_SEPARATORS)?.length ?? 0);
+  let extra = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3c || c === 0x3e || c === 0x26) extra += 5;
+    else if (c === 0x2028 || c === 0x2029) extra += 3;
+  }
+  return Buffer.byteLength(text) + extra;
 }
-const HTML_ESCAPED = /[<>&]/g;
-const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * What the Deployment carries beyond the hook's object, by the hook's best estimate: Metacontroller sets its
+ * namespace and (under `generateSelector`, as the CompositeController here asks) a `controller-uid` label with the
+ * proxy's uid, both in its last-applied copy too, and the Deployment controller adds its revision annotation.
+ */
+function addedByOthersBytes(owner: Pick<MemcachedProxy['metadata'], 'namespace' | 'uid'>): number {
+  return (
+    Buffer.byteLength(`"namespace":${JSON.stringify(owner.namespace ?? '')},`) +
+    Buffer.byteLength(`"controller-uid":${JSON.stringify(owner.uid ?? '')},`) +
+    Buffer.byteLength(DEPLOYMENT_REVISION_ANNOTATION) +
+    REVISION_DIGITS
+  );
+}
+const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** Room for the revision's number: ten digits. */
+const REVISION_DIGITS = 10;
 
 /**
  * Kubernetes' ValidateAnnotationsSize over what the hook's Deployment carries: the pod template's annotations (the
@@ -162,12 +183,13 @@ const LINE_SEPARATORS = /[\u2028\u2029]/g;
  * last-applied copy of the whole Deployment, the pod annotations again among it. Only the pod annotations grow
  * without bound, so they are the field to blame.
  */
-function annotationsSizeFault(deployment: Deployment, path: string): TemplateFault | undefined {
+function annotationsSizeFault(deployment: Deployment, owner: Pick<MemcachedProxy['metadata'], 'namespace' | 'uid'>, path: string): TemplateFault | undefined {
   const template = annotationBytes(deployment.spec?.template.metadata?.annotations);
   if (template > ANNOTATIONS_MAX_BYTES) {
     return { field: path, message: `the pod template's annotations would take ${template} bytes (keys and values, the hook's own included): Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}` };
   }
-  const own = annotationBytes(deployment.metadata?.annotations) + Buffer.byteLength(METACONTROLLER_LAST_APPLIED_ANNOTATION) + goJsonBytes(deployment);
+  const own =
+    annotationBytes(deployment.metadata?.annotations) + Buffer.byteLength(METACONTROLLER_LAST_APPLIED_ANNOTATION) + goJsonBytes(deployment) + addedByOthersBytes(owner);
   if (own > ANNOTATIONS_MAX_BYTES) {
     return {
       field: path,
@@ -178,10 +200,11 @@ function annotationsSizeFault(deployment: Deployment, path: string): TemplateFau
 }
 
 /**
- * The first field of spec.mcrouter that the API server would refuse in `deployment`, the Deployment the hook asks
- * for, if any.
+ * The first field of the proxy's spec.mcrouter that the API server would refuse in `deployment`, the Deployment the
+ * hook asks for, if any.
  */
-export function podTemplateFault(mcrouter: McrouterSpec | undefined, deployment: Deployment): TemplateFault | undefined {
+export function podTemplateFault(parent: Pick<MemcachedProxy, 'metadata' | 'spec'>, deployment: Deployment): TemplateFault | undefined {
+  const mcrouter = parent.spec.mcrouter;
   if (!mcrouter) return undefined;
   return (
     resourcesFault(mcrouter.resources, 'spec.mcrouter.resources') ??
@@ -190,6 +213,6 @@ export function podTemplateFault(mcrouter: McrouterSpec | undefined, deployment:
     tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
     keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
     keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true) ??
-    annotationsSizeFault(deployment, 'spec.mcrouter.podAnnotations')
+    annotationsSizeFault(deployment, parent.metadata, 'spec.mcrouter.podAnnotations')
   );
 }

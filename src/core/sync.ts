@@ -158,7 +158,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
-      templateFault: () => podTemplateFault(parent.spec.mcrouter, desired.find((child): child is DeploymentObject => child.kind === 'Deployment')!),
+      templateFault: () => podTemplateFault(parent, desired.find((child): child is DeploymentObject => child.kind === 'Deployment')!),
       scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
       desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
       lastChange,
