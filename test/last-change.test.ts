@@ -166,6 +166,53 @@ t.test('a middle removal in a Deployment pool moves only that server’s share',
   );
 });
 
+t.test("a ConfigMap one answer behind in Metacontroller's cache: the servers keep the slots that answer gave them", async (t) => {
+  // Metacontroller reads the parent and the ConfigMap from two caches: a sync can see the status its last answer
+  // wrote beside the ConfigMap from before that answer. Kept in order against that older config, a server the
+  // missed answer appended would fill a hole opened since, and its keys would move again.
+  const pods = deploymentPods('memcached-deploy', 6);
+  const related = (list: Pod[]) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', list)];
+  const newcomer: Pod = { name: 'memcached-deploy-7c9d8b5f4-zzzzz', ip: '10.244.9.9' };
+  const lagging = new Proxy({ serviceName: 'memcached-deploy' });
+  const fresh = new Proxy({ serviceName: 'memcached-deploy' });
+  for (const mp of [lagging, fresh]) {
+    await mp.sync(hookAt(0), related(pods));
+    await mp.sync(hookAt(1), related(pods));
+  }
+  const olderChildren = lagging.observed;
+  const appended = await lagging.sync(hookAt(2), related([...pods, newcomer]));
+  await fresh.sync(hookAt(2), related([...pods, newcomer]));
+  const c1 = configOf(appended.body).pools['memcached-deploy']!.servers;
+  t.equal(c1.at(-1), '10.244.9.9:11211', 'the newcomer is appended: there was no hole');
+
+  // A middle server leaves: the lagging sync still sees the ConfigMap from before the newcomer.
+  const middle = c1[2]!;
+  const fewer = [...pods, newcomer].filter((p) => `${p.ip}:11211` !== middle);
+  lagging.observed = olderChildren;
+  const behind = await lagging.sync(hookAt(3), related(fewer));
+  const caughtUp = await fresh.sync(hookAt(3), related(fewer));
+  t.same(configOf(behind.body), configOf(caughtUp.body), 'the config a cache caught up would give: the newcomer keeps its slot, a hole where the server left');
+  t.same(configOf(behind.body).pools['memcached-deploy']!.weights, [1, 1, 0, 1, 1, 1, 1]);
+  t.same(behind.status.lastChange, caughtUp.status.lastChange, 'and the change counted from the config the status reported');
+  t.same(behind.status.lastChange!.removed, [middle]);
+
+  // A ConfigMap whose order is not that of the hook's answer before (two servers swapped by hand) replays to
+  // another config than the status reports: its order stands, as before.
+  const edited = structuredClone(olderChildren);
+  const data = edited.find((c) => c['kind'] === 'ConfigMap')!['data'] as Record<string, string>;
+  const c0 = JSON.parse(data['config.json']!) as { pools: Record<string, { servers: string[] }> };
+  const list = c0.pools['memcached-deploy']!.servers;
+  [list[0], list[1]] = [list[1]!, list[0]!];
+  data['config.json'] = JSON.stringify(c0);
+  const replay = new Proxy({ serviceName: 'memcached-deploy' });
+  replay.status = structuredClone(appended.status);
+  replay.observed = edited;
+  const handEdited = await replay.sync(hookAt(3), related(fewer));
+  const kept = configOf(handEdited.body).pools['memcached-deploy']!;
+  t.same(kept.servers.slice(0, 2), [list[0], list[1]], 'kept in order against the edited config');
+  t.equal(kept.servers[2], '10.244.9.9:11211', 'where the newcomer, which that config lacks, fills the hole the server left');
+});
+
 t.test('replicated pools: keyspaceMoved follows the first destination of a get, over the mcrouter pods', async (t) => {
   const spec = {
     rules: {
