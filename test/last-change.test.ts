@@ -185,12 +185,12 @@ t.test("a ConfigMap one answer behind in Metacontroller's cache: the servers kee
   const c1 = configOf(appended.body).pools['memcached-deploy']!.servers;
   t.equal(c1.at(-1), '10.244.9.9:11211', 'the newcomer is appended: there was no hole');
 
-  // A middle server leaves: the lagging sync still sees the ConfigMap from before the newcomer.
+  // A middle server leaves moments later: the lagging sync still sees the ConfigMap from before the newcomer.
   const middle = c1[2]!;
   const fewer = [...pods, newcomer].filter((p) => `${p.ip}:11211` !== middle);
   lagging.observed = olderChildren;
-  const behind = await lagging.sync(hookAt(3), related(fewer));
-  const caughtUp = await fresh.sync(hookAt(3), related(fewer));
+  const behind = await lagging.sync(hookAt(2), related(fewer));
+  const caughtUp = await fresh.sync(hookAt(2), related(fewer));
   t.same(configOf(behind.body), configOf(caughtUp.body), 'the config a cache caught up would give: the newcomer keeps its slot, a hole where the server left');
   t.same(configOf(behind.body).pools['memcached-deploy']!.weights, [1, 1, 0, 1, 1, 1, 1]);
   t.same(behind.status.lastChange, caughtUp.status.lastChange, 'and the change counted from the config the status reported');
@@ -207,10 +207,48 @@ t.test("a ConfigMap one answer behind in Metacontroller's cache: the servers kee
   const replay = new Proxy({ serviceName: 'memcached-deploy' });
   replay.status = structuredClone(appended.status);
   replay.observed = edited;
-  const handEdited = await replay.sync(hookAt(3), related(fewer));
+  const handEdited = await replay.sync(hookAt(2), related(fewer));
   const kept = configOf(handEdited.body).pools['memcached-deploy']!;
   t.same(kept.servers.slice(0, 2), [list[0], list[1]], 'kept in order against the edited config');
   t.equal(kept.servers[2], '10.244.9.9:11211', 'where the newcomer, which that config lacks, fills the hole the server left');
+});
+
+t.test('the replay of a missed answer goes only forward, and only while a cache can still be behind', async (t) => {
+  const pods = deploymentPods('memcached-deploy', 6);
+  const related = (list: Pod[]) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', list)];
+  const newcomer: Pod = { name: 'memcached-deploy-7c9d8b5f4-zzzzz', ip: '10.244.9.9' };
+  const slotsOf = (body: Json) => configOf(body).pools['memcached-deploy']!.servers;
+
+  // The parent's cache behind, the ConfigMap's ahead: a status whose change removed a server the pool has now is
+  // older than the ConfigMap, and replaying it would go back.
+  const mp = new Proxy({ serviceName: 'memcached-deploy' });
+  await mp.sync(hookAt(0), related(pods));
+  const tail = slotsOf((await mp.sync(hookAt(0), related(pods))).body).at(-1)!;
+  const without = pods.filter((p) => `${p.ip}:11211` !== tail);
+  await mp.sync(hookAt(1), related(without));
+  const olderStatus = structuredClone(mp.status);
+  const back = await mp.sync(hookAt(1), related(pods));
+  t.equal(slotsOf(back.body).at(-1), tail, 'the tail server back in its slot');
+  // A newcomer whose address sorts before every other: appended after the tail server, not sorted in with it.
+  const first: Pod = { name: 'memcached-deploy-7c9d8b5f4-aaaaa', ip: '10.0.0.1' };
+  const ahead = structuredClone(mp.observed);
+  const caughtUp = await mp.sync(hookAt(1), related([...pods, first]));
+  t.same(slotsOf(caughtUp.body).slice(-2), [tail, '10.0.0.1:11211']);
+  mp.status = olderStatus;
+  mp.observed = ahead;
+  const parentBehind = await mp.sync(hookAt(1), related([...pods, first]));
+  t.same(slotsOf(parentBehind.body), slotsOf(caughtUp.body), 'kept in order against the ConfigMap: the newcomer appended after the tail server');
+
+  // Past the ConfigMap's grace the update was refused: mcrouter runs the mounted config, and the servers keep to it.
+  const refused = new Proxy({ serviceName: 'memcached-deploy' });
+  await refused.sync(hookAt(0), related(pods));
+  await refused.sync(hookAt(0), related(pods));
+  const mountedChildren = refused.observed;
+  const c1 = slotsOf((await refused.sync(hookAt(2), related([...pods, newcomer]))).body);
+  refused.observed = mountedChildren;
+  const middle = c1[2]!;
+  const later = await refused.sync(hookAt(4), related([...pods, newcomer].filter((p) => `${p.ip}:11211` !== middle)));
+  t.equal(slotsOf(later.body)[2], '10.244.9.9:11211', 'two minutes on, against the mounted config: the newcomer takes the hole');
 });
 
 t.test('replicated pools: keyspaceMoved follows the first destination of a get, over the mcrouter pods', async (t) => {

@@ -13,7 +13,7 @@ import { ConfigTooLargeError, configHash, parseCurrentConfig } from './mcrouter-
 import { planConfig, type ConfigPlan } from './config-plan.js';
 import { missedAnswer } from './missed-answer.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
-import { parsePoolIdentities, type MountedPool } from './current-lists.js';
+import { parsePoolIdentities } from './current-lists.js';
 import { rendezvousUnsupportedBy } from './mcrouter-version.js';
 import { podTemplateFault } from './pod-template-check.js';
 import type { SlotMode, WantedOrdinals } from './slots.js';
@@ -78,7 +78,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const wanted = wantedOrdinals(statefulSets);
   const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
   let current = parseCurrentConfig(mounted);
-  let mountedPools: ReadonlyMap<string, MountedPool> | undefined = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
+  const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
   // Spelt out, not spread: V8 builds an object spread and then added to on a slow path, which cost a 10-member
   // sync 40% more, every property read in planConfig included.
   let plan: ConfigPlan;
@@ -87,12 +87,9 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
     // A new config, over a ConfigMap the status has moved past: Metacontroller's cache may be behind the last answer.
     const missed =
       current && plan.text !== mounted
-        ? missedAnswer({ topology, memberships, modes, wanted, current, mountedPools, mounted: mounted!, status: parent.status })
+        ? missedAnswer({ topology, memberships, modes, wanted, current, mountedPools, mounted: mounted!, planned: plan.text, status: parent.status, now: context.now })
         : undefined;
-    if (missed) {
-      ({ current, mountedPools } = missed);
-      plan = planConfig({ topology, memberships, modes, wanted, current, mountedPools });
-    }
+    if (missed) ({ plan, current } = missed);
   } catch (error) {
     if (!(error instanceof ConfigTooLargeError)) throw error;
     // What the spec asks for over the pools there are: refused whole, as a spec the CRD refuses is.
