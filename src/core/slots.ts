@@ -43,7 +43,7 @@ export function holdsMember(list: ServerList, memberAt: MemberIndex): boolean {
 export interface SlotInput {
   /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
-  /** Each member's address to its position in `members`: only read here (config-plan.ts passes one shared empty index). */
+  /** Each member's address to its position in `members`: only read here (sync passes one shared empty index). */
   indexOf: MemberIndex;
   /**
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a

@@ -6,19 +6,18 @@ import { METACONTROLLER_LAST_APPLIED_ANNOTATION, replicasOf, type AnyObject, typ
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import { TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { DEFAULTS, readyCondition, type LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, lastChangeFromAnnotation } from './last-change.js';
 import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
-import { ConfigTooLargeError, configHash, parseCurrentConfig } from './mcrouter-config.js';
-import { planConfig, type ConfigPlan } from './config-plan.js';
-import { missedAnswer } from './missed-answer.js';
+import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
-import { parsePoolIdentities } from './current-lists.js';
+import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { rendezvousUnsupportedBy } from './mcrouter-version.js';
 import { podTemplateFault } from './pod-template-check.js';
-import type { SlotMode, WantedOrdinals } from './slots.js';
+import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
-import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf } from './status.js';
+import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
 
 /**
@@ -47,6 +46,7 @@ export interface SyncContext {
 }
 
 type ObjectMap<T> = Record<string, T> | null | undefined;
+const NO_MEMBERS = new StringIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
@@ -60,6 +60,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   const observedDeployment = observedChild<Deployment>(children, TYPE_KEYS.deployment, ownName);
   const observedService = observedChild(children, TYPE_KEYS.service, proxyServiceName(parent));
   const mounted = observedConfigMap?.data?.[CONFIG_KEY];
+  const current = parseCurrentConfig(mounted);
 
   const topology = topologyOf(parent.spec);
   const index = indexRelated(
@@ -77,25 +78,36 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   );
   const wanted = wantedOrdinals(statefulSets);
   const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
-  let current = parseCurrentConfig(mounted);
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
-  // Spelt out, not spread: V8 builds an object spread and then added to on a slow path, which cost a 10-member
-  // sync 40% more, every property read in planConfig included.
-  let plan: ConfigPlan;
+  const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
+  const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
+    const membership = memberships[i]!;
+    const found = membership.state === 'Found';
+    const slots = assignSlots({
+      members: found ? membership.members : [],
+      indexOf: found ? membership.indexOf : NO_MEMBERS,
+      mode: modes.get(ref.name) ?? 'ordered',
+      current: currentLists?.get(ref.name),
+      dnsAddress: found ? membership.dnsAddress : undefined,
+      wanted,
+    });
+    return { ref, membership, slots };
+  });
+
+  const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
+  let config: McrouterConfig;
+  let failing: ReadonlySet<string>;
+  let text: string;
+  let identities: string;
   try {
-    plan = planConfig({ topology, memberships, modes, wanted, current, mountedPools });
-    // A new config, over a ConfigMap the status has moved past: Metacontroller's cache may be behind the last answer.
-    const missed =
-      current && plan.text !== mounted
-        ? missedAnswer({ topology, memberships, modes, wanted, current, mountedPools, mounted: mounted!, planned: plan.text, status: parent.status, now: context.now })
-        : undefined;
-    if (missed) ({ plan, current } = missed);
+    ({ config, failing } = buildConfig(topology.root, lists));
+    identities = renderPoolIdentities(topology.pools, config.pools);
+    text = renderConfig(config, identities.length);
   } catch (error) {
     if (!(error instanceof ConfigTooLargeError)) throw error;
     // What the spec asks for over the pools there are: refused whole, as a spec the CRD refuses is.
     throw new SpecError(parent.spec.rules ? 'spec.rules' : 'spec.serviceName', error.message);
   }
-  const { outcomes, config, failing, text, identities } = plan;
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
   // The status already reports this config.
