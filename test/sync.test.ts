@@ -113,6 +113,13 @@ t.test('with its StatefulSet, the highest pod keeps its slot while it restarts; 
   const related = [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', [1, 2])), statefulSet('memcached-pool1', 3, { start: 0 })];
   const fresh = await post(app, '/sync', syncRequest({ parent, related }));
   t.same(configOf(fresh.body).pools['memcached-pool1']!.servers, [0, 1, 2].map(dns), 'pod 0 away at the first sync keeps slot 0');
+  // A StatefulSet numbering from 5 has no pods 0-4: the list starts at its first ordinal, and only that one is kept while away.
+  const fromFive = (ordinals: number[]) => [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals)), statefulSet('memcached-pool1', 3, { start: 5 })];
+  const five = await post(app, '/sync', syncRequest({ parent, related: fromFive([5, 6, 7]) }));
+  t.same(configOf(five.body).pools['memcached-pool1']!.servers, [5, 6, 7].map(dns), 'ordinals.start 5: pods 5-7, no names of pods that never exist');
+  t.match(five.body['status'], { servers: 3, readyServers: 3 });
+  const fiveAway = await post(app, '/sync', syncRequest({ parent, related: fromFive([6, 7]) }));
+  t.same(configOf(fiveAway.body).pools['memcached-pool1']!.servers, [5, 6, 7].map(dns), 'its first pod away at the first sync keeps the first slot');
   // A rolling restart of a big StatefulSet with many of its top pods away at once keeps every slot.
   const big = async (ordinals: number[], kids?: Json[]) => {
     const res = await post(app, '/sync', syncRequest({ parent, related: [pool1, ...endpointSlices('memcached-pool1', statefulSetPods('memcached-pool1', ordinals)), statefulSet('memcached-pool1', 40)], ...(kids ? { children: kids } : {}) }));

@@ -596,9 +596,31 @@ t.test('a pool that a Ch3 rule and a replicated or Crc32 rule both use gets no h
     const after = await step(spec, related(pods.filter((p) => p !== middle)));
     // A hole would get writes (replicated) or keys (Crc32 does not skip weight 0) of its own.
     t.same(after['memcached-deploy'], { servers: [first[0], first[2], first[3]] }, `Ch3 and ${what}: the survivors in their order, no weights`);
-    const fresh = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.9.7' };
+    // An address that sorts first: appended all the same, where a replicated rule alone would sort it in.
+    const fresh = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.1.7' };
     const back = await step(spec, related([...pods.filter((p) => p !== middle), fresh]));
-    t.same(back['memcached-deploy'], { servers: [first[0], first[2], first[3], '10.244.9.7:11211'] }, `Ch3 and ${what}: a newcomer appended`);
+    t.same(back['memcached-deploy'], { servers: [first[0], first[2], first[3], '10.244.1.7:11211'] }, `Ch3 and ${what}: a newcomer appended`);
+  }
+});
+
+t.test('a pool that a Rendezvous or Crc32 rule and a replicated rule both use keeps its order, whichever rule comes first', async (t) => {
+  const pods = deploymentPods('memcached-deploy', 3);
+  const related = (present: typeof pods) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', present)];
+  const replicated = { type: 'replicated', service: { name: 'memcached-deploy' } };
+  for (const hash of ['Rendezvous', 'Crc32']) {
+    const sharded = { hash, service: { name: 'memcached-deploy' } };
+    for (const [order, children] of [
+      ['sharded first', [sharded, replicated]],
+      ['replicated first', [replicated, sharded]],
+    ] as const) {
+      const step = reconciled(`mixed-${hash.toLowerCase()}-${order.split(' ')[0]}`);
+      const spec = { rules: { type: 'replicated', children } };
+      const first = (await step(spec, related(pods)))['memcached-deploy']!.servers;
+      // A newcomer whose address sorts before every member's: a sorted list would shift every slot the hash indexes.
+      const fresh = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.1.7' };
+      const grown = await step(spec, related([...pods, fresh]));
+      t.same(grown['memcached-deploy'], { servers: [...first, '10.244.1.7:11211'] }, `${hash}, ${order}: a newcomer appended`);
+    }
   }
 });
 

@@ -1,0 +1,148 @@
+/**
+ * Who is a member and in which slot, for endpoint lists as other writers than
+ * the endpointslice controller leave them: conditions left out, another
+ * namespace's slice, a pod listed at two addresses, endpoints in any order,
+ * and a StatefulSet whose first ordinal changes. Each case through /sync,
+ * with each answer's children and status fed back as Metacontroller does.
+ */
+import t, { type Test } from 'tap';
+import { deploymentPods, endpointSlices, endpoints, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json, type Pod } from './fixtures/cluster.js';
+import { configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
+
+const app = testServer();
+t.teardown(() => app.close());
+
+/** Proxy `name` synced again and again: each answer's status and children come back in the next request. */
+function reconciled(t: Test, name: string, spec: Json) {
+  let status: Json | undefined;
+  let observed: Json[] | undefined;
+  return async (related: Json[]): Promise<{ pool: PoolConfig; status: Json }> => {
+    const parent = proxy({ name, spec, ...(status ? { status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
+    t.equal(res.statusCode, 200, res.text.slice(0, 200));
+    status = res.body['status'] as Json;
+    observed = observedChildren(parent, res.body['children'] as Json[]);
+    return { pool: Object.values(configOf(res.body).pools)[0]!, status };
+  };
+}
+
+const addressOf = (p: Pod) => `${p.ip}:11211`;
+const slicesWith = (name: string, pods: Pod[], conditions: (ep: Json) => Json) =>
+  endpointSlices(name, pods).map((slice) => ({ ...slice, endpoints: (slice['endpoints'] as Json[]).map((ep) => ({ ...ep, conditions: conditions(ep) })) }));
+
+t.test('conditions left out mean what the EndpointSlice API says: ready unless told otherwise, not terminating', async (t) => {
+  const pods = deploymentPods('memcached', 3);
+  const svc = service({ name: 'memcached' });
+  // `conditions: {}`: a nil `ready` is an unknown state, which consumers are to read as ready.
+  const step = reconciled(t, 'nil-conditions', { serviceName: 'memcached' });
+  const { pool, status } = await step([svc, ...slicesWith('memcached', pods, () => ({}))]);
+  t.same(pool.servers, pods.map(addressOf));
+  t.match(status, { servers: 3, readyServers: 3 }, 'every endpoint with no conditions is ready');
+
+  // Only `ready` written (a slice from a controller that sets no more): a pod that appears is not taken
+  // for a terminating one, and gets its slot.
+  const fresh = deploymentPods('memcached', 4)[3]!;
+  const grown = await step([svc, ...slicesWith('memcached', [...pods, fresh], () => ({ ready: true }))]);
+  t.same(grown.pool.servers, [...pods, fresh].map(addressOf), 'the newcomer appended');
+  t.match(grown.status, { servers: 4, readyServers: 4 });
+});
+
+t.test("another namespace's EndpointSlice for a Service of the same name adds no member", async (t) => {
+  const ours = deploymentPods('memcached', 2);
+  const theirs = deploymentPods('memcached', 2, 7);
+  const foreign = endpointSlices('memcached', theirs, { namespace: 'other' }).map((slice) => ({
+    ...slice,
+    metadata: { ...(slice['metadata'] as Json), name: 'memcached-other1' },
+  }));
+  const { pool, status } = await reconciled(t, 'other-namespace', { serviceName: 'memcached' })([service({ name: 'memcached' }), ...endpointSlices('memcached', ours), ...foreign]);
+  t.same(pool.servers, ours.map(addressOf));
+  t.match(status, { servers: 2, readyServers: 2 });
+});
+
+t.test('hand-written Endpoints naming pods of one name in two namespaces list both', async (t) => {
+  const pods: Pod[] = [
+    { name: 'mc-0', ip: '10.1.0.5' },
+    { name: 'mc-0', ip: '10.1.0.6' },
+  ];
+  const listed = endpoints('memcached', pods);
+  const addresses = (listed['subsets'] as Json[])[0]!['addresses'] as Json[];
+  (addresses[1]!['targetRef'] as Json)['namespace'] = 'team-b';
+  const { pool } = await reconciled(t, 'two-namespaces', { serviceName: 'memcached' })([service({ name: 'memcached', selector: null }), listed]);
+  t.same(pool.servers, pods.map(addressOf), 'two pods, not one pod at two addresses');
+});
+
+t.test('a pod listed at two addresses is served at the ready one, whichever sorts first', async (t) => {
+  // A StatefulSet pod behind a ClusterIP Service, recreated at a new address while a slice still lists the
+  // old one as not ready: the pod is one server, at its new address.
+  const [mc0, mc1] = statefulSetPods('memcached', [0, 1], 3);
+  const old: Pod = { ...mc1!, ip: '10.244.3.2', ready: false };
+  const renewed: Pod = { ...mc1!, ip: '10.244.3.99' };
+  const svc = service({ name: 'memcached' });
+  const slices = [
+    ...endpointSlices('memcached', [mc0!, old]),
+    ...endpointSlices('memcached', [renewed]).map((slice) => ({ ...slice, metadata: { ...(slice['metadata'] as Json), name: 'memcached-new' } })),
+  ];
+  const { pool, status } = await reconciled(t, 'two-addresses', { serviceName: 'memcached' })([svc, ...slices]);
+  t.same(pool.servers, [mc0!, renewed].map(addressOf));
+  t.match(status, { servers: 2, readyServers: 2 });
+});
+
+t.test('newcomers take their slots in address order, whatever order the endpoints come in', async (t) => {
+  const pods = deploymentPods('memcached', 4);
+  const [a, b, c, d] = pods as [Pod, Pod, Pod, Pod];
+  const svc = service({ name: 'memcached' });
+  for (const hash of ['Ch3', 'Crc32', 'Rendezvous']) {
+    const step = reconciled(t, `order-${hash.toLowerCase()}`, { rules: { hash, service: { name: 'memcached' } } });
+    await step([svc, ...endpointSlices('memcached', [a, b])]);
+    const { pool } = await step([svc, ...endpointSlices('memcached', [a, b, d, c])]);
+    t.same(pool.servers, [a, b, c, d].map(addressOf), `${hash}: appended in address order`);
+  }
+  // Two holes filled by two newcomers listed backwards: the same slots as listed forwards.
+  const step = reconciled(t, 'order-holes', { serviceName: 'memcached' });
+  await step([svc, ...endpointSlices('memcached', pods)]);
+  const holed = await step([svc, ...endpointSlices('memcached', [a, d])]);
+  t.same(holed.pool, { servers: pods.map(addressOf), weights: [1, 0, 0, 1] });
+  const [e, f] = deploymentPods('memcached', 6).slice(4) as [Pod, Pod];
+  const filled = await step([svc, ...endpointSlices('memcached', [a, d, f, e])]);
+  t.same(filled.pool, { servers: [a, e, f, d].map(addressOf) });
+});
+
+t.test('an older trailing hole stays when the server behind it goes; only the hole this sync opens is dropped', async (t) => {
+  const pods = deploymentPods('memcached', 4);
+  const [a, b, c, d] = pods as [Pod, Pod, Pod, Pod];
+  const svc = service({ name: 'memcached' });
+  const step = reconciled(t, 'older-hole', { serviceName: 'memcached' });
+  await step([svc, ...endpointSlices('memcached', pods)]);
+  const holed = await step([svc, ...endpointSlices('memcached', [a, b, d])]);
+  t.same(holed.pool, { servers: pods.map(addressOf), weights: [1, 1, 0, 1] });
+  // d's slot goes (its keys are lost anyway); c's hole, whose keys went to a, b and d a sync ago, stays.
+  const tail = await step([svc, ...endpointSlices('memcached', [a, b])]);
+  t.same(tail.pool, { servers: [a, b, c].map(addressOf), weights: [1, 1, 0] });
+  t.match(tail.status, { servers: 2, readyServers: 2 });
+});
+
+t.test('a StatefulSet whose ordinals.start rises leaves the names below it out of the list', async (t) => {
+  const svc = service({ name: 'mc', headless: true });
+  const dns = (n: number) => `mc-${n}.mc.default.svc.cluster.local:11211`;
+  const step = reconciled(t, 'ordinals-start', { serviceName: 'mc' });
+  const before = await step([svc, ...endpointSlices('mc', statefulSetPods('mc', [3, 4, 5, 6, 7])), statefulSet('mc', 5, { start: 3 })]);
+  t.same(before.pool.servers, [3, 4, 5, 6, 7].map(dns));
+  const after = await step([svc, ...endpointSlices('mc', statefulSetPods('mc', [5, 6, 7])), statefulSet('mc', 3, { start: 5 })]);
+  t.same(after.pool.servers, [5, 6, 7].map(dns), 'mc-3 and mc-4 no longer exist');
+  t.match(after.status, { servers: 3, readyServers: 3 });
+});
+
+t.test('a StatefulSet pod away is named on the port most endpoints have, the lowest of equals, in any slice order', async (t) => {
+  // Half way through a port change: pod 0 on 11211, pod 2 on 11311, pod 1 restarting.
+  const svc = service({ name: 'mc', headless: true });
+  const dns = (n: number, port: number) => `mc-${n}.mc.default.svc.cluster.local:${port}`;
+  const onPort = (ordinal: number, port: number) =>
+    endpointSlices('mc', statefulSetPods('mc', [ordinal]), { port }).map((slice) => ({ ...slice, metadata: { ...(slice['metadata'] as Json), name: `mc-p${port}` } }));
+  for (const [order, slices] of [
+    ['11211 first', [...onPort(0, 11211), ...onPort(2, 11311)]],
+    ['11311 first', [...onPort(2, 11311), ...onPort(0, 11211)]],
+  ] as const) {
+    const { pool } = await reconciled(t, `port-tie-${order.slice(0, 5)}`, { serviceName: 'mc' })([svc, ...slices, statefulSet('mc', 3)]);
+    t.same(pool.servers, [dns(0, 11211), dns(1, 11211), dns(2, 11311)], order);
+  }
+});
