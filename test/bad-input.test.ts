@@ -110,6 +110,7 @@ t.test('a body that cannot be read as sent: compressed, or not UTF-8: 415 naming
   t.equal(gzipped.status, 'HTTP/1.1 415 Unsupported Media Type');
   t.same(JSON.parse(gzipped.body), { message: 'transfer-encoding gzip is not supported: send the body with no transfer coding but chunked' });
   t.equal((await chunked('chunked', body)).status, 'HTTP/1.1 200 OK', 'chunked alone is read');
+  t.equal((await chunked('identity, chunked', body)).status, 'HTTP/1.1 200 OK', 'identity (no coding, RFC 2616) before chunked is read');
 });
 
 t.test('JSON that is not a hook request: 400 naming the field', async (t) => {
@@ -305,6 +306,18 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
   t.equal(customize.statusCode, 422, 'customize refuses the same specs');
 });
 
+t.test('a spec at the edge of what the CRD takes: 200', async (t) => {
+  const cases: [string, Json, string?][] = [
+    ['a name of 54 characters', { serviceName: 'a' }, `x${'y'.repeat(53)}`],
+    ['a service namespace left empty (as v0.0.2 stored it)', { rules: { service: { name: 'a', namespace: '' } } }],
+    ['a service namespace that is the proxy\'s own', { rules: { service: { name: 'a', namespace: 'default' } } }],
+  ];
+  for (const [what, spec, name] of cases) {
+    const res = await raw(JSON.stringify(withSpec(spec, name)), 'application/json');
+    t.equal(res.statusCode, 200, `${what}: ${res.body.slice(0, 160)}`);
+  }
+});
+
 t.test('a pod template the API server would refuse: the status names the field, Stalled, and the rest is applied', async (t) => {
   // Not a 422: that would stop the config too, and the servers with it, until the spec is fixed.
   const mcrouter = (fields: Json) => withSpec({ serviceName: 'memcached-pool1', mcrouter: fields });
@@ -326,6 +339,7 @@ t.test('a pod template the API server would refuse: the status names the field, 
     ['a resource name that is no qualified name', { resources: { requests: { 'example.com/a b': '1' } } }, 'spec.mcrouter.resources.requests["example.com/a b"]', /must be a qualified name/],
     ['an extended resource requested below its limit', { resources: { requests: { 'nvidia.com/gpu': 1 }, limits: { 'nvidia.com/gpu': 2 } } }, 'spec.mcrouter.resources.requests["nvidia.com/gpu"]', /must be equal to nvidia\.com\/gpu limit of 2$/],
     ['an extended resource requested without a limit', { resources: { requests: { 'nvidia.com/gpu': 1 } } }, 'spec.mcrouter.resources.limits', /must be set for nvidia\.com\/gpu/],
+    ['an extended resource named like its quota', { resources: { limits: { 'requests.example.com/gpu': 1 } } }, 'spec.mcrouter.resources.limits["requests.example.com/gpu"]', /doesn't follow the extended resource name standard/],
     ['half an extended resource', { resources: { limits: { 'nvidia.com/gpu': '0.5' } } }, 'spec.mcrouter.resources.limits["nvidia.com/gpu"]', /must be an integer$/],
     ['huge pages alone', { resources: { limits: { 'hugepages-2Mi': '64Mi' } } }, 'spec.mcrouter.resources', /huge pages require a cpu or memory/],
     ['huge pages of a size that is no quantity', { resources: { limits: { 'hugepages-large': '2Mi', memory: '1Gi' } } }, 'spec.mcrouter.resources.limits["hugepages-large"]', /must name a page size/],

@@ -232,6 +232,12 @@ t.test('status.target, kubectl get\'s column, names the pools that fit in 256 ch
   t.equal(status.target, `${shown.join(',')},… (${64 - shown.length} more)`);
   const few = statusOf((await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: names.slice(0, 3).map((name) => ({ service: { name } })) } } }), related: [] }))).body);
   t.equal(few.target, names.slice(0, 3).join(','), 'all of them when they fit');
+  // Whatever the names' length, the pools shown and the count after them fit together.
+  for (const length of [20, 33, 50, 61, 63]) {
+    const long = Array.from({ length: 64 }, (_, i) => `m${String(i).padStart(2, '0')}-${'y'.repeat(length - 4)}`);
+    const target = statusOf((await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: long.map((name) => ({ service: { name } })) } } }), related: [] }))).body).target;
+    t.ok(target.length <= 256 && target.endsWith(' more)'), `names of ${length} characters: ${target.length} characters`);
+  }
 });
 
 t.test('status counts servers, pools and replicas from what was observed', async (t) => {
@@ -846,6 +852,14 @@ t.test('Ready\'s message stays within the 32,768 characters the API server takes
   const twoPorts = { rules: { type: 'replicated', children: [{ service: { name: 'gone', port: 11211 } }, { service: { name: 'gone', port: 'memcache' } }, { service: { name: 'also-gone' } }] } };
   const named = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: twoPorts }), related: [] }));
   t.equal(readyOf(named.body).message, 'Service gone, also-gone not found in namespace default; requests routed to them fail until they have servers');
+
+  // Ten Services are named all; from the eleventh, how many more.
+  for (const count of [10, 11]) {
+    const gone = Array.from({ length: count }, (_, i) => `gone-${i}`);
+    const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: gone.map((name) => ({ service: { name } })) } } }), related: [] }));
+    const shown = count === 10 ? gone.join(', ') : `${gone.slice(0, 10).join(', ')}, and 1 more`;
+    t.equal(readyOf(res.body).message, `Service ${shown} not found in namespace default; requests routed to them fail until they have servers`, `${count} Services`);
+  }
 
   // The Deployment controller's own message is quoted, and nothing bounds its length.
   const related = members([0, 1, 2]);
