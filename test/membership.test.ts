@@ -146,3 +146,12 @@ t.test('a StatefulSet pod away is named on the port most endpoints have, the low
     t.same(pool.servers, [dns(0, 11211), dns(1, 11211), dns(2, 11311)], order);
   }
 });
+
+t.test('pods named like StatefulSet pods but numbered far apart are listed by address, not as a list of every ordinal between', async (t) => {
+  // Hand-written hostnames (or two StatefulSets' worth of numbering): mc-0 and mc-100000 would spell 100,001 names.
+  const svc = service({ name: 'mc', headless: true });
+  const pods = statefulSetPods('mc', [0, 100_000]);
+  const { pool, status } = await reconciled(t, 'far-apart', { serviceName: 'mc' })([svc, ...endpointSlices('mc', pods)]);
+  t.equal(pool.servers.length, 2);
+  t.match(status, { servers: 2, readyServers: 2 });
+});

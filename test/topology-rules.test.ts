@@ -264,6 +264,12 @@ t.test('a port written another way keeps its pool’s order; another port, or a 
   // Respelt in the edit that adds a second port (and renames the pool NAME-PORT), or drops one.
   const grown = await renamedPools(t);
   t.same((await grown.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, secondary] }, grown.live)).pools['multi-memcache'], { servers: grown.held }, 'respelt and renamed');
+  // Respelt in the edit that adds a port the Service does not have yet: that pool can be none of the lists,
+  // and the respelt one still keeps its own.
+  const ahead = await renamedPools(t);
+  await ahead.next({ children: [ahead.one, secondary] }, ahead.live);
+  const tertiary = await ahead.next({ children: [{ service: { name: 'multi', port: 'memcache' } }, { service: { name: 'multi', port: 'tertiary' } }] }, ahead.live);
+  t.same(tertiary.pools['multi-memcache'], { servers: ahead.held }, 'respelt beside a port to come');
   const shrunk = await renamedPools(t);
   await shrunk.next({ children: [shrunk.one, secondary] }, shrunk.live);
   t.same((await shrunk.next({ service: { name: 'multi', port: 'memcache' } }, shrunk.live)).pools, { multi: { servers: shrunk.held } }, 'respelt as the other port goes');
