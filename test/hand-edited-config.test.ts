@@ -133,3 +133,14 @@ t.test('any JSON with comments between its tokens and trailing commas reads as t
   );
   t.pass('500 values, each with comments and trailing commas of its own');
 });
+
+t.test('weights edited by hand: extra ones, which mcrouter ignores, keep the list; one outside [0, 1] makes it foreign', async (t) => {
+  const { parent, observed } = await withHole(t);
+  const weights = (list: string) => (text: string) => text.replace(/"weights": \[[^\]]*\]/, `"weights": [${list}]`);
+  const extra = await post(app, '/sync', syncRequest({ parent, related, children: editConfig(observed, weights('1, 0, 1, 1, 1, 0')) }));
+  t.same(configOf(extra.body).pools['memcached'], { servers: ips, weights: [1, 0, 1, 1] }, 'the first weight of each server: the hole is kept');
+  for (const list of ['1, 0, 1, 1e999', '1, 0, 1, 2', '1, -0.5, 1, 1', '1, 0, 1']) {
+    const res = await post(app, '/sync', syncRequest({ parent, related, children: editConfig(observed, weights(list)) }));
+    t.same(configOf(res.body).pools['memcached'], { servers: [ips[0], ips[2], ips[3]] }, `weights [${list}]: a fresh list, no hole`);
+  }
+});
