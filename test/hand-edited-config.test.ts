@@ -144,3 +144,8 @@ t.test('weights edited by hand: extra ones, which mcrouter ignores, keep the lis
     t.same(configOf(res.body).pools['memcached'], { servers: [ips[0], ips[2], ips[3]] }, `weights [${list}]: a fresh list, no hole`);
   }
 });
+
+t.test('a comment that holds or ends a line between two values does not join them: newer folly keeps the line break', async (t) => {
+  for (const text of ['[1/*\n*/0]', '[1// note\n0]']) t.throws(() => parseConfigText(text), SyntaxError, JSON.stringify(text));
+  t.same(parseConfigText('[1, /* x */ 0, // y\n 2]'), [1, 0, 2], 'between commas, as comments go');
+});

@@ -343,6 +343,20 @@ t.test('bodies in flight: a body over BODY_LIMIT gets 413, never a 503 to retry;
   const chunked = () => app2.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, payload: Readable.from(['x'.repeat(400), 'x'.repeat(400)]) }).catch((error: Error) => error);
   await Promise.all([chunked(), chunked()]);
   t.equal((await app2.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'still serving');
+
+  // Over real sockets: with 1,000 bytes held by a body still coming, a chunk that takes another body past
+  // BODY_LIMIT (and the whole past the budget) is the 413 it would be alone, not a 503.
+  const app3 = testServer({ bodyLimit: 1000, inFlightBodyLimit: 1500 });
+  t.teardown(() => app3.close());
+  const base = await app3.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = new URL(base);
+  const chunkedHead = 'POST /sync HTTP/1.1\r\nHost: hook\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const holding = net.connect(Number(port), '127.0.0.1', () => holding.write(`${chunkedHead}3e8\r\n${'x'.repeat(1000)}\r\n`));
+  holding.on('error', () => {});
+  t.teardown(() => holding.destroy());
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const over = await exchange(base, `${chunkedHead}4b0\r\n${'x'.repeat(1200)}\r\n0\r\n\r\n`);
+  t.match(over.answer, /^HTTP\/1\.1 413 /, 'past BODY_LIMIT with the budget full: 413');
 });
 
 t.test('bodies in flight: every way a request ends gives its bytes back', async (t) => {

@@ -187,6 +187,43 @@ t.test('ErrorRoute, NullRoute and empty pools reach no server', async (t) => {
   ]);
 });
 
+t.test('what each route answers when it reaches no server decides whether a failover goes on', async (t) => {
+  const pools = { A: { servers: A }, B: { servers: B }, E: { servers: [] } };
+  const key = 'session:9';
+  const [a, b] = [A, B].map((list) => list[furcHash(key, list.length)]!);
+  // MissFailoverRoute goes on after a miss (NullRoute's answer) for a get; a set goes to the first child alone.
+  const afterNull = { pools, route: { type: 'MissFailoverRoute', children: ['NullRoute', 'PoolRoute|A'] } };
+  t.same(route(afterNull, key, 'get'), { primary: [a], fallbacks: [] }, 'MissFailoverRoute: past a miss to A');
+  t.equal(firstGetDestination(afterNull, key), a);
+  t.same(route(afterNull, key, 'set'), none);
+  // An empty pool (its Service scaled to 0) answers an error, which FailoverRoute fails over.
+  const afterEmpty = { pools, route: { type: 'FailoverRoute', children: ['PoolRoute|E', 'PoolRoute|B'] } };
+  t.same(route(afterEmpty, key, 'get'), { primary: [b], fallbacks: [] }, 'FailoverRoute: past an empty pool to B');
+  t.equal(firstGetDestination(afterEmpty, key), b);
+  // An OperationSelectorRoute without a policy for the operation answers its default reply, a miss: no failover.
+  const noPolicy = { pools, route: { type: 'FailoverRoute', children: [{ type: 'OperationSelectorRoute', operation_policies: { set: 'PoolRoute|A' } }, 'PoolRoute|B'] } };
+  t.same(route(noPolicy, key, 'get'), none, 'no policy for get: a miss, B not asked');
+  t.equal(firstGetDestination(noPolicy, key), undefined);
+  t.same(route(noPolicy, key, 'set'), { primary: [a], fallbacks: [b] });
+});
+
+t.test('LatestRoute: failover_count is 5 unless set, and even one pick is the host\'s own', async (t) => {
+  const six = Array.from({ length: 6 }, (_, i) => servers(`10.0.${10 + i}.`, 3));
+  const pools = Object.fromEntries(six.map((list, i) => [`P${i}`, { servers: list }]));
+  const children = six.map((_, i) => `PoolRoute|P${i}`);
+  const key = 'session:9';
+  const reached = route({ pools, route: { type: 'LatestRoute', children } }, key, 'get');
+  t.equal(reached.primary.length + reached.fallbacks.length, 5, 'of six children, five');
+  const one = route({ pools, route: { type: 'LatestRoute', failover_count: 1, children: children.slice(0, 2) } }, key, 'get');
+  t.same(one, { primary: [six[0]![furcHash(key, 3)]], fallbacks: [], perHost: true }, 'one of two: which one depends on the mcrouter pod');
+});
+
+t.test('a PoolRoute hash object changes only the fields it names: a weighted pool stays WeightedCh3', async (t) => {
+  const three = servers('10.0.3.', 3);
+  const salted = compileConfig({ pools: { P: { servers: three, weights: [1, 0, 1] } }, route: { type: 'PoolRoute', pool: 'P', hash: { salt: 'x' } } });
+  t.ok(keys.every((key) => salted.firstDestination(key) !== three[1]), 'no key reaches the hole');
+});
+
 t.test('Pool|NAME lists every server; AllSyncRoute over it reaches them all', async (t) => {
   const config = { pools: { B: { servers: B } }, route: { type: 'AllSyncRoute', children: 'Pool|B' } };
   t.same(route(config, 'k', 'set'), { primary: B, fallbacks: [] });
