@@ -360,6 +360,7 @@ t.test('a pod template the API server would refuse: the status names the field, 
     // Metacontroller keeps a copy of the whole Deployment among its annotations: the pod annotations count twice there.
     ['pod annotations of exactly 262,144 bytes, where the Deployment also carries them', { reload: 'Watch', podAnnotations: { a: 'x'.repeat(262_143) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 26\d{4} bytes with the copy of it that Metacontroller keeps there \(metacontroller\.k8s\.io\/last-applied-configuration\)/],
     ['a pod annotation of 130,000 quotes, each two bytes in JSON', { podAnnotations: { a: '"'.repeat(130_000) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 26\d{4} bytes/],
+    ['a pod annotation of 45,000 line separators (U+2028), three bytes each, six in Go\'s JSON', { podAnnotations: { a: '\u2028'.repeat(45_000) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 27\d{4} bytes/],
     ['a pod annotation of 60,000 ampersands, each six bytes in Go\'s JSON', { podAnnotations: { a: '&'.repeat(60_000) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 36\d{4} bytes/],
   ];
   const conditionsOf = (body: string) => (JSON.parse(body) as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } }).status.conditions;

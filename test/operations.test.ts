@@ -1206,6 +1206,12 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   }
   const elsewhere = await post(app, '/sync', syncRequest({ parent: cache({ statsRoot: '/stats//mcrouter/' }), related: members([0]) }));
   t.match(containerOf(elsewhere.body, 'mcrouter').volumeMounts, [{}, {}, {}, { name: 'stats-root', mountPath: '/stats/mcrouter' }]);
+  t.equal(containerOf(elsewhere.body, 'mcrouter').volumeMounts[3].mountPath, '/stats/mcrouter', 'without its trailing slash');
+  // A directory whose name only begins like a mounted one is not under it: it needs a volume of its own.
+  for (const statsRoot of ['/var/mcrouter-stats', '/var/spool/mcrouterx']) {
+    const res = await post(app, '/sync', syncRequest({ parent: cache({ statsRoot }), related: members([0]) }));
+    t.same(containerOf(res.body, 'mcrouter').volumeMounts.at(-1), { name: 'stats-root', mountPath: statsRoot }, `${statsRoot}: a volume of its own`);
+  }
 });
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = { ConfigMap, Deployment, Service, PodDisruptionBudget };
