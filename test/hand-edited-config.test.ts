@@ -134,7 +134,7 @@ t.test('any JSON with comments between its tokens and trailing commas reads as t
   t.pass('500 values, each with comments and trailing commas of its own');
 });
 
-t.test('weights edited by hand: extra ones, which mcrouter ignores, keep the list; one outside [0, 1] makes it foreign', async (t) => {
+t.test('weights edited by hand: extra ones, which mcrouter ignores, keep the list; too few, or one outside [0, 1], make it foreign', async (t) => {
   const { parent, observed } = await withHole(t);
   const weights = (list: string) => (text: string) => text.replace(/"weights": \[[^\]]*\]/, `"weights": [${list}]`);
   const extra = await post(app, '/sync', syncRequest({ parent, related, children: editConfig(observed, weights('1, 0, 1, 1, 1, 0')) }));

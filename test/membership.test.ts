@@ -71,7 +71,7 @@ t.test('hand-written Endpoints naming pods of one name in two namespaces list bo
   t.same(pool.servers, pods.map(addressOf), 'two pods, not one pod at two addresses');
 });
 
-t.test('a pod listed at two addresses is served at the ready one, whichever sorts first', async (t) => {
+t.test('a pod listed at two addresses is served at the ready one, even where the other sorts first', async (t) => {
   // A StatefulSet pod behind a ClusterIP Service, recreated at a new address while a slice still lists the
   // old one as not ready: the pod is one server, at its new address.
   const [mc0, mc1] = statefulSetPods('memcached', [0, 1], 3);
