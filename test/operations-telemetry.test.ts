@@ -79,6 +79,18 @@ async function scrape(app: TestServer) {
   return { res, ...parseExposition(res.body) };
 }
 
+t.test('a fault of the hook itself: 500 with no detail, logged at error, counted as outcome="error"', async (t) => {
+  // A clock that fails stands for any bug: the only way to reach the last resort from outside.
+  const { app, lines } = loggedServer('warn', { clock: () => new Date(Number.NaN) });
+  t.teardown(() => app.close());
+  const res = await post(app, '/sync', request([0, 1]));
+  t.equal(res.statusCode, 500);
+  t.same(res.body, { message: 'internal error' });
+  t.match(lines, [{ level: 50, msg: 'unexpected error' }]);
+  const { samples } = await scrape(app);
+  t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'error' }), 1);
+});
+
 t.test('/metrics: hook counts and durations by outcome, servers per proxy', async (t) => {
   const app = testServer();
   t.teardown(() => app.close());

@@ -321,6 +321,14 @@ t.test('keyspace: appending a server moves about 1/n of keys, all onto it', asyn
   );
   t.equal(diff.pools[0]!.moved, moved);
   t.equal(diff.pools[1]!.moved, 1, 'a removed pool moves every key');
+  // Weights past the servers' count are ignored (as mcrouter does): no hole of them.
+  const extra = keyspaceDiff({ route: 'NullRoute' }, { pools: { D: { servers: B, weights: [1, 1, 1, 1, 0] } }, route: 'PoolRoute|D' }, keys);
+  t.same(extra.pools[0]!.after, { servers: 4, holes: 0 });
+  // A pool of replicas on either side has no share of keys to compare.
+  const sharded = { pools: { A: { servers: A } }, route: 'PoolRoute|A' };
+  const replicas = { pools: { A: { servers: A } }, route: { type: 'AllSyncRoute', children: 'Pool|A' } };
+  t.equal(keyspaceDiff(sharded, replicas, keys).pools[0]!.moved, null, 'sharded, then replicas');
+  t.equal(keyspaceDiff(replicas, sharded, keys).pools[0]!.moved, null, 'replicas, then sharded');
 });
 
 // Random route trees: the fast path (firstDestination) must agree with the full walk.
