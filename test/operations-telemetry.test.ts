@@ -256,6 +256,11 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
   for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'HPE_INVALID_EOF_STATE', undefined]) {
     t.equal(clientErrorAnswer({ code, message: 'socket hang up' }, 1000).reason, undefined, `${code}: the client went away, not counted`);
   }
+  // The 408 names the limit that cut: Node's 60 s for the headers, REQUEST_TIMEOUT_MS for the whole request.
+  const timedOut = (requestTimeout: number) => clientErrorAnswer({ code: 'ERR_HTTP_REQUEST_TIMEOUT', message: 'timeout' }, requestTimeout).message;
+  t.equal(timedOut(0), 'the request headers did not arrive within 60000 ms', 'REQUEST_TIMEOUT_MS=0: only the headers have a limit');
+  t.equal(timedOut(60_000), 'the request did not arrive within REQUEST_TIMEOUT_MS (60000 ms)', 'at 60 s both limits are one');
+  t.match(timedOut(90_000), /headers did not arrive within 60000 ms, or the whole request within REQUEST_TIMEOUT_MS \(90000 ms\)$/);
 });
 
 t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or cut as it arrives (503), and counted; the bytes come back', async (t) => {

@@ -1177,6 +1177,8 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
   t.same(await contextOf({ privileged: true }), { capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, privileged: true });
   t.same(await contextOf({ capabilities: { add: ['CAP_SYS_ADMIN'] } }), { capabilities: { drop: ['ALL'], add: ['CAP_SYS_ADMIN'] }, readOnlyRootFilesystem: true });
   t.match(await contextOf({ privileged: true, allowPrivilegeEscalation: false }), { allowPrivilegeEscalation: false }, "theirs, as they wrote it (the API server's to refuse)");
+  t.match(await contextOf({ privileged: true, allowPrivilegeEscalation: true }), { allowPrivilegeEscalation: true, privileged: true }, 'theirs, true as written');
+  t.match(await contextOf({ allowPrivilegeEscalation: true }), { allowPrivilegeEscalation: true }, 'true without privileged: theirs too');
   t.match(await contextOf({ privileged: false }), { allowPrivilegeEscalation: false, privileged: false });
   t.match(await contextOf({ capabilities: { add: ['SYS_ADMIN'] } }), { allowPrivilegeEscalation: false }, 'SYS_ADMIN, spelt so, the API server takes with it');
   t.match(await contextOf({ capabilities: { add: 'CAP_SYS_ADMIN' } }), { allowPrivilegeEscalation: false }, 'not a list: passed on for the API server to refuse, no 500');
