@@ -37,6 +37,10 @@ const readyOf = (body: Json) => statusOf(body).conditions.find((c: Json) => c['t
 const podOf = (body: Json) => (childOf(body, 'Deployment')!['spec'] as any).template;
 const containerOf = (body: Json, name: string) => podOf(body).spec.containers.find((c: Json) => c['name'] === name);
 const kinds = (body: Json) => (body['children'] as Json[]).map((c) => c['kind']);
+/** A spec sharded over one leaf per Service named. */
+const shardedOver = (names: string[]) => ({ rules: { children: names.map((name) => ({ service: { name } })) } });
+/** The answer for a proxy sharded over Services none of which exist yet. */
+const withoutServices = (names: string[]) => post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: shardedOver(names) }), related: [] }));
 
 /** Syncs once, then again with the children as the API server holds them after the apply. */
 async function settled(parent: Json, related: Json[], opts: { rollingOut?: boolean } = {}) {
@@ -223,19 +227,18 @@ t.test('a change the ConfigMap does not hold yet is recorded once, not again at 
 
 t.test('status.target, kubectl get\'s column, names the pools that fit in 256 characters, then how many more', async (t) => {
   const names = Array.from({ length: 64 }, (_, i) => `memcached-shard-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`);
-  const wide = proxy({ name: NAME, spec: { rules: { children: names.map((name) => ({ service: { name } })) } } });
-  const status = statusOf((await post(app, '/sync', syncRequest({ parent: wide, related: [] }))).body);
+  const status = statusOf((await withoutServices(names)).body);
   t.equal(status.pools.length, 64, 'status.pools lists them all');
   t.ok(status.target.length <= 256, `${status.target.length} characters`);
   const shown = status.target.split(',… (')[0].split(',');
   t.same(shown, names.slice(0, shown.length), 'the first pools, in order');
   t.equal(status.target, `${shown.join(',')},… (${64 - shown.length} more)`);
-  const few = statusOf((await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: names.slice(0, 3).map((name) => ({ service: { name } })) } } }), related: [] }))).body);
+  const few = statusOf((await withoutServices(names.slice(0, 3))).body);
   t.equal(few.target, names.slice(0, 3).join(','), 'all of them when they fit');
   // Whatever the names' length, the pools shown and the count after them fit together.
   for (const length of [20, 33, 50, 61, 63]) {
     const long = Array.from({ length: 64 }, (_, i) => `m${String(i).padStart(2, '0')}-${'y'.repeat(length - 4)}`);
-    const target = statusOf((await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: long.map((name) => ({ service: { name } })) } } }), related: [] }))).body).target;
+    const target = statusOf((await withoutServices(long)).body).target;
     t.ok(target.length <= 256 && target.endsWith(' more)'), `names of ${length} characters: ${target.length} characters`);
   }
 });
@@ -735,17 +738,16 @@ t.test('waiting 10 minutes on a Service or its pods is Stalled, synced again at 
 t.test('messages say what is happening: pools kept and pools failing, a Rollout for a new server list, scaling to zero and down', async (t) => {
   // Sharded over two Services; then a third is added while it and one of the first two have no Service.
   const pool = (name: string) => [service({ name, headless: true }), ...endpointSlices(name, statefulSetPods(name, [0, 1]))];
-  const rules = (names: string[]) => ({ rules: { children: names.map((name) => ({ service: { name } })) } });
-  const two = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b']) });
+  const two = proxy({ name: NAME, spec: shardedOver(['mc-a', 'mc-b']) });
   const first = await post(app, '/sync', syncRequest({ parent: two, related: [...pool('mc-a'), ...pool('mc-b')] }));
   const observed = observedChildren(two, first.body['children'] as Json[]);
-  const three = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b', 'mc-c']), generation: 2 });
+  const three = proxy({ name: NAME, spec: shardedOver(['mc-a', 'mc-b', 'mc-c']), generation: 2 });
   const res = await post(app, '/sync', syncRequest({ parent: three, related: pool('mc-a'), children: observed }));
   t.match(readyOf(res.body), {
     reason: 'ServiceNotFound',
     message: 'Service mc-b, mc-c not found in namespace default; keeping the 2 servers of the current config for pool mc-b; requests routed to pool mc-c fail until it has servers',
   }, 'the pool that fails is named, not hidden behind the one kept');
-  const four = proxy({ name: NAME, spec: rules(['mc-a', 'mc-b', 'mc-c', 'mc-d']), generation: 2 });
+  const four = proxy({ name: NAME, spec: shardedOver(['mc-a', 'mc-b', 'mc-c', 'mc-d']), generation: 2 });
   const many = await post(app, '/sync', syncRequest({ parent: four, related: [], children: observed }));
   t.match(readyOf(many.body), { message: /; keeping the 4 servers of the current config for pools mc-a, mc-b; requests routed to pools mc-c, mc-d fail until they have servers$/ });
 
@@ -856,7 +858,7 @@ t.test('Ready\'s message stays within the 32,768 characters the API server takes
   // Ten Services are named all; from the eleventh, how many more.
   for (const count of [10, 11]) {
     const gone = Array.from({ length: count }, (_, i) => `gone-${i}`);
-    const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: NAME, spec: { rules: { children: gone.map((name) => ({ service: { name } })) } } }), related: [] }));
+    const res = await withoutServices(gone);
     const shown = count === 10 ? gone.join(', ') : `${gone.slice(0, 10).join(', ')}, and 1 more`;
     t.equal(readyOf(res.body).message, `Service ${shown} not found in namespace default; requests routed to them fail until they have servers`, `${count} Services`);
   }
