@@ -1,7 +1,7 @@
 /**
  * status.lastChange (DESIGN 9): set by a sync that changes a server list (or the route), with
  * the pools, the servers added and removed, and the share of a fixed key sample
- * whose first `get` destination moved; carried over unchanged by every other sync.
+ * whose get reaches no server the old config wrote them to; carried over unchanged by every other sync.
  */
 import t, { type Test } from 'tap';
 import {
@@ -204,6 +204,41 @@ t.test('replicated pools: keyspaceMoved follows the first destination of a get, 
     1 / 5,
     'both pools in one change: whichever a pod reads first',
   );
+});
+
+t.test('replicated pools read with MissFailover: a get that misses on a new server and goes on to a replica that holds the key is no miss', async (t) => {
+  const replicated = (readPolicy: string) => ({
+    rules: {
+      type: 'replicated',
+      readPolicy,
+      children: [{ service: { name: 'memcached-a', port: 11211 } }, { service: { name: 'memcached-b', port: 11211 } }],
+    },
+  });
+  const related = (a: number, b: number) => [...statefulSet('memcached-a', range(a)), ...statefulSet('memcached-b', range(b))];
+  const mp = new Proxy(replicated('MissFailover'));
+  await mp.sync(hookAt(0), related(4, 4));
+
+  // Every get goes to memcached-a first: a fifth of them now to the new, empty memcached-a-4, and on to memcached-b.
+  const grownA = await mp.sync(hookAt(1), related(5, 4));
+  expectChange(t, grownA.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] }, 0, 'the pool read first grows');
+  const shrunkA = await mp.sync(hookAt(2), related(4, 4));
+  expectChange(t, shrunkA.status.lastChange, { time: rfc3339(at(2)), pools: ['memcached-a'], added: [], removed: [dns('memcached-a', 4)] }, 0, 'and shrinks back: its keys are on memcached-b too');
+  // Both replicas of a fifth of the keys gone (the pools hash alike): those are lost.
+  await mp.sync(hookAt(3), related(5, 5));
+  const both = await mp.sync(hookAt(4), related(4, 4));
+  expectChange(
+    t,
+    both.status.lastChange,
+    { time: rfc3339(at(4)), pools: ['memcached-a', 'memcached-b'], added: [], removed: [dns('memcached-a', 4), dns('memcached-b', 4)] },
+    1 / 5,
+    'both pools shrink in one change',
+  );
+
+  // FailoverRoute goes on after an error only: a miss on the new server is the answer.
+  const failover = new Proxy(replicated('Failover'), 'failover-reads');
+  await failover.sync(hookAt(0), related(4, 4));
+  const grown = await failover.sync(hookAt(1), related(5, 4));
+  expectChange(t, grown.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] }, 1 / 5, 'Failover reads: the pool read first grows');
 });
 
 t.test('topology changes: a pool added to or removed from a sharded rule', async (t) => {

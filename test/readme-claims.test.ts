@@ -226,6 +226,28 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
   t.same(await listed([four[0]!, four[1]!], together), { servers: ip.slice(0, 2) }, 'c and d leave in one sync: both holes new, dropped as trailing');
 });
 
+t.test('a compaction moves tail servers into the holes, and their keys with them', async (t) => {
+  // README, "What to expect": "a compaction moves tail servers into the holes, and their keys move with them
+  // (DESIGN 6): a pool of 10 that has lost 6 pods from its middle one by one moves about 60% of its keys at the
+  // sixth, where the pod alone held 20%."
+  const svc = service({ name: 'memcached-deploy' });
+  const pods = deploymentPods('memcached-deploy', 10);
+  const mp = new Synced({ serviceName: 'memcached-deploy' });
+  const left = new Set<number>();
+  const moved: number[] = [];
+  await mp.sync([svc, ...endpointSlices('memcached-deploy', pods)]);
+  for (const gone of [1, 3, 5, 7, 2, 4]) {
+    left.add(gone);
+    const { status } = await mp.sync([svc, ...endpointSlices('memcached-deploy', pods.filter((_, i) => !left.has(i)))]);
+    moved.push(status.lastChange.keyspaceMoved);
+  }
+  // Before the sixth, each departure costs only its pod's keys: a tenth, then a ninth of what is left, ...
+  moved.slice(0, 5).forEach((share, i) => t.ok(Math.abs(share - 1 / (10 - i)) < 0.02, `departure ${i + 1}: ${share}, about 1/${10 - i}`));
+  t.ok(Math.abs(moved[5]! - 0.6) < 0.03, `the sixth compacts: about 60% (${moved[5]})`);
+  const { servers, holes } = (mp.status as { pools: { servers: number; holes: number }[] }).pools[0]!;
+  t.same([servers, holes < 5], [4, true], 'four servers left, the holes no longer past half');
+});
+
 t.test('the mcrouter pods run as the namespace’s default ServiceAccount; spec pull secrets go into the pod', async (t) => {
   // README, spec.mcrouter.imagePullSecrets: "without it the pods pull with the namespace's `default`
   // ServiceAccount's pull secrets"; with it, the pod names its own, which Kubernetes then leaves as they are.
