@@ -61,7 +61,10 @@ const closed = (properties: Record<string, unknown>) => ({ type: 'object', addit
  */
 const fieldsOf = <T>(fields: Record<keyof T, true>, later: string[] = []) =>
   closed(Object.fromEntries([...Object.keys(fields), ...later].map((field) => [field, {}])));
-const quantities = { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: QUANTITY } };
+/** A quantity the API server takes in a container's resources: not a negative one. */
+const RESOURCE_QUANTITY = QUANTITY.replace('^(\\+|-)?', '^\\+?');
+if (RESOURCE_QUANTITY === QUANTITY) throw new Error('QUANTITY no longer begins with its sign: RESOURCE_QUANTITY must be made anew');
+const quantities = { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: RESOURCE_QUANTITY, minimum: 0 } };
 
 export function chartValuesSchema() {
   return {
@@ -184,6 +187,8 @@ export function chartValuesSchema() {
       podAnnotations: stringMap,
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: { type: 'object' } },
+      // A ServiceAccount's name (a DNS-1123 subdomain), or empty for the namespace's default.
+      serviceAccountName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
       // A PriorityClass's name (a DNS-1123 subdomain), or empty for the cluster's default.
       priorityClassName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
       // TopologySpreadConstraints: the fields the API server requires; the rest it checks.

@@ -399,6 +399,7 @@ t.test('the chart', async (t) => {
     '--set', 'podAnnotations.a=b',
     '--set', 'nodeSelector.disk=ssd',
     '--set', 'priorityClassName=platform-critical',
+    '--set', 'serviceAccountName=memcached-hook',
     '--set-json', 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"memcached-operator"}}}]',
     '--set', 'extraEnv[0].name=NODE_OPTIONS',
     '--set', 'extraEnv[0].value=--max-old-space-size=768',
@@ -431,6 +432,8 @@ t.test('the chart', async (t) => {
   t.same(deployment.spec.template.metadata.annotations, { a: 'b' });
   t.same(podSpecOf(deployment).nodeSelector, { disk: 'ssd' });
   t.equal(podSpecOf(deployment).priorityClassName, 'platform-critical');
+  t.equal(podSpecOf(deployment).serviceAccountName, 'memcached-hook', 'serviceAccountName: the pods run as it, still without its token');
+  t.equal(podSpecOf(deployment).automountServiceAccountToken, false);
   t.match(podSpecOf(deployment).topologySpreadConstraints, [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }]);
   t.notOk('priorityClassName' in podSpecOf(one(helmed, 'Deployment')) || 'topologySpreadConstraints' in podSpecOf(one(helmed, 'Deployment')), 'neither by default');
   t.same(podSpecOf(deployment).imagePullSecrets, [{ name: 'registry-credentials' }]);
@@ -516,9 +519,12 @@ t.test('the chart', async (t) => {
     ['podSecurityContext.readOnlyRootFilesystem=true', "the container's field in the pod's"],
     ['resources.limit.memory=512Mi', 'a misspelt key of resources'],
     ['resources.limits.memory=512MB', 'no quantity: the API server refuses it'],
+    ['resources.limits.memory=-1Gi', 'a negative quantity: the API server refuses it in resources'],
+    ['resources.requests.cpu=-1', 'a negative number, the same'],
+    ['serviceAccountName=Hook_SA', 'not a ServiceAccount name'],
   ];
   // What values.schema.json leaves open stays open: the fields of later Kubernetes versions, and null to remove a default.
-  for (const value of ['podSecurityContext.supplementalGroupsPolicy=Strict', 'podSecurityContext.runAsUser=null', 'securityContext.capabilities.add[0]=NET_ADMIN', 'resources=null', 'resources.limits.cpu=2']) {
+  for (const value of ['podSecurityContext.supplementalGroupsPolicy=Strict', 'podSecurityContext.runAsUser=null', 'securityContext.capabilities.add[0]=NET_ADMIN', 'resources=null', 'resources.limits.cpu=2', 'resources.requests.cpu=1e-3', 'resources.requests.memory=+64Mi']) {
     t.doesNotThrow(() => helmTemplate('--set', value), `${value}: accepted`);
   }
   // A private registry on a port, and a digest after the tag, are image references the kubelet reads.
