@@ -38,10 +38,10 @@ route  prints, per key, the first server a request reaches, every server it is
        servers are then listed in config order, and a line says so.
        --op    the operation (default get): ${OPERATIONS.join(', ')}
 diff   prints, per pool and overall, the fraction of a fixed sample of keys
-       (key:0, key:1, ...) whose get under NEW reaches no server OLD wrote them
-       to (a miss): not the first server, nor one a MissFailoverRoute goes on to
-       after a miss there; averaged over mcrouter pods where a LatestRoute reads
-       replicas in a per-pod order.
+       (key:0, key:1, ...) whose first get under NEW goes to a server OLD did not
+       write them to (a miss there; a MissFailoverRoute then asks the next
+       server, which may hold the key), averaged over
+       mcrouter pods where a LatestRoute reads replicas in a per-pod order.
        --keys  the sample size (default ${DIFF_SAMPLE})
 
 FILE, OLD and NEW are JSON (\`kubectl get -o json\`; - reads standard input): an
@@ -192,7 +192,7 @@ function diffCommand(args: string[], io: CliIo): number {
       ? `pool ${p.pool.padEnd(width)}  replicas: each server holds every key; reads counted overall  (${size(p.before)} -> ${size(p.after)})`
       : `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
   );
-  lines.push(`overall ${percent(diff.moved)} of ${count} sample keys move: their get reaches no server the old config wrote them to`);
+  lines.push(`overall ${percent(diff.moved)} of ${count} sample keys move: their first get goes to a server the old config did not write them to`);
   io.stdout(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
  * status.lastChange (DESIGN 9): set by a sync that changes a server list (or the route), with
  * the pools, the servers added and removed, and the share of a fixed key sample
- * whose get reaches no server the old config wrote them to; carried over unchanged by every other sync.
+ * whose first `get` destination moved; carried over unchanged by every other sync.
  */
 import t, { type Test } from 'tap';
 import {
@@ -206,7 +206,11 @@ t.test('replicated pools: keyspaceMoved follows the first destination of a get, 
   );
 });
 
-t.test('replicated pools read with MissFailover: a get that misses on a new server and goes on to a replica that holds the key is no miss', async (t) => {
+t.test('replicated pools read with MissFailover: a key whose first server is new counts, though its read goes on to a replica that holds it', async (t) => {
+  // mcrouter's MissFailoverRoute does not copy a key it finds on the next replica back to the first: the new
+  // server stays without the key until it is written again, and a later change of the other replica loses it.
+  // So each change counts what its first hop misses, and a zone grown and then the other sum to what growing
+  // both at once costs.
   const replicated = (readPolicy: string) => ({
     rules: {
       type: 'replicated',
@@ -217,28 +221,15 @@ t.test('replicated pools read with MissFailover: a get that misses on a new serv
   const related = (a: number, b: number) => [...statefulSet('memcached-a', range(a)), ...statefulSet('memcached-b', range(b))];
   const mp = new Proxy(replicated('MissFailover'));
   await mp.sync(hookAt(0), related(4, 4));
-
-  // Every get goes to memcached-a first: a fifth of them now to the new, empty memcached-a-4, and on to memcached-b.
+  // Every get goes to memcached-a first: a fifth of them now to the new memcached-a-4.
   const grownA = await mp.sync(hookAt(1), related(5, 4));
-  expectChange(t, grownA.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] }, 0, 'the pool read first grows');
-  const shrunkA = await mp.sync(hookAt(2), related(4, 4));
-  expectChange(t, shrunkA.status.lastChange, { time: rfc3339(at(2)), pools: ['memcached-a'], added: [], removed: [dns('memcached-a', 4)] }, 0, 'and shrinks back: its keys are on memcached-b too');
-  // Both replicas of a fifth of the keys gone (the pools hash alike): those are lost.
-  await mp.sync(hookAt(3), related(5, 5));
-  const both = await mp.sync(hookAt(4), related(4, 4));
-  expectChange(
-    t,
-    both.status.lastChange,
-    { time: rfc3339(at(4)), pools: ['memcached-a', 'memcached-b'], added: [], removed: [dns('memcached-a', 4), dns('memcached-b', 4)] },
-    1 / 5,
-    'both pools shrink in one change',
-  );
-
-  // FailoverRoute goes on after an error only: a miss on the new server is the answer.
-  const failover = new Proxy(replicated('Failover'), 'failover-reads');
-  await failover.sync(hookAt(0), related(4, 4));
-  const grown = await failover.sync(hookAt(1), related(5, 4));
-  expectChange(t, grown.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] }, 1 / 5, 'Failover reads: the pool read first grows');
+  expectChange(t, grownA.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] }, 1 / 5, 'the pool read first grows');
+  const grownB = await mp.sync(hookAt(2), related(5, 5));
+  expectChange(t, grownB.status.lastChange, { time: rfc3339(at(2)), pools: ['memcached-b'], added: [dns('memcached-b', 4)], removed: [] }, 0, 'then the pool read after a miss: no first server changes');
+  const both = new Proxy(replicated('MissFailover'), 'both-zones');
+  await both.sync(hookAt(0), related(4, 4));
+  const grownBoth = await both.sync(hookAt(1), related(5, 5));
+  t.equal(grownBoth.status.lastChange?.keyspaceMoved, grownA.status.lastChange?.keyspaceMoved, 'the two changes sum to what growing both at once counts');
 });
 
 t.test('topology changes: a pool added to or removed from a sharded rule', async (t) => {

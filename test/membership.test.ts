@@ -155,23 +155,3 @@ t.test('pods named like StatefulSet pods but numbered far apart are listed by ad
   t.equal(pool.servers.length, 2);
   t.match(status, { servers: 2, readyServers: 2 });
 });
-
-t.test('two StatefulSets behind one Service: a terminating pod its StatefulSet still wants keeps its slot from a newcomer', async (t) => {
-  const svc = service({ name: 'mc', headless: true });
-  const dns = (pod: string) => `${pod}.mc.default.svc.cluster.local:11211`;
-  const ours = (over: Partial<Pod> = {}) => statefulSetPods('memcached', [3], 1, over);
-  const first = [...statefulSetPods('memcached', [0, 1, 2]), ...ours()];
-  const other = statefulSetPods('other', [0], 5);
-  for (const [what, replicas, servers] of [
-    // A rolling restart: memcached-3 comes back under its name, and other-0 is appended.
-    ['a rolling restart', 4, ['memcached-0', 'memcached-1', 'memcached-2', 'memcached-3', 'other-0']],
-    // A scale-down: memcached-3 goes for good, and other-0 takes its slot rather than moving every server's keys.
-    ['a scale-down', 3, ['memcached-0', 'memcached-1', 'memcached-2', 'other-0']],
-  ] as const) {
-    const step = reconciled(t, `two-sts-${replicas}`, { serviceName: 'mc' });
-    const sets = (n: number) => [statefulSet('memcached', n, { serviceName: 'mc' }), statefulSet('other', 1, { serviceName: 'mc' })];
-    t.same((await step([svc, ...endpointSlices('mc', first), ...sets(4)])).pool.servers, [0, 1, 2, 3].map((n) => dns(`memcached-${n}`)));
-    const leaving = [...statefulSetPods('memcached', [0, 1, 2]), ...ours({ ready: false, terminating: true }), ...other];
-    t.same((await step([svc, ...endpointSlices('mc', leaving), ...sets(replicas)])).pool.servers, servers.map(dns), what);
-  }
-});

@@ -331,26 +331,6 @@ t.test('keyspace: appending a server moves about 1/n of keys, all onto it', asyn
   t.equal(keyspaceDiff(replicas, sharded, keys).pools[0]!.moved, null, 'replicas, then sharded');
 });
 
-t.test('keyspace: a get that misses on a new server and goes on (MissFailoverRoute) to one that holds the key is no miss', async (t) => {
-  const grown = (config: ReturnType<typeof replicated>) => ({ ...config, pools: { ...config.pools, A: { servers: [...A, '10.0.1.10:11211'] } } });
-  const missFailover = replicated({ type: 'MissFailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'] });
-  const tree = compileConfig(grown(missFailover));
-  const key = keys.find((k) => tree.firstDestination(k) === '10.0.1.10:11211')!;
-  t.same(tree.missPath(key), ['10.0.1.10:11211', B[furcHash(key, B.length)]], 'the new server first, then B');
-  t.equal(keyspaceMoved(missFailover, grown(missFailover), keys), 0, 'every key still hits in B');
-  // FailoverRoute goes on after an error only: the new server's miss is the answer.
-  const failover = replicated({ type: 'FailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'] });
-  t.same(compileConfig(grown(failover)).missPath(key), ['10.0.1.10:11211']);
-  t.equal(keyspaceMoved(failover, grown(failover), keys), keyspaceMoved({ pools: { A: { servers: A } }, route: 'PoolRoute|A' }, { pools: { A: { servers: [...A, '10.0.1.10:11211'] } }, route: 'PoolRoute|A' }, keys));
-  // The pool read second shrinking moves nothing either way; both losing the key's servers is a miss.
-  const shrunk = (config: ReturnType<typeof replicated>) => ({ ...config, pools: { A: { servers: A.slice(0, 9) }, B: { servers: B.slice(0, 3) } } });
-  const lost = keys.filter((k) => furcHash(k, 10) === 9 && furcHash(k, 4) === 3).length / keys.length;
-  t.ok(lost > 0);
-  t.equal(keyspaceMoved(missFailover, shrunk(missFailover), keys), lost, 'keys whose A and B servers both went');
-  t.same(compileConfig({ pools: { A: { servers: A } }, route: { type: 'FailoverRoute', children: ['NullRoute', 'PoolRoute|A'] } }).missPath(key), [], 'a NullRoute answers a miss: FailoverRoute stops');
-  t.same(compileConfig({ pools: { A: { servers: A } }, route: { type: 'FailoverRoute', children: ['ErrorRoute', 'PoolRoute|A'] } }).missPath(key), [A[furcHash(key, A.length)]], 'past an error');
-});
-
 // Random route trees: the fast path (firstDestination) must agree with the full walk.
 const routeSpec: fc.Arbitrary<RouteSpec> = fc.letrec<{ route: RouteSpec }>((tie) => ({
   route: fc.oneof(
@@ -367,20 +347,6 @@ const routeSpec: fc.Arbitrary<RouteSpec> = fc.letrec<{ route: RouteSpec }>((tie)
     }),
   ),
 })).route;
-
-t.test('a get\'s miss path begins at its first destination and reaches no server the full walk does not', async (t) => {
-  fc.assert(
-    fc.property(routeSpec, fc.string({ minLength: 1, maxLength: 20 }), (spec, key) => {
-      if (keyError(key) !== undefined) return true;
-      const tree = compileConfig({ pools: { A: { servers: A }, B: { servers: B }, E: { servers: [] } }, route: spec });
-      const path = tree.missPath(key);
-      const { primary, fallbacks } = tree.route(key, 'get');
-      return path[0] === tree.firstDestination(key) && path.every((server) => primary.includes(server) || fallbacks.includes(server));
-    }),
-    { numRuns: 500 },
-  );
-  t.pass('agrees');
-});
 
 t.test('firstDestination is route().primary[0] for any route tree, key and operation', async (t) => {
   fc.assert(

@@ -382,7 +382,7 @@ export const LastChange = Type.Object({
   pools: Type.Array(Type.String(), { description: 'The pools whose server list changed.' }),
   added: Type.Array(Type.String(), { description: 'Addresses the config gained.' }),
   removed: Type.Array(Type.String(), { description: 'Addresses the config lost.' }),
-  keyspaceMoved: Type.Number({ minimum: 0, maximum: 1, description: 'The share of sample keys whose get reaches no server the old config wrote them to: misses the change causes.' }),
+  keyspaceMoved: Type.Number({ minimum: 0, maximum: 1, description: 'The share of sample keys whose first get goes to a server the old config did not write them to: misses the change causes.' }),
 }, { description: 'The last change of a server list or of the route.' });
 
 export const MemcachedProxyStatus = Type.Object({

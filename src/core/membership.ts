@@ -17,7 +17,7 @@ export interface Member {
   /** The server as mcrouter's config names it: `host:port`, IPv6 in brackets. */
   address: string;
   ready: boolean;
-  /** The endpoint is terminating: its pod is going away, and comes back at this address only as a StatefulSet's pod (slots.ts). */
+  /** The endpoint is terminating: its pod is going away and will not come back at this address. */
   terminating: boolean;
   /** The pod's hostname when the address is its DNS name (StatefulSet pods behind a headless Service). */
   hostname: string | undefined;

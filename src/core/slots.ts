@@ -122,20 +122,7 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
 
   if (!current || current.servers.length === 0) return spell(sortByAddress(everyMember()));
   if (mode === 'ordered') return spell(keepOrder(current, members, memberAt, spelling, sortByAddress));
-  return withHoles(current, members, memberAt, spelling, sortByAddress, spell, (member) => comesBack(member, wanted));
-}
-
-/**
- * Whether a terminating member is a StatefulSet pod listed by its DNS name whose StatefulSet still wants its
- * ordinal: a rolling restart brings it back under the same name, to the same slot. (Pods of two StatefulSets
- * behind one Service have no ordinal list of their own, and are slotted as any other.)
- */
-function comesBack(member: Member, wanted: SlotInput['wanted']): boolean {
-  const match = member.hostname === undefined ? null : ORDINAL.exec(member.hostname);
-  const sts = match ? wanted?.(match[1]!) : undefined;
-  if (!sts) return false;
-  const n = Number(match![2]);
-  return n >= sts.start && n < sts.start + sts.replicas;
+  return withHoles(current, members, memberAt, spelling, sortByAddress, spell);
 }
 
 /** Without holes: survivors in their order, newcomers after. */
@@ -166,7 +153,6 @@ function withHoles(
   spelling: (string | undefined)[],
   sortByAddress: (positions: number[]) => number[],
   spell: (slots: number[], holeAddress: readonly string[], holes: number) => Slots,
-  comesBack: (member: Member) => boolean,
 ): Slots {
   // A member's position, or -1 for a hole; a hole shows the address its slot has in the current list.
   const slots: number[] = [];
@@ -208,10 +194,10 @@ function withHoles(
   }
   // A replacement pod often shows up while the pod it replaces is still terminating: it takes the leaving
   // pod's slot rather than the tail, since that pod's keys are about to be lost anyway and appending would
-  // move a share of every other server's keys too. Not the slot of a pod that comes back under its name.
+  // move a share of every other server's keys too.
   for (let i = 0; i < slots.length && next < newcomers.length && anyLeaving; i++) {
     const m = slots[i]!;
-    if (m >= 0 && members[m]!.terminating && !comesBack(members[m]!)) slots[i] = newcomers[next++]!;
+    if (m >= 0 && members[m]!.terminating) slots[i] = newcomers[next++]!;
   }
   while (next < newcomers.length) slots.push(newcomers[next++]!);
 

@@ -1,9 +1,12 @@
 /**
  * How much of the cached keyspace a config change moves: the share of a fixed
- * key sample whose `get` after the change reaches no server the old config
- * wrote the key to: not its first destination, nor a server a
- * MissFailoverRoute goes on to when that one misses. A moved key is a cache
- * miss after the change, so this is the cost of a change in lost hits.
+ * key sample whose first `get` server changes between two configs to one the
+ * old config did not write the key to. A moved key is a cache miss after the
+ * change, so this is the cost of a change in lost hits. Under a
+ * MissFailoverRoute the get goes on after that miss to the next replica, and
+ * the client may still get a hit; but mcrouter copies nothing back, so the
+ * first server stays without the key until it is written again, and the next
+ * change of that replica loses it: the first hop's miss is what is counted.
  *
  * Where a LatestRoute reads replicas in an order of each mcrouter host's own,
  * a key's server depends on the host that reads it: key `i` of the sample is
@@ -29,10 +32,7 @@ function treeOf(config: unknown): RouteTree {
   return config instanceof RouteTree ? config : compileConfig(config);
 }
 
-/**
- * The share of `keys` whose `get` after the change reaches no server the old tree wrote them to (0 for no keys):
- * its first destination, or one a MissFailoverRoute goes on to after a miss there.
- */
+/** The share of `keys` whose first `get` after the change goes to a server the old tree did not write them to, or to none (0 for no keys). */
 function movedShare(
   before: RouteTree | undefined,
   after: RouteTree | undefined,
@@ -44,15 +44,9 @@ function movedShare(
     const key = keys[i]!;
     const host = i % VIRTUAL_HOSTS;
     const now = after?.firstDestination(key, 'get', host);
-    const was = before?.firstDestination(key, 'get', host);
-    if (was === now) continue;
-    if (now !== undefined && before !== undefined && after !== undefined) {
-      // A read that turns to another replica the key was written to still hits; so does one that misses on a
-      // new server and goes on, through a MissFailoverRoute, to a server that holds the key.
-      const written = before.route(key, 'set').primary;
-      const holds = (server: string) => server === was || written.includes(server);
-      if (holds(now) || after.missPath(key, host).some(holds)) continue;
-    }
+    if (before?.firstDestination(key, 'get', host) === now) continue;
+    // A read that turns to another replica the key was written to still hits.
+    if (now !== undefined && before?.route(key, 'set').primary.includes(now)) continue;
     moved++;
   }
   return moved / keys.length;
@@ -61,11 +55,9 @@ function movedShare(
 /**
  * The fraction of `keys` whose first destination for a `get` differs between
  * the old and the new config (parsed mcrouter configs or compiled trees), to a
- * server the old config did not `set` the key on, and whose get does not go on
- * after a miss there (MissFailoverRoute) to a server it was set on: a replica
- * that holds it too still hits. It follows the whole route tree, so it holds
- * for every hash and topology. A key with no destination on one side and one
- * on the other has moved.
+ * server the old config did not `set` the key on (a replica that holds it too
+ * still hits). It follows the whole route tree, so it holds for every hash and
+ * topology. A key with no destination on one side and one on the other has moved.
  *
  * @throws McrouterConfigError for a config the route walker does not support
  */
@@ -92,7 +84,7 @@ export interface PoolMove {
 }
 
 export interface KeyspaceDiff {
-  /** The fraction of keys whose `get` reaches no server the old config wrote them to (keyspaceMoved), through the whole route tree. */
+  /** The fraction of keys whose first `get` goes to a server the old config did not write them to, through the whole route tree. */
   moved: number;
   /** Per top-level pool (old config's order, then pools only the new one has), hashed as the route hashes it. */
   pools: PoolMove[];

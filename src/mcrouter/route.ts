@@ -121,17 +121,6 @@ export class RouteTree {
   }
 
   /**
-   * The servers a `get` of `key` is sent to, in order, while each answers a miss: the first destination, and
-   * after it those a MissFailoverRoute goes on to (a FailoverRoute goes on after an error only). As virtual
-   * mcrouter host number `host` sees it, as firstDestination. `key` is a valid one.
-   */
-  missPath(key: string, host?: number): string[] {
-    const path: string[] = [];
-    this.root.missPath(this.request.set(key, 'get', host), path);
-    return path;
-  }
-
-  /**
    * A pool looked at alone, as the config's route hashes it: the PoolRoute over it (with that PoolRoute's
    * `hash`, the first one in the config when several name it), or the HashRoute whose child `Pool|NAME`
    * is (with that HashRoute's fields); 'replicas' for a pool only ever used as
@@ -199,8 +188,6 @@ interface RouteNode {
   first(req: Request): First;
   /** Whether the way to a request's servers goes through a choice made per mcrouter host. */
   perHost(req: Request): boolean;
-  /** Appends to `path` the servers the request is sent to, in order, while each answers a miss. */
-  missPath(req: Request, path: string[]): void;
 }
 
 function nothing(errorReply: boolean): Reach {
@@ -219,9 +206,6 @@ class Destination implements RouteNode {
   perHost(): boolean {
     return false;
   }
-  missPath(_req: Request, path: string[]): void {
-    path.push(this.server);
-  }
 }
 
 /** ErrorRoute (an error reply) or NullRoute (an empty reply: a miss, "stored", ...). */
@@ -237,7 +221,6 @@ class NoServer implements RouteNode {
   perHost(): boolean {
     return false;
   }
-  missPath(): void {}
 }
 
 interface PoolHash {
@@ -274,9 +257,6 @@ class Hash implements RouteNode {
   perHost(req: Request): boolean {
     return this.child(req).perHost(req);
   }
-  missPath(req: Request, path: string[]): void {
-    this.child(req).missPath(req, path);
-  }
 }
 
 /** AllSyncRoute, AllAsyncRoute, AllFastestRoute, AllMajorityRoute, AllInitialRoute: every child at once. */
@@ -308,12 +288,6 @@ class All implements RouteNode {
   }
   perHost(req: Request): boolean {
     return this.children.some((child) => child.perHost(req));
-  }
-  // The path of the child whose reply is the answer, as first() takes it.
-  missPath(req: Request, path: string[]): void {
-    for (const child of this.children) {
-      if (typeof child.first(req) === 'string') return child.missPath(req, path);
-    }
   }
 }
 
@@ -364,18 +338,6 @@ class Failover implements RouteNode {
   perHost(req: Request): boolean {
     return this.targets(req).some((child) => child.perHost(req));
   }
-  missPath(req: Request, path: string[]): void {
-    for (const child of this.targets(req)) {
-      if (this.onMiss) {
-        child.missPath(req, path);
-        continue;
-      }
-      // After an error only: a miss from a server, or a reply of no server that is not an error, is the answer.
-      const first = child.first(req);
-      if (typeof first === 'string') return child.missPath(req, path);
-      if (first !== ERROR_REPLY) return;
-    }
-  }
 }
 
 class OperationSelector implements RouteNode {
@@ -398,9 +360,6 @@ class OperationSelector implements RouteNode {
   }
   perHost(req: Request): boolean {
     return this.policy(req)?.perHost(req) ?? false;
-  }
-  missPath(req: Request, path: string[]): void {
-    this.policy(req)?.missPath(req, path);
   }
 }
 
@@ -862,9 +821,6 @@ class Latest implements RouteNode {
   }
   first(req: Request): First {
     return this.forHost(req.host).first(req);
-  }
-  missPath(req: Request, path: string[]): void {
-    this.forHost(req.host).missPath(req, path);
   }
   perHost(): boolean {
     // Even one pick of several children is the host's own.
