@@ -1,6 +1,6 @@
 /**
- * What makes a parsed JSON value unsafe to go on with, found in one walk
- * without recursion: nesting too deep, or a key that pollutes prototypes.
+ * What makes a parsed JSON value unsafe to go on with, found in one walk:
+ * nesting too deep, or a key that pollutes prototypes.
  *
  * V8 parses any depth, but what comes after recurses: JSON.stringify of a
  * response that copies a spec field (affinity, resources) into the
@@ -33,9 +33,8 @@ const prototypeKey = (key: string, child: unknown): boolean =>
  */
 export type GuardedKeys = (key: string) => boolean;
 const EVERYWHERE: GuardedKeys = () => true;
-/** Whether the value under `key` of a node at `depth` (checked or not) is checked: below the top, as its node. */
-const checksChild = (check: boolean, depth: number, key: string | number, guarded: GuardedKeys): boolean =>
-  check && (depth > 1 || typeof key !== 'string' || guarded(key));
+/** Whether the value under `key` of an object at `depth` (checked or not) is checked: below the top, as its object (an array's items too). */
+const checksChild = (check: boolean, depth: number, key: string, guarded: GuardedKeys): boolean => check && (depth > 1 || guarded(key));
 
 /**
  * The first hazard in `value` with at most `limit` levels of arrays and objects (`{}` is one level), or
@@ -43,77 +42,62 @@ const checksChild = (check: boolean, depth: number, key: string | number, guarde
  */
 export function jsonHazard(value: unknown, limit: number, guarded: GuardedKeys = EVERYWHERE): JsonHazard | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const pending: object[] = [value];
-  const depths: number[] = [1];
-  const checked: boolean[] = [true];
-  while (pending.length > 0) {
-    const node = pending.pop()!;
-    const depth = depths.pop()!;
-    const check = checked.pop()!;
-    if (depth > limit) return 'depth';
-    // for...in over a parsed object allocates nothing, where Object.values copies every value: this walks every request body.
-    if (Array.isArray(node)) {
-      for (const child of node) {
-        if (typeof child === 'object' && child !== null) {
-          pending.push(child);
-          depths.push(depth + 1);
-          checked.push(check);
-        }
-      }
-    } else {
-      for (const key in node) {
-        const child = (node as Record<string, unknown>)[key];
-        if (check && prototypeKey(key, child)) return 'prototype';
-        if (typeof child === 'object' && child !== null) {
-          pending.push(child);
-          depths.push(depth + 1);
-          checked.push(checksChild(check, depth, key, guarded));
-        }
-      }
-    }
-  }
-  return undefined;
+  return walk(value, 1, true, limit, guarded, undefined);
 }
 
 /**
  * A hazard and the keys and indexes that lead to it: the `__proto__` or
  * `constructor` key itself, or the first value nested beyond `limit`.
- *
- * Only a body being refused is located: the same walk as jsonHazard's, but
- * each pending value remembers the step that reached it, an object per value
- * that every accepted body would otherwise pay for.
  */
 export function locateJsonHazard(
   value: unknown,
   limit: number,
   guarded: GuardedKeys = EVERYWHERE,
 ): { hazard: JsonHazard; path: (string | number)[] } | undefined {
-  const hazard = jsonHazard(value, limit, guarded);
-  if (hazard === undefined) return undefined;
-  interface Step {
-    node: object;
-    depth: number;
-    check: boolean;
-    from: Step | undefined;
-    key: string | number;
-  }
-  const pathTo = (step: Step): (string | number)[] => {
-    const path: (string | number)[] = [];
-    for (let s: Step | undefined = step; s?.from; s = s.from) path.push(s.key);
-    return path.reverse();
-  };
-  const pending: Step[] = [{ node: value as object, depth: 1, check: true, from: undefined, key: '' }];
-  while (pending.length > 0) {
-    const step = pending.pop()!;
-    if (step.depth > limit) return { hazard: 'depth', path: pathTo(step) };
-    const entries: [string | number, unknown][] = Array.isArray(step.node) ? step.node.map((child, i) => [i, child]) : [];
-    if (!Array.isArray(step.node)) for (const key in step.node) entries.push([key, (step.node as Record<string, unknown>)[key]]);
-    for (const [key, child] of entries) {
-      if (step.check && typeof key === 'string' && prototypeKey(key, child)) return { hazard: 'prototype', path: [...pathTo(step), key] };
+  if (typeof value !== 'object' || value === null) return undefined;
+  const path: (string | number)[] = [];
+  const hazard = walk(value, 1, true, limit, guarded, path);
+  return hazard === undefined ? undefined : { hazard, path };
+}
+
+/**
+ * The walk, depth first, keys in order. It recurses, but never deeper than `limit` + 1 frames (the hook's
+ * limit is at most JSON_DEPTH_LIMIT's 1,000), and holds nothing but its frames and `path` (when given, the
+ * keys to the node, left as they lead to a hazard): a queue of the values still to visit held one entry per
+ * value, and the 2.8 million empty objects of an 8 MiB `[{},{},…]` body then took the heap of a 512 MiB
+ * container past its end. for...in over a parsed object allocates nothing, where Object.values copies every value.
+ */
+function walk(
+  node: object,
+  depth: number,
+  check: boolean,
+  limit: number,
+  guarded: GuardedKeys,
+  path: (string | number)[] | undefined,
+): JsonHazard | undefined {
+  if (depth > limit) return 'depth';
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i];
       if (typeof child !== 'object' || child === null) continue;
-      pending.push({ node: child, depth: step.depth + 1, check: checksChild(step.check, step.depth, key, guarded), from: step, key });
+      path?.push(i);
+      const found = walk(child, depth + 1, check, limit, guarded, path);
+      if (found !== undefined) return found;
+      path?.pop();
     }
+    return undefined;
   }
-  // The walks agree: this only keeps a rule added to jsonHazard alone from letting a body through, unnamed.
-  return { hazard, path: [] };
+  for (const key in node) {
+    const child = (node as Record<string, unknown>)[key];
+    if (check && prototypeKey(key, child)) {
+      path?.push(key);
+      return 'prototype';
+    }
+    if (typeof child !== 'object' || child === null) continue;
+    path?.push(key);
+    const found = walk(child, depth + 1, checksChild(check, depth, key, guarded), limit, guarded, path);
+    if (found !== undefined) return found;
+    path?.pop();
+  }
+  return undefined;
 }
