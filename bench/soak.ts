@@ -4,7 +4,8 @@
  * trickle of clients that hang up halfway through a body. Reports requests
  * served, status codes per kind of request, errors, latency percentiles and
  * the server's RSS over time; exits 1 on any 5xx, any valid request not
- * answered 200, any connection error, or a server that died.
+ * answered 200, a hostile one that every check must refuse answered 200, any
+ * connection error, or a server that died.
  *
  * SOAK_SECONDS (60) and SOAK_CONNECTIONS (5) change the run.
  */
@@ -100,8 +101,10 @@ const rssAtStart = rssKiB();
 
 interface Template {
   kind: string;
-  /** Valid requests must get 200; hostile ones 200 or 4xx. */
+  /** Valid requests must get 200; hostile ones 200 or 4xx, or only 4xx when `refused`. */
   valid: boolean;
+  /** A hostile request every check must turn away: a 200 would mean it got through. */
+  refused?: true;
   weight: number;
   method: 'GET' | 'POST';
   path: string;
@@ -112,6 +115,11 @@ interface Template {
 }
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+/** `text` at the start of the parent's spec: the request's first `"spec":{` is the CompositeController's. */
+const intoParentSpec = (request: string, text: string) => {
+  const at = request.indexOf('"spec":{', request.indexOf('"parent":{')) + '"spec":{'.length;
+  return request.slice(0, at) + text + request.slice(at);
+};
 
 /** A first sync and the settled one after it, children and status as the API server holds them. */
 async function settled(name: string, spec: Json, related: Json[], keying: 'v1' | 'v2'): Promise<{ first: Json; steady: Json; parent: Json }> {
@@ -181,17 +189,17 @@ const templates: Template[] = [
   { kind: 'customize', valid: true, weight: 5, method: 'POST', path: '/customize', body: json({ parent: medium.parent }) },
   { kind: 'GET /metrics', valid: true, weight: 2, method: 'GET', path: '/metrics' },
   { kind: 'hostile: wrong type at a path', valid: false, weight: 12, method: 'POST', path: '/sync' },
-  { kind: 'hostile: 10,000 levels deep', valid: false, weight: 5, method: 'POST', path: '/sync', body: Buffer.from(mediumText.replace('"related":{', `"related":{"X.v1":${deep(10_000)},`)) },
-  { kind: 'hostile: truncated', valid: false, weight: 5, method: 'POST', path: '/sync', body: Buffer.from(mediumText.slice(0, mediumText.length / 2)) },
-  { kind: 'hostile: __proto__', valid: false, weight: 5, method: 'POST', path: '/sync', body: Buffer.from(mediumText.replace('"spec":{', '"spec":{"__proto__":{"polluted":true},')) },
-  { kind: 'hostile: constructor.prototype', valid: false, weight: 3, method: 'POST', path: '/customize', body: Buffer.from(JSON.stringify({ parent: medium.parent }).replace('"metadata":{', '"metadata":{"constructor":{"prototype":{"x":1}},')) },
-  { kind: 'hostile: random JSON', valid: false, weight: 5, method: 'POST', path: '/sync', body: json([{ parent: 1 }, 'x', null, { a: [true] }]) },
-  { kind: 'hostile: not UTF-8', valid: false, weight: 3, method: 'POST', path: '/sync', body: Buffer.concat([Buffer.from(mediumText.slice(0, 500)), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from(mediumText.slice(500))]) },
-  { kind: 'hostile: wrong content type', valid: false, weight: 3, method: 'POST', path: '/sync', body: Buffer.from(mediumText), contentType: 'text/plain' },
-  { kind: 'hostile: no content type', valid: false, weight: 2, method: 'POST', path: '/customize', body: json({ parent: medium.parent }), contentType: null },
-  { kind: 'hostile: 1 MB name', valid: false, weight: 2, method: 'POST', path: '/sync', body: Buffer.from(mediumText.replace('"name":"medium"', `"name":"${'m'.repeat(1_000_000)}"`)) },
-  { kind: 'hostile: 17 MB body (413)', valid: false, overLimit: true, weight: 0.1, method: 'POST', path: '/sync', body: Buffer.from(JSON.stringify({ ...small.steady, pad: 'x'.repeat(17 * 1024 * 1024) })) },
-  { kind: 'hostile: unknown route', valid: false, weight: 1, method: 'POST', path: '/finalize', body: json({ parent: medium.parent }) },
+  { kind: 'hostile: 10,000 levels deep', valid: false, refused: true, weight: 5, method: 'POST', path: '/sync', body: Buffer.from(mediumText.replace('"related":{', `"related":{"X.v1":${deep(10_000)},`)) },
+  { kind: 'hostile: truncated', valid: false, refused: true, weight: 5, method: 'POST', path: '/sync', body: Buffer.from(mediumText.slice(0, mediumText.length / 2)) },
+  { kind: 'hostile: __proto__', valid: false, refused: true, weight: 5, method: 'POST', path: '/sync', body: Buffer.from(intoParentSpec(mediumText, '"__proto__":{"polluted":true},')) },
+  { kind: 'hostile: constructor.prototype', valid: false, refused: true, weight: 3, method: 'POST', path: '/customize', body: Buffer.from(JSON.stringify({ parent: medium.parent }).replace('"metadata":{', '"metadata":{"constructor":{"prototype":{"x":1}},')) },
+  { kind: 'hostile: random JSON', valid: false, refused: true, weight: 5, method: 'POST', path: '/sync', body: json([{ parent: 1 }, 'x', null, { a: [true] }]) },
+  { kind: 'hostile: not UTF-8', valid: false, refused: true, weight: 3, method: 'POST', path: '/sync', body: Buffer.concat([Buffer.from(mediumText.slice(0, 500)), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from(mediumText.slice(500))]) },
+  { kind: 'hostile: wrong content type', valid: false, refused: true, weight: 3, method: 'POST', path: '/sync', body: Buffer.from(mediumText), contentType: 'text/plain' },
+  { kind: 'hostile: no content type', valid: false, refused: true, weight: 2, method: 'POST', path: '/customize', body: json({ parent: medium.parent }), contentType: null },
+  { kind: 'hostile: 1 MB name', valid: false, refused: true, weight: 2, method: 'POST', path: '/sync', body: Buffer.from(mediumText.replace('"name":"medium"', `"name":"${'m'.repeat(1_000_000)}"`)) },
+  { kind: 'hostile: 17 MB body (413)', valid: false, refused: true, overLimit: true, weight: 0.1, method: 'POST', path: '/sync', body: Buffer.from(JSON.stringify({ ...small.steady, pad: 'x'.repeat(17 * 1024 * 1024) })) },
+  { kind: 'hostile: unknown route', valid: false, refused: true, weight: 1, method: 'POST', path: '/finalize', body: json({ parent: medium.parent }) },
 ];
 
 // A small deterministic PRNG: the same mix every run.
@@ -256,7 +264,8 @@ async function worker(): Promise<void> {
     tally.codes.set(answer.status, (tally.codes.get(answer.status) ?? 0) + 1);
     tally.latencies.push(ms);
     all.push(ms);
-    const ok = t.valid ? answer.status === 200 : answer.status === 200 || (answer.status >= 400 && answer.status < 500);
+    const refused = answer.status >= 400 && answer.status < 500;
+    const ok = t.valid ? answer.status === 200 : t.refused ? refused : answer.status === 200 || refused;
     if (!ok) {
       unexpected++;
       if (firstErrors.length < 5) firstErrors.push(`${t.kind}: ${answer.status} ${answer.body.slice(0, 200)}`);

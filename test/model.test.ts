@@ -7,11 +7,11 @@
  *
  * FC_SEED=n replays a seed (printed with every run), FC_RUNS=n runs more.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fc from 'fast-check';
 import { testServer } from './helpers/hook.js';
 import { Cluster, SERVICE_NAMES, type ServiceName } from './model/cluster.js';
-import { describe, eventArbitrary, phasesOf, specArbitrary, type Event, type World } from './model/events.js';
+import { churnEventArbitrary, churnSpecArbitrary, describe, eventArbitrary, phasesOf, specArbitrary, type Event, type World } from './model/events.js';
 import { checkSyncAnswer, stats, Violation, type Config, type SyncAnswer } from './model/invariants.js';
 import { Metacontroller, type HookCall, type Keying } from './model/metacontroller.js';
 import type { Json } from './fixtures/cluster.js';
@@ -33,16 +33,22 @@ interface Run {
   events: Event[];
 }
 
-const podCount = fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 7 }) });
-const runArbitrary: fc.Arbitrary<Run> = fc.record({
-  keying: fc.constantFrom<Keying>('v1', 'v2'),
-  discovery: fc.constantFrom('slices' as const, 'endpoints' as const),
-  perSlice: fc.constantFrom(1, 3, 100),
-  statefulSets: fc.boolean(),
-  pods: fc.record(Object.fromEntries(SERVICE_NAMES.map((s) => [s, podCount])) as Record<ServiceName, fc.Arbitrary<number>>),
-  spec: specArbitrary,
-  events: fc.array(eventArbitrary, { minLength: 1, maxLength: 40, size: 'medium' }),
-});
+const runsOf = (podCount: fc.Arbitrary<number>, events: fc.Arbitrary<Event[]>, spec = specArbitrary): fc.Arbitrary<Run> =>
+  fc.record({
+    keying: fc.constantFrom<Keying>('v1', 'v2'),
+    discovery: fc.constantFrom('slices' as const, 'endpoints' as const),
+    perSlice: fc.constantFrom(1, 3, 100),
+    statefulSets: fc.boolean(),
+    pods: fc.record(Object.fromEntries(SERVICE_NAMES.map((s) => [s, podCount])) as Record<ServiceName, fc.Arbitrary<number>>),
+    spec,
+    events,
+  });
+const runArbitrary = runsOf(
+  fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 7 }) }),
+  fc.array(eventArbitrary, { minLength: 1, maxLength: 40, size: 'medium' }),
+);
+/** Pools of 8 to 16 pods losing many: the compaction, reached in most of these runs. */
+const churnArbitrary = runsOf(fc.integer({ min: 8, max: 16 }), fc.array(churnEventArbitrary, { minLength: 15, maxLength: 40 }), churnSpecArbitrary);
 
 const counts = { runs: 0, steps: 0, syncs: 0, customizes: 0 };
 
@@ -131,18 +137,34 @@ async function replay(run: Run): Promise<void> {
   }
 }
 
-t.test('the reconcile loop keeps every property through generated histories', async (t) => {
+/** Checks `arbitrary`'s histories, reporting the counters of what they reached; returns the compactions they made. */
+async function checkHistories(t: Test, arbitrary: fc.Arbitrary<Run>, runs: number): Promise<number> {
   const started = performance.now();
-  const details = await fc.check(fc.asyncProperty(runArbitrary, replay), { seed, numRuns, endOnFailure: false });
+  const before = { ...counts, ...stats };
+  const details = await fc.check(fc.asyncProperty(arbitrary, replay), { seed, numRuns: runs, endOnFailure: false });
   t.comment(`seed ${details.seed} (FC_SEED to replay), ${details.numRuns} runs, ${details.numShrinks} shrinks`);
   t.comment(
-    `${counts.runs} histories replayed, ${counts.steps} steps, ${counts.syncs} syncs, ${counts.customizes} customize calls in ${Math.round(performance.now() - started)} ms`,
+    `${counts.runs - before.runs} histories replayed, ${counts.steps - before.steps} steps, ${counts.syncs - before.syncs} syncs, ${counts.customizes - before.customizes} customize calls in ${Math.round(performance.now() - started)} ms`,
   );
-  t.comment(`kept without members: ${stats.keptWithoutMembers}, pools with holes: ${stats.holes}, compactions: ${stats.compactions}, ErrorRoute configs: ${stats.errorRoutes}, Stalled past a wait's deadline: ${stats.stalledAtDeadline}`);
+  t.comment(
+    `kept without members: ${stats.keptWithoutMembers - before.keptWithoutMembers}, pools with holes: ${stats.holes - before.holes}, compactions: ${stats.compactions - before.compactions}, ErrorRoute configs: ${stats.errorRoutes - before.errorRoutes}, Stalled past a wait's deadline: ${stats.stalledAtDeadline - before.stalledAtDeadline}`,
+  );
   if (details.failed) {
     const history = (details.counterexample?.[0] as Run | undefined)?.events.map(describe) ?? [];
     t.comment(`shrunk history:\n  ${history.join('\n  ')}`);
     t.comment(`failure: ${String((details.errorInstance as Error | undefined)?.message ?? details.errorInstance)}`);
   }
   t.notOk(details.failed, details.failed ? (fc.defaultReportMessage(details) ?? 'a property failed') : 'every property held');
+  return stats.compactions - before.compactions;
+}
+
+t.test('the reconcile loop keeps every property through generated histories', async (t) => {
+  await checkHistories(t, runArbitrary, numRuns);
+});
+
+t.test('and through large pools that lose many pods, past half their slots', async (t) => {
+  const runs = Math.max(10, Math.round(numRuns / 4));
+  const compactions = await checkHistories(t, churnArbitrary, runs);
+  // Each run reaches one or more compactions nearly always: fewer than a run in five means the histories no longer do.
+  t.ok(compactions >= runs / 5, `the histories reached the compaction (${compactions} in ${runs} runs)`);
 });
