@@ -20,7 +20,7 @@ import {
   PULL_POLICIES,
   QUANTITY,
 } from '../src/api/formats.js';
-import type { PodSecurityContext, ResourceRequirements, SecurityContext } from 'kubernetes-types/core/v1.js';
+import type { Affinity, PodSecurityContext, ResourceRequirements, SecurityContext, Toleration } from 'kubernetes-types/core/v1.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -186,14 +186,14 @@ export function chartValuesSchema() {
       }),
       podAnnotations: stringMap,
       nodeSelector: stringMap,
-      tolerations: { type: 'array', items: { type: 'object' } },
+      tolerations: { type: 'array', items: fieldsOf<Toleration>({ effect: true, key: true, operator: true, tolerationSeconds: true, value: true }) },
       // A ServiceAccount's name (a DNS-1123 subdomain), or empty for the namespace's default.
       serviceAccountName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
       // A PriorityClass's name (a DNS-1123 subdomain), or empty for the cluster's default.
       priorityClassName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
       // TopologySpreadConstraints: the fields the API server requires; the rest it checks.
       topologySpreadConstraints: { type: 'array', items: { type: 'object', required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'] } },
-      affinity: { type: 'object' },
+      affinity: fieldsOf<Affinity>({ nodeAffinity: true, podAffinity: true, podAntiAffinity: true }),
       // Helm gives every chart used as a dependency the parent's `global` values.
       global: { type: 'object' },
     }),

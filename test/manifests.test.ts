@@ -522,6 +522,8 @@ t.test('the chart', async (t) => {
     ['resources.limits.memory=-1Gi', 'a negative quantity: the API server refuses it in resources'],
     ['resources.requests.cpu=-1', 'a negative number, the same'],
     ['serviceAccountName=Hook_SA', 'not a ServiceAccount name'],
+    ['tolerations[0].keyy=dedicated', 'a misspelt key of a toleration, which the API server would drop'],
+    ['affinity.nodeAffinityy.x=1', 'a misspelt key of affinity'],
   ];
   // What values.schema.json leaves open stays open: the fields of later Kubernetes versions, and null to remove a default.
   for (const value of ['podSecurityContext.supplementalGroupsPolicy=Strict', 'podSecurityContext.runAsUser=null', 'securityContext.capabilities.add[0]=NET_ADMIN', 'resources=null', 'resources.limits.cpu=2', 'resources.requests.cpu=1e-3', 'resources.requests.memory=+64Mi']) {
