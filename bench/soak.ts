@@ -117,7 +117,10 @@ interface Template {
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 /** `text` at the start of the parent's spec: the request's first `"spec":{` is the CompositeController's. */
 const intoParentSpec = (request: string, text: string) => {
-  const at = request.indexOf('"spec":{', request.indexOf('"parent":{')) + '"spec":{'.length;
+  const parent = request.indexOf('"parent":{');
+  const spec = parent < 0 ? -1 : request.indexOf('"spec":{', parent);
+  if (spec < 0) throw new Error('no parent spec in the request');
+  const at = spec + '"spec":{'.length;
   return request.slice(0, at) + text + request.slice(at);
 };
 

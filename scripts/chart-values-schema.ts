@@ -50,6 +50,8 @@ const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
 /** A Prometheus duration as the Prometheus Operator's CRDs check it (its `Duration` type), or empty. */
 const PROMETHEUS_DURATION = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
 const imageReference = { type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE };
+/** An object's name (a DNS-1123 subdomain), or empty for a default. */
+const optionalObjectName = { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] };
 
 /** What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. */
 const closed = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties });
@@ -187,10 +189,10 @@ export function chartValuesSchema() {
       podAnnotations: stringMap,
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: fieldsOf<Toleration>({ effect: true, key: true, operator: true, tolerationSeconds: true, value: true }) },
-      // A ServiceAccount's name (a DNS-1123 subdomain), or empty for the namespace's default.
-      serviceAccountName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
-      // A PriorityClass's name (a DNS-1123 subdomain), or empty for the cluster's default.
-      priorityClassName: { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] },
+      // A ServiceAccount's name, or empty for the namespace's default.
+      serviceAccountName: optionalObjectName,
+      // A PriorityClass's name, or empty for the cluster's default.
+      priorityClassName: optionalObjectName,
       // TopologySpreadConstraints: the fields the API server requires; the rest it checks.
       topologySpreadConstraints: { type: 'array', items: { type: 'object', required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'] } },
       affinity: fieldsOf<Affinity>({ nodeAffinity: true, podAffinity: true, podAntiAffinity: true }),

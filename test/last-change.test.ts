@@ -229,7 +229,8 @@ t.test('replicated pools read with MissFailover: a key whose first server is new
   const both = new Proxy(replicated('MissFailover'), 'both-zones');
   await both.sync(hookAt(0), related(4, 4));
   const grownBoth = await both.sync(hookAt(1), related(5, 5));
-  t.equal(grownBoth.status.lastChange?.keyspaceMoved, grownA.status.lastChange?.keyspaceMoved, 'the two changes sum to what growing both at once counts');
+  const steps = grownA.status.lastChange!.keyspaceMoved + grownB.status.lastChange!.keyspaceMoved;
+  t.equal(grownBoth.status.lastChange?.keyspaceMoved, Math.round(steps * 1000) / 1000, 'the two changes sum to what growing both at once counts');
 });
 
 t.test('topology changes: a pool added to or removed from a sharded rule', async (t) => {

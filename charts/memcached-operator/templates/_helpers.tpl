@@ -10,7 +10,7 @@
 {{- end -}}
 {{- /* The hook's Service takes it: a DNS-1035 label, so a release named 1op needs fullnameOverride. */ -}}
 {{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
-{{- fail (printf "the objects' name %q is not a DNS-1035 label (lowercase letters, digits and '-', a letter first, no dot): set fullnameOverride" $name) -}}
+{{- fail (printf "the objects' name %q is not a DNS-1035 label (lowercase letters, digits and '-', a letter first, a letter or digit last): set fullnameOverride" $name) -}}
 {{- end -}}
 {{- $name -}}
 {{- end -}}
