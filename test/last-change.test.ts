@@ -15,7 +15,7 @@ import {
   type Json,
   type Pod,
 } from './fixtures/cluster.js';
-import { FIXED_NOW, configOf, post, testServer, type TestServer } from './helpers/hook.js';
+import { FIXED_NOW, SyncedProxy, configOf, post, testServer, type TestServer } from './helpers/hook.js';
 
 interface LastChange {
   time: string;
@@ -37,37 +37,8 @@ function hookAt(minutes: number): TestServer {
 }
 t.teardown(() => Promise.all(servers.map((s) => s.close())));
 
-/**
- * A MemcachedProxy synced again and again as Metacontroller does: each sync
- * sees the children the previous one returned (as applied) and its status.
- */
-class Proxy {
-  status: Json | undefined;
-  /** The children as the API server holds them: what the next sync observes. */
-  observed: Json[] = [];
-
-  constructor(
-    private spec: Json,
-    private readonly name = 'example-cluster',
-  ) {}
-
-  /** The API server bumps metadata.generation on every change of the spec. */
-  private generation = 1;
-
-  respec(spec: Json): void {
-    this.spec = spec;
-    this.generation += 1;
-  }
-
-  async sync(app: TestServer, related: Json[]): Promise<{ status: Json & { lastChange?: LastChange }; body: Json }> {
-    const parent = proxy({ name: this.name, spec: this.spec, generation: this.generation, ...(this.status ? { status: this.status } : {}) });
-    const res = await post(app, '/sync', syncRequest({ parent, related, children: this.observed, keying: 'v2' }));
-    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
-    this.status = res.body['status'] as Json;
-    this.observed = observedChildren(parent, res.body['children'] as Json[]);
-    return { status: this.status, body: res.body };
-  }
-}
+/** A proxy named as the README's example, synced with v2 keys, each sync fed the answer before. */
+const proxyOf = (spec: Json, name = 'example-cluster') => new SyncedProxy<{ lastChange?: LastChange }>(spec, name, 'v2');
 
 const dns = (service: string, n: number) => `${service}-${n}.${service}.default.svc.cluster.local:11211`;
 const statefulSet = (name: string, ordinals: number[], over: Partial<Pod> = {}): Json[] => [
@@ -90,7 +61,7 @@ function expectChange(t: Test, change: LastChange | undefined, expected: Omit<La
 }
 
 t.test('a StatefulSet scale-up sets lastChange; syncs that change no server list carry it over', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   const created = await mp.sync(hookAt(0), statefulSet('memcached', range(5)));
   t.notOk('lastChange' in created.status, 'no lastChange on the first sync: nothing was mounted before');
   const settled = await mp.sync(hookAt(1), statefulSet('memcached', range(5)));
@@ -118,7 +89,7 @@ t.test('a StatefulSet scale-up sets lastChange; syncs that change no server list
 });
 
 t.test('lastChange comes from parent.status, byte for byte, when nothing changes', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
   // Written by an earlier sync (or an earlier version of the hook): the hook never recomputes it.
   const earlier: LastChange = {
@@ -143,7 +114,7 @@ t.test('lastChange comes from parent.status, byte for byte, when nothing changes
 t.test('a middle removal in a Deployment pool moves only that server’s share', async (t) => {
   const pods = deploymentPods('memcached-deploy', 5);
   const related = (list: Pod[]) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', list)];
-  const mp = new Proxy({ serviceName: 'memcached-deploy' });
+  const mp = proxyOf({ serviceName: 'memcached-deploy' });
   const first = await mp.sync(hookAt(0), related(pods));
   const slots = configOf(first.body).pools['memcached-deploy']!.servers;
   const middle = slots[2]!;
@@ -174,7 +145,7 @@ t.test('replicated pools: keyspaceMoved follows the first destination of a get, 
     },
   };
   const related = (a: number, b: number) => [...statefulSet('memcached-a', range(a)), ...statefulSet('memcached-b', range(b))];
-  const mp = new Proxy(spec);
+  const mp = proxyOf(spec);
   await mp.sync(hookAt(0), related(4, 4));
 
   // LatestRoute: each mcrouter pod reads the replicas in its own order, half of them memcached-b first.
@@ -219,14 +190,14 @@ t.test('replicated pools read with MissFailover: a key whose first server is new
     },
   });
   const related = (a: number, b: number) => [...statefulSet('memcached-a', range(a)), ...statefulSet('memcached-b', range(b))];
-  const mp = new Proxy(replicated('MissFailover'));
+  const mp = proxyOf(replicated('MissFailover'));
   await mp.sync(hookAt(0), related(4, 4));
   // Every get goes to memcached-a first: a fifth of them now to the new memcached-a-4.
   const grownA = await mp.sync(hookAt(1), related(5, 4));
   expectChange(t, grownA.status.lastChange, { time: rfc3339(at(1)), pools: ['memcached-a'], added: [dns('memcached-a', 4)], removed: [] }, 1 / 5, 'the pool read first grows');
   const grownB = await mp.sync(hookAt(2), related(5, 5));
   expectChange(t, grownB.status.lastChange, { time: rfc3339(at(2)), pools: ['memcached-b'], added: [dns('memcached-b', 4)], removed: [] }, 0, 'then the pool read after a miss: no first server changes');
-  const both = new Proxy(replicated('MissFailover'), 'both-zones');
+  const both = proxyOf(replicated('MissFailover'), 'both-zones');
   await both.sync(hookAt(0), related(4, 4));
   const grownBoth = await both.sync(hookAt(1), related(5, 5));
   const steps = grownA.status.lastChange!.keyspaceMoved + grownB.status.lastChange!.keyspaceMoved;
@@ -236,7 +207,7 @@ t.test('replicated pools read with MissFailover: a key whose first server is new
 t.test('topology changes: a pool added to or removed from a sharded rule', async (t) => {
   const a = statefulSet('memcached-a', range(3));
   const b = statefulSet('memcached-b', range(3));
-  const mp = new Proxy({ serviceName: 'memcached-a' });
+  const mp = proxyOf({ serviceName: 'memcached-a' });
   await mp.sync(hookAt(0), [...a, ...b]);
 
   mp.respec({ rules: { children: [{ service: { name: 'memcached-a', port: 11211 } }, { service: { name: 'memcached-b', port: 11211 } }] } });
@@ -261,7 +232,7 @@ t.test('topology changes: a pool added to or removed from a sharded rule', async
 });
 
 t.test('a mounted config the route walker cannot read counts as every key moved', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
   // Someone replaced the ConfigMap's config.json by hand with a route the operator never writes.
   const configMap = mp.observed.find((c) => c['kind'] === 'ConfigMap')!;
@@ -282,7 +253,7 @@ t.test('a mounted config the route walker cannot read counts as every key moved'
 t.test('a config lost (its ConfigMap deleted, or edited into what is not a config) is written afresh, and recorded as every key moved', async (t) => {
   const related = (list: Pod[]) => [service({ name: 'memcached-deploy' }), ...endpointSlices('memcached-deploy', list)];
   const pods = deploymentPods('memcached-deploy', 5);
-  const mp = new Proxy({ serviceName: 'memcached-deploy' });
+  const mp = proxyOf({ serviceName: 'memcached-deploy' });
   await mp.sync(hookAt(0), related(pods));
   // Two pods replaced over time: their successors took their slots, out of natural order.
   const slots = configOf((await mp.sync(hookAt(1), related(pods))).body).pools['memcached-deploy']!.servers;
@@ -298,7 +269,7 @@ t.test('a config lost (its ConfigMap deleted, or edited into what is not a confi
     ['deleted', (children: Json[]) => children.filter((c) => c['kind'] !== 'ConfigMap')],
     ['edited into invalid JSON', (children: Json[]) => children.map((c) => (c['kind'] === 'ConfigMap' ? { ...c, data: { 'config.json': `x${(c['data'] as Json)['config.json']}` } } : c))],
   ] as const) {
-    const copy = new Proxy({ serviceName: 'memcached-deploy' });
+    const copy = proxyOf({ serviceName: 'memcached-deploy' });
     copy.status = mp.status;
     copy.observed = lose(mp.observed);
     const lost = await copy.sync(hookAt(4), related(now));
@@ -313,7 +284,7 @@ t.test('a config lost (its ConfigMap deleted, or edited into what is not a confi
   }
 
   // A StatefulSet behind a headless Service: the list is the ordinals, written afresh the same.
-  const sts = new Proxy({ serviceName: 'memcached' });
+  const sts = proxyOf({ serviceName: 'memcached' });
   await sts.sync(hookAt(0), statefulSet('memcached', range(3)));
   const settled = await sts.sync(hookAt(1), statefulSet('memcached', range(3)));
   sts.observed = sts.observed.filter((c) => c['kind'] !== 'ConfigMap');
@@ -323,7 +294,7 @@ t.test('a config lost (its ConfigMap deleted, or edited into what is not a confi
 });
 
 t.test('a field of the stored status the hook sets aside takes no other with it: a change too long for the ConfigMap, Ready', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
   const settled = await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
   const ready = (status: Json) => (status['conditions'] as Json[]).find((c) => c['type'] === 'Ready');
@@ -350,7 +321,7 @@ t.test('a field of the stored status the hook sets aside takes no other with it:
 t.test('a lastChange the hook sets aside: read again from the ConfigMap, recorded afresh while it is behind, or gone', async (t) => {
   const unreadable = (change: LastChange) => ({ ...change, time: '2026-11-25T12:02:00+99:99' });
   // The ConfigMap holds the config, and the change fits its annotation: the very change comes back.
-  const held = new Proxy({ serviceName: 'memcached' });
+  const held = proxyOf({ serviceName: 'memcached' });
   await held.sync(hookAt(0), statefulSet('memcached', range(3)));
   const change = (await held.sync(hookAt(1), statefulSet('memcached', range(4)))).status.lastChange!;
   held.status = { ...held.status, lastChange: unreadable(change) };
@@ -358,7 +329,7 @@ t.test('a lastChange the hook sets aside: read again from the ConfigMap, recorde
 
   // The ConfigMap still holds the config before the change (its update refused): the change is recorded again,
   // at this sync's time, and the status then settles.
-  const behind = new Proxy({ serviceName: 'memcached' });
+  const behind = proxyOf({ serviceName: 'memcached' });
   await behind.sync(hookAt(0), statefulSet('memcached', range(3)));
   const before = behind.observed.find((c) => c['kind'] === 'ConfigMap')!;
   const holdBack = () => (behind.observed = behind.observed.map((c) => (c['kind'] === 'ConfigMap' ? before : c)));
@@ -375,7 +346,7 @@ t.test('a lastChange the hook sets aside: read again from the ConfigMap, recorde
   t.equal(JSON.stringify(later.status), JSON.stringify(settled.status), 'the status settles: nothing more for Metacontroller to write');
 
   // A change too long for the annotation lives in the status alone.
-  const large = new Proxy({ serviceName: 'memcached' });
+  const large = proxyOf({ serviceName: 'memcached' });
   await large.sync(hookAt(0), statefulSet('memcached', range(3)));
   await large.sync(hookAt(1), statefulSet('memcached', range(200)));
   large.status = { ...large.status, lastChange: unreadable(large.status!['lastChange'] as LastChange) };
@@ -383,7 +354,7 @@ t.test('a lastChange the hook sets aside: read again from the ConfigMap, recorde
 });
 
 t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache behind its status write) keeps the change', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
   await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
   const before = mp.status;
@@ -403,7 +374,7 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
 
   // Endpoints A, then B, then A again: the config comes back byte for byte. A sync whose parent is two status
   // writes behind (it still reports A's config, with the change before B) takes the later change, the ConfigMap's.
-  const again = new Proxy({ serviceName: 'memcached' });
+  const again = proxyOf({ serviceName: 'memcached' });
   await again.sync(hookAt(0), statefulSet('memcached', range(4)));
   await again.sync(hookAt(1), statefulSet('memcached', range(4)));
   const atA = again.status;
@@ -441,7 +412,7 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
   t.same(skewed.status.lastChange, ahead, 'a clock a minute ahead');
 
   // An annotation edited by hand into something else is no change: the status's own is kept.
-  const edited = new Proxy({ serviceName: 'memcached' });
+  const edited = proxyOf({ serviceName: 'memcached' });
   edited.status = before;
   for (const junk of ['{', '{"time":"yesterday","pools":[],"added":[],"removed":[],"keyspaceMoved":0}', JSON.stringify({ ...change, keyspaceMoved: 2 }), '[]']) {
     edited.observed = mp.observed.map((o) =>
@@ -454,7 +425,7 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
 });
 
 t.test('the ConfigMap carries a change of at most 4 KiB; a larger one is in the status only', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(2)));
   await mp.sync(hookAt(1), statefulSet('memcached', range(2)));
   const big = await mp.sync(hookAt(2), statefulSet('memcached', range(100)));
@@ -465,7 +436,7 @@ t.test('the ConfigMap carries a change of at most 4 KiB; a larger one is in the 
 });
 
 t.test('a proxy that never was Ready records no lost config: its ConfigMap may not be in Metacontroller\'s cache yet', async (t) => {
-  const mp = new Proxy({ serviceName: 'memcached' });
+  const mp = proxyOf({ serviceName: 'memcached' });
   const first = await mp.sync(hookAt(0), statefulSet('memcached', range(2)));
   t.match((first.status['conditions'] as Json[])[0], { status: 'False' });
   mp.observed = [];
@@ -484,7 +455,7 @@ t.test('a mounted config too costly to route (edited to stall the hook) counts a
     ['one pool named 50,000 times', { pools: { p: { servers: many(1000) } }, route: { type: 'AllSyncRoute', children: Array.from({ length: 50_000 }, () => 'Pool|p') } }],
   ];
   for (const [what, config] of hostile) {
-    const mp = new Proxy({ serviceName: 'memcached' });
+    const mp = proxyOf({ serviceName: 'memcached' });
     await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
     mp.observed.find((c) => c['kind'] === 'ConfigMap')!['data'] = { 'config.json': JSON.stringify(config) };
     const res = await mp.sync(hookAt(1), statefulSet('memcached', range(3)));
@@ -498,7 +469,7 @@ t.test("a config of the hook's own that uses a large pool many times is still ro
   const spec = { rules: { children: range(64).map((i) => ({ type: 'replicated', children: [{ service: { name: 'big' } }, { service: { name: `small-${i}` } }] })) } };
   const smalls = range(64).flatMap((i) => [service({ name: `small-${i}` }), ...endpointSlices(`small-${i}`, deploymentPods(`small-${i}`, 3, 100 + i))]);
   const big = (n: number) => [service({ name: 'big' }), ...endpointSlices('big', deploymentPods('big', n, 40))];
-  const mp = new Proxy(spec);
+  const mp = proxyOf(spec);
   await mp.sync(hookAt(0), [...big(4000), ...smalls]);
   const res = await mp.sync(hookAt(1), [...big(4001), ...smalls]);
   t.ok(res.status.lastChange && res.status.lastChange.keyspaceMoved < 0.01, `keyspaceMoved ${res.status.lastChange?.keyspaceMoved}: measured, not counted as all moved`);

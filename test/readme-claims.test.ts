@@ -17,29 +17,13 @@ import {
   type Json,
   type Pod,
 } from './fixtures/cluster.js';
-import { configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
+import { SyncedProxy, configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
 
 const app = testServer();
 t.teardown(() => app.close());
 
-/**
- * A proxy synced again and again as Metacontroller does: each sync sees the
- * children the previous answer returned (as applied) and its status.
- */
-class Synced {
-  status: Json | undefined;
-  observed: Json[] | undefined;
-  constructor(private readonly spec: Json, private readonly name = 'cache') {}
-
-  async sync(related: Json[]): Promise<{ body: Json; status: any }> {
-    const parent = proxy({ name: this.name, spec: this.spec, ...(this.status ? { status: this.status } : {}) });
-    const res = await post(app, '/sync', syncRequest({ parent, related, ...(this.observed ? { children: this.observed } : {}) }));
-    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
-    this.status = res.body['status'] as Json;
-    this.observed = observedChildren(parent, res.body['children'] as Json[]);
-    return { body: res.body, status: this.status };
-  }
-}
+/** A proxy synced again and again, its status read loosely: the claims below name the fields they check. */
+const synced = (spec: Json) => new SyncedProxy<any>(spec);
 
 const poolOf = (body: Json, name: string): PoolConfig => {
   const pool = configOf(body).pools[name];
@@ -57,23 +41,23 @@ t.test('the StatefulSet that keeps the tail is the one named like the pods’ ho
   const slices = (ordinals: number[]) => endpointSlices('mc', statefulSetPods('memcached', ordinals));
   const dns = (n: number) => `memcached-${n}.mc.default.svc.cluster.local:11211`;
 
-  const kept = new Synced({ serviceName: 'mc' });
+  const kept = synced({ serviceName: 'mc' });
   const sts = statefulSet('memcached', 3, { serviceName: 'mc' });
-  t.same(poolOf((await kept.sync([svc, ...slices([0, 1, 2]), sts])).body, 'mc').servers, [dns(0), dns(1), dns(2)]);
-  const away = await kept.sync([svc, ...slices([0, 1]), sts]);
+  t.same(poolOf((await kept.sync(app, [svc, ...slices([0, 1, 2]), sts])).body, 'mc').servers, [dns(0), dns(1), dns(2)]);
+  const away = await kept.sync(app, [svc, ...slices([0, 1]), sts]);
   t.same(poolOf(away.body, 'mc'), { servers: [dns(0), dns(1), dns(2)] }, 'StatefulSet memcached (replicas 3) in related: pod 2 keeps its slot');
   t.equal(away.status.servers, 3, 'the kept slot counts as a server');
   t.equal(away.status.readyServers, 2);
 
-  const dropped = new Synced({ serviceName: 'mc' });
-  await dropped.sync([svc, ...slices([0, 1, 2])]);
-  t.same(poolOf((await dropped.sync([svc, ...slices([0, 1])])).body, 'mc'), { servers: [dns(0), dns(1)] }, 'no StatefulSet in related: pod 2’s slot is dropped');
+  const dropped = synced({ serviceName: 'mc' });
+  await dropped.sync(app, [svc, ...slices([0, 1, 2])]);
+  t.same(poolOf((await dropped.sync(app, [svc, ...slices([0, 1])])).body, 'mc'), { servers: [dns(0), dns(1)] }, 'no StatefulSet in related: pod 2’s slot is dropped');
 
   // A StatefulSet named like the Service, not like the pods, says nothing about them.
-  const misnamed = new Synced({ serviceName: 'mc' });
+  const misnamed = synced({ serviceName: 'mc' });
   const mcSts = statefulSet('mc', 3, { serviceName: 'mc' });
-  await misnamed.sync([svc, ...slices([0, 1, 2]), mcSts]);
-  t.same(poolOf((await misnamed.sync([svc, ...slices([0, 1]), mcSts])).body, 'mc'), { servers: [dns(0), dns(1)] }, 'a StatefulSet named mc is not the pods’ one');
+  await misnamed.sync(app, [svc, ...slices([0, 1, 2]), mcSts]);
+  t.same(poolOf((await misnamed.sync(app, [svc, ...slices([0, 1]), mcSts])).body, 'mc'), { servers: [dns(0), dns(1)] }, 'a StatefulSet named mc is not the pods’ one');
 });
 
 t.test('a non-headless Service gives StatefulSet pods no DNS names: they are listed by IP', async (t) => {
@@ -96,11 +80,11 @@ t.test('moving a running pool from a ClusterIP Service to a headless one rewrite
   const slices = endpointSlices('memcached', pods);
   const ips = ['10.244.1.10:11211', '10.244.1.11:11211', '10.244.1.12:11211'];
   const names = [0, 1, 2].map((n) => `memcached-${n}.memcached.default.svc.cluster.local:11211`);
-  const mp = new Synced({ serviceName: 'memcached' });
-  const before = await mp.sync([service({ name: 'memcached', headless: false }), ...slices]);
+  const mp = synced({ serviceName: 'memcached' });
+  const before = await mp.sync(app, [service({ name: 'memcached', headless: false }), ...slices]);
   t.same(poolOf(before.body, 'memcached').servers, ips, 'behind the ClusterIP Service: by IP');
   // clusterIP is immutable: the user deletes the Service and creates it headless (the hook reads no uid).
-  const after = await mp.sync([service({ name: 'memcached', headless: true }), ...slices]);
+  const after = await mp.sync(app, [service({ name: 'memcached', headless: true }), ...slices]);
   t.same(poolOf(after.body, 'memcached'), { servers: names }, 'behind the headless Service: by DNS name, in ordinal order');
   const change = after.status.lastChange;
   t.ok(change, 'the change is recorded');
@@ -169,14 +153,14 @@ t.test('a first list lists every member, terminating ones too', async (t) => {
   const svc = service({ name: 'memcached-deploy' });
   const pods = deploymentPods('memcached-deploy', 3);
   const leaving: Pod[] = pods.map((p, i) => (i === 1 ? { ...p, terminating: true } : p));
-  const mp = new Synced({ serviceName: 'memcached-deploy' });
-  const first = await mp.sync([svc, ...endpointSlices('memcached-deploy', leaving)]);
+  const mp = synced({ serviceName: 'memcached-deploy' });
+  const first = await mp.sync(app, [svc, ...endpointSlices('memcached-deploy', leaving)]);
   t.same(poolOf(first.body, 'memcached-deploy'), { servers: ['10.244.2.2:11211', '10.244.2.3:11211', '10.244.2.4:11211'] }, 'no observed ConfigMap: the terminating pod is listed');
 
   // The contrast: with a current list, a terminating pod that has no slot gets none.
-  const later = new Synced({ serviceName: 'memcached-deploy' });
-  await later.sync([svc, ...endpointSlices('memcached-deploy', [pods[0]!, pods[2]!])]);
-  const again = await later.sync([svc, ...endpointSlices('memcached-deploy', leaving)]);
+  const later = synced({ serviceName: 'memcached-deploy' });
+  await later.sync(app, [svc, ...endpointSlices('memcached-deploy', [pods[0]!, pods[2]!])]);
+  const again = await later.sync(app, [svc, ...endpointSlices('memcached-deploy', leaving)]);
   t.same(poolOf(again.body, 'memcached-deploy'), { servers: ['10.244.2.2:11211', '10.244.2.4:11211'] }, 'a current list: no slot for the terminating newcomer');
 });
 
@@ -188,9 +172,9 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
   const pods = deploymentPods('memcached-deploy', 6);
   const ip = ['10.244.2.2', '10.244.2.3', '10.244.2.4', '10.244.2.5', '10.244.2.6', '10.244.2.7'].map((a) => `${a}:11211`);
   t.same(pods.map((p) => `${p.ip}:11211`), ip, 'the fixture pods (natural order = this order)');
-  const mp = new Synced({ serviceName: 'memcached-deploy' });
+  const mp = synced({ serviceName: 'memcached-deploy' });
   const run = async (keep: number[]) => {
-    const { body, status } = await mp.sync([svc, ...endpointSlices('memcached-deploy', keep.map((i) => pods[i]!))]);
+    const { body, status } = await mp.sync(app, [svc, ...endpointSlices('memcached-deploy', keep.map((i) => pods[i]!))]);
     return { pool: poolOf(body, 'memcached-deploy'), status };
   };
 
@@ -207,21 +191,21 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
   t.same([beyond.status.servers, beyond.status.pools[0].holes], [2, 0]);
 
   // [a, hole, c], then c leaves: c's slot goes, the older hole stays, one of two: not compacted.
-  const small = new Synced({ serviceName: 'memcached-deploy' });
+  const small = synced({ serviceName: 'memcached-deploy' });
   const three = pods.slice(0, 3);
-  const list = async (keep: Pod[]) => poolOf((await small.sync([svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
+  const list = async (keep: Pod[]) => poolOf((await small.sync(app, [svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
   t.same(await list(three), { servers: ip.slice(0, 3) });
   t.same(await list([three[0]!, three[2]!]), { servers: ip.slice(0, 3), weights: [1, 0, 1] }, '[a, hole, c]');
   t.same(await list([three[0]!]), { servers: ip.slice(0, 2), weights: [1, 0] }, 'c leaves: [a, hole]');
   // [a, b, c, d]: c leaves, then d: d's slot goes, c's older hole stays. Both at once: both dropped.
   const four = pods.slice(0, 4);
-  const older = new Synced({ serviceName: 'memcached-deploy' });
-  const listed = async (keep: Pod[], at = older) => poolOf((await at.sync([svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
+  const older = synced({ serviceName: 'memcached-deploy' });
+  const listed = async (keep: Pod[], at = older) => poolOf((await at.sync(app, [svc, ...endpointSlices('memcached-deploy', keep)])).body, 'memcached-deploy');
   t.same(await listed(four), { servers: ip.slice(0, 4) });
   t.same(await listed([four[0]!, four[1]!, four[3]!]), { servers: ip.slice(0, 4), weights: [1, 1, 0, 1] }, '[a, b, hole, d]');
   t.same(await listed([four[0]!, four[1]!]), { servers: ip.slice(0, 3), weights: [1, 1, 0] }, "d leaves: its slot goes, the older hole stays, at the tail now");
   t.same(await listed(four), { servers: ip.slice(0, 4) }, 'both back: each in its own hole');
-  const together = new Synced({ serviceName: 'memcached-deploy' });
+  const together = synced({ serviceName: 'memcached-deploy' });
   t.same(await listed(four, together), { servers: ip.slice(0, 4) });
   t.same(await listed([four[0]!, four[1]!], together), { servers: ip.slice(0, 2) }, 'c and d leave in one sync: both holes new, dropped as trailing');
 });
@@ -232,13 +216,13 @@ t.test('a compaction moves tail servers into the holes, and their keys with them
   // sixth, where the pod alone held 20%."
   const svc = service({ name: 'memcached-deploy' });
   const pods = deploymentPods('memcached-deploy', 10);
-  const mp = new Synced({ serviceName: 'memcached-deploy' });
+  const mp = synced({ serviceName: 'memcached-deploy' });
   const left = new Set<number>();
   const moved: number[] = [];
-  await mp.sync([svc, ...endpointSlices('memcached-deploy', pods)]);
+  await mp.sync(app, [svc, ...endpointSlices('memcached-deploy', pods)]);
   for (const gone of [1, 3, 5, 7, 2, 4]) {
     left.add(gone);
-    const { status } = await mp.sync([svc, ...endpointSlices('memcached-deploy', pods.filter((_, i) => !left.has(i)))]);
+    const { status } = await mp.sync(app, [svc, ...endpointSlices('memcached-deploy', pods.filter((_, i) => !left.has(i)))]);
     moved.push(status.lastChange.keyspaceMoved);
   }
   // Before the sixth, each departure costs only its pod's keys: a tenth, then a ninth of what is left, ...
@@ -253,7 +237,7 @@ t.test('the mcrouter pods run as the namespace’s default ServiceAccount; spec 
   // ServiceAccount's pull secrets"; with it, the pod names its own, which Kubernetes then leaves as they are.
   const image = 'registry.example.com/team/mcrouter:0.41.0';
   const podOf = async (mcrouter: Json) => {
-    const { body } = await new Synced({ serviceName: 'memcached', mcrouter }).sync([service({ name: 'memcached' })]);
+    const { body } = await synced({ serviceName: 'memcached', mcrouter }).sync(app, [service({ name: 'memcached' })]);
     const deployment = (body['children'] as Json[]).find((c) => c['kind'] === 'Deployment') as { spec: { template: { spec: Json } } };
     return deployment.spec.template.spec;
   };

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
 import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
-import { childOf, configOf, post, testServer } from './helpers/hook.js';
+import { SyncedProxy, childOf, configOf, post, testServer } from './helpers/hook.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -31,17 +31,24 @@ const statusOf = (body: Json) => body['status'] as { pools: Json[]; conditions: 
 const readyOf = (body: Json) => statusOf(body).conditions.find((c) => c['type'] === 'Ready')!;
 const inPool = (pool: string[]) => (server: string) => pool.includes(server);
 
-/** Proxy `name` synced again and again as Metacontroller does: each answer's status and children come back in the next request. */
-function reconciled(name: string) {
-  let status: Json | undefined;
-  let observed: Json[] | undefined;
-  return async (spec: Json, related: Json[]) => {
-    const parent = proxy({ name, spec, ...(status ? { status } : {}) });
-    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
-    status = res.body['status'] as Json;
-    observed = observedChildren(parent, res.body['children'] as Json[]);
-    return configOf(res.body).pools;
+/** Proxy `name` synced again and again (SyncedProxy), each sync with the spec given: an edit when it differs. */
+function editedProxy(name: string) {
+  let mp: SyncedProxy | undefined;
+  return {
+    sync(spec: Json, related: Json[]) {
+      if (mp) mp.respec(spec);
+      else mp = new SyncedProxy(spec, name);
+      return mp.sync(app, related);
+    },
+    /** The children the next sync sees: Metacontroller's cache may still hold older ones. */
+    children: { get: () => mp!.observed, set: (older: Json[]) => void (mp!.observed = older) },
   };
+}
+
+/** Its pools after each sync. */
+function reconciled(name: string) {
+  const proxied = editedProxy(name);
+  return async (spec: Json, related: Json[]) => configOf((await proxied.sync(spec, related)).body).pools;
 }
 
 t.test('a missing Service under a replicated rule is left out; writes still reach the other replicas', async (t) => {
@@ -151,19 +158,12 @@ async function renamedPools(t: Test) {
   const pods = deploymentPods('multi', 5, 40);
   const slicesOf = (members: typeof pods) =>
     endpointSlices('multi', members).map((s) => ({ ...s, ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) }));
-  let status: Json | undefined;
-  let observed: Json[] | undefined;
+  const proxied = editedProxy('renamed');
   const next = async (rules: Json, members: typeof pods) => {
-    const parent = proxy({ name: 'renamed', spec: { rules }, ...(status ? { status } : {}) });
-    const related = [...cluster, service({ name: 'multi', ports }), ...slicesOf(members)];
-    const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
-    t.equal(res.statusCode, 200);
-    status = res.body['status'] as Json;
-    observed = observedChildren(parent, res.body['children'] as Json[]);
-    const configMap = (res.body['children'] as Json[]).find((c) => c['kind'] === 'ConfigMap')!;
+    const { body, status } = await proxied.sync({ rules }, [...cluster, service({ name: 'multi', ports }), ...slicesOf(members)]);
     return {
-      pools: configOf(res.body).pools,
-      poolsJson: (configMap['data'] as Record<string, string>)['pools.json']!,
+      pools: configOf(body).pools,
+      poolsJson: (childOf(body, 'ConfigMap')!['data'] as Record<string, string>)['pools.json']!,
       lastChange: status['lastChange'] as { pools: string[]; added: string[]; removed: string[]; keyspaceMoved: number },
     };
   };
@@ -174,9 +174,7 @@ async function renamedPools(t: Test) {
   await next(one, [pods[0]!, pods[2]!, pods[3]!]);
   const held = [0, 4, 2, 3].map(at(11211));
   t.same((await next(one, live)).pools, { multi: { servers: held } }, 'the newcomer in the hole');
-  /** The children the next sync sees: Metacontroller's cache may still hold older ones. */
-  const children = { get: () => observed!, set: (older: Json[]) => void (observed = older) };
-  return { next, at, one, live, held, children };
+  return { next, at, one, live, held, children: proxied.children };
 }
 
 t.test('a pool renamed when a second port of its Service comes into use (and back) keeps its slots', async (t) => {
@@ -636,15 +634,10 @@ t.test('a sharded group wrapped in a replicated rule (a second zone) keeps its s
   const zone = (a: string, b: string, hash: string) => ({ type: 'sharded', hash, children: [{ service: { name: a } }, { service: { name: b } }] });
   const keys = sampleKeys(5000);
   for (const hash of ['Ch3', 'Crc32']) {
-    let observed: Json[] | undefined;
-    let status: Json | undefined;
+    const proxied = editedProxy('zones');
     const sync = async (rules: Json) => {
-      const parent = proxy({ name: 'zones', spec: { rules }, ...(status ? { status } : {}) });
-      const res = await post(app, '/sync', syncRequest({ parent, related, ...(observed ? { children: observed } : {}) }));
-      t.equal(res.statusCode, 200);
-      status = res.body['status'] as Json;
-      observed = observedChildren(parent, res.body['children'] as Json[]);
-      return { tree: compileConfig(configOf(res.body)), keyspaceMoved: (status['lastChange'] as { keyspaceMoved?: number } | undefined)?.keyspaceMoved };
+      const { body, status } = await proxied.sync({ rules }, related);
+      return { tree: compileConfig(configOf(body)), keyspaceMoved: (status['lastChange'] as { keyspaceMoved?: number } | undefined)?.keyspaceMoved };
     };
     const alone = await sync(zone('zone-a-1', 'zone-a-2', hash));
     const wrapped = await sync({ type: 'replicated', children: [zone('zone-a-1', 'zone-a-2', hash)] });

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { buildServer, type ServerOptions } from '../../src/server.js';
-import type { Json } from '../fixtures/cluster.js';
+import { observedChildren, proxy, syncRequest, type Json } from '../fixtures/cluster.js';
 
 export const FIXED_NOW = new Date('2026-11-25T12:00:00Z');
 
@@ -54,3 +54,38 @@ export const configOf = (body: Json): ConfigJson => {
   if (!cm) throw new Error('no ConfigMap in the response');
   return JSON.parse((cm['data'] as Record<string, string>)['config.json']!) as ConfigJson;
 };
+
+/**
+ * A MemcachedProxy synced again and again as Metacontroller does: each sync sends the status of the answer
+ * before and its children as the API server then holds them. A spec edit bumps `metadata.generation`, as the
+ * API server does.
+ */
+export class SyncedProxy<Status extends object = Json> {
+  status: (Json & Status) | undefined;
+  /** The children as the API server holds them: what the next sync observes. */
+  observed: Json[] = [];
+  private generation = 1;
+
+  constructor(
+    private spec: Json,
+    readonly name = 'cache',
+    private readonly keying: 'v1' | 'v2' = 'v1',
+  ) {}
+
+  respec(spec: Json): void {
+    if (JSON.stringify(spec) === JSON.stringify(this.spec)) return;
+    this.spec = spec;
+    this.generation += 1;
+  }
+
+  /** One sync against `app` with `related`; anything but a 200 throws. */
+  async sync(app: TestServer, related: Json[]): Promise<{ body: Json; status: Json & Status }> {
+    const parent = proxy({ name: this.name, spec: this.spec, generation: this.generation, ...(this.status ? { status: this.status } : {}) });
+    const res = await post(app, '/sync', syncRequest({ parent, related, children: this.observed, keying: this.keying }));
+    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
+    const status = res.body['status'] as Json & Status;
+    this.status = status;
+    this.observed = observedChildren(parent, res.body['children'] as Json[]);
+    return { body: res.body, status };
+  }
+}
