@@ -5,7 +5,7 @@
  * and a StatefulSet whose first ordinal changes. Each case through /sync,
  * with each answer's children and status fed back as Metacontroller does.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { deploymentPods, endpointSlices, endpoints, service, statefulSet, statefulSetPods, type Json, type Pod } from './fixtures/cluster.js';
 import { SyncedProxy, configOf, testServer, type PoolConfig } from './helpers/hook.js';
 
@@ -13,8 +13,8 @@ const app = testServer();
 t.teardown(() => app.close());
 
 /** Proxy `name` synced again and again (SyncedProxy): its one pool and its status after each sync. */
-function reconciled(name: string, spec: Json) {
-  const mp = new SyncedProxy(spec, name);
+function reconciled(t: Test, name: string, spec: Json) {
+  const mp = new SyncedProxy(spec, name, 'v1', t);
   return async (related: Json[]): Promise<{ pool: PoolConfig; status: Json }> => {
     const { body, status } = await mp.sync(app, related);
     return { pool: Object.values(configOf(body).pools)[0]!, status };
@@ -29,7 +29,7 @@ t.test('conditions left out mean what the EndpointSlice API says: ready unless t
   const pods = deploymentPods('memcached', 3);
   const svc = service({ name: 'memcached' });
   // `conditions: {}`: a nil `ready` is an unknown state, which consumers are to read as ready.
-  const step = reconciled('nil-conditions', { serviceName: 'memcached' });
+  const step = reconciled(t, 'nil-conditions', { serviceName: 'memcached' });
   const { pool, status } = await step([svc, ...slicesWith('memcached', pods, () => ({}))]);
   t.same(pool.servers, pods.map(addressOf));
   t.match(status, { servers: 3, readyServers: 3 }, 'every endpoint with no conditions is ready');
@@ -49,7 +49,7 @@ t.test("another namespace's EndpointSlice for a Service of the same name adds no
     ...slice,
     metadata: { ...(slice['metadata'] as Json), name: 'memcached-other1' },
   }));
-  const { pool, status } = await reconciled('other-namespace', { serviceName: 'memcached' })([service({ name: 'memcached' }), ...endpointSlices('memcached', ours), ...foreign]);
+  const { pool, status } = await reconciled(t, 'other-namespace', { serviceName: 'memcached' })([service({ name: 'memcached' }), ...endpointSlices('memcached', ours), ...foreign]);
   t.same(pool.servers, ours.map(addressOf));
   t.match(status, { servers: 2, readyServers: 2 });
 });
@@ -62,7 +62,7 @@ t.test('hand-written Endpoints naming pods of one name in two namespaces list bo
   const listed = endpoints('memcached', pods);
   const addresses = (listed['subsets'] as Json[])[0]!['addresses'] as Json[];
   (addresses[1]!['targetRef'] as Json)['namespace'] = 'team-b';
-  const { pool } = await reconciled('two-namespaces', { serviceName: 'memcached' })([service({ name: 'memcached', selector: null }), listed]);
+  const { pool } = await reconciled(t, 'two-namespaces', { serviceName: 'memcached' })([service({ name: 'memcached', selector: null }), listed]);
   t.same(pool.servers, pods.map(addressOf), 'two pods, not one pod at two addresses');
 });
 
@@ -77,7 +77,7 @@ t.test('a pod listed at two addresses is served at the ready one, even where the
     ...endpointSlices('memcached', [mc0!, old]),
     ...endpointSlices('memcached', [renewed]).map((slice) => ({ ...slice, metadata: { ...(slice['metadata'] as Json), name: 'memcached-new' } })),
   ];
-  const { pool, status } = await reconciled('two-addresses', { serviceName: 'memcached' })([svc, ...slices]);
+  const { pool, status } = await reconciled(t, 'two-addresses', { serviceName: 'memcached' })([svc, ...slices]);
   t.same(pool.servers, [mc0!, renewed].map(addressOf));
   t.match(status, { servers: 2, readyServers: 2 });
 });
@@ -87,13 +87,13 @@ t.test('newcomers take their slots in address order, whatever order the endpoint
   const [a, b, c, d] = pods as [Pod, Pod, Pod, Pod];
   const svc = service({ name: 'memcached' });
   for (const hash of ['Ch3', 'Crc32', 'Rendezvous']) {
-    const step = reconciled(`order-${hash.toLowerCase()}`, { rules: { hash, service: { name: 'memcached' } } });
+    const step = reconciled(t, `order-${hash.toLowerCase()}`, { rules: { hash, service: { name: 'memcached' } } });
     await step([svc, ...endpointSlices('memcached', [a, b])]);
     const { pool } = await step([svc, ...endpointSlices('memcached', [a, b, d, c])]);
     t.same(pool.servers, [a, b, c, d].map(addressOf), `${hash}: appended in address order`);
   }
   // Two holes filled by two newcomers listed backwards: the same slots as listed forwards.
-  const step = reconciled('order-holes', { serviceName: 'memcached' });
+  const step = reconciled(t, 'order-holes', { serviceName: 'memcached' });
   await step([svc, ...endpointSlices('memcached', pods)]);
   const holed = await step([svc, ...endpointSlices('memcached', [a, d])]);
   t.same(holed.pool, { servers: pods.map(addressOf), weights: [1, 0, 0, 1] });
@@ -106,7 +106,7 @@ t.test('an older trailing hole stays when the server behind it goes; only the ho
   const pods = deploymentPods('memcached', 4);
   const [a, b, c, d] = pods as [Pod, Pod, Pod, Pod];
   const svc = service({ name: 'memcached' });
-  const step = reconciled('older-hole', { serviceName: 'memcached' });
+  const step = reconciled(t, 'older-hole', { serviceName: 'memcached' });
   await step([svc, ...endpointSlices('memcached', pods)]);
   const holed = await step([svc, ...endpointSlices('memcached', [a, b, d])]);
   t.same(holed.pool, { servers: pods.map(addressOf), weights: [1, 1, 0, 1] });
@@ -119,7 +119,7 @@ t.test('an older trailing hole stays when the server behind it goes; only the ho
 t.test('a StatefulSet whose ordinals.start rises leaves the names below it out of the list', async (t) => {
   const svc = service({ name: 'mc', headless: true });
   const dns = (n: number) => `mc-${n}.mc.default.svc.cluster.local:11211`;
-  const step = reconciled('ordinals-start', { serviceName: 'mc' });
+  const step = reconciled(t, 'ordinals-start', { serviceName: 'mc' });
   const before = await step([svc, ...endpointSlices('mc', statefulSetPods('mc', [3, 4, 5, 6, 7])), statefulSet('mc', 5, { start: 3 })]);
   t.same(before.pool.servers, [3, 4, 5, 6, 7].map(dns));
   const after = await step([svc, ...endpointSlices('mc', statefulSetPods('mc', [5, 6, 7])), statefulSet('mc', 3, { start: 5 })]);
@@ -137,7 +137,7 @@ t.test('a StatefulSet pod away is named on the port most endpoints have, the low
     ['11211 first', [...onPort(0, 11211), ...onPort(2, 11311)]],
     ['11311 first', [...onPort(2, 11311), ...onPort(0, 11211)]],
   ] as const) {
-    const { pool } = await reconciled(`port-tie-${order.slice(0, 5)}`, { serviceName: 'mc' })([svc, ...slices, statefulSet('mc', 3)]);
+    const { pool } = await reconciled(t, `port-tie-${order.slice(0, 5)}`, { serviceName: 'mc' })([svc, ...slices, statefulSet('mc', 3)]);
     t.same(pool.servers, [dns(0, 11211), dns(1, 11211), dns(2, 11311)], order);
   }
 });
@@ -146,7 +146,7 @@ t.test('pods named like StatefulSet pods but numbered far apart are listed by ad
   // Hand-written hostnames (or two StatefulSets' worth of numbering): mc-0 and mc-100000 would spell 100,001 names.
   const svc = service({ name: 'mc', headless: true });
   const pods = statefulSetPods('mc', [0, 100_000]);
-  const { pool, status } = await reconciled('far-apart', { serviceName: 'mc' })([svc, ...endpointSlices('mc', pods)]);
+  const { pool, status } = await reconciled(t, 'far-apart', { serviceName: 'mc' })([svc, ...endpointSlices('mc', pods)]);
   t.equal(pool.servers.length, 2);
   t.match(status, { servers: 2, readyServers: 2 });
 });

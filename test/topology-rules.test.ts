@@ -31,13 +31,13 @@ const statusOf = (body: Json) => body['status'] as { pools: Json[]; conditions: 
 const readyOf = (body: Json) => statusOf(body).conditions.find((c) => c['type'] === 'Ready')!;
 const inPool = (pool: string[]) => (server: string) => pool.includes(server);
 
-/** Proxy `name` synced again and again (SyncedProxy), each sync with the spec given: an edit when it differs. */
-function editedProxy(name: string) {
+/** Proxy `name` synced again and again (SyncedProxy), each sync with the spec given: an edit when it differs. With `t`, each 200 an assertion. */
+function editedProxy(name: string, t?: Test) {
   let mp: SyncedProxy | undefined;
   return {
     sync(spec: Json, related: Json[]) {
       if (mp) mp.respec(spec);
-      else mp = new SyncedProxy(spec, name);
+      else mp = new SyncedProxy(spec, name, 'v1', t);
       return mp.sync(app, related);
     },
     /** The children the next sync sees: Metacontroller's cache may still hold older ones. */
@@ -158,7 +158,7 @@ async function renamedPools(t: Test) {
   const pods = deploymentPods('multi', 5, 40);
   const slicesOf = (members: typeof pods) =>
     endpointSlices('multi', members).map((s) => ({ ...s, ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) }));
-  const proxied = editedProxy('renamed');
+  const proxied = editedProxy('renamed', t);
   const next = async (rules: Json, members: typeof pods) => {
     const { body, status } = await proxied.sync({ rules }, [...cluster, service({ name: 'multi', ports }), ...slicesOf(members)]);
     return {
@@ -634,7 +634,7 @@ t.test('a sharded group wrapped in a replicated rule (a second zone) keeps its s
   const zone = (a: string, b: string, hash: string) => ({ type: 'sharded', hash, children: [{ service: { name: a } }, { service: { name: b } }] });
   const keys = sampleKeys(5000);
   for (const hash of ['Ch3', 'Crc32']) {
-    const proxied = editedProxy('zones');
+    const proxied = editedProxy('zones', t);
     const sync = async (rules: Json) => {
       const { body, status } = await proxied.sync({ rules }, related);
       return { tree: compileConfig(configOf(body)), keyspaceMoved: (status['lastChange'] as { keyspaceMoved?: number } | undefined)?.keyspaceMoved };

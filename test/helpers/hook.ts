@@ -1,5 +1,6 @@
 /** Calls the real server the way Metacontroller does, through Fastify's inject. */
 import { Writable } from 'node:stream';
+import type { Test } from 'tap';
 import { pino } from 'pino';
 import { buildServer, type ServerOptions } from '../../src/server.js';
 import { observedChildren, proxy, syncRequest, type Json } from '../fixtures/cluster.js';
@@ -66,10 +67,12 @@ export class SyncedProxy<Status extends object = Json> {
   observed: Json[] = [];
   private generation = 1;
 
+  /** With `t`, each sync's 200 is also an assertion of that test. */
   constructor(
     private spec: Json,
     readonly name = 'cache',
     private readonly keying: 'v1' | 'v2' = 'v1',
+    private readonly t?: Test,
   ) {}
 
   respec(spec: Json): void {
@@ -78,10 +81,11 @@ export class SyncedProxy<Status extends object = Json> {
     this.generation += 1;
   }
 
-  /** One sync against `app` with `related`; anything but a 200 throws. */
+  /** One sync against `app` with `related`; anything but a 200 throws (and fails `t`'s assertion first). */
   async sync(app: TestServer, related: Json[]): Promise<{ body: Json; status: Json & Status }> {
     const parent = proxy({ name: this.name, spec: this.spec, generation: this.generation, ...(this.status ? { status: this.status } : {}) });
     const res = await post(app, '/sync', syncRequest({ parent, related, children: this.observed, keying: this.keying }));
+    this.t?.equal(res.statusCode, 200, `${this.name}: sync answered 200`);
     if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.text}`);
     const status = res.body['status'] as Json & Status;
     this.status = status;
