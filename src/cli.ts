@@ -132,7 +132,7 @@ function routeCommand(args: string[], io: CliIo): number {
   });
   if (values.config === undefined) throw new UsageError('route needs --config FILE');
   if (keys.length === 0) throw new UsageError('route needs at least one KEY');
-  const op = values.op ?? 'get';
+  const { op } = values;
   if (!isOperation(op)) throw new UsageError(`unknown operation "${op}"`);
   const tree = loadTree(values.config, io);
   const routes = keys.map((key) => ({ key, ...tree.route(key, op) }));

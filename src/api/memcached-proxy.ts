@@ -35,11 +35,13 @@ export const SHORT_NAMES = ['mp'];
 export const ANNOTATION_PREFIX = `memcached-operator.${GROUP}/`;
 
 /**
- * Defaults the hook applies. The CRD carries those of `spec.mcrouter` as
- * schema defaults too (port, replicas, exporter); the rule defaults stay out
- * of it so that `kubectl get -o yaml` shows a rule as written. `servicePort`
- * must stay out: a schema default would also land on rules-form objects and
- * make them break the "exactly one form" rule.
+ * Defaults the hook applies. The CRD carries four of them as schema defaults
+ * too: `spec.mcrouter`'s port and replicas, the exporter's port and its
+ * `enabled: false`. The hook alone applies the rest: `reload`, the
+ * containers' resource requests, and the rule defaults, which stay out of
+ * the CRD so that `kubectl get -o yaml` shows a rule as written.
+ * `servicePort` must stay out: a schema default would also land on
+ * rules-form objects and make them break the "exactly one form" rule.
  */
 export const DEFAULTS = {
   servicePort: 11211,
@@ -54,6 +56,11 @@ export const DEFAULTS = {
   mcrouterRequests: { cpu: '100m', memory: '128Mi' },
   exporterRequests: { cpu: '10m', memory: '32Mi' },
 } as const;
+
+/** `spec.mcrouter`'s values with their defaults applied: the one place each default is read. */
+export const mcrouterPortOf = (spec: McrouterSpec | undefined): number => spec?.port ?? DEFAULTS.mcrouterPort;
+export const mcrouterReplicasOf = (spec: McrouterSpec | undefined): number => spec?.replicas ?? DEFAULTS.replicas;
+export const exporterPortOf = (exporter: McrouterSpec['exporter']): number => exporter?.port ?? DEFAULTS.exporterPort;
 
 const requestsText = (r: { cpu: string; memory: string }) => `requests ${r.cpu} CPU, ${r.memory} memory`;
 
@@ -260,9 +267,10 @@ const ruleFields = {
   service: Type.Optional(ServiceRef),
 };
 
-/** The deepest level: a leaf. `children` is declared only to refuse a fourth level with a clear path. */
+/** The upper levels' rule: a service or children, not both. */
 const ruleOptions = { 'x-kubernetes-validations': [CEL_RULES.serviceOrChildren] };
 // One schema per level, MAX_RULE_DEPTH of them (a test counts them): TypeBox's static types follow each.
+/** The deepest level: a leaf. `children` is declared only to refuse a fourth level with a clear path. */
 const RuleLevel3 = Type.Object({
   ...ruleFields,
   children: Type.Optional(

@@ -7,7 +7,7 @@
 import type { ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { DEFAULTS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { DEFAULTS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { OBJECT_TYPES, type Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';
@@ -129,7 +129,7 @@ const UNPRIVILEGED_PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
  * NET_BIND_SERVICE would not do. The sysctl is one the restricted profile and every kubelet allow (1.22+).
  */
 function podSecurityDefaults(port: number, exporter: McrouterSpec['exporter']): PodSecurityContext {
-  const lowest = Math.min(port, exporter?.enabled ? (exporter.port ?? DEFAULTS.exporterPort) : port);
+  const lowest = Math.min(port, exporter?.enabled ? exporterPortOf(exporter) : port);
   const pod = restrictedPod();
   if (lowest < 1024) pod.sysctls = [{ name: UNPRIVILEGED_PORT_SYSCTL, value: String(lowest) }];
   return pod;
@@ -177,7 +177,7 @@ function mcrouterArgs(spec: McrouterSpec): string[] {
   // marked down) with NOT_FOUND and writes it to a spool for Facebook's mcreplay to send later. Nothing
   // replays it here, so the delete would be lost while the client took it as done: with the flag the
   // client sees the error, and a replicated rule's AllSync reports it.
-  const args = ['-p', String(spec.port ?? DEFAULTS.mcrouterPort), `--config-file=${CONFIG_PATH}`, '--asynclog-disable'];
+  const args = ['-p', String(mcrouterPortOf(spec)), `--config-file=${CONFIG_PATH}`, '--asynclog-disable'];
   if (spec.numProxies !== undefined) args.push(`--num-proxies=${spec.numProxies}`);
   if (spec.serverTimeoutMs !== undefined) args.push(`--server-timeout=${spec.serverTimeoutMs}`);
   if (spec.statsRoot !== undefined) args.push(`--stats-root=${spec.statsRoot}`);
@@ -218,7 +218,7 @@ function podTemplateAnnotations(spec: McrouterSpec, configHash: string): Record<
 
 function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
   const spec = parent.spec.mcrouter ?? {};
-  const port = spec.port ?? DEFAULTS.mcrouterPort;
+  const port = mcrouterPortOf(spec);
   const writable = [...WRITABLE_DIRS];
   // As a path: `/var//mcrouter/` is the directory /var/mcrouter, already mounted.
   const statsRoot = spec.statsRoot?.replace(/\/{2,}/g, '/').replace(/(?<=.)\/$/, '');
@@ -285,7 +285,7 @@ function deploymentChild(parent: MemcachedProxy, images: Images, configHash: str
     kind: DEPLOYMENT.kind,
     metadata: { name: mcrouterName(parent), labels, annotations: { [SPEC_HASH_ANNOTATION]: specHash } },
     spec: {
-      replicas: spec.replicas ?? DEFAULTS.replicas,
+      replicas: mcrouterReplicasOf(spec),
       selector: { matchLabels: selector },
       // Never below the desired count: a proxy pod going down drops every client connection on it.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
@@ -304,7 +304,7 @@ function deploymentChild(parent: MemcachedProxy, images: Images, configHash: str
  * mcrouter on `port`, hence both flags always.
  */
 function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcrouterPort: number, image: string, pullPolicy: McrouterSpec['imagePullPolicy']): Container {
-  const port = exporter.port ?? DEFAULTS.exporterPort;
+  const port = exporterPortOf(exporter);
   const container: Container = { name: 'exporter', image: exporter.image ?? image };
   if (pullPolicy) container.imagePullPolicy = pullPolicy;
   container.args = [`--mcrouter.address=localhost:${mcrouterPort}`, `--web.listen-address=:${port}`];
@@ -320,10 +320,10 @@ function exporterContainer(exporter: NonNullable<McrouterSpec['exporter']>, mcro
 function serviceChild(parent: MemcachedProxy): Service {
   const spec = parent.spec.mcrouter ?? {};
   const ports: NonNullable<Service['spec']>['ports'] = [
-    { name: MEMCACHE_PORT_NAME, port: spec.port ?? DEFAULTS.mcrouterPort, targetPort: MEMCACHE_PORT_NAME, protocol: 'TCP' },
+    { name: MEMCACHE_PORT_NAME, port: mcrouterPortOf(spec), targetPort: MEMCACHE_PORT_NAME, protocol: 'TCP' },
   ];
   if (spec.exporter?.enabled) {
-    ports.push({ name: METRICS_PORT_NAME, port: spec.exporter.port ?? DEFAULTS.exporterPort, targetPort: METRICS_PORT_NAME, protocol: 'TCP' });
+    ports.push({ name: METRICS_PORT_NAME, port: exporterPortOf(spec.exporter), targetPort: METRICS_PORT_NAME, protocol: 'TCP' });
   }
   return {
     apiVersion: SERVICE.apiVersion,
@@ -335,7 +335,7 @@ function serviceChild(parent: MemcachedProxy): Service {
 
 /** Only with more than one replica: a PDB over a single pod would block every node drain. */
 function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
-  if ((parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas) <= 1) return undefined;
+  if (mcrouterReplicasOf(parent.spec.mcrouter) <= 1) return undefined;
   return {
     apiVersion: POD_DISRUPTION_BUDGET.apiVersion,
     kind: POD_DISRUPTION_BUDGET.kind,
@@ -347,8 +347,21 @@ function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget |
   };
 }
 
-export function childrenOf(parent: MemcachedProxy, images: Images, configText: string, poolsText: string, hash: string, specHash: string, lastChange?: string): Child[] {
-  const children: Child[] = [configMapChild(parent, configText, poolsText, lastChange), deploymentChild(parent, images, hash, specHash), serviceChild(parent)];
+/** What the children are built from beside the proxy: the config this sync writes and what is derived from it. */
+export interface ChildInputs {
+  images: Images;
+  /** config.json and pools.json. */
+  configText: string;
+  poolsText: string;
+  configHash: string;
+  /** deploymentSpecHash's, written on the Deployment. */
+  specHash: string;
+  /** The status's lastChange as the ConfigMap's annotation carries it, if it does. */
+  lastChange: string | undefined;
+}
+
+export function childrenOf(parent: MemcachedProxy, { images, configText, poolsText, configHash, specHash, lastChange }: ChildInputs): Child[] {
+  const children: Child[] = [configMapChild(parent, configText, poolsText, lastChange), deploymentChild(parent, images, configHash, specHash), serviceChild(parent)];
   const pdb = podDisruptionBudgetChild(parent);
   if (pdb) children.push(pdb);
   return children;

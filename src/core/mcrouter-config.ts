@@ -4,6 +4,7 @@
  * give the same bytes.
  */
 import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/memcached-proxy.js';
+import { HASH_TRAITS } from './hashes.js';
 import { parseConfigText } from '../mcrouter/config-text.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
@@ -110,12 +111,13 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     pools[name] = list.weights ? { servers: list.servers, weights: list.weights } : { servers: list.servers };
     // `Pool|NAME` is the pool's server list itself: every server a replica.
     if (leaf.type === 'replicated') return replicated(leaf, () => [`Pool|${name}`], ops, depth);
-    if (leaf.hash === 'Ch3') return `PoolRoute|${name}`;
-    if (leaf.hash !== 'Rendezvous') return { type: 'PoolRoute', pool: name, hash: { hash_func: leaf.hash } };
+    const { poolDefault, tagged } = HASH_TRAITS[leaf.hash];
+    if (poolDefault) return `PoolRoute|${name}`;
+    if (!tagged) return { type: 'PoolRoute', pool: name, hash: { hash_func: leaf.hash } };
     // Rendezvous refuses to load without one tag per server; older mcrouter builds read them only from the route's hash.
     for (const server of list.servers) tagBytes += server.length + 4;
-    if (tagBytes > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(tagBytes, 'its Rendezvous leaves list their pools again as tags');
-    return { type: 'PoolRoute', pool: name, hash: { hash_func: 'Rendezvous', tags: list.servers } };
+    if (tagBytes > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(tagBytes, `its ${leaf.hash} leaves list their pools again as tags`);
+    return { type: 'PoolRoute', pool: name, hash: { hash_func: leaf.hash, tags: list.servers } };
   };
 
   /** `shards`: the sharded groups above, whose salts this one's must differ from. */
@@ -135,9 +137,9 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
     // not count, as they hash no key: a sharded group later wrapped in a replicated rule (a second zone) keeps
     // its salt, and its keys stay where they are (a salt by depth moved (n-1)/n of them, for n servers).
     const salt = saltAt(shards, group.hash);
-    if (group.hash !== 'Rendezvous') return { type: 'HashRoute', children, hash_func: group.hash, salt };
+    if (!HASH_TRAITS[group.hash].tagged) return { type: 'HashRoute', children, hash_func: group.hash, salt };
     // Rendezvous scores each child by its tag: a name of the child's subtree, so keys stay put while its servers change.
-    return { type: 'HashRoute', children, hash_func: 'Rendezvous', salt, tags: rendezvousTags(group.children) };
+    return { type: 'HashRoute', children, hash_func: group.hash, salt, tags: rendezvousTags(group.children) };
   };
 
   const route = (node: RouteNode, ops: Operations, depth: number, shards: number): Route =>
@@ -152,7 +154,7 @@ export function buildConfig(root: RouteNode, servers: ReadonlyMap<string, Server
  * differ by a constant: a Crc32 group over Crc32 groups of 2 would send every key to 2 of its 4 pools. A Crc32
  * salt is one character longer at each level (a leaf's pool hashes the bare key), so no two levels share a length.
  */
-const saltAt = (shards: number, hash: Hash): string => (hash === 'Crc32' ? `level-${shards}${'-'.repeat(shards)}` : `level-${shards}`);
+const saltAt = (shards: number, hash: Hash): string => (HASH_TRAITS[hash].affine ? `level-${shards}${'-'.repeat(shards)}` : `level-${shards}`);
 
 const errorRoute = (response: string): Route => ({ type: 'ErrorRoute', response });
 

@@ -2,10 +2,9 @@
  * What an mcrouter image can load, as far as its tag says: the hook writes the config the spec asks for
  * whatever the image (the README's "Hashes and salts"), and the status says when the image cannot load it.
  */
+import type { Hash } from '../api/memcached-proxy.js';
+import { HASH_TRAITS } from './hashes.js';
 import type { RouteNode } from './topology.js';
-
-/** The first mcrouter release with the Rendezvous hash (0.37.0, 2018-01); 0.36.0 refuses a config that names it. */
-export const RENDEZVOUS_SINCE = { major: 0, minor: 37 } as const;
 
 export interface McrouterVersion {
   major: number;
@@ -27,15 +26,26 @@ function mcrouterVersionOf(image: string): McrouterVersion | undefined {
 
 const before = (v: McrouterVersion, since: McrouterVersion) => v.major < since.major || (v.major === since.major && v.minor < since.minor);
 
-/** Whether a rule of the topology shards by Rendezvous (a replicated rule's hash is never used). */
-function shardsByRendezvous(node: RouteNode): boolean {
-  if (node.type === 'sharded' && node.hash === 'Rendezvous') return true;
-  return node.kind === 'group' && node.children.some(shardsByRendezvous);
+/** A hash the spec shards by that the image's mcrouter cannot load: the version its tag names, and the first that can. */
+export interface UnsupportedHash {
+  hash: Hash;
+  version: McrouterVersion;
+  since: McrouterVersion;
 }
 
-/** The version of `image`, when its tag names one before the Rendezvous hash and the topology shards by it. */
-export function rendezvousUnsupportedBy(image: string, root: RouteNode): McrouterVersion | undefined {
-  if (!shardsByRendezvous(root)) return undefined;
+/** The first sharded rule's hash, in the topology's order, that the mcrouter `image`'s tag names a version too old for (a replicated rule's hash is never used). */
+export function unsupportedHashOf(image: string, root: RouteNode): UnsupportedHash | undefined {
   const version = mcrouterVersionOf(image);
-  return version && before(version, RENDEZVOUS_SINCE) ? version : undefined;
+  if (version === undefined) return undefined;
+  const visit = (node: RouteNode): UnsupportedHash | undefined => {
+    const since = node.type === 'sharded' ? HASH_TRAITS[node.hash].since : undefined;
+    if (since !== undefined && before(version, since)) return { hash: node.hash, version, since };
+    if (node.kind === 'leaf') return undefined;
+    for (const child of node.children) {
+      const found = visit(child);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return visit(root);
 }

@@ -230,7 +230,8 @@ export function membershipOf(
   const podAt = new StringIndex(endpointCount(objects));
   const otherAt = new Map<string, number>();
   const add = (
-    ref: ObjectRef | null | undefined,
+    /** The endpoint's targetRef: the pod (or other object) behind it. */
+    target: ObjectRef | null | undefined,
     ip: string,
     port: string,
     ready: boolean,
@@ -241,14 +242,14 @@ export function membershipOf(
     // A pod's DNS name is its own only when its hostname is its name, as a StatefulSet sets it. Pods of a
     // Deployment whose template sets `hostname` and `subdomain` all share one name, which resolves to any
     // one of them. An endpoint without a pod (written by hand) names itself.
-    const named = hostname && dnsDomain && (ref?.kind !== 'Pod' || !ref.name || ref.name === hostname) ? hostname : undefined;
+    const named = hostname && dnsDomain && (target?.kind !== 'Pod' || !target.name || target.name === hostname) ? hostname : undefined;
     const address = (named ? `${named}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip) + port;
     const primary = family === primaryFamily;
     let i: number;
-    if (ref?.name && ref.kind === 'Pod' && (ref.namespace === undefined || ref.namespace === namespace)) {
-      i = podAt.add(ref.name, candidates.length);
+    if (target?.name && target.kind === 'Pod' && (target.namespace === undefined || target.namespace === namespace)) {
+      i = podAt.add(target.name, candidates.length);
     } else {
-      const key = ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? namespace}/${ref.name}` : `address:${address}`;
+      const key = target?.name ? `${target.kind ?? ''}/${target.namespace ?? namespace}/${target.name}` : `address:${address}`;
       i = otherAt.get(key) ?? -1;
       if (i < 0) otherAt.set(key, candidates.length);
     }

@@ -1,7 +1,8 @@
 /**
  * Names and labels of the children, composed in one place so that the selector never drifts. The parts the
- * API's schema checks against (the name suffix, the annotation prefix, the config directory) are defined
- * there, the config's key by the mcrouter config reader that the CLI shares; the core imports them from here.
+ * API's schemas check against (the name suffix, the annotation prefix, the config directory, and the two
+ * annotations the hook reads back from its children) are defined there, the config's key by the mcrouter
+ * config reader that the CLI shares; the core imports them all from here.
  */
 import { ANNOTATION_PREFIX, CONFIG_DIR, MCROUTER_SUFFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { CONFIG_KEY } from '../mcrouter/config-source.js';

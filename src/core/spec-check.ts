@@ -8,11 +8,12 @@
 import {
   CEL_RULES,
   CONFIG_DIR_OVERLAP,
-  DEFAULTS,
   DOT_SEGMENT,
   MAX_NAME_LENGTH,
   MAX_RULE_DEPTH,
   SYSTEM_DIR,
+  exporterPortOf,
+  mcrouterPortOf,
   type MemcachedProxy,
   type AnyRule,
 } from '../api/memcached-proxy.js';
@@ -46,7 +47,7 @@ export function checkSpec(parent: Pick<MemcachedProxy, 'metadata' | 'spec'>): vo
     throw new SpecError('spec', CEL_RULES.servicePortWithName.message);
   }
   const mcrouter = spec.mcrouter;
-  if (mcrouter?.exporter?.enabled && (mcrouter.exporter.port ?? DEFAULTS.exporterPort) === (mcrouter.port ?? DEFAULTS.mcrouterPort)) {
+  if (mcrouter?.exporter?.enabled && exporterPortOf(mcrouter.exporter) === mcrouterPortOf(mcrouter)) {
     throw new SpecError('spec.mcrouter.exporter.port', CEL_RULES.exporterPort.message);
   }
   const statsRoot = mcrouter?.statsRoot;

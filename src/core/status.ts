@@ -4,7 +4,7 @@
  * what must persist (a condition's lastTransitionTime, the last change) is
  * carried over from the parent's current status.
  */
-import { SPEC_HASH_ANNOTATION, type Deployment } from '../api/kubernetes.js';
+import type { Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
   POOL_REASONS,
@@ -21,9 +21,9 @@ import {
 } from '../api/memcached-proxy.js';
 import { rollsOnConfig } from './children.js';
 import type { Membership } from './membership.js';
-import { RENDEZVOUS_SINCE, type McrouterVersion } from './mcrouter-version.js';
+import type { UnsupportedHash } from './mcrouter-version.js';
 import type { TemplateFault } from './pod-template-check.js';
-import { mcrouterName, proxyServiceName } from './naming.js';
+import { SPEC_HASH_ANNOTATION, mcrouterName, proxyServiceName } from './naming.js';
 import type { Slots } from './slots.js';
 import type { PoolRef } from './topology.js';
 
@@ -62,7 +62,7 @@ export interface StatusInput {
   deploymentSpecHash: string;
   /** The image the mcrouter pods run, and its version when that cannot load the Rendezvous hash the spec asks for. */
   mcrouterImage: string;
-  tooOldFor: McrouterVersion | undefined;
+  tooOldFor: UnsupportedHash | undefined;
   /** The first field the API server would refuse in the Deployment (podTemplateFault): asked only while the Deployment is not the one wanted. */
   templateFault: () => TemplateFault | undefined;
   /** The StatefulSets scaled to 0 behind a Service (membership's statefulSetsScaledToZero): asked only of a pool without endpoints. */
@@ -147,8 +147,8 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
     return {
       reason: 'McrouterTooOld',
       message:
-        `mcrouter image ${input.mcrouterImage}${whose} is mcrouter ${old.major}.${old.minor}, which cannot load the Rendezvous hash the spec asks for ` +
-        `(mcrouter ${RENDEZVOUS_SINCE.major}.${RENDEZVOUS_SINCE.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
+        `mcrouter image ${input.mcrouterImage}${whose} is mcrouter ${old.version.major}.${old.version.minor}, which cannot load the ${old.hash} hash the spec asks for ` +
+        `(mcrouter ${old.since.major}.${old.since.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
     };
   }
   // Before the pools too: the Deployment stays as it is until the spec is fixed. Only while the observed one is not
@@ -243,10 +243,11 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
       observed.configMap ? undefined : `ConfigMap ${name}`,
       observed.service ? undefined : `Service ${proxyServiceName(parent)}`,
     ].filter((m) => m !== undefined);
-    // A create the API server refuses shows as a SyncError event on the proxy; one that fails because an object of
-    // that name exists without this proxy as owner Metacontroller only logs.
+    // Another child there means Metacontroller has applied an answer: one still missing may have been refused. A create
+    // the API server refuses shows as a SyncError event on the proxy; one that fails because an object of that name
+    // exists without this proxy as owner Metacontroller only logs.
     const blocked =
-      notCreated.length < 3
+      deployment || observed.configMap || observed.service
         ? `; if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`
         : '';
     return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };

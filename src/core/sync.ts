@@ -2,18 +2,19 @@
  * The sync hook: a MemcachedProxy and what Metacontroller observed in, the
  * desired children and status out. Pure: the time comes in with the context.
  */
-import { METACONTROLLER_LAST_APPLIED_ANNOTATION, replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
+import { replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import { TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
-import { DEFAULTS, readyCondition, type LastChange, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { mcrouterReplicasOf, readyCondition, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
-import { laterChange, lastChangeAnnotation, lastChangeOf, lostConfigChange, lastChangeFromAnnotation } from './last-change.js';
+import { configRecord } from './config-record.js';
 import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
-import { CONFIG_KEY, LAST_CHANGE_ANNOTATION, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
+import { CONFIG_KEY, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
 import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
-import { rendezvousUnsupportedBy } from './mcrouter-version.js';
+import { HASH_TRAITS } from './hashes.js';
+import { unsupportedHashOf } from './mcrouter-version.js';
 import { podTemplateFault } from './pod-template-check.js';
 import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
@@ -110,37 +111,25 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   }
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
-  // The status already reports this config.
-  const reported = parent.status?.configHash === hash;
-  // Such a status has recorded the change to it: the ConfigMap is not applied yet, or cannot be. Recording it
-  // again would stamp a new time on every sync, and Metacontroller syncs again on every status it writes: a
-  // loop, once a second, for as long as the ConfigMap stays behind.
-  const recorded = reported ? parent.status?.lastChange : undefined;
-  // The same text is the same servers and route: nothing changed (most syncs), nothing to compare.
-  const applied = mounted === text;
-  const changed = current
-    ? applied ? undefined : lastChangeOf(current, config, context.now)
-    : lostConfigChange(parent.status, hash, config, context.now);
-  // A mounted config that is the new one came with its change, read from the ConfigMap: a parent older than it
-  // (Metacontroller's cache behind the status it wrote) cannot take that away. Of that and the status's, the later.
-  // Most syncs find there the very change the status records: nothing to read.
-  const recordedText = lastChangeAnnotation(recorded);
-  const observedText = observedConfigMap?.metadata.annotations?.[LAST_CHANGE_ANNOTATION];
-  const carried = applied && observedText !== recordedText ? lastChangeFromAnnotation(observedText, context.now) : undefined;
-  const lastChange: LastChange | undefined = recorded
-    ? laterChange(recorded, carried)
-    : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
-
-  // When the status first reported this config: carried while it does.
-  const configSince = reported && parent.status?.configSince !== undefined ? parent.status.configSince : context.now;
-  // Since when the ConfigMap has not taken the config the status reports, when it has not: neither the ConfigMap
-  // nor Metacontroller's record of what it last applied there holds it, so the API server refused the update, or
-  // Metacontroller's cache has yet to see it (a ConfigMap edited by hand still has the config in that record, and
-  // is set back now). Metacontroller writes the status whether or not its children could be applied.
-  const configBehindSince = !applied && reported && observedConfigMap && lastAppliedConfig(observedConfigMap) !== text ? configSince : undefined;
+  const { applied, lastChange, lastChangeText, configSince, configBehindSince } = configRecord({
+    parent,
+    observedConfigMap,
+    current,
+    text,
+    hash,
+    config,
+    now: context.now,
+  });
 
   const mcrouterImage = mcrouterImageOf(parent.spec.mcrouter, context.images);
-  const desired = childrenOf(parent, context.images, text, identities, hash, specHash, lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange));
+  const desired = childrenOf(parent, {
+    images: context.images,
+    configText: text,
+    poolsText: identities,
+    configHash: hash,
+    specHash,
+    lastChange: lastChangeText,
+  });
   const response: SyncResponse = {
     status: statusOf({
       parent,
@@ -157,10 +146,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       },
       deploymentSpecHash: specHash,
       mcrouterImage,
-      tooOldFor: rendezvousUnsupportedBy(mcrouterImage, topology.root),
+      tooOldFor: unsupportedHashOf(mcrouterImage, topology.root),
       templateFault: () => podTemplateFault(parent, desired.find((child): child is DeploymentObject => child.kind === 'Deployment')!),
       scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
-      desiredReplicas: parent.spec.mcrouter?.replicas ?? DEFAULTS.replicas,
+      desiredReplicas: mcrouterReplicasOf(parent.spec.mcrouter),
       lastChange,
       now: context.now,
     }),
@@ -205,18 +194,6 @@ function observedChild<T extends AnyObject = AnyObject>(children: Readonly<Recor
   return valuesOf(children[typeKey] as ObjectMap<T>).find((o) => o.metadata.name === name);
 }
 
-/** The config.json of Metacontroller's last-applied copy of the ConfigMap, if it has one. */
-function lastAppliedConfig(configMap: ConfigMap): string | undefined {
-  const text = configMap.metadata.annotations?.[METACONTROLLER_LAST_APPLIED_ANNOTATION];
-  if (text === undefined) return undefined;
-  try {
-    const data = (JSON.parse(text) as { data?: Record<string, unknown> } | null)?.data?.[CONFIG_KEY];
-    return typeof data === 'string' ? data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */
 function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => WantedOrdinals | undefined {
   const byName = new Map<string, WantedOrdinals>();
@@ -232,7 +209,7 @@ function slotModes(root: RouteNode): Map<string, SlotMode> {
   const modes = new Map<string, SlotMode>();
   const visit = (node: RouteNode): void => {
     if (node.kind === 'group') return node.children.forEach(visit);
-    const use: SlotMode = node.type === 'replicated' ? 'set' : node.hash === 'Ch3' ? 'ch3' : 'ordered';
+    const use: SlotMode = node.type === 'replicated' ? 'set' : HASH_TRAITS[node.hash].slotMode;
     const seen = modes.get(node.pool.name);
     modes.set(node.pool.name, seen === undefined || seen === use ? use : 'ordered');
   };

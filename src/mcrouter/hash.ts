@@ -20,11 +20,11 @@ import { KeyBuffer, type Key } from './key.js';
 import { spookyHash32Bytes } from './spooky.js';
 
 /** furc_hash's seed, also Rendezvous' seed for server tags. */
-export const FURC_SEED = 4193360111;
+const FURC_SEED = 4193360111;
 /** Rendezvous' seed for keys (kExtraHashSeed). */
-export const RENDEZVOUS_KEY_SEED = 2718281828;
+const RENDEZVOUS_KEY_SEED = 2718281828;
 /** WeightedCh3's SpookyHash seed (kHashSeed). */
-export const WEIGHTED_CH3_SEED = 0xface2014;
+const WEIGHTED_CH3_SEED = 0xface2014;
 const FURC_SHIFT = 23;
 /** The largest pool Ch3 accepts. */
 export const FURC_MAX_POOL_SIZE = 1 << FURC_SHIFT;
