@@ -124,6 +124,8 @@ export function chartValuesSchema() {
       }),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
+      // The chart's name within it (RELEASE-NAME): a DNS-1035 label too, or empty.
+      nameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
       userRoles: closed({ aggregate: { type: 'boolean' } }),
       networkPolicy: closed({
         enabled: { type: 'boolean' },

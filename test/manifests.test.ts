@@ -495,6 +495,7 @@ t.test('the chart', async (t) => {
     ['image.repo=x', 'a misspelt key under image'],
     ['podDisruptionBudget.minAvailable=1', 'a key the chart does not have'],
     ['fullnameOverride=Hook_1', 'not a DNS-1035 label: the Service could not be created'],
+    ['nameOverride=Hook_1', 'not a DNS-1035 label either'],
     ['image.repository=reg.example.com/memcached-operator:0.1.0', 'a tag in the repository: the chart adds its own, and the kubelet cannot parse the two'],
     ['image.tag=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'a digest without its @: an image reference the kubelet cannot parse'],
     ['podDisruptionBudget.maxUnavailable=0', 'would block every drain of the hook\'s nodes'],
@@ -570,6 +571,14 @@ t.test('the chart', async (t) => {
   const service = one(elsewhere, 'Service');
   t.equal(service.metadata.name, 'proxies-memcached-operator', 'names follow the release');
   t.equal(hookUrl(cc.spec.hooks.sync.webhook), 'http://proxies-memcached-operator.ops:80/sync', 'the hook follows the release and namespace');
+
+  // nameOverride replaces the chart's name in every name, as in most charts; the labels keep it (the selector cannot change).
+  const renamed = parseYamlObjects(run('helm', ['template', 'proxies', CHART, '--namespace', 'ops', '--set', 'nameOverride=cache-hook']));
+  const renamedCc = one(renamed, 'CompositeController') as unknown as { spec: { hooks: { sync: { webhook: HookWebhook } } } };
+  t.equal(one(renamed, 'Service').metadata.name, 'proxies-cache-hook', 'nameOverride: RELEASE-NAME');
+  t.equal(hookUrl(renamedCc.spec.hooks.sync.webhook), 'http://proxies-cache-hook.ops:80/sync', '... and the hook\'s URL with it');
+  t.same(one(renamed, 'Deployment').metadata.labels, one(elsewhere, 'Deployment').metadata.labels, '... the labels as they were');
+  t.equal(one(parseYamlObjects(run('helm', ['template', 'cache-hook-prod', CHART, '--set', 'nameOverride=cache-hook'])), 'Service').metadata.name, 'cache-hook-prod', 'a release named after it keeps its name');
 });
 
 function parseYamlObjects(text: string): K8sObject[] {
@@ -621,6 +630,9 @@ t.test('the Dockerfile runs node as PID 1, as the manifests\' user', async (t) =
   t.match(dockerfile, /^USER 65532(:65532)?$/m, 'non-root, numeric');
   t.match(dockerfile, /^EXPOSE 8080$/m);
   t.notMatch(dockerfile, /npm (start|run start)/, 'no npm wrapper');
+  const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  t.match(final, /^RUN rm -rf [^\n]*\/usr\/local\/lib\/node_modules\/npm /m, 'npm and the packages it bundles are not shipped');
+  t.match(dockerfile, /^RUN npm ci [^\n]*--ignore-scripts/m, 'no install script runs in the build');
   const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
   t.match(dockerignore, /^\*\*$/m, 'the build context is an allow-list');
 });

@@ -1,12 +1,16 @@
-{{/* The name of every object: the release name, or RELEASE-memcached-operator. */}}
+{{/*
+The name of every object: the release name, or RELEASE-memcached-operator (nameOverride replaces the
+chart's name there, as in most charts; the labels keep it, since the pod selector cannot change).
+*/}}
 {{- define "memcached-operator.fullname" -}}
 {{- $name := "" -}}
+{{- $chart := default .Chart.Name .Values.nameOverride -}}
 {{- if .Values.fullnameOverride -}}
 {{- $name = .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else if contains .Chart.Name .Release.Name -}}
+{{- else if contains $chart .Release.Name -}}
 {{- $name = .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- $name = printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- $name = printf "%s-%s" .Release.Name $chart | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- /* The hook's Service takes it: a DNS-1035 label, so a release named 1op needs fullnameOverride. */ -}}
 {{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
