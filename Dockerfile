@@ -23,7 +23,8 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     PORT=8080
 # The hook runs node alone: npm, npx, corepack and yarn (and the packages npm bundles, which image scanners
-# report) are left out of what it ships.
+# report) are removed from its filesystem. The base image's layer still holds them, so the image is no smaller;
+# scanners read the filesystem the layers make, as a container sees it.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /opt/yarn-* \
       /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
 WORKDIR /app

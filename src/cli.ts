@@ -46,7 +46,8 @@ diff   prints, per pool and overall, the fraction of a fixed sample of keys
 
 FILE, OLD and NEW are JSON (\`kubectl get -o json\`; - reads standard input): an
 mcrouter config.json, a ConfigMap holding it in data["config.json"], or a hook
-response whose children include that ConfigMap.
+response or sync request whose children include that ConfigMap. A KEY is
+UTF-8 text.
 Exit status: 0 done, 1 a file cannot be read or routed or a key is refused,
 2 bad usage.
 `;
@@ -132,6 +133,10 @@ function routeCommand(args: string[], io: CliIo): number {
   });
   if (values.config === undefined) throw new UsageError('route needs --config FILE');
   if (keys.length === 0) throw new UsageError('route needs at least one KEY');
+  // The shell hands over bytes and Node decodes them as UTF-8: a byte that is not UTF-8 arrives as U+FFFD, and the
+  // key hashed would not be the one mcrouter hashes (its bytes as sent).
+  const garbled = keys.find((key) => key.includes('\uFFFD'));
+  if (garbled !== undefined) throw new UsageError(`key ${JSON.stringify(garbled)} holds U+FFFD: keys are taken as UTF-8 text, and one that is not UTF-8 cannot be routed here`);
   const { op } = values;
   if (!isOperation(op)) throw new UsageError(`unknown operation "${op}"`);
   const tree = loadTree(values.config, io);

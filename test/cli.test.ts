@@ -34,7 +34,21 @@ const files: Record<string, string> = {
   'broken.json': '{"pools": ',
   'unsupported.json': JSON.stringify({ route: 'ShadowRoute|x' }),
   'two-configmaps.json': JSON.stringify({ children: [configMap({ route: 'NullRoute' }), configMap({ route: 'NullRoute' })] }),
+  // 101 levels: a FailoverRoute in each of 50, a children list in each, a pool name at the bottom.
+  'deep.json': JSON.stringify({ pools: { A: { servers: A } }, route: nested(50) }),
+  'deep-enough.json': JSON.stringify({ pools: { A: { servers: A } }, route: nested(49) }),
+  'policy.json': JSON.stringify({
+    pools: { A: { servers: A }, B: { servers: B } },
+    route: { type: 'FailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'], failover_policy: { type: 'LeastFailuresPolicy', max_tries: 2 } },
+  }),
+  'named-handles.json': JSON.stringify({ named_handles: [{ type: 'PoolRoute', pool: 'A', name: 'a' }], route: 'a', pools: { A: { servers: A } } }),
+  'macros.json': JSON.stringify({ macros: { PR: { type: 'macroDef', result: 'PoolRoute|%pool%' } }, route: '@PR(A)', pools: { A: { servers: A } } }),
 };
+
+/** A FailoverRoute `levels` deep over pool A: each adds two levels of JSON (the route object and its children list). */
+function nested(levels: number): unknown {
+  return levels === 0 ? 'PoolRoute|A' : { type: 'FailoverRoute', children: [nested(levels - 1)] };
+}
 
 function run(...argv: string[]) {
   let stdout = '';
@@ -219,6 +233,37 @@ t.test('diff: per pool and overall, over a 100,000-key sample by default', async
   t.equal(JSON.parse(run('diff', '--json', '--keys', '5000', 'config.json', 'config.json').stdout).moved, 0);
 });
 
+t.test('route: flush_all and flushre are answered before the route, so they reach no server through it', async (t) => {
+  const flushall = run('route', '--config', 'config.json', '--op', 'flushall', 'k');
+  t.equal(flushall.code, 1);
+  t.match(flushall.stdout, /refused {6}mcrouter answers an error: flush_all is "Command disabled" unless mcrouter runs with --enable-flush-cmd/);
+  t.match(run('route', '--config', 'config.json', '--op', 'flushre', 'k').stdout, /refused {6}mcrouter answers an error: flushre is "Command not supported"/);
+  t.equal(run('route', '--config', 'config.json', '--op', 'delete', 'k').code, 0, 'every other operation is routed');
+});
+
+t.test('route: a key that reached the tool with bytes that were not UTF-8 is refused, not hashed as U+FFFD', async (t) => {
+  const { code, stderr } = run('route', '--config', 'config.json', 'ok', 'caf\uFFFD');
+  t.equal(code, 2);
+  t.match(stderr, /key "caf\uFFFD" holds U\+FFFD: keys are taken as UTF-8 text/);
+});
+
+t.test('configs mcrouter cannot load, or that the tool cannot model, are refused rather than answered wrong', async (t) => {
+  const refused: Array<[string, RegExp]> = [
+    ['deep.json', /nested more than 100 levels deep, which mcrouter's JSON parser \(folly's\) refuses/],
+    ['policy.json', /"failover_policy" is not supported/],
+    ['named-handles.json', /"named_handles" is not supported \(name a handle in the route itself/],
+    ['macros.json', /"macros" are not expanded/],
+  ];
+  for (const [file, message] of refused) {
+    const { code, stderr } = run('route', '--config', file, 'k');
+    t.equal(code, 1, file);
+    t.match(stderr, message, file);
+  }
+  const deepEnough = run('route', '--config', 'deep-enough.json', 'user:1');
+  t.equal(deepEnough.code, 0, '99 levels load');
+  t.match(deepEnough.stdout, `first        ${a('user:1')}`);
+});
+
 t.test('usage errors exit 2 with the usage; other failures exit 1; never a stack trace', async (t) => {
   const usage: string[][] = [
     [],
@@ -274,6 +319,15 @@ t.test('config files: a config, a ConfigMap, a hook response or a List holding o
   t.throws(() => findMcrouterConfig({ kind: 'ConfigMap', data: {} }), /ConfigMap has no data\["config.json"\]/);
   t.throws(() => findMcrouterConfig({ kind: 'ConfigMap', data: { 'config.json': '{' } }), /data\["config.json"\] is not JSON/);
   t.throws(() => findMcrouterConfig({ children: [] }), /found 0/);
+  // A sync request's observed children: by type, then by name (v1) or namespace/name (v2).
+  const request = (key: string) => ({
+    controller: {},
+    parent: { metadata: { name: 'example' } },
+    children: { 'ConfigMap.v1': { [key]: configMap(config) }, 'Service.v1': { [key]: { kind: 'Service' } } },
+  });
+  t.same(findMcrouterConfig(request('example-mcrouter')), config, 'a v1 sync request');
+  t.same(findMcrouterConfig(request('team/example-mcrouter')), config, 'a v2 sync request');
+  t.throws(() => findMcrouterConfig({ parent: {}, children: { 'ConfigMap.v1': {} } }), /found 0/, 'a first sync: no ConfigMap yet');
 });
 
 t.test('run as a program: real streams and exit status', async (t) => {

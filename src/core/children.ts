@@ -350,9 +350,11 @@ function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget |
 /** What the children are built from beside the proxy: the config this sync writes and what is derived from it. */
 export interface ChildInputs {
   images: Images;
-  /** config.json and pools.json. */
+  /** config.json. */
   configText: string;
+  /** pools.json: each pool's Service and port (current-lists.ts). */
   poolsText: string;
+  /** The hash of config.json (status.configHash). */
   configHash: string;
   /** deploymentSpecHash's, written on the Deployment. */
   specHash: string;

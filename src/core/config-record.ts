@@ -11,8 +11,9 @@ import { CONFIG_KEY, LAST_CHANGE_ANNOTATION } from './naming.js';
 
 export interface ConfigRecordInput {
   parent: MemcachedProxy;
-  /** The ConfigMap Metacontroller observed, and its config.json read (undefined: none, or not one the hook reads). */
+  /** The ConfigMap Metacontroller observed, if any. */
   observedConfigMap: ConfigMap | undefined;
+  /** Its config.json, read (undefined: none, or not one the hook reads). */
   current: CurrentConfig | undefined;
   /** The config this sync writes: rendered, its hash, and as built. */
   text: string;

@@ -60,6 +60,11 @@ export function locateJsonHazard(
   return hazard === undefined ? undefined : { hazard, path };
 }
 
+/** Whether `value` nests arrays and objects more than `limit` levels deep; keys are not looked at. */
+export function nestsBeyond(value: unknown, limit: number): boolean {
+  return typeof value === 'object' && value !== null && walk(value, 1, false, limit, EVERYWHERE, undefined) === 'depth';
+}
+
 /**
  * The walk, depth first, keys in order. It recurses, but never deeper than `limit` + 1 frames (the hook's
  * limit is at most JSON_DEPTH_LIMIT's 1,000), and holds nothing but its frames and `path` (when given, the

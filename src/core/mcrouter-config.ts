@@ -6,6 +6,7 @@
 import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/memcached-proxy.js';
 import { HASH_TRAITS } from './hashes.js';
 import { parseConfigText } from '../mcrouter/config-text.js';
+import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
 import type { ServerList } from './slots.js';
@@ -235,9 +236,6 @@ export interface CurrentConfig {
   /** The whole parsed config, for routing keys through the old tree. */
   raw: unknown;
 }
-
-/** folly::parseJson's default recursion limit, with which mcrouter reads its config. */
-const MCROUTER_JSON_DEPTH = 100;
 
 /**
  * The config currently mounted, or undefined when there is none or it cannot

@@ -60,7 +60,7 @@ export interface StatusInput {
   observed: { configMap: boolean; configApplied: boolean; configBehindSince?: string | undefined; service: boolean; deployment: Deployment | undefined };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
-  /** The image the mcrouter pods run, and its version when that cannot load the Rendezvous hash the spec asks for. */
+  /** The image the mcrouter pods run, and a hash the spec shards by that the image's version cannot load. */
   mcrouterImage: string;
   tooOldFor: UnsupportedHash | undefined;
   /** The first field the API server would refuse in the Deployment (podTemplateFault): asked only while the Deployment is not the one wanted. */

@@ -1,8 +1,8 @@
 /**
  * Finding an mcrouter config in the documents people have at hand: the
- * config.json itself, the ConfigMap that mounts it, or a hook response (as in
+ * config.json itself, the ConfigMap that mounts it, a hook response (as in
  * the repository's hooks/*.response.json) listing that ConfigMap among its
- * children.
+ * children, or a sync request holding it among the observed children.
  */
 import { parseConfigText } from './config-text.js';
 import { McrouterConfigError, isObject, type Json } from './route.js';
@@ -24,13 +24,20 @@ function fromConfigMap(configMap: Json): unknown {
 
 /**
  * The parsed mcrouter config in `document`: a config (`{pools, route}`), a
- * ConfigMap with `data["config.json"]`, or a hook response `{children}` /
- * Kubernetes List `{items}` holding exactly one such ConfigMap.
+ * ConfigMap with `data["config.json"]`, or a hook response `{children}`,
+ * Kubernetes List `{items}` or sync request (its observed `children`, by type
+ * and then by name) holding exactly one such ConfigMap.
  */
 export function findMcrouterConfig(document: unknown): unknown {
   if (!isObject(document)) throw new McrouterConfigError('not a JSON object');
   if (document.kind === 'ConfigMap') return fromConfigMap(document);
-  const objects = Array.isArray(document.children) ? document.children : Array.isArray(document.items) ? document.items : undefined;
+  const objects = Array.isArray(document.children)
+    ? document.children
+    : Array.isArray(document.items)
+      ? document.items
+      : isObject(document.children)
+        ? Object.values(document.children).flatMap((byName) => (isObject(byName) ? Object.values(byName) : []))
+        : undefined;
   if (objects) {
     const configMaps = objects.filter(
       (o): o is Json => isObject(o) && o.kind === 'ConfigMap' && isObject(o.data) && CONFIG_KEY in o.data,

@@ -16,6 +16,7 @@ import {
   weightedCh3,
   weightedCh3Bytes,
 } from './hash.js';
+import { nestsBeyond } from '../core/json-hazard.js';
 import { KeyBuffer, keyError, routingKey } from './key.js';
 
 /** The operations mcrouter treats as gets (its "get" routing group, plus gat/gats from 0.40). */
@@ -47,6 +48,19 @@ const GET_SET: ReadonlySet<string> = new Set(GET_OPERATIONS);
 export function isOperation(name: string): name is Operation {
   return OPERATION_SET.has(name);
 }
+
+/**
+ * Operations mcrouter answers before its route tree (precheckRequest in ProxyRequestContextTyped-inl.h), and
+ * why: they are named in configs (an OperationSelectorRoute's policies) but never routed by them.
+ */
+const UNROUTED: Partial<Record<Operation, string>> = {
+  flushall:
+    'flush_all is "Command disabled" unless mcrouter runs with --enable-flush-cmd (the hook does not pass it); with it, flush_all goes to every server of the config (ProxyRoute), not through the route',
+  flushre: 'flushre is "Command not supported"',
+};
+
+/** folly::parseJson's default recursion limit, with which mcrouter reads its config: it refuses one nested deeper. */
+export const MCROUTER_JSON_DEPTH = 100;
 
 /**
  * Where one request goes: `primary` are the servers it is sent to at once (every
@@ -97,7 +111,7 @@ export class RouteTree {
 
   /** Where a request goes, LatestRoutes taking their children in config order. */
   route(key: string, op: Operation = 'get'): Destinations {
-    const refused = keyError(key);
+    const refused = UNROUTED[op] ?? keyError(key);
     if (refused !== undefined) return { primary: [], fallbacks: [], refused };
     const req = this.request.set(key, op);
     const reach = this.root.reach(req);
@@ -116,6 +130,7 @@ export class RouteTree {
    * without `host`, and as virtual mcrouter host number `host` sees it with one (see Latest). `key` is a valid one.
    */
   firstDestination(key: string, op: Operation = 'get', host?: number): string | undefined {
+    if (UNROUTED[op] !== undefined) return undefined;
     const first = this.root.first(this.request.set(key, op, host));
     return typeof first === 'string' ? first : undefined;
   }
@@ -144,6 +159,10 @@ type PoolUse = { by: 'PoolRoute'; hash: unknown } | { by: 'HashRoute'; fields: J
 
 /** Compiles a parsed mcrouter config (`{pools, route}`). */
 export function compileConfig(config: unknown): RouteTree {
+  // Also: compiling one recurses as deep as it nests.
+  if (nestsBeyond(config, MCROUTER_JSON_DEPTH)) {
+    throw new McrouterConfigError(`config: nested more than ${MCROUTER_JSON_DEPTH} levels deep, which mcrouter's JSON parser (folly's) refuses`);
+  }
   const { pools, json } = readConfig(config);
   if (json.route === undefined) {
     throw new McrouterConfigError('config: no "route"');
@@ -409,9 +428,10 @@ export function isObject(value: unknown): value is Json {
 function readConfig(config: unknown): { pools: Map<string, Pool>; json: Json } {
   if (!isObject(config)) throw new McrouterConfigError('config: not a JSON object');
   // mcrouter's prefix routing: several route trees chosen by key prefix.
-  for (const field of ['routes', 'named_handles']) {
-    if (field in config) throw new McrouterConfigError(`config: "${field}" is not supported (use a single "route")`);
-  }
+  if ('routes' in config) throw new McrouterConfigError('config: "routes" is not supported (use a single "route")');
+  if ('named_handles' in config) throw new McrouterConfigError('config: "named_handles" is not supported (name a handle in the route itself: {"type": …, "name": …})');
+  // JSONM: mcrouter expands them as it loads the config; what they stand for is not known here.
+  if ('macros' in config) throw new McrouterConfigError('config: "macros" are not expanded: give the config as mcrouter expands it');
   const pools = new Map<string, Pool>();
   if (config.pools !== undefined) {
     if (!isObject(config.pools)) throw new McrouterConfigError('config: "pools" is not an object');
@@ -561,13 +581,12 @@ class Compiler {
         return [this.poolRoute(json, path)];
       case 'HashRoute':
         return [this.hashRoute(isObject(json) ? json : {}, this.hashedChildren(json, path), path)];
-      case 'FailoverRoute': {
-        const children = this.children(json, path);
-        return [nullOrSingle(children) ?? new Failover(children, false)];
-      }
+      case 'FailoverRoute':
       case 'MissFailoverRoute': {
+        // A policy picks which children, how many and in what order (routes/FailoverPolicy.h): the order here would be wrong.
+        if (type === 'FailoverRoute' && isObject(json) && json.failover_policy !== undefined) throw new McrouterConfigError(`${path}: "failover_policy" is not supported`);
         const children = this.children(json, path);
-        return [nullOrSingle(children) ?? new Failover(children, true)];
+        return [nullOrSingle(children) ?? new Failover(children, type === 'MissFailoverRoute')];
       }
       case 'LatestRoute':
         return [latestRoute(isObject(json) ? json : {}, this.children(json, path), path)];
