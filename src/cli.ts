@@ -42,6 +42,7 @@ diff   prints, per pool and overall, the fraction of a fixed sample of keys
        write them to (a miss there; a MissFailoverRoute then asks the next
        server, which may hold the key), averaged over
        mcrouter pods where a LatestRoute reads replicas in a per-pod order.
+       A pool in one file only (renamed, added, removed) gets no share.
        --keys  the sample size (default ${DIFF_SAMPLE})
 
 FILE, OLD and NEW are JSON (\`kubectl get -o json\`; - reads standard input): an
@@ -195,7 +196,10 @@ function diffCommand(args: string[], io: CliIo): number {
   const lines = diff.pools.map((p) =>
     p.moved === null
       ? `pool ${p.pool.padEnd(width)}  replicas: each server holds every key; reads counted overall  (${size(p.before)} -> ${size(p.after)})`
-      : `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
+      : p.before === undefined || p.after === undefined
+        ? // A pool on one side only (renamed, or added or removed): its servers may still hold the keys under another name.
+          `pool ${p.pool.padEnd(width)}  only in ${p.before === undefined ? 'NEW' : 'OLD'}: the keys that stay on its servers are counted overall  (${size(p.before)} -> ${size(p.after)})`
+        : `pool ${p.pool.padEnd(width)}  ${percent(p.moved).padStart(7)} of keys move  (${size(p.before)} -> ${size(p.after)})`,
   );
   lines.push(`overall ${percent(diff.moved)} of ${count} sample keys move: their first get goes to a server the old config did not write them to`);
   io.stdout(`${lines.join('\n')}\n`);

@@ -233,6 +233,17 @@ t.test('diff: per pool and overall, over a 100,000-key sample by default', async
   t.equal(JSON.parse(run('diff', '--json', '--keys', '5000', 'config.json', 'config.json').stdout).moved, 0);
 });
 
+t.test('diff: a pool renamed is on one side only, and its keys stay where its servers stay', async (t) => {
+  files['pool-a.json'] = JSON.stringify({ pools: { A: { servers: A } }, route: 'PoolRoute|A' });
+  files['pool-b.json'] = JSON.stringify({ pools: { B: { servers: A } }, route: 'PoolRoute|B' });
+  const { code, stdout } = run('diff', 'pool-a.json', 'pool-b.json');
+  t.equal(code, 0);
+  t.match(stdout, /^pool A {2}only in OLD: the keys that stay on its servers are counted overall {2}\(10 servers -> absent\)$/m);
+  t.match(stdout, /^pool B {2}only in NEW: the keys that stay on its servers are counted overall {2}\(absent -> 10 servers\)$/m);
+  t.match(stdout, /^overall 0\.00% of 100000 sample keys move/m);
+  t.same(JSON.parse(run('diff', '--json', 'pool-a.json', 'pool-b.json').stdout).pools.map((p: { moved: number }) => p.moved), [1, 1], '--json keeps the share');
+});
+
 t.test('route: flush_all and flushre are answered before the route, so they reach no server through it', async (t) => {
   const flushall = run('route', '--config', 'config.json', '--op', 'flushall', 'k');
   t.equal(flushall.code, 1);
