@@ -33,7 +33,8 @@ const USAGE = `usage:
 route  prints, per key, the first server a request reaches, every server it is
        sent to at once (primary) and the servers tried after those (fallbacks),
        or why mcrouter refuses the key (empty, over ${MAX_KEY_BYTES} bytes, a space or a
-       control character, a routing prefix other than ${DEFAULT_ROUTE_PREFIX}).
+       control character, a routing prefix other than ${DEFAULT_ROUTE_PREFIX}); flushall and
+       flushre are always refused (mcrouter answers them before the route).
        A LatestRoute (replicated reads) orders replicas per mcrouter pod: the
        servers are then listed in config order, and a line says so.
        --op    the operation (default get): ${OPERATIONS.join(', ')}
@@ -137,7 +138,9 @@ function routeCommand(args: string[], io: CliIo): number {
   // The shell hands over bytes and Node decodes them as UTF-8: a byte that is not UTF-8 arrives as U+FFFD, and the
   // key hashed would not be the one mcrouter hashes (its bytes as sent).
   const garbled = keys.find((key) => key.includes('\uFFFD'));
-  if (garbled !== undefined) throw new UsageError(`key ${JSON.stringify(garbled)} holds U+FFFD: keys are taken as UTF-8 text, and one that is not UTF-8 cannot be routed here`);
+  if (garbled !== undefined) {
+    throw new UsageError(`key ${JSON.stringify(garbled)} holds U+FFFD: keys are taken as UTF-8 text, and the tool cannot tell a byte that was not UTF-8, or U+FFFD itself, from the other`);
+  }
   const { op } = values;
   if (!isOperation(op)) throw new UsageError(`unknown operation "${op}"`);
   const tree = loadTree(values.config, io);

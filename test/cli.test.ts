@@ -4,6 +4,7 @@ import t from 'tap';
 import { runCli } from '../src/cli.js';
 import { findMcrouterConfig } from '../src/mcrouter/config-source.js';
 import { furcHash } from '../src/mcrouter/hash.js';
+import { compileConfig } from '../src/mcrouter/route.js';
 
 const servers = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}:11211`);
 const A = servers('10.0.1.', 10);
@@ -34,9 +35,10 @@ const files: Record<string, string> = {
   'broken.json': '{"pools": ',
   'unsupported.json': JSON.stringify({ route: 'ShadowRoute|x' }),
   'two-configmaps.json': JSON.stringify({ children: [configMap({ route: 'NullRoute' }), configMap({ route: 'NullRoute' })] }),
-  // 101 levels: a FailoverRoute in each of 50, a children list in each, a pool name at the bottom.
-  'deep.json': JSON.stringify({ pools: { A: { servers: A } }, route: nested(50) }),
-  'deep-enough.json': JSON.stringify({ pools: { A: { servers: A } }, route: nested(49) }),
+  // The config object, then a FailoverRoute and its children list at each of 50 levels: 101 levels, one too many.
+  'deep.json': JSON.stringify({ pools: { A: { servers: A } }, route: nested(50, 'PoolRoute|A') }),
+  // Exactly 100: 49 of them, and a PoolRoute object at the bottom.
+  'deep-enough.json': JSON.stringify({ pools: { A: { servers: A } }, route: nested(49, { type: 'PoolRoute', pool: 'A' }) }),
   'policy.json': JSON.stringify({
     pools: { A: { servers: A }, B: { servers: B } },
     route: { type: 'FailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'], failover_policy: { type: 'LeastFailuresPolicy', max_tries: 2 } },
@@ -45,9 +47,9 @@ const files: Record<string, string> = {
   'macros.json': JSON.stringify({ macros: { PR: { type: 'macroDef', result: 'PoolRoute|%pool%' } }, route: '@PR(A)', pools: { A: { servers: A } } }),
 };
 
-/** A FailoverRoute `levels` deep over pool A: each adds two levels of JSON (the route object and its children list). */
-function nested(levels: number): unknown {
-  return levels === 0 ? 'PoolRoute|A' : { type: 'FailoverRoute', children: [nested(levels - 1)] };
+/** FailoverRoutes `levels` deep over `leaf`: each adds two levels of JSON (the route object and its children list). */
+function nested(levels: number, leaf: unknown): unknown {
+  return levels === 0 ? leaf : { type: 'FailoverRoute', children: [nested(levels - 1, leaf)] };
 }
 
 function run(...argv: string[]) {
@@ -250,12 +252,17 @@ t.test('route: flush_all and flushre are answered before the route, so they reac
   t.match(flushall.stdout, /refused {6}mcrouter answers an error: flush_all is "Command disabled" unless mcrouter runs with --enable-flush-cmd/);
   t.match(run('route', '--config', 'config.json', '--op', 'flushre', 'k').stdout, /refused {6}mcrouter answers an error: flushre is "Command not supported"/);
   t.equal(run('route', '--config', 'config.json', '--op', 'delete', 'k').code, 0, 'every other operation is routed');
+  const tree = compileConfig(replicated(A));
+  t.equal(tree.firstDestination('k', 'flushall'), undefined, 'firstDestination agrees');
+  t.equal(tree.firstDestination('k', 'flushre'), undefined);
+  t.equal(tree.firstDestination('k', 'delete'), a('k'));
 });
 
 t.test('route: a key that reached the tool with bytes that were not UTF-8 is refused, not hashed as U+FFFD', async (t) => {
   const { code, stderr } = run('route', '--config', 'config.json', 'ok', 'caf\uFFFD');
   t.equal(code, 2);
   t.match(stderr, /key "caf\uFFFD" holds U\+FFFD: keys are taken as UTF-8 text/);
+  t.match(stderr, /a byte that was not UTF-8, or U\+FFFD itself/);
 });
 
 t.test('configs mcrouter cannot load, or that the tool cannot model, are refused rather than answered wrong', async (t) => {
@@ -271,7 +278,7 @@ t.test('configs mcrouter cannot load, or that the tool cannot model, are refused
     t.match(stderr, message, file);
   }
   const deepEnough = run('route', '--config', 'deep-enough.json', 'user:1');
-  t.equal(deepEnough.code, 0, '99 levels load');
+  t.equal(deepEnough.code, 0, '100 levels load');
   t.match(deepEnough.stdout, `first        ${a('user:1')}`);
 });
 

@@ -59,7 +59,11 @@ const UNROUTED: Partial<Record<Operation, string>> = {
   flushre: 'flushre is "Command not supported"',
 };
 
-/** folly::parseJson's default recursion limit, with which mcrouter reads its config: it refuses one nested deeper. */
+/**
+ * folly::parseJson's default recursion limit, with which mcrouter reads its config: it refuses one nested deeper.
+ * Counted here in arrays and objects; folly counts values, so it still loads 101 levels whose innermost is empty
+ * (`{}`, `[]`), which is refused here.
+ */
 export const MCROUTER_JSON_DEPTH = 100;
 
 /**
