@@ -5,7 +5,7 @@
  * children, or a sync request holding it among the observed children.
  */
 import { parseConfigText } from './config-text.js';
-import { McrouterConfigError, isObject, type Json } from './route.js';
+import { McrouterConfigError, isObject, type Json } from './route-compiler.js';
 
 /** The key of the operator's ConfigMap that holds config.json (kept free of the API's modules: the CLI loads this). */
 export const CONFIG_KEY = 'config.json';
