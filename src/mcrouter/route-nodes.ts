@@ -256,7 +256,6 @@ export class WeightedCh3 implements PoolHash {
   }
 }
 
-
 export class Latest implements RouteNode {
   readonly cost: number;
   private readonly listed: RouteNode;
