@@ -31,13 +31,7 @@ function fromConfigMap(configMap: Json): unknown {
 export function findMcrouterConfig(document: unknown): unknown {
   if (!isObject(document)) throw new McrouterConfigError('not a JSON object');
   if (document.kind === 'ConfigMap') return fromConfigMap(document);
-  const objects = Array.isArray(document.children)
-    ? document.children
-    : Array.isArray(document.items)
-      ? document.items
-      : isObject(document.children)
-        ? Object.values(document.children).flatMap((byName) => (isObject(byName) ? Object.values(byName) : []))
-        : undefined;
+  const objects = objectsIn(document);
   if (objects) {
     const configMaps = objects.filter(
       (o): o is Json => isObject(o) && o.kind === 'ConfigMap' && isObject(o.data) && CONFIG_KEY in o.data,
@@ -49,4 +43,13 @@ export function findMcrouterConfig(document: unknown): unknown {
   }
   if ('route' in document || 'routes' in document || 'pools' in document) return document;
   throw new McrouterConfigError('neither an mcrouter config, a ConfigMap, nor a hook response');
+}
+
+/** The Kubernetes objects a document lists, if it lists any: a hook response's, a List's, a sync request's observed children. */
+function objectsIn(document: Json): unknown[] | undefined {
+  if (Array.isArray(document.children)) return document.children;
+  if (Array.isArray(document.items)) return document.items;
+  // A sync request's children: by type, then by name (v1) or namespace/name (v2).
+  if (isObject(document.children)) return Object.values(document.children).flatMap((byName) => (isObject(byName) ? Object.values(byName) : []));
+  return undefined;
 }
