@@ -25,7 +25,7 @@ export const DEFAULT_SETTINGS = {
   mcrouterImage: 'jphalip/mcrouter:0.36.0',
   /**
    * github.com/Dev25/mcrouter_exporter, the one maintained mcrouter exporter: release 0.5.0 (2025-02),
-   * multi-arch, distroless, published to ghcr.io since 0.4.0 (the README's exporter section has the evidence).
+   * multi-arch, distroless, published to ghcr.io since 0.4.0 (docs/operating.md, the exporter sidecar, has the evidence).
    */
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   bodyLimit: BODY_LIMIT,

@@ -1,5 +1,5 @@
 /**
- * The Argo CD health check the README gives for MemcachedProxy (a Lua script in argocd-cm), run with
+ * The Argo CD health check docs/operating.md gives for MemcachedProxy (a Lua script in argocd-cm), run with
  * fengari on statuses the hook answers: Argo CD judges a custom resource only by such a script.
  */
 import t from 'tap';
@@ -13,11 +13,11 @@ import { post, testServer } from './helpers/hook.js';
 const ROOT = join(import.meta.dirname, '..');
 const KEY = 'resource.customizations.health.ianlewis.org_MemcachedProxy';
 
-/** The script, from the README's argocd-cm snippet: the README is where users copy it from. */
-function readmeScript(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(KEY));
-  if (block === undefined) throw new Error(`no yaml block with ${KEY} in README.md`);
+/** The script, from the argocd-cm snippet of docs/operating.md: that is where users copy it from. */
+function documentedScript(): string {
+  const page = readFileSync(join(ROOT, 'docs', 'operating.md'), 'utf8');
+  const block = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(KEY));
+  if (block === undefined) throw new Error(`no yaml block with ${KEY} in docs/operating.md`);
   return (parseYaml(block) as { data: Record<string, string> }).data[KEY]!;
 }
 
@@ -32,7 +32,7 @@ function luaValue(value: unknown): string {
   return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `[${luaValue(k)}] = ${luaValue(v)}`).join(', ')}}`;
 }
 
-const script = readmeScript();
+const script = documentedScript();
 function health(obj: unknown): { status: string; message: string } {
   const L = lauxlib.luaL_newstate();
   lualib.luaL_openlibs(L);

@@ -66,7 +66,7 @@ const leafKey = (service: string, port: number | string) => `${service}/${typeof
 function remember(answer: SyncAnswer): void {
   const text = configTextOf(answer.children);
   if (text === undefined) return;
-  // README: pools.json names the pools config.json lists; a pool without servers is in neither.
+  // docs/topologies.md: pools.json names the pools config.json lists; a pool without servers is in neither.
   const listed = (JSON.parse(text) as Config).pools;
   const pools = (answer.status.pools ?? []).filter((p) => listed[p.name] !== undefined);
   written.set(text, new Map(pools.map((p) => [leafKey(p.service, p.port), p.name])));

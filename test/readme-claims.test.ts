@@ -1,7 +1,7 @@
 /**
- * README claims that no other test pins down, checked through the sync hook
+ * README and docs/ claims that no other test pins down, checked through the sync hook
  * as Metacontroller calls it. Each test quotes the claim it checks; every
- * expectation is written out by hand from README, never computed by the code
+ * expectation is written out by hand from the docs, never computed by the code
  * under test.
  */
 import t, { type Test } from 'tap';
@@ -33,7 +33,7 @@ const poolOf = (body: Json, name: string): PoolConfig => {
 const conditionTypes = (status: any): string[] => (status.conditions as Json[]).map((c) => String(c['type']));
 
 t.test('the StatefulSet that keeps the tail is the one named like the pods’ hostname prefix, not like the Service', async (t) => {
-  // README, "How membership and slot order work": "The StatefulSet itself (the one named like the pods'
+  // docs/membership.md, "How membership and slot order work": "The StatefulSet itself (the one named like the pods'
   // hostname prefix, which Metacontroller sends) also keeps the current list's tail while its `spec.replicas`
   // still wants those pods: the highest pod, which a rolling restart takes down first, keeps its slot while it
   // is away".
@@ -61,7 +61,7 @@ t.test('the StatefulSet that keeps the tail is the one named like the pods’ ho
 });
 
 t.test('a non-headless Service gives StatefulSet pods no DNS names: they are listed by IP', async (t) => {
-  // README, "Addresses": "A non-headless Service gives its pods no DNS names, so there the IP is used even for
+  // docs/membership.md, "Addresses": "A non-headless Service gives its pods no DNS names, so there the IP is used even for
   // StatefulSet pods."
   const svc = service({ name: 'memcached', headless: false });
   const pods = statefulSetPods('memcached', [0, 1, 2]);
@@ -72,7 +72,7 @@ t.test('a non-headless Service gives StatefulSet pods no DNS names: they are lis
 });
 
 t.test('moving a running pool from a ClusterIP Service to a headless one rewrites it by DNS name; keyspaceMoved reads 1', async (t) => {
-  // README, "Scaling and restarts": "Moving a running proxy's pool from a ClusterIP Service to a headless one
+  // docs/membership.md, "Scaling and restarts": "Moving a running proxy's pool from a ClusterIP Service to a headless one
   // changes every server's address (IP to DNS name): the list is written afresh in ordinal order, which moves
   // most keys once (and `keyspaceMoved` counts every server whose address string changed, so it reads 1 even
   // where a pod kept its index)."
@@ -148,7 +148,7 @@ t.test('kstatus conditions: Reconciling for PortNotFound and NoServers; neither 
 });
 
 t.test('a first list lists every member, terminating ones too', async (t) => {
-  // README, "Slot order": "a terminating pod that has no slot never gets one (a first list, which has no slots
+  // docs/membership.md, "Slot order": "a terminating pod that has no slot never gets one (a first list, which has no slots
   // yet, lists every member, terminating ones too)".
   const svc = service({ name: 'memcached-deploy' });
   const pods = deploymentPods('memcached-deploy', 3);
@@ -165,7 +165,7 @@ t.test('a first list lists every member, terminating ones too', async (t) => {
 });
 
 t.test('holes: a departed middle server stays with weight 0; compacted only beyond half the slots; trailing holes dropped up to an older one', async (t) => {
-  // README, "Slot order": "A server that leaves a middle slot leaves a **hole**: its address stays with weight 0
+  // docs/membership.md, "Slot order": "A server that leaves a middle slot leaves a **hole**: its address stays with weight 0
   // in the pool's `weights` ... Trailing holes this sync opened are dropped; an older hole stays, at the tail too,
   // until a newcomer fills it ... Holes are compacted only when they would exceed half the slots."
   const svc = service({ name: 'memcached-deploy' });
@@ -211,7 +211,7 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
 });
 
 t.test('a compaction moves tail servers into the holes, and their keys with them', async (t) => {
-  // README, "What to expect": "a compaction moves tail servers into the holes, and their keys move with them
+  // docs/membership.md, "What to expect": "a compaction moves tail servers into the holes, and their keys move with them
   // (DESIGN 6): a pool of 10 that has lost 6 pods from its middle one by one moves about 60% of its keys at the
   // sixth, where the pod alone held 20%."
   const svc = service({ name: 'memcached-deploy' });

@@ -59,7 +59,7 @@ interface RuleJson {
 }
 
 /**
- * Rendezvous tags of a group's children, as the README documents them: a leaf's Service, with `:PORT` for a port
+ * Rendezvous tags of a group's children, as docs/topologies.md documents them: a leaf's Service, with `:PORT` for a port
  * other than 11211 (`:"NAME"` for a named one); a group's type over its children's tags; `#2`, `#3` for a repeat.
  */
 function labels(children: RuleJson[]): string[] {
@@ -343,7 +343,7 @@ t.test('a replicated rule that reaches one Service twice writes to it once', asy
     t.equal(primary.length, 2, `${op}: ${JSON.stringify(primary)}`);
     t.ok(POOLS['pair-1']!.includes(primary[0]!) && POOLS['pair-2']!.includes(primary[1]!), `${op}: one server of each pool`);
   }
-  // A port counts as written (README: name each Service port one way in a proxy): a pool per spelling.
+  // A port counts as written (docs/topologies.md: name each Service port one way in a proxy): a pool per spelling.
   const spellings = [11211, '11211', 'memcache'].map((port) => ({ service: { name: 'pair-1', port } }));
   const threeWays = configOf((await sync({ rules: { children: spellings } })).body);
   t.same(Object.keys(threeWays.pools), ['pair-1-11211', 'pair-1-11211-2', 'pair-1-memcache'], 'a pool per spelling, named apart');

@@ -365,7 +365,7 @@ export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
 export const Condition = Type.Object({
   type: Type.String({ maxLength: 316, description: 'Ready, or kstatus\' Reconciling and Stalled (present only while True).' }),
   status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
-  reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why, in one word: Available, or the first problem found (README, Status you can trust).' })),
+  reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why, in one word: Available, or the first problem found (docs/operating.md, Status you can trust).' })),
   message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH, description: 'What is the matter, and what to do.' })),
   lastTransitionTime: Type.Optional(Type.String({ format: 'date-time', description: `When the status last changed (carried over while it holds); for Reconciling and Stalled, when their reason and generation began (the ${RECONCILING_DEADLINE_SECONDS / 60}-minute deadline counts from it).` })),
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this condition describes.' })),

@@ -1,6 +1,6 @@
 /**
  * What an mcrouter image can load, as far as its tag says: the hook writes the config the spec asks for
- * whatever the image (the README's "Hashes and salts"), and the status says when the image cannot load it.
+ * whatever the image (docs/topologies.md, "Hashes and salts"), and the status says when the image cannot load it.
  */
 import type { Hash } from '../api/memcached-proxy.js';
 import { HASH_TRAITS } from './hashes.js';

@@ -49,7 +49,7 @@ export interface Topology {
   pools: PoolRef[];
 }
 
-/** A pool per port as written: `11211` and `memcache` are two pools, whatever the Service says (README). */
+/** A pool per port as written: `11211` and `memcache` are two pools, whatever the Service says (docs/topologies.md). */
 export const poolKey = (service: string, port: PortRef): string => `${service}\u0000${typeof port}:${port}`;
 
 /** A leaf's port; unset, or 0 as v0.0.2 stored it, is the default. */

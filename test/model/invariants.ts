@@ -196,7 +196,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     stats.errorRoutes++;
   }
 
-  // README: a pool takes the mounted list of its own Service and port as written, whatever either pool is
+  // docs/topologies.md: a pool takes the mounted list of its own Service and port as written, whatever either pool is
   // called (a renamed pool keeps its list; a name that passed to another pool takes nothing of it).
   const listBefore = new Map<string, Pool>();
   const taken = new Set<string>();
@@ -208,7 +208,7 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     const list = name === undefined ? undefined : current?.pools[name];
     if (list) listBefore.set(status.name, list);
   }
-  // README: a port written another way takes a mounted list of its Service that no pool claims, when that list
+  // docs/topologies.md: a port written another way takes a mounted list of its Service that no pool claims, when that list
   // is the only one it can be and it the only pool that can be that list's: with members, a list holding one
   // of them; without its Service or port, the Service's one unclaimed list; with a Service of no endpoints, none.
   const candidates = new Map<string, string[]>();
