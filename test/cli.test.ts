@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { runCli } from '../src/cli.js';
@@ -374,4 +376,25 @@ t.test('run as a program: real streams and exit status', async (t) => {
   });
   t.equal(piped.stdout, '1\n');
   t.equal(piped.stderr, '', 'EPIPE is the end of the output');
+});
+
+t.test('the examples in docs/cli.md print what the page shows, run on the hooks/ samples', async (t) => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const page = readFileSync(join(root, 'docs', 'cli.md'), 'utf8');
+  const blocks = [...page.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+  const examples = blocks.flatMap((block) =>
+    block.split(/^\$ /m).slice(1).map((example) => {
+      const [command, ...shown] = example.trimEnd().split('\n');
+      return { command: command!, shown: shown.join('\n') };
+    }),
+  );
+  t.ok(examples.length >= 2, `${examples.length} examples found`);
+  for (const { command, shown } of examples) {
+    const [npx, bin, ...argv] = command.split(/\s+/);
+    t.same([npx, bin], ['npx', 'memcached-operator'], command);
+    let stdout = '';
+    const code = runCli(argv, { stdout: (text) => (stdout += text), stderr: (text) => t.fail(text), readFile: (path) => readFileSync(join(root, path), 'utf8') });
+    t.equal(code, 0, command);
+    t.equal(stdout.trimEnd().split('\n').map((line) => line.trimEnd()).join('\n'), shown, command);
+  }
 });
