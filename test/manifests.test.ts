@@ -673,3 +673,19 @@ t.test('the chart\'s notes name the installed objects and warn of a setting that
     else t.notMatch(text, 'WARNING', `hookTimeout ${timeout}, shutdownTimeoutMs ${shutdown}: no warning`);
   }
 });
+
+t.test('the README lists every value of the chart, with its default where values.yaml has a scalar', async (t) => {
+  const values = parseYaml(readFileSync(join(ROOT, 'charts', 'memcached-operator', 'values.yaml'), 'utf8')) as Record<string, unknown>;
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  // The table that follows the sentence naming values.yaml, to the first line that is not a row.
+  const table = /The chart's values are in `charts\/memcached-operator\/values\.yaml`[\s\S]*?\n\n((?:\|.*\n)+)/.exec(readme)?.[1] ?? '';
+  const rows = [...table.matchAll(/^\| (`[^|]+`) \| ([^|]*) \|/gm)].map((m) => ({ names: [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!.split('.')[0]!), defaults: m[2]! }));
+  for (const [key, value] of Object.entries(values)) {
+    const row = rows.find((r) => r.names.includes(key));
+    t.ok(row, `${key} has a row in the README's table of chart values`);
+    // A scalar default is written out as it is in values.yaml (an empty one is said in words).
+    if (row && (typeof value === 'number' || (typeof value === 'string' && value !== ''))) {
+      t.ok(row.defaults.includes(String(value)), `${key}: the default ${String(value)} in its row`);
+    }
+  }
+});
