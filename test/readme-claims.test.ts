@@ -4,7 +4,11 @@
  * expectation is written out by hand from the docs, never computed by the code
  * under test.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
+import { McrouterSpec } from '../src/api/memcached-proxy.js';
 import {
   deploymentPods,
   endpointSlices,
@@ -248,4 +252,11 @@ t.test('the mcrouter pods run as the namespace’s default ServiceAccount; spec 
   const own = await podOf({ image, imagePullSecrets: [{ name: 'team-registry' }] });
   t.same(own['imagePullSecrets'], [{ name: 'team-registry' }]);
   t.equal(own['serviceAccountName'], undefined);
+});
+
+t.test("the README's spec.mcrouter table has a row for every field of the schema, and no other", async (t) => {
+  const readme = readFileSync(join(fileURLToPath(new URL('..', import.meta.url)), 'README.md'), 'utf8');
+  const table = /^`spec\.mcrouter` \(all optional\):\n\n((?:\|.*\n)+)/m.exec(readme)?.[1] ?? '';
+  const fields = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-zA-Z]+)`/g)].map((f) => f[1]!));
+  t.same([...fields].sort(), Object.keys(McrouterSpec.properties).sort());
 });
