@@ -4,6 +4,7 @@
  * first when the pod is told to stop.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { clientErrorAnswer } from '../src/http/client-errors.js';
@@ -537,4 +538,16 @@ t.test('drain: readiness fails at once, hooks keep answering and close their con
   t.equal(during.body, before.body);
   t.equal(during.headers['connection'], 'close', 'the client reconnects elsewhere for its next call');
   t.equal(lines.filter((l) => l['msg'] === 'sync').length, 2);
+});
+
+t.test("docs/operating.md's table of metrics names every metric of the hook's own, and no other", async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  const scraped = await app.inject({ method: 'GET', url: '/metrics' });
+  const exported = [...scraped.body.matchAll(/^# TYPE (memcached_operator_\w+) /gm)].map((m) => m[1]!);
+  const page = readFileSync(new URL('../docs/operating.md', import.meta.url), 'utf8');
+  const table = /^\| metric \| labels \| what \|\n((?:\|.*\n)+)/m.exec(page)?.[1] ?? '';
+  const documented = [...table.matchAll(/^\| `(memcached_operator_\w+)` \|/gm)].map((m) => m[1]!);
+  t.ok(exported.length >= 10, `${exported.length} metrics exported`);
+  t.same([...documented].sort(), [...exported].sort());
 });
