@@ -390,6 +390,8 @@ t.test('the examples in docs/cli.md print what the page shows, run on the hooks/
   );
   t.ok(examples.length >= 2, `${examples.length} examples found`);
   for (const { command, shown } of examples) {
+    // Split on spaces as a shell would split these: an example that quotes an argument needs a real parser here.
+    t.notMatch(command, /['"\\]/, `${command}: no quoting`);
     const [npx, bin, ...argv] = command.split(/\s+/);
     t.same([npx, bin], ['npx', 'memcached-operator'], command);
     let stdout = '';

@@ -674,18 +674,32 @@ t.test('the chart\'s notes name the installed objects and warn of a setting that
   }
 });
 
-t.test('the README lists every value of the chart, with its default where values.yaml has a scalar', async (t) => {
+t.test("the README's table of chart values: a row for each value of values.yaml and no other, with the defaults it sets", async (t) => {
   const values = parseYaml(readFileSync(join(ROOT, 'charts', 'memcached-operator', 'values.yaml'), 'utf8')) as Record<string, unknown>;
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  // The table that follows the sentence naming values.yaml, to the first line that is not a row.
-  const table = /The chart's values are in `charts\/memcached-operator\/values\.yaml`[\s\S]*?\n\n((?:\|.*\n)+)/.exec(readme)?.[1] ?? '';
-  const rows = [...table.matchAll(/^\| (`[^|]+`) \| ([^|]*) \|/gm)].map((m) => ({ names: [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!.split('.')[0]!), defaults: m[2]! }));
+  const table = /^\| value \| default \| what \|\n\| --- .*\n((?:\|.*\n)+)/m.exec(readme)?.[1] ?? '';
+  // A row names one value or a few (`image`, `userRoles.aggregate`, `shutdownDelayMs`, `shutdownTimeoutMs`).
+  const rows = [...table.matchAll(/^\| ([^|]+) \| ([^|]*) \|/gm)].map((m) => ({
+    paths: [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!),
+    defaults: m[2]!,
+  }));
+  const at = (path: string): unknown => path.split('.').reduce<unknown>((o, key) => (o as Record<string, unknown> | undefined)?.[key], values);
+  for (const path of rows.flatMap((r) => r.paths)) t.not(at(path), undefined, `${path}: a value of values.yaml`);
+  // Every scalar a value sets by default, as written, a whole word of its row's defaults (3000 is not 30000); but
+  // the security contexts, whose defaults the row says in words.
+  const inWords = new Set(['podSecurityContext', 'securityContext']);
+  const leaves = (value: unknown, path: string): [string, unknown][] =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.entries(value).flatMap(([key, v]) => leaves(v, path === '' ? key : `${path}.${key}`))
+      : [[path, value]];
   for (const [key, value] of Object.entries(values)) {
-    const row = rows.find((r) => r.names.includes(key));
-    t.ok(row, `${key} has a row in the README's table of chart values`);
-    // A scalar default is written out as it is in values.yaml (an empty one is said in words).
-    if (row && (typeof value === 'number' || (typeof value === 'string' && value !== ''))) {
-      t.ok(row.defaults.includes(String(value)), `${key}: the default ${String(value)} in its row`);
+    const row = rows.find((r) => r.paths.some((p) => p.split('.')[0] === key));
+    t.ok(row, `${key} has a row`);
+    if (!row || inWords.has(key)) continue;
+    for (const [path, leaf] of leaves(value, key)) {
+      if (leaf === '' || leaf === null || typeof leaf === 'object') continue;
+      const word = new RegExp(`(^|[^\\w.])${String(leaf).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w.])`);
+      t.match(row.defaults, word, `${path}: its default ${String(leaf)} in the row`);
     }
   }
 });

@@ -375,6 +375,20 @@ export const Condition = Type.Object({
 export const POOL_REASONS = ['ServiceNotFound', 'PortNotFound', 'NoServers', 'NoReadyServers'] as const;
 export type PoolReason = (typeof POOL_REASONS)[number];
 
+/** Every reason the `Ready` condition gives: `Available` when it is True, else the first problem found (core/status.ts). */
+export const READY_REASONS = [
+  'Deleting',
+  ...POOL_REASONS,
+  'ScaledToZero',
+  'Progressing',
+  'ProgressDeadlineExceeded',
+  'ConfigNotApplied',
+  'McrouterTooOld',
+  'InvalidSpec',
+  'Available',
+] as const;
+export type ReadyReason = (typeof READY_REASONS)[number];
+
 export const PoolStatus = Type.Object({
   name: Type.String({ description: "The pool's name in config.json." }),
   service: Type.String({ description: 'The Service whose endpoints are its servers.' }),

@@ -16,8 +16,8 @@ import {
   type LastChange,
   type MemcachedProxy,
   type MemcachedProxyStatus,
-  type PoolReason,
   type PoolStatus,
+  type ReadyReason,
 } from '../api/memcached-proxy.js';
 import { rollsOnConfig } from './children.js';
 import type { Membership } from './membership.js';
@@ -32,17 +32,6 @@ export interface PoolOutcome {
   membership: Membership;
   slots: Slots;
 }
-
-export type ReadyReason =
-  | 'Deleting'
-  | PoolReason
-  | 'ScaledToZero'
-  | 'Progressing'
-  | 'ProgressDeadlineExceeded'
-  | 'ConfigNotApplied'
-  | 'McrouterTooOld'
-  | 'InvalidSpec'
-  | 'Available';
 
 export interface StatusInput {
   parent: MemcachedProxy;

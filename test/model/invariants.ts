@@ -7,7 +7,8 @@
 import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
 import { RECONCILING_DEADLINE_SECONDS } from '../../src/api/memcached-proxy.js';
-import { RECONCILING_DEADLINE_REASONS, type ReadyReason } from '../../src/core/status.js';
+import type { ReadyReason } from '../../src/api/memcached-proxy.js';
+import { RECONCILING_DEADLINE_REASONS } from '../../src/core/status.js';
 import type { Json } from '../fixtures/cluster.js';
 import type { Cluster, ExpectedMember, ServiceName } from './cluster.js';
 import type { HookCall } from './metacontroller.js';
