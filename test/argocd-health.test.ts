@@ -9,14 +9,14 @@ import { lauxlib, lua, lualib, to_jsstring, to_luastring } from 'fengari';
 import { parse as parseYaml } from 'yaml';
 import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { post, testServer } from './helpers/hook.js';
+import { codeBlocks, page } from './helpers/markdown.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KEY = 'resource.customizations.health.ianlewis.org_MemcachedProxy';
 
 /** The script, from the argocd-cm snippet of docs/operating.md: that is where users copy it from. */
 function documentedScript(): string {
-  const page = readFileSync(join(ROOT, 'docs', 'operating.md'), 'utf8');
-  const block = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(KEY));
+  const block = codeBlocks(page('docs/operating.md'), 'yaml').find((b) => b.includes(KEY));
   if (block === undefined) throw new Error(`no yaml block with ${KEY} in docs/operating.md`);
   return (parseYaml(block) as { data: Record<string, string> }).data[KEY]!;
 }

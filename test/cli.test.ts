@@ -7,6 +7,7 @@ import { runCli } from '../src/cli.js';
 import { findMcrouterConfig } from '../src/mcrouter/config-source.js';
 import { furcHash } from '../src/mcrouter/hash.js';
 import { compileConfig } from '../src/mcrouter/route.js';
+import { codeBlocks, page } from './helpers/markdown.js';
 
 const servers = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}:11211`);
 const A = servers('10.0.1.', 10);
@@ -380,9 +381,7 @@ t.test('run as a program: real streams and exit status', async (t) => {
 
 t.test('the examples in docs/cli.md print what the page shows, run on the hooks/ samples', async (t) => {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const page = readFileSync(join(root, 'docs', 'cli.md'), 'utf8');
-  const blocks = [...page.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
-  const examples = blocks.flatMap((block) =>
+  const examples = codeBlocks(page('docs/cli.md'), 'sh').flatMap((block) =>
     block.split(/^\$ /m).slice(1).map((example) => {
       const [command, ...shown] = example.trimEnd().split('\n');
       return { command: command!, shown: shown.join('\n') };

@@ -38,6 +38,7 @@ import {
   type K8sObject,
 } from './helpers/k8s-tools.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
+import { codeSpans, page, tableRows, wholeWord } from './helpers/markdown.js';
 
 type Json = Record<string, unknown>;
 
@@ -676,13 +677,8 @@ t.test('the chart\'s notes name the installed objects and warn of a setting that
 
 t.test("the README's table of chart values: a row for each value of values.yaml and no other, with the defaults it sets", async (t) => {
   const values = parseYaml(readFileSync(join(ROOT, 'charts', 'memcached-operator', 'values.yaml'), 'utf8')) as Record<string, unknown>;
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const table = /^\| value \| default \| what \|\n\| --- .*\n((?:\|.*\n)+)/m.exec(readme)?.[1] ?? '';
   // A row names one value or a few (`image`, `userRoles.aggregate`, `shutdownDelayMs`, `shutdownTimeoutMs`).
-  const rows = [...table.matchAll(/^\| ([^|]+) \| ([^|]*) \|/gm)].map((m) => ({
-    paths: [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!),
-    defaults: m[2]!,
-  }));
+  const rows = tableRows(page('README.md'), '| value | default | what |').map(([names, defaults]) => ({ paths: codeSpans(names!), defaults: defaults! }));
   const at = (path: string): unknown => path.split('.').reduce<unknown>((o, key) => (o as Record<string, unknown> | undefined)?.[key], values);
   for (const path of rows.flatMap((r) => r.paths)) t.not(at(path), undefined, `${path}: a value of values.yaml`);
   // Every scalar a value sets by default, as written, a whole word of its row's defaults (3000 is not 30000); but
@@ -698,8 +694,7 @@ t.test("the README's table of chart values: a row for each value of values.yaml 
     if (!row || inWords.has(key)) continue;
     for (const [path, leaf] of leaves(value, key)) {
       if (leaf === '' || leaf === null || typeof leaf === 'object') continue;
-      const word = new RegExp(`(^|[^\\w.])${String(leaf).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w.])`);
-      t.match(row.defaults, word, `${path}: its default ${String(leaf)} in the row`);
+      t.match(row.defaults, wholeWord(String(leaf)), `${path}: its default ${String(leaf)} in the row`);
     }
   }
 });

@@ -4,13 +4,13 @@
  * first when the pod is told to stop.
  */
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { clientErrorAnswer } from '../src/http/client-errors.js';
 import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, loggedServer, post, testServer, type TestServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
+import { codeSpans, page, tableRows } from './helpers/markdown.js';
 
 const namespace = 'shop';
 const pool = service({ name: 'memcached-pool1', namespace, headless: true });
@@ -545,9 +545,9 @@ t.test("docs/operating.md's table of metrics names every metric of the hook's ow
   t.teardown(() => app.close());
   const scraped = await app.inject({ method: 'GET', url: '/metrics' });
   const exported = [...scraped.body.matchAll(/^# TYPE (memcached_operator_\w+) /gm)].map((m) => m[1]!);
-  const page = readFileSync(new URL('../docs/operating.md', import.meta.url), 'utf8');
-  const table = /^\| metric \| labels \| what \|\n((?:\|.*\n)+)/m.exec(page)?.[1] ?? '';
-  const documented = [...table.matchAll(/^\| `(memcached_operator_\w+)` \|/gm)].map((m) => m[1]!);
+  const documented = tableRows(page('docs/operating.md'), '| metric | labels | what |')
+    .flatMap(([names]) => codeSpans(names!))
+    .filter((name) => name.startsWith('memcached_operator_'));
   t.ok(exported.length >= 10, `${exported.length} metrics exported`);
   t.same([...documented].sort(), [...exported].sort());
 });

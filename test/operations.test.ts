@@ -6,7 +6,6 @@
  */
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
@@ -16,6 +15,7 @@ import { sync } from '../src/core/sync.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
+import { codeSpans, page, tableRows } from './helpers/markdown.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -1253,12 +1253,13 @@ t.test('every child passes the Kubernetes schemas; pods meet the restricted Pod 
 });
 
 t.test("every Ready reason is in docs/operating.md's table of reasons and in the README's status table", async (t) => {
-  const page = readFileSync(new URL('../docs/operating.md', import.meta.url), 'utf8');
-  const table = /^\| reason \| example message \| what to do \|\n((?:\|.*\n)+)/m.exec(page)?.[1] ?? '';
   // A row's first cell names one reason or two (`Available` (`True`) names the condition's status too).
-  const documented = new Set([...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((r) => r[1]!)).filter((r) => r !== 'True'));
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const readyRow = /^\| `conditions\[Ready\]` \|(.*)$/m.exec(readme)?.[1] ?? '';
+  const documented = new Set(
+    tableRows(page('docs/operating.md'), '| reason | example message | what to do |')
+      .flatMap(([reasons]) => codeSpans(reasons!))
+      .filter((r) => r !== 'True'),
+  );
+  const readyRow = tableRows(page('README.md'), '| field | what |').find(([field]) => field === '`conditions[Ready]`')?.[1] ?? '';
   for (const reason of READY_REASONS) {
     t.ok(documented.has(reason), `${reason}: a row of docs/operating.md's table`);
     t.match(readyRow, `\`${reason}\``, `${reason}: in the README's conditions[Ready] row`);

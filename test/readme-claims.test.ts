@@ -4,7 +4,6 @@
  * expectation is written out by hand from the docs, never computed by the code
  * under test.
  */
-import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { McrouterSpec } from '../src/api/memcached-proxy.js';
 import {
@@ -20,6 +19,7 @@ import {
   type Pod,
 } from './fixtures/cluster.js';
 import { SyncedProxy, configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
+import { codeSpans, page, tableRows } from './helpers/markdown.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -253,8 +253,6 @@ t.test('the mcrouter pods run as the namespace’s default ServiceAccount; spec 
 });
 
 t.test("the README's spec.mcrouter table has a row for every field of the schema, and no other", async (t) => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const table = /^\| field \| default \| what \|\n((?:\|.*\n)+)/m.exec(readme)?.[1] ?? '';
-  const fields = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-zA-Z]+)`/g)].map((f) => f[1]!));
+  const fields = tableRows(page('README.md'), '| field | default | what |').flatMap(([names]) => codeSpans(names!));
   t.same([...fields].sort(), Object.keys(McrouterSpec.properties).sort());
 });

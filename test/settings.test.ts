@@ -8,13 +8,12 @@ import t from 'tap';
 import buffer from 'node:buffer';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, SettingsError, settingsFromEnv } from '../src/settings.js';
 import { buildServer } from '../src/server.js';
 import { deploymentPods, endpointSlices, proxy, service, syncRequest } from './fixtures/cluster.js';
+import { codeSpans, page, tableRows, wholeWord } from './helpers/markdown.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -282,17 +281,13 @@ t.test('the real process: a port it cannot listen on is one line on stderr and e
 });
 
 t.test("the README's configuration table: a row for each setting, named as the environment variable the hook reads, with its default", async (t) => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const table = /^## Configuration\n[\s\S]*?\n\n((?:\|.*\n)+)/m.exec(readme)?.[1] ?? '';
-  const rows = new Map([...table.matchAll(/^\| `([A-Z_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1]!, m[2]!]));
+  const rows = new Map(tableRows(page('README.md'), '| variable | default | what |').map(([name, defaults]) => [codeSpans(name!)[0], defaults!]));
   const keys = Object.keys(DEFAULT_SETTINGS) as (keyof typeof DEFAULT_SETTINGS)[];
   t.equal(rows.size, keys.length, `one row per setting: ${[...rows.keys()].join(', ')}`);
   for (const key of keys) {
     const name = key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
     const defaults = rows.get(name);
-    // A whole word of the cell: 3000 is not 30000.
-    const word = String(DEFAULT_SETTINGS[key]).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    t.match(defaults ?? '', new RegExp(`(^|[^\\w.])${word}($|[^\\w.])`), `${name}: the default ${String(DEFAULT_SETTINGS[key])}`);
+    t.match(defaults ?? '', wholeWord(String(DEFAULT_SETTINGS[key])), `${name}: the default ${String(DEFAULT_SETTINGS[key])}`);
     // The name is one the hook reads: a value it cannot take is refused with the name.
     t.throws(() => settingsFromEnv({ [name]: name === 'HOST' ? 'no host!' : 'not a value' }), new RegExp(name), `${name} is read`);
   }
