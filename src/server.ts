@@ -41,7 +41,7 @@ export interface ServerOptions
  * How long an idle keep-alive connection stays open: longer than the 90 s after which Go's default
  * transport (Metacontroller's hook client) drops an idle connection, so that the client, not the
  * server, closes it. When the server closes first, a POST the client sent down the closing connection
- * fails, and Go does not retry a POST: the sync waits for Metacontroller's backoff.
+ * fails, and Go retries a POST only when none of it was written: the sync waits for Metacontroller's backoff.
  */
 const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 

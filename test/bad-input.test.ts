@@ -50,13 +50,13 @@ t.test("curl's Expect: 100-continue: the go-ahead only for a body that will be r
   const tooLarge = await exchange(base, head(300 * 1024));
   t.match(tooLarge.answer, /^HTTP\/1\.1 413 Payload Too Large\r\n/, 'the 413 comes first, with no go-ahead');
   t.match(tooLarge.answer, /the request body is larger than BODY_LIMIT \(262144 bytes\)/);
-  // Past what the budget holds now (the budget of two bodies, one of them already arriving): 503, no go-ahead either.
+  // Past what the budget holds now (the budget of two bodies, one of them already arriving): 429, no go-ahead either.
   const arriving = net.connect(Number(new URL(base).port), '127.0.0.1');
   t.teardown(() => arriving.destroy());
   arriving.write(`POST /sync HTTP/1.1\r\nHost: hook\r\nContent-Type: application/json\r\nContent-Length: ${250 * 1024}\r\n\r\n${' '.repeat(200 * 1024)}`);
   await new Promise((resolve) => setTimeout(resolve, 100));
   const busy = await exchange(base, head(200 * 1024));
-  t.match(busy.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/, 'the 503 comes first, with no go-ahead');
+  t.match(busy.answer, /^HTTP\/1\.1 429 Too Many Requests\r\n/, 'the 429 comes first, with no go-ahead');
   arriving.destroy();
   // A body that will be read: the go-ahead, then the answer once the body has come.
   const body = JSON.stringify(withSpec({ serviceName: 'memcached-pool1' }));

@@ -264,7 +264,7 @@ t.test('/metrics: connections closed before any hook saw a request, by reason', 
   t.match(timedOut(90_000), /headers did not arrive within 60000 ms, or the whole request within REQUEST_TIMEOUT_MS \(90000 ms\)$/);
 });
 
-t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or cut as it arrives (503), and counted; the bytes come back', async (t) => {
+t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or cut as it arrives (429, to ask again after Retry-After), and counted; the bytes come back', async (t) => {
   const app = testServer({ bodyLimit: 10_000, inFlightBodyLimit: 20_000 });
   t.teardown(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -276,14 +276,15 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or
   const held = [0, 1].map(() => exchange(base, head(10_000) + body(10_000).slice(0, 9000), false, new Promise<string>((resolve) => rest.push(resolve))));
   await settle();
   const refused = await exchange(base, head(4000) + body(4000));
-  t.equal(statusOf(refused.answer), 503, 'a body announced at 4,000 bytes does not fit: refused unread');
+  t.equal(statusOf(refused.answer), 429, 'a body announced at 4,000 bytes does not fit: refused unread');
   t.match(refused.answer, /\r\nretry-after: 1\r\n/i, 'Retry-After');
   t.match(refused.answer, /\r\nconnection: close\r\n/i, 'and the connection is closed: its body is never read');
   t.same(messageOf(refused.answer), { message: 'request bodies being read hold 18000 of IN_FLIGHT_BODY_LIMIT (20000 bytes): this one does not fit now; retry' });
   // A chunked body announces nothing: it is cut once its bytes pass the limit.
   const chunk = body(3000);
   const chunked = await exchange(base, `POST /customize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`);
-  t.equal(statusOf(chunked.answer), 503, 'a chunked body that passes the limit as it arrives: cut');
+  t.equal(statusOf(chunked.answer), 429, 'a chunked body that passes the limit as it arrives: cut');
+  t.match(chunked.answer, /\r\nretry-after: 1\r\n/i, 'with Retry-After too: Metacontroller reads it on a 429 only');
   t.match(messageOf(chunked.answer).message, /^request bodies being read hold \d+ of IN_FLIGHT_BODY_LIMIT \(20000 bytes\)/);
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'requests without a body are never refused: the probes pass');
   t.equal(statusOf((await exchange(base, 'GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).answer), 200);
@@ -348,7 +349,7 @@ t.test('bodies in flight: headers alone hold no room', async (t) => {
   t.match(whole.answer, /^HTTP\/1\.1 400 /, 'a body of the largest size is read and answered (no hook request: 400)');
 });
 
-t.test('bodies in flight: a body over BODY_LIMIT gets 413, never a 503 to retry; a cut never stops the process', async (t) => {
+t.test('bodies in flight: a body over BODY_LIMIT gets 413, never a 429 to ask again; a cut never stops the process', async (t) => {
   const app = testServer({ bodyLimit: 1000, inFlightBodyLimit: 1000 });
   t.teardown(() => app.close());
   const post = (payload: string | Readable, headers: Record<string, string> = {}) =>
@@ -363,7 +364,7 @@ t.test('bodies in flight: a body over BODY_LIMIT gets 413, never a 503 to retry;
   t.equal((await app2.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'still serving');
 
   // Over real sockets: with 1,000 bytes held by a body still coming, a chunk that takes another body past
-  // BODY_LIMIT (and the whole past the budget) is the 413 it would be alone, not a 503.
+  // BODY_LIMIT (and the whole past the budget) is the 413 it would be alone, not a 429.
   const app3 = testServer({ bodyLimit: 1000, inFlightBodyLimit: 1500 });
   t.teardown(() => app3.close());
   const base = await app3.listen({ port: 0, host: '127.0.0.1' });

@@ -16,15 +16,25 @@ import { rawAnswer } from './client-errors.js';
 import type { BodyBudgetAction } from './metrics.js';
 
 /**
+ * What a body that does not fit now is answered: 429 with `Retry-After`, the one answer Metacontroller reads as
+ * "ask again later". It requeues the proxy after that many seconds, with no `SyncError` event (pkg/hooks/webhook.go
+ * and the composite controller's sync()); any other status is a `SyncError` event on the proxy and a retry on the
+ * workqueue's backoff, which starts at 5 ms: under load, at once. Releases before 429 was read so take it as any
+ * other error.
+ */
+export const BUSY_STATUS_CODE = 429;
+const RETRY_AFTER_SECONDS = 1;
+
+/**
  * Counts each body's bytes as Fastify reads them (a preParsing hook, before any other reader), against
  * `limit` bytes for all bodies being read. A body over `bodyLimit` is left to Fastify, whose 413 says that
- * it can never fit (a 503 would have Metacontroller retry it). `count` counts what the budget turns away.
+ * it can never fit (a 429 would ask for it again). `count` counts what the budget turns away.
  */
 export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit: number, count: (action: BodyBudgetAction) => void): void {
   let held = 0;
   const message = () => `request bodies being read hold ${held} of IN_FLIGHT_BODY_LIMIT (${limit} bytes): this one does not fit now; retry`;
   // curl asks before it sends a body of more than 1 MiB (`Expect: 100-continue`), and Node would say yes before
-  // any check: a body refused after that (413, 503) is cut while curl sends it, and curl shows "Broken pipe", not
+  // any check: a body refused after that (413, 429) is cut while curl sends it, and curl shows "Broken pipe", not
   // the answer that says why. The go-ahead comes here, once the body may be read; a refusal comes instead of it.
   // Node asks only for an HTTP/1.1 request (an HTTP/1.0 client must get no 1xx: RFC 9110).
   const asking = new WeakSet<IncomingMessage>();
@@ -38,9 +48,9 @@ export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit
     if (announced <= bodyLimit && held + announced > limit) {
       count('refused');
       const text = message();
-      request.log.warn({ statusCode: 503 }, text);
-      // Unread: the connection is closed, so what it still sends is never read. Metacontroller retries a 503.
-      void reply.code(503).header('retry-after', '1').header('connection', 'close').send({ message: text });
+      request.log.warn({ statusCode: BUSY_STATUS_CODE }, text);
+      // Unread: the connection is closed, so what it still sends is never read.
+      void reply.code(BUSY_STATUS_CODE).header('retry-after', String(RETRY_AFTER_SECONDS)).header('connection', 'close').send({ message: text });
       return;
     }
     if (announced <= bodyLimit && asking.has(request.raw)) reply.raw.writeContinue();
@@ -70,15 +80,17 @@ export function installBodyBudget(app: FastifyInstance, limit: number, bodyLimit
 }
 
 /**
- * Ends a request in the middle of its body: a 503 if its answer is the connection's next and has not begun
+ * Ends a request in the middle of its body: a 429 if its answer is the connection's next and has not begun
  * (written to the socket, as answerClientError answers what Node's parser refuses), then the connection closed, so that no more of the
- * body is read. A client still sending may see the connection reset before it reads the 503 (TCP resets a
- * connection closed with data unread); either way Metacontroller retries.
+ * body is read. A client still sending may see the connection reset before it reads the 429 (TCP resets a
+ * connection closed with data unread); Metacontroller then retries on its backoff.
  */
 function cut(request: FastifyRequest, reply: FastifyReply, message: string): void {
   const socket = request.raw.socket as Socket & { _httpMessage?: unknown };
-  request.log.warn({ statusCode: 503 }, message);
-  if (socket.writable && socket._httpMessage === reply.raw && !reply.raw.headersSent) socket.write(rawAnswer(503, message, 'Retry-After: 1\r\n'));
+  request.log.warn({ statusCode: BUSY_STATUS_CODE }, message);
+  if (socket.writable && socket._httpMessage === reply.raw && !reply.raw.headersSent) {
+    socket.write(rawAnswer(BUSY_STATUS_CODE, message, `Retry-After: ${RETRY_AFTER_SECONDS}\r\n`));
+  }
   // Destroys the socket it came on.
   request.raw.destroy();
 }

@@ -1,11 +1,12 @@
 /** Prometheus metrics of the hook, on a registry per server (no global state). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BUSY_STATUS_CODE } from './body-budget.js';
 import { CLIENT_ERRORS, type ClientError } from './client-errors.js';
 
 const HOOKS = ['sync', 'customize'] as const;
 /**
  * What became of a hook request: applied, refused as an invalid spec, not a hook request at all, refused unread
- * for want of room in IN_FLIGHT_BODY_LIMIT (503), or our fault.
+ * for want of room in IN_FLIGHT_BODY_LIMIT (429), or our fault.
  */
 const OUTCOMES = ['ok', 'invalid', 'bad_request', 'busy', 'error'] as const;
 export type Hook = (typeof HOOKS)[number];
@@ -14,14 +15,14 @@ const BODY_BUDGET_ACTIONS = ['refused', 'cut'] as const;
 export type BodyBudgetAction = (typeof BODY_BUDGET_ACTIONS)[number];
 
 /**
- * Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; any other 4xx is a malformed request;
- * a 503 is the body budget's (the hook answers no other), which Metacontroller retries.
+ * Metacontroller applies only a 200; a 422 is a spec the CRD would refuse; a 429 is the body budget's "ask again
+ * later" (the hook answers no other); any other 4xx is a malformed request.
  */
 export function outcomeOf(statusCode: number): Outcome {
   if (statusCode === 200) return 'ok';
   if (statusCode === 422) return 'invalid';
+  if (statusCode === BUSY_STATUS_CODE) return 'busy';
   if (statusCode >= 400 && statusCode < 500) return 'bad_request';
-  if (statusCode === 503) return 'busy';
   return 'error';
 }
 
@@ -52,7 +53,7 @@ export interface HookMetrics {
   clientError(reason: ClientError): void;
   /** A request for a path that is no hook (or a hook's path with another method): a CompositeController's `path` with a typo shows here. */
   notFound(): void;
-  /** A request the body budget turned away: refused unread (503), or cut as its bytes passed IN_FLIGHT_BODY_LIMIT. */
+  /** A request the body budget turned away: refused unread (429), or cut as its bytes passed IN_FLIGHT_BODY_LIMIT. */
   bodyBudget(action: BodyBudgetAction): void;
   /** A sync that set aside fields of the proxy's stored status it could not read (http/stored-status.ts). */
   statusSetAside(): void;
@@ -65,7 +66,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'memcached_operator_hook_requests_total',
-    help: 'Hook requests by hook and outcome (ok, invalid: 422, bad_request: other 4xx, busy: 503 for want of room in IN_FLIGHT_BODY_LIMIT, error: other 5xx).',
+    help: 'Hook requests by hook and outcome (ok, invalid: 422, bad_request: other 4xx, busy: 429 for want of room in IN_FLIGHT_BODY_LIMIT, error: 5xx).',
     labelNames: ['hook', 'outcome'] as const,
     registers: [registry],
   });
@@ -93,7 +94,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   notFound.inc(0);
   const bodyBudget = new Counter({
     name: 'memcached_operator_body_budget_total',
-    help: 'Requests IN_FLIGHT_BODY_LIMIT turned away, by action (refused: 503 before the body was read, its announced length not fitting; cut: 503 while the body arrived, its bytes passing the limit, and the connection closed).',
+    help: 'Requests IN_FLIGHT_BODY_LIMIT turned away, by action (refused: 429 before the body was read, its announced length not fitting; cut: 429 while the body arrived, its bytes passing the limit, and the connection closed).',
     labelNames: ['action'] as const,
     registers: [registry],
   });
