@@ -82,6 +82,34 @@ t.test('a pod listed at two addresses is served at the ready one, even where the
   t.match(status, { servers: 2, readyServers: 2 });
 });
 
+t.test("a dual-stack pod keeps the slot it took in the other family's slice, as it was spelt there", async (t) => {
+  // Kubernetes writes a dual-stack Service's IPv4 and IPv6 slices one at a time: a sync can find a new pod in
+  // one only. The pod takes its slot there; once both list it, it is still the same pod, in the same slot.
+  const withV6 = (p: Pod, i: number): Pod => ({ ...p, ipv6: `fd00:190::${(100 - i).toString(16)}` });
+  const pods = deploymentPods('ds', 8).map(withV6);
+  const [p1, p2, p3, p4, , , p7, p8] = pods as Pod[];
+  const bracketed = (p: Pod) => `[${p.ipv6}]:11211`;
+  for (const families of [['IPv4', 'IPv6'], ['IPv6', 'IPv4']]) {
+    const svc = service({ name: 'ds', ipFamilies: families });
+    const [primary, other] = families as ['IPv4' | 'IPv6', 'IPv4' | 'IPv6'];
+    const spelt = (p: Pod, family: string) => (family === 'IPv4' ? addressOf(p) : bracketed(p));
+    const both = (ps: Pod[]) => [...endpointSlices('ds', ps, { family: 'IPv4' }), ...endpointSlices('ds', ps, { family: 'IPv6' })];
+    const step = reconciled(t, `dual-${primary.toLowerCase()}`, { serviceName: 'ds' });
+    await step([svc, ...both([p1!, p2!, p3!, p4!])]);
+    const holed = await step([svc, ...both([p1!, p4!])]);
+    t.same(holed.pool.weights, [1, 0, 0, 1]);
+    // p7 and p8 in the other family's slice only: they fill the holes as that family spells them.
+    const early = await step([svc, ...endpointSlices('ds', [p1!, p4!], { family: primary }), ...endpointSlices('ds', [p1!, p4!, p7!, p8!], { family: other })]);
+    t.equal(early.pool.weights, undefined, `${primary} first: the holes are filled`);
+    t.same(early.pool.servers.filter((s, i) => i === 1 || i === 2).sort(), [spelt(p7!, other), spelt(p8!, other)].sort());
+    // Both slices list them now: nothing changes, no key moved.
+    const settled = await step([svc, ...both([p1!, p4!, p7!, p8!])]);
+    t.same(settled.pool, early.pool, `${primary} first: each pod keeps its slot and its spelling`);
+    t.same(settled.status['lastChange'], early.status['lastChange'], 'and no change is recorded');
+    t.match(settled.status, { servers: 4, readyServers: 4 });
+  }
+});
+
 t.test('newcomers take their slots in address order, whatever order the endpoints come in', async (t) => {
   const pods = deploymentPods('memcached', 4);
   const [a, b, c, d] = pods as [Pod, Pod, Pod, Pod];

@@ -85,6 +85,12 @@ function endpointCount(objects: ServiceObjects): number {
 
 interface Candidate extends Member {
   primaryFamily: boolean;
+  /**
+   * The pod's address in the Service's other family, when a dual-stack Service lists it there too. Kubernetes
+   * writes the two families' slices one at a time, so a new pod may first show in the other family's alone and
+   * take its slot as that family spells it: the current list then holds it at this address.
+   */
+  alias: string | undefined;
   /** Every listing of a pod seen at more than one address, its own included: picked from once all are read. */
   listings?: Member[];
 }
@@ -254,14 +260,16 @@ export function membershipOf(
       if (i < 0) otherAt.set(key, candidates.length);
     }
     if (i < 0) {
-      candidates.push({ address, ready, terminating, hostname: named, primaryFamily: primary });
+      candidates.push({ address, ready, terminating, hostname: named, primaryFamily: primary, alias: undefined });
       return;
     }
     const seen = candidates[i]!;
     if (primary && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
-      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary };
+      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary, alias: aliasOf(seen.address, address) };
+    } else if (!primary && seen.primaryFamily) {
+      seen.alias ??= aliasOf(address, seen.address);
     } else if (primary === seen.primaryFamily && address === seen.address && !seen.listings) {
       // The same pod in two slices of one family (a slice being rewritten).
       absorb(seen, ready, terminating);
@@ -341,18 +349,26 @@ export function membershipOf(
   return found;
 }
 
+/** The other family's address of a pod, unless it is the same (a DNS name, which serves both families). */
+const aliasOf = (other: string, own: string): string | undefined => (other === own ? undefined : other);
+
 /**
  * One member per address: two identities behind one address are one server to mcrouter. The candidates are
- * the caller's own objects: the first at each address becomes the member.
+ * the caller's own objects: the first at each address becomes the member. A member is also found at its
+ * other family's address (its alias), unless that is another member's own: slot assignment then keeps the
+ * slot, and the spelling, that a current list gave the pod under that address.
  */
 function distinctAddresses(candidates: readonly Candidate[]): { members: Member[]; memberAt: StringIndex } {
-  const members: Member[] = [];
-  const memberAt = new StringIndex(candidates.length);
+  const members: Candidate[] = [];
+  let aliases = 0;
+  for (const c of candidates) if (c.alias !== undefined) aliases++;
+  const memberAt = new StringIndex(candidates.length + aliases);
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
     if (i < 0) members.push(c);
     else absorb(members[i]!, c.ready, c.terminating);
   }
+  if (aliases > 0) members.forEach((m, i) => m.alias !== undefined && memberAt.add(m.alias, i));
   return { members, memberAt };
 }
 
