@@ -69,6 +69,12 @@ function rfc3339Clock(clock: () => Date): () => string {
   };
 }
 
+/**
+ * A POST with neither a body nor a Content-Type (`curl -X POST` without `--data`) reaches no body parser, and
+ * its schema's error would be `body: must be object`: it is an empty body, answered as one sent as JSON is.
+ */
+const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
+
 /** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
 function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.warn({ statusCode: 400 }, error.message);
@@ -139,7 +145,9 @@ export function buildServer(options: ServerOptions = {}) {
   const refuse = (reply: FastifyReply, error: unknown) => {
     const validation = (error as { validation?: SchemaError[] }).validation;
     const refusal = validation
-      ? refusalOf(validation)
+      ? reply.request.body === undefined
+        ? NO_BODY
+        : refusalOf(validation)
       : error instanceof SpecError
         ? { statusCode: 422 as const, field: error.field, message: error.message }
         : undefined;

@@ -28,6 +28,12 @@ const expectJsonError = (t: Test, res: { statusCode: number; body: string }, cod
 t.test('not JSON, wrong content type, too big', async (t) => {
   expectJsonError(t, await raw('{"parent": ', 'application/json'), 400);
   expectJsonError(t, await raw('', 'application/json'), 400);
+  // No body and no Content-Type (curl -X POST without --data): no parser runs, and it is the same empty body.
+  for (const url of ['/sync', '/customize']) {
+    const none = await raw('', undefined, url);
+    t.equal(none.statusCode, 400);
+    t.same(JSON.parse(none.body), { message: 'the request has no body: the hooks take a JSON object, sent as application/json' }, `${url}: {message}, no field`);
+  }
   expectJsonError(t, await raw('parent=x', 'application/x-www-form-urlencoded'), 415, /^the hooks take JSON: Content-Type must be application\/json, not "application\/x-www-form-urlencoded"$/);
   expectJsonError(t, await raw('{}', 'text/plain'), 415, /^the hooks take JSON: Content-Type must be application\/json, not "text\/plain"$/);
   // The sender's bytes, read as Latin-1 by Node: escaped beyond ASCII, and cut with a mark.
