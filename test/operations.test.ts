@@ -214,14 +214,19 @@ t.test('a change the ConfigMap does not hold yet is recorded once, not again at 
   const change = statusOf(grown.body).lastChange;
   t.match(change, { time: '2026-11-25T12:00:00Z', added: [/^memcached-pool1-3\./] });
   t.same([change.added.length, change.removed], [1, []], 'only pod 3 added');
-  // Metacontroller wrote that status, and syncs again before the ConfigMap is applied (or when it cannot be):
-  // the status must not change, or each write would bring another sync.
+  // Metacontroller wrote that status, and syncs again before the ConfigMap is applied (or when it cannot be): the
+  // change is not recorded again, and the status says once what the ConfigMap holds meanwhile. After that, the
+  // status must not change, or each write would bring another sync.
   const later = testServer({ clock: () => new Date('2026-11-25T12:00:05Z') });
-  t.teardown(() => later.close());
+  const later2 = testServer({ clock: () => new Date('2026-11-25T12:00:06Z') });
+  t.teardown(() => Promise.all([later.close(), later2.close()]));
   const again = await post(later, '/sync', syncRequest({ parent: cache({}, { status: statusOf(grown.body) }), related: members([0, 1, 2, 3]), children }));
-  t.same(statusOf(again.body), statusOf(grown.body));
-  t.same(again.body['children'], grown.body['children'], 'the same children and status: Metacontroller has nothing to write');
-  t.equal(again.body['resyncAfterSeconds'], 25, 'and a sync when the 30 s the ConfigMap may lag behind the status are up');
+  t.same(statusOf(again.body), { ...statusOf(grown.body), configBehind: { since: '2026-11-25T12:00:05Z', configHash: statusOf(second.body).configHash } });
+  t.same(again.body['children'], grown.body['children'], 'the same children');
+  t.equal(again.body['resyncAfterSeconds'], 30, 'and a sync when the 30 s the ConfigMap may lag behind the status are up');
+  const still = await post(later2, '/sync', syncRequest({ parent: cache({}, { status: statusOf(again.body) }), related: members([0, 1, 2, 3]), children }));
+  t.same([statusOf(still.body), still.body['children']], [statusOf(again.body), again.body['children']], 'then the same children and status: Metacontroller has nothing to write');
+  t.equal(still.body['resyncAfterSeconds'], 29);
   // Without that status (a status written by another hook version, say), the change is recorded afresh.
   const fresh = await post(later, '/sync', syncRequest({ parent: cache({}, { status: statusOf(second.body) }), related: members([0, 1, 2, 3]), children }));
   t.equal(statusOf(fresh.body).lastChange.time, '2026-11-25T12:00:05Z');
@@ -393,21 +398,30 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   const [soon, late] = [at('2026-11-25T12:00:29Z'), at('2026-11-25T12:00:30Z')];
   t.teardown(() => Promise.all([soon.close(), late.close()]));
 
+  // Metacontroller syncs again on the status it wrote: the ConfigMap still holds the config before. From that sync
+  // on, the status says what the ConfigMap holds, and since when.
+  const held = statusOf(second.body).configHash as string;
+  const found = await post(app, '/sync', syncRequest({ parent: reported, related: grown, children }));
+  t.same(statusOf(found.body).configBehind, { since: '2026-11-25T12:00:00Z', configHash: held });
+  t.match(readyOf(found.body), { status: 'True', reason: 'Available' });
+  t.equal(found.body['resyncAfterSeconds'], 30);
+  const behind = cache({}, { status: statusOf(found.body) });
   // Within the grace, a ConfigMap behind the status is one Metacontroller's cache has yet to show: still Ready,
   // and synced again when the grace ends, whatever Metacontroller's backoff has grown to.
-  const lagging = await post(soon, '/sync', syncRequest({ parent: reported, related: grown, children }));
+  const lagging = await post(soon, '/sync', syncRequest({ parent: behind, related: grown, children }));
   t.match(readyOf(lagging.body), { status: 'True', reason: 'Available' });
+  t.same(statusOf(lagging.body), statusOf(found.body), 'the status unchanged while it waits: nothing for Metacontroller to write');
   t.equal(lagging.body['resyncAfterSeconds'], 1, 'the grace\'s last second');
   // The server's clock is whole seconds (metav1.Time); the pure sync() takes any time, and rounds the wait up.
-  const fraction = sync(syncRequest({ parent: reported, related: grown, children }) as never, { now: '2026-11-25T12:00:29.500Z', clusterDomain: 'cluster.local', images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage } });
+  const fraction = sync(syncRequest({ parent: behind, related: grown, children }) as never, { now: '2026-11-25T12:00:29.500Z', clusterDomain: 'cluster.local', images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage } });
   t.equal(fraction.resyncAfterSeconds, 1, 'half a second left: a resync in 1 s, not 0');
-  const refused = await post(late, '/sync', syncRequest({ parent: reported, related: grown, children }));
+  const refused = await post(late, '/sync', syncRequest({ parent: behind, related: grown, children }));
   const configHash = statusOf(asked.body).configHash as string;
   t.match(readyOf(refused.body), {
     status: 'False',
     reason: 'ConfigNotApplied',
     message:
-      `ConfigMap cache-mcrouter does not hold the config the status has reported since 2026-11-25T12:00:00Z (configHash ${configHash}), and mcrouter serves the one it holds: ` +
+      `ConfigMap cache-mcrouter has held config ${held} since 2026-11-25T12:00:00Z, not the one asked for (configHash ${configHash}), and mcrouter serves what it holds: ` +
       'the API server refused the update (kubectl describe mp cache shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits), ' +
       'or the ConfigMap was changed and Metacontroller has not set it back',
     lastTransitionTime: '2026-11-25T12:00:30Z',
@@ -425,8 +439,8 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   const taken = await post(late, '/sync', syncRequest({ parent: cache({}, { status: statusOf(refused.body) }), related: grown, children: applied }));
   t.match(readyOf(taken.body), { status: 'True', reason: 'Available', lastTransitionTime: '2026-11-25T12:00:30Z' }, 'Ready once the ConfigMap holds it');
 
-  // The grace runs from when the status first reported the config, not from the last change of servers, which a
-  // config that moves no server (written otherwise by an earlier hook release) leaves where it was.
+  // The grace runs from the first sync that finds the ConfigMap lacking the config, not from the last change of
+  // servers, which a config that moves no server (written otherwise by an earlier hook release) leaves where it was.
   const respelt = (second.body['children'] as Json[]).map((c) =>
     c['kind'] === 'ConfigMap' ? { ...c, data: { ...(c['data'] as Json), 'config.json': JSON.stringify(configOf(second.body), null, 2) } } : c,
   );
@@ -440,7 +454,7 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   t.match(statusOf(rewritten.body), { configSince: '2026-11-25T12:00:30Z', lastChange: { time: '2026-11-25T11:00:00Z' } }, 'a new config, no server moved: no new change');
   const thenBehind = cache({}, { status: statusOf(rewritten.body) });
   const cacheLag = await post(late, '/sync', syncRequest({ parent: thenBehind, related, children: oldChildren }));
-  t.match(readyOf(cacheLag.body), { status: 'True', reason: 'Available' }, 'not refused: the status has reported this config for no time at all');
+  t.match(readyOf(cacheLag.body), { status: 'True', reason: 'Available' }, 'not refused: the ConfigMap has lacked it for no time at all');
   t.equal(cacheLag.body['resyncAfterSeconds'], 30);
 
   // A ConfigMap that holds the config is never behind, whatever its last-applied annotation says (adopted, or stripped by a tool).
@@ -462,6 +476,48 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   // A child missing too: the sooner of the two resyncs.
   const noService = await post(app, '/sync', syncRequest({ parent: reported, related: grown, children: children.filter((c) => c['kind'] !== 'Service') }));
   t.equal(noService.body['resyncAfterSeconds'], 10, "the missing child's 10 s, not the grace's 30 s");
+});
+
+t.test('a ConfigMap the API server keeps refusing while the endpoints keep changing: ConfigNotApplied 30 s after it was found lacking the config, whatever configs were asked for since', async (t) => {
+  const context = (seconds: number) => ({
+    now: new Date(Date.parse('2026-11-25T12:00:00Z') + seconds * 1000).toISOString().replace('.000Z', 'Z'),
+    clusterDomain: 'cluster.local',
+    images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
+  });
+  const { second, children } = await settled(cache(), members([0, 1, 2]));
+  const held = statusOf(second.body).configHash as string;
+  // A pod more every 10 s, each sync fed the status of the one before; every ConfigMap update is refused.
+  let status = statusOf(second.body) as Json;
+  const readiness: string[] = [];
+  for (let i = 1; i <= 6; i++) {
+    const answer = sync(syncRequest({ parent: cache({}, { status }), related: members(Array.from({ length: 3 + i }, (_, n) => n)), children }) as never, context(10 * i));
+    status = answer.status as Json;
+    readiness.push(answer.status.conditions![0]!.reason ?? '');
+    if (i >= 2) t.same(answer.status.configBehind, { since: '2026-11-25T12:00:20Z', configHash: held }, `at ${10 * i} s: behind since the first sync that found it so`);
+  }
+  t.same(readiness, ['Available', 'Available', 'Available', 'Available', 'ConfigNotApplied', 'ConfigNotApplied'], '30 s after 12:00:20, though a new config was asked for at every sync');
+
+  // Applied, but Metacontroller's cache one update behind at every sync: the ConfigMap lacks the config the last
+  // status asked for each time, and holds a newer one each time. Never ConfigNotApplied.
+  const answers: Json[] = [second.body];
+  status = statusOf(second.body) as Json;
+  const lagging: string[] = [];
+  for (let i = 1; i <= 8; i++) {
+    const observed = observedChildren(cache(), answers[Math.max(0, answers.length - 2)]!['children'] as Json[]);
+    const answer = sync(syncRequest({ parent: cache({}, { status }), related: members(Array.from({ length: 3 + i }, (_, n) => n)), children: observed }) as never, context(10 * i));
+    answers.push(answer as unknown as Json);
+    status = answer.status as Json;
+    lagging.push(answer.status.conditions![0]!.reason ?? '');
+  }
+  t.same(lagging, Array(8).fill('Available'), 'a ConfigMap that keeps changing is being applied');
+  t.match(status['configBehind'], { since: '2026-11-25T12:01:20Z' }, 'its wait starts over at each sync');
+
+  // A parent a status behind the ConfigMap (Metacontroller's cache): the ConfigMap holds a config newer than the one
+  // that status asked for an hour ago. A wait from now, not a refusal.
+  const stale = cache({}, { status: { ...statusOf(second.body), configSince: '2026-11-25T11:00:00Z' } });
+  const newer = observedChildren(cache(), answers[3]!['children'] as Json[]);
+  const ahead = sync(syncRequest({ parent: stale, related: members([0, 1, 2, 3, 4, 5, 6, 7]), children: newer }) as never, context(0));
+  t.match(ahead.status, { configBehind: { since: '2026-11-25T12:00:00Z' }, conditions: [{ reason: 'Available' }] });
 });
 
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {

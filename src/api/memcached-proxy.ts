@@ -407,6 +407,17 @@ export const LastChange = Type.Object({
   keyspaceMoved: Type.Number({ minimum: 0, maximum: 1, description: 'The share of sample keys whose first get goes to a server the old config did not write them to: misses the change causes.' }),
 }, { description: 'The last change of a server list or of the route.' });
 
+export const ConfigBehind = Type.Object(
+  {
+    since: Type.String({ format: 'date-time', description: 'Since when the ConfigMap has held that config, lacking the ones asked for since.' }),
+    configHash: Type.Optional(Type.String({ description: 'The config the ConfigMap holds (and mcrouter serves), as configHash shows one; none when it holds no config.json.' })),
+  },
+  {
+    description:
+      "Present while the ConfigMap lacks the config the last status asked for (neither it nor Metacontroller's record of what it last applied there holds it): an update the API server refuses, or one Metacontroller's cache has yet to show. ConfigNotApplied once the ConfigMap has held the same config for 30 s so.",
+  },
+);
+
 export const MemcachedProxyStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this status describes.' })),
   pools: Type.Optional(Type.Array(PoolStatus, { description: 'Each pool: its Service, port and servers.' })),
@@ -415,6 +426,7 @@ export const MemcachedProxyStatus = Type.Object({
   readyServers: Type.Optional(Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' })),
   configHash: Type.Optional(Type.String({ description: 'The first 16 hex digits of the SHA-256 of config.json.' })),
   configSince: Type.Optional(Type.String({ format: 'date-time', description: 'When the status first reported configHash: the sync that asked for this config.' })),
+  configBehind: Type.Optional(ConfigBehind),
   replicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Pods of the mcrouter Deployment.' })),
   readyReplicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Those ready.' })),
   lastChange: Type.Optional(LastChange),
@@ -460,6 +472,7 @@ export type MemcachedProxy = Static<typeof MemcachedProxy>;
 export type Condition = Static<typeof Condition>;
 export type PoolStatus = Static<typeof PoolStatus>;
 export type LastChange = Static<typeof LastChange>;
+export type ConfigBehind = Static<typeof ConfigBehind>;
 export type RuleType = (typeof RULE_TYPES)[number];
 export type Hash = (typeof HASHES)[number];
 export type WritePolicy = (typeof WRITE_POLICIES)[number];

@@ -1,12 +1,12 @@
 /**
  * What the status records of the config the sync writes, and the ConfigMap carries of it: the last change of
  * its servers or route (`lastChange`, also as the ConfigMap's annotation), since when the status has reported
- * it (`configSince`), and since when the ConfigMap has been behind it (`configBehindSince`).
+ * it (`configSince`), and what the ConfigMap holds instead while it lacks it (`configBehind`).
  */
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION, type ConfigMap } from '../api/kubernetes.js';
-import type { LastChange, MemcachedProxy } from '../api/memcached-proxy.js';
+import type { ConfigBehind, LastChange, MemcachedProxy } from '../api/memcached-proxy.js';
 import { laterChange, lastChangeAnnotation, lastChangeFromAnnotation, lastChangeOf, lostConfigChange } from './last-change.js';
-import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
+import { configHash, type CurrentConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION } from './naming.js';
 
 export interface ConfigRecordInput {
@@ -29,7 +29,7 @@ export interface ConfigRecord {
   /** lastChange as the ConfigMap's annotation carries it. */
   lastChangeText: string | undefined;
   configSince: string;
-  configBehindSince: string | undefined;
+  configBehind: ConfigBehind | undefined;
 }
 
 export function configRecord({ parent, observedConfigMap, current, text, hash, config, now }: ConfigRecordInput): ConfigRecord {
@@ -53,18 +53,37 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
 
   // When the status first reported this config: carried while it does.
   const configSince = reported && parent.status?.configSince !== undefined ? parent.status.configSince : now;
-  // Since when the ConfigMap has not taken the config the status reports, when it has not: neither the ConfigMap
-  // nor Metacontroller's record of what it last applied there holds it, so the API server refused the update, or
-  // Metacontroller's cache has yet to see it (a ConfigMap edited by hand still has the config in that record, and
-  // is set back now). Metacontroller writes the status whether or not its children could be applied.
-  const configBehindSince = !applied && reported && observedConfigMap && lastAppliedConfig(observedConfigMap) !== text ? configSince : undefined;
   return {
     applied,
     lastChange,
     lastChangeText: lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange),
     configSince,
-    configBehindSince,
+    configBehind: applied ? undefined : configBehind(parent, observedConfigMap, mounted, now),
   };
+}
+
+/**
+ * Whether the ConfigMap lacks the config the hook asked for, and since when it has held what it holds instead.
+ * Metacontroller writes the status whether or not it could apply the children, so the status's configHash is the
+ * config the last answer asked for. When neither the ConfigMap nor Metacontroller's record of what it last
+ * applied there holds that one, the API server refused the update, or Metacontroller's cache has yet to show it
+ * (a ConfigMap edited by hand still has the config in that record, and is set back now). A refusal leaves the
+ * ConfigMap as it was, whatever configs the hook asks for after it, and a pool whose endpoints change every few
+ * seconds asks for a new one at every sync: so the wait runs for as long as the ConfigMap holds the same config,
+ * lacking the ones asked for, not for as long as one config is asked for. A ConfigMap that keeps changing is
+ * being applied (a cache a step behind, or a parent a status behind the ConfigMap, which then holds a config
+ * newer than the one the status reports), and its wait starts over.
+ */
+function configBehind(parent: MemcachedProxy, observedConfigMap: ConfigMap | undefined, mounted: string | undefined, now: string): ConfigBehind | undefined {
+  const asked = parent.status?.configHash;
+  if (asked === undefined || observedConfigMap === undefined) return undefined;
+  const held = mounted === undefined ? undefined : configHash(mounted);
+  if (held === asked) return undefined;
+  const recorded = lastAppliedConfig(observedConfigMap);
+  if (recorded !== undefined && configHash(recorded) === asked) return undefined;
+  const before = parent.status?.configBehind;
+  const since = before !== undefined && before.configHash === held ? before.since : now;
+  return held === undefined ? { since } : { since, configHash: held };
 }
 
 /** The config.json of Metacontroller's last-applied copy of the ConfigMap, if it has one. */

@@ -13,6 +13,7 @@ import {
   conditionOf,
   readyCondition,
   type Condition,
+  type ConfigBehind,
   type LastChange,
   type MemcachedProxy,
   type MemcachedProxyStatus,
@@ -43,10 +44,10 @@ export interface StatusInput {
   configSince: string;
   /**
    * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
-   * the observed ConfigMap holds the desired config. `configBehindSince`: when the status first reported this
-   * config, while the ConfigMap has not taken it.
+   * the observed ConfigMap holds the desired config. `configBehind`: while the ConfigMap lacks the config the
+   * last status asked for, what it holds and since when (config-record.ts).
    */
-  observed: { configMap: boolean; configApplied: boolean; configBehindSince?: string | undefined; service: boolean; deployment: Deployment | undefined };
+  observed: { configMap: boolean; configApplied: boolean; configBehind?: ConfigBehind | undefined; service: boolean; deployment: Deployment | undefined };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
   /** The image the mcrouter pods run, and a hash the spec shards by that the image's version cannot load. */
@@ -308,12 +309,14 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
       message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
-  const graceLeft = configGraceLeft(observed.configBehindSince, input.now);
-  if (graceLeft !== undefined && graceLeft <= 0) {
+  const behind = observed.configBehind;
+  const graceLeft = configGraceLeft(behind?.since, input.now);
+  if (behind && graceLeft !== undefined && graceLeft <= 0) {
+    const held = behind.configHash === undefined ? 'no config' : `config ${behind.configHash}`;
     return {
       reason: 'ConfigNotApplied',
       message:
-        `ConfigMap ${name} does not hold the config the status has reported since ${input.configSince} (configHash ${input.configHash}), and mcrouter serves the one it holds: ` +
+        `ConfigMap ${name} has held ${held} since ${behind.since}, not the one asked for (configHash ${input.configHash}), and mcrouter serves what it holds: ` +
         `the API server refused the update (kubectl describe mp ${parent.metadata.name} shows the SyncError; "metadata.annotations: Too long" is a config past the size Metacontroller can apply, README Limits), ` +
         'or the ConfigMap was changed and Metacontroller has not set it back',
     };
@@ -478,6 +481,7 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   status.pools = pools.map(poolStatus);
   status.configHash = input.configHash;
   status.configSince = input.configSince;
+  if (input.observed.configBehind !== undefined) status.configBehind = input.observed.configBehind;
   status.replicas = deployment?.status?.replicas ?? 0;
   status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
   if (input.lastChange) status.lastChange = input.lastChange;

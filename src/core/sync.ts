@@ -111,7 +111,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   }
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
-  const { applied, lastChange, lastChangeText, configSince, configBehindSince } = configRecord({
+  const { applied, lastChange, lastChangeText, configSince, configBehind } = configRecord({
     parent,
     observedConfigMap,
     current,
@@ -140,7 +140,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
       observed: {
         configMap: observedConfigMap !== undefined,
         configApplied: applied,
-        configBehindSince,
+        configBehind,
         service: observedService !== undefined,
         deployment: observedDeployment,
       },
@@ -157,7 +157,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
   if (parent.metadata.deletionTimestamp === undefined) {
-    const resync = resyncAfter(desired, children, response.status, configBehindSince, context.now);
+    const resync = resyncAfter(desired, children, response.status, configBehind?.since, context.now);
     if (resync !== undefined) response.resyncAfterSeconds = resync;
   }
   // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
