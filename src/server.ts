@@ -71,7 +71,8 @@ function rfc3339Clock(clock: () => Date): () => string {
 
 /**
  * A POST with neither a body nor a Content-Type (`curl -X POST` without `--data`) reaches no body parser, and
- * its schema's error would be `body: must be object`: it is an empty body, answered as one sent as JSON is.
+ * its schema's error would be `body: must be object`: it is an empty body, answered 400 {message} as an empty
+ * JSON body is (whose words are Fastify's, about the content type it was sent with).
  */
 const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
 

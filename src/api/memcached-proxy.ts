@@ -409,12 +409,15 @@ export const LastChange = Type.Object({
 
 export const ConfigBehind = Type.Object(
   {
-    since: Type.String({ format: 'date-time', description: 'Since when the ConfigMap has held that config, lacking the ones asked for since.' }),
-    configHash: Type.Optional(Type.String({ description: 'The config the ConfigMap holds (and mcrouter serves), as configHash shows one; none when it holds no config.json.' })),
+    since: Type.String({
+      format: 'date-time',
+      description: 'When a sync first found the ConfigMap holding this config instead of the one asked for (with one config asked for, configSince). ConfigNotApplied 30 s after it.',
+    }),
+    configHash: Type.Optional(Type.String({ description: 'The config the ConfigMap holds, which mcrouter serves (a hash as configHash is); absent when it holds no config.json.' })),
   },
   {
     description:
-      "Present while the ConfigMap lacks the config the last status asked for (neither it nor Metacontroller's record of what it last applied there holds it): an update the API server refuses, or one Metacontroller's cache has yet to show. ConfigNotApplied once the ConfigMap has held the same config for 30 s so.",
+      "The ConfigMap lacks the config asked for: neither it nor Metacontroller's record of what it last applied there holds it (an update the API server refuses, or one Metacontroller's cache has yet to show). Shown once another config has been asked for meanwhile, or 30 s have passed.",
   },
 );
 

@@ -29,7 +29,10 @@ export interface ConfigRecord {
   /** lastChange as the ConfigMap's annotation carries it. */
   lastChangeText: string | undefined;
   configSince: string;
+  /** While the ConfigMap lacks the config the last status asked for: what it holds, and since when. */
   configBehind: ConfigBehind | undefined;
+  /** Whether the status shows configBehind before the 30 s are up (see configBehind()). */
+  configBehindShown: boolean;
 }
 
 export function configRecord({ parent, observedConfigMap, current, text, hash, config, now }: ConfigRecordInput): ConfigRecord {
@@ -53,28 +56,41 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
 
   // When the status first reported this config: carried while it does.
   const configSince = reported && parent.status?.configSince !== undefined ? parent.status.configSince : now;
+  const behind = applied ? undefined : configBehind(parent, observedConfigMap, mounted, reported, now);
   return {
     applied,
     lastChange,
     lastChangeText: lastChange === recorded ? recordedText : lastChangeAnnotation(lastChange),
     configSince,
-    configBehind: applied ? undefined : configBehind(parent, observedConfigMap, mounted, now),
+    configBehind: behind?.behind,
+    configBehindShown: behind?.shown ?? false,
   };
 }
 
 /**
- * Whether the ConfigMap lacks the config the hook asked for, and since when it has held what it holds instead.
- * Metacontroller writes the status whether or not it could apply the children, so the status's configHash is the
- * config the last answer asked for. When neither the ConfigMap nor Metacontroller's record of what it last
- * applied there holds that one, the API server refused the update, or Metacontroller's cache has yet to show it
- * (a ConfigMap edited by hand still has the config in that record, and is set back now). A refusal leaves the
- * ConfigMap as it was, whatever configs the hook asks for after it, and a pool whose endpoints change every few
- * seconds asks for a new one at every sync: so the wait runs for as long as the ConfigMap holds the same config,
- * lacking the ones asked for, not for as long as one config is asked for. A ConfigMap that keeps changing is
- * being applied (a cache a step behind, or a parent a status behind the ConfigMap, which then holds a config
- * newer than the one the status reports), and its wait starts over.
+ * Whether the ConfigMap lacks the config the hook asked for, what it holds instead and since when. Metacontroller
+ * writes the status whether or not it could apply the children, so the status's configHash is the config the last
+ * answer asked for. When neither the ConfigMap nor Metacontroller's record of what it last applied there holds
+ * that one, the API server refused the update, or Metacontroller's cache has yet to show it (a ConfigMap edited by
+ * hand still has the config in that record, and is set back now).
+ *
+ * A refusal leaves the ConfigMap as it was, whatever configs the hook asks for after it, and a pool whose endpoints
+ * change every few seconds asks for a new one at every sync: so the wait runs for as long as the ConfigMap holds
+ * the same config lacking the one asked for, across configs, and starts over when the ConfigMap changes (it is
+ * being applied: a cache a step behind, or a parent a status behind the ConfigMap, which then holds a config newer
+ * than the one the status asked for). While one config is asked for, the wait runs from when the status first
+ * asked for it (configSince), and the status shows none of this until the 30 s are up: written at the sync right
+ * after it (Metacontroller syncs on every status it writes), a status that changed there and changed back once the
+ * cache caught up would cost two more writes and syncs whenever the cache is a step behind. Once the status asks
+ * for another config, it changes anyway, and shows since when the ConfigMap has held what it holds.
  */
-function configBehind(parent: MemcachedProxy, observedConfigMap: ConfigMap | undefined, mounted: string | undefined, now: string): ConfigBehind | undefined {
+function configBehind(
+  parent: MemcachedProxy,
+  observedConfigMap: ConfigMap | undefined,
+  mounted: string | undefined,
+  reported: boolean,
+  now: string,
+): { behind: ConfigBehind; shown: boolean } | undefined {
   const asked = parent.status?.configHash;
   if (asked === undefined || observedConfigMap === undefined) return undefined;
   const held = mounted === undefined ? undefined : configHash(mounted);
@@ -82,8 +98,9 @@ function configBehind(parent: MemcachedProxy, observedConfigMap: ConfigMap | und
   const recorded = lastAppliedConfig(observedConfigMap);
   if (recorded !== undefined && configHash(recorded) === asked) return undefined;
   const before = parent.status?.configBehind;
-  const since = before !== undefined && before.configHash === held ? before.since : now;
-  return held === undefined ? { since } : { since, configHash: held };
+  if (before !== undefined && before.configHash === held) return { behind: before, shown: true };
+  const since = reported ? (parent.status?.configSince ?? now) : now;
+  return { behind: held === undefined ? { since } : { since, configHash: held }, shown: !reported };
 }
 
 /** The config.json of Metacontroller's last-applied copy of the ConfigMap, if it has one. */

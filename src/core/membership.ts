@@ -30,7 +30,7 @@ export type Membership =
       state: 'Found';
       /** One per address. */
       members: Member[];
-      /** Each member's address to its position in `members`. */
+      /** Each member's address to its position in `members`, and a dual-stack pod's other family's address to its. */
       indexOf: StringIndex;
       /** Builds a member's DNS address from a hostname, when the Service gives pods DNS names. */
       dnsAddress?: (hostname: string) => string;

@@ -35,7 +35,10 @@ const MAX_HOLE_SHARE = 0.5;
 
 export type SlotMode = 'ch3' | 'ordered' | 'set';
 
-/** Whether `list` names a server the pool has now (`memberAt`: its members' addresses): the same pods on the same port. */
+/**
+ * Whether `list` names a server the pool has now (`memberAt`: its members' addresses, and a dual-stack pod's other
+ * family's): the same pods on the same port.
+ */
 export function holdsMember(list: ServerList, memberAt: MemberIndex): boolean {
   return list.servers.some((server) => memberAt.get(server) >= 0);
 }
@@ -43,7 +46,10 @@ export function holdsMember(list: ServerList, memberAt: MemberIndex): boolean {
 export interface SlotInput {
   /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
-  /** Each member's address to its position in `members`: only read here (sync passes one shared empty index). */
+  /**
+   * Each member's address (and a dual-stack pod's other family's) to its position in `members`: only read here
+   * (sync passes one shared empty index).
+   */
   indexOf: MemberIndex;
   /**
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
@@ -103,7 +109,15 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const sortByAddress = (positions: number[]) => sortNatural(positions, (m) => members[m]!.address);
   const everyMember = () => members.map((_, m) => m);
 
-  if (mode === 'set') return spell(sortByAddress(everyMember()));
+  if (mode === 'set') {
+    // Order means nothing here, but spelling does: a member the current list holds at its other family's address
+    // keeps it, as in the other modes (a new spelling would be a config change, and a change recorded, for nothing).
+    for (const server of current?.servers ?? []) {
+      const m = memberAt.get(server);
+      if (m >= 0) spelling[m] ??= server;
+    }
+    return spell(sortNatural(everyMember(), (m) => spelling[m] ?? members[m]!.address));
+  }
   const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {
     // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live, spelt

@@ -45,9 +45,17 @@ export interface StatusInput {
   /**
    * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
    * the observed ConfigMap holds the desired config. `configBehind`: while the ConfigMap lacks the config the
-   * last status asked for, what it holds and since when (config-record.ts).
+   * last status asked for, what it holds and since when, which the status shows once `configBehindShown` or
+   * once the 30 s are up (config-record.ts).
    */
-  observed: { configMap: boolean; configApplied: boolean; configBehind?: ConfigBehind | undefined; service: boolean; deployment: Deployment | undefined };
+  observed: {
+    configMap: boolean;
+    configApplied: boolean;
+    configBehind?: ConfigBehind | undefined;
+    configBehindShown?: boolean;
+    service: boolean;
+    deployment: Deployment | undefined;
+  };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
   deploymentSpecHash: string;
   /** The image the mcrouter pods run, and a hash the spec shards by that the image's version cannot load. */
@@ -481,7 +489,8 @@ export function statusOf(input: StatusInput): MemcachedProxyStatus {
   status.pools = pools.map(poolStatus);
   status.configHash = input.configHash;
   status.configSince = input.configSince;
-  if (input.observed.configBehind !== undefined) status.configBehind = input.observed.configBehind;
+  const { configBehind, configBehindShown } = input.observed;
+  if (configBehind && (configBehindShown || reason === 'ConfigNotApplied')) status.configBehind = configBehind;
   status.replicas = deployment?.status?.replicas ?? 0;
   status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
   if (input.lastChange) status.lastChange = input.lastChange;

@@ -111,7 +111,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   }
   const hash = configHash(text);
   const specHash = deploymentSpecHash(parent, context.images, hash);
-  const { applied, lastChange, lastChangeText, configSince, configBehind } = configRecord({
+  const { applied, lastChange, lastChangeText, configSince, configBehind, configBehindShown } = configRecord({
     parent,
     observedConfigMap,
     current,
@@ -141,6 +141,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
         configMap: observedConfigMap !== undefined,
         configApplied: applied,
         configBehind,
+        configBehindShown,
         service: observedService !== undefined,
         deployment: observedDeployment,
       },

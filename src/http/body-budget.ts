@@ -19,8 +19,8 @@ import type { BodyBudgetAction } from './metrics.js';
  * What a body that does not fit now is answered: 429 with `Retry-After`, the one answer Metacontroller reads as
  * "ask again later". It requeues the proxy after that many seconds, with no `SyncError` event (pkg/hooks/webhook.go
  * and the composite controller's sync()); any other status is a `SyncError` event on the proxy and a retry on the
- * workqueue's backoff, which starts at 5 ms: under load, at once. Metacontroller releases older than that read
- * of a 429 take it as any other error.
+ * workqueue's backoff, which starts at 5 ms: under load, at once. Metacontroller releases from before that
+ * handling (metacontroller/metacontroller#533, of 2022) take it as any other error.
  */
 export const BUSY_STATUS_CODE = 429;
 const RETRY_AFTER_SECONDS = 1;
