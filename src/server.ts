@@ -116,7 +116,9 @@ export function buildServer(options: ServerOptions = {}) {
     const { reason } = clientErrorAnswer(error, requestTimeout);
     if (reason) metrics.clientError(reason);
   });
-  installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, (action) => metrics.bodyBudget(action));
+  const budget = installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) =>
+    metrics.bodyBudget(action),
+  );
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
@@ -140,8 +142,12 @@ export function buildServer(options: ServerOptions = {}) {
     done();
   };
 
-  const answer = (reply: FastifyReply, code: number, body: string) =>
-    reply.code(code).type('application/json; charset=utf-8').send(body);
+  const answer = (reply: FastifyReply, code: number, body: string) => {
+    // Fastify writes it before send() returns: no onSend hook comes between.
+    const sent = reply.code(code).type('application/json; charset=utf-8').send(body);
+    budget.answered(reply);
+    return sent;
+  };
   /** A request that failed validation or the spec rules: 400/422 with the field, never applied. */
   const refuse = (reply: FastifyReply, error: unknown) => {
     const validation = (error as { validation?: SchemaError[] }).validation;

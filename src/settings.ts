@@ -30,10 +30,10 @@ export const DEFAULT_SETTINGS = {
   exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
   bodyLimit: BODY_LIMIT,
   /**
-   * Bytes of the request bodies being read at once (http/body-budget.ts): past it, a request is answered
-   * 429, which Metacontroller asks again after its Retry-After. What a body holds while it arrives adds up
-   * over connections, and 64 connections each sending 8 MiB held 600 MB; the default is IN_FLIGHT_BODIES
-   * bodies of the largest size, which unset follows BODY_LIMIT.
+   * Bytes of the request bodies being read, and of answers being sent, at once (http/body-budget.ts): past
+   * it, a request is answered 429, which Metacontroller asks again after its Retry-After. What a body holds
+   * while it arrives adds up over connections, and 64 connections each sending 8 MiB held 600 MB; the
+   * default is IN_FLIGHT_BODIES bodies of the largest size, which unset follows BODY_LIMIT.
    */
   inFlightBodyLimit: defaultInFlightBodyLimit(BODY_LIMIT),
   /**

@@ -279,13 +279,13 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or
   t.equal(statusOf(refused.answer), 429, 'a body announced at 4,000 bytes does not fit: refused unread');
   t.match(refused.answer, /\r\nretry-after: 1\r\n/i, 'Retry-After');
   t.match(refused.answer, /\r\nconnection: close\r\n/i, 'and the connection is closed: its body is never read');
-  t.same(messageOf(refused.answer), { message: 'request bodies being read hold 18000 of IN_FLIGHT_BODY_LIMIT (20000 bytes): this one does not fit now; retry' });
+  t.same(messageOf(refused.answer), { message: 'request bodies being read and answers being sent hold 18000 of IN_FLIGHT_BODY_LIMIT (20000 bytes): this one does not fit now; retry' });
   // A chunked body announces nothing: it is cut once its bytes pass the limit.
   const chunk = body(3000);
   const chunked = await exchange(base, `POST /customize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`);
   t.equal(statusOf(chunked.answer), 429, 'a chunked body that passes the limit as it arrives: cut');
   t.match(chunked.answer, /\r\nretry-after: 1\r\n/i, 'with Retry-After too: Metacontroller reads it on a 429 only');
-  t.match(messageOf(chunked.answer).message, /^request bodies being read hold \d+ of IN_FLIGHT_BODY_LIMIT \(20000 bytes\)/);
+  t.match(messageOf(chunked.answer).message, /^request bodies being read and answers being sent hold \d+ of IN_FLIGHT_BODY_LIMIT \(20000 bytes\)/);
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'requests without a body are never refused: the probes pass');
   t.equal(statusOf((await exchange(base, 'GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).answer), 200);
   // Headers alone hold nothing: clients announcing bodies of the largest size (refused, as they do not fit) take no room.
@@ -331,6 +331,58 @@ t.test('bodies in flight: past IN_FLIGHT_BODY_LIMIT a body is refused unread, or
   t.equal(valueOf(samples, 'memcached_operator_body_budget_total', { action: 'cut' }), 1, 'and the cut');
   t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'busy' }), 11, 'among the hook\'s answers, as busy: no bug');
   t.equal(valueOf(samples, 'memcached_operator_hook_requests_total', { hook: 'sync', outcome: 'error' }), 0);
+});
+
+t.test('answers in flight: one the client does not take counts in IN_FLIGHT_BODY_LIMIT, and its connection is cut once it has waited the request timeout', async (t) => {
+  // The Deployment carries the spec's affinity: an answer as large as its body. A client that never reads it
+  // would otherwise hold it in the server's memory for as long as it keeps the connection.
+  const mb = 1024 * 1024;
+  const app = testServer({ bodyLimit: 48 * mb, inFlightBodyLimit: 64 * mb, requestTimeoutMs: 1500 });
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const request = JSON.stringify(
+    syncRequest({
+      parent: proxy({ name: 'big', spec: { serviceName: 'mc', mcrouter: { affinity: { nodeAffinity: { note: 'y'.repeat(40 * mb) } } } } }),
+      related: [service({ name: 'mc', headless: true }), ...endpointSlices('mc', statefulSetPods('mc', [0, 1]))],
+    }),
+  );
+  const reader = net.connect(port, '127.0.0.1');
+  reader.on('error', () => {});
+  t.teardown(() => reader.destroy());
+  // A first look at the answer, then nothing more.
+  const began = new Promise<number>((resolve) =>
+    reader.once('data', (chunk: Buffer) => {
+      reader.pause();
+      resolve(chunk.length);
+    }),
+  );
+  reader.write(`POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(request)}\r\n\r\n${request}`);
+  t.ok((await began) > 0, 'the answer began');
+  const startedAt = performance.now();
+  // 40 MiB of it wait: a body announced at 30 MiB does not fit beside them. Asked first, it gets the 429 instead
+  // of the go-ahead, and nothing is sent.
+  const ask = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(`POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${30 * mb}\r\nexpect: 100-continue\r\n\r\n`),
+      );
+      socket.once('data', (chunk: Buffer) => {
+        socket.destroy();
+        resolve(chunk.toString());
+      });
+      socket.on('error', reject);
+    });
+  t.match(await ask(), /^HTTP\/1\.1 429 /, 'the waiting answer holds its bytes');
+  // The kernel takes none of it for the request timeout: the connection is cut, and the bytes come back.
+  let again = await ask();
+  while (!again.startsWith('HTTP/1.1 100') && performance.now() - startedAt < 10_000) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    again = await ask();
+  }
+  const after = performance.now() - startedAt;
+  t.match(again, /^HTTP\/1\.1 100 Continue\r\n/, 'its bytes came back: the go-ahead');
+  t.ok(after >= 1000 && after < 5000, `once it had waited a period of the request timeout without progress (${Math.round(after)} ms)`);
 });
 
 t.test('bodies in flight: headers alone hold no room', async (t) => {
