@@ -111,6 +111,10 @@ export function buildServer(options: ServerOptions = {}) {
     return503OnClosing: false,
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, requestTimeout),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Past maxHeadersCount (2,000 by default) Node drops the rest of the headers unread, Content-Type and
+  // Content-Length among them: 2,100 short headers made a valid request one without a body. Unlimited, the
+  // headers' size (16 KiB) bounds them, and past it the 431 says so.
+  app.server.maxHeadersCount = 0;
   // answerClientError answers what Node's parser refuses or cuts (Fastify's listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     const { reason } = clientErrorAnswer(error, requestTimeout);

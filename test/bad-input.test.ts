@@ -368,6 +368,9 @@ t.test('a pod template the API server would refuse: the status names the field, 
     ['a pod annotation of 130,000 quotes, each two bytes in JSON', { podAnnotations: { a: '"'.repeat(130_000) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 26\d{4} bytes/],
     ['a pod annotation of 45,000 line separators (U+2028), three bytes each, six in Go\'s JSON', { podAnnotations: { a: '\u2028'.repeat(45_000) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 27\d{4} bytes/],
     ['a pod annotation of 60,000 ampersands, each six bytes in Go\'s JSON', { podAnnotations: { a: '&'.repeat(60_000) } }, 'spec.mcrouter.podAnnotations', /the Deployment's annotations would take 36\d{4} bytes/],
+    // The copy holds every field the spec copies into the Deployment: the largest is the one to blame.
+    ['a nodeSelector of 30,000 labels, and a pod annotation', { podAnnotations: { a: 'x' }, nodeSelector: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, 'v'])) }, 'spec.mcrouter.nodeSelector', /the Deployment's annotations would take \d+ bytes .*this field the most/],
+    ['an affinity of 300,000 characters', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: Array.from({ length: 25_000 }, (_, i) => `zone-${i}`) }] }] } } } }, 'spec.mcrouter.affinity', /the Deployment's annotations would take \d+ bytes/],
   ];
   const conditionsOf = (body: string) => (JSON.parse(body) as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } }).status.conditions;
   for (const [what, fields, field, message] of refused) {

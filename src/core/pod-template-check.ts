@@ -178,22 +178,39 @@ const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 const REVISION_DIGITS = 10;
 
 /**
+ * The field of spec.mcrouter that takes the most room in the Deployment, as JSON: the one to blame when the copy
+ * Metacontroller keeps of the whole Deployment is too large. The fields the hook copies there grow with what the
+ * user writes (podAnnotations, affinity, nodeSelector, tolerations, extraArgs, ...), its own parts do not.
+ */
+function largestField(mcrouter: McrouterSpec): string {
+  let largest = 'podAnnotations';
+  let most = -1;
+  for (const [key, value] of Object.entries(mcrouter)) {
+    const size = JSON.stringify(value)?.length ?? 0;
+    if (size > most) [largest, most] = [key, size];
+  }
+  return `spec.mcrouter.${largest}`;
+}
+
+/**
  * Kubernetes' ValidateAnnotationsSize over what the hook's Deployment carries: the pod template's annotations (the
  * spec's and the hook's own config hash), and the Deployment's own, where Metacontroller's apply adds its
- * last-applied copy of the whole Deployment, the pod annotations again among it. Only the pod annotations grow
- * without bound, so they are the field to blame.
+ * last-applied copy of the whole Deployment, the pod annotations again among it.
  */
-function annotationsSizeFault(deployment: Deployment, owner: Pick<MemcachedProxy['metadata'], 'namespace' | 'uid'>, path: string): TemplateFault | undefined {
+function annotationsSizeFault(deployment: Deployment, owner: Pick<MemcachedProxy['metadata'], 'namespace' | 'uid'>, mcrouter: McrouterSpec): TemplateFault | undefined {
   const template = annotationBytes(deployment.spec?.template.metadata?.annotations);
   if (template > ANNOTATIONS_MAX_BYTES) {
-    return { field: path, message: `the pod template's annotations would take ${template} bytes (keys and values, the hook's own included): Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}` };
+    return {
+      field: 'spec.mcrouter.podAnnotations',
+      message: `the pod template's annotations would take ${template} bytes (keys and values, the hook's own included): Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}`,
+    };
   }
   const own =
     annotationBytes(deployment.metadata?.annotations) + Buffer.byteLength(METACONTROLLER_LAST_APPLIED_ANNOTATION) + goJsonBytes(deployment) + addedByOthersBytes(owner);
   if (own > ANNOTATIONS_MAX_BYTES) {
     return {
-      field: path,
-      message: `the Deployment's annotations would take ${own} bytes with the copy of it that Metacontroller keeps there (${METACONTROLLER_LAST_APPLIED_ANNOTATION}), which holds the pod annotations again: Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}`,
+      field: largestField(mcrouter),
+      message: `the Deployment's annotations would take ${own} bytes with the copy of it that Metacontroller keeps there (${METACONTROLLER_LAST_APPLIED_ANNOTATION}), which holds what the spec copies into it again, this field the most: Kubernetes takes at most ${ANNOTATIONS_MAX_BYTES}`,
     };
   }
   return undefined;
@@ -213,6 +230,6 @@ export function podTemplateFault(parent: Pick<MemcachedProxy, 'metadata' | 'spec
     tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
     keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
     keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true) ??
-    annotationsSizeFault(deployment, parent.metadata, 'spec.mcrouter.podAnnotations')
+    annotationsSizeFault(deployment, parent.metadata, mcrouter)
   );
 }
