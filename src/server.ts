@@ -76,6 +76,15 @@ function rfc3339Clock(clock: () => Date): () => string {
  */
 const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
 
+/**
+ * Node reads at most this many headers of a request (http.Server's maxHeadersCount, 2,000 names and values) and
+ * drops the rest unread, Content-Type and Content-Length among them: such a request reaches a hook as one without
+ * a body. Its rawHeaders still hold more than that.
+ */
+const NODE_MAX_HEADERS = 1000;
+const TOO_MANY_HEADERS = { statusCode: 431, field: undefined, message: `more than ${NODE_MAX_HEADERS} request headers: Node reads no more, Content-Type and Content-Length among them` } as const;
+const bodiless = (request: FastifyRequest) => (request.raw.rawHeaders.length > 2 * NODE_MAX_HEADERS ? TOO_MANY_HEADERS : NO_BODY);
+
 /** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
 function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.warn({ statusCode: 400 }, error.message);
@@ -111,18 +120,12 @@ export function buildServer(options: ServerOptions = {}) {
     return503OnClosing: false,
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, requestTimeout),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // Past maxHeadersCount (2,000 by default) Node drops the rest of the headers unread, Content-Type and
-  // Content-Length among them: 2,100 short headers made a valid request one without a body. Unlimited, the
-  // headers' size (16 KiB) bounds them, and past it the 431 says so.
-  app.server.maxHeadersCount = 0;
   // answerClientError answers what Node's parser refuses or cuts (Fastify's listener runs first); no route sees it, so it is counted here.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     const { reason } = clientErrorAnswer(error, requestTimeout);
     if (reason) metrics.clientError(reason);
   });
-  const budget = installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) =>
-    metrics.bodyBudget(action),
-  );
+  installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
@@ -146,18 +149,14 @@ export function buildServer(options: ServerOptions = {}) {
     done();
   };
 
-  const answer = (reply: FastifyReply, code: number, body: string) => {
-    // Fastify writes it before send() returns: no onSend hook comes between.
-    const sent = reply.code(code).type('application/json; charset=utf-8').send(body);
-    budget.answered(reply);
-    return sent;
-  };
+  const answer = (reply: FastifyReply, code: number, body: string) =>
+    reply.code(code).type('application/json; charset=utf-8').send(body);
   /** A request that failed validation or the spec rules: 400/422 with the field, never applied. */
   const refuse = (reply: FastifyReply, error: unknown) => {
     const validation = (error as { validation?: SchemaError[] }).validation;
     const refusal = validation
       ? reply.request.body === undefined
-        ? NO_BODY
+        ? bodiless(reply.request)
         : refusalOf(validation)
       : error instanceof SpecError
         ? { statusCode: 422 as const, field: error.field, message: error.message }

@@ -178,15 +178,17 @@ const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 const REVISION_DIGITS = 10;
 
 /**
- * The field of spec.mcrouter that takes the most room in the Deployment, as JSON: the one to blame when the copy
- * Metacontroller keeps of the whole Deployment is too large. The fields the hook copies there grow with what the
- * user writes (podAnnotations, affinity, nodeSelector, tolerations, extraArgs, ...), its own parts do not.
+ * The field of spec.mcrouter that takes the most room in the Deployment, in Go's JSON: the one to blame when the
+ * copy Metacontroller keeps of the whole Deployment is too large. The fields the hook copies there grow with what
+ * the user writes (podAnnotations, affinity, nodeSelector, tolerations, extraArgs, ...), its own parts do not; a
+ * disabled exporter is no container, and takes none.
  */
 function largestField(mcrouter: McrouterSpec): string {
   let largest = 'podAnnotations';
   let most = -1;
   for (const [key, value] of Object.entries(mcrouter)) {
-    const size = JSON.stringify(value)?.length ?? 0;
+    if (key === 'exporter' && !mcrouter.exporter?.enabled) continue;
+    const size = value === undefined ? 0 : goJsonBytes(value);
     if (size > most) [largest, most] = [key, size];
   }
   return `spec.mcrouter.${largest}`;

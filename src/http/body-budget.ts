@@ -10,7 +10,8 @@
  * not fit even as announced is refused before it is read; one that passes the budget while it arrives is
  * cut there. A body's bytes come back once it has been read whole (it is parsed and answered in the same
  * turn of the event loop), or its request is gone; an answer's, once the kernel has taken it, or its
- * connection is gone. A connection whose answer has waited with no progress for the request timeout is cut.
+ * connection is gone. A connection whose answer has had no byte taken for a whole period of the request
+ * timeout is cut.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -28,16 +29,12 @@ import type { BodyBudgetAction } from './metrics.js';
 export const BUSY_STATUS_CODE = 429;
 const RETRY_AFTER_SECONDS = 1;
 
-export interface BodyBudget {
-  /** Called once an answer is written: what the kernel has not taken of it counts until it has. */
-  answered(reply: FastifyReply): void;
-}
-
 /**
  * Counts each body's bytes as Fastify reads them (a preParsing hook, before any other reader), and each
  * answer's that wait to be sent, against `limit` bytes. A body over `bodyLimit` is left to Fastify, whose
  * 413 says that it can never fit (a 429 would ask for it again). `count` counts what the budget turns away.
- * `stallMs` (the request timeout; 0: none): how long an answer may wait with no byte taken.
+ * `stallMs` (the request timeout; 0: none): the period after which an answer that no byte of has been taken
+ * in it is cut, with its connection.
  */
 export function installBodyBudget(
   app: FastifyInstance,
@@ -45,7 +42,7 @@ export function installBodyBudget(
   bodyLimit: number,
   stallMs: number,
   count: (action: BodyBudgetAction) => void,
-): BodyBudget {
+): void {
   let held = 0;
   const message = () => `request bodies being read and answers being sent hold ${held} of IN_FLIGHT_BODY_LIMIT (${limit} bytes): this one does not fit now; retry`;
   // curl asks before it sends a body of more than 1 MiB (`Expect: 100-continue`), and Node would say yes before
@@ -92,33 +89,39 @@ export function installBodyBudget(
     reply.raw.once('close', release);
     done(null, payload);
   });
-  return {
-    answered(reply) {
-      const response = reply.raw;
-      const waiting = response.writableLength;
-      const socket = response.socket;
-      // Nearly every answer: the kernel took it whole at once.
-      if (waiting === 0 || response.writableFinished || socket === null) return;
-      held += waiting;
-      // Checked each period, not by the socket's own timeout, which Node keeps for the keep-alive timeout. A period
-      // in which the kernel took no byte of it: the client is not reading.
-      let left = waiting;
-      const stalled = stallMs > 0 ? setInterval(() => {
-        if (response.writableLength >= left) socket.destroy();
-        left = response.writableLength;
-      }, stallMs).unref() : undefined;
-      const release = () => {
-        held -= waiting;
-        clearInterval(stalled);
-        response.off('finish', release).off('close', release);
-        socket.off('close', release);
-      };
-      // Taken whole ('finish'), or gone with its connection ('close'). An answer to a pipelined request waits behind
-      // the one before it, and if its connection closes first it neither finishes nor closes: the socket's close.
-      response.once('finish', release).once('close', release);
-      socket.once('close', release);
-    },
-  };
+  // Every answer, the hooks' and /metrics' alike (a /metrics of 10,000 proxies' series is megabytes). Fastify
+  // writes the answer when the last onSend hook calls done, so once done returns (every onSend hook here calls
+  // it at once) the bytes the kernel has not taken are there to be read.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    done(null, payload);
+    holdWaiting(request, reply);
+  });
+  function holdWaiting(request: FastifyRequest, reply: FastifyReply): void {
+    const response = reply.raw;
+    const waiting = response.writableLength;
+    // Nearly every answer: the kernel took it whole at once.
+    if (waiting === 0 || response.writableFinished) return;
+    // The connection's: an answer to a pipelined request waits unsent behind the one before it, with no socket yet.
+    const socket = request.raw.socket;
+    held += waiting;
+    // Checked each period, not by the socket's own timeout, which Node keeps for the keep-alive timeout. A period
+    // in which the kernel took no byte of it: the client is not reading.
+    let left = waiting;
+    const stalled = stallMs > 0 ? setInterval(() => {
+      if (response.writableLength >= left) socket.destroy();
+      left = response.writableLength;
+    }, stallMs).unref() : undefined;
+    const release = () => {
+      held -= waiting;
+      clearInterval(stalled);
+      response.off('finish', release).off('close', release);
+      socket.off('close', release);
+    };
+    // Taken whole ('finish'), or gone with its connection ('close'). A pipelined answer whose connection closes
+    // before its turn neither finishes nor closes: the socket's close.
+    response.once('finish', release).once('close', release);
+    socket.once('close', release);
+  }
 }
 
 /**
