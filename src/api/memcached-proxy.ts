@@ -417,7 +417,7 @@ export const ConfigBehind = Type.Object(
   },
   {
     description:
-      "The ConfigMap lacks the config asked for: neither it nor Metacontroller's record of what it last applied there holds it (an update the API server refuses, or one Metacontroller's cache has yet to show). Shown once another config has been asked for meanwhile, or 30 s have passed.",
+      "The ConfigMap lacks the config asked for: neither it nor Metacontroller's record of what it last applied there holds it (an update the API server refuses, or one Metacontroller's cache has yet to show). Shown once another config has been asked for meanwhile, or once Ready says ConfigNotApplied.",
   },
 );
 

@@ -31,7 +31,7 @@ export interface ConfigRecord {
   configSince: string;
   /** While the ConfigMap lacks the config the last status asked for: what it holds, and since when. */
   configBehind: ConfigBehind | undefined;
-  /** Whether the status shows configBehind before the 30 s are up (see configBehind()). */
+  /** Whether the status shows configBehind before Ready says ConfigNotApplied (see configBehind()). */
   configBehindShown: boolean;
 }
 
@@ -79,7 +79,7 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
  * the same config lacking the one asked for, across configs, and starts over when the ConfigMap changes (it is
  * being applied: a cache a step behind, or a parent a status behind the ConfigMap, which then holds a config newer
  * than the one the status asked for). While one config is asked for, the wait runs from when the status first
- * asked for it (configSince), and the status shows none of this until the 30 s are up: written at the sync right
+ * asked for it (configSince), and the status shows none of this until Ready says ConfigNotApplied: written at the sync right
  * after it (Metacontroller syncs on every status it writes), a status that changed there and changed back once the
  * cache caught up would cost two more writes and syncs whenever the cache is a step behind. Once the status asks
  * for another config, it changes anyway, and shows since when the ConfigMap has held what it holds.

@@ -46,7 +46,7 @@ export interface StatusInput {
    * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
    * the observed ConfigMap holds the desired config. `configBehind`: while the ConfigMap lacks the config the
    * last status asked for, what it holds and since when, which the status shows once `configBehindShown` or
-   * once the 30 s are up (config-record.ts).
+   * once Ready says ConfigNotApplied (config-record.ts).
    */
   observed: {
     configMap: boolean;
