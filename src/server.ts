@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
-import { readyCondition } from './api/memcached-proxy.js';
+import { mcrouterReplicasOf, readyCondition } from './api/memcached-proxy.js';
 import { customize } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
@@ -190,7 +190,16 @@ export function buildServer(options: ServerOptions = {}) {
       );
     }
     const ready = readyCondition(status);
-    metrics.proxySynced(namespace, name, status.servers ?? 0, status.readyServers ?? 0, ready?.status === 'True');
+    if (parent.metadata.deletionTimestamp === undefined) {
+      metrics.proxySynced(namespace, name, {
+        servers: status.servers ?? 0,
+        readyServers: status.readyServers ?? 0,
+        ready: ready?.status === 'True',
+        replicas: mcrouterReplicasOf(parent.spec.mcrouter),
+      });
+    } else {
+      metrics.proxyGone(namespace, name);
+    }
     // The one line per sync: enough to follow a proxy's servers and config over time.
     request.log.info(
       {

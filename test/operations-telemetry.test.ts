@@ -174,6 +174,66 @@ t.test('/metrics: memcached_operator_proxy_ready follows the Ready condition of 
   t.equal(await ready(), 0, 'its Service gone: ServiceNotFound');
 });
 
+t.test('/metrics: memcached_operator_proxy_spec_replicas tells a proxy parked on purpose from one that is not Ready', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  const gauges = async (name: string) => {
+    const { types, samples } = await scrape(app);
+    t.equal(types.get('memcached_operator_proxy_spec_replicas'), 'gauge');
+    const labels = { namespace, name };
+    return { ready: valueOf(samples, 'memcached_operator_proxy_ready', labels), replicas: valueOf(samples, 'memcached_operator_proxy_spec_replicas', labels) };
+  };
+  for (const [name, replicas, reason] of [['parked', 0, 'ScaledToZero'], ['three', 3, 'Available']] as const) {
+    const parent = proxy({ name, namespace, spec: { serviceName: 'memcached-pool1', mcrouter: { replicas } } });
+    const first = await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]) }));
+    const children = observedChildren(parent, first.body['children'] as Json[]);
+    const settled = await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]), children }));
+    const conditions = (settled.body['status'] as { conditions: Json[] }).conditions;
+    t.match(conditions.find((c) => c['type'] === 'Ready'), { reason }, name);
+    t.same(await gauges(name), { ready: reason === 'Available' ? 1 : 0, replicas }, `${name}: Ready ${reason}, ${replicas} replicas asked for`);
+  }
+});
+
+t.test('/metrics: a proxy synced while it is being deleted loses its gauges at once, not a TTL later', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  const gaugesOf = async (name: string) =>
+    (await scrape(app)).samples
+      .filter((s) => s.name.startsWith('memcached_operator_proxy_') && s.labels['namespace'] === namespace && s.labels['name'] === name)
+      .map((s) => `${s.name}=${s.value}`)
+      .sort();
+  for (const name of ['cache', 'other']) {
+    const parent = proxy({ name, namespace, spec: { serviceName: 'memcached-pool1' } });
+    const first = await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]) }));
+    const children = observedChildren(parent, first.body['children'] as Json[]);
+    await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]), children }));
+  }
+  t.same(await gaugesOf('cache'), [
+    `memcached_operator_proxy_last_sync_timestamp_seconds=${FIXED_NOW.getTime() / 1000}`,
+    'memcached_operator_proxy_ready=1',
+    'memcached_operator_proxy_ready_servers=3',
+    'memcached_operator_proxy_servers=3',
+    'memcached_operator_proxy_spec_replicas=1',
+  ]);
+  // Foreground deletion (or any other finalizer): Metacontroller keeps calling the sync hook, and no sync comes after the last.
+  const deleting = proxy({ name: 'cache', namespace, spec: { serviceName: 'memcached-pool1' } });
+  Object.assign(deleting['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['foregroundDeletion'] });
+  const answer = await post(app, '/sync', syncRequest({ parent: deleting, related: related([0, 1, 2]) }));
+  t.equal(answer.statusCode, 200);
+  const conditions = (answer.body['status'] as { conditions: Json[] }).conditions;
+  t.match(conditions.find((c) => c['type'] === 'Ready'), { status: 'False', reason: 'Deleting' });
+  t.same(await gaugesOf('cache'), [], 'no proxy_ready of 0 left to fire the not-Ready alert for a proxy that is gone');
+  t.equal((await gaugesOf('other')).length, 5, 'another proxy keeps its own');
+  await post(app, '/sync', syncRequest({ parent: deleting, related: related([0, 1, 2]) }));
+  t.same(await gaugesOf('cache'), [], 'nor does a later sync of the deleting proxy bring them back');
+  // A finalize hook pointed at /sync: the same.
+  const finalizing = { ...syncRequest({ parent: deleting, related: related([0, 1, 2]) }), finalizing: true };
+  const other = proxy({ name: 'other', namespace, spec: { serviceName: 'memcached-pool1' } });
+  Object.assign(other['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['metacontroller.k8s.io/memcached-operator'] });
+  await post(app, '/sync', { ...finalizing, parent: other });
+  t.same(await gaugesOf('other'), [], 'finalizing');
+});
+
 t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap, the one synced least recently gives way', async (t) => {
   const HOUR = 60 * 60 * 1000;
   let at = FIXED_NOW.getTime();
@@ -186,6 +246,7 @@ t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap,
     const all = names('memcached_operator_proxy_servers');
     t.same(names('memcached_operator_proxy_ready_servers'), all, 'the ready gauges come and go with them');
     t.same(names('memcached_operator_proxy_ready'), all, 'and the Ready gauges');
+    t.same(names('memcached_operator_proxy_spec_replicas'), all, 'and the replicas asked for');
     return all;
   };
   const evictions = async () => valueOf((await scrape(app)).samples, 'memcached_operator_proxy_series_evicted_total', {});

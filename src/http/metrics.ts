@@ -57,8 +57,25 @@ export interface HookMetrics {
   bodyBudget(action: BodyBudgetAction): void;
   /** A sync that set aside fields of the proxy's stored status it could not read (http/stored-status.ts). */
   statusSetAside(): void;
-  /** A proxy synced: its servers, the ready ones, and whether its Ready condition is True. */
-  proxySynced(namespace: string, name: string, servers: number, readyServers: number, ready: boolean): void;
+  /** A proxy synced: what its gauges show. */
+  proxySynced(namespace: string, name: string, seen: ProxySeen): void;
+  /**
+   * A proxy synced while it is being deleted (Metacontroller calls the sync hook for a parent with a
+   * `deletionTimestamp` until its children are gone, as under foreground deletion or another finalizer): its
+   * gauges go, or a `proxy_ready` of 0 would outlive it by the TTL and fire the not-Ready alert.
+   */
+  proxyGone(namespace: string, name: string): void;
+}
+
+/** A proxy as one sync saw it. */
+export interface ProxySeen {
+  /** Servers in its config, and those of them with a ready endpoint. */
+  servers: number;
+  readyServers: number;
+  /** Its Ready condition is True. */
+  ready: boolean;
+  /** The mcrouter pods its spec asks for: 0 for a proxy parked on purpose (Ready False, ScaledToZero). */
+  replicas: number;
 }
 
 export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SERIES_TTL_MS, maxProxySeries = MAX_PROXY_SERIES }: MetricsOptions): HookMetrics {
@@ -115,6 +132,8 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   const readyServers = proxyGauge('memcached_operator_proxy_ready_servers', 'Servers in the mcrouter config of each proxy at its last sync that have a ready endpoint.');
   // What to alert on: a proxy not Ready for long, whatever the reason (the status and the log line say which).
   const proxyReady = proxyGauge('memcached_operator_proxy_ready', "1 when each proxy's Ready condition was True at its last sync, else 0.");
+  // Beside proxy_ready, so that an alert on proxies not Ready can leave out those parked on purpose.
+  const specReplicas = proxyGauge('memcached_operator_proxy_spec_replicas', "spec.mcrouter.replicas of each proxy at its last sync: the mcrouter pods it asks for (0: parked on purpose, Ready False with ScaledToZero).");
   // Each hook replica reports the proxies it synced, and the one that synced a proxy last saw it as it is:
   // after a scale-down, a replica that did not sync it still reports the old count until its next sync.
   const lastSync: Gauge<'namespace' | 'name'> = new Gauge({
@@ -137,6 +156,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     servers.remove(gauges.namespace, gauges.name);
     readyServers.remove(gauges.namespace, gauges.name);
     proxyReady.remove(gauges.namespace, gauges.name);
+    specReplicas.remove(gauges.namespace, gauges.name);
     lastSync.remove(gauges.namespace, gauges.name);
     proxies.delete(key);
   }
@@ -168,9 +188,11 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     all: ReturnType<typeof servers.labels>;
     ready: ReturnType<typeof readyServers.labels>;
     up: ReturnType<typeof proxyReady.labels>;
+    replicas: ReturnType<typeof specReplicas.labels>;
     lastAll: number;
     lastReady: number;
     lastUp: number;
+    lastReplicas: number;
     syncedAt: number;
   }
   const proxies = new Map<string, ProxyGauges>();
@@ -193,7 +215,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     statusSetAside() {
       statusSetAside.inc();
     },
-    proxySynced(namespace, name, total, readyCount, isReady) {
+    proxySynced(namespace, name, seen) {
       // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
       const key = `${namespace}/${name}`;
       let gauges = proxies.get(key);
@@ -213,18 +235,26 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
           all: servers.labels(namespace, name),
           ready: readyServers.labels(namespace, name),
           up: proxyReady.labels(namespace, name),
+          replicas: specReplicas.labels(namespace, name),
           lastAll: Number.NaN,
           lastReady: Number.NaN,
           lastUp: Number.NaN,
+          lastReplicas: Number.NaN,
           syncedAt: 0,
         };
       }
       proxies.set(key, gauges);
       gauges.syncedAt = now();
-      if (gauges.lastAll !== total) gauges.all.set((gauges.lastAll = total));
-      if (gauges.lastReady !== readyCount) gauges.ready.set((gauges.lastReady = readyCount));
-      const up = isReady ? 1 : 0;
+      if (gauges.lastAll !== seen.servers) gauges.all.set((gauges.lastAll = seen.servers));
+      if (gauges.lastReady !== seen.readyServers) gauges.ready.set((gauges.lastReady = seen.readyServers));
+      const up = seen.ready ? 1 : 0;
       if (gauges.lastUp !== up) gauges.up.set((gauges.lastUp = up));
+      if (gauges.lastReplicas !== seen.replicas) gauges.replicas.set((gauges.lastReplicas = seen.replicas));
+    },
+    proxyGone(namespace, name) {
+      const key = `${namespace}/${name}`;
+      const gauges = proxies.get(key);
+      if (gauges) remove(key, gauges);
     },
   };
 }
