@@ -214,7 +214,7 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
 
 t.test('a compaction moves tail servers into the holes, and their keys with them', async (t) => {
   // docs/membership.md, "What to expect": "a compaction moves tail servers into the holes, and their keys move with them
-  // (DESIGN 6): a pool of 10 that has lost 6 pods from its middle one by one moves about 60% of its keys at the
+  // (DESIGN 6): a pool of 10 that has lost 6 pods from its middle one by one moves 60-65% of its keys at the
   // sixth, where the pod alone held 20%."
   const svc = service({ name: 'memcached-deploy' });
   const pods = deploymentPods('memcached-deploy', 10);

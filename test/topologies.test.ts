@@ -362,6 +362,49 @@ t.test('a replicated rule that reaches one Service twice writes to it once', asy
   t.equal(writes.length, 1, `one server, once: ${JSON.stringify(writes)}`);
 });
 
+t.test('a replicated pool keeps its servers in their order: a Failover read stays on the warm replica when one that sorts first comes back', async (t) => {
+  // mcrouter's FailoverRoute (and MissFailoverRoute) read the first server, and a miss is no error: a returning pod,
+  // empty, placed first by a natural sort would take every read of the pool.
+  const ips = ['10.9.0.20', '10.9.0.30', '10.9.0.10', '10.9.0.40'];
+  const cases: { label: string; spec: Json; related: (up: number[]) => Json[]; server: (n: number) => string; back: number; next: number }[] = [
+    {
+      label: 'StatefulSet pair, pod 0 restarted',
+      spec: { rules: { type: 'replicated', readPolicy: 'Failover', service: { name: 'mc-pair' } } },
+      related: (up) => [service({ name: 'mc-pair', headless: true }), ...endpointSlices('mc-pair', statefulSetPods('mc-pair', up, 30))],
+      server: (n) => dns('mc-pair', n),
+      back: 0,
+      next: 2,
+    },
+    {
+      label: 'Deployment pair, a pod replaced by one at a lower address',
+      spec: { rules: { type: 'replicated', readPolicy: 'MissFailover', service: { name: 'duo' } } },
+      related: (up) => [service({ name: 'duo' }), ...endpointSlices('duo', up.map((n) => ({ name: `duo-5d8f7-${n}`, ip: ips[n]!, node: 'node-0' })))],
+      server: (n) => `${ips[n]}:11211`,
+      back: 2,
+      next: 3,
+    },
+  ];
+  for (const { label, spec, related, server, back, next } of cases) {
+    let children: Json[] = [];
+    const step = async (up: number[]) => {
+      const answer = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'replicas', spec }), related: related(up), children }));
+      t.equal(answer.statusCode, 200);
+      children = answer.body['children'] as Json[];
+      const config = configOf(answer.body);
+      return { servers: Object.values(config.pools)[0]!.servers, reads: compileConfig(config).route('user:1', 'get').primary };
+    };
+    const first = await step([0, 1]);
+    t.same(first.servers, [server(0), server(1)], `${label}: a first list in natural order`);
+    t.same(first.reads, [server(0)], `${label}: reads go to the first`);
+    t.same((await step([1])).servers, [server(1)], `${label}: the first pod away`);
+    const returned = await step([back, 1]);
+    t.same(returned.servers, [server(1), server(back)], `${label}: the pod back, empty, after the replica that kept the keys`);
+    t.same(returned.reads, [server(1)], `${label}: reads stay on it`);
+    t.same((await step([back, 1, next])).servers, [server(1), server(back), server(next)], `${label}: a newcomer after the survivors`);
+    t.same((await step([1, next])).servers, [server(1), server(next)], `${label}: nothing kept for a pod away (an AllSync write to it would fail)`);
+  }
+});
+
 t.test('every hash spreads keys evenly over a sharded group of sharded groups', async (t) => {
   // Keys as applications write them, not sequential ones: CRC-32 splits `key:0`, `key:1`, ... over a power of
   // two exactly, which would hide a skew.

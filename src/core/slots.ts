@@ -33,7 +33,7 @@ const ORDINAL = /^(.*)-(0|[1-9][0-9]{0,6})$/;
 /** Holes beyond this share of the slots are compacted: each costs mcrouter a retry for the keys it rehashes. */
 const MAX_HOLE_SHARE = 0.5;
 
-export type SlotMode = 'ch3' | 'ordered' | 'set';
+export type SlotMode = 'ch3' | 'ordered' | 'replicated';
 
 /**
  * Whether `list` names a server the pool has now (`memberAt`: its members' addresses, and a dual-stack pod's other
@@ -55,9 +55,12 @@ export interface SlotInput {
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
    * departed server may leave a weight-0 hole. `ordered`: other hashes index
    * it too (Rendezvous moves only the departed server's keys by itself, Crc32
-   * is not consistent anyway): survivors keep their order, no holes. `set`:
-   * only replicated routes use it, where order means nothing and a server
-   * kept for an absent pod would fail every AllSync write.
+   * is not consistent anyway): survivors keep their order, no holes.
+   * `replicated`: only replicated routes use it. A `Failover` or `MissFailover`
+   * read goes to the first server, so survivors keep their order and a
+   * newcomer, empty, goes after them (a returning pod sorted first would take
+   * every read while it has no key); but nothing is kept for an absent pod, a
+   * StatefulSet's either, which would fail every AllSync write.
    */
   mode: SlotMode;
   /** The pool's list in the observed config, if any. */
@@ -109,14 +112,8 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const sortByAddress = (positions: number[]) => sortNatural(positions, (m) => members[m]!.address);
   const everyMember = () => members.map((_, m) => m);
 
-  if (mode === 'set') {
-    // Order means nothing here, but spelling does: a member the current list holds at its other family's address
-    // keeps it, as in the other modes (a new spelling would be a config change, and a change recorded, for nothing).
-    for (const server of current?.servers ?? []) {
-      const m = memberAt.get(server);
-      if (m >= 0) spelling[m] ??= server;
-    }
-    return spell(sortNatural(everyMember(), (m) => spelling[m] ?? members[m]!.address));
+  if (mode === 'replicated') {
+    return spell(current && current.servers.length > 0 ? keepOrder(current, members, memberAt, spelling, sortByAddress) : sortByAddress(everyMember()));
   }
   const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {

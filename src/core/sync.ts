@@ -210,7 +210,7 @@ function slotModes(root: RouteNode): Map<string, SlotMode> {
   const modes = new Map<string, SlotMode>();
   const visit = (node: RouteNode): void => {
     if (node.kind === 'group') return node.children.forEach(visit);
-    const use: SlotMode = node.type === 'replicated' ? 'set' : HASH_TRAITS[node.hash].slotMode;
+    const use: SlotMode = node.type === 'replicated' ? 'replicated' : HASH_TRAITS[node.hash].slotMode;
     const seen = modes.get(node.pool.name);
     modes.set(node.pool.name, seen === undefined || seen === use ? use : 'ordered');
   };

@@ -144,11 +144,12 @@ function checkChildren(answer: SyncAnswer, parent: Json): Config {
 
 /**
  * How a pool's order matters, from every rule that routes to it (DESIGN 6, 7):
- * `ch3` when only Ch3-sharded rules use it (weight-0 holes allowed), `set`
- * when only replicated rules do (order means nothing: sorted), `ordered`
- * otherwise (survivors keep their order, no holes).
+ * `ch3` when only Ch3-sharded rules use it (weight-0 holes allowed), `replicated`
+ * when only replicated rules do (survivors keep their order, for Failover reads
+ * go to the first; nothing kept for an absent pod, a StatefulSet's either),
+ * `ordered` otherwise (survivors keep their order, no holes).
  */
-type SlotMode = 'ch3' | 'ordered' | 'set';
+type SlotMode = 'ch3' | 'ordered' | 'replicated';
 
 /** The spec's leaves: distinct (service, port) pairs, each one pool. */
 function leavesOf(spec: Json): { service: string; port: number | string; mode: SlotMode }[] {
@@ -158,7 +159,7 @@ function leavesOf(spec: Json): { service: string; port: number | string; mode: S
     if (service) {
       const port = service.port ?? 11211;
       const key = `${service.name}/${typeof port}/${port}`;
-      const mode: SlotMode = rule['type'] === 'replicated' ? 'set' : (rule['hash'] ?? 'Ch3') === 'Ch3' ? 'ch3' : 'ordered';
+      const mode: SlotMode = rule['type'] === 'replicated' ? 'replicated' : (rule['hash'] ?? 'Ch3') === 'Ch3' ? 'ch3' : 'ordered';
       const seen = leaves.get(key);
       leaves.set(key, { service: service.name, port, mode: seen === undefined || seen.mode === mode ? mode : 'ordered' });
     }
@@ -290,8 +291,13 @@ function checkMembers(
 ): void {
   must(new Set(pool.servers).size === pool.servers.length, `${label} lists a server twice: ${JSON.stringify(pool.servers)}`);
   const addresses = members.map((m) => m.address);
-  if (mode === 'set') {
-    must(same(pool, { servers: [...addresses].sort(natural) }), `${label}: a replicated pool lists its members in natural order, got ${JSON.stringify(pool)}`);
+  if (mode === 'replicated') {
+    // Its members and no other server (an AllSync write to an absent pod fails), no holes; survivors lead in
+    // the order they had, newcomers after them in natural order (a Failover read goes to the first server).
+    const survivors = (before?.servers ?? []).filter((s, i) => before!.weights?.[i] !== 0 && addresses.includes(s));
+    const unique = survivors.filter((s, i) => survivors.indexOf(s) === i);
+    const newcomers = addresses.filter((a) => !unique.includes(a)).sort(natural);
+    must(same(pool, { servers: [...unique, ...newcomers] }), `${label}: a replicated pool lists its survivors in their order, then its newcomers in natural order: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
     return;
   }
   if (members.every((m) => m.ordinal !== undefined)) {
