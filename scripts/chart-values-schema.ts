@@ -53,8 +53,18 @@ const imageReference = { type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, 
 /** An object's name (a DNS-1123 subdomain), or empty for a default. */
 const optionalObjectName = { anyOf: [{ const: '' }, { type: 'string', maxLength: DNS_NAME_MAX_LENGTH, pattern: DNS1123_SUBDOMAIN }] };
 
-/** What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. */
-const closed = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties });
+/**
+ * What helm cannot catch by type: a misspelt key (`replicas` for `replicaCount`) would be ignored silently. And
+ * the keys `required` names: helm deletes a key set to `null` before it checks this schema, and the templates
+ * would render nothing (or 0) for it, which the hook, the kubelet or the API server then refuses (`null`
+ * removes the keys that are optional, such as `securityContext`).
+ */
+const closed = (properties: Record<string, unknown>, required: string[] = []) => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  ...(required.length > 0 ? { required } : {}),
+});
 
 /**
  * The fields of a Kubernetes type, each left for the API server to check, but no others: a field of the pod's
@@ -68,6 +78,26 @@ const RESOURCE_QUANTITY = QUANTITY.replace('^(\\+|-)?', '^\\+?');
 if (RESOURCE_QUANTITY === QUANTITY) throw new Error('QUANTITY no longer begins with its sign: RESOURCE_QUANTITY must be made anew');
 const quantities = { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: RESOURCE_QUANTITY, minimum: 0 } };
 
+/** The values without which the chart renders a hook that cannot run (see `closed`). */
+const REQUIRED_VALUES = [
+  'image',
+  'replicaCount',
+  'logLevel',
+  'clusterDomain',
+  'mcrouterImage',
+  'shutdownDelayMs',
+  'shutdownTimeoutMs',
+  'bodyLimit',
+  'requestTimeoutMs',
+  'jsonDepthLimit',
+  'podDisruptionBudget',
+  'userRoles',
+  'networkPolicy',
+  'serviceMonitor',
+  'crds',
+  'hookTimeout',
+];
+
 export function chartValuesSchema() {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -79,7 +109,7 @@ export function chartValuesSchema() {
         repository: { type: 'string', minLength: 1, maxLength: IMAGE_NAME_MAX_LENGTH, pattern: IMAGE_REPOSITORY },
         tag: { type: 'string', pattern: IMAGE_TAG_AND_DIGEST },
         pullPolicy: { enum: PULL_POLICIES },
-      }),
+      }, ['repository']),
       // As a pod lists them: `[{name: SECRET}]` (a bare name, or a misspelt key, would give the hook's pod none).
       imagePullSecrets: {
         type: 'array',
@@ -121,7 +151,7 @@ export function chartValuesSchema() {
         enabled: { type: 'boolean' },
         // At least one pod, or a percentage of at least 1%: 0 would block every drain of the hook's nodes.
         maxUnavailable: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^([1-9][0-9]?|100)%$' }] },
-      }),
+      }, ['maxUnavailable']),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
       // The chart's name within it (RELEASE-NAME): a DNS-1035 label too, or empty.
@@ -133,7 +163,7 @@ export function chartValuesSchema() {
         metacontrollerNamespace: { type: 'string', minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1123_LABEL },
         // NetworkPolicyPeers, checked by the API server.
         extraFrom: { type: 'array', items: { type: 'object', minProperties: 1 } },
-      }),
+      }, ['metacontrollerNamespace']),
       serviceMonitor: closed({
         enabled: { type: 'boolean' },
         interval: { type: 'string', pattern: PROMETHEUS_DURATION },
@@ -200,6 +230,6 @@ export function chartValuesSchema() {
       affinity: fieldsOf<Affinity>({ nodeAffinity: true, podAffinity: true, podAntiAffinity: true }),
       // Helm gives every chart used as a dependency the parent's `global` values.
       global: { type: 'object' },
-    }),
+    }, REQUIRED_VALUES),
   };
 }

@@ -22,7 +22,7 @@ import { Namespace, Service } from 'kubernetes-models/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 import { DEFAULT_SETTINGS, INTEGER_RANGES, LOG_LEVELS, defaultInFlightBodyLimit, settingsFromEnv } from '../src/settings.js';
-import { DNS1035_LABEL } from '../src/api/formats.js';
+import { DNS1035_LABEL, IMAGE_REFERENCE } from '../src/api/formats.js';
 import { GROUP, PLURAL } from '../src/api/memcached-proxy.js';
 import { CHART_ENV } from '../scripts/chart-values-schema.js';
 import {
@@ -214,6 +214,51 @@ t.test('the chart\'s NetworkPolicy lets only Metacontroller\'s namespace, and th
   ]) {
     t.throws(() => helmTemplate('--set', value!), /values don't meet the specifications of the schema/, `${value}: refused (${why})`);
   }
+});
+
+t.test('a chart value set to null (helm deletes the key before its schema check) is refused, or renders a hook that runs', async (t) => {
+  const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  // Every key of values.yaml, and those of its maps of settings (not of maps of user data such as podAnnotations).
+  const keys = Object.entries(values).flatMap(([key, value]) =>
+    isMap(value) && Object.keys(value).length > 0 && !['resources', 'podSecurityContext', 'securityContext'].includes(key)
+      ? [key, ...Object.keys(value).map((k) => `${key}.${k}`)]
+      : [key],
+  );
+  t.ok(keys.length > 40, `${keys.length} keys`);
+  const refused: string[] = [];
+  for (const key of keys) {
+    // Each key with what turns it on, where it is read only then.
+    const on = key.startsWith('networkPolicy.') ? ['--set', 'networkPolicy.enabled=true'] : key.startsWith('serviceMonitor.') ? ['--set', 'serviceMonitor.enabled=true'] : [];
+    let objects: K8sObject[];
+    try {
+      objects = helmTemplate(...on, '--set', `${key}=null`);
+    } catch (error) {
+      t.match(String(error), /values don't meet the specifications of the schema/, `${key}=null: refused by the schema, not by a template`);
+      refused.push(key);
+      continue;
+    }
+    const where = `${key}=null`;
+    for (const object of objects) validateObject(t, object, where);
+    const deployment = one(objects, 'Deployment');
+    const container = hookContainer(deployment);
+    t.match(container.image, new RegExp(IMAGE_REFERENCE), `${where}: an image the kubelet can pull`);
+    // The kubelet gives a variable without a value the empty string.
+    const env = Object.fromEntries((container.env ?? []).filter((e) => !e.valueFrom).map((e) => [e.name, e.value ?? '']));
+    t.doesNotThrow(() => settingsFromEnv(env), `${where}: the hook starts`);
+    for (const budget of byKind(objects, 'PodDisruptionBudget') as (K8sObject & { spec: Record<string, unknown> })[]) {
+      t.ok(budget.spec['maxUnavailable'] ?? budget.spec['minAvailable'], `${where}: the PDB says how many pods may go (the API server requires one)`);
+    }
+    for (const policy of byKind(objects, 'NetworkPolicy') as (K8sObject & { spec: { ingress: { from: { namespaceSelector?: { matchLabels?: Record<string, string> } }[] }[] } })[]) {
+      const selectors = policy.spec.ingress.flatMap((rule) => rule.from).map((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']);
+      t.ok(selectors[0], `${where}: the NetworkPolicy lets a namespace's Metacontroller in`);
+    }
+  }
+  t.same(
+    refused.sort(),
+    ['bodyLimit', 'clusterDomain', 'crds', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'logLevel', 'mcrouterImage', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.maxUnavailable', 'replicaCount', 'requestTimeoutMs', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles'],
+    'the values a hook cannot run without',
+  );
 });
 
 t.test('people get MemcachedProxies through the built-in roles: view reads them, edit and admin also write them', async (t) => {
