@@ -256,3 +256,23 @@ t.test("the README's spec.mcrouter table has a row for every field of the schema
   const fields = tableRows(page('README.md'), '| field | default | what |').flatMap(([names]) => codeSpans(names!));
   t.same([...fields].sort(), Object.keys(McrouterSpec.properties).sort());
 });
+
+t.test("the README's Scaling and restarts table is bench/CHURN.md's, the committed run of npm run churn", async (t) => {
+  const readme = tableRows(page('README.md'), '| event | best possible | this operator | naive controller |');
+  const churn = tableRows(page('bench/CHURN.md'), '| # | event | servers | best | operator | naive | operator, worst step | naive, worst step | other keys lost: operator / naive | lastChange.keyspaceMoved |');
+  t.equal(churn.length, 10, 'ten events in the run');
+  const percent = (cell: string) => cell.replace(/\*/g, '');
+  // The README gives the four restarts of one rolling restart as one row, as ranges; every other event as it is.
+  const rows = [[0], [1], [2, 3, 4, 5], [6], [7], [8], [9]].map((events) => events.map((i) => churn[i]!));
+  t.equal(readme.length, rows.length);
+  readme.forEach((row, i) => {
+    const events = rows[i]!;
+    const range = (column: number) => {
+      const values = events.map((e) => percent(e[column]!)).sort((a, b) => parseFloat(a) - parseFloat(b));
+      return values.length === 1 || values[0] === values.at(-1) ? values[0]! : `${values[0]!.replace('%', '')}–${values.at(-1)}`;
+    };
+    t.same([row[1], percent(row[2]!), row[3]].map((c) => c!.replace(/\*/g, '')), [range(3), range(4), range(5)], `${row[0]}: best, operator, naive`);
+  });
+  const summary = /operator ([\d.]+%), naive ([\d.]+%) \([\d.]+×\), best possible ([\d.]+%)/.exec(page('bench/CHURN.md'))!;
+  t.ok(page('README.md').includes(`the operator lost ${summary[1]} of keys per event on average,\nthe naive controller ${summary[2]}, and the best possible was ${summary[3]}.`), 'the averages over the ten events');
+});
