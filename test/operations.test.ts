@@ -6,6 +6,10 @@
  */
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
@@ -16,6 +20,7 @@ import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 import { codeSpans, page, tableRows } from './helpers/markdown.js';
+import { run } from './helpers/k8s-tools.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -1317,4 +1322,51 @@ t.test("every Ready reason is in docs/operating.md's table of reasons and in the
     t.match(readyRow, `\`${reason}\``, `${reason}: in the README's conditions[Ready] row`);
   }
   t.same([...documented].filter((r) => !(READY_REASONS as readonly string[]).includes(r)), [], 'no row for a reason the hook does not give');
+});
+
+t.test("quantities reach the Deployment as Kubernetes' own resource.Quantity writes them back (kubectl's, on random ones)", async (t) => {
+  // kubectl parses a Deployment into its Go types and prints it, as the API server stores it, but for the API
+  // server's rounding up to thousandths (core v1 defaulting): finer values are left to the table above, and so
+  // are decimal values of 1000E and more, for which Kubernetes versions write different texts (quantity.ts).
+  const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
+  const suffix = fc.oneof(
+    fc.constantFrom('', 'm', 'k', 'M', 'G', 'T', 'P', 'E', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'),
+    fc.integer({ min: -3, max: 24 }).map((e) => `e${e}`),
+    fc.integer({ min: 0, max: 12 }).map((e) => `E${e}`),
+  );
+  const quantity = fc
+    .record({ sign: fc.constantFrom('', '+'), digits: fc.bigInt({ min: 0n, max: 10n ** 12n }), fraction: fc.integer({ min: 0, max: 3 }), zeros: fc.integer({ min: 0, max: 2 }), suffix })
+    .map(({ sign, digits, fraction, zeros, suffix }) => {
+      const text = digits.toString().padStart(fraction + 1, '0');
+      const number = fraction > 0 ? `${text.slice(0, -fraction)}.${text.slice(-fraction)}` : '0'.repeat(zeros) + text;
+      return { text: `${sign}${number}${suffix}`, digits, fraction, suffix };
+    })
+    .filter(({ digits, fraction, suffix }) => {
+      const exponent = /^e(-?\d+)$/.exec(suffix)?.[1] ?? (suffix === 'm' ? '-3' : '0');
+      const decimalSI = ['k', 'M', 'G', 'T', 'P', 'E'].indexOf(suffix) + 1;
+      const tooLarge = decimalSI > 0 && digits >= 1000n * 10n ** BigInt(fraction) * 1000n ** BigInt(6 - decimalSI);
+      return Number(exponent) - fraction >= -3 && !(suffix === 'm' && fraction > 0) && !tooLarge;
+    })
+    .map(({ text }) => text);
+  const quantities = [...new Set(fc.sample(quantity, { seed, numRuns: 600 }))];
+  const limits = Object.fromEntries(quantities.map((q, i) => [`kubernetes.io/r${i}`, q]));
+  const answer = await post(app, '/sync', syncRequest({ parent: cache({ resources: { limits } }), related: members([0]) }));
+  t.equal(answer.statusCode, 200);
+  const deployment = childOf(answer.body, 'Deployment')!;
+  const ours = containerOf(answer.body, 'mcrouter').resources.limits as Record<string, string>;
+
+  // The hook's Deployment, each of its quantities as written by the user, through Go's types.
+  const dir = mkdtempSync(join(tmpdir(), 'quantities-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const asWritten = structuredClone(deployment) as any;
+  asWritten.spec.template.spec.containers.find((c: Json) => c['name'] === 'mcrouter').resources = { limits };
+  writeFileSync(join(dir, 'deployment.json'), JSON.stringify(asWritten));
+  // `set resources` reads the object into Go's types and prints it; the request it adds is none of the limits.
+  const printed = JSON.parse(run('kubectl', ['set', 'resources', '--local', '-f', join(dir, 'deployment.json'), '-c', 'mcrouter', '--requests=kubernetes.io/probe=1', '-o', 'json']));
+  const theirs = printed.spec.template.spec.containers.find((c: Json) => c['name'] === 'mcrouter').resources.limits as Record<string, string>;
+  const differ = quantities.flatMap((q, i) => {
+    const [mine, go] = [ours[`kubernetes.io/r${i}`], theirs[`kubernetes.io/r${i}`]];
+    return mine === go ? [] : [`${q}: ${mine}, Go ${go}`];
+  });
+  t.same(differ, [], `${quantities.length} quantities written as Go writes them (seed ${seed}; FC_SEED replays it)`);
 });
