@@ -78,13 +78,13 @@ const RESOURCE_QUANTITY = QUANTITY.replace('^(\\+|-)?', '^\\+?');
 if (RESOURCE_QUANTITY === QUANTITY) throw new Error('QUANTITY no longer begins with its sign: RESOURCE_QUANTITY must be made anew');
 const quantities = { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: RESOURCE_QUANTITY, minimum: 0 } };
 
-/** The values without which the chart renders a hook that cannot run (see `closed`). */
+/**
+ * The values whose `null` would render a hook that cannot run, or one that runs otherwise than it says (a
+ * shutdown delay of 0), see `closed`. Not those whose `null` is the hook's or Kubernetes' own default: an empty
+ * LOG_LEVEL, CLUSTER_DOMAIN or MCROUTER_IMAGE is the hook's default, and no `replicas` one pod.
+ */
 const REQUIRED_VALUES = [
   'image',
-  'replicaCount',
-  'logLevel',
-  'clusterDomain',
-  'mcrouterImage',
   'shutdownDelayMs',
   'shutdownTimeoutMs',
   'bodyLimit',

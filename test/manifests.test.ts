@@ -256,8 +256,8 @@ t.test('a chart value set to null (helm deletes the key before its schema check)
   }
   t.same(
     refused.sort(),
-    ['bodyLimit', 'clusterDomain', 'crds', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'logLevel', 'mcrouterImage', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.maxUnavailable', 'replicaCount', 'requestTimeoutMs', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles'],
-    'the values a hook cannot run without',
+    ['bodyLimit', 'crds', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.maxUnavailable', 'requestTimeoutMs', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles'],
+    'the values a hook cannot run without, or would run otherwise than said (null elsewhere is a default)',
   );
 });
 

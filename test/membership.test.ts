@@ -115,9 +115,9 @@ t.test('dual-stack histories, each family\'s slice written on its own: a pod kee
   // Each change reaches one family's slice a sync before the other's: a new pod shows in either first; a deleted
   // pod turns terminating in both, one slice at a time, then leaves them one at a time. Whatever the history, a
   // pod listed in the sync before and in this one holds the same slot under the same spelling, unless hole
-  // compaction moved it, from the tail into a hole (under a replicated rule, where order means nothing and the list
-  // is sorted, the same spelling), or it is terminating (its keys are about to go: once one
-  // family no longer lists it, the other's spelling is all the hook knows it by).
+  // compaction moved it, from the tail into a hole (under a replicated rule, which has no holes, the same spelling
+  // and the same order among those listed before: a Failover read goes to the first), or it is terminating (its keys
+  // are about to go: once one family no longer lists it, the other's spelling is all the hook knows it by).
   const step = fc.oneof(
     fc.record({ kind: fc.constant('add' as const), first: fc.constantFrom(0, 1) }),
     fc.record({ kind: fc.constant('delete' as const), pick: fc.nat(), first: fc.constantFrom(0, 1) }),
@@ -139,7 +139,7 @@ t.test('dual-stack histories, each family\'s slice written on its own: a pod kee
         // What each family's slice lists now.
         const listed: [Pod[], Pod[]] = [[], []];
         const mp = new SyncedProxy(spec, name, 'v1');
-        const sorted = 'rules' in spec;
+        const replicated = 'rules' in spec;
         // No servers yet: no pool (an ErrorRoute).
         const pool = async (): Promise<PoolConfig> =>
           configOf((await mp.sync(app, [svc, ...endpointSlices('ds', listed[0], { family: 'IPv4' }), ...endpointSlices('ds', listed[1], { family: 'IPv6' })])).body).pools['ds'] ?? { servers: [] };
@@ -161,9 +161,19 @@ t.test('dual-stack histories, each family\'s slice written on its own: a pod kee
             const is = now.get(who);
             if (!is) continue;
             const compacted = is.slot < was.slot && was.slot >= after.servers.length;
-            if (is.server !== was.server || (!sorted && !compacted && is.slot !== was.slot)) {
+            if (is.server !== was.server || (!replicated && !compacted && is.slot !== was.slot)) {
               throw new Error(`${who} moved from ${was.slot} (${was.server}) to ${is.slot} (${is.server}): ${JSON.stringify(after)}`);
             }
+          }
+          if (replicated) {
+            const kept = [...before].filter(([who]) => now.has(who)).sort(([, a], [, b]) => a.slot - b.slot);
+            const slots = kept.map(([who]) => now.get(who)!.slot);
+            if (slots.some((slot, i) => i > 0 && slot < slots[i - 1]!)) {
+              throw new Error(`the order of ${JSON.stringify(kept.map(([who]) => who))} changed: ${JSON.stringify(after)}`);
+            }
+            // Newcomers after them: one placed first would take every Failover read, empty.
+            const newcomer = [...now].find(([who, is]) => !before.has(who) && is.slot < Math.max(-1, ...slots));
+            if (newcomer) throw new Error(`newcomer ${newcomer[0]} at ${newcomer[1].slot}, before pods listed earlier: ${JSON.stringify(after)}`);
           }
           before = now;
         };

@@ -5,12 +5,17 @@
  */
 import t from 'tap';
 import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Readable } from 'node:stream';
 import { clientErrorAnswer } from '../src/http/client-errors.js';
 import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, loggedServer, post, testServer, type TestServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
-import { codeSpans, page, tableRows } from './helpers/markdown.js';
+import { codeBlocks, codeSpans, page, tableRows } from './helpers/markdown.js';
+import { run } from './helpers/k8s-tools.js';
 
 const namespace = 'shop';
 const pool = service({ name: 'memcached-pool1', namespace, headless: true });
@@ -194,14 +199,17 @@ t.test('/metrics: memcached_operator_proxy_spec_replicas tells a proxy parked on
   }
 });
 
-t.test('/metrics: a proxy synced while it is being deleted loses its gauges at once, not a TTL later', async (t) => {
-  const app = testServer();
+t.test('/metrics: a proxy synced while it is being deleted loses its gauges at once, but for its sync time, which stays for the TTL', async (t) => {
+  const HOUR = 60 * 60 * 1000;
+  let at = FIXED_NOW.getTime();
+  const app = testServer({ clock: () => new Date(at), proxySeriesTtlMs: 2 * HOUR });
   t.teardown(() => app.close());
   const gaugesOf = async (name: string) =>
     (await scrape(app)).samples
       .filter((s) => s.name.startsWith('memcached_operator_proxy_') && s.labels['namespace'] === namespace && s.labels['name'] === name)
       .map((s) => `${s.name}=${s.value}`)
       .sort();
+  const lastSync = () => `memcached_operator_proxy_last_sync_timestamp_seconds=${at / 1000}`;
   for (const name of ['cache', 'other']) {
     const parent = proxy({ name, namespace, spec: { serviceName: 'memcached-pool1' } });
     const first = await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]) }));
@@ -209,29 +217,41 @@ t.test('/metrics: a proxy synced while it is being deleted loses its gauges at o
     await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]), children }));
   }
   t.same(await gaugesOf('cache'), [
-    `memcached_operator_proxy_last_sync_timestamp_seconds=${FIXED_NOW.getTime() / 1000}`,
+    lastSync(),
     'memcached_operator_proxy_ready=1',
     'memcached_operator_proxy_ready_servers=3',
     'memcached_operator_proxy_servers=3',
     'memcached_operator_proxy_spec_replicas=1',
   ]);
   // Foreground deletion (or any other finalizer): Metacontroller keeps calling the sync hook, and no sync comes after the last.
-  const deleting = proxy({ name: 'cache', namespace, spec: { serviceName: 'memcached-pool1' } });
-  Object.assign(deleting['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['foregroundDeletion'] });
-  const answer = await post(app, '/sync', syncRequest({ parent: deleting, related: related([0, 1, 2]) }));
+  at += 60_000;
+  const deleting = (name: string, finalizer: string) => {
+    const parent = proxy({ name, namespace, spec: { serviceName: 'memcached-pool1' } });
+    Object.assign(parent['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: [finalizer] });
+    return parent;
+  };
+  const answer = await post(app, '/sync', syncRequest({ parent: deleting('cache', 'foregroundDeletion'), related: related([0, 1, 2]) }));
   t.equal(answer.statusCode, 200);
   const conditions = (answer.body['status'] as { conditions: Json[] }).conditions;
   t.match(conditions.find((c) => c['type'] === 'Ready'), { status: 'False', reason: 'Deleting' });
-  t.same(await gaugesOf('cache'), [], 'no proxy_ready of 0 left to fire the not-Ready alert for a proxy that is gone');
+  // With two hook replicas, the other's older view (a proxy_ready of 0, say) would be the newest once this one's were gone.
+  t.same(await gaugesOf('cache'), [lastSync()], 'no proxy_ready of 0 left to fire the not-Ready alert; the sync time, now, stays to hide older views');
   t.equal((await gaugesOf('other')).length, 5, 'another proxy keeps its own');
-  await post(app, '/sync', syncRequest({ parent: deleting, related: related([0, 1, 2]) }));
-  t.same(await gaugesOf('cache'), [], 'nor does a later sync of the deleting proxy bring them back');
-  // A finalize hook pointed at /sync: the same.
-  const finalizing = { ...syncRequest({ parent: deleting, related: related([0, 1, 2]) }), finalizing: true };
-  const other = proxy({ name: 'other', namespace, spec: { serviceName: 'memcached-pool1' } });
-  Object.assign(other['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['metacontroller.k8s.io/memcached-operator'] });
-  await post(app, '/sync', { ...finalizing, parent: other });
-  t.same(await gaugesOf('other'), [], 'finalizing');
+  at += 60_000;
+  await post(app, '/sync', syncRequest({ parent: deleting('cache', 'foregroundDeletion'), related: related([0, 1, 2]) }));
+  t.same(await gaugesOf('cache'), [lastSync()], 'nor does a later sync of the deleting proxy bring them back');
+  // A finalize hook pointed at /sync: the same; and a replica that never synced the proxy records the sync time too.
+  const finalizing = (name: string) => ({ ...syncRequest({ parent: deleting(name, 'metacontroller.k8s.io/memcached-operator'), related: related([0, 1, 2]) }), finalizing: true });
+  await post(app, '/sync', finalizing('other'));
+  t.same(await gaugesOf('other'), [lastSync()], 'finalizing');
+  await post(app, '/sync', finalizing('never-synced-here'));
+  t.same(await gaugesOf('never-synced-here'), [lastSync()], 'a deleting proxy this replica had not synced: only its sync time');
+  // Recreated under the same name, a proxy has its gauges again.
+  const parent = proxy({ name: 'other', namespace, spec: { serviceName: 'memcached-pool1' } });
+  await post(app, '/sync', syncRequest({ parent, related: related([0, 1, 2]) }));
+  t.equal((await gaugesOf('other')).length, 5, 'recreated: every gauge back');
+  at += 2 * HOUR + 1;
+  t.same(await gaugesOf('cache'), [], 'the TTL after its last sync, the sync time goes too');
 });
 
 t.test('/metrics: a proxy not synced for the TTL loses its gauges; past the cap, the one synced least recently gives way', async (t) => {
@@ -678,4 +698,90 @@ t.test("docs/operating.md's table of metrics names every metric of the hook's ow
     .filter((name) => name.startsWith('memcached_operator_'));
   t.ok(exported.length >= 10, `${exported.length} metrics exported`);
   t.same([...documented].sort(), [...exported].sort());
+});
+
+t.test("docs/operating.md's alert fires for a proxy not Ready for 10 minutes, and for none other (promtool test rules)", async (t) => {
+  const rule = codeBlocks(page('docs/operating.md'), 'yaml')
+    .map((block) => parseYaml(block) as unknown)
+    .find((doc): doc is [{ alert: string; annotations: { summary: string } }] => Array.isArray(doc) && doc[0]?.alert === 'MemcachedProxyNotReady');
+  if (!rule) return t.fail('no MemcachedProxyNotReady alert in docs/operating.md');
+  const MINUTES = 60;
+  /** A gauge of one hook replica (`instance`) for one proxy, each minute: a value, or absent (undefined). */
+  type Gauges = Record<'ready' | 'replicas' | 'lastSync', (minute: number) => number | undefined>;
+  const series = (instance: string, name: string, gauges: Gauges) =>
+    Object.entries({
+      memcached_operator_proxy_ready: gauges.ready,
+      memcached_operator_proxy_spec_replicas: gauges.replicas,
+      memcached_operator_proxy_last_sync_timestamp_seconds: gauges.lastSync,
+    }).map(([metric, value]) => ({
+      series: `${metric}{instance="${instance}",namespace="shop",name="${name}"}`,
+      values: Array.from({ length: MINUTES + 1 }, (_, m) => value(m) ?? '_').join(' '),
+    }));
+  /** A replica that syncs the proxy every `every` minutes from `first` to `last`: its last sync time, in seconds. */
+  const syncs = (first: number, every: number, last = MINUTES) => (m: number) =>
+    m < first ? undefined : (first + Math.floor((Math.min(m, last) - first) / every) * every) * 60;
+  const always = (value: number) => () => value;
+  const proxies: { name: string; why: string; replicas: Record<string, Gauges>; firesAt: number[] }[] = [
+    {
+      name: 'alternating',
+      why: 'not Ready, synced by two hook replicas in turn: the newest view changes replica every 3 minutes',
+      replicas: { a: { ready: always(0), replicas: always(1), lastSync: syncs(0, 6) }, b: { ready: always(0), replicas: always(1), lastSync: syncs(3, 6) } },
+      firesAt: [20, 45],
+    },
+    {
+      name: 'ready-now',
+      why: 'the older replica saw it not Ready, the newest sees it Ready',
+      replicas: { a: { ready: always(0), replicas: always(1), lastSync: always(0) }, b: { ready: always(1), replicas: always(1), lastSync: syncs(1, 3) } },
+      firesAt: [],
+    },
+    {
+      name: 'parked',
+      why: 'spec.mcrouter.replicas 0, on purpose',
+      replicas: { a: { ready: always(0), replicas: always(0), lastSync: syncs(0, 3) } },
+      firesAt: [],
+    },
+    {
+      name: 'deleted-outright',
+      why: 'not Ready when deleted at minute 0, its gauges staying for the TTL: it fires until no replica has synced it for 40 minutes',
+      replicas: { a: { ready: always(0), replicas: always(1), lastSync: always(0) } },
+      firesAt: [20],
+    },
+    {
+      name: 'deleted-on-b',
+      why: 'deleted at minute 12 through replica b, whose sync time stays: replica a\'s older Not Ready is not the newest',
+      replicas: {
+        a: { ready: always(0), replicas: always(1), lastSync: always(0) },
+        b: { ready: (m) => (m < 12 ? 1 : undefined), replicas: (m) => (m < 12 ? 1 : undefined), lastSync: syncs(3, 3, 12) },
+      },
+      firesAt: [],
+    },
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'alert-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'rules.yaml'), stringifyYaml({ groups: [{ name: 'memcached-operator', rules: rule }] }));
+  const summary = (name: string) => rule[0].annotations.summary.replace('{{ $labels.namespace }}', 'shop').replace('{{ $labels.name }}', name);
+  writeFileSync(
+    join(dir, 'tests.yaml'),
+    stringifyYaml({
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1m',
+      tests: proxies.map(({ name, replicas, firesAt }) => ({
+        interval: '1m',
+        input_series: Object.entries(replicas).flatMap(([instance, gauges]) => series(instance, name, gauges)),
+        // At 45 minutes a proxy last synced at minute 0 has gone unsynced for more than 40.
+        alert_rule_test: [20, 45].map((minute) => ({
+          eval_time: `${minute}m`,
+          alertname: 'MemcachedProxyNotReady',
+          exp_alerts: firesAt.includes(minute) ? [{ exp_labels: { namespace: 'shop', name }, exp_annotations: { summary: summary(name) } }] : [],
+        })),
+      })),
+    }),
+  );
+  let output: string;
+  try {
+    output = run('promtool', ['test', 'rules', join(dir, 'tests.yaml')]);
+  } catch (error) {
+    output = String((error as { stdout?: string }).stdout ?? error) + String((error as { stderr?: string }).stderr ?? '');
+  }
+  t.match(output, /SUCCESS/, `${proxies.map((p) => `${p.name} (${p.why}): fires at ${JSON.stringify(p.firesAt)} minutes of [20, 45]`).join('; ')}\n${output}`);
 });

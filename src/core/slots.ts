@@ -59,8 +59,9 @@ export interface SlotInput {
    * `replicated`: only replicated routes use it. A `Failover` or `MissFailover`
    * read goes to the first server, so survivors keep their order and a
    * newcomer, empty, goes after them (a returning pod sorted first would take
-   * every read while it has no key); but nothing is kept for an absent pod, a
-   * StatefulSet's either, which would fail every AllSync write.
+   * every read while it has no key; one whose memcached restarted in place
+   * keeps its endpoint, and its place); but nothing is kept for an absent pod,
+   * a StatefulSet's either, which would fail every AllSync write.
    */
   mode: SlotMode;
   /** The pool's list in the observed config, if any. */

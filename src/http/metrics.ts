@@ -62,7 +62,9 @@ export interface HookMetrics {
   /**
    * A proxy synced while it is being deleted (Metacontroller calls the sync hook for a parent with a
    * `deletionTimestamp` until its children are gone, as under foreground deletion or another finalizer): its
-   * gauges go, or a `proxy_ready` of 0 would outlive it by the TTL and fire the not-Ready alert.
+   * gauges go but for its sync time, or a `proxy_ready` of 0 would outlive it by the TTL and fire the not-Ready
+   * alert. The sync time stays for the TTL, as this replica's, the newest view: another replica's older
+   * `proxy_ready` is then no longer the newest one.
    */
   proxyGone(namespace: string, name: string): void;
 }
@@ -196,6 +198,39 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     syncedAt: number;
   }
   const proxies = new Map<string, ProxyGauges>();
+  /** A proxy's gauges, bound once (like the request metrics), moved to the end of the order and stamped now. */
+  function stamped(namespace: string, name: string): ProxyGauges {
+    // A name holds no '/', so the key is unique.
+    const key = `${namespace}/${name}`;
+    let gauges = proxies.get(key);
+    if (gauges) {
+      proxies.delete(key);
+    } else {
+      // Full: those gone for the TTL make room first (expiry otherwise waits for a scrape), then the least recent.
+      if (proxies.size >= maxProxySeries) expire();
+      if (proxies.size >= maxProxySeries) {
+        const [oldest, its] = proxies.entries().next().value!;
+        remove(oldest, its);
+        evicted.inc();
+      }
+      gauges = {
+        namespace,
+        name,
+        all: servers.labels(namespace, name),
+        ready: readyServers.labels(namespace, name),
+        up: proxyReady.labels(namespace, name),
+        replicas: specReplicas.labels(namespace, name),
+        lastAll: Number.NaN,
+        lastReady: Number.NaN,
+        lastUp: Number.NaN,
+        lastReplicas: Number.NaN,
+        syncedAt: 0,
+      };
+    }
+    proxies.set(key, gauges);
+    gauges.syncedAt = now();
+    return gauges;
+  }
   return {
     registry,
     observe(hook, outcome, seconds) {
@@ -216,35 +251,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       statusSetAside.inc();
     },
     proxySynced(namespace, name, seen) {
-      // Bound once per proxy, like the request metrics: a name holds no '/', so the key is unique.
-      const key = `${namespace}/${name}`;
-      let gauges = proxies.get(key);
-      if (gauges) {
-        proxies.delete(key);
-      } else {
-        // Full: those gone for the TTL make room first (expiry otherwise waits for a scrape), then the least recent.
-        if (proxies.size >= maxProxySeries) expire();
-        if (proxies.size >= maxProxySeries) {
-          const [oldest, its] = proxies.entries().next().value!;
-          remove(oldest, its);
-          evicted.inc();
-        }
-        gauges = {
-          namespace,
-          name,
-          all: servers.labels(namespace, name),
-          ready: readyServers.labels(namespace, name),
-          up: proxyReady.labels(namespace, name),
-          replicas: specReplicas.labels(namespace, name),
-          lastAll: Number.NaN,
-          lastReady: Number.NaN,
-          lastUp: Number.NaN,
-          lastReplicas: Number.NaN,
-          syncedAt: 0,
-        };
-      }
-      proxies.set(key, gauges);
-      gauges.syncedAt = now();
+      const gauges = stamped(namespace, name);
       if (gauges.lastAll !== seen.servers) gauges.all.set((gauges.lastAll = seen.servers));
       if (gauges.lastReady !== seen.readyServers) gauges.ready.set((gauges.lastReady = seen.readyServers));
       const up = seen.ready ? 1 : 0;
@@ -252,9 +259,13 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
       if (gauges.lastReplicas !== seen.replicas) gauges.replicas.set((gauges.lastReplicas = seen.replicas));
     },
     proxyGone(namespace, name) {
-      const key = `${namespace}/${name}`;
-      const gauges = proxies.get(key);
-      if (gauges) remove(key, gauges);
+      // Its sync time stays, for the TTL: another replica's older view of the proxy is then not the newest one.
+      const gauges = stamped(namespace, name);
+      servers.remove(namespace, name);
+      readyServers.remove(namespace, name);
+      proxyReady.remove(namespace, name);
+      specReplicas.remove(namespace, name);
+      gauges.lastAll = gauges.lastReady = gauges.lastUp = gauges.lastReplicas = Number.NaN;
     },
   };
 }

@@ -25,7 +25,7 @@ export type K8sObject = {
   [key: string]: unknown;
 };
 
-export function toolPath(name: 'helm' | 'kubectl'): string {
+export function toolPath(name: 'helm' | 'kubectl' | 'promtool'): string {
   const path = join(TOOLS_BIN, name);
   if (!existsSync(path)) {
     throw new Error(`${path} is missing: run \`bash scripts/k8s-tools.sh\` first (npm test's pretest does)`);
@@ -33,7 +33,7 @@ export function toolPath(name: 'helm' | 'kubectl'): string {
   return path;
 }
 
-export function run(tool: 'helm' | 'kubectl', args: string[]): string {
+export function run(tool: 'helm' | 'kubectl' | 'promtool', args: string[]): string {
   return execFileSync(toolPath(tool), args, {
     cwd: ROOT,
     encoding: 'utf8',
