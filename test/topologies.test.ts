@@ -405,6 +405,35 @@ t.test('a replicated pool keeps its servers in their order: a Failover read stay
   }
 });
 
+t.test('a replicated pool puts a replica that is restarting (not ready, or terminating) behind the ready ones, for good', async (t) => {
+  // A memcached restarted in its pod keeps its endpoint, not ready meanwhile, and comes back empty; so does a StatefulSet pod
+  // whose old endpoint and new one Metacontroller's queue folds into one sync. Every replica gets every write: moving one
+  // moves no key, and a Failover read then goes to a replica that holds it.
+  const spec = { rules: { type: 'replicated', readPolicy: 'Failover', service: { name: 'trio' } } };
+  const svc = service({ name: 'trio', headless: true });
+  let children: Json[] = [];
+  let status: Json | undefined;
+  const step = async (state: Record<number, Partial<{ ready: boolean; terminating: boolean }>> = {}) => {
+    const pods = statefulSetPods('trio', [0, 1, 2], 40).map((p, n) => ({ ...p, ...state[n] }));
+    const parent = proxy({ name: 'restarts', spec, ...(status ? { status } : {}) });
+    const answer = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('trio', pods)], children }));
+    t.equal(answer.statusCode, 200);
+    children = answer.body['children'] as Json[];
+    status = answer.body['status'] as Json;
+    const config = configOf(answer.body);
+    return { servers: config.pools['trio']!.servers, reads: compileConfig(config).route('user:1', 'get').primary, moved: (status['lastChange'] as Json | undefined)?.['keyspaceMoved'] };
+  };
+  const trio = (...n: number[]) => n.map((i) => dns('trio', i));
+  t.same((await step()).servers, trio(0, 1, 2));
+  t.same((await step({ 0: { ready: false } })).servers, trio(1, 2, 0), 'trio-0 restarting in its pod: behind the ready ones');
+  const back = await step();
+  t.same([back.servers, back.reads], [trio(1, 2, 0), trio(1)], 'ready again, it stays there: reads stay on trio-1');
+  t.equal(back.moved, 0, 'and no key moved');
+  t.same((await step({ 1: { ready: false, terminating: true } })).servers, trio(2, 0, 1), 'trio-1 terminating');
+  t.same((await step({ 1: { ready: false } })).servers, trio(2, 0, 1), 'its new pod seen in the next sync, not ready: it stays behind');
+  t.same((await step({ 0: { ready: false }, 2: { ready: false } })).servers, trio(1, 2, 0), 'the others restarting: the one ready leads, the rest keep their order');
+});
+
 t.test('every hash spreads keys evenly over a sharded group of sharded groups', async (t) => {
   // Keys as applications write them, not sequential ones: CRC-32 splits `key:0`, `key:1`, ... over a power of
   // two exactly, which would hide a skew.

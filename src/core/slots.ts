@@ -59,9 +59,9 @@ export interface SlotInput {
    * `replicated`: only replicated routes use it. A `Failover` or `MissFailover`
    * read goes to the first server, so survivors keep their order and a
    * newcomer, empty, goes after them (a returning pod sorted first would take
-   * every read while it has no key; one whose memcached restarted in place
-   * keeps its endpoint, and its place); but nothing is kept for an absent pod,
-   * a StatefulSet's either, which would fail every AllSync write.
+   * every read while it has no key), as does a survivor seen not ready or
+   * terminating; but nothing is kept for an absent pod, a StatefulSet's
+   * either, which would fail every AllSync write.
    */
   mode: SlotMode;
   /** The pool's list in the observed config, if any. */
@@ -114,7 +114,13 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const everyMember = () => members.map((_, m) => m);
 
   if (mode === 'replicated') {
-    return spell(current && current.servers.length > 0 ? keepOrder(current, members, memberAt, spelling, sortByAddress) : sortByAddress(everyMember()));
+    const order = current && current.servers.length > 0 ? keepOrder(current, members, memberAt, spelling, sortByAddress) : sortByAddress(everyMember());
+    // Then those ready before the others, each in that order. One not ready, or terminating, is restarting and
+    // likely comes back empty (a memcached restarted in its pod keeps its endpoint): it goes behind those that are
+    // ready, for good, so that a Failover read goes on to a replica that holds its keys. Moving it moves no key:
+    // every replica gets every write.
+    const serving = (m: number) => members[m]!.ready && !members[m]!.terminating;
+    return spell([...order.filter(serving), ...order.filter((m) => !serving(m))]);
   }
   const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {

@@ -292,12 +292,15 @@ function checkMembers(
   must(new Set(pool.servers).size === pool.servers.length, `${label} lists a server twice: ${JSON.stringify(pool.servers)}`);
   const addresses = members.map((m) => m.address);
   if (mode === 'replicated') {
-    // Its members and no other server (an AllSync write to an absent pod fails), no holes; survivors lead in
-    // the order they had, newcomers after them in natural order (a Failover read goes to the first server).
+    // Its members and no other server (an AllSync write to an absent pod fails), no holes; survivors in the order
+    // they had, then newcomers in natural order, and of those the ready ones first (a Failover read goes to the
+    // first server, and one restarting or new is likely empty).
     const survivors = (before?.servers ?? []).filter((s, i) => before!.weights?.[i] !== 0 && addresses.includes(s));
     const unique = survivors.filter((s, i) => survivors.indexOf(s) === i);
-    const newcomers = addresses.filter((a) => !unique.includes(a)).sort(natural);
-    must(same(pool, { servers: [...unique, ...newcomers] }), `${label}: a replicated pool lists its survivors in their order, then its newcomers in natural order: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
+    const serving = (address: string) => members.find((m) => m.address === address)!.ready;
+    const order = [...unique, ...addresses.filter((a) => !unique.includes(a)).sort(natural)];
+    const expected = [...order.filter(serving), ...order.filter((a) => !serving(a))];
+    must(same(pool, { servers: expected }), `${label}: a replicated pool lists its survivors in their order, then its newcomers in natural order, the ready ones first: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
     return;
   }
   if (members.every((m) => m.ordinal !== undefined)) {
