@@ -432,6 +432,19 @@ t.test('a replicated pool puts a replica that is restarting (not ready, or termi
   t.same((await step({ 1: { ready: false, terminating: true } })).servers, trio(2, 0, 1), 'trio-1 terminating');
   t.same((await step({ 1: { ready: false } })).servers, trio(2, 0, 1), 'its new pod seen in the next sync, not ready: it stays behind');
   t.same((await step({ 0: { ready: false }, 2: { ready: false } })).servers, trio(1, 2, 0), 'the others restarting: the one ready leads, the rest keep their order');
+
+  // Under Latest each mcrouter pod reads its own pick of the replicas: a move would change the config for nothing.
+  const latest = { rules: { type: 'replicated', service: { name: 'trio' } } };
+  children = [];
+  status = undefined;
+  const latestStep = async (state: Record<number, Partial<{ ready: boolean }>> = {}) => {
+    const pods = statefulSetPods('trio', [0, 1, 2], 40).map((p, n) => ({ ...p, ...state[n] }));
+    const answer = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'latest', spec: latest }), related: [svc, ...endpointSlices('trio', pods)], children }));
+    children = answer.body['children'] as Json[];
+    return configOf(answer.body).pools['trio']!.servers;
+  };
+  t.same(await latestStep({ 0: { ready: false } }), trio(0, 1, 2), 'Latest: a first list in natural order, ready or not');
+  t.same(await latestStep({ 0: { ready: false } }), trio(0, 1, 2), 'and trio-0 restarting keeps its place');
 });
 
 t.test('every hash spreads keys evenly over a sharded group of sharded groups', async (t) => {

@@ -33,7 +33,7 @@ const ORDINAL = /^(.*)-(0|[1-9][0-9]{0,6})$/;
 /** Holes beyond this share of the slots are compacted: each costs mcrouter a retry for the keys it rehashes. */
 const MAX_HOLE_SHARE = 0.5;
 
-export type SlotMode = 'ch3' | 'ordered' | 'replicated';
+export type SlotMode = 'ch3' | 'ordered' | 'replicated' | 'failover';
 
 /**
  * Whether `list` names a server the pool has now (`memberAt`: its members' addresses, and a dual-stack pod's other
@@ -56,12 +56,15 @@ export interface SlotInput {
    * departed server may leave a weight-0 hole. `ordered`: other hashes index
    * it too (Rendezvous moves only the departed server's keys by itself, Crc32
    * is not consistent anyway): survivors keep their order, no holes.
-   * `replicated`: only replicated routes use it. A `Failover` or `MissFailover`
-   * read goes to the first server, so survivors keep their order and a
-   * newcomer, empty, goes after them (a returning pod sorted first would take
-   * every read while it has no key), as does a survivor seen not ready or
-   * terminating; but nothing is kept for an absent pod, a StatefulSet's
-   * either, which would fail every AllSync write.
+   * `replicated`: only replicated routes use it. Survivors keep their order
+   * and newcomers go after them, but nothing is kept for an absent pod, a
+   * StatefulSet's either, which would fail every AllSync write. `failover`:
+   * so too, and one of those routes reads `Failover` or `MissFailover`, which
+   * read the first server: a member seen not ready or terminating goes behind
+   * the ready ones too (a returning pod sorted first, or one restarting, would
+   * take every read while it has no key). Under `Latest` each mcrouter pod
+   * reads its own pick of the replicas, and such a move would change the
+   * config for nothing.
    */
   mode: SlotMode;
   /** The pool's list in the observed config, if any. */
@@ -113,8 +116,9 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const sortByAddress = (positions: number[]) => sortNatural(positions, (m) => members[m]!.address);
   const everyMember = () => members.map((_, m) => m);
 
-  if (mode === 'replicated') {
+  if (mode === 'replicated' || mode === 'failover') {
     const order = current && current.servers.length > 0 ? keepOrder(current, members, memberAt, spelling, sortByAddress) : sortByAddress(everyMember());
+    if (mode === 'replicated') return spell(order);
     // Then those ready before the others, each in that order. One not ready, or terminating, is restarting and
     // likely comes back empty (a memcached restarted in its pod keeps its endpoint): it goes behind those that are
     // ready, for good, so that a Failover read goes on to a replica that holds its keys. Moving it moves no key:

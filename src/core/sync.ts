@@ -205,14 +205,17 @@ function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => Wanted
   return (prefix) => byName.get(prefix);
 }
 
+/** Two replicated uses of one pool, one of them reading the first server. */
+const replicatedOnly = (a: SlotMode, b: SlotMode) => (a === 'replicated' || a === 'failover') && (b === 'replicated' || b === 'failover');
+
 /** How each pool's server order matters, from every route that uses it (see SlotMode). */
 function slotModes(root: RouteNode): Map<string, SlotMode> {
   const modes = new Map<string, SlotMode>();
   const visit = (node: RouteNode): void => {
     if (node.kind === 'group') return node.children.forEach(visit);
-    const use: SlotMode = node.type === 'replicated' ? 'replicated' : HASH_TRAITS[node.hash].slotMode;
+    const use: SlotMode = node.type === 'sharded' ? HASH_TRAITS[node.hash].slotMode : node.readPolicy === 'Latest' ? 'replicated' : 'failover';
     const seen = modes.get(node.pool.name);
-    modes.set(node.pool.name, seen === undefined || seen === use ? use : 'ordered');
+    modes.set(node.pool.name, seen === undefined || seen === use ? use : replicatedOnly(seen, use) ? 'failover' : 'ordered');
   };
   visit(root);
   return modes;

@@ -145,11 +145,12 @@ function checkChildren(answer: SyncAnswer, parent: Json): Config {
 /**
  * How a pool's order matters, from every rule that routes to it (DESIGN 6, 7):
  * `ch3` when only Ch3-sharded rules use it (weight-0 holes allowed), `replicated`
- * when only replicated rules do (survivors keep their order, for Failover reads
- * go to the first; nothing kept for an absent pod, a StatefulSet's either),
- * `ordered` otherwise (survivors keep their order, no holes).
+ * when only replicated rules do (survivors keep their order; nothing kept for an
+ * absent pod, a StatefulSet's either), `failover` when one of those reads
+ * Failover or MissFailover (the same, and the ready members first: those read
+ * the first server), `ordered` otherwise (survivors keep their order, no holes).
  */
-type SlotMode = 'ch3' | 'ordered' | 'replicated';
+type SlotMode = 'ch3' | 'ordered' | 'replicated' | 'failover';
 
 /** The spec's leaves: distinct (service, port) pairs, each one pool. */
 function leavesOf(spec: Json): { service: string; port: number | string; mode: SlotMode }[] {
@@ -159,9 +160,12 @@ function leavesOf(spec: Json): { service: string; port: number | string; mode: S
     if (service) {
       const port = service.port ?? 11211;
       const key = `${service.name}/${typeof port}/${port}`;
-      const mode: SlotMode = rule['type'] === 'replicated' ? 'replicated' : (rule['hash'] ?? 'Ch3') === 'Ch3' ? 'ch3' : 'ordered';
+      const mode: SlotMode =
+        rule['type'] === 'replicated' ? ((rule['readPolicy'] ?? 'Latest') === 'Latest' ? 'replicated' : 'failover') : (rule['hash'] ?? 'Ch3') === 'Ch3' ? 'ch3' : 'ordered';
       const seen = leaves.get(key);
-      leaves.set(key, { service: service.name, port, mode: seen === undefined || seen.mode === mode ? mode : 'ordered' });
+      const replicas = (m: SlotMode) => m === 'replicated' || m === 'failover';
+      const merged = seen === undefined || seen.mode === mode ? mode : replicas(seen.mode) && replicas(mode) ? 'failover' : 'ordered';
+      leaves.set(key, { service: service.name, port, mode: merged });
     }
     for (const child of (rule['children'] as Json[] | undefined) ?? []) visit(child);
   };
@@ -291,13 +295,13 @@ function checkMembers(
 ): void {
   must(new Set(pool.servers).size === pool.servers.length, `${label} lists a server twice: ${JSON.stringify(pool.servers)}`);
   const addresses = members.map((m) => m.address);
-  if (mode === 'replicated') {
+  if (mode === 'replicated' || mode === 'failover') {
     // Its members and no other server (an AllSync write to an absent pod fails), no holes; survivors in the order
-    // they had, then newcomers in natural order, and of those the ready ones first (a Failover read goes to the
-    // first server, and one restarting or new is likely empty).
+    // they had, then newcomers in natural order, and under Failover reads of those the ready ones first (a Failover
+    // read goes to the first server, and one restarting or new is likely empty).
     const survivors = (before?.servers ?? []).filter((s, i) => before!.weights?.[i] !== 0 && addresses.includes(s));
     const unique = survivors.filter((s, i) => survivors.indexOf(s) === i);
-    const serving = (address: string) => members.find((m) => m.address === address)!.ready;
+    const serving = (address: string) => mode === 'replicated' || members.find((m) => m.address === address)!.ready;
     const order = [...unique, ...addresses.filter((a) => !unique.includes(a)).sort(natural)];
     const expected = [...order.filter(serving), ...order.filter((a) => !serving(a))];
     must(same(pool, { servers: expected }), `${label}: a replicated pool lists its survivors in their order, then its newcomers in natural order, the ready ones first: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
