@@ -205,8 +205,8 @@ function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => Wanted
   return (prefix) => byName.get(prefix);
 }
 
-/** Two replicated uses of one pool, one of them reading the first server. */
-const replicatedOnly = (a: SlotMode, b: SlotMode) => (a === 'replicated' || a === 'failover') && (b === 'replicated' || b === 'failover');
+/** Both uses of a pool are replicated rules': two such that differ differ in that one reads the first server, which wins. */
+const bothReplicated = (a: SlotMode, b: SlotMode) => (a === 'replicated' || a === 'failover') && (b === 'replicated' || b === 'failover');
 
 /** How each pool's server order matters, from every route that uses it (see SlotMode). */
 function slotModes(root: RouteNode): Map<string, SlotMode> {
@@ -215,7 +215,7 @@ function slotModes(root: RouteNode): Map<string, SlotMode> {
     if (node.kind === 'group') return node.children.forEach(visit);
     const use: SlotMode = node.type === 'sharded' ? HASH_TRAITS[node.hash].slotMode : node.readPolicy === 'Latest' ? 'replicated' : 'failover';
     const seen = modes.get(node.pool.name);
-    modes.set(node.pool.name, seen === undefined || seen === use ? use : replicatedOnly(seen, use) ? 'failover' : 'ordered');
+    modes.set(node.pool.name, seen === undefined || seen === use ? use : bothReplicated(seen, use) ? 'failover' : 'ordered');
   };
   visit(root);
   return modes;
