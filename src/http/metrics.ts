@@ -155,12 +155,16 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   });
   evicted.inc(0);
   function remove(key: string, gauges: ProxyGauges) {
-    servers.remove(gauges.namespace, gauges.name);
-    readyServers.remove(gauges.namespace, gauges.name);
-    proxyReady.remove(gauges.namespace, gauges.name);
-    specReplicas.remove(gauges.namespace, gauges.name);
+    removeCounts(gauges.namespace, gauges.name);
     lastSync.remove(gauges.namespace, gauges.name);
     proxies.delete(key);
+  }
+  /** A proxy's gauges but for its sync time. */
+  function removeCounts(namespace: string, name: string) {
+    servers.remove(namespace, name);
+    readyServers.remove(namespace, name);
+    proxyReady.remove(namespace, name);
+    specReplicas.remove(namespace, name);
   }
   /** Drops the series of proxies not synced within the TTL; the gauges' collect() call it, whichever runs first. */
   function expire() {
@@ -261,10 +265,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     proxyGone(namespace, name) {
       // Its sync time stays, for the TTL: another replica's older view of the proxy is then not the newest one.
       const gauges = stamped(namespace, name);
-      servers.remove(namespace, name);
-      readyServers.remove(namespace, name);
-      proxyReady.remove(namespace, name);
-      specReplicas.remove(namespace, name);
+      removeCounts(namespace, name);
       gauges.lastAll = gauges.lastReady = gauges.lastUp = gauges.lastReplicas = Number.NaN;
     },
   };
