@@ -445,6 +445,20 @@ t.test('a replicated pool puts a replica that is restarting (not ready, or termi
   };
   t.same(await latestStep({ 0: { ready: false } }), trio(0, 1, 2), 'Latest: a first list in natural order, ready or not');
   t.same(await latestStep({ 0: { ready: false } }), trio(0, 1, 2), 'and trio-0 restarting keeps its place');
+
+  // One pool, two rules: one replicated rule reading the first server is enough; a sharded one keeps the order as it is.
+  const leaf = (rule: Json) => ({ ...rule, service: { name: 'trio' } });
+  const replicatedBy = (readPolicy: string) => leaf({ type: 'replicated', readPolicy });
+  const firstList = async (rules: Json[]) => {
+    const pods = statefulSetPods('trio', [0, 1, 2], 40).map((p, n) => (n === 0 ? { ...p, ready: false } : p));
+    const answer = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'shared', spec: { rules: { children: rules } } }), related: [svc, ...endpointSlices('trio', pods)] }));
+    return configOf(answer.body).pools['trio']!.servers;
+  };
+  for (const other of ['Failover', 'MissFailover']) {
+    t.same(await firstList([replicatedBy('Latest'), replicatedBy(other)]), trio(1, 2, 0), `Latest and ${other}: the ready first`);
+    t.same(await firstList([replicatedBy(other), replicatedBy('Latest')]), trio(1, 2, 0), `${other} and Latest: the same`);
+  }
+  t.same(await firstList([replicatedBy('Failover'), leaf({})]), trio(0, 1, 2), 'Failover and a sharded rule: natural order (a move would move sharded keys)');
 });
 
 t.test('every hash spreads keys evenly over a sharded group of sharded groups', async (t) => {

@@ -301,7 +301,10 @@ function checkMembers(
     // read goes to the first server, and one restarting or new is likely empty).
     const survivors = (before?.servers ?? []).filter((s, i) => before!.weights?.[i] !== 0 && addresses.includes(s));
     const unique = survivors.filter((s, i) => survivors.indexOf(s) === i);
-    const serving = (address: string) => mode === 'replicated' || members.find((m) => m.address === address)!.ready;
+    const serving = (address: string) => {
+      const member = members.find((m) => m.address === address)!;
+      return mode === 'replicated' || (member.ready && !member.terminating);
+    };
     const order = [...unique, ...addresses.filter((a) => !unique.includes(a)).sort(natural)];
     const expected = [...order.filter(serving), ...order.filter((a) => !serving(a))];
     must(same(pool, { servers: expected }), `${label}: a replicated pool lists its survivors in their order, then its newcomers in natural order, the ready ones first: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
