@@ -16,7 +16,7 @@ TOOLS="${ROOT}/.tools"
 BIN="${TOOLS}/bin"
 
 # promtool: Debian's own build, whatever architecture this Debian is.
-promtool() {
+fetch_promtool() {
   if [[ -x "${BIN}/promtool" ]]; then
     echo "k8s-tools: promtool already in ${BIN}"
     return
@@ -39,7 +39,7 @@ promtool() {
   "${BIN}/promtool" --version | head -n 1
 }
 mkdir -p "${TOOLS}"
-promtool
+fetch_promtool
 
 if [[ -x "${BIN}/helm" && -x "${BIN}/kubectl" ]]; then
   echo "k8s-tools: helm and kubectl already in ${BIN}"

@@ -116,17 +116,9 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const sortByAddress = (positions: number[]) => sortNatural(positions, (m) => members[m]!.address);
   const everyMember = () => members.map((_, m) => m);
 
-  if (mode === 'replicated' || mode === 'failover') {
-    const order = current && current.servers.length > 0 ? keepOrder(current, members, memberAt, spelling, sortByAddress) : sortByAddress(everyMember());
-    if (mode === 'replicated') return spell(order);
-    // Then those ready before the others, each in that order. One not ready, or terminating, is restarting and
-    // likely comes back empty (a memcached restarted in its pod keeps its endpoint): it goes behind those that are
-    // ready, for good, so that a Failover read goes on to a replica that holds its keys. Moving it moves no key:
-    // every replica gets every write.
-    const serving = (m: number) => members[m]!.ready && !members[m]!.terminating;
-    return spell([...order.filter(serving), ...order.filter((m) => !serving(m))]);
-  }
-  const ordinals = dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
+  // A replicated route keeps nothing for an absent pod, a StatefulSet's either: an AllSync write to it would fail.
+  const replicated = mode === 'replicated' || mode === 'failover';
+  const ordinals = !replicated && dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {
     // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live, spelt
     // as the current list spells it (its port may not be the one most endpoints have now), when that list
@@ -142,9 +134,16 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
     return spell(slots.map((m) => m ?? -1), dns);
   }
 
-  if (!current || current.servers.length === 0) return spell(sortByAddress(everyMember()));
-  if (mode === 'ordered') return spell(keepOrder(current, members, memberAt, spelling, sortByAddress));
-  return withHoles(current, members, memberAt, spelling, sortByAddress, spell);
+  const listed = current !== undefined && current.servers.length > 0;
+  if (listed && mode === 'ch3') return withHoles(current, members, memberAt, spelling, sortByAddress, spell);
+  const order = listed ? keepOrder(current, members, memberAt, spelling, sortByAddress) : sortByAddress(everyMember());
+  if (mode !== 'failover') return spell(order);
+  // Then those ready before the others, each in that order. One not ready, or terminating, is restarting and
+  // likely comes back empty (a memcached restarted in its pod keeps its endpoint): it goes behind those that are
+  // ready, for good, so that a Failover read goes on to a replica that holds its keys. Moving it moves no key:
+  // every replica gets every write.
+  const serving = (m: number) => members[m]!.ready && !members[m]!.terminating;
+  return spell([...order.filter(serving), ...order.filter((m) => !serving(m))]);
 }
 
 /** Without holes: survivors in their order, newcomers after. */

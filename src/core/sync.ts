@@ -205,7 +205,7 @@ function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => Wanted
   return (prefix) => byName.get(prefix);
 }
 
-/** Both uses of a pool are replicated rules': two such that differ differ in that one reads the first server, which wins. */
+/** Whether both uses of a pool are replicated rules'. Two such uses differ only where one reads the first server: that one wins. */
 const bothReplicated = (a: SlotMode, b: SlotMode) => (a === 'replicated' || a === 'failover') && (b === 'replicated' || b === 'failover');
 
 /** How each pool's server order matters, from every route that uses it (see SlotMode). */
