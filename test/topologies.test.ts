@@ -362,6 +362,36 @@ t.test('a replicated rule that reaches one Service twice writes to it once', asy
   t.equal(writes.length, 1, `one server, once: ${JSON.stringify(writes)}`);
 });
 
+t.test('a replicated rule keeps a sharded replica that has lost one of its Services: that share of keys fails its writes there, the others do not', async (t) => {
+  // docs/topologies.md: the group still has servers, so it stays a replica; leaving it out would make it miss every write meanwhile.
+  const zone = { children: [{ service: { name: 'shard-a' } }, { service: { name: 'shard-b' } }] };
+  const spec = { rules: { type: 'replicated', readPolicy: 'Failover', children: [zone, { service: { name: 'pair-1' } }] } };
+  // The Service gone, and with it its EndpointSlices (which the Service owns).
+  const ofShardB = (o: Json) => {
+    const { name, labels } = o['metadata'] as { name?: string; labels?: Record<string, string> };
+    return name === 'shard-b' || labels?.['kubernetes.io/service-name'] === 'shard-b';
+  };
+  const withoutB = cluster.filter((o) => !ofShardB(o));
+  const config = configOf((await sync(spec, withoutB)).body);
+  t.same(Object.keys(config.pools).sort(), ['pair-1', 'shard-a'], 'no pool for the missing Service');
+  const tree = compileConfig(config);
+  const inPool = (pool: string) => (server: string | undefined) => server !== undefined && POOLS[pool]!.includes(server);
+  const mismatches: string[] = [];
+  let toMissing = 0;
+  for (const key of KEYS) {
+    const writes = tree.route(key, 'set').primary;
+    const reads = tree.route(key, 'get');
+    const inZone = writes.filter(inPool('shard-a'));
+    if (inZone.length === 0) toMissing++;
+    // Every key is written to the pair; the zone's keys to the zone as well, read from it first and from the pair after it.
+    const want = inZone.length === 0 ? { primary: writes.filter(inPool('pair-1')), fallbacks: [] } : { primary: inZone, fallbacks: writes.filter(inPool('pair-1')) };
+    if (writes.filter(inPool('pair-1')).length !== 1 || inZone.length > 1) mismatches.push(`set ${key}: ${JSON.stringify(writes)}`);
+    if (JSON.stringify(reads) !== JSON.stringify(want)) mismatches.push(`get ${key}: ${JSON.stringify(reads)} != ${JSON.stringify(want)}`);
+  }
+  t.same(mismatches.slice(0, 5), [], `${KEYS.length} keys: written to the pair, and to the zone when not of the missing shard; read from the zone first`);
+  t.ok(toMissing > KEYS.length / 4 && toMissing < (KEYS.length * 3) / 4, `about half the keys hash to the missing shard (${toMissing} of ${KEYS.length})`);
+});
+
 t.test('a replicated pool keeps its servers in their order: a Failover read stays on the warm replica when one that sorts first comes back', async (t) => {
   // mcrouter's FailoverRoute (and MissFailoverRoute) read the first server, and a miss is no error: a returning pod,
   // empty, placed first by a natural sort would take every read of the pool.
