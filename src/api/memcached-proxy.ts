@@ -381,6 +381,7 @@ export const READY_REASONS = [
   ...POOL_REASONS,
   'ScaledToZero',
   'Progressing',
+  'ReplicasUnavailable',
   'ProgressDeadlineExceeded',
   'ConfigNotApplied',
   'McrouterTooOld',
