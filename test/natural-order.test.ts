@@ -1,7 +1,7 @@
 /**
  * sortNatural sorts pod IPs by their numbers instead of asking the collator
- * every comparison: its order must be the collator's, ties (leading zeros)
- * included, for every list it is given. Then the same through sync(): a
+ * every comparison: its order must be the collator's, with names the collator
+ * finds equal (leading zeros) in code-unit order, for every list it is given. Then the same through sync(): a
  * first sync of a pool whose endpoints arrive shuffled lists its servers in
  * natural order.
  */
@@ -12,14 +12,16 @@ import { sync } from '../src/core/sync.js';
 import type { SyncRequest } from '../src/api/hook.js';
 import { deploymentPods, endpointSlices, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
 
-// The order DESIGN.md names, built here rather than imported, so that the expectation does not move with the code.
-const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' }).compare;
+// The order DESIGN.md names, built here rather than imported, so that the expectation does not move with the code;
+// the collator's ties in code-unit order, so that no order depends on the order the endpoints came in.
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' }).compare;
+const naturalOrder = (a: string, b: string) => collator(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 const collatorSorted = (names: string[]) => [...names].sort(naturalOrder);
 
 const digits = (min: number, max: number) =>
   fc.oneof(
     fc.integer({ min: 0, max: 10 ** max - 1 }).map(String),
-    // Leading zeros: equal to the collator, so their order is the input's.
+    // Leading zeros: equal to the collator, so in code-unit order.
     fc.integer({ min: 0, max: 999 }).map((n) => `00${n}`),
     fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max }),
   );
@@ -36,7 +38,7 @@ const otherAddress = fc.oneof(
   fc.string({ maxLength: 20 }),
 );
 
-t.test('a list of IPv4 addresses: the collator order, ties kept in place', async (t) => {
+t.test('a list of IPv4 addresses: the collator order, ties in code-unit order', async (t) => {
   fc.assert(
     fc.property(fc.array(ipv4, { maxLength: 60 }), (names) => {
       t.same(sortNatural([...names], (s) => s), collatorSorted(names));
@@ -44,7 +46,9 @@ t.test('a list of IPv4 addresses: the collator order, ties kept in place', async
     { numRuns: 400 },
   );
   const tie = ['10.0.0.01:11211', '10.0.0.1:11211', '10.0.0.001:11211', '9.0.0.1:11211'];
-  t.same(sortNatural([...tie], (s) => s), ['9.0.0.1:11211', '10.0.0.01:11211', '10.0.0.1:11211', '10.0.0.001:11211']);
+  for (const order of [tie, [...tie].reverse()]) {
+    t.same(sortNatural([...order], (s) => s), ['9.0.0.1:11211', '10.0.0.001:11211', '10.0.0.01:11211', '10.0.0.1:11211']);
+  }
 });
 
 t.test('a list holding anything else: the collator order', async (t) => {
@@ -84,4 +88,32 @@ t.test('a first sync lists shuffled endpoints in natural order', async (t) => {
   t.same(servers, collatorSorted(pods.map((p) => `${p.ip}:11211`)));
   t.notSame(servers, shuffled.map((p) => `${p.ip}:11211`), 'not the order the endpoints came in');
   t.equal((response.status as Json)['servers'], 600);
+});
+
+t.test('a first sync lists servers the collator finds equal in one order, whichever order their endpoints came in', async (t) => {
+  // Hand-written Endpoints of a selector-less headless Service: hosts named with and without a leading zero.
+  const endpoints = (addresses: Json[]) => ({
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'memcached-ext', namespace: 'default', uid: 'e0c1a2b3-0000-4000-8000-000000000001', resourceVersion: '4242' },
+    subsets: [{ addresses, ports: [{ name: 'memcache', port: 11211, protocol: 'TCP' }] }],
+  });
+  const hosts = [
+    { ip: '10.0.0.5', hostname: 'cache01' },
+    { ip: '10.0.0.6', hostname: 'cache1' },
+    { ip: '10.0.0.7', hostname: 'cache001' },
+  ];
+  const answer = (addresses: Json[]) => {
+    const request = syncRequest({
+      parent: proxy({ name: 'ext', spec: { serviceName: 'memcached-ext' } }),
+      related: [service({ name: 'memcached-ext', headless: true, selector: null }), endpoints(addresses)],
+    });
+    return JSON.stringify(sync(request as unknown as SyncRequest, { now: '2026-11-25T12:00:00Z', clusterDomain: 'cluster.local', images: { mcrouter: 'mcrouter', exporter: 'exporter' } }));
+  };
+  const first = answer(hosts);
+  const configMap = (JSON.parse(first) as { children: Json[] }).children.find((c) => c['kind'] === 'ConfigMap')!;
+  const config = JSON.parse((configMap['data'] as Record<string, string>)['config.json']!) as { pools: Record<string, { servers: string[] }> };
+  t.same(config.pools['memcached-ext']!.servers, ['cache001', 'cache01', 'cache1'].map((h) => `${h}.memcached-ext.default.svc.cluster.local:11211`));
+  t.equal(answer([...hosts].reverse()), first, 'the same bytes');
+  t.equal(answer([hosts[1]!, hosts[0]!, hosts[2]!]), first, 'the same bytes');
 });
