@@ -312,6 +312,24 @@ t.test('a spec the CRD would refuse: 422 naming the field', async (t) => {
   t.equal(customize.statusCode, 422, 'customize refuses the same specs');
 });
 
+t.test('a finalize hook pointed at /sync: a spec the hook refuses is finalized with no children, not refused (which would hold the deletion)', async (t) => {
+  // The CRD takes this spec (CEL cannot read metadata.namespace); the hook refuses it.
+  const elsewhere = { rules: { service: { name: 'memcached', namespace: 'kube-system' } } };
+  const stored = { observedGeneration: 3, conditions: [{ type: 'Ready', status: 'False', reason: 'Progressing', message: 'waiting', lastTransitionTime: '2026-11-25T11:00:00Z', observedGeneration: 3 }] };
+  const deleting = (finalizing: boolean) => {
+    const body = withSpec(elsewhere) as Json;
+    const parent = body['parent'] as Json;
+    parent['metadata'] = { ...(parent['metadata'] as Json), deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['metacontroller.k8s.io/memcached-operator'] };
+    parent['status'] = stored;
+    return finalizing ? { ...body, finalizing: true } : body;
+  };
+  const finalized = await post(app, '/sync', deleting(true));
+  t.equal(finalized.statusCode, 200);
+  t.same(finalized.body, { status: stored, children: [], finalized: true }, 'the stored status, no children: they go with the proxy');
+  // Without a finalize hook nothing waits on the answer: the refusal stands, and the children are left to the garbage collector.
+  expectJsonError(t, await raw(JSON.stringify(deleting(false)), 'application/json'), 422, /^spec\.rules\.service\.namespace: /);
+});
+
 t.test('a spec at the edge of what the CRD takes: 200', async (t) => {
   const cases: [string, Json, string?][] = [
     ['a name of 54 characters', { serviceName: 'a' }, `x${'y'.repeat(53)}`],

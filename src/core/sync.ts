@@ -51,6 +51,19 @@ const NO_MEMBERS = new StringIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
+  try {
+    return desiredState(request, context);
+  } catch (error) {
+    // A finalize hook pointed at /sync: Metacontroller keeps its finalizer until an answer says finalized, so a
+    // refusal (a spec the CRD let through, or one a newer hook no longer takes) would hold the deletion until
+    // someone fixed the spec of what they delete. No children can be built from it, and none are needed: the
+    // children go with the proxy. The stored status stays, as Metacontroller writes it (the proxy goes next).
+    if (request.finalizing === true && error instanceof SpecError) return { status: request.parent.status ?? {}, children: [], finalized: true };
+    throw error;
+  }
+}
+
+function desiredState(request: SyncRequest, context: SyncContext): SyncResponse {
   const { parent } = request;
   checkSpec(parent);
   const namespace = parent.metadata.namespace;
