@@ -2,6 +2,8 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
@@ -10,7 +12,7 @@ import { customize } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
 import { installBodyBudget } from './http/body-budget.js';
-import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHeader } from './http/client-errors.js';
+import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, rawAnswer, shownHeader } from './http/client-errors.js';
 import { installDrain } from './http/drain.js';
 import { jsonBodyParser, parentOf } from './http/json-body.js';
 import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
@@ -85,6 +87,8 @@ const NODE_MAX_HEADERS = 1000;
 const TOO_MANY_HEADERS = { statusCode: 431, field: undefined, message: `more than ${NODE_MAX_HEADERS} request headers: Node reads no more, Content-Type and Content-Length among them` } as const;
 const bodiless = (request: FastifyRequest) => (request.raw.rawHeaders.length > 2 * NODE_MAX_HEADERS ? TOO_MANY_HEADERS : NO_BODY);
 
+const notFoundMessage = (method: string, url: string) => `${method} ${url.slice(0, 256)} not found: the hooks are POST /sync and POST /customize`;
+
 /** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
 function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.warn({ statusCode: 400 }, error.message);
@@ -124,6 +128,15 @@ export function buildServer(options: ServerOptions = {}) {
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     const { reason } = clientErrorAnswer(error, requestTimeout);
     if (reason) metrics.clientError(reason);
+  });
+  // A CONNECT (a forward proxy's method) reaches no route: Node hands its socket to a 'connect' listener, and with
+  // none closes it unanswered. Answered as any other request for no hook is: 404, logged and counted.
+  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const message = notFoundMessage(request.method ?? 'CONNECT', request.url ?? '');
+    app.log.warn({ statusCode: 404 }, message);
+    metrics.notFound();
+    socket.end(rawAnswer(404, message));
   });
   installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
@@ -236,7 +249,7 @@ export function buildServer(options: ServerOptions = {}) {
 
   // Logged like every other refusal: a CompositeController with a typo in its hook path shows here only.
   app.setNotFoundHandler((request, reply) => {
-    const message = `${request.method} ${request.url.slice(0, 256)} not found: the hooks are POST /sync and POST /customize`;
+    const message = notFoundMessage(request.method, request.url);
     request.log.warn({ statusCode: 404 }, message);
     metrics.notFound();
     return reply.code(404).send({ message });

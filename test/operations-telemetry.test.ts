@@ -318,6 +318,19 @@ t.test('many headers: a hook request of more than 1,000, whose Content-Type Node
   t.same(messageOf(many), { message: 'more than 1000 request headers: Node reads no more, Content-Type and Content-Length among them' });
 });
 
+t.test('a CONNECT, which Node closes unanswered unless someone listens: 404 JSON, counted as a request for no hook', async (t) => {
+  const app = testServer();
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  const { answer } = await exchange(`http://127.0.0.1:${port}`, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+  t.match(answer, /^HTTP\/1\.1 404 Not Found\r\n/);
+  t.same(messageOf(answer), { message: 'CONNECT example.com:443 not found: the hooks are POST /sync and POST /customize' });
+  t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_not_found_total', {}), 1);
+  // The server goes on: the next connection is answered as before.
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+});
+
 t.test('/metrics: connections closed before any hook saw a request, by reason', async (t) => {
   // The headers' time follows the request's (1 s): Node cuts a trickled body, and a connection that sends nothing.
   const app = testServer({ requestTimeoutMs: 1000 });
