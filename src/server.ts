@@ -130,13 +130,16 @@ export function buildServer(options: ServerOptions = {}) {
     if (reason) metrics.clientError(reason);
   });
   // A CONNECT (a forward proxy's method) reaches no route: Node hands its socket to a 'connect' listener, and with
-  // none closes it unanswered. Answered as any other request for no hook is: 404, logged and counted.
+  // none closes it unanswered. Answered as any other request for no hook is: 404, logged and counted. Then closed
+  // at once, as Node closes what its parser refuses: the socket has left the server's connections, so neither the
+  // request timeout nor close() would end it, and a client that kept its side open would hold the shutdown.
   app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => socket.destroy());
     const message = notFoundMessage(request.method ?? 'CONNECT', request.url ?? '');
     app.log.warn({ statusCode: 404 }, message);
     metrics.notFound();
-    socket.end(rawAnswer(404, message));
+    socket.on('error', () => {});
+    socket.write(rawAnswer(404, message));
+    socket.destroy();
   });
   installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.

@@ -323,11 +323,19 @@ t.test('a finalize hook pointed at /sync: a spec the hook refuses is finalized w
     parent['status'] = stored;
     return finalizing ? { ...body, finalizing: true } : body;
   };
+  // Metacontroller asks customize first, before every sync: a refusal there would keep the finalize hook from being called.
+  const { parent } = deleting(true) as { parent: Json };
+  const customized = await post(app, '/customize', { controller: { metadata: { name: 'memcached-operator' } }, parent });
+  t.equal(customized.statusCode, 200);
+  t.same(customized.body, { relatedResources: [] }, 'nothing to watch for a proxy that goes');
   const finalized = await post(app, '/sync', deleting(true));
   t.equal(finalized.statusCode, 200);
   t.same(finalized.body, { status: stored, children: [], finalized: true }, 'the stored status, no children: they go with the proxy');
   // Without a finalize hook nothing waits on the answer: the refusal stands, and the children are left to the garbage collector.
   expectJsonError(t, await raw(JSON.stringify(deleting(false)), 'application/json'), 422, /^spec\.rules\.service\.namespace: /);
+  // A proxy that is not being deleted: customize refuses the spec, as ever.
+  const live = withSpec(elsewhere) as { parent: Json };
+  t.equal((await post(app, '/customize', { controller: { metadata: { name: 'memcached-operator' } }, parent: live.parent })).statusCode, 422);
 });
 
 t.test('a spec at the edge of what the CRD takes: 200', async (t) => {

@@ -51,6 +51,19 @@ t.test('a list of IPv4 addresses: the collator order, ties in code-unit order', 
   }
 });
 
+t.test('a list of pod IPs as Kubernetes writes them (the fast path): the collator order', async (t) => {
+  const part = (max: number) => fc.integer({ min: 0, max }).map(String);
+  const podIp = fc.tuple(part(255), part(255), part(255), part(255), part(65535)).map(([a, b, c, d, port]) => `${a}.${b}.${c}.${d}:${port}`);
+  // Few distinct numbers, so that hosts and ports repeat and each sort pass decides.
+  const crowded = fc.tuple(fc.constantFrom('10', '9', '100'), fc.constantFrom('0', '1'), part(3), part(12), fc.constantFrom('11211', '9', '11212')).map((p) => `${p[0]}.${p[1]}.${p[2]}.${p[3]}:${p[4]}`);
+  fc.assert(
+    fc.property(fc.array(fc.oneof(podIp, crowded), { maxLength: 80 }), (names) => {
+      t.same(sortNatural([...names], (s) => s), collatorSorted(names));
+    }),
+    { numRuns: 400 },
+  );
+});
+
 t.test('a list holding anything else: the collator order', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.oneof(ipv4, otherAddress), { maxLength: 40 }), (names) => {

@@ -327,8 +327,20 @@ t.test('a CONNECT, which Node closes unanswered unless someone listens: 404 JSON
   t.match(answer, /^HTTP\/1\.1 404 Not Found\r\n/);
   t.same(messageOf(answer), { message: 'CONNECT example.com:443 not found: the hooks are POST /sync and POST /customize' });
   t.equal(valueOf((await scrape(app)).samples, 'memcached_operator_not_found_total', {}), 1);
-  // The server goes on: the next connection is answered as before.
-  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  // The hook closes the connection: a client that keeps its own side open (or sends on) cannot hold close().
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  const closed = new Promise<string>((resolve) => {
+    let read = '';
+    client.on('data', (chunk: Buffer) => (read += chunk.toString()));
+    // The hook's end of the connection: its FIN ('end', which this half-open client does not answer), or a reset.
+    client.on('end', () => resolve(read));
+    client.on('error', () => resolve(read));
+  });
+  client.write(`CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n${'x'.repeat(100_000)}`);
+  t.match(await closed, /^HTTP\/1\.1 404 Not Found\r\n/, 'answered, then closed by the hook');
+  const shutdown = await Promise.race([app.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still open after 3 s'), 3000))]);
+  client.destroy();
+  t.equal(shutdown, 'closed', 'close() is not held by the CONNECT connection');
 });
 
 t.test('/metrics: connections closed before any hook saw a request, by reason', async (t) => {

@@ -272,7 +272,7 @@ t.test('status counts servers, pools and replicas from what was observed', async
     readyReplicas: 1,
   });
   t.notOk('lastChange' in status, 'no server list changed yet');
-  t.match(readyOf(res.body), { status: 'False', reason: 'ReplicasUnavailable', message: 'Deployment cache-mcrouter has 1 of 2 replicas available', observedGeneration: 7 });
+  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: 'Deployment cache-mcrouter has 1 of 2 replicas available', observedGeneration: 7 });
   t.equal(statusOf(first.body).replicas, 0, 'no Deployment observed: 0 replicas');
 });
 
@@ -532,7 +532,7 @@ t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure messa
       : c,
   );
   const res = await post(app, '/sync', syncRequest({ parent, related, children: failing }));
-  t.match(readyOf(res.body), { status: 'False', reason: 'ReplicasUnavailable', message: `Deployment cache-mcrouter has 1 of 3 replicas available; FailedCreate: ${forbidden}` }, 'no old replica: not called a rollout');
+  t.match(readyOf(res.body), { status: 'False', reason: 'Progressing', message: `Deployment cache-mcrouter has 1 of 3 replicas available; FailedCreate: ${forbidden}` }, 'no old replica: not called a rollout');
   // During a rollout (old replicas still running), the same failure beside the rollout's counts.
   const rolling = children.map((c) =>
     c['kind'] === 'Deployment'
@@ -603,21 +603,28 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
     },
   );
   // A pod that failed after the rollout and the new pod of a scale-up look alike: the Deployment controller
-  // keeps NewReplicaSetAvailable through a scale-up, and times neither out (ReplicasUnavailable, which the proxy's
-  // deadline covers). The last step of a rollout, its old pods gone and new ones not all available, it times out.
-  for (const [reason, ready] of [['NewReplicaSetAvailable', 'ReplicasUnavailable'], ['ReplicaSetUpdated', 'Progressing']] as const) {
+  // keeps NewReplicaSetAvailable through a scale-up, and times neither out, nor anything while paused; with none
+  // available, the proxy's own deadline does (NoAvailableReplicas). The last step of a rollout, its old pods gone
+  // and new ones not all available (ReplicaSetUpdated), the Deployment times out.
+  for (const [reason, available, ready] of [
+    ['NewReplicaSetAvailable', 2, 'Progressing'],
+    ['ReplicaSetUpdated', 2, 'Progressing'],
+    ['NewReplicaSetAvailable', 0, 'NoAvailableReplicas'],
+    ['DeploymentPaused', 0, 'NoAvailableReplicas'],
+    ['ReplicaSetUpdated', 0, 'Progressing'],
+  ] as const) {
     t.match(
       await ask({
         replicas: 3,
         updatedReplicas: 3,
-        availableReplicas: 2,
+        availableReplicas: available,
         conditions: [
           { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' },
-          { type: 'Progressing', status: 'True', reason },
+          { type: 'Progressing', status: reason === 'DeploymentPaused' ? 'Unknown' : 'True', reason },
         ],
       }),
-      { status: 'False', reason: ready, message: 'Deployment cache-mcrouter has 2 of 3 replicas available' },
-      reason,
+      { status: 'False', reason: ready, message: `Deployment cache-mcrouter has ${available} of 3 replicas available` },
+      `${reason}, ${available} available`,
     );
   }
 });
@@ -795,7 +802,7 @@ t.test('waiting 10 minutes on a Service or its pods is Stalled, synced again at 
   t.equal(resync(gone.body), undefined);
 });
 
-t.test('mcrouter replicas the Deployment does not time out (failed after the rollout, a scale-up): ReplicasUnavailable, Stalled after 10 minutes', async (t) => {
+t.test('no mcrouter replica available where the Deployment times nothing (all failed after the rollout, a scale-up from zero): NoAvailableReplicas, Stalled after 10 minutes; while some serve, no deadline', async (t) => {
   const related = members([0, 1, 2]);
   const parent = cache({ replicas: 3 });
   const { children, second } = await settled(parent, related);
@@ -820,7 +827,7 @@ t.test('mcrouter replicas the Deployment does not time out (failed after the rol
               availableReplicas: available,
               unavailableReplicas: 3 - available,
               conditions: [
-                { type: 'Available', status: available === 3 ? 'True' : 'False', reason: available === 3 ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
+                { type: 'Available', status: available === 3 ? 'True' : 'False', reason: available === 3 ? 'MinimumReplicasAvailable' : 'MinimumNoAvailableReplicas' },
                 { type: 'Progressing', status: 'True', reason: progressingReason },
               ],
             }),
@@ -829,25 +836,31 @@ t.test('mcrouter replicas the Deployment does not time out (failed after the rol
     );
 
   const crashed = await post(app, '/sync', syncRequest({ parent: asParent(second.body), related, children: withPods(0) }));
-  t.match(readyOf(crashed.body), { status: 'False', reason: 'ReplicasUnavailable', message: 'Deployment cache-mcrouter has 0 of 3 replicas available' });
-  t.same(kstatus(crashed.body), ['Reconciling=ReplicasUnavailable@2026-11-25T12:00:00Z']);
+  t.match(readyOf(crashed.body), { status: 'False', reason: 'NoAvailableReplicas', message: 'Deployment cache-mcrouter has 0 of 3 replicas available' });
+  t.same(kstatus(crashed.body), ['Reconciling=NoAvailableReplicas@2026-11-25T12:00:00Z']);
   t.equal(crashed.body['resyncAfterSeconds'], 600, 'a sync asked for at the deadline');
-  // One replica back meanwhile is the same wait: the reason holds.
-  const one = await post(at('2026-11-25T12:05:00Z'), '/sync', syncRequest({ parent: asParent(crashed.body), related, children: withPods(1) }));
-  t.same(kstatus(one.body), ['Reconciling=ReplicasUnavailable@2026-11-25T12:00:00Z']);
-  t.equal(one.body['resyncAfterSeconds'], 300);
-  const stalled = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: asParent(one.body), related, children: withPods(1) }));
-  t.same(kstatus(stalled.body), ['Stalled=ReplicasUnavailable@2026-11-25T12:10:00Z']);
+  const still = await post(at('2026-11-25T12:05:00Z'), '/sync', syncRequest({ parent: asParent(crashed.body), related, children: withPods(0) }));
+  t.same(kstatus(still.body), ['Reconciling=NoAvailableReplicas@2026-11-25T12:00:00Z']);
+  t.equal(still.body['resyncAfterSeconds'], 300);
+  const stalled = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: asParent(still.body), related, children: withPods(0) }));
+  t.same(kstatus(stalled.body), ['Stalled=NoAvailableReplicas@2026-11-25T12:10:00Z']);
   t.equal(kstatusOf(asParent(stalled.body), true), 'Failed', 'a GitOps tool reports it, as it does a rollout past its deadline');
-  const back = await post(at('2026-11-25T12:20:00Z'), '/sync', syncRequest({ parent: asParent(stalled.body), related, children: withPods(3) }));
+  // One replica back: it serves again, and the rest may take long (new nodes): no deadline of ours.
+  const one = await post(at('2026-11-25T12:20:00Z'), '/sync', syncRequest({ parent: asParent(stalled.body), related, children: withPods(1) }));
+  t.match(readyOf(one.body), { status: 'False', reason: 'Progressing', message: 'Deployment cache-mcrouter has 1 of 3 replicas available' });
+  t.same(kstatus(one.body), ['Reconciling=Progressing@2026-11-25T12:20:00Z']);
+  const hourOn = await post(at('2026-11-25T13:20:00Z'), '/sync', syncRequest({ parent: asParent(one.body), related, children: withPods(1) }));
+  t.same(kstatus(hourOn.body), ['Reconciling=Progressing@2026-11-25T12:20:00Z'], 'an hour on: still Reconciling');
+  t.equal(hourOn.body['resyncAfterSeconds'], undefined, 'and no sync asked for');
+  const back = await post(at('2026-11-25T13:30:00Z'), '/sync', syncRequest({ parent: asParent(hourOn.body), related, children: withPods(3) }));
   t.match(readyOf(back.body), { status: 'True', reason: 'Available' });
   t.same(kstatus(back.body), []);
 
-  // The last step of a rollout (its old pods gone, new ones not all available) is the Deployment's to time out.
-  const lastStep = await post(app, '/sync', syncRequest({ parent: asParent(second.body), related, children: withPods(2, 'ReplicaSetUpdated') }));
+  // The last step of a rollout (its old pods gone, none of the new ones available yet) is the Deployment's to time out.
+  const lastStep = await post(app, '/sync', syncRequest({ parent: asParent(second.body), related, children: withPods(0, 'ReplicaSetUpdated') }));
   t.match(readyOf(lastStep.body), { reason: 'Progressing' });
-  const hourOn = await post(at('2026-11-25T13:00:00Z'), '/sync', syncRequest({ parent: asParent(lastStep.body), related, children: withPods(2, 'ReplicaSetUpdated') }));
-  t.same(kstatus(hourOn.body), ['Reconciling=Progressing@2026-11-25T12:00:00Z'], 'no deadline of ours');
+  const later = await post(at('2026-11-25T13:00:00Z'), '/sync', syncRequest({ parent: asParent(lastStep.body), related, children: withPods(0, 'ReplicaSetUpdated') }));
+  t.same(kstatus(later.body), ['Reconciling=Progressing@2026-11-25T12:00:00Z'], 'no deadline of ours');
 });
 
 t.test('messages say what is happening: pools kept and pools failing, a Rollout for a new server list, scaling to zero and down', async (t) => {

@@ -381,7 +381,7 @@ export const READY_REASONS = [
   ...POOL_REASONS,
   'ScaledToZero',
   'Progressing',
-  'ReplicasUnavailable',
+  'NoAvailableReplicas',
   'ProgressDeadlineExceeded',
   'ConfigNotApplied',
   'McrouterTooOld',

@@ -11,14 +11,22 @@
  */
 import { OBJECT_TYPES, type CustomizeRequest, type CustomizeResponse, type RelatedResourceRule } from '../api/hook.js';
 import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
-import { checkSpec } from './spec-check.js';
+import { SpecError, checkSpec } from './spec-check.js';
 import { topologyOf } from './topology.js';
 
 const { service, endpoints, statefulSet, endpointSlice } = OBJECT_TYPES;
 
 export function customize(request: CustomizeRequest): CustomizeResponse {
   const { parent } = request;
-  checkSpec(parent);
+  try {
+    checkSpec(parent);
+  } catch (error) {
+    // Metacontroller asks this before every sync of a proxy, and a refusal keeps the sync from running: for a
+    // proxy being deleted, that would be the finalize hook's sync too, which sync() answers finalized (a finalizer
+    // would hold the proxy until someone fixed the spec of what they delete). Such a sync reads no related object.
+    if (error instanceof SpecError && parent.metadata.deletionTimestamp !== undefined) return { relatedResources: [] };
+    throw error;
+  }
   const namespace = parent.metadata.namespace;
   const services = [...new Set(topologyOf(parent.spec).pools.map((p) => p.service))];
   const relatedResources: RelatedResourceRule[] = [

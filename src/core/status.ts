@@ -302,12 +302,14 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
   // No old replica, some wanted ones not available: new pods of a scale-up (or pods a quota keeps from being
   // created), or pods that failed since. The Deployment's conditions cannot tell these apart (a scale-up keeps
   // NewReplicaSetAvailable), so none is called a rollout: with maxUnavailable 0, a rollout keeps old replicas.
-  // Nor does the Deployment controller time either out (it estimates no progress for a Deployment whose one
-  // ReplicaSet has once been available, or while paused): a reason of its own, which the proxy's deadline covers.
+  // Nor does the Deployment controller time either out (it estimates no progress while its one ReplicaSet has
+  // every replica and the rollout that made it ended, nor while paused). Such a wait is the proxy's to time when
+  // none is available, and the proxy serves nothing: a reason of its own, under the deadline a pool's waits have.
+  // Not while some serve: a scale-up waiting on new nodes makes progress the hook cannot see in one sync.
   if (old === 0 && available < desiredReplicas) {
     const deploymentDeadline = progressing !== undefined && progressing.reason !== 'NewReplicaSetAvailable' && progressing.reason !== 'DeploymentPaused';
     return {
-      reason: deploymentDeadline ? 'Progressing' : 'ReplicasUnavailable',
+      reason: available === 0 && !deploymentDeadline ? 'NoAvailableReplicas' : 'Progressing',
       message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available${failed}`,
     };
   }
@@ -403,7 +405,7 @@ function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
  * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
  * the Deployment gave up, the ConfigMap has not taken the config past its grace, the spec asks for what cannot
  * run (an mcrouter too old, a pod template the API server refuses), or the proxy has waited
- * RECONCILING_DEADLINE_SECONDS on a Service or its pods, or on mcrouter replicas the Deployment does not time out.
+ * RECONCILING_DEADLINE_SECONDS on a Service or its pods, or with no mcrouter replica available where the Deployment times nothing.
  * Neither for a proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which
  * kstatus reads from its deletionTimestamp.
  */
@@ -413,7 +415,7 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
   NoServers: 'Reconciling',
   NoReadyServers: 'Reconciling',
   Progressing: 'Reconciling',
-  ReplicasUnavailable: 'Reconciling',
+  NoAvailableReplicas: 'Reconciling',
   ProgressDeadlineExceeded: 'Stalled',
   ConfigNotApplied: 'Stalled',
   McrouterTooOld: 'Stalled',
@@ -421,12 +423,12 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
 };
 
 /**
- * The reasons the deadline runs for: a pool's, and mcrouter replicas unavailable where the Deployment sets no
+ * The reasons the deadline runs for: a pool's, and no mcrouter replica available where the Deployment sets no
  * deadline. Not Progressing: a rollout has the Deployment's own deadline (which gives ProgressDeadlineExceeded)
  * and restarts it on each step, where a count of ours would stall a long rollout that is making progress; a
  * ConfigMap the API server refuses is ConfigNotApplied after CONFIG_APPLY_GRACE_SECONDS.
  */
-export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set([...POOL_REASONS, 'ReplicasUnavailable']);
+export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set([...POOL_REASONS, 'NoAvailableReplicas']);
 
 /** Seconds until a wait since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
 const deadlineLeft = (since: string | undefined, now: string): number =>

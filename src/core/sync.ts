@@ -56,8 +56,9 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   } catch (error) {
     // A finalize hook pointed at /sync: Metacontroller keeps its finalizer until an answer says finalized, so a
     // refusal (a spec the CRD let through, or one a newer hook no longer takes) would hold the deletion until
-    // someone fixed the spec of what they delete. No children can be built from it, and none are needed: the
-    // children go with the proxy. The stored status stays, as Metacontroller writes it (the proxy goes next).
+    // someone fixed the spec of what they delete (customize() lets such a proxy through for this). No children
+    // can be built from it, and none are needed: Metacontroller removes its finalizer before it manages children,
+    // and the garbage collector takes them with the proxy. The stored status stays (the proxy goes next).
     if (request.finalizing === true && error instanceof SpecError) return { status: request.parent.status ?? {}, children: [], finalized: true };
     throw error;
   }
@@ -184,7 +185,7 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
  * The seconds after which Metacontroller should sync again though nothing in the cluster changes, if any: while a
  * child it should have created is missing (missingChildResync), and when a wait ends, so that what it ends in
  * shows then: a ConfigMap behind within the grace (a refusal, whatever Metacontroller's backoff between its
- * retries has grown to), a wait on a Service or its pods (Stalled at its deadline).
+ * retries has grown to), a wait on a Service or its pods or with no mcrouter replica available (Stalled at its deadline).
  */
 function resyncAfter(
   desired: readonly Child[],

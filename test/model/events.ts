@@ -137,7 +137,7 @@ export const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('specEdited' as const), spec: specArbitrary }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'rolledOut' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
-  // Up to 15 minutes: past the 10-minute deadline of a proxy waiting on a Service or its pods.
+  // Up to 15 minutes: past the 10-minute deadline of a proxy waiting on a Service or its pods, or for an mcrouter replica.
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('timePassed' as const), seconds: fc.integer({ min: 1, max: 900 }) }) },
 );
 

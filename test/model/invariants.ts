@@ -83,7 +83,8 @@ export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer:
 /**
  * A timed sync exactly while there is something to wait for that Metacontroller would not sync on by itself,
  * unless the proxy is being deleted: a child the answer returns that was not in the request (Metacontroller may
- * have failed to create it), in 10 to 300 s; the deadline of a proxy Reconciling on a Service or its pods, which
+ * have failed to create it), in 10 to 300 s; the deadline of a proxy Reconciling on a Service or its pods (or with no
+ * mcrouter replica available: RECONCILING_DEADLINE_REASONS), which
  * then turns Stalled with nothing in the cluster changing. The earlier of the two. Such a Reconciling condition
  * is never past its deadline.
  */
