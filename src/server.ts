@@ -53,6 +53,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 95_000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
+/** How long an answered CONNECT's connection may stay open for its client to read the answer and close. */
+const CONNECT_LINGER_MS = 1000;
+
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -130,16 +133,19 @@ export function buildServer(options: ServerOptions = {}) {
     if (reason) metrics.clientError(reason);
   });
   // A CONNECT (a forward proxy's method) reaches no route: Node hands its socket to a 'connect' listener, and with
-  // none closes it unanswered. Answered as any other request for no hook is: 404, logged and counted. Then closed
-  // at once, as Node closes what its parser refuses: the socket has left the server's connections, so neither the
-  // request timeout nor close() would end it, and a client that kept its side open would hold the shutdown.
+  // none closes it unanswered. Answered as any other request for no hook is: 404, logged and counted. The socket has
+  // left the server's connections, so neither the request timeout nor close() would end it: what the client still
+  // sends is read and dropped (closing on unread bytes would reset the answer away), and the socket is destroyed a
+  // moment later whatever the client does, so that one that keeps its side open cannot hold the shutdown.
   app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     const message = notFoundMessage(request.method ?? 'CONNECT', request.url ?? '');
     app.log.warn({ statusCode: 404 }, message);
     metrics.notFound();
-    socket.on('error', () => {});
-    socket.write(rawAnswer(404, message));
-    socket.destroy();
+    const cut = setTimeout(() => socket.destroy(), CONNECT_LINGER_MS);
+    socket.on('close', () => clearTimeout(cut));
+    socket.on('error', () => socket.destroy());
+    socket.resume();
+    socket.end(rawAnswer(404, message));
   });
   installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.

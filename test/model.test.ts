@@ -147,7 +147,7 @@ async function checkHistories(t: Test, arbitrary: fc.Arbitrary<Run>, runs: numbe
     `${counts.runs - before.runs} histories replayed, ${counts.steps - before.steps} steps, ${counts.syncs - before.syncs} syncs, ${counts.customizes - before.customizes} customize calls in ${Math.round(performance.now() - started)} ms`,
   );
   t.comment(
-    `kept without members: ${stats.keptWithoutMembers - before.keptWithoutMembers}, pools with holes: ${stats.holes - before.holes}, compactions: ${stats.compactions - before.compactions}, ErrorRoute configs: ${stats.errorRoutes - before.errorRoutes}, Stalled past a wait's deadline: ${stats.stalledAtDeadline - before.stalledAtDeadline}`,
+    `kept without members: ${stats.keptWithoutMembers - before.keptWithoutMembers}, pools with holes: ${stats.holes - before.holes}, compactions: ${stats.compactions - before.compactions}, ErrorRoute configs: ${stats.errorRoutes - before.errorRoutes}, Stalled past a wait's deadline: ${stats.stalledAtDeadline - before.stalledAtDeadline} (with no mcrouter replica: ${stats.stalledWithoutReplicas - before.stalledWithoutReplicas})`,
   );
   if (details.failed) {
     const history = (details.counterexample?.[0] as Run | undefined)?.events.map(describe) ?? [];

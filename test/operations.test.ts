@@ -827,7 +827,7 @@ t.test('no mcrouter replica available where the Deployment times nothing (all fa
               availableReplicas: available,
               unavailableReplicas: 3 - available,
               conditions: [
-                { type: 'Available', status: available === 3 ? 'True' : 'False', reason: available === 3 ? 'MinimumReplicasAvailable' : 'MinimumNoAvailableReplicas' },
+                { type: 'Available', status: available === 3 ? 'True' : 'False', reason: available === 3 ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
                 { type: 'Progressing', status: 'True', reason: progressingReason },
               ],
             }),

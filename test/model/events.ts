@@ -29,6 +29,7 @@ export type Event =
   | { kind: 'endpointsBlip'; service: ServiceName }
   | { kind: 'specEdited'; spec: Spec }
   | { kind: 'rolledOut' }
+  | { kind: 'mcrouterDown'; seconds: number }
   | { kind: 'resync' }
   | { kind: 'timePassed'; seconds: number };
 
@@ -136,6 +137,8 @@ export const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('endpointsBlip' as const), service: svc }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('specEdited' as const), spec: specArbitrary }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'rolledOut' as const }) },
+  // Down for up to 15 minutes before the next sync: past the proxy's own deadline.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('mcrouterDown' as const), seconds: fc.integer({ min: 0, max: 900 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
   // Up to 15 minutes: past the 10-minute deadline of a proxy waiting on a Service or its pods, or for an mcrouter replica.
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('timePassed' as const), seconds: fc.integer({ min: 1, max: 900 }) }) },
@@ -236,6 +239,11 @@ export function phasesOf(event: Event, { cluster, metacontroller }: World): Phas
       return one(() => metacontroller.editSpec(event.spec));
     case 'rolledOut':
       return one(() => metacontroller.rollOut());
+    case 'mcrouterDown':
+      return one(() => {
+        metacontroller.mcrouterDown();
+        metacontroller.wait(event.seconds);
+      });
     case 'resync':
       return one(() => undefined);
     case 'timePassed':

@@ -50,7 +50,7 @@ export interface Expectations {
 }
 
 /** How often the rarer situations came up, to show that the runs reach them. */
-export const stats = { keptWithoutMembers: 0, holes: 0, compactions: 0, errorRoutes: 0, stalledAtDeadline: 0 };
+export const stats = { keptWithoutMembers: 0, holes: 0, compactions: 0, errorRoutes: 0, stalledAtDeadline: 0, stalledWithoutReplicas: 0 };
 
 /** Metacontroller's strict v2 decoding refuses any other top-level field. */
 const RESPONSE_FIELDS = new Set(['status', 'children', 'resyncAfterSeconds']);
@@ -106,6 +106,7 @@ function checkResync(resync: unknown, answer: SyncAnswer, call: HookCall, parent
     const waited = (call.at.getTime() - Date.parse(String(stalled['lastTransitionTime']))) / 1000;
     must(reconciling === undefined && waited >= 0, `Stalled for ${String(stalled['reason'])} since ${String(stalled['lastTransitionTime'])}, at ${call.at.toISOString()}${reconciling ? ', with Reconciling' : ''}`);
     stats.stalledAtDeadline++;
+    if (stalled['reason'] === 'NoAvailableReplicas') stats.stalledWithoutReplicas++;
   }
   if (!childMissing) must(resync === deadline, what);
   else must(typeof resync === 'number' && resync <= 300 && resync >= Math.min(10, deadline ?? 10) && resync <= (deadline ?? 300), what);

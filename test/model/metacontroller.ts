@@ -148,6 +148,21 @@ export class Metacontroller {
     this.clock.now = new Date(this.clock.now.getTime() + seconds * 1000);
   }
 
+  /**
+   * Every mcrouter pod fails after the rollout (a crash loop): the Deployment controller keeps NewReplicaSetAvailable
+   * and times nothing out, so the proxy waits on its own deadline (NoAvailableReplicas). rollOut() brings them back.
+   */
+  mcrouterDown(): void {
+    this.rollOut();
+    const deployment = [...this.children.values()].find((c) => c['kind'] === 'Deployment');
+    if (!deployment) return;
+    const status = deployment['status'] as Json;
+    status['readyReplicas'] = 0;
+    status['availableReplicas'] = 0;
+    status['unavailableReplicas'] = status['replicas'];
+    (status['conditions'] as Json[])[0] = { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastUpdateTime: CREATED, lastTransitionTime: CREATED };
+  }
+
   rollOut(): void {
     const deployment = [...this.children.values()].find((c) => c['kind'] === 'Deployment');
     if (!deployment) return;
