@@ -90,6 +90,7 @@ const NODE_MAX_HEADERS = 1000;
 const TOO_MANY_HEADERS = { statusCode: 431, field: undefined, message: `more than ${NODE_MAX_HEADERS} request headers: Node reads no more, Content-Type and Content-Length among them` } as const;
 const bodiless = (request: FastifyRequest) => (request.raw.rawHeaders.length > 2 * NODE_MAX_HEADERS ? TOO_MANY_HEADERS : NO_BODY);
 
+/** What a request for no hook is told: by the not-found handler, and for a CONNECT, which reaches no handler. */
 const notFoundMessage = (method: string, url: string) => `${method} ${url.slice(0, 256)} not found: the hooks are POST /sync and POST /customize`;
 
 /** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
