@@ -333,7 +333,7 @@ function serviceChild(parent: MemcachedProxy): Service {
   };
 }
 
-/** Only with more than one replica: a PDB over a single pod would block every node drain. */
+/** Only with more than one replica: over a single pod, `maxUnavailable: 1` lets it go anyway, and protects nothing. */
 function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
   if (mcrouterReplicasOf(parent.spec.mcrouter) <= 1) return undefined;
   return {
