@@ -32,7 +32,9 @@ fetch_promtool() {
   # go on: the alert's test then names what is missing, and the rest of `npm test` runs.
   if ! (cd "${work}" && apt-get download prometheus > /dev/null 2>&1) &&
     ! { apt-get update > /dev/null 2>&1 && (cd "${work}" && apt-get download prometheus > /dev/null 2>&1); }; then
-    echo "k8s-tools: could not download Debian's prometheus package for promtool (apt-get update needs root: run it once with sudo, or put a promtool in ${BIN})" >&2
+    local hint="check the package sources"
+    [[ ${EUID} -ne 0 ]] && hint="apt-get update needs root: run it once with sudo"
+    echo "k8s-tools: could not download Debian's prometheus package for promtool (${hint}; or put a promtool in ${BIN})" >&2
     rm -rf "${work}"
     return
   fi

@@ -344,7 +344,7 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
     t.ok(selects(service.spec.selector), `${where}: the Service selects the hook pods`);
     t.ok(selects(pdb.spec.selector.matchLabels), `${where}: the PDB covers the hook pods`);
     t.equal(deployment.spec.replicas, 2, `${where}: two replicas`);
-    t.equal(pdb.spec.maxUnavailable, 1, `${where}: drains evict one hook pod at a time, and are never blocked`);
+    t.equal(pdb.spec.maxUnavailable, 1, `${where}: drains evict one hook pod at a time (one waits while another is not ready)`);
     // IfHealthyBudget, the default, refuses to evict a crash-looping pod once the budget is spent: two such hook pods would hold every drain.
     t.equal(pdb.spec.unhealthyPodEvictionPolicy, 'AlwaysAllow', `${where}: pods that are not ready are evicted whatever the budget`);
 

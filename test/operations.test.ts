@@ -605,7 +605,7 @@ t.test('a stalled rollout has a reason of its own; missing replicas after a roll
   // A pod that failed after the rollout and the new pod of a scale-up look alike: the Deployment controller
   // keeps NewReplicaSetAvailable through a scale-up, and times neither out, nor anything while paused; with none
   // available, the proxy's own deadline does (NoAvailableReplicas). The last step of a rollout, its old pods gone
-  // and new ones not all available (ReplicaSetUpdated), the Deployment times out.
+  // and new ones not all available (ReplicaSetUpdated), is the Deployment's to time out.
   for (const [reason, available, ready] of [
     ['NewReplicaSetAvailable', 2, 'Progressing'],
     ['ReplicaSetUpdated', 2, 'Progressing'],

@@ -7,7 +7,8 @@
  * keeps to the parent's namespace). And the namespace's StatefulSets: a
  * StatefulSet is named by its pods' hostname prefix, which only the endpoints
  * tell, and its `spec.replicas` says whether a pod that is away is restarting
- * (it keeps its slot) or scaled away.
+ * (it keeps its slot) or scaled away. None for a proxy being deleted whose spec
+ * it refuses (see customize()).
  */
 import { OBJECT_TYPES, type CustomizeRequest, type CustomizeResponse, type RelatedResourceRule } from '../api/hook.js';
 import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
@@ -21,9 +22,8 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
   try {
     checkSpec(parent);
   } catch (error) {
-    // Metacontroller asks this before every sync of a proxy, and a refusal keeps the sync from running: for a
-    // proxy being deleted, that would be the finalize hook's sync too, which sync() answers finalized (a finalizer
-    // would hold the proxy until someone fixed the spec of what they delete). Such a sync reads no related object.
+    // Metacontroller asks this before every sync, and a refusal keeps the sync from running: for a proxy being
+    // deleted, the finalize hook's too, which sync() answers finalized (see there). It reads no related object.
     if (error instanceof SpecError && parent.metadata.deletionTimestamp !== undefined) return { relatedResources: [] };
     throw error;
   }

@@ -11,14 +11,14 @@
  * sync. Pod IPs are the common case, and for `A.B.C.D:PORT` the collator's
  * order is plain: every element but the dots and the colon is a number
  * weighed by its value, so the order is that of the five numbers. A list of
- * such addresses, written without leading zeros (as Kubernetes writes them: no
- * two are then equal but the same), is sorted by them with two stable numeric
+ * such addresses, written without leading zeros (as Kubernetes writes them, so
+ * that two with the same five numbers are the same string), is sorted by them with two stable numeric
  * passes (port, then host); any other list by the collator.
  * test/natural-order.test.ts checks that both give the same order.
  */
-const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' }).compare;
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 
-export const naturalOrder = (a: string, b: string): number => collator(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+export const naturalOrder = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 
 /** A sort key carries the item's position below this, so that equal numbers keep their order. */
 const POSITIONS = 2 ** 21;

@@ -303,13 +303,15 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
   // created), or pods that failed since. The Deployment's conditions cannot tell these apart (a scale-up keeps
   // NewReplicaSetAvailable), so none is called a rollout: with maxUnavailable 0, a rollout keeps old replicas.
   // Nor does the Deployment controller time either out (it estimates no progress while its one ReplicaSet has
-  // every replica and the rollout that made it ended, nor while paused). Such a wait is the proxy's to time when
-  // none is available, and the proxy serves nothing: a reason of its own, under the deadline a pool's waits have.
-  // Not while some serve: a scale-up waiting on new nodes makes progress the hook cannot see in one sync.
+  // every replica and the rollout that made it ended, nor while paused), but for the last step of a rollout (old
+  // pods gone, Progressing still ReplicaSetUpdated), which its deadline times. When none is available (the proxy
+  // serves nothing), the proxy times the wait itself: a reason of its own, under the deadline a pool's waits
+  // have. Not while some serve: a scale-up waiting on new nodes makes progress the hook cannot see in one sync.
   if (old === 0 && available < desiredReplicas) {
-    const deploymentDeadline = progressing !== undefined && progressing.reason !== 'NewReplicaSetAvailable' && progressing.reason !== 'DeploymentPaused';
+    const underDeploymentDeadline =
+      progressing !== undefined && progressing.reason !== 'NewReplicaSetAvailable' && progressing.reason !== 'DeploymentPaused';
     return {
-      reason: available === 0 && !deploymentDeadline ? 'NoAvailableReplicas' : 'Progressing',
+      reason: available === 0 && !underDeploymentDeadline ? 'NoAvailableReplicas' : 'Progressing',
       message: `Deployment ${name} has ${available} of ${desiredReplicas} replicas available${failed}`,
     };
   }
@@ -425,8 +427,9 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
 /**
  * The reasons the deadline runs for: a pool's, and no mcrouter replica available where the Deployment sets no
  * deadline. Not Progressing: a rollout has the Deployment's own deadline (which gives ProgressDeadlineExceeded)
- * and restarts it on each step, where a count of ours would stall a long rollout that is making progress; a
- * ConfigMap the API server refuses is ConfigNotApplied after CONFIG_APPLY_GRACE_SECONDS.
+ * and restarts it on each step, where a count of ours would stall a long rollout that is making progress, and
+ * a scale-up while some replicas serve makes progress one sync cannot see (waiting on new nodes); a ConfigMap
+ * the API server refuses is ConfigNotApplied after CONFIG_APPLY_GRACE_SECONDS.
  */
 export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set([...POOL_REASONS, 'NoAvailableReplicas']);
 

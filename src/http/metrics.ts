@@ -107,7 +107,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   // No path label: anyone can send any path, and each would be a series.
   const notFound = new Counter({
     name: 'memcached_operator_not_found_total',
-    help: 'Requests for a path that is none of the hook\'s, or a hook\'s path with another method than POST (404), such as a CompositeController hook path with a typo.',
+    help: 'Requests for a path that is none of the hook\'s, a hook\'s path with another method than POST, or a CONNECT (404), such as a CompositeController hook path with a typo.',
     registers: [registry],
   });
   notFound.inc(0);

@@ -160,7 +160,8 @@ export class Metacontroller {
     status['readyReplicas'] = 0;
     status['availableReplicas'] = 0;
     status['unavailableReplicas'] = status['replicas'];
-    (status['conditions'] as Json[])[0] = { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastUpdateTime: CREATED, lastTransitionTime: CREATED };
+    const conditions = status['conditions'] as Json[];
+    conditions[conditions.findIndex((c) => c['type'] === 'Available')] = { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastUpdateTime: CREATED, lastTransitionTime: CREATED };
   }
 
   rollOut(): void {
