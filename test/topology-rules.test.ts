@@ -647,3 +647,26 @@ t.test('a sharded group wrapped in a replicated rule (a second zone) keeps its s
     t.ok(keys.every((k) => zones.tree.route(k, 'set').primary.includes(alone.tree.firstDestination(k)!)), `${hash}: a second zone added, every key is still written where it was`);
   }
 });
+
+t.test('a Service renamed in the spec, over the same pods, keeps its list; one over other pods starts in natural order', async (t) => {
+  const pods = deploymentPods('mc', 8, 30);
+  const over = (name: string, chosen: typeof pods) => [service({ name }), ...endpointSlices(name, chosen)];
+  const address = (i: number) => `10.244.30.${i + 2}:11211`;
+  const proxied = new SyncedProxy<{ lastChange?: Json }>({ serviceName: 'mc' }, 'renamed', 'v1', t);
+  await proxied.sync(app, over('mc', pods.slice(0, 5)));
+  await proxied.sync(app, over('mc', [0, 2, 3, 4].map((i) => pods[i]!)));
+  // A newcomer fills the hole: an order no natural sort gives.
+  const held = configOf((await proxied.sync(app, over('mc', [0, 2, 3, 4, 5].map((i) => pods[i]!)))).body).pools['mc']!.servers;
+  t.same(held, [0, 5, 2, 3, 4].map(address));
+
+  // A new Service over the same pods, the old one left out of the spec (and deleted).
+  proxied.respec({ serviceName: 'mc-v2' });
+  const renamed = await proxied.sync(app, over('mc-v2', [0, 2, 3, 4, 5].map((i) => pods[i]!)));
+  t.same(configOf(renamed.body).pools, { 'mc-v2': { servers: held } }, 'the same slots under the new name');
+  t.match(renamed.status.lastChange, { added: [], removed: [], keyspaceMoved: 0 }, 'no key moved');
+
+  // Renamed again, to a Service over other pods: nothing of the old list.
+  proxied.respec({ serviceName: 'mc-other' });
+  const other = await proxied.sync(app, over('mc-other', [6, 7].map((i) => pods[i]!)));
+  t.same(configOf(other.body).pools, { 'mc-other': { servers: [6, 7].map(address) } });
+});

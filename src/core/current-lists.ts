@@ -63,7 +63,9 @@ export function parsePoolIdentities(text: string | undefined): Map<string, Mount
  * list's: with members, a list that holds one of them (the same pods on the same target port; a port that
  * is really another shares none); without its Service or port for now (the spec edited before the Service,
  * or the Service away), its Service's one unowned list, which it keeps as such a pool keeps its own. A pool
- * whose Service lists no endpoints takes none: it could not tell.
+ * whose Service lists no endpoints takes none: it could not tell. A pool with no unowned list of its own Service
+ * (the spec renamed the Service: a new one over the same pods) takes, by the same rule, one of another Service's
+ * that holds one of its members.
  *
  * A pool pools.json does not name (it had no servers, or a hand edit left it out) goes by its name, unless
  * pools.json gives that name to another Service or port; and without pools.json, every pool goes by name.
@@ -91,17 +93,25 @@ export function currentListsByPool(
     if (left) left.push(name);
     else unowned.set(service, [name]);
   }
-  // A pool without an entry whose name no entry has, and no unowned list of its Service to be: by name, as before.
-  const byName = (i: number) => entries[i] === undefined && !mountedNames.has(pools[i]!.name) && !unowned.has(pools[i]!.service);
+  // A pool without an entry whose name no entry has, and no unowned list to be: by name, as before.
+  const byName = (i: number) => entries[i] === undefined && !mountedNames.has(pools[i]!.name) && unowned.size === 0;
   if (pools.every((ref, i) => entries[i] === ref.name || byName(i))) return lists;
 
-  // Which unowned lists each pool without an entry can be, and how many pools can be each list.
+  // Which unowned lists each pool without an entry can be, and how many pools can be each list. Its own
+  // Service's, as above; failing those, another Service's that holds its members: the spec renamed the Service
+  // (a new Service over the same pods, the old one left out of the spec), and starting over in natural order
+  // would move most keys where none need to.
   const candidates: (string[] | undefined)[] = pools.map((ref, i) => {
-    const left = entries[i] === undefined ? unowned.get(ref.service) : undefined;
-    if (left === undefined) return undefined;
+    if (entries[i] !== undefined) return undefined;
     const membership = memberships[i]!;
-    if (membership.state !== 'Found') return left.length === 1 ? left : [];
-    return left.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
+    const own = unowned.get(ref.service);
+    if (own === undefined) {
+      if (membership.state !== 'Found') return undefined;
+      const held = [...unowned.values()].flat().filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
+      return held.length > 0 ? held : undefined;
+    }
+    if (membership.state !== 'Found') return own.length === 1 ? own : [];
+    return own.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
   });
   const claimants = new Map<string, number>();
   for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);
