@@ -669,4 +669,15 @@ t.test('a Service renamed in the spec, over the same pods, keeps its list; one o
   proxied.respec({ serviceName: 'mc-other' });
   const other = await proxied.sync(app, over('mc-other', [6, 7].map((i) => pods[i]!)));
   t.same(configOf(other.body).pools, { 'mc-other': { servers: [6, 7].map(address) } });
+
+  // A pool whose port is written anew beside a new Service over some of its pods: its own list is its, not the new pool's.
+  const kept = [0, 2, 3, 4, 5].map((i) => pods[i]!);
+  const respelt = new SyncedProxy({ rules: { children: [{ service: { name: 'mc' } }] } }, 'respelt', 'v1', t);
+  await respelt.sync(app, over('mc', pods.slice(0, 5)));
+  await respelt.sync(app, over('mc', [0, 2, 3, 4].map((i) => pods[i]!)));
+  t.same(configOf((await respelt.sync(app, over('mc', kept))).body).pools['mc']!.servers, held);
+  respelt.respec({ rules: { children: [{ service: { name: 'mc', port: 'memcache' } }, { service: { name: 'all' } }] } });
+  const both = configOf((await respelt.sync(app, [...over('mc', kept), ...over('all', [...kept, pods[6]!, pods[7]!])])).body);
+  t.same(both.pools['mc']!.servers, held, 'the respelt pool keeps its list');
+  t.same(both.pools['all']!.servers, [0, 2, 3, 4, 5, 6, 7].map(address), 'the new pool starts in natural order');
 });

@@ -64,8 +64,8 @@ export function parsePoolIdentities(text: string | undefined): Map<string, Mount
  * is really another shares none); without its Service or port for now (the spec edited before the Service,
  * or the Service away), its Service's one unowned list, which it keeps as such a pool keeps its own. A pool
  * whose Service lists no endpoints takes none: it could not tell. A pool with no unowned list of its own Service
- * (the spec renamed the Service: a new one over the same pods) takes, by the same rule, one of another Service's
- * that holds one of its members.
+ * (the spec renamed the Service: a new one over the same pods) takes, by the same rule, a list of a Service no
+ * pool of the spec uses any more that holds one of its members, and that no pool can be as its own Service's.
  *
  * A pool pools.json does not name (it had no servers, or a hand edit left it out) goes by its name, unless
  * pools.json gives that name to another Service or port; and without pools.json, every pool goes by name.
@@ -98,20 +98,25 @@ export function currentListsByPool(
   if (pools.every((ref, i) => entries[i] === ref.name || byName(i))) return lists;
 
   // Which unowned lists each pool without an entry can be, and how many pools can be each list. Its own
-  // Service's, as above; failing those, another Service's that holds its members: the spec renamed the Service
-  // (a new Service over the same pods, the old one left out of the spec), and starting over in natural order
-  // would move most keys where none need to.
-  const candidates: (string[] | undefined)[] = pools.map((ref, i) => {
-    if (entries[i] !== undefined) return undefined;
+  // Service's, as above; failing those, a list of a Service the spec no longer uses that holds its members and
+  // that no pool can be as its own Service's: the spec renamed the Service (a new Service over the same pods),
+  // and starting over in natural order would move most keys where none need to.
+  const ownCandidates = pools.map((ref, i): string[] | undefined => {
+    const own = entries[i] === undefined ? unowned.get(ref.service) : undefined;
+    if (own === undefined) return undefined;
     const membership = memberships[i]!;
-    const own = unowned.get(ref.service);
-    if (own === undefined) {
-      if (membership.state !== 'Found') return undefined;
-      const held = [...unowned.values()].flat().filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
-      return held.length > 0 ? held : undefined;
-    }
     if (membership.state !== 'Found') return own.length === 1 ? own : [];
     return own.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
+  });
+  const usedServices = new Set(pools.map((ref) => ref.service));
+  const takenAsOwn = new Set(ownCandidates.flatMap((names) => names ?? []));
+  const leftBehind = [...unowned].flatMap(([service, names]) => (usedServices.has(service) ? [] : names)).filter((name) => !takenAsOwn.has(name));
+  const candidates = pools.map((ref, i): string[] | undefined => {
+    if (entries[i] !== undefined || unowned.has(ref.service)) return ownCandidates[i];
+    const membership = memberships[i]!;
+    if (membership.state !== 'Found') return undefined;
+    const held = leftBehind.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
+    return held.length > 0 ? held : undefined;
   });
   const claimants = new Map<string, number>();
   for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);
