@@ -35,6 +35,9 @@ const MAX_HOLE_SHARE = 0.5;
 
 export type SlotMode = 'ch3' | 'ordered' | 'replicated' | 'failover';
 
+/** The modes of a pool only replicated routes use (see SlotInput's `mode`). */
+export const isReplicated = (mode: SlotMode): boolean => mode === 'replicated' || mode === 'failover';
+
 /**
  * Whether `list` names a server the pool has now (`memberAt`: its members' addresses, and a dual-stack pod's other
  * family's): the same pods on the same port.
@@ -117,8 +120,7 @@ export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddr
   const everyMember = () => members.map((_, m) => m);
 
   // A replicated route keeps nothing for an absent pod, a StatefulSet's either: an AllSync write to it would fail.
-  const replicated = mode === 'replicated' || mode === 'failover';
-  const ordinals = !replicated && dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
+  const ordinals = !isReplicated(mode) && dnsAddress && statefulSetOrdinals(members, current, dnsAddress, wanted);
   if (ordinals) {
     // An ordinal without an endpoint keeps its DNS name: a hole-like entry that still counts as live, spelt
     // as the current list spells it (its port may not be the one most endpoints have now), when that list

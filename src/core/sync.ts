@@ -16,7 +16,7 @@ import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from '.
 import { HASH_TRAITS } from './hashes.js';
 import { unsupportedHashOf } from './mcrouter-version.js';
 import { podTemplateFault } from './pod-template-check.js';
-import { assignSlots, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
+import { assignSlots, isReplicated, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
@@ -220,7 +220,7 @@ function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => Wanted
 }
 
 /** Whether both uses of a pool are replicated rules'. Two such uses differ only where one reads the first server: that one wins. */
-const bothReplicated = (a: SlotMode, b: SlotMode) => (a === 'replicated' || a === 'failover') && (b === 'replicated' || b === 'failover');
+const bothReplicated = (a: SlotMode, b: SlotMode) => isReplicated(a) && isReplicated(b);
 
 /** How each pool's server order matters, from every route that uses it (see SlotMode). */
 function slotModes(root: RouteNode): Map<string, SlotMode> {
