@@ -80,7 +80,7 @@ const quantities = { type: 'object', additionalProperties: { type: ['string', 'n
 
 /**
  * The values whose `null` would render a hook that cannot run, or one that runs otherwise than it says (a
- * shutdown delay of 0), see `closed`. Not those whose `null` is the hook's or Kubernetes' own default: an empty
+ * shutdown delay of 0; a switch that is on by default turned off: a template reads `null` as false), see `closed`. Not those whose `null` is the hook's or Kubernetes' own default: an empty
  * LOG_LEVEL, CLUSTER_DOMAIN or MCROUTER_IMAGE is the hook's default, and no `replicas` one pod.
  */
 const REQUIRED_VALUES = [
@@ -151,12 +151,12 @@ export function chartValuesSchema() {
         enabled: { type: 'boolean' },
         // At least one pod, or a percentage of at least 1%: 0 would block every drain of the hook's nodes.
         maxUnavailable: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^([1-9][0-9]?|100)%$' }] },
-      }, ['maxUnavailable']),
+      }, ['enabled', 'maxUnavailable']),
       // Every object's name, and the host of the hook's URL: a DNS-1035 label (the Service's name), or empty.
       fullnameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
       // The chart's name within it (RELEASE-NAME): a DNS-1035 label too, or empty.
       nameOverride: { type: 'string', pattern: `^(${DNS1035_LABEL.slice(1, -1)})?$` },
-      userRoles: closed({ aggregate: { type: 'boolean' } }),
+      userRoles: closed({ aggregate: { type: 'boolean' } }, ['aggregate']),
       networkPolicy: closed({
         enabled: { type: 'boolean' },
         // A namespace's name, which its kubernetes.io/metadata.name label holds.
@@ -175,7 +175,7 @@ export function chartValuesSchema() {
           additionalProperties: { type: 'string', maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE },
         },
       }),
-      crds: closed({ install: { type: 'boolean' } }),
+      crds: closed({ install: { type: 'boolean' } }, ['install']),
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it, in whole milliseconds: 10s, 1m30s, 1.5s, 500ms.",
         type: 'string',

@@ -256,8 +256,8 @@ t.test('a chart value set to null (helm deletes the key before its schema check)
   }
   t.same(
     refused.sort(),
-    ['bodyLimit', 'crds', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.maxUnavailable', 'requestTimeoutMs', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles'],
-    'the values a hook cannot run without, or would run otherwise than said (null elsewhere is a default)',
+    ['bodyLimit', 'crds', 'crds.install', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.enabled', 'podDisruptionBudget.maxUnavailable', 'requestTimeoutMs', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles', 'userRoles.aggregate'],
+    'the values a hook cannot run without, or would run otherwise than said: a switch on by default turned off (null elsewhere is a default)',
   );
 });
 
@@ -695,6 +695,7 @@ t.test('the chart\'s notes name the installed objects and warn of a setting that
   t.notMatch(plain, 'WARNING', 'nothing to warn of with working values');
   t.match(notes(), /WARNING: image.repository is the default, ghcr.io\/ianlewis\/memcached-operator,\nwhich is not published/, 'the image this repository does not publish');
   t.match(notes('image.repository=r.example/h', 'replicaCount=0'), 'WARNING: replicaCount is 0: no hook runs');
+  t.notMatch(notes('image.repository=r.example/h', 'replicaCount=null'), 'WARNING', 'a null replicaCount is one pod (no replicas rendered): no warning');
   t.match(notes('image.repository=r.example/h', 'crds.install=false'), 'the MemcachedProxy CRD (memcachedproxies.ianlewis.org)\nmust be installed some other way');
   t.match(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true'), 'add your Prometheus\' namespace to networkPolicy.extraFrom');
   t.notMatch(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true', 'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.team=monitoring'), 'WARNING', 'a scraper let in: no warning');
