@@ -2,8 +2,6 @@
  * The HTTP shell around the pure hooks: parsing, validation, status codes,
  * logs and metrics. `buildServer` is what tests and main.ts both call.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SyncRequest } from './api/hook.js';
@@ -12,12 +10,13 @@ import { customize } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync } from './core/sync.js';
 import { installBodyBudget } from './http/body-budget.js';
-import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, rawAnswer, shownHeader } from './http/client-errors.js';
+import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHeader } from './http/client-errors.js';
 import { installDrain } from './http/drain.js';
 import { jsonBodyParser, parentOf } from './http/json-body.js';
 import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
+import { answerConnect, notFoundMessage } from './http/not-found.js';
 import { storedStatusReader } from './http/stored-status.js';
-import { refusalOf, type SchemaError } from './http/validation-error.js';
+import { bodilessRefusal, refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
 import { DEFAULT_SETTINGS, defaultInFlightBodyLimit, type Settings } from './settings.js';
 
@@ -53,9 +52,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 95_000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
-/** How long an answered CONNECT's connection may stay open for its client to read the answer and close. */
-const CONNECT_LINGER_MS = 1000;
-
 /** Kubernetes' metav1.Time has second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -73,25 +69,6 @@ function rfc3339Clock(clock: () => Date): () => string {
     return text;
   };
 }
-
-/**
- * A POST with neither a body nor a Content-Type (`curl -X POST` without `--data`) reaches no body parser, and
- * its schema's error would be `body: must be object`: it is an empty body, answered 400 {message} as an empty
- * JSON body is (whose words are Fastify's, about the content type it was sent with).
- */
-const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
-
-/**
- * Node reads at most this many headers of a request (http.Server's maxHeadersCount, 2,000 names and values) and
- * drops the rest unread, Content-Type and Content-Length among them: such a request reaches a hook as one without
- * a body. Its rawHeaders still hold more than that.
- */
-const NODE_MAX_HEADERS = 1000;
-const TOO_MANY_HEADERS = { statusCode: 431, field: undefined, message: `more than ${NODE_MAX_HEADERS} request headers: Node reads no more, Content-Type and Content-Length among them` } as const;
-const bodiless = (request: FastifyRequest) => (request.raw.rawHeaders.length > 2 * NODE_MAX_HEADERS ? TOO_MANY_HEADERS : NO_BODY);
-
-/** What a request for no hook is told: by the not-found handler, and for a CONNECT, which reaches no handler. */
-const notFoundMessage = (method: string, url: string) => `${method} ${url.slice(0, 256)} not found: the hooks are POST /sync and POST /customize`;
 
 /** A path Fastify cannot decode (`/%zz`): JSON {message} and a warn line, as every other refusal. */
 function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -133,22 +110,13 @@ export function buildServer(options: ServerOptions = {}) {
     const { reason } = clientErrorAnswer(error, requestTimeout);
     if (reason) metrics.clientError(reason);
   });
-  // A CONNECT (a forward proxy's method) reaches no route: Node hands its socket to a 'connect' listener, and with
-  // none closes it unanswered. Answered as any other request for no hook is: 404, logged and counted. The socket has
-  // left the server's connections, so neither the request timeout nor close() would end it: what the client still
-  // sends is read and dropped (closing on unread bytes would reset the answer away), and the socket is destroyed a
-  // moment later whatever the client does, so that one that keeps its side open cannot hold the shutdown.
-  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    const message = notFoundMessage(request.method ?? 'CONNECT', request.url ?? '');
-    app.log.warn({ statusCode: 404 }, message);
-    metrics.notFound();
-    const cut = setTimeout(() => socket.destroy(), CONNECT_LINGER_MS);
-    socket.on('close', () => clearTimeout(cut));
-    socket.on('error', () => socket.destroy());
-    socket.resume();
-    socket.end(rawAnswer(404, message));
+  answerConnect(app, () => metrics.notFound());
+  installBodyBudget(app, {
+    limit: options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit),
+    bodyLimit,
+    stallMs: requestTimeout,
+    count: (action) => metrics.bodyBudget(action),
   });
-  installBodyBudget(app, options.inFlightBodyLimit ?? defaultInFlightBodyLimit(bodyLimit), bodyLimit, requestTimeout, (action) => metrics.bodyBudget(action));
   // Only bodies have schemas; a failing one is answered with the errors of the one value to blame.
   app.setValidatorCompiler(boundedValidatorCompiler);
   // Only JSON is a hook request: Fastify's text/plain parser would let other bodies reach validation.
@@ -179,7 +147,7 @@ export function buildServer(options: ServerOptions = {}) {
     const validation = (error as { validation?: SchemaError[] }).validation;
     const refusal = validation
       ? reply.request.body === undefined
-        ? bodiless(reply.request)
+        ? bodilessRefusal(reply.request.raw.rawHeaders)
         : refusalOf(validation)
       : error instanceof SpecError
         ? { statusCode: 422 as const, field: error.field, message: error.message }

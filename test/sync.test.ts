@@ -805,6 +805,43 @@ t.test('a newcomer takes its own old hole first, not the first hole', async (t) 
   t.same(await list([...pods.filter((p) => p !== at(1)), fresh]), { servers: first.map((s, i) => (i === 1 ? '10.244.9.5:11211' : s)) }, 'a newcomer fills the hole');
 });
 
+t.test('a rolling update with surge appends each new pod and leaves one hole at its end (docs/membership.md)', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const old = deploymentPods('memcached-deploy', 5);
+  const fresh = deploymentPods('memcached-deploy', 5, 3).map((p, i) => ({ ...p, name: `memcached-deploy-5f8d9c7b6-new${i}` }));
+  let children: Json[] = [];
+  const list = async (present: Pod[]) => {
+    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', present)], children }));
+    children = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools['memcached-deploy']!;
+  };
+  const at = (pod: Pod) => `${pod.ip}:11211`;
+  let present = [...old];
+  const lists = [await list(present)];
+  // maxSurge 1, maxUnavailable 0: each new pod serves before one old pod goes.
+  for (let i = 0; i < old.length; i++) {
+    present = [...present, fresh[i]!];
+    lists.push(await list(present));
+    present = present.filter((p) => p !== old[i]);
+    lists.push(await list(present));
+  }
+  const last = lists.at(-1)!;
+  t.equal(last.servers.length, 6, 'six slots for five pods');
+  t.same(last.weights?.filter((w) => w === 0).length, 1, 'one of them a hole');
+  t.same(last.servers.filter((_, i) => last.weights?.[i] !== 0).sort(), fresh.map(at).sort(), 'every new pod served');
+  // Each step moves only what it must: a new pod takes a hole or is appended, a pod leaving leaves a hole, and
+  // every server in both lists keeps its slot.
+  for (let k = 1; k < lists.length; k++) {
+    const [before, after] = [lists[k - 1]!, lists[k]!];
+    const live = (l: typeof before) => l.servers.filter((_, i) => (l.weights?.[i] ?? 1) !== 0);
+    for (const server of live(before).filter((s) => live(after).includes(s))) {
+      t.equal(after.servers.indexOf(server), before.servers.indexOf(server), `step ${k}: ${server} keeps its slot`);
+    }
+    t.ok(after.servers.length <= before.servers.length + 1, `step ${k}: at most one slot added`);
+  }
+});
+
 t.test('when only terminating pods are left, they keep serving rather than the pool going empty', async (t) => {
   const svc = service({ name: 'memcached-deploy' });
   const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });

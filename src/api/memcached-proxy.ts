@@ -359,6 +359,13 @@ export const READY_CONDITION = 'Ready';
  */
 export const RECONCILING_DEADLINE_SECONDS = 600;
 
+/**
+ * How long the ConfigMap may lag behind the config the status reports before the update counts as refused.
+ * Metacontroller writes the status after the children, but reads the next sync's parent and ConfigMap from two
+ * caches, and the parent's may be ahead by a moment; a refused update it retries with a growing backoff.
+ */
+export const CONFIG_APPLY_GRACE_SECONDS = 30;
+
 /** metav1.Condition's limit: the API server refuses a status whose condition message is longer. */
 export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
 
@@ -373,7 +380,6 @@ export const Condition = Type.Object({
 
 /** Why a pool cannot serve: its status's `reason`, and the `Ready` reason it gives the proxy. */
 export const POOL_REASONS = ['ServiceNotFound', 'PortNotFound', 'NoServers', 'NoReadyServers'] as const;
-export type PoolReason = (typeof POOL_REASONS)[number];
 
 /** Every reason the `Ready` condition gives: `Available` when it is True, else the first problem found (core/status.ts). */
 export const READY_REASONS = [
@@ -394,7 +400,7 @@ export const PoolStatus = Type.Object({
   name: Type.String({ description: "The pool's name in config.json." }),
   service: Type.String({ description: 'The Service whose endpoints are its servers.' }),
   port: Type.Optional(Type.Union([Type.Integer(), Type.String()], { 'x-kubernetes-int-or-string': true, description: 'The Service port, as the spec names it.' })),
-  servers: Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to (a kept StatefulSet slot counts, a hole does not).' }),
+  servers: Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to in the config asked for (a kept StatefulSet slot counts, a hole does not).' }),
   readyServers: Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' }),
   holes: Type.Integer({ minimum: 0, description: 'Slots of departed servers kept at weight 0, so that the others keep their keys.' }),
   reason: Type.Optional(Type.String({ description: `Why the pool cannot serve: ${POOL_REASONS.slice(0, -1).join(', ')} or ${POOL_REASONS.at(-1)}.` })),
@@ -412,7 +418,7 @@ export const ConfigBehind = Type.Object(
   {
     since: Type.String({
       format: 'date-time',
-      description: 'When a sync first found the ConfigMap holding this config instead of the one asked for (with one config asked for, configSince). ConfigNotApplied 30 s after it.',
+      description: `When a sync first found the ConfigMap holding this config instead of the one asked for (with one config asked for, configSince). ConfigNotApplied ${CONFIG_APPLY_GRACE_SECONDS} s after it.`,
     }),
     configHash: Type.Optional(Type.String({ description: 'The config the ConfigMap holds, which mcrouter serves (a hash as configHash is); absent when it holds no config.json.' })),
   },
@@ -426,7 +432,7 @@ export const MemcachedProxyStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this status describes.' })),
   pools: Type.Optional(Type.Array(PoolStatus, { description: 'Each pool: its Service, port and servers.' })),
   target: Type.Optional(Type.String({ description: 'The pools routed to, for kubectl get.' })),
-  servers: Type.Optional(Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to, in all pools.' })),
+  servers: Type.Optional(Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to in the config asked for, in all pools (while configBehind is set, mcrouter serves the config it names).' })),
   readyServers: Type.Optional(Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' })),
   configHash: Type.Optional(Type.String({ description: 'The first 16 hex digits of the SHA-256 of config.json.' })),
   configSince: Type.Optional(Type.String({ format: 'date-time', description: 'When the status first reported configHash: the sync that asked for this config.' })),

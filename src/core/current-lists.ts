@@ -84,7 +84,7 @@ export function currentListsByPool(
   const entries = pools.map(entryOf);
   const mountedNames = new Set<string>();
   const owned = new Set(entries);
-  // The mounted lists of each Service that no pool has by its own Service and port: a respelt pool's, maybe.
+  // The mounted lists of each Service that no pool has by its own Service and port: a respelt pool's, or a renamed Service's, maybe.
   const unowned = new Map<string, string[]>();
   for (const { name, service } of identities.values()) {
     mountedNames.add(name);

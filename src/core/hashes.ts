@@ -5,13 +5,14 @@
  */
 import type { Hash } from '../api/memcached-proxy.js';
 import type { McrouterVersion } from './mcrouter-version.js';
+import type { SlotMode } from './slots.js';
 
 export interface HashTraits {
   /**
    * How a pool's server order matters to a leaf that shards over it with this hash (slots.ts SlotMode):
    * `ch3` lets a departed server leave a weight-0 hole; `ordered` keeps the survivors' order, no holes.
    */
-  slotMode: 'ch3' | 'ordered';
+  slotMode: Extract<SlotMode, 'ch3' | 'ordered'>;
   /** mcrouter's default pool hash: a leaf is written as the bare `PoolRoute|NAME`. */
   poolDefault: boolean;
   /** Scores servers (a leaf) or children (a group) by tags, which the config must list: one per server or child. */

@@ -39,6 +39,13 @@ export type SlotMode = 'ch3' | 'ordered' | 'replicated' | 'failover';
 export const isReplicated = (mode: SlotMode): boolean => mode === 'replicated' || mode === 'failover';
 
 /**
+ * The mode of a pool two routes use, from each one's. Two replicated uses differ only where one reads the first
+ * server, and that one wins; a sharded use beside any other keeps every survivor's place, without holes.
+ */
+export const combinedSlotMode = (a: SlotMode, b: SlotMode): SlotMode =>
+  a === b ? a : isReplicated(a) && isReplicated(b) ? 'failover' : 'ordered';
+
+/**
  * Whether `list` names a server the pool has now (`memberAt`: its members' addresses, and a dual-stack pod's other
  * family's): the same pods on the same port.
  */

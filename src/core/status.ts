@@ -9,6 +9,7 @@ import {
   CONDITION_MESSAGE_MAX_LENGTH,
   POOL_REASONS,
   READY_CONDITION,
+  CONFIG_APPLY_GRACE_SECONDS,
   RECONCILING_DEADLINE_SECONDS,
   conditionOf,
   readyCondition,
@@ -51,8 +52,8 @@ export interface StatusInput {
   observed: {
     configMap: boolean;
     configApplied: boolean;
-    configBehind?: ConfigBehind | undefined;
-    configBehindShown?: boolean;
+    configBehind: ConfigBehind | undefined;
+    configBehindShown: boolean;
     service: boolean;
     deployment: Deployment | undefined;
   };
@@ -69,13 +70,6 @@ export interface StatusInput {
   lastChange: LastChange | undefined;
   now: string;
 }
-
-/**
- * How long the ConfigMap may lag behind the config the status reports before the update counts as refused.
- * Metacontroller writes the status after the children, but reads the next sync's parent and ConfigMap from two
- * caches, and the parent's may be ahead by a moment; a refused update it retries with a growing backoff.
- */
-const CONFIG_APPLY_GRACE_SECONDS = 30;
 
 /** Seconds from the RFC 3339 time `since` to `now`: the waits of a sync (NaN for an unreadable time). */
 export const secondsSince = (since: string, now: string): number => (Date.parse(now) - Date.parse(since)) / 1000;

@@ -16,7 +16,7 @@ import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from '.
 import { HASH_TRAITS } from './hashes.js';
 import { unsupportedHashOf } from './mcrouter-version.js';
 import { podTemplateFault } from './pod-template-check.js';
-import { assignSlots, isReplicated, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
+import { assignSlots, combinedSlotMode, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
 import { topologyOf, type RouteNode } from './topology.js';
@@ -219,9 +219,6 @@ function wantedOrdinals(statefulSets: StatefulSet[]): (prefix: string) => Wanted
   return (prefix) => byName.get(prefix);
 }
 
-/** Whether both uses of a pool are replicated rules'. Two such uses differ only where one reads the first server: that one wins. */
-const bothReplicated = (a: SlotMode, b: SlotMode) => isReplicated(a) && isReplicated(b);
-
 /** How each pool's server order matters, from every route that uses it (see SlotMode). */
 function slotModes(root: RouteNode): Map<string, SlotMode> {
   const modes = new Map<string, SlotMode>();
@@ -229,7 +226,7 @@ function slotModes(root: RouteNode): Map<string, SlotMode> {
     if (node.kind === 'group') return node.children.forEach(visit);
     const use: SlotMode = node.type === 'sharded' ? HASH_TRAITS[node.hash].slotMode : node.readPolicy === 'Latest' ? 'replicated' : 'failover';
     const seen = modes.get(node.pool.name);
-    modes.set(node.pool.name, seen === undefined || seen === use ? use : bothReplicated(seen, use) ? 'failover' : 'ordered');
+    modes.set(node.pool.name, seen === undefined ? use : combinedSlotMode(seen, use));
   };
   visit(root);
   return modes;

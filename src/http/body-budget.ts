@@ -29,20 +29,22 @@ import type { BodyBudgetAction } from './metrics.js';
 export const BUSY_STATUS_CODE = 429;
 const RETRY_AFTER_SECONDS = 1;
 
+export interface BodyBudget {
+  /** The bytes of bodies being read and answers waiting to be sent that the server holds at most. */
+  limit: number;
+  /** Fastify's limit for one body: a body over it is left to Fastify, whose 413 says that it can never fit (a 429 would ask for it again). */
+  bodyLimit: number;
+  /** The period (the request timeout; 0: none) after which an answer that no byte of has been taken in it is cut, with its connection. */
+  stallMs: number;
+  /** Counts what the budget turns away. */
+  count: (action: BodyBudgetAction) => void;
+}
+
 /**
  * Counts each body's bytes as Fastify reads them (a preParsing hook, before any other reader), and each
- * answer's that wait to be sent, against `limit` bytes. A body over `bodyLimit` is left to Fastify, whose
- * 413 says that it can never fit (a 429 would ask for it again). `count` counts what the budget turns away.
- * `stallMs` (the request timeout; 0: none): the period after which an answer that no byte of has been taken
- * in it is cut, with its connection.
+ * answer's that wait to be sent, against the budget's `limit`.
  */
-export function installBodyBudget(
-  app: FastifyInstance,
-  limit: number,
-  bodyLimit: number,
-  stallMs: number,
-  count: (action: BodyBudgetAction) => void,
-): void {
+export function installBodyBudget(app: FastifyInstance, { limit, bodyLimit, stallMs, count }: BodyBudget): void {
   let held = 0;
   const message = () => `request bodies being read and answers being sent hold ${held} of IN_FLIGHT_BODY_LIMIT (${limit} bytes): this one does not fit now; retry`;
   // curl asks before it sends a body of more than 1 MiB (`Expect: 100-continue`), and Node would say yes before

@@ -155,12 +155,12 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
   });
   evicted.inc(0);
   function remove(key: string, gauges: ProxyGauges) {
-    removeCounts(gauges.namespace, gauges.name);
+    removeStateGauges(gauges.namespace, gauges.name);
     lastSync.remove(gauges.namespace, gauges.name);
     proxies.delete(key);
   }
-  /** A proxy's gauges but for its sync time. */
-  function removeCounts(namespace: string, name: string) {
+  /** A proxy's gauges of what its last sync saw: all of them but its sync time. */
+  function removeStateGauges(namespace: string, name: string) {
     servers.remove(namespace, name);
     readyServers.remove(namespace, name);
     proxyReady.remove(namespace, name);
@@ -265,7 +265,7 @@ export function createMetrics({ processMetrics, now, proxySeriesTtlMs = PROXY_SE
     proxyGone(namespace, name) {
       // Its sync time stays, for the TTL: another replica's older view of the proxy is then not the newest one.
       const gauges = stamped(namespace, name);
-      removeCounts(namespace, name);
+      removeStateGauges(namespace, name);
       gauges.lastAll = gauges.lastReady = gauges.lastUp = gauges.lastReplicas = Number.NaN;
     },
   };

@@ -89,3 +89,21 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
   const field = fieldOf(pointer);
   return { statusCode: inSpec ? 422 : 400, field, message: `${field}: ${message}` };
 }
+
+/**
+ * A POST with neither a body nor a Content-Type (`curl -X POST` without `--data`) reaches no body parser, and
+ * its schema's error would be `body: must be object`: it is an empty body, answered 400 {message} as an empty
+ * JSON body is (whose words are Fastify's, about the content type it was sent with).
+ */
+const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
+
+/**
+ * Node reads at most this many headers of a request (http.Server's maxHeadersCount, 2,000 names and values) and
+ * drops the rest unread, Content-Type and Content-Length among them: such a request reaches a hook as one without
+ * a body. Its rawHeaders still hold more than that.
+ */
+const NODE_MAX_HEADERS = 1000;
+const TOO_MANY_HEADERS = { statusCode: 431, field: undefined, message: `more than ${NODE_MAX_HEADERS} request headers: Node reads no more, Content-Type and Content-Length among them` } as const;
+
+/** The refusal of a hook request that reached validation without a body, from its raw headers. */
+export const bodilessRefusal = (rawHeaders: readonly string[]) => (rawHeaders.length > 2 * NODE_MAX_HEADERS ? TOO_MANY_HEADERS : NO_BODY);
