@@ -7,9 +7,9 @@
 import type { Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
+  CONFIG_APPLY_GRACE_SECONDS,
   POOL_REASONS,
   READY_CONDITION,
-  CONFIG_APPLY_GRACE_SECONDS,
   RECONCILING_DEADLINE_SECONDS,
   conditionOf,
   readyCondition,

@@ -3,6 +3,8 @@
  * way a Kubernetes user writes it (`spec.rules.children[1].service.port`),
  * and decides who is at fault: a spec the CRD would refuse is 422 (the
  * object is wrong), anything else is 400 (the request is not a hook request).
+ * A hook request that reached validation without a body is 400 too, or 431
+ * past the headers Node reads.
  */
 import { PATTERN_MEANINGS } from '../api/formats.js';
 import { keyStep } from '../core/field-path.js';
