@@ -697,7 +697,8 @@ t.test('the chart\'s notes name the installed objects and warn of a setting that
   t.match(notes('image.repository=r.example/h', 'replicaCount=0'), 'WARNING: replicaCount is 0: no hook runs');
   t.notMatch(notes('image.repository=r.example/h', 'replicaCount=null'), 'WARNING', 'a null replicaCount is one pod (no replicas rendered): no warning');
   t.match(notes('image.repository=r.example/h', 'crds.install=false'), 'the MemcachedProxy CRD (memcachedproxies.ianlewis.org)\nmust be installed some other way');
-  t.match(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true'), 'add your Prometheus\' namespace to networkPolicy.extraFrom');
+  t.match(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true'), 'add your Prometheus\' namespace to networkPolicy.extraFrom, or scrapes of /metrics fail (the ServiceMonitor\'s too)');
+  t.match(notes('image.repository=r.example/h', 'networkPolicy.enabled=true'), 'or scrapes of /metrics fail.', 'a scraper of its own (prometheus.io annotations, a ServiceMonitor not the chart\'s) is cut too');
   t.notMatch(notes('image.repository=r.example/h', 'networkPolicy.enabled=true', 'serviceMonitor.enabled=true', 'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.team=monitoring'), 'WARNING', 'a scraper let in: no warning');
   // hookTimeout against shutdownTimeoutMs (10000 by default), in every unit values.schema.json admits.
   for (const [timeout, shutdown, warns] of [
