@@ -65,9 +65,7 @@ export function parsePoolIdentities(text: string | undefined): Map<string, Mount
  * or the Service away), its Service's one unowned list, which it keeps as such a pool keeps its own. A pool
  * whose Service lists no endpoints takes none: it could not tell. A pool with no unowned list of its own Service
  * (the spec renamed the Service: a new one over the same pods) takes, by the same rule, a list of a Service no
- * pool of the spec uses any more that holds one of its members, and that no pool can be as its own Service's;
- * without its Service or port for now (the Service created after the edit, or misspelt), the one such list
- * that no pool with members can be, which it keeps until its Service has endpoints.
+ * pool of the spec uses any more that holds one of its members, and that no pool can be as its own Service's.
  *
  * A pool pools.json does not name (it had no servers, or a hand edit left it out) goes by its name, unless
  * pools.json gives that name to another Service or port; and without pools.json, every pool goes by name.
@@ -113,20 +111,12 @@ export function currentListsByPool(
   const usedServices = new Set(pools.map((ref) => ref.service));
   const takenAsOwn = new Set(ownCandidates.flatMap((names) => names ?? []));
   const leftBehind = [...unowned].flatMap(([service, names]) => (usedServices.has(service) ? [] : names)).filter((name) => !takenAsOwn.has(name));
-  const renamed = (i: number) => entries[i] === undefined && !unowned.has(pools[i]!.service);
   const candidates = pools.map((ref, i): string[] | undefined => {
-    if (!renamed(i)) return ownCandidates[i];
+    if (entries[i] !== undefined || unowned.has(ref.service)) return ownCandidates[i];
     const membership = memberships[i]!;
     if (membership.state !== 'Found') return undefined;
     const held = leftBehind.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
     return held.length > 0 ? held : undefined;
-  });
-  // A renamed pool whose Service is not there (yet, or misspelt) cannot tell its members: it keeps the one list
-  // left behind that no pool with members can be, as a pool keeps its own list while its Service is away.
-  const heldByFound = new Set(candidates.flatMap((names) => names ?? []));
-  const unheld = leftBehind.filter((name) => !heldByFound.has(name));
-  pools.forEach((_, i) => {
-    if (renamed(i) && memberships[i]!.state !== 'Found' && unheld.length === 1) candidates[i] = unheld;
   });
   const claimants = new Map<string, number>();
   for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);

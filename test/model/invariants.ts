@@ -234,27 +234,19 @@ function checkPools(answer: SyncAnswer, config: Config, expect: Expectations): v
     candidates.set(status.name, can);
   }
   // docs/membership.md: a pool with no list of its own Service to take (its Service renamed in the spec) takes a list
-  // of a Service the spec no longer uses that no pool can be as its own Service's: with members, one holding
-  // one of them; without its Service or port, the one such list no pool with members holds; with none, none.
+  // of a Service the spec no longer uses that no pool can be as its own Service's and that holds one of its members;
+  // without members (its Service not there: a typo, or a pool replaced by one whose Service is not created yet), none.
   const usedServices = new Set(statuses.map((s) => s.service));
   const takenAsOwn = new Set([...candidates.values()].flat());
   const leftBehind = [...(expect.currentPools ?? [])]
     .filter(([key, name]) => !usedServices.has(key.slice(0, key.indexOf('/'))) && !taken.has(name) && !takenAsOwn.has(name) && current?.pools[name] !== undefined)
     .map(([, name]) => name);
-  const renamed = unmatched.filter((status) => !candidates.has(status.name));
-  const held = new Set<string>();
-  for (const status of renamed) {
+  for (const status of unmatched.filter((s) => !candidates.has(s.name))) {
     const now = cluster.expectedMembers(status.service, status.port);
     if ('reason' in now) continue;
     const can = leftBehind.filter((name) => current!.pools[name]!.servers.some((s) => now.members.some((m) => m.address === s)));
     if (can.length === 0) continue;
     candidates.set(status.name, can);
-    for (const name of can) held.add(name);
-  }
-  const unheld = leftBehind.filter((name) => !held.has(name));
-  for (const status of renamed) {
-    const now = cluster.expectedMembers(status.service, status.port);
-    if ('reason' in now && now.reason !== 'NoServers' && unheld.length === 1) candidates.set(status.name, unheld);
   }
   for (const can of candidates.values()) for (const name of can) claimants.set(name, (claimants.get(name) ?? 0) + 1);
   for (const [pool, can] of candidates) if (can.length === 1 && claimants.get(can[0]!) === 1) listBefore.set(pool, current!.pools[can[0]!]!);
