@@ -80,7 +80,8 @@ const quantities = { type: 'object', additionalProperties: { type: ['string', 'n
 
 /**
  * The values whose `null` would render a hook that cannot run, or one that runs otherwise than it says (a
- * shutdown delay of 0; a switch that is on by default turned off: a template reads `null` as false), see `closed`. Not those whose `null` is the hook's or Kubernetes' own default: an empty
+ * shutdown delay of 0; a switch that is on by default turned off: a template reads `null` as false), see
+ * `closed`. Not those whose `null` is the hook's or Kubernetes' own default: an empty
  * LOG_LEVEL, CLUSTER_DOMAIN or MCROUTER_IMAGE is the hook's default, and no `replicas` one pod.
  */
 const REQUIRED_VALUES = [
