@@ -784,16 +784,25 @@ t.test('a replacement that appears while its predecessor terminates takes the pr
   t.same(configOf(gone.body).pools['memcached-deploy'], { servers: expected }, 'nothing moves when it is finally gone');
 });
 
+/**
+ * Syncs `parent` again and again as Metacontroller would (each answer's children observed at the next sync), with the
+ * pods of Service `svc` given each time: its pool's list in each answer.
+ */
+function poolLister(parent: Json, svc: Json) {
+  const name = (svc['metadata'] as { name: string }).name;
+  let children: Json[] = [];
+  return async (present: Pod[]) => {
+    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices(name, present)], children }));
+    children = observedChildren(parent, res.body['children'] as Json[]);
+    return configOf(res.body).pools[name]!;
+  };
+}
+
 t.test('a newcomer takes its own old hole first, not the first hole', async (t) => {
   const svc = service({ name: 'memcached-deploy' });
   const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
   const pods = deploymentPods('memcached-deploy', 5);
-  let children: Json[] = [];
-  const list = async (present: Pod[]) => {
-    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', present)], children }));
-    children = observedChildren(parent, res.body['children'] as Json[]);
-    return configOf(res.body).pools['memcached-deploy']!;
-  };
+  const list = poolLister(parent, svc);
   const first = (await list(pods)).servers;
   const at = (i: number) => pods.find((p) => `${p.ip}:11211` === first[i])!;
   // Slots 1 and 2 leave: two holes.
@@ -810,12 +819,7 @@ t.test('a rolling update with surge appends each new pod and leaves one hole at 
   const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
   const old = deploymentPods('memcached-deploy', 5);
   const fresh = deploymentPods('memcached-deploy', 5, 3).map((p, i) => ({ ...p, name: `memcached-deploy-5f8d9c7b6-new${i}` }));
-  let children: Json[] = [];
-  const list = async (present: Pod[]) => {
-    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached-deploy', present)], children }));
-    children = observedChildren(parent, res.body['children'] as Json[]);
-    return configOf(res.body).pools['memcached-deploy']!;
-  };
+  const list = poolLister(parent, svc);
   const at = (pod: Pod) => `${pod.ip}:11211`;
   let present = [...old];
   const lists = [await list(present)];

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import { sampleKeys } from '../src/mcrouter/keyspace.js';
-import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json, type Pod } from './fixtures/cluster.js';
 import { SyncedProxy, childOf, configOf, post, testServer } from './helpers/hook.js';
 
 const app = testServer();
@@ -648,9 +648,11 @@ t.test('a sharded group wrapped in a replicated rule (a second zone) keeps its s
   }
 });
 
+/** A Service over `pods` and its EndpointSlices: what Metacontroller sends for a pool. */
+const over = (name: string, pods: Pod[]) => [service({ name }), ...endpointSlices(name, pods)];
+
 t.test('a Service renamed in the spec, over the same pods, keeps its list; one over other pods starts in natural order', async (t) => {
   const pods = deploymentPods('mc', 8, 30);
-  const over = (name: string, chosen: typeof pods) => [service({ name }), ...endpointSlices(name, chosen)];
   const address = (i: number) => `10.244.30.${i + 2}:11211`;
   const proxied = new SyncedProxy<{ lastChange?: Json }>({ serviceName: 'mc' }, 'renamed', 'v1', t);
   await proxied.sync(app, over('mc', pods.slice(0, 5)));
@@ -684,7 +686,6 @@ t.test('a Service renamed in the spec, over the same pods, keeps its list; one o
 
 t.test('a pool edited to a Service that does not exist (a typo, or one not created yet) has no servers: the hook cannot tell it from a pool replaced', async (t) => {
   const pods = deploymentPods('mc', 6, 31);
-  const over = (name: string, chosen: typeof pods) => [service({ name }), ...endpointSlices(name, chosen)];
   const address = (i: number) => `10.244.31.${i + 2}:11211`;
   const live = [0, 2, 3, 4, 5].map((i) => pods[i]!);
   const proxied = new SyncedProxy<{ lastChange?: Json; pools: Json[] }>({ serviceName: 'mc' }, 'typo', 'v1', t);
