@@ -283,6 +283,13 @@ t.test('deep nesting is refused with 400, at any place', async (t) => {
   // Just inside the limit (100 levels in all): accepted and answered.
   const inside = baseText.replace('"affinity":{', `"affinity":{"deep":${deep(90, '{"a":', '}')},`);
   t.equal((await send('/sync', inside)).statusCode, 200, 'a body 97 levels deep is served');
+  // At the limit and one past it where no key is checked (the related objects: a walk of its own).
+  for (const levels of [DEPTH_LIMIT - 2, DEPTH_LIMIT - 1]) {
+    const res = await send('/sync', splice(baseText, '"related":{', `"Extra.v1":${deep(levels, '[', ']')}`));
+    const refused = levels + 2 > DEPTH_LIMIT;
+    t.equal(res.statusCode, refused ? 400 : 200, `${levels + 2} levels in related: ${refused ? 'refused' : 'served'}`);
+    if (refused) t.equal(JSON.parse(res.text).field, `related["Extra.v1"]${'[0]'.repeat(DEPTH_LIMIT - 2)}`);
+  }
   // The limit is configurable down to 32 levels, which still takes every real request.
   t.equal(settingsFromEnv({}).jsonDepthLimit, 100, 'JSON_DEPTH_LIMIT defaults to 100');
   const strict = testServer({ jsonDepthLimit: settingsFromEnv({ JSON_DEPTH_LIMIT: '32' }).jsonDepthLimit });
