@@ -56,7 +56,7 @@ export function locateJsonHazard(
 ): { hazard: JsonHazard; path: (string | number)[] } | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   // Bodies are nearly always clean: walked first without keeping the path (the faster walk), then, only when
-  // refused, again to the hazard, keeping it.
+  // refused, again to the hazard, keeping it. Both walks go in one order: the second finds what the first did.
   if (walk(value, 1, true, limit, guarded, undefined) === undefined) return undefined;
   const path: (string | number)[] = [];
   const hazard = walk(value, 1, true, limit, guarded, path)!;
@@ -65,7 +65,7 @@ export function locateJsonHazard(
 
 /** Whether `value` nests arrays and objects more than `limit` levels deep; keys are not looked at. */
 export function nestsBeyond(value: unknown, limit: number): boolean {
-  return typeof value === 'object' && value !== null && nestsDeeper(value, 1, limit);
+  return typeof value === 'object' && value !== null && nestsBeyondFrom(value, 1, limit);
 }
 
 /**
@@ -84,9 +84,6 @@ function walk(
   path: (string | number)[] | undefined,
 ): JsonHazard | undefined {
   if (depth > limit) return 'depth';
-  // Where no key is checked and no path kept (most of a hook request: the related objects), nestsDeeper walks
-  // on with less to carry: the whole walk of a 1,000-member request took 38% less with it (372 to 232 µs).
-  if (!check && path === undefined) return nestsDeeper(node, depth, limit) ? 'depth' : undefined;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const child: unknown = node[i];
@@ -105,8 +102,16 @@ function walk(
       return 'prototype';
     }
     if (typeof child !== 'object' || child === null) continue;
+    const checkChild = checksChild(check, depth, key, guarded);
+    // Where no key is checked and no path kept (most of a hook request: the related objects), the walk goes on
+    // with less to carry (the time it saves: docs/performance.md). So the walk itself runs only where it checks
+    // keys, or keeps the path.
+    if (!checkChild && path === undefined) {
+      if (nestsBeyondFrom(child, depth + 1, limit)) return 'depth';
+      continue;
+    }
     path?.push(key);
-    const found = walk(child, depth + 1, checksChild(check, depth, key, guarded), limit, guarded, path);
+    const found = walk(child, depth + 1, checkChild, limit, guarded, path);
     if (found !== undefined) return found;
     path?.pop();
   }
@@ -114,18 +119,18 @@ function walk(
 }
 
 /** Whether `node`, at `depth`, or a value in it is nested beyond `limit`: the walk's, without keys or path. */
-function nestsDeeper(node: object, depth: number, limit: number): boolean {
+function nestsBeyondFrom(node: object, depth: number, limit: number): boolean {
   if (depth > limit) return true;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const child: unknown = node[i];
-      if (typeof child === 'object' && child !== null && nestsDeeper(child, depth + 1, limit)) return true;
+      if (typeof child === 'object' && child !== null && nestsBeyondFrom(child, depth + 1, limit)) return true;
     }
     return false;
   }
   for (const key in node) {
     const child = (node as Record<string, unknown>)[key];
-    if (typeof child === 'object' && child !== null && nestsDeeper(child, depth + 1, limit)) return true;
+    if (typeof child === 'object' && child !== null && nestsBeyondFrom(child, depth + 1, limit)) return true;
   }
   return false;
 }
