@@ -187,11 +187,13 @@ export async function loadSample({ server, bodies, connections, seconds, amount 
 /** The nearest-rank percentile of sorted values. */
 const percentile = (sorted: readonly number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!);
 
-/** Loads of one server summed up as one: the slices of a round. */
-export function summarizeLoads(samples: readonly LoadSample[]): LoadResult {
+/**
+ * Loads of one server summed up as one: the slices of a round. `cpu`, when given, is the server's CPU seconds
+ * over the whole round (see run.ts) instead of the sum of its slices'.
+ */
+export function summarizeLoads(samples: readonly LoadSample[], cpu = samples.reduce((a, s) => a + s.cpuSeconds, 0)): LoadResult {
   const requests = samples.reduce((a, s) => a + s.requests, 0);
   const seconds = samples.reduce((a, s) => a + s.seconds, 0);
-  const cpu = samples.reduce((a, s) => a + s.cpuSeconds, 0);
   const latencies = samples.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);
   return {
     requests,

@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { coreVsFloor, linearFit, median, syncTimes, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
 import { loadSync, DIST, HOOK_MAIN } from './dist.js';
-import { BODY_LIMIT, freePort, load, loadSample, mb, rssBytes, startHook, startServer, summarizeLoads, type LoadResult, type LoadSample, type ServerProcess } from './http.js';
+import { BODY_LIMIT, cpuSeconds, freePort, load, loadSample, mb, rssBytes, startHook, startServer, summarizeLoads, type LoadResult, type LoadSample, type ServerProcess } from './http.js';
 import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } from './requests.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -33,6 +33,8 @@ const ROUND_SECONDS = 4;
  * other server's round missed (round ratios from 0.38 to 1.26 in one run at 10 members).
  */
 const SLICES = 4;
+/** After a round's last slice, before each server's CPU is read: its collector's threads finish what the load left. */
+const ROUND_SETTLE_MS = 300;
 const WARMUP_SECONDS = 2;
 /**
  * After the warm-up, loads of CALIBRATION_SECONDS each until two in a row agree within CALIBRATION_AGREEMENT
@@ -155,10 +157,15 @@ async function httpCase(
     // A/B, then B/A, each cut in slices that take turns: a slow spell of the machine hits both sides alike.
     const order = round % 2 === 0 ? sides : [...sides].reverse();
     for (const side of sides) side.samples = [];
+    // Each server's CPU is read over the whole round, the other server's slices included: what a slice leaves
+    // its server to finish (a collection's concurrent marking and sweeping) is then counted to it, not lost.
+    const cpuBefore = sides.map((side) => cpuSeconds(side.server.pid));
     for (let s = 0; s < SLICES; s++) {
       for (const side of order) side.samples.push(await loadSample({ server: side.server, bodies, connections: CONNECTIONS, amount: side.amount }));
     }
-    const r = { hook: summarizeLoads(sides[0]!.samples), ceiling: summarizeLoads(sides[1]!.samples) };
+    await sleep(ROUND_SETTLE_MS);
+    const cpu = sides.map((side, i) => cpuSeconds(side.server.pid) - cpuBefore[i]!);
+    const r = { hook: summarizeLoads(sides[0]!.samples, cpu[0]), ceiling: summarizeLoads(sides[1]!.samples, cpu[1]) };
     rounds.push(r);
     rssTrace.push({ at: `${benchCase.members} members, round ${round + 1}`, hookMb: mb(rssBytes(hook.pid)), ceilingMb: mb(rssBytes(ceiling.pid)) });
     log(
@@ -361,7 +368,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
 
   lines.push('## 1. HTTP: the hook against the ceiling of its framework', '');
   lines.push(
-    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body (same body limit and JSON parser settings) and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), each server warmed up for ${WARMUP_SECONDS} s, then loaded ${CALIBRATION_SECONDS} s at a time until two loads in a row agreed on its rate within ${CALIBRATION_AGREEMENT * 100}% (at most ${CALIBRATION_LOADS}), the last of which sizes its rounds: ${ROUNDS} rounds of a fixed number of responses, about ${ROUND_SECONDS} s each (the rounds' seconds are below the table), each cut in ${SLICES} loads that take turns with the other server's, alternating which server goes first, medians of the rounds. CPU is the server process's user + system time from /proc/PID/stat divided by the responses; latencies are autocannon's, of each round's responses (nearest rank). Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
+    `The hook (\`node ${relative(fileURLToPath(ROOT), HOOK_MAIN)}\`, as \`npm start\` runs it, LOG_LEVEL=warn) and a bare Fastify server that only parses the same body, with Fastify's own JSON parser and the hook's body limit and prototype-key settings (secure-json-parse: \`JSON.parse\`, then two regular-expression scans of the text for \`__proto__\` and \`constructor\`; the hook refuses the same keys in one walk of the parsed body instead, its own cost), and answers a prebuilt response of the hook's exact size: autocannon, ${CONNECTIONS} connections (Metacontroller's workers), ${BODIES_PER_CASE} bodies per case in rotation (8 proxies: different names, uids, pools; steady-state syncs), each server warmed up for ${WARMUP_SECONDS} s, then loaded ${CALIBRATION_SECONDS} s at a time until two loads in a row agreed on its rate within ${CALIBRATION_AGREEMENT * 100}% (at most ${CALIBRATION_LOADS}), the last of which sizes its rounds: ${ROUNDS} rounds of a fixed number of responses, about ${ROUND_SECONDS} s each (the rounds' seconds are below the table), each cut in ${SLICES} loads that take turns with the other server's, alternating which server goes first, medians of the rounds. CPU is the server process's user + system time from /proc/PID/stat over the whole round (the other server's loads between its own included, and 0.3 s after the last, so that the collections its loads leave running count to it) divided by its responses; latencies are autocannon's, of each round's responses (nearest rank). Ratios are hook over ceiling in throughput terms: for CPU, the ceiling's CPU per request over the hook's (1.0 = the hook costs nothing beyond Fastify's parsing and sending).`,
     '',
   );
   row(['members', 'request', 'hook req/s', 'ceiling req/s', 'req/s ratio', 'hook CPU/req', 'ceiling CPU/req', 'CPU ratio', 'hook p50 / p99', 'ceiling p50 / p99', 'errors']);
