@@ -397,6 +397,14 @@ t.test('a pod template the API server would refuse: the status names the field, 
     // The copy holds every field the spec copies into the Deployment: the largest is the one to blame.
     ['a nodeSelector of 30,000 labels, and a pod annotation', { podAnnotations: { a: 'x' }, nodeSelector: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, 'v'])) }, 'spec.mcrouter.nodeSelector', /the Deployment's annotations would take \d+ bytes .*this field the most/],
     ['pod annotations of 60,000 characters, three bytes each, beside an affinity of 90,000 and a disabled exporter\'s', { podAnnotations: { a: '\u2039'.repeat(60_000) }, affinity: { note: 'x'.repeat(90_000) }, exporter: { enabled: false, resources: { limits: Object.fromEntries(Array.from({ length: 8000 }, (_, i) => [`example.com/r${i}`, '1'])) } } }, 'spec.mcrouter.podAnnotations', /this field the most/],
+    // Typed in the CRD as Kubernetes types them (api/pod-fields.ts): these reach the hook only past an older CRD, or by curl.
+    ['a user id given as a name', { securityContext: { runAsUser: 'root' } }, 'spec.mcrouter.securityContext.runAsUser', /must be of type integer$/],
+    ['a capability that is no string', { securityContext: { capabilities: { add: ['NET_ADMIN', 7] } } }, 'spec.mcrouter.securityContext.capabilities.add[1]', /must be of type string$/],
+    ['a sysctl without its value', { podSecurityContext: { sysctls: [{ name: 'net.core.somaxconn', value: '1024' }, { name: 'net.ipv4.tcp_syncookies' }] } }, 'spec.mcrouter.podSecurityContext.sysctls[1].value', /is required$/],
+    ['supplemental groups as strings', { podSecurityContext: { supplementalGroups: ['1000'] } }, 'spec.mcrouter.podSecurityContext.supplementalGroups[0]', /must be of type integer$/],
+    ['node selector terms that are no list', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: 'zone=a' } } } }, 'spec.mcrouter.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms', /must be of type array$/],
+    ['a pod anti-affinity term without its topologyKey', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { app: 'mcrouter' } } } }] } } }, 'spec.mcrouter.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey', /is required$/],
+    ['a label selector value that is a number', { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { 'app.kubernetes.io/version': 2 } } }] } } }, 'spec.mcrouter.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels["app.kubernetes.io/version"]', /must be of type string$/],
     ['an affinity of 300,000 characters', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: Array.from({ length: 25_000 }, (_, i) => `zone-${i}`) }] }] } } } }, 'spec.mcrouter.affinity', /the Deployment's annotations would take \d+ bytes/],
   ];
   const conditionsOf = (body: string) => (JSON.parse(body) as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } }).status.conditions;
@@ -423,6 +431,21 @@ t.test('a pod template the API server would refuse: the status names the field, 
     ['tolerations as pods take them', { tolerations: [{ operator: 'Exists' }, { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }, { key: 'dedicated', value: 'cache', effect: 'NoSchedule' }, { key: 'spot', operator: 'Exists', value: '', tolerationSeconds: null }] }],
     ['keys with a prefix, and annotation keys in capitals', { nodeSelector: { 'topology.kubernetes.io/zone': 'a', Disk_Type: 'ssd' }, podAnnotations: { 'Example.COM/Owner': 'team', 'prometheus.io/scrape': 'true' } }],
     ['a pod annotation of 250,000 bytes, its copy in Metacontroller\'s included', { podAnnotations: { a: 'x'.repeat(250_000) } }],
+    ['the user and group left to the platform (OpenShift), and a field of a newer Kubernetes', { podSecurityContext: { runAsUser: null, runAsGroup: null, fsGroup: null, seLinuxChangePolicy: 'MountOption' }, securityContext: { runAsUser: null, runAsGroup: null } }],
+    [
+      'an affinity as users write it',
+      {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['m5.large', 'm5.xlarge'] }] }] },
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['eu-west-1a'] }] } }],
+          },
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['mcrouter'] }] }, matchLabelKeys: ['pod-template-hash'] }],
+          },
+        },
+      },
+    ],
   ];
   for (const [what, fields] of accepted) {
     const res = await send(fields);

@@ -223,6 +223,17 @@ t.test('the schema and CEL rules accept good objects', async (t) => {
         },
       }),
     ],
+    [
+      'security contexts with fields removed (OpenShift assigns the user) and one of a newer Kubernetes, and an affinity',
+      proxy({
+        serviceName: 'm',
+        mcrouter: {
+          podSecurityContext: { runAsUser: null, fsGroup: null, sysctls: [{ name: 'net.core.somaxconn', value: '1024' }], supplementalGroupsPolicy: 'Strict' },
+          securityContext: { runAsGroup: null, capabilities: { add: ['NET_BIND_SERVICE'] }, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'mcrouter' } } } }] } },
+        },
+      }),
+    ],
     ['images with a registry, a port, a digest', proxy({ serviceName: 'm', mcrouter: { image: 'registry.example.com:5000/cache/mcrouter:0.41.0', exporter: { image: `ghcr.io/dev25/mcrouter_exporter@sha256:${'a'.repeat(64)}` } } })],
     ['the exporter off, on mcrouter\'s port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: false, port: 9442 } } })],
     ['the exporter on its own port', proxy({ serviceName: 'm', mcrouter: { port: 9442, exporter: { enabled: true, port: 9150 } } })],
@@ -294,6 +305,10 @@ t.test('the schema and CEL rules refuse bad objects', async (t) => {
     ['a toleration without key or operator', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ effect: 'NoSchedule' }] } }), /operator must be Exists when key is empty/],
     ['tolerationSeconds without NoExecute', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 30 }] } }), /effect must be NoExecute when tolerationSeconds is set/],
     ['tolerationSeconds without an effect', proxy({ serviceName: 'a', mcrouter: { tolerations: [{ key: 'a', operator: 'Exists', tolerationSeconds: 30 }] } }), /effect must be NoExecute/],
+    ['a user id given as a name', proxy({ serviceName: 'a', mcrouter: { securityContext: { runAsUser: 'root' } } }), /integer/],
+    ['a seccomp profile without its type', proxy({ serviceName: 'a', mcrouter: { podSecurityContext: { seccompProfile: { localhostProfile: 'mcrouter.json' } } } }), /type/],
+    ['node selector terms that are no list', proxy({ serviceName: 'a', mcrouter: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: 'x' } } } } }), /array/],
+    ['a pod affinity term with a null topologyKey', proxy({ serviceName: 'a', mcrouter: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: null }] } } } }), /./],
     ['no spec', { apiVersion: 'ianlewis.org/v1alpha1', kind: 'MemcachedProxy', metadata: { name: 'p' } }, /./],
   ];
   for (const [name, object, message] of bad) {

@@ -13,7 +13,7 @@
  * producing a CRD the API server refuses.
  */
 import { ANY_KEY } from './map.js';
-import { GROUP, KIND, MemcachedProxy, PLURAL, READY_CONDITION, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
+import { CRD_SCHEMA, GROUP, KIND, MemcachedProxy, PLURAL, READY_CONDITION, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
 
 type JsonSchema = { [key: string]: unknown };
 
@@ -106,6 +106,13 @@ function intOrString(schema: JsonSchema, path: string): JsonSchema {
 export function toCrdSchema(input: unknown, path = ''): JsonSchema {
   if (!isObject(input)) return fail(path, 'schema node is not an object');
   let schema: JsonSchema = input;
+
+  // A field the hook leaves open, typed in the CRD (memcached-proxy.ts' PodField): its type in its place.
+  const typed = schema[CRD_SCHEMA];
+  if (typed !== undefined) {
+    if (!isObject(typed)) return fail(path, `${CRD_SCHEMA} is not a schema`);
+    return toCrdSchema(schema.description === undefined ? typed : { ...typed, description: schema.description }, path);
+  }
 
   if (Array.isArray(schema.anyOf) && schema['x-kubernetes-int-or-string'] !== true) {
     // `Union([X, Null()])`: Kubernetes prunes nulls from non-nullable fields, so the CRD takes X.

@@ -9,5 +9,5 @@ import { Type, type TSchema } from 'typebox';
 
 export const ANY_KEY = '^[\\s\\S]*$';
 
-export const MapOf = <T extends TSchema>(value: T, options: { description?: string } = {}) =>
+export const MapOf = <T extends TSchema>(value: T, options: { description?: string; nullable?: true } = {}) =>
   Type.Record(Type.String({ pattern: ANY_KEY }), value, options);

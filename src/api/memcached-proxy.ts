@@ -23,6 +23,7 @@ import {
 } from './formats.js';
 import { MapOf } from './map.js';
 import { Nullable } from './nullable.js';
+import { Affinity, OPEN, PodSecurityContext, SecurityContext } from './pod-fields.js';
 
 export const GROUP = 'ianlewis.org';
 export const VERSION = 'v1alpha1';
@@ -200,9 +201,17 @@ export const V002_UNSET = { ruleType: '', servicePort: 0 } as const;
 
 const ObjectName = (description: string) => Type.String({ minLength: 1, maxLength: DNS_LABEL_MAX_LENGTH, pattern: DNS1035_LABEL, description });
 
-/** A Kubernetes object embedded as is (resources, affinity, ...): validated by the API server's own types downstream. */
-const Embedded = (description: string) =>
-  Type.Object({}, { additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true, description });
+/** A value embedded as is, whatever it holds: checked only by what reads it. */
+const Embedded = (description: string) => Type.Object({}, { ...OPEN, description });
+
+/**
+ * The keyword of an Embedded field that carries the schema the CRD types it with (crd.ts writes that in its place).
+ * The hook's own check leaves the field open, and core/pod-template-check.ts holds it to the same schema as a
+ * pod template fault (`InvalidSpec`, with a 200): a proxy stored before the CRD typed it, or admitted by an older CRD
+ * (the hook upgraded first), keeps its config and servers current rather than having every sync refused.
+ */
+export const CRD_SCHEMA = 'x-crd-schema';
+const PodField = (typed: TSchema, description: string) => Type.Object({}, { ...OPEN, description, [CRD_SCHEMA]: typed });
 
 /**
  * A container's resources, typed as the API server types them in a Deployment, so that a wrong quantity
@@ -316,15 +325,15 @@ export const McrouterSpec = Type.Object(
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
     replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
     resources: Type.Optional(Resources(`Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): ${requestsText(DEFAULTS.mcrouterRequests)}.`)),
-    securityContext: Type.Optional(Embedded('Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
-    podSecurityContext: Type.Optional(Embedded('Pod securityContext, merged over the restricted default.')),
+    securityContext: Type.Optional(PodField(SecurityContext, 'Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
+    podSecurityContext: Type.Optional(PodField(PodSecurityContext, 'Pod securityContext, merged over the restricted default.')),
     numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies.' })),
     serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms.' })),
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 64, description: 'Pod tolerations.' })),
-    affinity: Type.Optional(Embedded('Pod affinity; replaces the default preferred anti-affinity across nodes.')),
+    affinity: Type.Optional(PodField(Affinity, 'Pod affinity; replaces the default preferred anti-affinity across nodes.')),
     podAnnotations: Type.Optional(MapOf(Type.String({ maxLength: ANNOTATIONS_MAX_BYTES }), { description: 'Annotations on the mcrouter pods.' })),
     reload: Type.Optional(
       enumOf(RELOAD_MODES, 'Watch (default): mcrouter reloads the mounted config; Rollout: a config-hash annotation rolls the pods on every change.'),

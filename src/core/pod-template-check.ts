@@ -2,7 +2,9 @@
  * The API server's own checks of what the hook copies from the spec into the Deployment's pod template, where
  * the CRD's schema cannot say them: resources (ValidateResourceRequirements), tolerations (ValidateTolerations,
  * whose rules between fields the CRD has too), the keys of nodeSelector and podAnnotations, and the size of the
- * annotations (ValidateAnnotationsSize: the CRD can bound a value, not their sum). A Deployment that
+ * annotations (ValidateAnnotationsSize: the CRD can bound a value, not their sum); and the types of the pod
+ * fields embedded whole (affinity, the security contexts), which the CRD says but the hook's own check leaves
+ * open (api/memcached-proxy.ts' PodField), for a proxy that reached it past an older CRD. A Deployment that
  * fails one is never applied. The sync is not refused for it (a 422 would stop the config too, and the servers
  * with it, until the spec is fixed): the status names the field (InvalidSpec) while the Deployment is not the
  * one the spec asks for, and the config and the other children are applied as ever.
@@ -11,6 +13,7 @@ import { ANNOTATIONS_MAX_BYTES, DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIE
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION } from '../api/kubernetes.js';
 import { CEL_RULES, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { Affinity, PodSecurityContext, SecurityContext, type Shape } from '../api/pod-fields.js';
 import { keyStep } from './field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
 
@@ -138,6 +141,48 @@ function keysFault(map: Record<string, unknown> | undefined, path: string, casel
   return key === undefined ? undefined : { field: `${path}${keyStep(key)}`, message: `key ${JSON.stringify(key.slice(0, 320))} ${QUALIFIED_NAME_MESSAGE}` };
 }
 
+const isType: Record<string, (value: unknown) => boolean> = {
+  object: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  array: Array.isArray,
+  string: (value) => typeof value === 'string',
+  integer: Number.isInteger,
+  boolean: (value) => typeof value === 'boolean',
+};
+
+/**
+ * The first value in an embedded pod field whose type is not Kubernetes' (api/pod-fields.ts), or a field it
+ * requires that is missing: what the CRD refuses at `kubectl apply`, met here in a proxy the CRD did not check
+ * (stored before it did, or sent with curl). It walks the schema, not the value: what the schema does not name
+ * is not descended, so its depth is the schema's.
+ */
+function shapeFault(schema: Shape, value: unknown, field: string): TemplateFault | undefined {
+  if (value === undefined) return undefined;
+  if (schema.anyOf) {
+    if (value === null) return undefined;
+    schema = schema.anyOf.find((branch) => branch.type !== 'null')!;
+  }
+  const type = schema.type!;
+  if (!isType[type]!(value)) return { field, message: `must be of type ${type}` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const fault = shapeFault(schema.items!, value[i], `${field}[${i}]`);
+      if (fault) return fault;
+    }
+    return undefined;
+  }
+  if (type !== 'object') return undefined;
+  const object = value as Record<string, unknown>;
+  const missing = schema.required?.find((key) => !Object.hasOwn(object, key));
+  if (missing !== undefined) return { field: `${field}${keyStep(missing)}`, message: 'is required' };
+  const mapValues = schema.patternProperties && Object.values(schema.patternProperties)[0];
+  for (const key of Object.keys(object)) {
+    const inner = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : mapValues;
+    const fault = inner && shapeFault(inner, object[key], `${field}${keyStep(key)}`);
+    if (fault) return fault;
+  }
+  return undefined;
+}
+
 /** Kubernetes' ValidateAnnotationsSize counts keys and values in UTF-8 bytes. */
 function annotationBytes(annotations: Readonly<Record<string, string>> | undefined): number {
   let bytes = 0;
@@ -230,6 +275,9 @@ export function podTemplateFault(parent: Pick<MemcachedProxy, 'metadata' | 'spec
     // A disabled exporter is no container of the Deployment: its resources reach no API server.
     (mcrouter.exporter?.enabled ? resourcesFault(mcrouter.exporter.resources, 'spec.mcrouter.exporter.resources') : undefined) ??
     tolerationsFault(mcrouter.tolerations, 'spec.mcrouter.tolerations') ??
+    shapeFault(SecurityContext, mcrouter.securityContext, 'spec.mcrouter.securityContext') ??
+    shapeFault(PodSecurityContext, mcrouter.podSecurityContext, 'spec.mcrouter.podSecurityContext') ??
+    shapeFault(Affinity, mcrouter.affinity, 'spec.mcrouter.affinity') ??
     keysFault(mcrouter.nodeSelector, 'spec.mcrouter.nodeSelector') ??
     keysFault(mcrouter.podAnnotations, 'spec.mcrouter.podAnnotations', true) ??
     annotationsSizeFault(deployment, parent.metadata, mcrouter)

@@ -53,9 +53,22 @@ export function celViolations(schema: Schema, value: unknown, path = ''): Violat
   return out;
 }
 
+/** An OpenAPI schema as JSON Schema: `nullable: true` (which JSON Schema does not know) as a union with null. */
+function jsonSchemaOf(schema: Schema): Schema {
+  const { nullable, properties, items, additionalProperties, ...rest } = schema;
+  const out: Schema = { ...rest };
+  if (isObject(properties)) out.properties = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, jsonSchemaOf(v as Schema)]));
+  if (isObject(items)) out.items = jsonSchemaOf(items);
+  if (additionalProperties !== undefined) out.additionalProperties = isObject(additionalProperties) ? jsonSchemaOf(additionalProperties) : additionalProperties;
+  return nullable === true ? { anyOf: [out, { type: 'null' }] } : out;
+}
+
+const compiledSchemas = new WeakMap<Schema, ReturnType<typeof Compile>>();
+
 /** JSON-schema errors of `value` against the CRD's openAPIV3Schema. */
 export function schemaViolations(schema: Schema, value: unknown): Violation[] {
-  const compiled = Compile(schema as never);
+  let compiled = compiledSchemas.get(schema);
+  if (!compiled) compiledSchemas.set(schema, (compiled = Compile(jsonSchemaOf(schema) as never)));
   if (compiled.Check(value)) return [];
   return [...compiled.Errors(value)].map((e) => {
     const error = e as { instancePath?: string; message?: string };
