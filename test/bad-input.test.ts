@@ -400,7 +400,7 @@ t.test('a pod template the API server would refuse: the status names the field, 
     // Typed in the CRD as Kubernetes types them (api/pod-fields.ts): these reach the hook only past an older CRD, or by curl.
     ['a user id given as a name', { securityContext: { runAsUser: 'root' } }, 'spec.mcrouter.securityContext.runAsUser', /must be of type integer$/],
     ['a capability that is no string', { securityContext: { capabilities: { add: ['NET_ADMIN', 7] } } }, 'spec.mcrouter.securityContext.capabilities.add[1]', /must be of type string$/],
-    ['a sysctl without its value', { podSecurityContext: { sysctls: [{ name: 'net.core.somaxconn', value: '1024' }, { name: 'net.ipv4.tcp_syncookies' }] } }, 'spec.mcrouter.podSecurityContext.sysctls[1].value', /is required$/],
+    ['a sysctl without its name', { podSecurityContext: { sysctls: [{ name: 'net.core.somaxconn', value: '1024' }, { value: '1' }] } }, 'spec.mcrouter.podSecurityContext.sysctls[1].name', /is required$/],
     ['supplemental groups as strings', { podSecurityContext: { supplementalGroups: ['1000'] } }, 'spec.mcrouter.podSecurityContext.supplementalGroups[0]', /must be of type integer$/],
     ['node selector terms that are no list', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: 'zone=a' } } } }, 'spec.mcrouter.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms', /must be of type array$/],
     ['a pod anti-affinity term without its topologyKey', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { app: 'mcrouter' } } } }] } } }, 'spec.mcrouter.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey', /is required$/],
@@ -432,6 +432,8 @@ t.test('a pod template the API server would refuse: the status names the field, 
     ['keys with a prefix, and annotation keys in capitals', { nodeSelector: { 'topology.kubernetes.io/zone': 'a', Disk_Type: 'ssd' }, podAnnotations: { 'Example.COM/Owner': 'team', 'prometheus.io/scrape': 'true' } }],
     ['a pod annotation of 250,000 bytes, its copy in Metacontroller\'s included', { podAnnotations: { a: 'x'.repeat(250_000) } }],
     ['the user and group left to the platform (OpenShift), and a field of a newer Kubernetes', { podSecurityContext: { runAsUser: null, runAsGroup: null, fsGroup: null, seLinuxChangePolicy: 'MountOption' }, securityContext: { runAsUser: null, runAsGroup: null } }],
+    // Required in Kubernetes' OpenAPI schema, but not by its validation: an empty value, and an empty term that matches every node.
+    ['a sysctl without a value, and a preferred node term without a preference', { podSecurityContext: { sysctls: [{ name: 'kernel.shm_rmid_forced' }] }, affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1 }] } } }],
     [
       'an affinity as users write it',
       {

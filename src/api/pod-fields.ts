@@ -63,7 +63,9 @@ const WindowsOptions = struct({
   hostProcess: optional(boolean, 'Runs as a Windows HostProcess container.'),
   runAsUserName: optional(string, 'The Windows user name to run the entrypoint as.'),
 });
-const Sysctl = struct({ name: required(string, 'The sysctl to set.'), value: required(string, 'Its value.') });
+// `value` and a preferred term's `preference` are required in Kubernetes' OpenAPI schema, but its validation takes
+// them absent (an empty value; an empty term, which matches every node), and so do the CRD and the hook.
+const Sysctl = struct({ name: required(string, 'The sysctl to set.'), value: optional(string, 'Its value.') });
 
 export const SecurityContext = struct({
   allowPrivilegeEscalation: optional(boolean, 'Whether a process can gain more privileges than its parent.'),
@@ -121,12 +123,11 @@ const PodAffinityTerm = struct({
   namespaces: optional(list(string), 'Namespaces whose pods count; none: the pod\'s own.'),
   topologyKey: required(string, 'The node label that says which nodes are together (kubernetes.io/hostname: each node alone).'),
 });
-const weighted = <T extends TSchema>(field: string, term: Make<T>, what: string) =>
-  list(struct({ [field]: required(term, what), weight: required(integer, 'Its weight, 1 to 100.') }));
+const weight = required(integer, 'Its weight, 1 to 100.');
 const podAffinityRules = (what: string) =>
   struct({
     preferredDuringSchedulingIgnoredDuringExecution: optional(
-      weighted('podAffinityTerm', PodAffinityTerm, 'The term.'),
+      list(struct({ podAffinityTerm: required(PodAffinityTerm, 'The term.'), weight })),
       `Terms the scheduler prefers to ${what}, by weight.`,
     ),
     requiredDuringSchedulingIgnoredDuringExecution: optional(list(PodAffinityTerm), `Terms a pod must ${what} to be scheduled.`),
@@ -136,7 +137,7 @@ export const Affinity = struct({
   nodeAffinity: optional(
     struct({
       preferredDuringSchedulingIgnoredDuringExecution: optional(
-        weighted('preference', NodeSelectorTerm, 'The node selector term.'),
+        list(struct({ preference: optional(NodeSelectorTerm, 'The node selector term; none matches every node.'), weight })),
         'Node selector terms the scheduler prefers, by weight.',
       ),
       requiredDuringSchedulingIgnoredDuringExecution: optional(

@@ -76,6 +76,26 @@ export function schemaViolations(schema: Schema, value: unknown): Violation[] {
   });
 }
 
+/**
+ * `value` as the API server stores it under `schema`: fields the schema does not name dropped where it does not
+ * preserve unknown fields, and nulls where it does not take them (`nullable`).
+ */
+export function pruned(schema: Schema, value: unknown): unknown {
+  if (Array.isArray(value)) return isObject(schema.items) ? value.map((item) => pruned(schema.items as Schema, item)) : value;
+  if (!isObject(value)) return value;
+  const properties = (schema.properties ?? {}) as Record<string, Schema>;
+  const kept: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    const fieldSchema = Object.hasOwn(properties, key) ? properties[key] : isObject(schema.additionalProperties) ? (schema.additionalProperties as Schema) : undefined;
+    if (fieldSchema === undefined) {
+      if (schema['x-kubernetes-preserve-unknown-fields'] === true) kept[key] = field;
+    } else if (field !== null || fieldSchema.nullable === true) {
+      kept[key] = pruned(fieldSchema, field);
+    }
+  }
+  return kept;
+}
+
 /** Both: what the API server would refuse (empty: it accepts the object). */
 export function crdViolations(schema: Schema, value: unknown): Violation[] {
   const structural = schemaViolations(schema, value);
