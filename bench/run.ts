@@ -49,10 +49,10 @@ const CALIBRATION_LOADS = 6;
 const SOAK_SECONDS = 30;
 const SOAK_MEMBERS = 5000;
 /**
- * Idle seconds watched after the load. V8's memory reducer checks 8 s after the last full collection, and
- * again every 8 s until allocation has stopped: it gave memory back 8-20 s after the load here.
+ * Idle seconds watched before and after the load. V8's memory reducer checks 8 s after the last full
+ * collection, and again every 8 s until allocation has stopped: it gave memory back 8-20 s after a load here.
  */
-const AFTER_LOAD_SECONDS = 30;
+const IDLE_SECONDS = 30;
 const SCALING_SIZES = [10, 250, 500, 1000, 2000, 3000, 4000, 5000];
 
 const TARGETS = {
@@ -244,32 +244,40 @@ async function soak(server: ServerProcess, benchCase: BenchCase, hasMetrics: boo
   };
 }
 
-interface AfterLoad {
+interface Idle {
   seconds: number;
-  /** RSS every second once the load has stopped. */
+  /** RSS every second once the last load has stopped. */
   samplesMb: number[];
   /** The last sample: what the server still holds once it has been idle for `seconds`. */
   settledMb: number;
 }
 
 /**
- * RSS of `server`, idle, every second for AFTER_LOAD_SECONDS after its load. Right after the load, RSS is
- * whatever the last collection happened to leave, as arbitrary as one sample under load; once allocation
- * stops, V8's memory reducer collects and gives back what the load no longer needs.
+ * RSS of `server`, idle, every second for IDLE_SECONDS after a load. Right after a load, RSS is whatever
+ * the last collection happened to leave, as arbitrary as one sample under load; once allocation stops,
+ * V8's memory reducer collects and gives back what the load no longer needs.
  */
-async function afterLoad(server: ServerProcess): Promise<AfterLoad> {
+async function idle(server: ServerProcess): Promise<Idle> {
   const samples: number[] = [];
-  for (let i = 0; i < AFTER_LOAD_SECONDS; i++) {
+  for (let i = 0; i < IDLE_SECONDS; i++) {
     await sleep(1000);
     samples.push(mb(rssBytes(server.pid)));
   }
-  return { seconds: AFTER_LOAD_SECONDS, samplesMb: samples, settledMb: samples.at(-1)! };
+  return { seconds: IDLE_SECONDS, samplesMb: samples, settledMb: samples.at(-1)! };
 }
 
 /** A server's memory under the soak load and after it. */
 interface Memory {
   load: Soak;
-  after: AfterLoad;
+  after: Idle;
+}
+
+/**
+ * The hook's also before the soak, settled after the HTTP runs: what it holds after the soak, against that,
+ * is the growth. Settled levels, since under the load RSS swings by some 50 MB with each collection.
+ */
+interface HookMemory extends Memory {
+  before: Idle;
 }
 
 interface Scaling {
@@ -301,7 +309,7 @@ interface Check {
   ok: boolean;
 }
 
-function checks(http: HttpCase[], core: CoreResult[], memory: { hook: Memory; ceiling: Memory }, scales: Scaling[]): Check[] {
+function checks(http: HttpCase[], core: CoreResult[], memory: { hook: HookMemory; ceiling: Memory }, scales: Scaling[]): Check[] {
   const soakResult = memory.hook.load;
   const list: Check[] = [];
   for (const c of http) {
@@ -329,12 +337,13 @@ function checks(http: HttpCase[], core: CoreResult[], memory: { hook: Memory; ce
     measured: `${fixed(memory.hook.after.settledMb, 1)} MB (the ceiling: ${fixed(memory.ceiling.after.settledMb, 1)} MB); under the load, median of the last 10 s: ${fixed(soakResult.loadedMb, 1)} MB (the ceiling: ${fixed(memory.ceiling.load.loadedMb, 1)} MB)`,
     ok: memory.hook.after.settledMb < TARGETS.rssMb,
   });
-  const growth = Math.max(soakResult.thirdsGrowthMb, 0);
+  const { before, after } = memory.hook;
+  const growth = after.settledMb - before.settledMb;
   list.push({
-    what: 'RSS growth during the load (median of the last third vs the first)',
+    what: `RSS growth across the load (${after.seconds} s idle after it against ${before.seconds} s idle before it)`,
     target: '< 5% of RSS',
-    measured: `${fixed(soakResult.thirdsGrowthMb, 1)} MB`,
-    ok: growth < soakResult.startMb * 0.05,
+    measured: `${fixed(growth, 1)} MB (${fixed(before.settledMb, 1)} to ${fixed(after.settledMb, 1)} MB)`,
+    ok: growth < before.settledMb * 0.05,
   });
   // From 1,000 to 5,000 members the cost per member stays the same for a linear cost and grows 5 times
   // for a quadratic one; sorting (n log n) and caches that no longer hold a pool's data add some growth.
@@ -352,8 +361,8 @@ function checks(http: HttpCase[], core: CoreResult[], memory: { hook: Memory; ce
   return list;
 }
 
-function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResult[], memory: { hook: Memory; ceiling: Memory }, rssTrace: RssSample[], scales: Scaling[], list: Check[]): string {
-  const { load: soakResult, after } = memory.hook;
+function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResult[], memory: { hook: HookMemory; ceiling: Memory }, rssTrace: RssSample[], scales: Scaling[], list: Check[]): string {
+  const { load: soakResult, before, after } = memory.hook;
   const { load: ceilingSoak, after: ceilingAfter } = memory.ceiling;
   const lines: string[] = [];
   const row = (cells: (string | number)[]) => lines.push(`| ${cells.join(' | ')} |`);
@@ -422,16 +431,20 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
 
   lines.push('## 3. Memory', '');
   lines.push(
-    `The hook's RSS (/proc/PID/status) while loaded for ${soakResult.seconds} s at ${soakResult.members.toLocaleString('en')} members after the HTTP runs: ${soakResult.requests} requests, ${soakResult.errors} errors. Start ${fixed(soakResult.startMb, 1)} MB, end ${fixed(soakResult.endMb, 1)} MB, median of the last third ${fixed(soakResult.loadedMb, 1)} MB, peak ${fixed(soakResult.peakMb, 1)} MB (RSS swings with each collection: one sample says little); trend ${fixed(soakResult.slopeMbPerMin, 1)} MB/min (least squares), median of the last third minus that of the first ${fixed(soakResult.thirdsGrowthMb, 1)} MB; V8 heap used at the end ${soakResult.heapUsedMb === undefined ? 'n/a' : `${fixed(soakResult.heapUsedMb, 1)} MB`}.`,
+    `The ceiling loaded first for ${ceilingSoak.seconds} s at ${ceilingSoak.members.toLocaleString('en')} members, for reference (what Fastify alone holds for these bodies): ${ceilingSoak.requests} requests; start ${fixed(ceilingSoak.startMb, 1)} MB, median of the last third ${fixed(ceilingSoak.loadedMb, 1)} MB, peak ${fixed(ceilingSoak.peakMb, 1)} MB; each second: ${ceilingSoak.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB; then idle (while the hook is loaded in turn), each second for ${ceilingAfter.seconds} s: ${ceilingAfter.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB.`,
+    '',
+  );
+  lines.push(
+    `The hook, idle meanwhile after the HTTP runs, each second for ${before.seconds} s: ${before.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB: ${fixed(before.settledMb, 1)} MB before its load.`,
+    '',
+  );
+  lines.push(
+    `The hook's RSS (/proc/PID/status) while loaded for ${soakResult.seconds} s at ${soakResult.members.toLocaleString('en')} members: ${soakResult.requests} requests, ${soakResult.errors} errors. Start ${fixed(soakResult.startMb, 1)} MB, end ${fixed(soakResult.endMb, 1)} MB, median of the last third ${fixed(soakResult.loadedMb, 1)} MB, peak ${fixed(soakResult.peakMb, 1)} MB (RSS swings with each collection: one sample says little); trend ${fixed(soakResult.slopeMbPerMin, 1)} MB/min (least squares), median of the last third minus that of the first ${fixed(soakResult.thirdsGrowthMb, 1)} MB; V8 heap used at the end ${soakResult.heapUsedMb === undefined ? 'n/a' : `${fixed(soakResult.heapUsedMb, 1)} MB`}.`,
     '',
   );
   lines.push(`RSS each second: ${soakResult.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB.`, '');
   lines.push(
-    `Then idle (while the ceiling is loaded in turn), each second for ${after.seconds} s: ${after.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB. Right after the load RSS is what the last collection left; once allocation stops, V8's memory reducer collects and gives memory back: ${fixed(after.settledMb, 1)} MB at the end.`,
-    '',
-  );
-  lines.push(
-    `Then the same ${ceilingSoak.seconds} s of load on the ceiling, for reference (what Fastify alone holds for these bodies): ${ceilingSoak.requests} requests; start ${fixed(ceilingSoak.startMb, 1)} MB, median of the last third ${fixed(ceilingSoak.loadedMb, 1)} MB, peak ${fixed(ceilingSoak.peakMb, 1)} MB; each second: ${ceilingSoak.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB; then idle, each second for ${ceilingAfter.seconds} s: ${ceilingAfter.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB.`,
+    `Then idle, each second for ${after.seconds} s: ${after.samplesMb.map((m) => fixed(m, 0)).join(', ')} MB. Right after the load RSS is what the last collection left; once allocation stops, V8's memory reducer collects and gives memory back: ${fixed(after.settledMb, 1)} MB at the end, ${fixed(after.settledMb - before.settledMb, 1)} MB against before the load.`,
     '',
   );
   lines.push('Across the whole run:', '');
@@ -476,7 +489,7 @@ async function main() {
   const hook = await startHook('hook', HOOK_MAIN, hookPort);
   const rssTrace: RssSample[] = [{ at: 'start', hookMb: mb(rssBytes(hook.pid)) }];
   const http: HttpCase[] = [];
-  let memory: { hook: Memory; ceiling: Memory };
+  let memory: { hook: HookMemory; ceiling: Memory };
   let ceiling: ServerProcess | undefined;
   try {
     const responses = new Map<string, string>();
@@ -513,18 +526,19 @@ async function main() {
     for (const c of httpCases) {
       http.push(await httpCase(hook, ceiling, c, responseBytes.get(c.members)!, rssTrace));
     }
-    log(`memory: ${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members`);
     const soakCase = httpCases.find((c) => c.members === SOAK_MEMBERS)!;
-    const hookLoad = await soak(hook, soakCase, true);
-    // The hook idles from here on: its RSS after the load is read while the ceiling is loaded in turn.
-    const hookAfter = afterLoad(hook);
-    // The same load on the ceiling: what a Fastify server holds for these bodies before any hook work.
-    log(`memory: the same load on the ceiling`);
-    const ceilingLoad = await soak(ceiling, soakCase, false);
-    const [hookIdle, ceilingIdle] = await Promise.all([hookAfter, afterLoad(ceiling)]);
-    memory = { hook: { load: hookLoad, after: hookIdle }, ceiling: { load: ceilingLoad, after: ceilingIdle } };
+    // Each server idles while the other is loaded: the hook's RSS before its load is read during the
+    // ceiling's load (what a Fastify server holds for these bodies before any hook work), the ceiling's
+    // after its load during the hook's.
+    log(`memory: ${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members on the ceiling, the hook idle`);
+    const [ceilingLoad, hookBefore] = await Promise.all([soak(ceiling, soakCase, false), idle(hook)]);
+    log(`memory: the same load on the hook, the ceiling idle`);
+    const [hookLoad, ceilingAfter] = await Promise.all([soak(hook, soakCase, true), idle(ceiling)]);
+    const hookAfter = await idle(hook);
+    memory = { hook: { before: hookBefore, load: hookLoad, after: hookAfter }, ceiling: { load: ceilingLoad, after: ceilingAfter } };
+    rssTrace.push({ at: `${IDLE_SECONDS} s idle, the other loaded (hook before its load, ceiling after)`, hookMb: hookBefore.settledMb, ceilingMb: ceilingAfter.settledMb });
     rssTrace.push({ at: `${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members (each)`, hookMb: hookLoad.endMb, ceilingMb: ceilingLoad.endMb });
-    rssTrace.push({ at: `then ${AFTER_LOAD_SECONDS} s idle (each)`, hookMb: hookIdle.settledMb, ceilingMb: ceilingIdle.settledMb });
+    rssTrace.push({ at: `then ${IDLE_SECONDS} s idle (the hook)`, hookMb: hookAfter.settledMb });
   } finally {
     await hook.stop();
     await ceiling?.stop();
