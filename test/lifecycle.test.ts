@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { SettingsError, settingsFromEnv } from '../src/settings.js';
 import { fieldOfPath } from '../src/http/validation-error.js';
 import { buildServer } from '../src/server.js';
+import { UNUSED_AFTER_MS } from '../src/http/drain.js';
 import { deploymentPods, endpointSlices, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
 import { exchange } from './helpers/raw-socket.js';
 
@@ -279,17 +280,24 @@ t.test('a connection opened just before close() whose request Node has not read 
   await closed;
 });
 
-t.test('a request that reaches a young connection while the hook is busy past its 250 ms is read before the check', async (t) => {
+/**
+ * One try of the test below: what the late connection got (an answer, or the error code that cut it), and
+ * whether the busy call was read before the check of the late connection fell due, as the test needs.
+ */
+async function busyHookTry(): Promise<{ answer: string; checkedLate: boolean }> {
   // The client runs on a thread of its own: its bytes arrive while the hook's thread is busy.
   const app = buildServer();
+  const openedAt: number[] = [];
+  app.server.on('connection', () => openedAt.push(performance.now()));
+  let busyReadAt = Number.POSITIVE_INFINITY;
   // Set by the client once its request is on the late connection: waiting on it rather than for a fixed
   // time keeps the test true however slowly a loaded machine schedules the client's thread.
   const written = new Int32Array(new SharedArrayBuffer(4));
   app.post('/busy', () => {
-    const started = performance.now();
+    busyReadAt = performance.now();
     Atomics.wait(written, 0, 0, 30_000);
-    // And past the 250 ms after which an unused connection is checked.
-    while (performance.now() < started + 400);
+    // And past the moment after which an unused connection is checked.
+    while (performance.now() < busyReadAt + UNUSED_AFTER_MS + 150);
     return {};
   });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -303,6 +311,7 @@ t.test('a request that reaches a young connection while the hook is busy past it
       late.on('data', (d) => (answer += d));
       late.on('error', (e) => (answer = e.code));
       late.on('close', () => parentPort.postMessage(answer));
+      busy.on('error', () => {});
       parentPort.postMessage('connected');
       parentPort.once('message', () => {
         busy.write('POST /busy HTTP/1.1\\r\\nHost: hook\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
@@ -314,16 +323,31 @@ t.test('a request that reaches a young connection while the hook is busy past it
     })();`,
     { eval: true, workerData: { port: Number(new URL(base).port), written } },
   );
-  t.teardown(() => client.terminate());
-  const next = () => new Promise<string>((resolve) => client.once('message', (m: string) => resolve(m)));
-  t.equal(await next(), 'connected');
-  app.drain();
-  const closed = app.close();
-  const answered = next();
-  client.postMessage('go');
-  const answer = await answered;
-  t.match(answer, /^HTTP\/1\.1 200 OK\r\n/, `answered, not reset (${answer.slice(0, 40)})`);
-  await closed;
+  try {
+    const next = () => new Promise<string>((resolve) => client.once('message', (m: string) => resolve(m)));
+    await next();
+    app.drain();
+    const closed = app.close();
+    const answered = next();
+    client.postMessage('go');
+    const answer = await answered;
+    await closed;
+    return { answer, checkedLate: busyReadAt < openedAt[1]! + UNUSED_AFTER_MS };
+  } finally {
+    await client.terminate();
+  }
+}
+
+t.test('a request that reaches a young connection while the hook is busy past its 250 ms is read before the check', async (t) => {
+  // A machine too loaded to read the busy call within 250 ms of the connections opening closes them as unused,
+  // as it should: such a try says nothing of the order this test is about, and is made again.
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const { answer, checkedLate } = await busyHookTry();
+    if (!checkedLate) continue;
+    t.match(answer, /^HTTP\/1\.1 200 OK\r\n/, `answered, not reset (${answer.slice(0, 40)})`);
+    return;
+  }
+  t.fail('in 5 tries the busy call was never read within 250 ms of its connection opening');
 });
 
 t.test('a small body full of schema errors is refused within a small heap', async (t) => {

@@ -17,7 +17,7 @@ declare module 'fastify' {
 }
 
 /** How long a connection may stay silent once the server closes before it counts as unused (preClose). */
-const UNUSED_AFTER_MS = 250;
+export const UNUSED_AFTER_MS = 250;
 
 /** Decorates `app` with drain() and answering(); returns whether drain() was called. */
 export function installDrain(app: FastifyInstance): () => boolean {
