@@ -20,7 +20,9 @@ import {
   PULL_POLICIES,
   QUANTITY,
 } from '../src/api/formats.js';
-import type { Affinity, PodSecurityContext, ResourceRequirements, SecurityContext, Toleration } from 'kubernetes-types/core/v1.js';
+import type { ResourceRequirements, Toleration } from 'kubernetes-types/core/v1.js';
+import type { TSchema } from 'typebox';
+import { Affinity, PodSecurityContext, SecurityContext } from '../src/api/pod-fields.js';
 import { INTEGER_RANGES, LOG_LEVELS } from '../src/settings.js';
 
 const range = (name: keyof typeof INTEGER_RANGES) => {
@@ -73,6 +75,23 @@ const closed = (properties: Record<string, unknown>, required: string[] = []) =>
  */
 const fieldsOf = <T>(fields: Record<keyof T, true>, later: string[] = []) =>
   closed(Object.fromEntries([...Object.keys(fields), ...later].map((field) => [field, {}])));
+/**
+ * A pod field typed as the CRD types it (src/api/pod-fields.ts, the one source of both), closed at its top as
+ * `fieldsOf` closes its lists, open below as the CRD is. `later`: fields of Kubernetes versions after the
+ * types', left to the API server. The CRD's own keywords go (helm would ignore them, and an optional field's
+ * null is already one of its `anyOf`), and so do the descriptions, which speak of a proxy's mcrouter pods.
+ */
+const CRD_ONLY = new Map<string, string>([
+  ['nullable', 'boolean'],
+  ['x-kubernetes-preserve-unknown-fields', 'boolean'],
+  ['description', 'string'],
+]);
+const typedFields = (schema: TSchema, later: string[] = []) => {
+  const { properties } = JSON.parse(JSON.stringify(schema, (key, value: unknown) => (CRD_ONLY.get(key) === typeof value ? undefined : value))) as {
+    properties: Record<string, unknown>;
+  };
+  return closed({ ...properties, ...Object.fromEntries(later.map((field) => [field, {}])) });
+};
 /** A quantity the API server takes in a container's resources: not a negative one. */
 const RESOURCE_QUANTITY = QUANTITY.replace('^(\\+|-)?', '^\\+?');
 if (RESOURCE_QUANTITY === QUANTITY) throw new Error('QUANTITY no longer begins with its sign: RESOURCE_QUANTITY must be made anew');
@@ -188,37 +207,9 @@ export function chartValuesSchema() {
         pattern: '^([0-9]{1,5}(\\.[0-9]{1,3})?h)?([0-9]{1,7}(\\.[0-9]{1,3})?m)?([0-9]{1,9}(\\.[0-9]{1,3})?s)?([0-9]{1,12}ms)?$',
         not: { pattern: '^([0.]+(ms|s|m|h))+$' },
       },
-      // A PodSecurityContext and a SecurityContext: their fields' values the API server checks.
-      podSecurityContext: fieldsOf<PodSecurityContext>(
-        {
-          appArmorProfile: true,
-          fsGroup: true,
-          fsGroupChangePolicy: true,
-          runAsGroup: true,
-          runAsNonRoot: true,
-          runAsUser: true,
-          seLinuxOptions: true,
-          seccompProfile: true,
-          supplementalGroups: true,
-          sysctls: true,
-          windowsOptions: true,
-        },
-        ['seLinuxChangePolicy', 'supplementalGroupsPolicy'],
-      ),
-      securityContext: fieldsOf<SecurityContext>({
-        allowPrivilegeEscalation: true,
-        appArmorProfile: true,
-        capabilities: true,
-        privileged: true,
-        procMount: true,
-        readOnlyRootFilesystem: true,
-        runAsGroup: true,
-        runAsNonRoot: true,
-        runAsUser: true,
-        seLinuxOptions: true,
-        seccompProfile: true,
-        windowsOptions: true,
-      }),
+      // A PodSecurityContext and a SecurityContext, typed; their values (a profile type) the API server checks.
+      podSecurityContext: typedFields(PodSecurityContext, ['seLinuxChangePolicy', 'supplementalGroupsPolicy']),
+      securityContext: typedFields(SecurityContext),
       podAnnotations: stringMap,
       nodeSelector: stringMap,
       tolerations: { type: 'array', items: fieldsOf<Toleration>({ effect: true, key: true, operator: true, tolerationSeconds: true, value: true }) },
@@ -228,7 +219,7 @@ export function chartValuesSchema() {
       priorityClassName: optionalObjectName,
       // TopologySpreadConstraints: the fields the API server requires; the rest it checks.
       topologySpreadConstraints: { type: 'array', items: { type: 'object', required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'] } },
-      affinity: fieldsOf<Affinity>({ nodeAffinity: true, podAffinity: true, podAntiAffinity: true }),
+      affinity: typedFields(Affinity),
       // Helm gives every chart used as a dependency the parent's `global` values.
       global: { type: 'object' },
     }, REQUIRED_VALUES),

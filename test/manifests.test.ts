@@ -571,9 +571,17 @@ t.test('the chart', async (t) => {
     ['serviceAccountName=Hook_SA', 'not a ServiceAccount name'],
     ['tolerations[0].keyy=dedicated', 'a misspelt key of a toleration, which the API server would drop'],
     ['affinity.nodeAffinityy.x=1', 'a misspelt key of affinity'],
+    // Typed as the CRD types them (src/api/pod-fields.ts): what the API server would refuse at the Deployment.
+    ['securityContext.runAsUser=root', 'a user name where Kubernetes takes a UID'],
+    ['podSecurityContext.runAsNonRoot=yes', 'not a boolean'],
+    ['podSecurityContext.seccompProfile.type=null', 'a seccomp profile without the type Kubernetes requires'],
+    ['podSecurityContext.sysctls[0].value=1024', 'a sysctl without its name'],
+    ['securityContext.capabilities.drop=ALL', 'a capability where Kubernetes takes a list'],
+    ['affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=zone', 'a node selector requirement without its operator'],
+    ['affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=100', 'a weighted term without its podAffinityTerm'],
   ];
   // What values.schema.json leaves open stays open: the fields of later Kubernetes versions, and null to remove a default.
-  for (const value of ['podSecurityContext.supplementalGroupsPolicy=Strict', 'podSecurityContext.runAsUser=null', 'securityContext.capabilities.add[0]=NET_ADMIN', 'resources=null', 'resources.limits.cpu=2', 'resources.requests.cpu=1e-3', 'resources.requests.memory=+64Mi']) {
+  for (const value of ['podSecurityContext.supplementalGroupsPolicy=Strict', 'podSecurityContext.runAsUser=null', 'securityContext.capabilities.add[0]=NET_ADMIN', 'podSecurityContext.sysctls[0].name=net.core.somaxconn', 'podSecurityContext.seLinuxOptions.level=s0:c123\\,c456', 'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=100,affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey=kubernetes.io/hostname', 'resources=null', 'resources.limits.cpu=2', 'resources.requests.cpu=1e-3', 'resources.requests.memory=+64Mi']) {
     t.doesNotThrow(() => helmTemplate('--set', value), `${value}: accepted`);
   }
   // A private registry on a port, and a digest after the tag, are image references the kubelet reads.

@@ -3,7 +3,8 @@
  * types them (core/v1 of 1.30: test/pod-fields.test.ts holds them to kubernetes-types and to the official
  * OpenAPI schemas), so that `kubectl apply` refuses `runAsUser: "root"` instead of the Deployment
  * failing later. Types and required fields only: the values (an operator, a profile type) stay the API
- * server's to judge when it takes the Deployment, since newer Kubernetes versions add them.
+ * server's to judge when it takes the Deployment, since newer Kubernetes versions add them. The chart's
+ * values.schema.json types the hook's own pod with them too (scripts/chart-values-schema.ts).
  *
  * Every object keeps fields it does not know (a newer Kubernetes' `seLinuxChangePolicy`) rather than pruning
  * them, and every field it does not require takes `null`, kept in the CRD too (`nullable`): Kubernetes reads
