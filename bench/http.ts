@@ -36,22 +36,6 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/**
- * What the hook's JavaScript holds, from its own /metrics (prom-client's process metrics): the V8 heap in
- * use and the memory of Buffers and other objects outside it. Unlike RSS, this does not include what the
- * allocator keeps of freed native memory, which moved a settled hook's RSS by 10-20 MB from one idle
- * reading to the next while these held within half a MB.
- */
-export async function jsMemoryMb(server: ServerProcess): Promise<{ heapUsedMb: number; externalMb: number }> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const gauge = (name: string) => {
-    const match = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
-    if (!match) throw new Error(`${server.name} serves no ${name}`);
-    return mb(Number(match[1]));
-  };
-  return { heapUsedMb: gauge('nodejs_heap_size_used_bytes'), externalMb: gauge('nodejs_external_memory_bytes') };
-}
-
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
