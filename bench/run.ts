@@ -359,7 +359,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
   const lines: string[] = [];
   const row = (cells: (string | number)[]) => lines.push(`| ${cells.join(' | ')} |`);
   lines.push('# Benchmark results', '');
-  lines.push(`Output of \`npm run bench\` (${env['date']}, ${env['duration']}; the load average at the start ${env['loadAverage']}).`, '');
+  lines.push(`Output of \`npm run bench\` (${env['date']}, ${env['duration']}; the load average when the measurements began ${env['loadAverage']}).`, '');
   lines.push(`Machine: ${env['cores']} cores (${env['cpu']}), ${env['memory']} RAM, Node ${env['node']}, ${env['platform']}. Build measured: ${env['build']}.`, '');
   lines.push('## Targets', '');
   row(['what', 'target', 'measured', '']);
@@ -464,7 +464,7 @@ async function main() {
   const cpu = cpus();
   const env = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    // The machine's load when the run began: a run decided on beforehand starts below 0.5.
+    // The machine's load once the build is done: a run decided on beforehand starts below 0.5, before the build.
     loadAverage: loadavg()[0]!.toFixed(2),
     cores: String(cpu.length),
     cpu: cpu[0]?.model.trim() ?? 'unknown',
@@ -521,9 +521,9 @@ async function main() {
       http.push(await httpCase(hook, ceiling, c, responseBytes.get(c.members)!, rssTrace));
     }
     const soakCase = httpCases.find((c) => c.members === SOAK_MEMBERS)!;
-    // Each server idles while the other is loaded: the hook's RSS before its load is read during the
-    // ceiling's load (what a Fastify server holds for these bodies before any hook work), the ceiling's
-    // after its load during the hook's.
+    // The ceiling is loaded first, for reference (what a Fastify server holds for these bodies before any
+    // hook work), while the hook idles: that is the hook's reading before its own load. Then the hook is
+    // loaded while the ceiling idles after its load, and then the hook idles.
     log(`memory: ${SOAK_SECONDS} s of load at ${SOAK_MEMBERS} members on the ceiling, the hook idle`);
     const [ceilingLoad, hookBefore] = await Promise.all([soak(ceiling, soakCase, false), hookIdle(hook)]);
     log(`memory: the same load on the hook, the ceiling idle, then the hook idle`);

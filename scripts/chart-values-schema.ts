@@ -71,21 +71,23 @@ const closed = (properties: Record<string, unknown>, required: string[] = []) =>
 /**
  * The fields of a Kubernetes type, each left for the API server to check, but no others: a field of the pod's
  * securityContext given in the container's (`fsGroup`) would be dropped by the API server without a word. The
- * lists are checked against kubernetes-types (1.30); fields of later versions are added by hand.
+ * list is checked against kubernetes-types (1.30).
  */
-const fieldsOf = <T>(fields: Record<keyof T, true>, later: string[] = []) =>
-  closed(Object.fromEntries([...Object.keys(fields), ...later].map((field) => [field, {}])));
+const fieldsOf = <T>(fields: Record<keyof T, true>) => closed(Object.fromEntries(Object.keys(fields).map((field) => [field, {}])));
 /**
- * A pod field typed as the CRD types it (src/api/pod-fields.ts, the one source of both), closed at its top as
- * `fieldsOf` closes its lists, open below as the CRD is. `later`: fields of Kubernetes versions after the
- * types', left to the API server. The CRD's own keywords go (helm would ignore them, and an optional field's
- * null is already one of its `anyOf`), and so do the descriptions, which speak of a proxy's mcrouter pods.
+ * Keywords of the CRD's schemas that the chart's leaves out: helm would ignore the first two (an optional
+ * field's null is already one of its `anyOf`), and the descriptions speak of a proxy's mcrouter pods.
  */
 const CRD_ONLY = new Map<string, string>([
   ['nullable', 'boolean'],
   ['x-kubernetes-preserve-unknown-fields', 'boolean'],
   ['description', 'string'],
 ]);
+/**
+ * A pod field typed as the CRD types it (src/api/pod-fields.ts, the one source of both), closed at its top as
+ * `fieldsOf` closes its list, open below as the CRD is. `later`: fields of Kubernetes versions after the
+ * types', left to the API server.
+ */
 const typedFields = (schema: TSchema, later: string[] = []) => {
   const { properties } = JSON.parse(JSON.stringify(schema, (key, value: unknown) => (CRD_ONLY.get(key) === typeof value ? undefined : value))) as {
     properties: Record<string, unknown>;
