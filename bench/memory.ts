@@ -22,15 +22,17 @@ export interface JsMemory {
  */
 export async function jsMemory(server: ServerProcess): Promise<JsMemory> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const value = (series: string) => {
+  // `absent`: what a series prom-client has not written yet means (a label set it has not seen).
+  const value = (series: string, absent?: number) => {
     const match = new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
-    if (!match) throw new Error(`${server.name} serves no ${series}`);
-    return Number(match[1]);
+    if (match) return Number(match[1]);
+    if (absent === undefined) throw new Error(`${server.name} serves no ${series}`);
+    return absent;
   };
   return {
     heapUsedMb: mb(value('nodejs_heap_size_used_bytes')),
     externalMb: mb(value('nodejs_external_memory_bytes')),
-    majorCollections: value('nodejs_gc_duration_seconds_count{kind="major"}'),
+    majorCollections: value('nodejs_gc_duration_seconds_count{kind="major"}', 0),
   };
 }
 
