@@ -4,8 +4,8 @@
  * loads of GROWTH_SECONDS (default 30) at 5,000 members, each followed by IDLE_SECONDS idle, and prints after
  * each the median RSS under the load, RSS once idle, and what its JavaScript holds then (the V8 heap in use
  * and external memory, from its /metrics, and whether a full collection came in the idle seconds, without
- * which the heap still held garbage); then the least-squares trend of each from the second load on (the first
- * still compiles code). A leak grows what the JavaScript holds load after load. With COMPARE_DIST=path to
+ * which the heap still held garbage); then the least-squares trend of idle RSS and of what the JavaScript
+ * holds, from the second load on (the first still compiles code). A leak grows what the JavaScript holds load after load. With COMPARE_DIST=path to
  * another build's dist/ (an older commit's), that build takes the same cycles next.
  */
 import { resolve } from 'node:path';
