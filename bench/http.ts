@@ -67,19 +67,32 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** What runs `args`: node itself unless given (bench/instructions.ts runs node under valgrind). */
+  command?: string;
+  /** How long it may take to listen. */
+  listenTimeoutMs?: number;
+}
+
 /** Starts `node args...` with env and waits until it accepts connections on `port`. */
-export async function startServer(name: string, args: string[], env: Record<string, string>, port: number): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+export async function startServer(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  { command = process.execPath, listenTimeoutMs = 20_000 }: StartOptions = {},
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let early: string | undefined;
   const exitedEarly = (code: number | null, signal: string | null) => (early = `${name} exited (${code ?? signal}) before accepting connections`);
   child.once('exit', exitedEarly);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + listenTimeoutMs;
   while (!(await accepts(port))) {
     if (early) throw new Error(early);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not listen on ${port} within 20 s`);
+      throw new Error(`${name} did not listen on ${port} within ${listenTimeoutMs / 1000} s`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -103,9 +116,17 @@ export async function startServer(name: string, args: string[], env: Record<stri
   return server;
 }
 
-/** The hook at `main` (a build's hook.mjs) on loopback, logging only warnings, with no drain delay on stop. */
-export const startHook = (name: string, main: string, port: number): Promise<ServerProcess> =>
-  startServer(name, [main], { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: String(BODY_LIMIT), SHUTDOWN_DELAY_MS: '0' }, port);
+/** The hook's environment in a benchmark: on loopback, logging only warnings, with no drain delay on stop. */
+export const hookEnv = (port: number): Record<string, string> => ({
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  BODY_LIMIT: String(BODY_LIMIT),
+  SHUTDOWN_DELAY_MS: '0',
+});
+
+/** The hook at `main` (a build's hook.mjs), as hookEnv sets it up. */
+export const startHook = (name: string, main: string, port: number): Promise<ServerProcess> => startServer(name, [main], hookEnv(port), port);
 
 export interface LoadResult {
   /** Responses received. */

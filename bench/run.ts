@@ -7,12 +7,12 @@
  * `node dist/hook.mjs`, as `npm start` runs it; the core is timed from dist/. BENCH_DIST measures
  * another build instead, BENCH_OUT writes the results to another directory.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { answers, buildCeiling, writeResponses } from './ceiling.js';
 import { coreVsFloor, linearFit, median, syncTimes, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
 import { loadSync, DIST, HOOK_MAIN } from './dist.js';
 import { BODY_LIMIT, cpuSeconds, freePort, load, loadSample, mb, rssBytes, startHook, startServer, summarizeLoads, type LoadResult, type LoadSample, type ServerProcess } from './http.js';
@@ -22,8 +22,6 @@ import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } fr
 const ROOT = new URL('../', import.meta.url);
 const BENCH = new URL('./', import.meta.url);
 const OUT = process.env['BENCH_OUT'] ? pathToFileURL(`${resolve(process.env['BENCH_OUT'])}/`) : BENCH;
-/** Build output of the bench itself, where Node resolves fastify from the project's node_modules. */
-const CACHE = new URL('node_modules/.cache/memcached-operator-bench/', ROOT);
 
 const CONNECTIONS = 5;
 const ROUNDS = 3;
@@ -100,30 +98,6 @@ const summarize = (results: LoadResult[]): Summary => ({
   latencyP99: median(results.map((r) => r.latencyP99)),
   requests: results.reduce((a, r) => a + r.requests, 0),
 });
-
-/** The ceiling server as plain JavaScript, like the hook it is compared with. */
-function buildCeiling(): string {
-  const source = readFileSync(new URL('ceiling-server.ts', BENCH), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  mkdirSync(CACHE, { recursive: true });
-  const file = new URL('ceiling-server.mjs', CACHE);
-  writeFileSync(file, outputText);
-  return fileURLToPath(file);
-}
-
-/** Posts each body once: checks the answer and keeps its bytes for the ceiling. */
-async function answers(server: ServerProcess, benchCase: BenchCase): Promise<Map<string, string>> {
-  const texts = new Map<string, string>();
-  for (const body of benchCase.bodies) {
-    const res = await fetch(`${server.url}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body.text });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`${server.name} answered ${res.status} to ${body.name}: ${text.slice(0, 300)}`);
-    texts.set(body.uid, text);
-  }
-  return texts;
-}
 
 async function httpCase(
   hook: ServerProcess,
@@ -497,14 +471,12 @@ async function main() {
       }
       responseBytes.set(c.members, Math.round(total / texts.size));
     }
-    mkdirSync(CACHE, { recursive: true });
-    const responsesFile = new URL('responses.json', CACHE);
-    writeFileSync(responsesFile, JSON.stringify(Object.fromEntries(responses)));
+    const responsesFile = writeResponses(responses);
     const ceilingPort = await freePort();
     ceiling = await startServer(
       'ceiling',
       [buildCeiling()],
-      { PORT: String(ceilingPort), BODY_LIMIT: String(BODY_LIMIT), RESPONSES: fileURLToPath(responsesFile) },
+      { PORT: String(ceilingPort), BODY_LIMIT: String(BODY_LIMIT), RESPONSES: responsesFile },
       ceilingPort,
     );
     for (const c of httpCases) {
