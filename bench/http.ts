@@ -1,5 +1,5 @@
 /**
- * Servers under load: starting them as plain `node` processes, loading them
+ * Servers under load: starting them as `node` processes (under valgrind for bench/instructions.ts), loading them
  * with autocannon, and reading what each request cost the server from
  * /proc/PID/stat (CPU time is steadier than req/s on a shared machine, but
  * not steady: this VM reports no steal time, so a spell in which the
@@ -58,13 +58,17 @@ const accepts = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
+/** How long a server stopped by a signal other than SIGKILL has to exit (valgrind writes its files, then exits). */
+const STOP_GRACE_MS = 30_000;
+
 export interface ServerProcess {
   name: string;
   pid: number;
   url: string;
   /** Set when the process exited on its own: every later measurement of it would be void. */
   died?: string;
-  stop(): Promise<void>;
+  /** Ends the process (SIGKILL unless told; any other signal gets STOP_GRACE_MS before the SIGKILL) and waits for it. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface StartOptions {
@@ -74,7 +78,7 @@ export interface StartOptions {
   listenTimeoutMs?: number;
 }
 
-/** Starts `node args...` with env and waits until it accepts connections on `port`. */
+/** Starts `node args...` (or `command args...`) with env and waits until it accepts connections on `port`. */
 export async function startServer(
   name: string,
   args: string[],
@@ -102,10 +106,12 @@ export async function startServer(
     name,
     pid: child.pid!,
     url: `http://127.0.0.1:${port}`,
-    async stop() {
+    async stop(signal = 'SIGKILL') {
       stopping = true;
-      child.kill('SIGKILL');
+      child.kill(signal);
+      const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
+      clearTimeout(kill);
     },
   };
   child.once('exit', (code, signal) => {
@@ -149,6 +155,8 @@ export interface LoadOptions {
   /** Run for this long, or (when `amount` is set) until that many responses came back. */
   seconds?: number;
   amount?: number;
+  /** A response slower than this is an error (default: Metacontroller's hook timeout, 10 s). */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -171,7 +179,7 @@ export interface LoadSample {
  * With `amount`, exactly that many responses are counted, so none of the
  * CPU the server spent is on a request left in flight at the end.
  */
-export async function loadSample({ server, bodies, connections, seconds, amount }: LoadOptions): Promise<LoadSample> {
+export async function loadSample({ server, bodies, connections, seconds, amount, timeoutSeconds = 10 }: LoadOptions): Promise<LoadSample> {
   const cpuBefore = cpuSeconds(server.pid);
   const started = performance.now();
   let last = started;
@@ -180,8 +188,7 @@ export async function loadSample({ server, bodies, connections, seconds, amount 
     url: `${server.url}/sync`,
     connections,
     ...(amount !== undefined ? { amount } : { duration: seconds ?? 5 }),
-    // Metacontroller's hook timeout.
-    timeout: 10,
+    timeout: timeoutSeconds,
     requests: bodies.map((body) => ({ method: 'POST' as const, path: '/sync', headers: { 'content-type': 'application/json' }, body })),
     // A server that stopped answering would otherwise keep a fixed-amount run going forever.
     bailout: 50,
