@@ -142,19 +142,28 @@ export interface Fit {
   r2: number;
 }
 
-/** Least-squares line through (members, ms). */
-export function linearFit(points: ScalingPoint[]): Fit {
+/** The least-squares line through (x, y) points: its slope, intercept and R². */
+function leastSquares(points: readonly { x: number; y: number }[]): { slope: number; intercept: number; r2: number } {
   const n = points.length;
-  const mx = points.reduce((a, p) => a + p.members, 0) / n;
-  const my = points.reduce((a, p) => a + p.ms, 0) / n;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
   for (const p of points) {
-    sxy += (p.members - mx) * (p.ms - my);
-    sxx += (p.members - mx) ** 2;
-    syy += (p.ms - my) ** 2;
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+    syy += (p.y - my) ** 2;
   }
   const slope = sxy / sxx;
-  return { slopeUs: slope * 1000, interceptMs: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+  return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
 }
+
+/** Least-squares line through (members, ms). */
+export function linearFit(points: ScalingPoint[]): Fit {
+  const { slope, intercept, r2 } = leastSquares(points.map((p) => ({ x: p.members, y: p.ms })));
+  return { slopeUs: slope * 1000, interceptMs: intercept, r2 };
+}
+
+/** How much a series of readings taken at even steps changes a step, by least squares. */
+export const stepTrend = (values: readonly number[]): number => leastSquares(values.map((y, x) => ({ x, y }))).slope;

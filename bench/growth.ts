@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { linearFit, median } from './core.js';
+import { median, stepTrend } from './core.js';
 import { HOOK_MAIN, hookMainIn, loadSync } from './dist.js';
 import { freePort, load, mb, rssBytes, startHook } from './http.js';
 import { IDLE_SECONDS, hookIdle, jsHeldMb } from './memory.js';
@@ -26,7 +26,7 @@ if (other) builds.push([other, hookMainIn(pathToFileURL(`${resolve(other)}/`))])
 const bodies = benchCase(await loadSync(), MEMBERS, 'steady').bodies.map((b) => b.text);
 
 /** MB per load, least squares over the loads after the first. */
-const trend = (values: number[]) => linearFit(values.slice(1).map((ms, i) => ({ members: i, ms }))).slopeUs / 1000;
+const trend = (values: number[]) => stepTrend(values.slice(1));
 
 for (const [name, main] of builds) {
   const port = await freePort();

@@ -13,7 +13,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { answers, buildCeiling, writeResponses } from './ceiling.js';
-import { coreVsFloor, linearFit, median, syncTimes, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
+import { coreVsFloor, linearFit, median, stepTrend, syncTimes, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
 import { loadSync, DIST, HOOK_MAIN } from './dist.js';
 import { BODY_LIMIT, cpuSeconds, freePort, load, loadSample, mb, rssBytes, startHook, startServer, summarizeLoads, type LoadResult, type LoadSample, type ServerProcess } from './http.js';
 import { IDLE_SECONDS, hookIdle, idle, jsHeldMb, jsMemory, type HookIdle, type Idle } from './memory.js';
@@ -200,7 +200,6 @@ async function soak(server: ServerProcess, benchCase: BenchCase, hasMetrics: boo
   const result = await load({ server, bodies: benchCase.bodies.map((b) => b.text), connections: CONNECTIONS, seconds: SOAK_SECONDS });
   clearInterval(timer);
   const endMb = mb(rssBytes(server.pid));
-  const fit = linearFit(samples.map((ms, i) => ({ members: i, ms })));
   const third = Math.max(1, Math.floor(samples.length / 3));
   const heapUsedMb = hasMetrics ? (await jsMemory(server)).heapUsedMb : undefined;
   return {
@@ -213,8 +212,8 @@ async function soak(server: ServerProcess, benchCase: BenchCase, hasMetrics: boo
     endMb,
     loadedMb: median(samples.slice(-third)),
     peakMb: Math.max(...samples, endMb),
-    // The fit's x is seconds and its slope per 1,000 x: back to MB per minute.
-    slopeMbPerMin: (fit.slopeUs / 1000) * 60,
+    // A sample a second.
+    slopeMbPerMin: stepTrend(samples) * 60,
     thirdsGrowthMb: median(samples.slice(-third)) - median(samples.slice(0, third)),
     heapUsedMb,
   };
