@@ -49,6 +49,11 @@ const TIMEOUT_SECONDS = 120;
 const NODE_FLAGS = ['--predictable'];
 /** V8 writes `/tmp/perf-PID.map`, the address, size and name of each piece of code it compiles: callgrind knows them only by address. */
 const FUNCTION_NAMES_FLAG = '--perf-basic-prof';
+/**
+ * The flag also has V8 write its own log, `isolate-ADDRESS-PID-v8.log` in the working directory (the repository
+ * when run by npm), one more with each run: kept instead in a temporary file the system removes unseen.
+ */
+const V8_LOG_UNKEPT = ['--no-logfile-per-isolate', '--logfile=+'];
 /** How many functions `--functions` lists for each size: those whose counts differ the most between the servers. */
 const FUNCTIONS_LISTED = { more: 25, fewer: 8 };
 /** Where V8 writes the perf map of a process. */
@@ -119,7 +124,7 @@ async function underCallgrind(
 ): Promise<{ server: ServerProcess; out: string }> {
   const out = fileURLToPath(new URL(`${name}.out`, DUMPS));
   for (const file of [out, `${out}.1`]) rmSync(file, { force: true });
-  const nodeFlags = options.functions ? [...NODE_FLAGS, FUNCTION_NAMES_FLAG] : NODE_FLAGS;
+  const nodeFlags = options.functions ? [...NODE_FLAGS, FUNCTION_NAMES_FLAG, ...V8_LOG_UNKEPT] : NODE_FLAGS;
   const args = ['--tool=callgrind', '--instr-atstart=no', '--cache-sim=yes', `--callgrind-out-file=${out}`, `--log-file=${out}.log`, process.execPath, ...nodeFlags, main];
   const server = await startServer(name, args, { ...env, ...VGDB_ENV }, port, { command: 'valgrind', listenTimeoutMs: 180_000 });
   return { server, out };
