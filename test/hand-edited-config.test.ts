@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { runCli } from '../src/cli.js';
 import { parseConfigText } from '../src/mcrouter/config-text.js';
+import { compileConfig } from '../src/mcrouter/route.js';
 import { deploymentPods, endpointSlices, observedChildren, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
 import { configOf, post, testServer } from './helpers/hook.js';
 
@@ -74,6 +75,37 @@ t.test('what mcrouter would refuse is a foreign config, replaced by one from the
     t.equal(res.statusCode, 200, what);
     t.same(configOf(res.body).pools['memcached'], { servers: [ips[0], ips[2], ips[3]] }, `${what}: a fresh list, no hole`);
   }
+});
+
+t.test('a server a macro, a %parameter% or an escape gives, which mcrouter expands in every string, makes its pool start over', async (t) => {
+  const { parent, observed } = await withHole(t);
+  // Pod 3's address as mcrouter would read it only once it has expanded the string.
+  const respell = (spelling: string, macros = '') => (text: string) =>
+    text.replace(`"${ips[3]}"`, JSON.stringify(spelling)).replace('{\n', `{\n${macros}`);
+  const port = '"macros": {"port": {"type": "constDef", "result": "11211"}, "pod3": {"type": "macroDef", "result": "%s"}},\n';
+  const expanded: Array<[string, (text: string) => string]> = [
+    ['a constDef parameter', respell(`${pods[3]!.ip}:%port%`, port)],
+    ['a macroDef call', respell('@pod3', port.replace('%s', ips[3]!))],
+    ['a built-in macro, with no macros section', respell(`@str(${ips[3]})`)],
+    ['a parameter from --config-params', respell(`${pods[3]!.ip}:%PORT%`)],
+    ['an escape', respell(ips[3]!.replace(':', '\\:'))],
+  ];
+  for (const [what, edit] of expanded) {
+    t.equal(configOf({ children: editConfig(observed, edit) }).pools['memcached']?.servers.length, 4, `${what}: the edit holds four servers`);
+    const res = await post(app, '/sync', syncRequest({ parent, related, children: editConfig(observed, edit) }));
+    t.equal(res.statusCode, 200, what);
+    const pool = configOf(res.body).pools['memcached'];
+    t.same(pool, { servers: [ips[0], ips[2], ips[3]] }, `${what}: a fresh list, no hole and nothing mcrouter would expand`);
+    t.match((res.body['status'] as Json)['lastChange'], { keyspaceMoved: 1 }, `${what}: every key counted as moved, the old config not routed`);
+  }
+  // Only strings mcrouter expands: a macros section beside literal servers changes none of them.
+  const literal = await post(app, '/sync', syncRequest({ parent, related, children: editConfig(observed, respell(ips[3]!, port)) }));
+  t.same(configOf(literal.body).pools['memcached'], { servers: ips, weights: [1, 0, 1, 1] }, 'macros beside literal servers: the hole is kept');
+  // The CLI (and the keyspace estimate) route keys through a config: one such server is refused there, by its place.
+  t.throws(
+    () => compileConfig({ pools: { A: { servers: ['10.0.0.1:11211', '10.0.0.2:%port%'] } }, route: 'PoolRoute|A' }),
+    { message: /^pools\.A\.servers\[1\]: "10\.0\.0\.2:%port%" is a macro/ },
+  );
 });
 
 t.test('the CLI reads a commented config, and a ConfigMap holding one, as mcrouter does', async (t) => {

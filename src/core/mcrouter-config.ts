@@ -5,7 +5,7 @@
  */
 import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/memcached-proxy.js';
 import { HASH_TRAITS } from './hashes.js';
-import { parseConfigText } from '../mcrouter/config-text.js';
+import { expandedByMcrouter, parseConfigText } from '../mcrouter/config-text.js';
 import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
@@ -257,7 +257,9 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
   const result = new Map<string, ServerList>();
   for (const [name, pool] of Object.entries(pools)) {
     const { servers, weights } = (pool ?? {}) as { servers?: unknown; weights?: unknown };
-    if (!Array.isArray(servers) || !servers.every((s) => typeof s === 'string')) continue;
+    // A server a macro, parameter or escape gives is not the address mcrouter uses (nor defined in the config
+    // the hook writes, which has no macros): its pool starts over.
+    if (!Array.isArray(servers) || !servers.every((s) => typeof s === 'string' && !expandedByMcrouter(s))) continue;
     const list: ServerList = { servers: servers as string[] };
     if (weights !== undefined) {
       // mcrouter's WeightedCh3 takes the first weight of each server, in [0, 1], and ignores any beyond.

@@ -8,6 +8,14 @@
  */
 
 /**
+ * Whether mcrouter's preprocessor reads a string of the config as other than itself: a macro call (`@name`,
+ * `@name(…)`), a parameter (`%name%`), or a `\` escape, all three in any string, with or without a `macros`
+ * section (ConfigPreprocessor::expandStringMacro and replaceParams: `@import` and `@int` are built in, and a
+ * `%name%` may come from `--config-params`). Such a string is not the literal it looks like; any other is.
+ */
+export const expandedByMcrouter = (value: string): boolean => value.startsWith('@') || value.includes('%') || value.includes('\\');
+
+/**
  * The value of an mcrouter config text. Plain JSON takes `JSON.parse` alone
  * (every config the hook writes); only text that fails it is stripped and
  * parsed again. Throws JSON.parse's SyntaxError for text mcrouter would refuse

@@ -3,6 +3,7 @@
  * (mcrouter/routes/McRouteHandleProvider, lib/config/RouteHandleFactory-inl.h and the *RouteFactory.h files):
  * what it does not model is refused with an McrouterConfigError rather than guessed at.
  */
+import { expandedByMcrouter } from './config-text.js';
 import { FURC_MAX_POOL_SIZE, RendezvousHash } from './hash.js';
 import { isOperation } from './operations.js';
 import { All, Ch3, Crc32, Destination, Failover, Hash, Latest, NoServer, OperationSelector, WeightedCh3, failoverOver, nullOrSingle, type PoolHash, type RouteNode } from './route-nodes.js';
@@ -58,6 +59,9 @@ function readPool(name: string, json: unknown, path: string): Pool {
   servers.forEach((server, i) => {
     if (typeof server !== 'string') {
       throw new McrouterConfigError(`${path}.servers[${i}]: only "host:port" strings are supported`);
+    }
+    if (expandedByMcrouter(server)) {
+      throw new McrouterConfigError(`${path}.servers[${i}]: ${JSON.stringify(server)} is a macro, a %parameter% or an escape, which mcrouter expands and this does not`);
     }
   });
   const pool: Pool = { name, servers: servers as string[] };
