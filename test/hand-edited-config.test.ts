@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { runCli } from '../src/cli.js';
-import { parseConfigText } from '../src/mcrouter/config-text.js';
+import { expandedByMcrouter, mayHoldExpanded, parseConfigText } from '../src/mcrouter/config-text.js';
 import { compileConfig } from '../src/mcrouter/route.js';
 import { deploymentPods, endpointSlices, observedChildren, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
 import { configOf, post, testServer } from './helpers/hook.js';
@@ -106,6 +106,22 @@ t.test('a server a macro, a %parameter% or an escape gives, which mcrouter expan
     () => compileConfig({ pools: { A: { servers: ['10.0.0.1:11211', '10.0.0.2:%port%'] } }, route: 'PoolRoute|A' }),
     { message: /^pools\.A\.servers\[1\]: "10\.0\.0\.2:%port%" is a macro/ },
   );
+});
+
+t.test('a config text without "@", "%" or "\\" holds no string mcrouter expands: the text is looked at, not each server', async (t) => {
+  const strings = (value: unknown): string[] =>
+    typeof value === 'string' ? [value] : typeof value === 'object' && value !== null ? Object.entries(value).flatMap(([k, v]) => [k, ...strings(v)]) : [];
+  const spelling = fc.oneof(fc.string(), fc.constantFrom('@', '%', '\\', '\u0040', 'a@b', '%x%'));
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.dictionary(spelling, fc.array(spelling)), (value, pools) =>
+      [value, { pools }].every((config) => {
+        const text = JSON.stringify(config, null, 2);
+        return mayHoldExpanded(text) || !strings(config).some(expandedByMcrouter);
+      }),
+    ),
+    { numRuns: 500 },
+  );
+  t.pass('500 values and 500 pool lists, each spelt with and without what mcrouter expands');
 });
 
 t.test('the CLI reads a commented config, and a ConfigMap holding one, as mcrouter does', async (t) => {

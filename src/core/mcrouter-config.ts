@@ -5,7 +5,7 @@
  */
 import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/memcached-proxy.js';
 import { HASH_TRAITS } from './hashes.js';
-import { expandedByMcrouter, parseConfigText } from '../mcrouter/config-text.js';
+import { expandedByMcrouter, mayHoldExpanded, parseConfigText } from '../mcrouter/config-text.js';
 import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from './json-hazard.js';
@@ -254,12 +254,13 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
   if (jsonHazard(raw, MCROUTER_JSON_DEPTH) !== undefined) return undefined;
   const pools = (raw as { pools?: unknown } | null)?.pools;
   if (typeof pools !== 'object' || pools === null) return undefined;
+  // A server a macro, parameter or escape gives is not the address mcrouter uses (nor defined in the config
+  // the hook writes, which has no macros): its pool starts over.
+  const server = mayHoldExpanded(text) ? (s: unknown) => typeof s === 'string' && !expandedByMcrouter(s) : (s: unknown) => typeof s === 'string';
   const result = new Map<string, ServerList>();
   for (const [name, pool] of Object.entries(pools)) {
     const { servers, weights } = (pool ?? {}) as { servers?: unknown; weights?: unknown };
-    // A server a macro, parameter or escape gives is not the address mcrouter uses (nor defined in the config
-    // the hook writes, which has no macros): its pool starts over.
-    if (!Array.isArray(servers) || !servers.every((s) => typeof s === 'string' && !expandedByMcrouter(s))) continue;
+    if (!Array.isArray(servers) || !servers.every(server)) continue;
     const list: ServerList = { servers: servers as string[] };
     if (weights !== undefined) {
       // mcrouter's WeightedCh3 takes the first weight of each server, in [0, 1], and ignores any beyond.
