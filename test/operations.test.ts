@@ -802,6 +802,30 @@ t.test('waiting 10 minutes on a Service or its pods is Stalled, synced again at 
   t.equal(resync(gone.body), undefined);
 });
 
+t.test('a proxy parked with its memcached (no endpoints, or no Service) stays ScaledToZero, with no wait of its own: never Stalled', async (t) => {
+  const zero = cache({ replicas: 0 });
+  const { children } = await settled(zero, members([0, 1, 2]));
+  const typesOf = (body: Json) => statusOf(body).conditions.map((c: Json) => `${c['type']}=${c['status']}`);
+  const hourLater = testServer({ clock: () => new Date('2026-11-25T13:00:00Z') });
+  t.teardown(() => hourLater.close());
+  for (const [what, related, lacking] of [
+    ['the StatefulSet scaled to 0', [...members([]), statefulSet('memcached-pool1', 0)], /; once it serves: Service memcached-pool1 has no endpoints/],
+    ['the memcached Service deleted', [], /; once it serves: Service memcached-pool1 not found in namespace default/],
+  ] as const) {
+    const parked = await post(app, '/sync', syncRequest({ parent: zero, related: [...related], children }));
+    t.match(readyOf(parked.body), { status: 'False', reason: 'ScaledToZero', message: /^spec\.mcrouter\.replicas is 0: no mcrouter pod serves Service cache; once it serves: / }, what);
+    t.match(readyOf(parked.body).message, lacking, `${what}: what the pool lacks, for when it serves again`);
+    t.same(typesOf(parked.body), ['Ready=False'], `${what}: no Reconciling`);
+    t.equal(parked.body['resyncAfterSeconds'], undefined, `${what}: no deadline to sync again at`);
+    const later = await post(hourLater, '/sync', syncRequest({ parent: { ...zero, status: statusOf(parked.body) }, related: [...related], children }));
+    t.same(typesOf(later.body), ['Ready=False'], `${what}: an hour on, still no Stalled`);
+    t.equal(kstatusOf({ ...zero, status: statusOf(later.body) }, false), 'Current');
+  }
+  // Serving again, the pool's lack is the reason.
+  const unparked = await post(app, '/sync', syncRequest({ parent: cache(), related: members([]), children }));
+  t.match(readyOf(unparked.body), { reason: 'NoServers' });
+});
+
 t.test('no mcrouter replica available where the Deployment times nothing (all failed after the rollout, a scale-up from zero): NoAvailableReplicas, Stalled after 10 minutes; while some serve, no deadline', async (t) => {
   const related = members([0, 1, 2]);
   const parent = cache({ replicas: 3 });

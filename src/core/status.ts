@@ -154,7 +154,12 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
         'so its pods keep the spec they have until this is fixed; the config and the other children are applied',
     };
   }
-  return poolsReadiness(input) ?? rolloutReadiness(input, servers, readyServers);
+  const pools = poolsReadiness(input);
+  const rollout = rolloutReadiness(input, servers, readyServers);
+  // A proxy parked on purpose is where it was asked to be, whatever its pools lack (memcached parked with it):
+  // no wait of its own runs, nor turns Stalled. What they lack matters once it serves again: the message says it.
+  if (rollout.reason === 'ScaledToZero') return pools ? { reason: rollout.reason, message: `${rollout.message}; once it serves: ${pools.message}` } : rollout;
+  return pools ?? rollout;
 }
 
 /** Why some pool cannot serve (its Service or port missing, no servers, none ready), or undefined when every pool can. */
