@@ -256,7 +256,8 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
   if (typeof pools !== 'object' || pools === null) return undefined;
   // A server a macro, parameter or escape gives is not the address mcrouter uses (nor defined in the config
   // the hook writes, which has no macros): its pool starts over.
-  const server = mayHoldExpanded(text) ? (s: unknown) => typeof s === 'string' && !expandedByMcrouter(s) : (s: unknown) => typeof s === 'string';
+  const isString = (s: unknown): s is string => typeof s === 'string';
+  const server = mayHoldExpanded(text) ? (s: unknown) => isString(s) && !expandedByMcrouter(s) : isString;
   const result = new Map<string, ServerList>();
   for (const [name, pool] of Object.entries(pools)) {
     const { servers, weights } = (pool ?? {}) as { servers?: unknown; weights?: unknown };

@@ -158,8 +158,8 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
   const rollout = rolloutReadiness(input, servers, readyServers);
   // A proxy parked on purpose is where it was asked to be, whatever its pools lack (memcached parked with it):
   // no wait of its own runs, nor turns Stalled. What they lack matters once it serves again: the message says it.
-  if (rollout.reason === 'ScaledToZero') return pools ? { reason: rollout.reason, message: `${rollout.message}; once it serves: ${pools.message}` } : rollout;
-  return pools ?? rollout;
+  if (rollout.reason !== 'ScaledToZero') return pools ?? rollout;
+  return pools ? { reason: rollout.reason, message: `${rollout.message}; once it serves: ${pools.message}` } : rollout;
 }
 
 /** Why some pool cannot serve (its Service or port missing, no servers, none ready), or undefined when every pool can. */
