@@ -414,6 +414,10 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   // The server's clock is whole seconds (metav1.Time); the pure sync() takes any time, and rounds the wait up.
   const fraction = sync(syncRequest({ parent: behind, related: grown, children }) as never, { now: '2026-11-25T12:00:29.500Z', clusterDomain: 'cluster.local', images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage } });
   t.equal(fraction.resyncAfterSeconds, 1, 'half a second left: a resync in 1 s, not 0');
+  // A configSince ahead of the clock (a status edited by hand): synced again within the grace all the same, not at a
+  // time past what Metacontroller's Go Duration (int64 nanoseconds, about 292 years) holds.
+  const future = await post(soon, '/sync', syncRequest({ parent: cache({}, { status: { ...statusOf(found.body), configSince: '2400-01-01T00:00:00Z' } }), related: grown, children }));
+  t.equal(future.body['resyncAfterSeconds'], 30, 'a configSince in 2400: a resync in 30 s');
   const refused = await post(late, '/sync', syncRequest({ parent: behind, related: grown, children }));
   const configHash = statusOf(asked.body).configHash as string;
   t.match(readyOf(refused.body), {

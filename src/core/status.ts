@@ -74,10 +74,15 @@ export interface StatusInput {
 /** Seconds from the RFC 3339 time `since` to `now`: the waits of a sync (NaN for an unreadable time). */
 export const secondsSince = (since: string, now: string): number => (Date.parse(now) - Date.parse(since)) / 1000;
 
-/** Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined when it is not behind. */
+/**
+ * Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined
+ * when it is not behind. At most the grace, as the Reconciling deadline is at most its own: a `since` ahead of the
+ * clock (a status edited by hand, a writer's clock ahead) would otherwise ask Metacontroller for a sync years away,
+ * past what its Go Duration holds.
+ */
 export function configGraceLeft(since: string | undefined, now: string): number | undefined {
   if (since === undefined) return undefined;
-  return CONFIG_APPLY_GRACE_SECONDS - secondsSince(since, now);
+  return Math.min(CONFIG_APPLY_GRACE_SECONDS, CONFIG_APPLY_GRACE_SECONDS - secondsSince(since, now));
 }
 
 /** Whether the observed Deployment is the one this sync asks for: Metacontroller has applied it. */
