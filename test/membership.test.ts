@@ -7,8 +7,8 @@
  */
 import t, { type Test } from 'tap';
 import fc from 'fast-check';
-import { deploymentPods, endpointSlices, endpoints, service, statefulSet, statefulSetPods, type Json, type Pod } from './fixtures/cluster.js';
-import { SyncedProxy, configOf, testServer, type PoolConfig } from './helpers/hook.js';
+import { deploymentPods, endpointSlices, endpoints, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json, type Pod } from './fixtures/cluster.js';
+import { SyncedProxy, configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -109,6 +109,32 @@ t.test("a dual-stack pod keeps the slot it took in the other family's slice, as 
     t.same(settled.status['lastChange'], early.status['lastChange'], 'and no change is recorded');
     t.match(settled.status, { servers: 4, readyServers: 4 });
   }
+});
+
+t.test('a dual-stack pod recreated under new addresses while one slice still lists the old one: the same answer in any slice order, the old address gone', async (t) => {
+  const svc = service({ name: 'mc', ipFamilies: ['IPv6', 'IPv4'] });
+  const parent = proxy({ name: 'recreated', spec: { serviceName: 'mc' } });
+  const renamed = (slice: Json, name: string): Json => ({ ...slice, metadata: { ...(slice['metadata'] as Json), name } });
+  const mc0: Pod = { name: 'mc-0', ip: '10.0.0.1', ipv6: 'fd00::1' };
+  const mc1: Pod = { name: 'mc-1', ip: '10.0.0.2', ipv6: 'fd00::2' };
+  // mc-0 first in the IPv4 slice alone (the IPv6 one not written yet): its slot is spelt 10.0.0.1.
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('mc', [mc0, mc1], { family: 'IPv4' }), ...endpointSlices('mc', [mc1], { family: 'IPv6' })] }));
+  t.same([...configOf(first.body).pools['mc']!.servers].sort(), ['10.0.0.1:11211', '[fd00::2]:11211']);
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const synced = proxy({ name: 'recreated', spec: { serviceName: 'mc' }, status: first.body['status'] as Json });
+  // mc-0 recreated at 10.0.0.9 / fd00::9; one IPv4 slice still lists its old address, terminating.
+  const recreated: Pod = { name: 'mc-0', ip: '10.0.0.9', ipv6: 'fd00::9' };
+  const slices = [
+    renamed(endpointSlices('mc', [{ ...mc0, terminating: true }], { family: 'IPv4' })[0]!, 'mc-ipv4-old'),
+    renamed(endpointSlices('mc', [recreated, mc1], { family: 'IPv4' })[0]!, 'mc-ipv4-new'),
+    endpointSlices('mc', [recreated, mc1], { family: 'IPv6' })[0]!,
+  ];
+  const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+  const answers = await Promise.all(orders.map((order) => post(app, '/sync', syncRequest({ parent: synced, related: [svc, ...order.map((i) => slices[i]!)], children }))));
+  t.same(new Set(answers.map((a) => a.text)).size, 1, 'one answer, byte for byte, for the six orders');
+  const pool = configOf(answers[0]!.body).pools['mc']!;
+  t.same(pool.servers.filter((_, i) => pool.weights?.[i] !== 0).sort(), ['[fd00::2]:11211', '[fd00::9]:11211'], 'mc-0 served at its new address, the old one no longer');
+  t.match(answers[0]!.body['status'], { servers: 2, readyServers: 2 });
 });
 
 t.test('dual-stack histories, each family\'s slice written on its own: a pod keeps its slot from first listing to last', async (t) => {

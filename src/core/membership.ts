@@ -93,6 +93,8 @@ interface Candidate extends Member {
   alias: string | undefined;
   /** Every listing of a pod seen at more than one address, its own included: picked from once all are read. */
   listings?: Member[];
+  /** Its listings in the other family, once it has one in the primary: the alias is picked from them once all are read. */
+  otherListings?: Member[];
 }
 
 type ObjectRef = { kind?: string; namespace?: string; name?: string } | null | undefined;
@@ -267,9 +269,10 @@ export function membershipOf(
     if (primary && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
-      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary, alias: aliasOf(seen.address, address) };
+      const other = seen.listings ?? [{ address: seen.address, ready: seen.ready, terminating: seen.terminating, hostname: seen.hostname }];
+      candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary, alias: undefined, otherListings: other };
     } else if (!primary && seen.primaryFamily) {
-      seen.alias ??= aliasOf(address, seen.address);
+      (seen.otherListings ??= []).push({ address, ready, terminating, hostname: named });
     } else if (primary === seen.primaryFamily && address === seen.address && !seen.listings) {
       // The same pod in two slices of one family (a slice being rewritten).
       absorb(seen, ready, terminating);
@@ -337,9 +340,15 @@ export function membershipOf(
   }
 
   for (const c of candidates) {
-    if (!c.listings) continue;
-    Object.assign(c, liveListing(c.listings));
-    delete c.listings;
+    if (c.listings) {
+      Object.assign(c, liveListing(c.listings));
+      delete c.listings;
+    }
+    // The other family's address the pod lives at, as its own is picked: in whatever order the slices came.
+    if (c.otherListings) {
+      c.alias = aliasOf(liveListing(c.otherListings).address, c.address);
+      delete c.otherListings;
+    }
   }
 
   const { members, memberAt } = distinctAddresses(candidates);
