@@ -402,6 +402,16 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
   );
   const future = await again.sync(hookAt(14), statefulSet('memcached', range(4)));
   t.same(future.status.lastChange, (atA as { lastChange?: LastChange }).lastChange, 'a time to come: ignored');
+  // Nor is one whose time the API server would refuse in the status and Date.parse cannot read, though TypeBox's
+  // date-time format takes it: copied into the status, it would have every status write refused.
+  for (const time of ['2026-11-24T23:59:60Z', '2026-11-25T11:00:00Z[UTC]']) {
+    again.status = atA;
+    again.observed = again.observed.map((o) =>
+      o['kind'] === 'ConfigMap' ? { ...o, metadata: { ...(o['metadata'] as Json), annotations: { 'memcached-operator.ianlewis.org/last-change': JSON.stringify({ ...change, time }) } } } : o,
+    );
+    const unreadable = await again.sync(hookAt(14), statefulSet('memcached', range(4)));
+    t.same(unreadable.status.lastChange, (atA as { lastChange?: LastChange }).lastChange, `${time}: ignored`);
+  }
   // But a minute ahead is another hook replica whose clock runs ahead: its record stands.
   const ahead = { ...change, time: rfc3339(at(15)) };
   again.status = atA;

@@ -418,6 +418,11 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   // time past what Metacontroller's Go Duration (int64 nanoseconds, about 292 years) holds.
   const future = await post(soon, '/sync', syncRequest({ parent: cache({}, { status: { ...statusOf(found.body), configSince: '2400-01-01T00:00:00Z' } }), related: grown, children }));
   t.equal(future.body['resyncAfterSeconds'], 30, 'a configSince in 2400: a resync in 30 s');
+  t.equal(statusOf(future.body).configSince, '2026-11-25T12:00:29Z', 'counted from now, as a status without one');
+  const graceOn = testServer({ clock: () => new Date('2026-11-25T12:00:59Z') });
+  t.teardown(() => graceOn.close());
+  const notApplied = await post(graceOn, '/sync', syncRequest({ parent: cache({}, { status: statusOf(future.body) }), related: grown, children }));
+  t.match(readyOf(notApplied.body), { status: 'False', reason: 'ConfigNotApplied' }, 'and ConfigNotApplied 30 s on, not in 2400');
   const refused = await post(late, '/sync', syncRequest({ parent: behind, related: grown, children }));
   const configHash = statusOf(asked.body).configHash as string;
   t.match(readyOf(refused.body), {
@@ -795,10 +800,21 @@ t.test('waiting 10 minutes on a Service or its pods is Stalled, synced again at 
   t.same(kstatus(hourOn.body), ['Reconciling=Progressing@2026-11-25T12:00:00Z']);
   t.equal(resync(hourOn.body), 300, "only the missing Deployment's wait");
 
-  // A hook whose clock is behind the one that wrote the condition waits the deadline at most, and stays Reconciling.
-  const behind = await post(at('2026-11-25T11:00:00Z'), '/sync', syncRequest({ parent: asParent(missing.body), related: [], children }));
-  t.same(kstatus(behind.body), ['Reconciling=ServiceNotFound@2026-11-25T12:00:00Z']);
-  t.equal(resync(behind.body), 600);
+  // A hook whose clock is a few minutes behind the one that wrote the condition (another replica's) counts from
+  // that time, and waits the deadline at most; further behind, the time is ahead of anything it can count from
+  // (a status edited by hand, a clock that ran ahead and was set back), and its wait starts now. Either way a
+  // sync within the deadline, and Stalled once it is past, never held off by a time ahead.
+  const minutesBehind = await post(at('2026-11-25T11:56:00Z'), '/sync', syncRequest({ parent: asParent(missing.body), related: [], children }));
+  t.same(kstatus(minutesBehind.body), ['Reconciling=ServiceNotFound@2026-11-25T12:00:00Z']);
+  t.equal(resync(minutesBehind.body), 600);
+  const hourBehind = await post(at('2026-11-25T11:00:00Z'), '/sync', syncRequest({ parent: asParent(missing.body), related: [], children }));
+  t.same(kstatus(hourBehind.body), ['Reconciling=ServiceNotFound@2026-11-25T11:00:00Z']);
+  t.equal(resync(hourBehind.body), 600);
+  const ahead = { ...asParent(missing.body), status: { ...statusOf(missing.body), conditions: statusOf(missing.body).conditions.map((c: Json) => ({ ...c, lastTransitionTime: '9999-12-31T23:59:59Z' })) } };
+  const fromAhead = await post(at('2026-11-25T12:10:00Z'), '/sync', syncRequest({ parent: ahead, related: [], children }));
+  t.same(kstatus(fromAhead.body), ['Reconciling=ServiceNotFound@2026-11-25T12:10:00Z'], 'a wait stored as starting in 9999 starts now');
+  const tenOn = await post(at('2026-11-25T12:20:00Z'), '/sync', syncRequest({ parent: asParent(fromAhead.body), related: [], children }));
+  t.same(kstatus(tenOn.body), ['Stalled=ServiceNotFound@2026-11-25T12:20:00Z'], 'and is Stalled 10 minutes on');
   // A proxy being deleted is neither, and waits for nothing.
   const deleting = { ...asParent(missing.body), metadata: { ...(parent['metadata'] as Json), deletionTimestamp: '2026-11-25T12:20:00Z' } };
   const gone = await post(at('2026-11-25T12:20:00Z'), '/sync', syncRequest({ parent: deleting, related: [], children }));

@@ -702,7 +702,7 @@ t.test('while a child is not there, Metacontroller is asked to sync again', asyn
     await later.close();
     t.equal(res.body['resyncAfterSeconds'], seconds, `waiting since 12:00, at ${at}: again in ${seconds} s`);
   }
-  // A time the format takes and Date.parse does not (a leap second; the API server would not store one): the first wait.
+  // A leap second, which Date.parse cannot read (nor the API server store): the condition set aside, the first wait.
   const leap = structuredClone(settled);
   for (const c of (leap['status'] as Json)['conditions'] as Json[]) c['lastTransitionTime'] = '2016-12-31T23:59:60Z';
   t.equal((await post(app, '/sync', syncRequest({ parent: leap, related, children: missing }))).body['resyncAfterSeconds'], 10, 'waiting since a leap second: again in 10 s');

@@ -4,6 +4,14 @@
  * checks use one spelling of each.
  */
 
+/**
+ * A time as the API server stores a metav1.Time and `Date.parse` reads it: RFC 3339 with `Z` or a numeric
+ * offset. The `date-time` format (TypeBox's) also takes a leap second (`23:59:60Z`) and an RFC 9557 suffix
+ * (`…Z[UTC]`), which the API server's check refuses and `Date.parse` reads as NaN: a wait counted from one
+ * would never end, and a status that copied one would be refused whole. The date's and time's ranges are the format's.
+ */
+export const RFC3339_TIME = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$';
+
 /** A DNS label (RFC 1123, RFC 1035): at most 63 characters. Namespaces, Service and port names, hostnames. */
 export const DNS_LABEL_MAX_LENGTH = 63;
 /** A Service's name (RFC 1035), so the proxy's and its pools' too: a lower-case label starting with a letter. */

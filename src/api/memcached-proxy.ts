@@ -20,6 +20,7 @@ import {
   PULL_POLICIES,
   QUALIFIED_NAME_MAX_LENGTH,
   QUANTITY,
+  RFC3339_TIME,
 } from './formats.js';
 import { MapOf } from './map.js';
 import { Nullable } from './nullable.js';
@@ -375,6 +376,9 @@ export const RECONCILING_DEADLINE_SECONDS = 600;
  */
 export const CONFIG_APPLY_GRACE_SECONDS = 30;
 
+/** A time of the status: what the API server stores and the hook reads back alike (RFC3339_TIME). */
+const Time = (options: { description: string }) => Type.String({ format: 'date-time', pattern: RFC3339_TIME, ...options });
+
 /** metav1.Condition's limit: the API server refuses a status whose condition message is longer. */
 export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
 
@@ -383,7 +387,7 @@ export const Condition = Type.Object({
   status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
   reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why, in one word: Available, or the first problem found (docs/operating.md, Status you can trust).' })),
   message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH, description: 'What is the matter, and what to do.' })),
-  lastTransitionTime: Type.Optional(Type.String({ format: 'date-time', description: `When the status last changed (carried over while it holds); for Reconciling and Stalled, when their reason and generation began (the ${RECONCILING_DEADLINE_SECONDS / 60}-minute deadline counts from it).` })),
+  lastTransitionTime: Type.Optional(Time({ description: `When the status last changed (carried over while it holds); for Reconciling and Stalled, when their reason and generation began (the ${RECONCILING_DEADLINE_SECONDS / 60}-minute deadline counts from it).` })),
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this condition describes.' })),
 });
 
@@ -416,7 +420,7 @@ export const PoolStatus = Type.Object({
 });
 
 export const LastChange = Type.Object({
-  time: Type.String({ format: 'date-time', description: 'The sync that made the change.' }),
+  time: Time({ description: 'The sync that made the change.' }),
   pools: Type.Array(Type.String(), { description: 'The pools whose server list changed.' }),
   added: Type.Array(Type.String(), { description: 'Addresses the config gained.' }),
   removed: Type.Array(Type.String(), { description: 'Addresses the config lost.' }),
@@ -425,8 +429,7 @@ export const LastChange = Type.Object({
 
 export const ConfigBehind = Type.Object(
   {
-    since: Type.String({
-      format: 'date-time',
+    since: Time({
       description: `When a sync first found the ConfigMap holding this config instead of the one asked for (with one config asked for, configSince). ConfigNotApplied ${CONFIG_APPLY_GRACE_SECONDS} s after it.`,
     }),
     configHash: Type.Optional(Type.String({ description: 'The config the ConfigMap holds, which mcrouter serves (a hash as configHash is); absent when it holds no config.json.' })),
@@ -444,7 +447,7 @@ export const MemcachedProxyStatus = Type.Object({
   servers: Type.Optional(Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to in the config asked for, in all pools (while configBehind is set, mcrouter serves the config it names).' })),
   readyServers: Type.Optional(Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' })),
   configHash: Type.Optional(Type.String({ description: 'The first 16 hex digits of the SHA-256 of config.json.' })),
-  configSince: Type.Optional(Type.String({ format: 'date-time', description: 'When the status first reported configHash: the sync that asked for this config.' })),
+  configSince: Type.Optional(Time({ description: 'When the status first reported configHash: the sync that asked for this config.' })),
   configBehind: Type.Optional(ConfigBehind),
   replicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Pods of the mcrouter Deployment.' })),
   readyReplicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Those ready.' })),

@@ -9,6 +9,7 @@ import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
 import { naturalOrder } from './natural-order.js';
+import { isAhead } from './stored-times.js';
 import type { ServerList } from './slots.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
@@ -142,8 +143,6 @@ export function laterChange(a: LastChange | undefined, b: LastChange | undefined
 }
 
 const isLastChange = Compile(LastChange);
-/** How far another hook replica's clock may run ahead of this one's. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /**
  * The lastChange an observed ConfigMap carries, when it is one (a hand edit may have made it anything).
@@ -160,8 +159,7 @@ export function lastChangeFromAnnotation(text: string | undefined, now: string):
     return undefined;
   }
   if (!isLastChange.Check(value)) return undefined;
-  // A change from the future (a hand edit) would win over every real one after it; a few minutes ahead is
-  // another hook replica whose clock runs ahead of this one's.
-  if (Date.parse(value.time) > Date.parse(now) + CLOCK_SKEW_MS) return undefined;
+  // A change from the future (a hand edit) would win over every real one after it.
+  if (isAhead(value.time, now)) return undefined;
   return inKeyOrder(value);
 }

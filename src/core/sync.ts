@@ -19,6 +19,7 @@ import { podTemplateFault } from './pod-template-check.js';
 import { assignSlots, combinedSlotMode, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
+import { withStoredTimesAsOf } from './stored-times.js';
 import { topologyOf, type RouteNode } from './topology.js';
 
 /**
@@ -65,7 +66,7 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
 }
 
 function desiredState(request: SyncRequest, context: SyncContext): SyncResponse {
-  const { parent } = request;
+  const parent = withStoredTimesAsOf(request.parent, context.now);
   checkSpec(parent);
   const namespace = parent.metadata.namespace;
   const children = request.children ?? {};

@@ -1,0 +1,35 @@
+/**
+ * The stored status's times, as far as this sync's clock lets them count. The core counts waits from them
+ * (the ConfigMap's grace from configSince and configBehind.since; the Reconciling deadline and the backoff
+ * for a missing child from the conditions' lastTransitionTime) and compares changes by lastChange.time. A
+ * time ahead of the clock (a status edited by hand; a hook replica whose clock ran ahead, then was set back)
+ * would hold such a wait off, and win every comparison, for as long as it stays ahead: it is dropped, and what
+ * counts from it starts now, as for a status that lacks it. A few minutes ahead is another hook replica whose
+ * clock runs ahead of this one's, and counts.
+ */
+import type { MemcachedProxy } from '../api/memcached-proxy.js';
+
+/** How far another hook replica's clock may run ahead of this one's. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** Whether the RFC 3339 time `time` is further ahead of `now` than another replica's clock can be. */
+export const isAhead = (time: string | undefined, now: string): boolean => time !== undefined && Date.parse(time) > Date.parse(now) + CLOCK_SKEW_MS;
+
+/** `parent`, its status without the times ahead of `now` (the same object when none is). */
+export function withStoredTimesAsOf(parent: MemcachedProxy, now: string): MemcachedProxy {
+  const { status } = parent;
+  if (!status) return parent;
+  const { conditions, configSince, configBehind, lastChange } = status;
+  const conditionAhead = conditions?.some((c) => isAhead(c.lastTransitionTime, now)) ?? false;
+  if (!conditionAhead && !isAhead(configSince, now) && !isAhead(configBehind?.since, now) && !isAhead(lastChange?.time, now)) return parent;
+  const kept = { ...status };
+  if (conditionAhead) {
+    kept.conditions = conditions!.map(({ lastTransitionTime, ...condition }) =>
+      isAhead(lastTransitionTime, now) || lastTransitionTime === undefined ? condition : { ...condition, lastTransitionTime },
+    );
+  }
+  if (isAhead(configSince, now)) delete kept.configSince;
+  if (isAhead(configBehind?.since, now)) delete kept.configBehind;
+  if (isAhead(lastChange?.time, now)) delete kept.lastChange;
+  return { ...parent, status: kept };
+}
