@@ -528,6 +528,12 @@ t.test('a ConfigMap the API server keeps refusing while the endpoints keep chang
   const newer = observedChildren(cache(), answers[3]!['children'] as Json[]);
   const ahead = sync(syncRequest({ parent: stale, related: members([0, 1, 2, 3, 4, 5, 6, 7]), children: newer }) as never, context(0));
   t.match(ahead.status, { configBehind: { since: '2026-11-25T12:00:00Z' }, conditions: [{ reason: 'Available' }] });
+  // That parent asking again for the config it reports (endpoints A, then B, then A): the ConfigMap holds B, which
+  // came with a change made after that status's configSince. Newer, being applied: not a refusal either.
+  const backToA = sync(syncRequest({ parent: stale, related: members([0, 1, 2]), children: observedChildren(cache(), answers[1]!['children'] as Json[]) }) as never, context(20));
+  t.equal(backToA.status.configHash, statusOf(second.body).configHash, 'the config that status reports');
+  t.match(backToA.status.conditions, [{ type: 'Ready', status: 'True', reason: 'Available' }], 'Available, not ConfigNotApplied (nor Stalled)');
+  t.equal(backToA.resyncAfterSeconds, 30, 'the grace counted from now');
 });
 
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {
