@@ -99,12 +99,12 @@ function configBehind(
   if (recorded !== undefined && configHash(recorded) === asked) return undefined;
   const before = parent.status?.configBehind;
   if (before !== undefined && before.configHash === held) return { behind: before, shown: true };
-  // A config that came with a change later than the one the status asks for is newer than it: the parent is a
-  // status behind the ConfigMap (endpoints A, then B, then A again, read with the status that asked for A), and
-  // the ConfigMap is being applied, not refused. Its wait starts now, as for a config the status never asked for.
+  // A config that came with a change made after the status first asked for its own is newer than that: the
+  // parent is a status behind the ConfigMap (endpoints A, then B, then A again, read with the status that asked
+  // for A), and the ConfigMap is being applied, not refused. Its wait starts now, as for a config never asked for.
   const configSince = parent.status?.configSince;
-  const heldChange = configSince === undefined ? undefined : lastChangeFromAnnotation(observedConfigMap.metadata.annotations?.[LAST_CHANGE_ANNOTATION], now);
-  const newer = heldChange !== undefined && Date.parse(heldChange.time) > Date.parse(configSince!);
+  const heldChange = lastChangeFromAnnotation(observedConfigMap.metadata.annotations?.[LAST_CHANGE_ANNOTATION], now);
+  const newer = configSince !== undefined && heldChange !== undefined && Date.parse(heldChange.time) > Date.parse(configSince);
   const since = reported && !newer ? (configSince ?? now) : now;
   return { behind: held === undefined ? { since } : { since, configHash: held }, shown: !reported };
 }

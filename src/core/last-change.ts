@@ -9,8 +9,8 @@ import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
 import { naturalOrder } from './natural-order.js';
-import { isAhead } from './stored-times.js';
 import type { ServerList } from './slots.js';
+import { isAhead } from './stored-times.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
 const KEY_SAMPLE: readonly string[] = sampleKeys(10_000);

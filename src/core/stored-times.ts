@@ -24,9 +24,11 @@ export function withStoredTimesAsOf(parent: MemcachedProxy, now: string): Memcac
   if (!conditionAhead && !isAhead(configSince, now) && !isAhead(configBehind?.since, now) && !isAhead(lastChange?.time, now)) return parent;
   const kept = { ...status };
   if (conditionAhead) {
-    kept.conditions = conditions!.map(({ lastTransitionTime, ...condition }) =>
-      isAhead(lastTransitionTime, now) || lastTransitionTime === undefined ? condition : { ...condition, lastTransitionTime },
-    );
+    kept.conditions = conditions!.map((condition) => {
+      if (!isAhead(condition.lastTransitionTime, now)) return condition;
+      const { lastTransitionTime: _ahead, ...withoutTime } = condition;
+      return withoutTime;
+    });
   }
   if (isAhead(configSince, now)) delete kept.configSince;
   if (isAhead(configBehind?.since, now)) delete kept.configBehind;
