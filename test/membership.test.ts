@@ -137,6 +137,36 @@ t.test('a dual-stack pod recreated under new addresses while one slice still lis
   t.match(answers[0]!.body['status'], { servers: 2, readyServers: 2 });
 });
 
+t.test('addresses two pods share (one reused while the other terminates), a hostname at two ports: the same answer in any order', async (t) => {
+  const svc = service({ name: 'mc', ipFamilies: ['IPv4', 'IPv6'] });
+  const parent = proxy({ name: 'shared', spec: { serviceName: 'mc' } });
+  const a: Pod = { name: 'mc-a', ip: '10.0.0.1', ipv6: 'fd00::1' };
+  const b: Pod = { name: 'mc-b', ip: '10.0.0.5', ipv6: 'fd00::5' };
+  // mc-b first in the IPv6 slice alone: its slot is spelt [fd00::5].
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('mc', [a], { family: 'IPv4' }), ...endpointSlices('mc', [a, b], { family: 'IPv6' })] }));
+  t.same([...configOf(first.body).pools['mc']!.servers].sort(), ['10.0.0.1:11211', '[fd00::5]:11211']);
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const synced = proxy({ name: 'shared', spec: { serviceName: 'mc' }, status: first.body['status'] as Json });
+  const terminating = { ...b, terminating: true };
+  // mc-b terminating, and a new pod mc-c at its IPv4 address (then at its IPv6 one), listed before or after it.
+  for (const c of [{ name: 'mc-c', ip: '10.0.0.5', ipv6: 'fd00::9' }, { name: 'mc-c', ip: '10.0.0.6', ipv6: 'fd00::5' }]) {
+    const answers = await Promise.all(
+      [[terminating, c], [c, terminating]].map((order) =>
+        post(app, '/sync', syncRequest({ parent: synced, related: [svc, ...endpointSlices('mc', [a, ...order], { family: 'IPv4' }), ...endpointSlices('mc', [a, ...order], { family: 'IPv6' })], children })),
+      ),
+    );
+    t.equal(answers[0]!.text, answers[1]!.text, `${c.ip} and ${c.ipv6} shared: one answer, byte for byte, in either order`);
+  }
+  // A selector-less headless Service whose hand-written Endpoints list each hostname on two ports.
+  const headless = service({ name: 'mc', headless: true, selector: null });
+  const subset = (port: number) => ({ addresses: [{ ip: '10.0.0.1', hostname: 'mc-0' }, { ip: '10.0.0.2', hostname: 'mc-1' }], ports: [{ name: 'memcache', port, protocol: 'TCP' }] });
+  const written = (subsets: Json[]) => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'mc', namespace: 'default' }, subsets });
+  const byPort = await Promise.all(
+    [[subset(11211), subset(11213)], [subset(11213), subset(11211)]].map((subsets) => post(app, '/sync', syncRequest({ parent, related: [headless, written(subsets)] }))),
+  );
+  t.equal(byPort[0]!.text, byPort[1]!.text, 'a hostname at two ports: one answer in either order of the subsets');
+});
+
 t.test('dual-stack histories, each family\'s slice written on its own: a pod keeps its slot from first listing to last', async (t) => {
   // Each change reaches one family's slice a sync before the other's: a new pod shows in either first; a deleted
   // pod turns terminating in both, one slice at a time, then leaves them one at a time. Whatever the history, a

@@ -374,10 +374,21 @@ function distinctAddresses(candidates: readonly Candidate[]): { members: Member[
   const memberAt = new StringIndex(candidates.length + aliases);
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
-    if (i < 0) members.push(c);
-    else absorb(members[i]!, c.ready, c.terminating);
+    if (i < 0) {
+      members.push(c);
+      continue;
+    }
+    const member = members[i]!;
+    absorb(member, c.ready, c.terminating);
+    // Two pods at one address (an IP reused by a new pod while the old one terminates): of their other-family
+    // addresses, the one that sorts first, whichever pod was read first.
+    if (c.alias !== undefined && (member.alias === undefined || c.alias < member.alias)) member.alias = c.alias;
   }
-  if (aliases > 0) members.forEach((m, i) => m.alias !== undefined && memberAt.add(m.alias, i));
+  // An other-family address two members claim (reused likewise) goes to the member whose own sorts first.
+  if (aliases > 0) {
+    const byAddress = members.map((_, i) => i).sort((a, b) => (members[a]!.address < members[b]!.address ? -1 : 1));
+    for (const i of byAddress) if (members[i]!.alias !== undefined) memberAt.add(members[i]!.alias!, i);
+  }
   return { members, memberAt };
 }
 

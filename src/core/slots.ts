@@ -292,7 +292,10 @@ function statefulSetOrdinals(
     if (prefix === undefined) prefix = match[1]!;
     else if (prefix !== match[1]) return undefined;
     const n = Number(match[2]);
-    byOrdinal.set(n, i);
+    // One hostname at two addresses (hand-written Endpoints listing it on two ports): the one that sorts first,
+    // whichever was read first.
+    const other = byOrdinal.get(n);
+    if (other === undefined || m.address < members[other]!.address) byOrdinal.set(n, i);
     if (n < min) min = n;
     if (n > max) max = n;
   }
