@@ -111,7 +111,7 @@ t.test('a server a macro, a %parameter% or an escape gives, which mcrouter expan
 t.test('a config text without "@", "%" or "\\" holds no string mcrouter expands: the text is looked at, not each server', async (t) => {
   const strings = (value: unknown): string[] =>
     typeof value === 'string' ? [value] : typeof value === 'object' && value !== null ? Object.entries(value).flatMap(([k, v]) => [k, ...strings(v)]) : [];
-  const spelling = fc.oneof(fc.string(), fc.constantFrom('@', '%', '\\', '\u0040', 'a@b', '%x%'));
+  const spelling = fc.oneof(fc.string(), fc.constantFrom('@', '%', '\\', '"', '\n', 'a@b', '%x%'));
   fc.assert(
     fc.property(fc.jsonValue(), fc.dictionary(spelling, fc.array(spelling)), (value, pools) =>
       [value, { pools }].every((config) => {

@@ -156,6 +156,10 @@ t.test('addresses two pods share (one reused while the other terminates), a host
       ),
     );
     t.equal(answers[0]!.text, answers[1]!.text, `${c.ip} and ${c.ipv6} shared: one answer, byte for byte, in either order`);
+    // The slot spelt [fd00::5] is the live pod's that is there now, or no pod's: never the terminating mc-b's.
+    const pool = configOf(answers[0]!.body).pools['mc']!;
+    const live = pool.servers.filter((_, i) => pool.weights?.[i] !== 0);
+    t.equal(live.includes('[fd00::5]:11211'), c.ipv6 === 'fd00::5', `${c.ip} and ${c.ipv6} shared: [fd00::5] served only where mc-c is there`);
   }
   // A selector-less headless Service whose hand-written Endpoints list each hostname on two ports.
   const headless = service({ name: 'mc', headless: true, selector: null });

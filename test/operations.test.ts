@@ -414,8 +414,12 @@ t.test('a ConfigMap update the API server refuses: Ready turns False once the Co
   // The server's clock is whole seconds (metav1.Time); the pure sync() takes any time, and rounds the wait up.
   const fraction = sync(syncRequest({ parent: behind, related: grown, children }) as never, { now: '2026-11-25T12:00:29.500Z', clusterDomain: 'cluster.local', images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage } });
   t.equal(fraction.resyncAfterSeconds, 1, 'half a second left: a resync in 1 s, not 0');
-  // A configSince ahead of the clock (a status edited by hand): synced again within the grace all the same, not at a
-  // time past what Metacontroller's Go Duration (int64 nanoseconds, about 292 years) holds.
+  // A configSince a few minutes ahead (another hook replica's clock): counted from, but synced again within the grace.
+  const skewed = await post(soon, '/sync', syncRequest({ parent: cache({}, { status: { ...statusOf(found.body), configSince: '2026-11-25T12:04:00Z' } }), related: grown, children }));
+  t.equal(statusOf(skewed.body).configSince, '2026-11-25T12:04:00Z');
+  t.equal(skewed.body['resyncAfterSeconds'], 30, 'a wait at most the grace long');
+  // Far ahead (a status edited by hand), not counted from at all: the wait starts now, not at a time past what
+  // Metacontroller's Go Duration (int64 nanoseconds, about 292 years) holds.
   const future = await post(soon, '/sync', syncRequest({ parent: cache({}, { status: { ...statusOf(found.body), configSince: '2400-01-01T00:00:00Z' } }), related: grown, children }));
   t.equal(future.body['resyncAfterSeconds'], 30, 'a configSince in 2400: a resync in 30 s');
   t.equal(statusOf(future.body).configSince, '2026-11-25T12:00:29Z', 'counted from now, as a status without one');
@@ -530,10 +534,20 @@ t.test('a ConfigMap the API server keeps refusing while the endpoints keep chang
   t.match(ahead.status, { configBehind: { since: '2026-11-25T12:00:00Z' }, conditions: [{ reason: 'Available' }] });
   // That parent asking again for the config it reports (endpoints A, then B, then A): the ConfigMap holds B, which
   // came with a change made after that status's configSince. Newer, being applied: not a refusal either.
-  const backToA = sync(syncRequest({ parent: stale, related: members([0, 1, 2]), children: observedChildren(cache(), answers[1]!['children'] as Json[]) }) as never, context(20));
+  const holdingB = observedChildren(cache(), answers[1]!['children'] as Json[]);
+  const backToA = sync(syncRequest({ parent: stale, related: members([0, 1, 2]), children: holdingB }) as never, context(20));
   t.equal(backToA.status.configHash, statusOf(second.body).configHash, 'the config that status reports');
   t.match(backToA.status.conditions, [{ type: 'Ready', status: 'True', reason: 'Available' }], 'Available, not ConfigNotApplied (nor Stalled)');
-  t.equal(backToA.resyncAfterSeconds, 30, 'the grace counted from now');
+  t.equal(backToA.status.configSince, '2026-11-25T12:00:10Z', 'asked for again since B came, at the latest');
+  t.equal(backToA.resyncAfterSeconds, 20, 'the grace counted from then');
+  // Should every update to A be refused from then on, ConfigNotApplied comes 30 s after B came, and stays.
+  let refusedStatus = backToA.status as Json;
+  const refusedReasons = [30, 40, 50, 600].map((seconds) => {
+    const answer = sync(syncRequest({ parent: cache({}, { status: refusedStatus }), related: members([0, 1, 2]), children: holdingB }) as never, context(seconds));
+    refusedStatus = answer.status as Json;
+    return answer.status.conditions![0]!.reason;
+  });
+  t.same(refusedReasons, ['Available', 'ConfigNotApplied', 'ConfigNotApplied', 'ConfigNotApplied'], 'refused: ConfigNotApplied from 12:00:40 on');
 });
 
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {

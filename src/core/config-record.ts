@@ -54,9 +54,14 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
   const carried = applied && observedText !== recordedText ? lastChangeFromAnnotation(observedText, now) : undefined;
   const lastChange = recorded ? laterChange(recorded, carried) : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
-  // When the status first reported this config: carried while it does.
-  const configSince = reported && parent.status?.configSince !== undefined ? parent.status.configSince : now;
-  const behind = applied ? undefined : configBehind(parent, observedConfigMap, mounted, reported, now);
+  // When the status first reported this config: carried while it does. But a ConfigMap whose config came with a
+  // change made after that holds a newer config (endpoints A, then B, then A again, read with the status that
+  // asked for A: a parent a status behind the ConfigMap): this one has been asked for again since that change, at
+  // the latest, and a wait for it to be applied counts from then, not from the time it was asked for before B.
+  const stored = reported ? parent.status?.configSince : undefined;
+  const heldChange = stored !== undefined && !applied ? lastChangeFromAnnotation(observedText, now) : undefined;
+  const configSince = stored === undefined ? now : heldChange && Date.parse(heldChange.time) > Date.parse(stored) ? heldChange.time : stored;
+  const behind = applied ? undefined : configBehind(parent, observedConfigMap, mounted, reported, configSince);
   return {
     applied,
     lastChange,
@@ -89,7 +94,8 @@ function configBehind(
   observedConfigMap: ConfigMap | undefined,
   mounted: string | undefined,
   reported: boolean,
-  now: string,
+  /** Since when this sync's config has been asked for (configSince): now, when the status asked for another. */
+  since: string,
 ): { behind: ConfigBehind; shown: boolean } | undefined {
   const asked = parent.status?.configHash;
   if (asked === undefined || observedConfigMap === undefined) return undefined;
@@ -99,13 +105,6 @@ function configBehind(
   if (recorded !== undefined && configHash(recorded) === asked) return undefined;
   const before = parent.status?.configBehind;
   if (before !== undefined && before.configHash === held) return { behind: before, shown: true };
-  // A config that came with a change made after the status first asked for its own is newer than that: the
-  // parent is a status behind the ConfigMap (endpoints A, then B, then A again, read with the status that asked
-  // for A), and the ConfigMap is being applied, not refused. Its wait starts now, as for a config never asked for.
-  const configSince = parent.status?.configSince;
-  const heldChange = lastChangeFromAnnotation(observedConfigMap.metadata.annotations?.[LAST_CHANGE_ANNOTATION], now);
-  const newer = configSince !== undefined && heldChange !== undefined && Date.parse(heldChange.time) > Date.parse(configSince);
-  const since = reported && !newer ? (configSince ?? now) : now;
   return { behind: held === undefined ? { since } : { since, configHash: held }, shown: !reported };
 }
 

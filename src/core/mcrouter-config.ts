@@ -257,11 +257,11 @@ export function parseCurrentConfig(text: string | undefined): CurrentConfig | un
   // A server a macro, parameter or escape gives is not the address mcrouter uses (nor defined in the config
   // the hook writes, which has no macros): its pool starts over.
   const isString = (s: unknown): s is string => typeof s === 'string';
-  const server = mayHoldExpanded(text) ? (s: unknown) => isString(s) && !expandedByMcrouter(s) : isString;
+  const isLiteralServer = mayHoldExpanded(text) ? (s: unknown) => isString(s) && !expandedByMcrouter(s) : isString;
   const result = new Map<string, ServerList>();
   for (const [name, pool] of Object.entries(pools)) {
     const { servers, weights } = (pool ?? {}) as { servers?: unknown; weights?: unknown };
-    if (!Array.isArray(servers) || !servers.every(server)) continue;
+    if (!Array.isArray(servers) || !servers.every(isLiteralServer)) continue;
     const list: ServerList = { servers: servers as string[] };
     if (weights !== undefined) {
       // mcrouter's WeightedCh3 takes the first weight of each server, in [0, 1], and ignores any beyond.

@@ -141,8 +141,15 @@ function absorb(into: Member, ready: boolean, terminating: boolean): void {
   into.terminating &&= terminating;
 }
 
+/** A candidate's own listing, as its first among several. */
+const listingOf = ({ address, ready, terminating, hostname }: Member): Member => ({ address, ready, terminating, hostname });
+
 /** Ready and staying beats staying, which beats terminating. */
 const liveness = (ready: boolean, terminating: boolean): number => (terminating ? 0 : ready ? 2 : 1);
+
+/** Whether what is `live` at `address` comes before what is `otherLive` at `otherAddress`: the livelier, then the address that sorts first. */
+const outranks = (live: number, address: string, otherLive: number, otherAddress: string): boolean =>
+  live > otherLive || (live === otherLive && address < otherAddress);
 
 /**
  * Of one pod's listings at several addresses, the live one: each address ready if any of its listings says
@@ -158,8 +165,7 @@ function liveListing(listings: Member[]): Member {
   }
   let best: Member | undefined;
   for (const m of byAddress.values()) {
-    const rank = best === undefined ? 1 : liveness(m.ready, m.terminating) - liveness(best.ready, best.terminating);
-    if (rank > 0 || (rank === 0 && m.address < best!.address)) best = m;
+    if (best === undefined || outranks(liveness(m.ready, m.terminating), m.address, liveness(best.ready, best.terminating), best.address)) best = m;
   }
   return best!;
 }
@@ -269,7 +275,7 @@ export function membershipOf(
     if (primary && !seen.primaryFamily) {
       // Dual-stack Services list a pod once per family: keep the Service's primary one, as it says, whichever
       // slice came first (the other family's may disagree for a moment: each slice is updated on its own).
-      const other = seen.listings ?? [{ address: seen.address, ready: seen.ready, terminating: seen.terminating, hostname: seen.hostname }];
+      const other = seen.listings ?? [listingOf(seen)];
       candidates[i] = { address, ready, terminating, hostname: named, primaryFamily: primary, alias: undefined, otherListings: other };
     } else if (!primary && seen.primaryFamily) {
       (seen.otherListings ??= []).push({ address, ready, terminating, hostname: named });
@@ -280,7 +286,7 @@ export function membershipOf(
       // One pod at two addresses (recreated under a new IP, one slice not rewritten yet). Picked once every
       // listing is read: merging two listings of one address as they come could make it outrank, or not, the
       // other address, by the order the slices came in.
-      seen.listings ??= [{ address: seen.address, ready: seen.ready, terminating: seen.terminating, hostname: seen.hostname }];
+      seen.listings ??= [listingOf(seen)];
       seen.listings.push({ address, ready, terminating, hostname: named });
     }
   };
@@ -372,22 +378,34 @@ function distinctAddresses(candidates: readonly Candidate[]): { members: Member[
   let aliases = 0;
   for (const c of candidates) if (c.alias !== undefined) aliases++;
   const memberAt = new StringIndex(candidates.length + aliases);
+  // How live the pod is whose other-family address each member has: two pods at one address (an IP reused by a
+  // new pod while the old one terminates) are one member, found at the live one's other address, not the
+  // terminating one's; between equals, at the one that sorts first, whichever pod was read first.
+  const aliasLiveness: number[] = [];
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
+    const live = liveness(c.ready, c.terminating);
     if (i < 0) {
       members.push(c);
+      aliasLiveness.push(live);
       continue;
     }
     const member = members[i]!;
     absorb(member, c.ready, c.terminating);
-    // Two pods at one address (an IP reused by a new pod while the old one terminates): of their other-family
-    // addresses, the one that sorts first, whichever pod was read first.
-    if (c.alias !== undefined && (member.alias === undefined || c.alias < member.alias)) member.alias = c.alias;
+    if (c.alias !== undefined && (member.alias === undefined || outranks(live, c.alias, aliasLiveness[i]!, member.alias))) {
+      member.alias = c.alias;
+      aliasLiveness[i] = live;
+    }
   }
-  // An other-family address two members claim (reused likewise) goes to the member whose own sorts first.
+  // An other-family address two members claim (reused likewise) goes to the livelier, then to the one whose own
+  // address sorts first.
   if (aliases > 0) {
-    const byAddress = members.map((_, i) => i).sort((a, b) => (members[a]!.address < members[b]!.address ? -1 : 1));
-    for (const i of byAddress) if (members[i]!.alias !== undefined) memberAt.add(members[i]!.alias!, i);
+    const rank = members.map((m, i) => ({ i, live: liveness(m.ready, m.terminating), address: m.address }));
+    rank.sort((a, b) => (outranks(a.live, a.address, b.live, b.address) ? -1 : 1));
+    for (const { i } of rank) {
+      const { alias } = members[i]!;
+      if (alias !== undefined) memberAt.add(alias, i);
+    }
   }
   return { members, memberAt };
 }

@@ -76,9 +76,9 @@ export const secondsSince = (since: string, now: string): number => (Date.parse(
 
 /**
  * Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined
- * when it is not behind. At most the grace, as the Reconciling deadline is at most its own: a `since` ahead of the
- * clock (a status edited by hand, a writer's clock ahead) would otherwise ask Metacontroller for a sync years away,
- * past what its Go Duration holds.
+ * when it is not behind. At most the grace, as the Reconciling deadline is at most its own: a `since` a few
+ * minutes ahead of this clock (another hook replica's) would otherwise put the next sync off past the grace. Times
+ * further ahead never get here (stored-times.ts).
  */
 export function configGraceLeft(since: string | undefined, now: string): number | undefined {
   if (since === undefined) return undefined;

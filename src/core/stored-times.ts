@@ -23,8 +23,8 @@ export function withStoredTimesAsOf(parent: MemcachedProxy, now: string): Memcac
   const conditionAhead = conditions?.some((c) => isAhead(c.lastTransitionTime, now)) ?? false;
   if (!conditionAhead && !isAhead(configSince, now) && !isAhead(configBehind?.since, now) && !isAhead(lastChange?.time, now)) return parent;
   const kept = { ...status };
-  if (conditionAhead) {
-    kept.conditions = conditions!.map((condition) => {
+  if (conditions && conditionAhead) {
+    kept.conditions = conditions.map((condition) => {
       if (!isAhead(condition.lastTransitionTime, now)) return condition;
       const { lastTransitionTime: _ahead, ...withoutTime } = condition;
       return withoutTime;
