@@ -379,8 +379,9 @@ function distinctAddresses(candidates: readonly Candidate[]): { members: Member[
   for (const c of candidates) if (c.alias !== undefined) aliases++;
   const memberAt = new StringIndex(candidates.length + aliases);
   // How live the pod is whose other-family address each member has: two pods at one address (an IP reused by a
-  // new pod while the old one terminates) are one member, found at the live one's other address, not the
-  // terminating one's; between equals, at the one that sorts first, whichever pod was read first.
+  // new pod while the old one terminates) are one member, found at the livelier one's other address (at none,
+  // when it has none yet), never at the terminating one's; between equals, at the one that sorts first,
+  // whichever pod was read first.
   const aliasLiveness: number[] = [];
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
@@ -392,7 +393,8 @@ function distinctAddresses(candidates: readonly Candidate[]): { members: Member[
     }
     const member = members[i]!;
     absorb(member, c.ready, c.terminating);
-    if (c.alias !== undefined && (member.alias === undefined || outranks(live, c.alias, aliasLiveness[i]!, member.alias))) {
+    const livelier = live > aliasLiveness[i]!;
+    if (livelier || (live === aliasLiveness[i] && c.alias !== undefined && (member.alias === undefined || c.alias < member.alias))) {
       member.alias = c.alias;
       aliasLiveness[i] = live;
     }
