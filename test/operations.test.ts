@@ -548,6 +548,15 @@ t.test('a ConfigMap the API server keeps refusing while the endpoints keep chang
     return answer.status.conditions![0]!.reason;
   });
   t.same(refusedReasons, ['Available', 'ConfigNotApplied', 'ConfigNotApplied', 'ConfigNotApplied'], 'refused: ConfigNotApplied from 12:00:40 on');
+  // B's change stamped by a hook replica whose clock runs 3 minutes ahead: since now, never after it.
+  const aheadB = holdingB.map((c) => {
+    if (c['kind'] !== 'ConfigMap') return c;
+    const annotations = (c['metadata'] as Json)['annotations'] as Record<string, string>;
+    const change = JSON.parse(annotations['memcached-operator.ianlewis.org/last-change']!) as Json;
+    return { ...c, metadata: { ...(c['metadata'] as Json), annotations: { ...annotations, 'memcached-operator.ianlewis.org/last-change': JSON.stringify({ ...change, time: '2026-11-25T12:03:10Z' }) } } };
+  });
+  const skewedB = sync(syncRequest({ parent: stale, related: members([0, 1, 2]), children: aheadB }) as never, context(20));
+  t.equal(skewedB.status.configSince, '2026-11-25T12:00:20Z', 'a change stamped ahead of the clock: since now');
 });
 
 t.test("pods the ReplicaSet cannot create: the Deployment's ReplicaFailure message is quoted", async (t) => {

@@ -60,7 +60,9 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
   // the latest, and a wait for it to be applied counts from then, not from the time it was asked for before B.
   const stored = reported ? parent.status?.configSince : undefined;
   const heldChange = stored !== undefined && !applied ? lastChangeFromAnnotation(observedText, now) : undefined;
-  const configSince = stored === undefined ? now : heldChange && Date.parse(heldChange.time) > Date.parse(stored) ? heldChange.time : stored;
+  // Not after now, should the change come from a hook replica whose clock runs ahead.
+  const heldSince = heldChange && (Date.parse(heldChange.time) > Date.parse(now) ? now : heldChange.time);
+  const configSince = stored === undefined ? now : heldSince && Date.parse(heldSince) > Date.parse(stored) ? heldSince : stored;
   const behind = applied ? undefined : configBehind(parent, observedConfigMap, mounted, reported, configSince);
   return {
     applied,

@@ -399,10 +399,10 @@ function distinctAddresses(candidates: readonly Candidate[]): { members: Member[
       aliasLiveness[i] = live;
     }
   }
-  // An other-family address two members claim (reused likewise) goes to the livelier, then to the one whose own
-  // address sorts first.
+  // An other-family address two members claim (reused likewise) goes to the one whose pod there is livelier, then
+  // to the one whose own address sorts first.
   if (aliases > 0) {
-    const rank = members.map((m, i) => ({ i, live: liveness(m.ready, m.terminating), address: m.address }));
+    const rank = members.map((m, i) => ({ i, live: aliasLiveness[i]!, address: m.address }));
     rank.sort((a, b) => (outranks(a.live, a.address, b.live, b.address) ? -1 : 1));
     for (const { i } of rank) {
       const { alias } = members[i]!;
