@@ -10,7 +10,7 @@ import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';
 import { naturalOrder } from './natural-order.js';
 import type { ServerList } from './slots.js';
-import { isAhead } from './stored-times.js';
+import { aheadOf } from './stored-times.js';
 
 /** Enough keys for a fraction to 3 decimals, few enough to route twice per change (not per sync). */
 const KEY_SAMPLE: readonly string[] = sampleKeys(10_000);
@@ -160,6 +160,6 @@ export function lastChangeFromAnnotation(text: string | undefined, now: string):
   }
   if (!isLastChange.Check(value)) return undefined;
   // A change from the future (a hand edit) would win over every real one after it.
-  if (isAhead(value.time, now)) return undefined;
+  if (aheadOf(now)(value.time)) return undefined;
   return inKeyOrder(value);
 }

@@ -382,19 +382,20 @@ function distinctAddresses(candidates: readonly Candidate[]): { members: Member[
   // new pod while the old one terminates) are one member, found at the livelier one's other address (at none,
   // when it has none yet), never at the terminating one's; between equals, at the one that sorts first,
   // whichever pod was read first.
+  // Kept only where some pod has an alias (a dual-stack Service): single-stack pools pay nothing for it.
   const aliasLiveness: number[] = [];
   for (const c of candidates) {
     const i = memberAt.add(c.address, members.length);
-    const live = liveness(c.ready, c.terminating);
     if (i < 0) {
       members.push(c);
-      aliasLiveness.push(live);
+      if (aliases > 0) aliasLiveness.push(liveness(c.ready, c.terminating));
       continue;
     }
     const member = members[i]!;
     absorb(member, c.ready, c.terminating);
-    const livelier = live > aliasLiveness[i]!;
-    if (livelier || (live === aliasLiveness[i] && c.alias !== undefined && (member.alias === undefined || c.alias < member.alias))) {
+    if (aliases === 0) continue;
+    const live = liveness(c.ready, c.terminating);
+    if (live > aliasLiveness[i]! || (live === aliasLiveness[i] && c.alias !== undefined && (member.alias === undefined || c.alias < member.alias))) {
       member.alias = c.alias;
       aliasLiveness[i] = live;
     }

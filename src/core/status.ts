@@ -75,15 +75,15 @@ export interface StatusInput {
 export const secondsSince = (since: string, now: string): number => (Date.parse(now) - Date.parse(since)) / 1000;
 
 /**
- * Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined
- * when it is not behind. At most the grace, as the Reconciling deadline is at most its own: a `since` a few
- * minutes ahead of this clock (another hook replica's) would otherwise put the next sync off past the grace. Times
+ * Seconds left of a wait `wait` seconds long that began at `since`: at most the wait itself, as a `since` a few
+ * minutes ahead of this clock (another hook replica's) would otherwise put the next sync off past it. Times
  * further ahead never get here (stored-times.ts).
  */
-export function configGraceLeft(since: string | undefined, now: string): number | undefined {
-  if (since === undefined) return undefined;
-  return Math.min(CONFIG_APPLY_GRACE_SECONDS, CONFIG_APPLY_GRACE_SECONDS - secondsSince(since, now));
-}
+const waitLeft = (wait: number, since: string, now: string): number => Math.min(wait, wait - secondsSince(since, now));
+
+/** Seconds until a ConfigMap behind since `since` counts as not taking the config (0 or less: it does), or undefined when it is not behind. */
+export const configGraceLeft = (since: string | undefined, now: string): number | undefined =>
+  since === undefined ? undefined : waitLeft(CONFIG_APPLY_GRACE_SECONDS, since, now);
 
 /** Whether the observed Deployment is the one this sync asks for: Metacontroller has applied it. */
 const deploymentIsCurrent = (input: StatusInput): boolean =>
@@ -437,9 +437,9 @@ const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>>
  */
 export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set([...POOL_REASONS, 'NoAvailableReplicas']);
 
-/** Seconds until a wait since `since` is past the deadline: at most the deadline (a clock behind the writer's), NaN for an unreadable time. */
+/** Seconds until a wait since `since` is past the deadline (waitLeft), NaN for an unreadable time. */
 const deadlineLeft = (since: string | undefined, now: string): number =>
-  since === undefined ? Number.NaN : Math.min(RECONCILING_DEADLINE_SECONDS, RECONCILING_DEADLINE_SECONDS - secondsSince(since, now));
+  since === undefined ? Number.NaN : waitLeft(RECONCILING_DEADLINE_SECONDS, since, now);
 
 /**
  * Whether the previous status's condition goes on in this one: the same status, and for kstatus' conditions the

@@ -12,26 +12,33 @@ import type { MemcachedProxy } from '../api/memcached-proxy.js';
 /** How far another hook replica's clock may run ahead of this one's. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-/** Whether the RFC 3339 time `time` is further ahead of `now` than another replica's clock can be. */
-export const isAhead = (time: string | undefined, now: string): boolean => time !== undefined && Date.parse(time) > Date.parse(now) + CLOCK_SKEW_MS;
+/** Whether an RFC 3339 time is further ahead of `now` than another replica's clock can be (`now` read once). */
+export function aheadOf(now: string): (time: string | undefined) => boolean {
+  const limit = Date.parse(now) + CLOCK_SKEW_MS;
+  return (time) => time !== undefined && Date.parse(time) > limit;
+}
 
 /** `parent`, its status without the times ahead of `now` (the same object when none is). */
 export function withStoredTimesAsOf(parent: MemcachedProxy, now: string): MemcachedProxy {
   const { status } = parent;
   if (!status) return parent;
+  const isAhead = aheadOf(now);
   const { conditions, configSince, configBehind, lastChange } = status;
-  const conditionAhead = conditions?.some((c) => isAhead(c.lastTransitionTime, now)) ?? false;
-  if (!conditionAhead && !isAhead(configSince, now) && !isAhead(configBehind?.since, now) && !isAhead(lastChange?.time, now)) return parent;
+  const conditionAhead = conditions?.some((c) => isAhead(c.lastTransitionTime)) ?? false;
+  const sinceAhead = isAhead(configSince);
+  const behindAhead = isAhead(configBehind?.since);
+  const changeAhead = isAhead(lastChange?.time);
+  if (!conditionAhead && !sinceAhead && !behindAhead && !changeAhead) return parent;
   const kept = { ...status };
   if (conditions && conditionAhead) {
     kept.conditions = conditions.map((condition) => {
-      if (!isAhead(condition.lastTransitionTime, now)) return condition;
+      if (!isAhead(condition.lastTransitionTime)) return condition;
       const { lastTransitionTime: _ahead, ...withoutTime } = condition;
       return withoutTime;
     });
   }
-  if (isAhead(configSince, now)) delete kept.configSince;
-  if (isAhead(configBehind?.since, now)) delete kept.configBehind;
-  if (isAhead(lastChange?.time, now)) delete kept.lastChange;
+  if (sinceAhead) delete kept.configSince;
+  if (behindAhead) delete kept.configBehind;
+  if (changeAhead) delete kept.lastChange;
   return { ...parent, status: kept };
 }
