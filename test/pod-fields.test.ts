@@ -14,7 +14,7 @@ import { validate as validateSecurityContext } from 'kubernetes-models/_schemas/
 import { memcachedProxyCrd } from '../src/api/crd.js';
 import type { SyncRequest } from '../src/api/hook.js';
 import { Affinity, PodSecurityContext, SecurityContext, type Shape } from '../src/api/pod-fields.js';
-import { keyStep } from '../src/core/field-path.js';
+import { keyStep } from '../src/api/field-path.js';
 import { sync } from '../src/core/sync.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';

@@ -37,9 +37,9 @@ export const SHORT_NAMES = ['mp'];
 export const ANNOTATION_PREFIX = `memcached-operator.${GROUP}/`;
 
 /**
- * Defaults the hook applies. The CRD carries four of them as schema defaults
- * too: `spec.mcrouter`'s port and replicas, the exporter's port and its
- * `enabled: false`. The hook alone applies the rest: `reload`, the
+ * Defaults the hook applies. The CRD carries three of them as schema defaults
+ * too: `spec.mcrouter`'s port and replicas, and the exporter's port (and the
+ * exporter's `enabled: false`, which the hook reads as absent). The hook alone applies the rest: `reload`, the
  * containers' resource requests, and the rule defaults, which stay out of
  * the CRD so that `kubectl get -o yaml` shows a rule as written.
  * `servicePort` must stay out: a schema default would also land on
@@ -65,6 +65,9 @@ export const mcrouterReplicasOf = (spec: McrouterSpec | undefined): number => sp
 export const exporterPortOf = (exporter: McrouterSpec['exporter']): number => exporter?.port ?? DEFAULTS.exporterPort;
 
 const requestsText = (r: { cpu: string; memory: string }) => `requests ${r.cpu} CPU, ${r.memory} memory`;
+/** An enum's values for a description, the default marked: `Ch3 (default), Crc32, Rendezvous (mcrouter >= 0.37)`. */
+const withDefault = (values: readonly string[], byDefault: string, notes: Readonly<Record<string, string>> = {}) =>
+  values.map((v) => (v === byDefault ? `${v} (default)` : notes[v] ? `${v} (${notes[v]})` : v)).join(', ');
 
 /** The ConfigMap, Deployment and PodDisruptionBudget are named `NAME-mcrouter`. */
 export const MCROUTER_SUFFIX = '-mcrouter';
@@ -254,7 +257,7 @@ const ServiceRef = Type.Object(
     name: ObjectName('Name of a Service in the proxy\'s namespace whose endpoints are memcached servers.'),
     port: Type.Optional(
       IntOrString(
-        'Port number or port name of that Service; a name of digits only that no port has is the number ("11211"). Default 11211 (also for 0, as v0.0.2 stored it).',
+        `Port number or port name of that Service; a name of digits only that no port has is the number ("11211"). Default ${DEFAULTS.servicePort} (also for ${V002_UNSET.servicePort}, as v0.0.2 stored it).`,
         V002_UNSET.servicePort,
       ),
     ),
@@ -267,13 +270,13 @@ const ServiceRef = Type.Object(
 
 const ruleFields = {
   type: Type.Optional(
-    enumOf([...RULE_TYPES, V002_UNSET.ruleType], 'sharded (default; also "", as v0.0.2 stored it): each key goes to one child; replicated: to all.'),
+    enumOf([...RULE_TYPES, V002_UNSET.ruleType], `${DEFAULTS.ruleType} (default; also ${JSON.stringify(V002_UNSET.ruleType)}, as v0.0.2 stored it): each key goes to one child; replicated: to all.`),
   ),
-  hash: Type.Optional(enumOf(HASHES, 'Hash for sharding. Ch3 (default), Crc32, Rendezvous (mcrouter >= 0.37).')),
+  hash: Type.Optional(enumOf(HASHES, `Hash for sharding. ${withDefault(HASHES, DEFAULTS.hash, { Rendezvous: 'mcrouter >= 0.37' })}.`)),
   writePolicy: Type.Optional(
-    enumOf(WRITE_POLICIES, 'Replicated writes and every non-read operation: AllSync (default), AllMajority, AllFastest, AllAsync.'),
+    enumOf(WRITE_POLICIES, `Replicated writes and every non-read operation: ${withDefault(WRITE_POLICIES, DEFAULTS.writePolicy)}.`),
   ),
-  readPolicy: Type.Optional(enumOf(READ_POLICIES, 'Replicated reads: Latest (default), MissFailover, Failover.')),
+  readPolicy: Type.Optional(enumOf(READ_POLICIES, `Replicated reads: ${withDefault(READ_POLICIES, DEFAULTS.readPolicy)}.`)),
   service: Type.Optional(ServiceRef),
 };
 
@@ -347,7 +350,7 @@ export const McrouterSpec = Type.Object(
 export const MemcachedProxySpec = Type.Object(
   {
     serviceName: Type.Optional(ObjectName('The simple form: one sharded pool over this Service\'s endpoints.')),
-    servicePort: Type.Optional(IntOrString('Port number or name of serviceName; a name of digits only that no port has is the number ("11211"). Default 11211.')),
+    servicePort: Type.Optional(IntOrString(`Port number or name of serviceName; a name of digits only that no port has is the number ("11211"). Default ${DEFAULTS.servicePort}.`)),
     rules: Type.Optional(Rule),
     mcrouter: Type.Optional(McrouterSpec),
   },

@@ -7,7 +7,7 @@
  * only when its endpoint is gone.
  */
 import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, replicasOf, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
-import { PORT_MAX } from '../api/formats.js';
+import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, PORT_MAX } from '../api/formats.js';
 import { naturalOrder } from './natural-order.js';
 import { StringIndex } from './string-index.js';
 import type { PoolRef, PortRef } from './topology.js';
@@ -182,13 +182,16 @@ function externalMembership(service: Service, ports: readonly ServicePort[], por
   const host = service.spec?.externalName;
   const indexOf = new StringIndex(1);
   // Kubernetes requires a DNS-1123 subdomain here (an IP address it rejects); a trailing dot is DNS's own spelling.
-  if (!host || !EXTERNAL_NAME.test(host)) return { state: 'Found', members: [], indexOf, withoutPort: 0, misnamed: 0, selector: true };
-  const address = `${host.replace(/\.$/, '')}:${number}`;
+  const bare = host?.endsWith('.') ? host.slice(0, -1) : (host ?? '');
+  if (!host || host.length > DNS_NAME_MAX_LENGTH || !SUBDOMAIN.test(bare)) {
+    return { state: 'Found', members: [], indexOf, withoutPort: 0, misnamed: 0, selector: true };
+  }
+  const address = `${bare}:${number}`;
   indexOf.add(address, 0);
   return { state: 'Found', members: [{ address, ready: true, terminating: false, hostname: undefined }], indexOf, withoutPort: 0, misnamed: 0, selector: true };
 }
 
-const EXTERNAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
+const SUBDOMAIN = new RegExp(DNS1123_SUBDOMAIN);
 
 /** The member list of one pool. `clusterDomain` builds StatefulSet DNS names. */
 export function membershipOf(

@@ -14,7 +14,7 @@ import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION } from '../api/kubernetes.js';
 import { CEL_RULES, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { Affinity, PodSecurityContext, SecurityContext, type Shape } from '../api/pod-fields.js';
-import { keyStep } from './field-path.js';
+import { keyStep } from '../api/field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';
 
 type Resources = NonNullable<McrouterSpec['resources']>;

@@ -36,7 +36,7 @@ const MAX_HOLE_SHARE = 0.5;
 export type SlotMode = 'ch3' | 'ordered' | 'replicated' | 'failover';
 
 /** The modes of a pool only replicated routes use (see SlotInput's `mode`). */
-export const isReplicated = (mode: SlotMode): boolean => mode === 'replicated' || mode === 'failover';
+const isReplicated = (mode: SlotMode): boolean => mode === 'replicated' || mode === 'failover';
 
 /**
  * The mode of a pool two routes use, from each one's. Two replicated uses differ only where one reads the first
@@ -56,10 +56,7 @@ export function holdsMember(list: ServerList, memberAt: MemberIndex): boolean {
 export interface SlotInput {
   /** Distinct addresses, as membershipOf gives them. */
   members: Member[];
-  /**
-   * Each member's address (and a dual-stack pod's other family's) to its position in `members`: only read here
-   * (sync passes one shared empty index).
-   */
+  /** Each member's address (and a dual-stack pod's other family's) to its position in `members`: only read here. */
   indexOf: MemberIndex;
   /**
    * How the pool's order matters. `ch3`: only Ch3-sharded routes use it, so a
@@ -91,17 +88,23 @@ export interface WantedOrdinals {
   replicas: number;
 }
 
-export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddress, wanted }: SlotInput): Slots {
-  if (members.length === 0) {
-    if (!current || current.servers.length === 0) return { servers: [], live: 0, ready: 0, holes: 0 };
-    if (mode !== 'ch3' && current.weights) {
-      // Only a Ch3 route skips weight-0 holes: any other would send keys, or replicated writes, to a departed server.
-      const servers = current.servers.filter((_, i) => current.weights![i] !== 0);
-      return { servers, live: servers.length, ready: 0, holes: 0 };
-    }
-    const kept = current.weights?.filter((w) => w === 0).length ?? 0;
-    return { ...current, live: current.servers.length - kept, ready: 0, holes: kept };
+/**
+ * The slots of a pool without members (its Service or port missing, or no endpoints): the current list, kept as
+ * it is, but for the holes a route other than Ch3 would send requests to.
+ */
+export function slotsWithoutMembers(current: ServerList | undefined, mode: SlotMode): Slots {
+  if (!current || current.servers.length === 0) return { servers: [], live: 0, ready: 0, holes: 0 };
+  if (mode !== 'ch3' && current.weights) {
+    // Only a Ch3 route skips weight-0 holes: any other would send keys, or replicated writes, to a departed server.
+    const servers = current.servers.filter((_, i) => current.weights![i] !== 0);
+    return { servers, live: servers.length, ready: 0, holes: 0 };
   }
+  const kept = current.weights?.filter((w) => w === 0).length ?? 0;
+  return { ...current, live: current.servers.length - kept, ready: 0, holes: kept };
+}
+
+export function assignSlots({ members, indexOf: memberAt, mode, current, dnsAddress, wanted }: SlotInput): Slots {
+  if (members.length === 0) return slotsWithoutMembers(current, mode);
   // Lists are built of member positions (-1 for a hole) and spelt out at the end: a position gives the
   // member's readiness and leaving without another lookup by address. A member found in the current
   // list is spelt with that list's string: the same string, so comparing the lists later is cheap.

@@ -129,6 +129,13 @@ function poolStatus({ ref, membership, slots }: PoolOutcome): PoolStatus {
 
 type Readiness = { reason: ReadyReason; message: string };
 
+/** A pool whose membership is in `state`: what each reason's message reads of it. */
+type PoolIn<S extends Membership['state']> = PoolOutcome & { membership: Extract<Membership, { state: S }> };
+const isIn =
+  <S extends Membership['state']>(state: S) =>
+  (p: PoolOutcome): p is PoolIn<S> =>
+    p.membership.state === state;
+
 /** `servers` and `readyServers`: the pools' totals, as the status reports them. */
 function readiness(input: StatusInput, servers: number, readyServers: number): Readiness {
   // Metacontroller still syncs a proxy being deleted (foreground deletion, another finalizer) and writes its
@@ -169,7 +176,7 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
 
 /** Why some pool cannot serve (its Service or port missing, no servers, none ready), or undefined when every pool can. */
 function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): Readiness | undefined {
-  const missing = pools.filter((p) => p.membership.state === 'ServiceNotFound');
+  const missing = pools.filter(isIn('ServiceNotFound'));
   if (missing.length > 0) {
     const names = listed(missing.map((p) => p.ref.service));
     return {
@@ -177,11 +184,11 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
       message: `Service ${names} not found in namespace ${parent.metadata.namespace}${keptNote(missing, failing)}`,
     };
   }
-  const noPort = pools.filter((p) => p.membership.state === 'PortNotFound');
+  const noPort = pools.filter(isIn('PortNotFound'));
   if (noPort.length > 0) {
     const what = listed(
       noPort.map((p) => {
-        const available = p.membership.state === 'PortNotFound' ? listed(p.membership.available) : '';
+        const available = listed(p.membership.available);
         // A Service without ports (headless or ExternalName) takes a port number: only a name can miss.
         return `Service ${p.ref.service} has no port ${JSON.stringify(p.ref.port)} (${available ? `ports: ${available}` : 'it lists none: give the port number'})`;
       }),
@@ -189,22 +196,19 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
     );
     return { reason: 'PortNotFound', message: `${what}${keptNote(noPort, failing)}` };
   }
-  const empty = pools.filter((p) => p.membership.state === 'Found' && p.membership.members.length === 0);
+  const empty = pools.filter(isIn('Found')).filter((p) => p.membership.members.length === 0);
   if (empty.length > 0) {
-    const withoutPort = (p: PoolOutcome) => (p.membership.state === 'Found' ? p.membership.withoutPort : 0);
-    const whyWithoutPort = (p: PoolOutcome) => {
-      const misnamed = p.membership.state === 'Found' ? p.membership.misnamed : 0;
-      const lacking = withoutPort(p) - misnamed;
+    const whyWithoutPort = ({ membership: { withoutPort, misnamed } }: PoolIn<'Found'>) => {
+      const lacking = withoutPort - misnamed;
       if (misnamed === 0) return 'their pods lack its target port';
       if (lacking === 0) return 'they are written by hand or by another controller and name no port as the Service names it';
       return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it`;
     };
-    const bare = empty.filter((p) => withoutPort(p) === 0);
+    const bare = empty.filter((p) => p.membership.withoutPort === 0);
     // Why none, where the request tells: nobody writes a selector-less Service's endpoints but its owner, and a
     // StatefulSet scaled to 0 has no pods to list.
-    const selectorless = (p: PoolOutcome) => p.membership.state === 'Found' && !p.membership.selector;
-    const unselected = bare.filter(selectorless);
-    const idle = bare.filter((p) => !selectorless(p)).map((p) => ({ p, sets: scaledToZero(p.ref.service) }));
+    const unselected = bare.filter((p) => !p.membership.selector);
+    const idle = bare.filter((p) => p.membership.selector).map((p) => ({ p, sets: scaledToZero(p.ref.service) }));
     const plain = idle.filter(({ sets }) => sets.length === 0).map(({ p }) => p);
     const what = [
       ...(plain.length > 0 ? [`Service ${listed(plain.map((p) => p.ref.service))} has no endpoints`] : []),
@@ -214,8 +218,8 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
       ...idle.filter(({ sets }) => sets.length > 0).map(({ p, sets }) => `Service ${p.ref.service} has no endpoints: StatefulSet ${listed(sets)} ${sets.length === 1 ? 'is' : 'are'} scaled to 0`),
       // Listed, yet none is a server: `kubectl get endpointslices` shows them, so say why.
       ...empty
-        .filter((p) => withoutPort(p) > 0)
-        .map((p) => `Service ${p.ref.service} lists ${plural(withoutPort(p), 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: ${whyWithoutPort(p)}`),
+        .filter((p) => p.membership.withoutPort > 0)
+        .map((p) => `Service ${p.ref.service} lists ${plural(p.membership.withoutPort, 'endpoint')}, none with port ${JSON.stringify(p.ref.port)}: ${whyWithoutPort(p)}`),
     ];
     return { reason: 'NoServers', message: `${listed(what, '; ')}${keptNote(empty, failing)}` };
   }

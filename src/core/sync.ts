@@ -4,9 +4,8 @@
  */
 import { replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
-import { TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
+import { OBJECT_TYPES, TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
 import { mcrouterReplicasOf, readyCondition, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
-import { StringIndex } from './string-index.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { configRecord } from './config-record.js';
 import { indexRelated, membershipOf, statefulSetsScaledToZero } from './membership.js';
@@ -16,7 +15,7 @@ import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from '.
 import { HASH_TRAITS } from './hashes.js';
 import { unsupportedHashOf } from './mcrouter-version.js';
 import { podTemplateFault } from './pod-template-check.js';
-import { assignSlots, combinedSlotMode, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
+import { assignSlots, combinedSlotMode, slotsWithoutMembers, type ServerList, type SlotMode, type WantedOrdinals } from './slots.js';
 import { SpecError, checkSpec } from './spec-check.js';
 import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
 import { withStoredTimesAsOf } from './stored-times.js';
@@ -48,7 +47,6 @@ export interface SyncContext {
 }
 
 type ObjectMap<T> = Record<string, T> | null | undefined;
-const NO_MEMBERS = new StringIndex(0);
 const valuesOf = <T>(map: ObjectMap<T>): T[] => (map ? Object.values(map) : []);
 
 export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
@@ -98,15 +96,12 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
   const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
   const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
     const membership = memberships[i]!;
-    const found = membership.state === 'Found';
-    const slots = assignSlots({
-      members: found ? membership.members : [],
-      indexOf: found ? membership.indexOf : NO_MEMBERS,
-      mode: modes.get(ref.name) ?? 'ordered',
-      current: currentLists?.get(ref.name),
-      dnsAddress: found ? membership.dnsAddress : undefined,
-      wanted,
-    });
+    const mode = modes.get(ref.name) ?? 'ordered';
+    const current = currentLists?.get(ref.name);
+    const slots =
+      membership.state === 'Found'
+        ? assignSlots({ members: membership.members, indexOf: membership.indexOf, mode, current, dnsAddress: membership.dnsAddress, wanted })
+        : slotsWithoutMembers(current, mode);
     return { ref, membership, slots };
   });
 
@@ -163,7 +158,7 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
       deploymentSpecHash: specHash,
       mcrouterImage,
       tooOldFor: unsupportedHashOf(mcrouterImage, topology.root),
-      templateFault: () => podTemplateFault(parent, desired.find((child): child is DeploymentObject => child.kind === 'Deployment')!),
+      templateFault: () => podTemplateFault(parent, desired.find((child): child is DeploymentObject => child.kind === OBJECT_TYPES.deployment.kind)!),
       scaledToZero: (service) => statefulSetsScaledToZero(index.get(service)?.service, statefulSets),
       desiredReplicas: mcrouterReplicasOf(parent.spec.mcrouter),
       lastChange,
@@ -205,9 +200,9 @@ function resyncAfter(
   return seconds;
 }
 
-/** The child of type `typeKey` named `name` that Metacontroller observed. v1 hooks key objects by name, v2 by namespace/name: read values, never keys. */
-function observedChild<T extends AnyObject = AnyObject>(children: Readonly<Record<string, unknown>>, typeKey: string, name: string | undefined): T | undefined {
-  return valuesOf(children[typeKey] as ObjectMap<T>).find((o) => o.metadata.name === name);
+/** The child under the type key `key` (typeKey) named `name` that Metacontroller observed. v1 hooks key objects by name, v2 by namespace/name: read values, never keys. */
+function observedChild<T extends AnyObject = AnyObject>(children: Readonly<Record<string, unknown>>, key: string, name: string | undefined): T | undefined {
+  return valuesOf(children[key] as ObjectMap<T>).find((o) => o.metadata.name === name);
 }
 
 /** The ordinals each StatefulSet of the namespace wants, by name (its pods' hostname prefix). */

@@ -7,7 +7,7 @@
  * past the headers Node reads.
  */
 import { PATTERN_MEANINGS } from '../api/formats.js';
-import { keyStep } from '../core/field-path.js';
+import { keyStep } from '../api/field-path.js';
 
 export interface SchemaError {
   keyword: string;

@@ -137,7 +137,7 @@ function ownKeywords(schema: Schema): Schema {
 const pointerToken = (key: string | number) => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The errors of the deepest failing value, with paths from the body's root. */
-export function firstErrors(schema: Schema, value: unknown, compiled: Compiled): SchemaError[] {
+function firstErrors(schema: Schema, value: unknown, compiled: Compiled): SchemaError[] {
   const fault = firstFault(schema, value, compiled, []) ?? { schema, value, path: [] };
   const pointer = fault.path.map((key) => `/${pointerToken(key)}`).join('');
   let at = fault.value;

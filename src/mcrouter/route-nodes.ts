@@ -59,7 +59,7 @@ export interface RouteNode {
   perHost(req: Request): boolean;
 }
 
-export function nothing(errorReply: boolean): Reach {
+function nothing(errorReply: boolean): Reach {
   return { primary: [], fallbacks: [], errorReply };
 }
 
