@@ -54,15 +54,7 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
   const carried = applied && observedText !== recordedText ? lastChangeFromAnnotation(observedText, now) : undefined;
   const lastChange = recorded ? laterChange(recorded, carried) : (changed ?? laterChange(carried, parent.status?.lastChange ?? undefined));
 
-  // When the status first reported this config: carried while it does. But a ConfigMap whose config came with a
-  // change made after that holds a newer config (endpoints A, then B, then A again, read with the status that
-  // asked for A: a parent a status behind the ConfigMap): this one has been asked for again since that change, at
-  // the latest, and a wait for it to be applied counts from then, not from the time it was asked for before B.
-  const stored = reported ? parent.status?.configSince : undefined;
-  const heldChange = stored !== undefined && !applied ? lastChangeFromAnnotation(observedText, now) : undefined;
-  // Not after now, should the change come from a hook replica whose clock runs ahead.
-  const heldSince = heldChange && (Date.parse(heldChange.time) > Date.parse(now) ? now : heldChange.time);
-  const configSince = stored === undefined ? now : heldSince && Date.parse(heldSince) > Date.parse(stored) ? heldSince : stored;
+  const configSince = configSinceOf(reported ? parent.status?.configSince : undefined, applied, observedText, now);
   const behind = applied ? undefined : configBehind(parent, observedConfigMap, mounted, reported, configSince);
   return {
     applied,
@@ -72,6 +64,21 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
     configBehind: behind?.behind,
     configBehindShown: behind?.shown ?? false,
   };
+}
+
+/**
+ * When the status first reported this config: carried while it does (`stored`, undefined when the status reports
+ * another). But a ConfigMap whose config came with a change made after that holds a newer config (endpoints A,
+ * then B, then A again, read with the status that asked for A: a parent a status behind the ConfigMap): this one
+ * has been asked for again since that change, at the latest, and a wait for it to be applied counts from then, not
+ * from the time it was asked for before B. `observedText`: the ConfigMap's last change annotation.
+ */
+function configSinceOf(stored: string | undefined, applied: boolean, observedText: string | undefined, now: string): string {
+  if (stored === undefined) return now;
+  const heldChange = applied ? undefined : lastChangeFromAnnotation(observedText, now);
+  // Not after now, should the change come from a hook replica whose clock runs ahead.
+  const heldSince = heldChange && (Date.parse(heldChange.time) > Date.parse(now) ? now : heldChange.time);
+  return heldSince && Date.parse(heldSince) > Date.parse(stored) ? heldSince : stored;
 }
 
 /**

@@ -240,24 +240,42 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
 
 /** Whether the children are there and the mcrouter Deployment serves this spec, with this config mounted. */
 function rolloutReadiness(input: StatusInput, servers: number, readyServers: number): Readiness {
-  const { pools, observed, desiredReplicas, parent } = input;
+  const { deployment, configMap, service } = input.observed;
+  if (!deployment || !configMap || !service) return childrenNotCreated(input);
+  return (
+    deploymentUpdate(input, deployment) ??
+    deploymentRollout(input, deployment) ??
+    configMapReadiness(input) ??
+    proxyAvailable(input, deployment, servers, readyServers)
+  );
+}
+
+/** Which of the proxy's children Metacontroller has yet to create, while one is missing. */
+function childrenNotCreated({ observed, parent }: StatusInput): Readiness {
   const { deployment } = observed;
   const name = mcrouterName(parent);
-  if (!deployment || !observed.configMap || !observed.service) {
-    const notCreated = [
-      deployment ? undefined : `Deployment ${name}`,
-      observed.configMap ? undefined : `ConfigMap ${name}`,
-      observed.service ? undefined : `Service ${proxyServiceName(parent)}`,
-    ].filter((m) => m !== undefined);
-    // Another child there means Metacontroller has applied an answer: one still missing may have been refused. A create
-    // the API server refuses shows as a SyncError event on the proxy; one that fails because an object of that name
-    // exists without this proxy as owner Metacontroller only logs.
-    const blocked =
-      deployment || observed.configMap || observed.service
-        ? `; if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`
-        : '';
-    return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
-  }
+  const notCreated = [
+    deployment ? undefined : `Deployment ${name}`,
+    observed.configMap ? undefined : `ConfigMap ${name}`,
+    observed.service ? undefined : `Service ${proxyServiceName(parent)}`,
+  ].filter((m) => m !== undefined);
+  // Another child there means Metacontroller has applied an answer: one still missing may have been refused. A create
+  // the API server refuses shows as a SyncError event on the proxy; one that fails because an object of that name
+  // exists without this proxy as owner Metacontroller only logs.
+  const blocked =
+    deployment || observed.configMap || observed.service
+      ? `; if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`
+      : '';
+  return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
+}
+
+/**
+ * Why the Deployment is not yet the one this spec asks for, as its controller sees it (scaled outside the proxy, not
+ * updated by Metacontroller yet, a generation not observed yet), or undefined once it is.
+ */
+function deploymentUpdate(input: StatusInput, deployment: Deployment): Readiness | undefined {
+  const { desiredReplicas, parent } = input;
+  const name = mcrouterName(parent);
   const current = deploymentIsCurrent(input);
   // Scaled by hand (`kubectl scale`) or by a HorizontalPodAutoscaler: the spec hash covers spec.mcrouter, so
   // this is not the proxy's doing, and Metacontroller sets the count back with this answer.
@@ -283,6 +301,16 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
       message: `waiting for Deployment ${name} to observe generation ${generation} (observed ${st.observedGeneration ?? 'none'})`,
     };
   }
+  return undefined;
+}
+
+/**
+ * Where the Deployment's replicas stand against the ones wanted (scaled to zero, past its progress deadline, none
+ * available, scaling down, rolling out), or undefined once every wanted replica is updated and available.
+ */
+function deploymentRollout({ desiredReplicas, parent }: StatusInput, deployment: Deployment): Readiness | undefined {
+  const name = mcrouterName(parent);
+  const st = deployment.status ?? {};
   // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service. Asked once the
   // Deployment has caught up and its ReplicaSet has let its pods go (status.replicas counts the pods not yet
   // terminating): until then they still serve.
@@ -335,6 +363,16 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
       message: `Deployment ${name} ${doing}: ${updated} of ${desiredReplicas} replicas updated, ${available} available${stillOld}${failed}`,
     };
   }
+  return undefined;
+}
+
+/**
+ * Why the ConfigMap does not hold the config asked for: it has lacked it past its grace (ConfigNotApplied), or
+ * Metacontroller has yet to apply a new spec's config. Undefined when it holds it, or the wait does not matter.
+ */
+function configMapReadiness(input: StatusInput): Readiness | undefined {
+  const { observed, parent } = input;
+  const name = mcrouterName(parent);
   const behind = observed.configBehind;
   const graceLeft = configGraceLeft(behind?.since, input.now);
   if (behind && graceLeft !== undefined && graceLeft <= 0) {
@@ -356,6 +394,12 @@ function rolloutReadiness(input: StatusInput, servers: number, readyServers: num
   if (!readyAtThisGeneration && !observed.configApplied) {
     return { reason: 'Progressing', message: `waiting for ConfigMap ${name} to hold the new config` };
   }
+  return undefined;
+}
+
+/** What a proxy whose children all serve this spec and config reports: its servers, pools and mcrouter replicas. */
+function proxyAvailable({ pools }: StatusInput, deployment: Deployment, servers: number, readyServers: number): Readiness {
+  const available = deployment.status?.availableReplicas ?? 0;
   // Ready asks for a ready server in every pool, not for all: the message says when some are not.
   const notAll = readyServers < servers ? ` (${readyServers} ready)` : '';
   return {
