@@ -118,6 +118,7 @@ const REQUIRED_VALUES = [
   'serviceMonitor',
   'crds',
   'hookTimeout',
+  'resyncPeriodSeconds',
 ];
 
 export function chartValuesSchema() {
@@ -198,6 +199,13 @@ export function chartValuesSchema() {
         },
       }),
       crds: closed({ install: { type: 'boolean' } }, ['install']),
+      resyncPeriodSeconds: {
+        description: 'How often, in seconds, Metacontroller sends every proxy to the hook, changed or not (CompositeController resyncPeriodSeconds).',
+        type: 'integer',
+        minimum: 1,
+        // A day: past it, the documented alert's window (twice the period) outlasts the gauges' 2-hour TTL anyway.
+        maximum: 86400,
+      },
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it, in whole milliseconds: 10s, 1m30s, 1.5s, 500ms.",
         type: 'string',

@@ -256,7 +256,7 @@ t.test('a chart value set to null (helm deletes the key before its schema check)
   }
   t.same(
     refused.sort(),
-    ['bodyLimit', 'crds', 'crds.install', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.enabled', 'podDisruptionBudget.maxUnavailable', 'requestTimeoutMs', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles', 'userRoles.aggregate'],
+    ['bodyLimit', 'crds', 'crds.install', 'hookTimeout', 'image', 'image.repository', 'jsonDepthLimit', 'networkPolicy', 'networkPolicy.metacontrollerNamespace', 'podDisruptionBudget', 'podDisruptionBudget.enabled', 'podDisruptionBudget.maxUnavailable', 'requestTimeoutMs', 'resyncPeriodSeconds', 'serviceMonitor', 'shutdownDelayMs', 'shutdownTimeoutMs', 'userRoles', 'userRoles.aggregate'],
     'the values a hook cannot run without, or would run otherwise than said: a switch on by default turned off (null elsewhere is a default)',
   );
 });
@@ -310,6 +310,10 @@ t.test('the CompositeController drives the hook', async (t) => {
   t.equal(hookUrl(cc.spec.hooks.sync?.webhook), `${serviceUrl(kustomized)}/sync`, 'sync points at the hook Service');
   t.equal(hookUrl(cc.spec.hooks.customize?.webhook), `${serviceUrl(kustomized)}/customize`, 'customize points at the hook Service');
   t.same(Object.keys(cc.spec.hooks).sort(), ['customize', 'sync'], 'the hook serves sync and customize only');
+  const period = (objects: K8sObject[]) => (one(objects, 'CompositeController') as unknown as { spec: { resyncPeriodSeconds?: number } }).spec.resyncPeriodSeconds;
+  t.equal(period(kustomized), 300, 'every proxy is sent to the hook every 5 minutes, changed or not: its gauges, which the alert reads, are set only by a sync');
+  t.equal(period(helmed), period(kustomized), 'the chart too');
+  t.equal(period(helmTemplate('--set', 'resyncPeriodSeconds=60')), 60, 'and its resyncPeriodSeconds sets it');
 });
 
 t.test('an overlay that moves or renames the install moves the hooks with it', async (t) => {

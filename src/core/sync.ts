@@ -27,7 +27,8 @@ import { topologyOf, type RouteNode } from './topology.js';
  * because the name is taken (by the children of a proxy deleted and created again under the same name,
  * which the garbage collector has yet to remove) Metacontroller only logs, and the old child's deletion
  * syncs nothing, since it belonged to another parent: without this, the proxy would wait for an unrelated
- * event or the next relist (30 minutes by default) to get its children. A name taken for good (orphans of
+ * event, the next resync (`resyncPeriodSeconds`, 5 minutes in the shipped manifests) or the next relist (30
+ * minutes by default) to get its children. A name taken for good (orphans of
  * `--cascade=orphan`, another object of that name) or a create the API server refuses each time is retried
  * every 5 minutes, not every 10 seconds.
  */

@@ -27,15 +27,16 @@ export function outcomeOf(statusCode: number): Outcome {
 }
 
 /**
- * A proxy's server gauges go once it has gone this long without a sync. Metacontroller relists, and so
- * syncs, every proxy every 30 minutes by default (`--cache-flush-interval`): what goes is a deleted proxy,
+ * A proxy's server gauges go once it has gone this long without a sync. Metacontroller syncs every proxy every
+ * 5 minutes with the shipped CompositeController (`resyncPeriodSeconds`), and at its relist, every 30 minutes by
+ * default (`--cache-flush-interval`), without it: what goes is a deleted proxy,
  * or one that other hook replicas have been syncing. Without a finalize hook nothing says a proxy is gone.
  */
 export const PROXY_SERIES_TTL_MS = 2 * 60 * 60 * 1000;
 /**
  * At most this many proxies have gauges: whatever reaches the hook's Service can post a sync for any name.
  * Past it, the one synced least recently gives way: a real proxy comes back at its next sync (Metacontroller
- * syncs each at least every 30 minutes), while names posted once do not.
+ * syncs each at least every 30 minutes, every 5 with the shipped CompositeController), while names posted once do not.
  */
 export const MAX_PROXY_SERIES = 10_000;
 
