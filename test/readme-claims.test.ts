@@ -214,8 +214,8 @@ t.test('holes: a departed middle server stays with weight 0; compacted only beyo
 
 t.test('a compaction moves tail servers into the holes, and their keys with them', async (t) => {
   // docs/membership.md, "What to expect": "a compaction moves tail servers into the holes, and their keys move with them
-  // (DESIGN 6): a pool of 10 that has lost 6 pods from its middle one by one moves from about 40% to two thirds of its
-  // keys at the sixth, by which slots went (60% when the odd slots went first), where the pod alone held 20%."
+  // (DESIGN 6): a pool of 10 that has lost 6 pods from its middle one by one moves from about 45% to two thirds of its
+  // keys at the sixth, by which slots went (about 60% when the odd slots went first), where the pod alone held 20%."
   const svc = service({ name: 'memcached-deploy' });
   const pods = deploymentPods('memcached-deploy', 10);
   const departures = async (order: number[]) => {
@@ -235,10 +235,10 @@ t.test('a compaction moves tail servers into the holes, and their keys with them
   moved.slice(0, 5).forEach((share, i) => t.ok(Math.abs(share - 1 / (10 - i)) < 0.02, `departure ${i + 1}: ${share}, about 1/${10 - i}`));
   t.ok(Math.abs(moved[5]! - 0.6) < 0.03, `the sixth compacts: about 60% (${moved[5]})`);
   t.same([pool.servers, pool.holes < 5], [4, true], 'four servers left, the holes no longer past half');
-  // Other middle slots, in other orders: the sixth moves from about 40% to two thirds.
+  // Other middle slots, in other orders: the sixth moves from about 45% to two thirds.
   for (const order of [[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2], [8, 1, 6, 3, 4, 5], [1, 2, 7, 8, 4, 5], [3, 6, 1, 8, 2, 7]]) {
     const sixth = (await departures(order)).moved[5]!;
-    t.ok(sixth >= 0.38 && sixth <= 0.67, `${JSON.stringify(order)}: the sixth moves ${sixth}`);
+    t.ok(sixth >= 0.43 && sixth <= 0.67, `${JSON.stringify(order)}: the sixth moves ${sixth}`);
   }
 });
 
