@@ -202,9 +202,10 @@ export function chartValuesSchema() {
       resyncPeriodSeconds: {
         description: 'How often, in seconds, Metacontroller sends every proxy to the hook, changed or not (CompositeController resyncPeriodSeconds).',
         type: 'integer',
-        minimum: 1,
-        // A day: past it, the documented alert's window (twice the period) outlasts the gauges' 2-hour TTL anyway.
-        maximum: 86400,
+        // Each period Metacontroller queues every proxy at once: a period shorter than a pass over them keeps the
+        // queue full. At its relist (--cache-flush-interval, 30 minutes by default) or above, it starts no resync.
+        minimum: 60,
+        maximum: 1800,
       },
       hookTimeout: {
         description: "A Go duration, as Metacontroller's CompositeController reads it, in whole milliseconds: 10s, 1m30s, 1.5s, 500ms.",

@@ -739,7 +739,8 @@ t.test("docs/operating.md's alert fires for a proxy not Ready for 10 minutes, an
   const EVAL_MINUTES = [12, 20, 30, 45];
   /**
    * A gauge of one hook replica (`instance`) for one proxy, each minute: a value, absent (undefined), or `stale`:
-   * the scrape target gone (a hook pod replaced), which Prometheus marks at once rather than after its lookback.
+   * the scrape target gone (a hook pod replaced), which Prometheus marks stale a scrape or two later rather than
+   * leaving the last sample for its 5-minute lookback.
    */
   type Gauges = Record<'ready' | 'replicas' | 'lastSync', (minute: number) => number | 'stale' | undefined>;
   const series = (instance: string, name: string, gauges: Gauges) =>
@@ -772,6 +773,23 @@ t.test("docs/operating.md's alert fires for a proxy not Ready for 10 minutes, an
       name: 'waits-on-nothing',
       why: 'not Ready for a reason no change in the cluster ends (InvalidSpec): synced only by the resync period',
       replicas: { a: { ready: always(0), replicas: always(1), lastSync: syncs(0, RESYNC) } },
+      firesAt: [12, 20, 30, 45],
+    },
+    {
+      name: 'late-in-the-pass',
+      why: 'not Ready among many proxies: each period Metacontroller queues them all, and this one is synced first in one pass and 3 minutes into the next, each sync scraped a minute later',
+      replicas: {
+        a: {
+          ready: always(0),
+          replicas: always(1),
+          lastSync: (m) => {
+            // Synced at 0, 8, 10, 18, 20, ...: at the start of even periods, 3 minutes into odd ones; seen a minute on.
+            const synced = (s: number) => s % (2 * RESYNC) === 0 || s % (2 * RESYNC) === RESYNC + 3;
+            for (let s = m - 1; s >= 0; s--) if (synced(s)) return s * 60;
+            return undefined;
+          },
+        },
+      },
       firesAt: [12, 20, 30, 45],
     },
     {
