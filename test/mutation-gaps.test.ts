@@ -139,3 +139,24 @@ t.test("/metrics: a proxy's gauges stay 2 hours after its last sync by default (
   now += 2 * 60_000;
   t.notOk(await servers(), '2 hours and a minute on: gone');
 });
+
+t.test('a long-running hook stamps each sync with its own time, not the first one it formatted', async (t) => {
+  let now = FIXED_NOW.getTime();
+  const clocked = testServer({ clock: () => new Date(now) });
+  t.teardown(() => clocked.close());
+  const related = [service({ name: 'memcached' }), ...endpointSlices('memcached', deploymentPods('memcached', 2, 90))];
+  const first = await post(clocked, '/sync', syncRequest({ parent: proxy({ name: 'early', spec: { serviceName: 'memcached' } }), related }));
+  t.match(statusOf(first.body), { configSince: '2026-11-25T12:00:00Z', conditions: [{ type: 'Ready', lastTransitionTime: '2026-11-25T12:00:00Z' }] });
+  now += 90_000;
+  const later = await post(clocked, '/sync', syncRequest({ parent: proxy({ name: 'late', spec: { serviceName: 'memcached' } }), related }));
+  t.match(statusOf(later.body), { configSince: '2026-11-25T12:01:30Z', conditions: [{ type: 'Ready', lastTransitionTime: '2026-11-25T12:01:30Z' }] }, '90 s later, stamped 90 s later');
+});
+
+t.test('huge pages of 19 digits (still an int64 to the API server) that are no whole number of pages: InvalidSpec', async (t) => {
+  const spec = { serviceName: 'memcached', mcrouter: { resources: { limits: { 'hugepages-2Mi': '9000000000000000001', memory: '1Gi' } } } };
+  const related = [service({ name: 'memcached' }), ...endpointSlices('memcached', deploymentPods('memcached', 1, 95))];
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'huge', spec }), related }));
+  t.equal(res.statusCode, 200);
+  const ready = (statusOf(res.body)['conditions'] as Json[]).find((c) => c['type'] === 'Ready')!;
+  t.match(ready, { status: 'False', reason: 'InvalidSpec', message: /^spec\.mcrouter\.resources\.limits\["hugepages-2Mi"\]: is not a whole number of hugepages-2Mi pages: / });
+});
