@@ -1,6 +1,6 @@
 /**
  * `npm run bench:instructions`: what a steady sync request costs the hook and the ceiling in instructions and
- * cache misses, counted by valgrind's callgrind instead of timed. Writes bench/INSTRUCTIONS.md.
+ * cache misses, counted by valgrind's callgrind instead of timed. Writes bench/INSTRUCTIONS.md (BENCH_OUT: elsewhere).
  *
  * `npm run bench` reads CPU time, which moves with the hour on a shared machine: the same build's CPU ratio at
  * 1,000 members read 0.75 to 0.87 within one day, and a change worth 2% of the hook's work drowns in that. A
@@ -28,7 +28,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CACHE, answers, buildCeiling, writeResponses } from './ceiling.js';
-import { HOOK_MAIN, loadSync } from './dist.js';
+import { HOOK_MAIN, OUT, loadSync } from './dist.js';
 import { BODY_LIMIT, freePort, hookEnv, loadSample, startHook, startServer, type ServerProcess } from './http.js';
 import { BODIES_PER_CASE, benchCase } from './requests.js';
 
@@ -417,7 +417,8 @@ async function main(): Promise<void> {
   const results: SizeResult[] = [];
   for (const members of sizes) results.push(await measureSize(sync, members, ceilingMain, { functions: values.functions }));
   const text = report(results, startedAt, (performance.now() - started) / 1000);
-  writeFileSync(new URL('INSTRUCTIONS.md', import.meta.url), text);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(new URL('INSTRUCTIONS.md', OUT), text);
   process.stdout.write(text);
 }
 

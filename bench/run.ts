@@ -10,18 +10,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { answers, buildCeiling, writeResponses } from './ceiling.js';
 import { coreVsFloor, linearFit, median, stepTrend, syncTimes, type CoreResult, type Fit, type ScalingPoint, type SyncFn } from './core.js';
-import { loadSync, DIST, HOOK_MAIN } from './dist.js';
+import { loadSync, DIST, HOOK_MAIN, OUT } from './dist.js';
 import { BODY_LIMIT, cpuSeconds, freePort, load, loadSample, mb, rssBytes, startHook, startServer, summarizeLoads, type LoadResult, type LoadSample, type ServerProcess } from './http.js';
 import { IDLE_SECONDS, hookIdle, idle, jsHeldMb, jsMemory, type HookIdle, type Idle } from './memory.js';
 import { BODIES_PER_CASE, POOL_SIZES, SITUATIONS, benchCase, type BenchCase } from './requests.js';
 
 const ROOT = new URL('../', import.meta.url);
-const BENCH = new URL('./', import.meta.url);
-const OUT = process.env['BENCH_OUT'] ? pathToFileURL(`${resolve(process.env['BENCH_OUT'])}/`) : BENCH;
 
 const CONNECTIONS = 5;
 const ROUNDS = 3;

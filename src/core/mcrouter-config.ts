@@ -8,7 +8,7 @@ import { HASH_TRAITS } from './hashes.js';
 import { expandedByMcrouter, mayHoldExpanded, parseConfigText } from '../mcrouter/config-text.js';
 import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';
 import { shortDigest } from './digest.js';
-import { jsonHazard } from './json-hazard.js';
+import { jsonHazard } from '../json/hazard.js';
 import type { ServerList } from './slots.js';
 import type { GroupNode, LeafNode, RouteNode } from './topology.js';
 

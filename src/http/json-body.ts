@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { DNS_NAME_MAX_LENGTH } from '../api/formats.js';
-import { locateJsonHazard, type GuardedKeys } from '../core/json-hazard.js';
+import { locateJsonHazard, type GuardedKeys } from '../json/hazard.js';
 import { fieldOfPath } from './validation-error.js';
 
 /** The namespace and name of a hook body's parent, as far as the body (valid or not) has them as strings. */

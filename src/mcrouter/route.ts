@@ -8,7 +8,7 @@
  * route handles the operator generates, and their close relatives, are
  * modelled; anything else is refused with an Error rather than guessed at.
  */
-import { nestsBeyond } from '../core/json-hazard.js';
+import { nestsBeyond } from '../json/hazard.js';
 import { keyError } from './key.js';
 import type { Operation } from './operations.js';
 import { McrouterConfigError, compileRoute, readConfig, type Pool, type PoolUse } from './route-compiler.js';
