@@ -502,6 +502,30 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
   t.match((both.body['status'] as any).conditions[0].message, 'none with port 11211: 1 on pods that lack its target port, 1 written by hand or by another controller, naming no port as the Service names it;');
 });
 
+t.test('a selector-less Service whose Endpoints hold more addresses than Kubernetes mirrors into slices: the Endpoints are read', async (t) => {
+  const external: Pod[] = Array.from({ length: 1200 }, (_, i) => ({ name: `x${i}`, ip: `10.9.${Math.floor(i / 250)}.${(i % 250) + 1}`, external: true }));
+  const svc = service({ name: 'legacy', selector: null });
+  const parent = proxy({ name: 'legacy-proxy', spec: { serviceName: 'legacy' } });
+  // kube-controller-manager's endpointslicemirroring controller copies at most --mirroring-max-endpoints-per-subset
+  // (1,000, its default and its most) addresses of each subset, and records a TooManyAddressesToMirror event for the rest.
+  const mirrored = endpointSlices('legacy', external.slice(0, 1000), { mirrored: true, perSlice: 1000 });
+  const res = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('legacy', external), ...mirrored] }));
+  t.equal(res.statusCode, 200);
+  t.equal(configOf(res.body).pools['legacy']!.servers.length, 1200, 'every server the Endpoints list, not the 1,000 mirrored');
+  t.match(res.body['status'], { servers: 1200, readyServers: 1200 });
+
+  // The mirror follows the Endpoints object: a server written a moment ago is in the pool before the mirror has it.
+  const few = external.slice(0, 3);
+  const added = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('legacy', external.slice(0, 4)), ...endpointSlices('legacy', few, { mirrored: true })] }));
+  t.same(configOf(added.body).pools['legacy']!.servers, ['10.9.0.1:11211', '10.9.0.2:11211', '10.9.0.3:11211', '10.9.0.4:11211']);
+  // Slices of any other writer beside the mirrored ones are read, as slices are wherever a Service has them.
+  const registered = endpointSlices('legacy', [external[10]!])[0]!;
+  const labels = { 'kubernetes.io/service-name': 'legacy', 'endpointslice.kubernetes.io/managed-by': 'registrar.example.com' };
+  const own = { ...registered, metadata: { ...(registered['metadata'] as Json), name: 'legacy-registered', labels } };
+  const mixed = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('legacy', external.slice(0, 4)), ...endpointSlices('legacy', few, { mirrored: true }), own] }));
+  t.same(configOf(mixed.body).pools['legacy']!.servers, ['10.9.0.1:11211', '10.9.0.2:11211', '10.9.0.3:11211', '10.9.0.11:11211']);
+});
+
 t.test('ports are resolved by number or by name through the Service', async (t) => {
   const svc = service({ name: 'mc', ports: [{ name: 'admin', port: 9000 }, { name: 'memcache', port: 11211, targetPort: 21211 }] });
   const pods = deploymentPods('mc', 2);

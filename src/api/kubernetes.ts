@@ -13,9 +13,13 @@ const open = { additionalProperties: true } as const;
 
 /** The label that ties an EndpointSlice to its Service (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-/** The label naming what wrote an EndpointSlice, and its value for the slices Kubernetes cuts from a Service's selector. */
+/**
+ * The label naming what wrote an EndpointSlice; its value for the slices Kubernetes cuts from a Service's selector,
+ * and for those it mirrors from the Endpoints object of a Service without one.
+ */
 export const SLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
+export const SLICE_MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io';
 
 // Labels and annotations are not typed but where the hook reads one (a slice's Service name and managing
 // controller, the Deployment's spec hash, the ConfigMap's last change, Metacontroller's last-applied copy:

@@ -6,7 +6,7 @@
  * its place (mcrouter marks a dead server down by itself) and a member leaves
  * only when its endpoint is gone.
  */
-import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, replicasOf, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
+import { SERVICE_NAME_LABEL, SLICE_CONTROLLER, SLICE_MANAGED_BY_LABEL, SLICE_MIRRORING_CONTROLLER, replicasOf, type EndpointSlice, type Endpoints, type Service, type ServicePort, type StatefulSet } from '../api/kubernetes.js';
 import { DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, PORT_MAX } from '../api/formats.js';
 import { naturalOrder } from './natural-order.js';
 import { StringIndex } from './string-index.js';
@@ -75,10 +75,23 @@ export function indexRelated(related: RelatedObjects, namespace: string): Map<st
   return index;
 }
 
-/** How many endpoints `objects` list: the most pods a pool can have. */
-function endpointCount(objects: ServiceObjects): number {
+/**
+ * Whether a pool's servers are read from its Service's EndpointSlices rather than its Endpoints object: when it has
+ * any, unless each is the mirroring controller's copy of the Endpoints object the request holds too (a Service
+ * without a selector, its endpoints written by hand). That copy holds at most the first 1,000 addresses of each
+ * subset (kube-controller-manager's --mirroring-max-endpoints-per-subset, 1,000 at most) and follows the Endpoints
+ * object with a lag: the servers written past it would leave the pool.
+ */
+function readsSlices(objects: ServiceObjects): boolean {
+  if (objects.slices.length === 0) return false;
+  if (objects.endpoints === undefined) return true;
+  return objects.slices.some((slice) => slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] !== SLICE_MIRRORING_CONTROLLER);
+}
+
+/** How many endpoints the pool reads: the most pods it can have. */
+function endpointCount(objects: ServiceObjects, slices: boolean): number {
   let n = 0;
-  if (objects.slices.length > 0) for (const slice of objects.slices) n += slice.endpoints?.length ?? 0;
+  if (slices) for (const slice of objects.slices) n += slice.endpoints?.length ?? 0;
   else for (const subset of objects.endpoints?.subsets ?? []) n += (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
   return n;
 }
@@ -244,7 +257,8 @@ export function membershipOf(
   // One candidate per pod, in order of first appearance. Nearly every endpoint names a Pod of this
   // namespace: those are keyed by the pod's name alone, in an index sized once for every endpoint.
   const candidates: Candidate[] = [];
-  const podAt = new StringIndex(endpointCount(objects));
+  const slices = readsSlices(objects);
+  const podAt = new StringIndex(endpointCount(objects, slices));
   const otherAt = new Map<string, number>();
   const add = (
     /** The endpoint's targetRef: the pod (or other object) behind it. */
@@ -318,7 +332,7 @@ export function membershipOf(
     endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + listed);
     return `:${port}`;
   };
-  if (objects.slices.length > 0) {
+  if (slices) {
     for (const slice of objects.slices) {
       const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
       const suffix = portSuffix(slice.ports, selected || cut, slice.endpoints?.length ?? 0, cut);

@@ -8,7 +8,7 @@
  * - `cache-a`: a StatefulSet behind a headless Service (members have DNS names),
  * - `cache-b`: a Deployment behind a ClusterIP Service (members are pod IPs),
  * - `cache-c`: servers outside the cluster, a selector-less Service with
- *   hand-written Endpoints (no targetRef; the slices are mirrored).
+ *   hand-written Endpoints (no targetRef; the slices mirror them, and the hook reads the Endpoints).
  * `cache-z` never exists: a spec naming it shows ServiceNotFound.
  */
 import { endpointSlices, endpoints, service, statefulSet, uid, type Json, type Pod } from '../fixtures/cluster.js';
@@ -215,8 +215,10 @@ export class Cluster {
     if (!svc || !svc.exists) return { reason: 'ServiceNotFound' };
     if (typeof port === 'number' ? port !== SERVICE_PORT : port !== svc.portName) return { reason: 'PortNotFound' };
     if (svc.blip) return { reason: 'NoServers' };
-    // The legacy Endpoints drop terminating pods; slices keep them (ready: false).
-    const listed = this.options.discovery === 'slices' ? svc.pods : svc.pods.filter((p) => !p.terminating);
+    // The legacy Endpoints drop terminating pods; slices cut from a selector keep them (ready: false). A
+    // selector-less Service is read from its Endpoints, which its slices only mirror.
+    const fromSlices = this.options.discovery === 'slices' && svc.kind !== 'external';
+    const listed = fromSlices ? svc.pods : svc.pods.filter((p) => !p.terminating);
     if (listed.length === 0) return { reason: 'NoServers' };
     return {
       members: listed.map((p) => ({
