@@ -246,6 +246,7 @@ t.test('fields of a stored status the hook cannot read are set aside, not refuse
   lines.length = 0;
   const pools = await post(logged, '/sync', withStatus((s) => (s.pools = Array.from({ length: 200_000 }, () => 0))));
   t.equal(pools.statusCode, 200);
+  t.equal(lines.length, 1, 'one line');
   t.match(lines, [{ fields: ['status.pools'], msg: /^status\.pools\[0\]: must be object: set aside/ }], 'one short line');
   t.ok(String(lines[0]?.['msg']).length < 200);
   t.equal(await setAsideCount(), ++count, 'counted');
@@ -253,6 +254,7 @@ t.test('fields of a stored status the hook cannot read are set aside, not refuse
   const notObject = structuredClone(plain) as any;
   notObject.parent.status = 'Ready';
   t.equal((await post(logged, '/sync', notObject)).text, first.text, 'a status that is no object: set aside whole, the answer of a proxy with none');
+  t.equal(lines.length, 1, 'one line');
   t.match(lines, [{ field: 'status', fields: ['status'], msg: /^status: must be object or null: set aside/ }]);
   // A spec refused replaces no status: only the refusal is logged and counted.
   lines.length = 0;

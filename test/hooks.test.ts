@@ -32,3 +32,28 @@ t.test('the committed samples are the ones the generator makes', async (t) => {
     t.equal(committed, `${JSON.stringify(sample.request, null, 2)}\n`, `${sample.name}: run npm run hooks after changing the fixtures`);
   }
 });
+
+// The samples are written by the code they are replayed against: what each is said to show (scripts/hook-samples.ts)
+// is written out here, so that a regenerated sample that no longer shows it fails.
+t.test('each sample answer does what its description in scripts/hook-samples.ts says', async (t) => {
+  const answer = (name: string) =>
+    JSON.parse(readFileSync(new URL(`${name}.response.json`, dir), 'utf8')) as {
+      status: { servers: number; readyServers: number; lastChange?: unknown; conditions: { type: string; status: string; reason: string }[] };
+      children: { kind: string; data?: Record<string, string> }[];
+    };
+  const pools = (name: string) => JSON.parse(answer(name).children.find((c) => c.kind === 'ConfigMap')!.data!['config.json']!).pools;
+  const dns = (n: number) => `memcached-pool1-${n}.memcached-pool1.default.svc.cluster.local:11211`;
+  const ip = (n: number) => `10.244.2.${n}:11211`;
+  const ready = (name: string) => answer(name).status.conditions.find((c) => c.type === 'Ready');
+  t.same(pools('sync-statefulset'), { 'memcached-pool1': { servers: [0, 1, 2].map(dns) } }, 'sync-statefulset: three pods by DNS name, in ordinal order');
+  t.same(pools('sync-scale-up'), { 'memcached-pool1': { servers: [0, 1, 2, 3].map(dns) } }, 'sync-scale-up: the new pod appended');
+  t.same(pools('sync-statefulset-restart'), { 'memcached-pool1': { servers: [0, 1, 2].map(dns) } }, 'sync-statefulset-restart: pod 2 keeps its slot');
+  t.notOk('lastChange' in answer('sync-statefulset-restart').status, 'sync-statefulset-restart: no key moved');
+  t.match(answer('sync-statefulset-restart').status, { servers: 3, readyServers: 2 });
+  t.same(pools('sync-deployment-endpoints'), { 'memcached-deploy': { servers: [2, 3, 4, 5, 6].map(ip) } }, 'sync-deployment-endpoints: by IP, natural order');
+  t.same(pools('sync-middle-removed-v2'), { 'memcached-deploy': { servers: [2, 3, 4, 5, 6].map(ip), weights: [1, 1, 0, 1, 1] } }, 'sync-middle-removed-v2: a weight-0 hole');
+  t.same(pools('sync-missing-service'), { 'memcached-pool1': { servers: [0, 1, 2].map(dns) } }, 'sync-missing-service: the servers kept');
+  t.match(ready('sync-missing-service'), { status: 'False', reason: 'ServiceNotFound' });
+  t.match(ready('sync-exporter-replicas'), { status: 'True', reason: 'Available' });
+  t.ok(answer('sync-exporter-replicas').children.some((c) => c.kind === 'PodDisruptionBudget'), 'sync-exporter-replicas: a PDB');
+});

@@ -8,7 +8,6 @@
  * is not, and replaces the whole status.
  */
 import type { InjectOptions } from 'fastify';
-import { TYPE_KEYS } from '../../src/api/hook.js';
 import { LAST_APPLIED, compositeController, uid, withServerDefaults, type Json } from '../fixtures/cluster.js';
 import type { TestServer } from '../helpers/hook.js';
 import { NAMESPACE, type Cluster } from './cluster.js';
@@ -27,17 +26,21 @@ export interface HookCall {
   at: Date;
 }
 
-/** The type key of each kind the model knows: children (the CompositeController's childResources) and related. */
+/**
+ * The type key of each kind the model knows: children (the CompositeController's childResources) and related, as
+ * Metacontroller spells them (`Kind.version` for the core group, `Kind.group/version` otherwise): written out, not
+ * read from the hook's own table, so that a key the hook misspells finds nothing.
+ */
 const TYPE_KEY_OF: Record<string, string> = {
-  'v1/ConfigMap': TYPE_KEYS.configMap,
-  'apps/v1/Deployment': TYPE_KEYS.deployment,
-  'v1/Service': TYPE_KEYS.service,
-  'policy/v1/PodDisruptionBudget': TYPE_KEYS.podDisruptionBudget,
-  'v1/Endpoints': TYPE_KEYS.endpoints,
-  'discovery.k8s.io/v1/EndpointSlice': TYPE_KEYS.endpointSlice,
-  'apps/v1/StatefulSet': TYPE_KEYS.statefulSet,
+  'v1/ConfigMap': 'ConfigMap.v1',
+  'apps/v1/Deployment': 'Deployment.apps/v1',
+  'v1/Service': 'Service.v1',
+  'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget.policy/v1',
+  'v1/Endpoints': 'Endpoints.v1',
+  'discovery.k8s.io/v1/EndpointSlice': 'EndpointSlice.discovery.k8s.io/v1',
+  'apps/v1/StatefulSet': 'StatefulSet.apps/v1',
 };
-const CHILD_TYPES = [TYPE_KEYS.configMap, TYPE_KEYS.deployment, TYPE_KEYS.service, TYPE_KEYS.podDisruptionBudget];
+const CHILD_TYPES = ['v1/ConfigMap', 'apps/v1/Deployment', 'v1/Service', 'policy/v1/PodDisruptionBudget'].map((kind) => TYPE_KEY_OF[kind]!);
 /** A related-resource rule's `apiVersion` + `resource`, as the kind Metacontroller would list. */
 const RESOURCES: Record<string, { apiVersion: string; kind: string }> = {
   'v1/services': { apiVersion: 'v1', kind: 'Service' },
