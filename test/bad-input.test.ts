@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentPods, endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { loggedServer, post, testServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
@@ -578,4 +578,23 @@ t.test('every pattern a hook request is checked against is refused in words, not
   patterns.delete(ANY_KEY); // any string matches it
   t.ok(patterns.size >= 6, `the patterns found (${patterns.size})`);
   for (const pattern of patterns) t.ok(PATTERN_MEANINGS.has(pattern), `${pattern.slice(0, 60)}: has a meaning`);
+});
+
+t.test('a parent without a spec is an object the CRD refuses (spec is required): 422 naming spec, not 400', async (t) => {
+  const parent = proxy({ name: 'nospec', spec: {} });
+  delete parent['spec'];
+  const res = await post(app, '/sync', syncRequest({ parent }));
+  t.equal(res.statusCode, 422, res.text);
+  t.match(res.body, { field: 'spec', message: /^spec: / });
+  const custom = await post(app, '/customize', { controller: syncRequest({ parent }).controller, parent });
+  t.equal(custom.statusCode, 422, `customize: ${custom.text}`);
+});
+
+t.test('huge pages of 19 digits (still an int64 to the API server) that are no whole number of pages: InvalidSpec', async (t) => {
+  const spec = { serviceName: 'memcached', mcrouter: { resources: { limits: { 'hugepages-2Mi': '9000000000000000001', memory: '1Gi' } } } };
+  const related = [service({ name: 'memcached' }), ...endpointSlices('memcached', deploymentPods('memcached', 1, 95))];
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'huge', spec }), related }));
+  t.equal(res.statusCode, 200);
+  const ready = ((res.body['status'] as Json)['conditions'] as Json[]).find((c) => c['type'] === 'Ready')!;
+  t.match(ready, { status: 'False', reason: 'InvalidSpec', message: /^spec\.mcrouter\.resources\.limits\["hugepages-2Mi"\]: is not a whole number of hugepages-2Mi pages: / });
 });

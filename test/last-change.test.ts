@@ -501,3 +501,25 @@ t.test('a route-only change (the hash edited) is recorded too', async (t) => {
   t.same([change.pools, change.added, change.removed], [[], [], []], 'the route changed: no pool, no server added or removed');
   t.ok(change.keyspaceMoved > 0.5, `Ch3 -> Crc32 moves most keys (${change.keyspaceMoved})`);
 });
+
+t.test('two changes in one second, the parent a status behind the ConfigMap: the change the mounted config came with', async (t) => {
+  const app2 = testServer();
+  t.teardown(() => app2.close());
+  const headless = service({ name: 'memcached', headless: true });
+  const members = (n: number) => [headless, ...endpointSlices('memcached', statefulSetPods('memcached', Array.from({ length: n }, (_, i) => i)))];
+  const mp = new SyncedProxy<{ lastChange?: Json }>({ serviceName: 'memcached' }, 'example-cluster', 'v2', t);
+  await mp.sync(app2, members(3));
+  await mp.sync(app2, members(3));
+  // Two scale-ups within the same second (pods turn ready moments apart): two changes stamped alike.
+  const toFour = await mp.sync(app2, members(4));
+  const statusAtFour = mp.status;
+  const toFive = await mp.sync(app2, members(5));
+  const dns = (n: number) => `memcached-${n}.memcached.default.svc.cluster.local:11211`;
+  t.match(toFour.status.lastChange, { added: [dns(3)] });
+  t.match(toFive.status.lastChange, { added: [dns(4)] });
+  t.equal((toFive.status.lastChange as Json)['time'], (toFour.status.lastChange as Json)['time'], 'the same second');
+  // Metacontroller's cache still holds the parent with the status of the first change; the ConfigMap holds the second's config.
+  mp.status = statusAtFour;
+  const behind = await mp.sync(app2, members(5));
+  t.same(behind.status.lastChange, toFive.status.lastChange, "the ConfigMap's record, which its config came with, not the stale status's");
+});

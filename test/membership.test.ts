@@ -338,3 +338,18 @@ t.test('pods named like StatefulSet pods but numbered far apart are listed by ad
   t.equal(pool.servers.length, 2);
   t.match(status, { servers: 2, readyServers: 2 });
 });
+
+t.test('a StatefulSet hostname listed on two ports is served on the lower one, as a pod away is named: one port for the whole list', async (t) => {
+  // A selector-less headless Service whose hand-written Endpoints list each hostname on two ports; mc-1 is away.
+  const headless = service({ name: 'mc', headless: true, selector: null });
+  const subset = (port: number) => ({
+    addresses: [{ ip: '10.0.0.1', hostname: 'mc-0' }, { ip: '10.0.0.3', hostname: 'mc-2' }],
+    ports: [{ name: 'memcache', port, protocol: 'TCP' }],
+  });
+  const written = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'mc', namespace: 'default', uid: 'b1e2c3d4-0000-4000-8000-000000000001', resourceVersion: '4711' }, subsets: [subset(11213), subset(11211)] };
+  const parent = proxy({ name: 'twoports', spec: { serviceName: 'mc' } });
+  const res = await post(app, '/sync', syncRequest({ parent, related: [headless, written] }));
+  t.equal(res.statusCode, 200);
+  const dns = (host: string, port: number) => `${host}.mc.default.svc.cluster.local:${port}`;
+  t.same(configOf(res.body).pools['mc']!.servers, [dns('mc-0', 11211), dns('mc-1', 11211), dns('mc-2', 11211)], 'every slot on port 11211, the away mc-1 too');
+});

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Readable } from 'node:stream';
 import { clientErrorAnswer } from '../src/http/client-errors.js';
-import { endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
+import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { FIXED_NOW, loggedServer, post, testServer, type TestServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 import { codeBlocks, codeSpans, page, tableRows } from './helpers/markdown.js';
@@ -856,4 +856,21 @@ t.test("docs/operating.md's alert fires for a proxy not Ready for 10 minutes, an
     output = String((error as { stdout?: string }).stdout ?? error) + String((error as { stderr?: string }).stderr ?? '');
   }
   t.match(output, /SUCCESS/, `${proxies.map((p) => `${p.name} (${p.why}): fires at ${JSON.stringify(p.firesAt)} minutes of ${JSON.stringify(EVAL_MINUTES)}`).join('; ')}\n${output}`);
+});
+
+t.test("/metrics: a proxy's gauges stay 2 hours after its last sync by default (docs/operating.md), then go", async (t) => {
+  let now = FIXED_NOW.getTime();
+  const metricsApp = testServer({ clock: () => new Date(now) });
+  t.teardown(() => metricsApp.close());
+  const related = [service({ name: 'memcached' }), ...endpointSlices('memcached', deploymentPods('memcached', 2, 80))];
+  t.equal((await post(metricsApp, '/sync', syncRequest({ parent: proxy({ name: 'ttl', spec: { serviceName: 'memcached' } }), related }))).statusCode, 200);
+  const servers = async () => {
+    const text = (await metricsApp.inject({ method: 'GET', url: '/metrics' })).body;
+    return /^memcached_operator_proxy_servers\{namespace="default",name="ttl"\} 2$/m.test(text);
+  };
+  t.ok(await servers(), 'synced: its servers gauge');
+  now += 119 * 60_000;
+  t.ok(await servers(), 'an hour and 59 minutes on: still there');
+  now += 2 * 60_000;
+  t.notOk(await servers(), '2 hours and a minute on: gone');
 });

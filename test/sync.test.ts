@@ -12,7 +12,7 @@ import {
   type Json,
   type Pod,
 } from './fixtures/cluster.js';
-import { childOf, configOf, post, testServer } from './helpers/hook.js';
+import { FIXED_NOW, childOf, configOf, post, testServer } from './helpers/hook.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -20,6 +20,7 @@ t.teardown(() => app.close());
 const seedProxy = (status?: Json) => proxy({ name: 'example-cluster', spec: { serviceName: 'memcached-pool1' }, ...(status ? { status } : {}) });
 const pool1 = service({ name: 'memcached-pool1', headless: true });
 const dns = (n: number) => `memcached-pool1-${n}.memcached-pool1.default.svc.cluster.local:11211`;
+const statusOf = (body: Json) => body['status'] as Json & { target: string; replicas: number; readyReplicas: number };
 
 t.test('the seed example: a StatefulSet behind a headless Service', async (t) => {
   const pods = statefulSetPods('memcached-pool1', [0, 1, 2]);
@@ -901,4 +902,39 @@ t.test('a StatefulSet without spec.replicas (the API server defaults it) wants o
   const unset = await post(app, '/sync', syncRequest({ parent, related: related([0, 1], null), children }));
   t.equal(unset.statusCode, 200);
   t.same(configOf(unset.body).pools['memcached-pool1']!.servers, [0, 1].map(dns), 'replicas: null reads as 1, as the API server defaults it');
+});
+
+t.test('status.target names every pool while they fit in 256 characters', async (t) => {
+  // Four names of 60 characters: 243 characters joined.
+  const names = Array.from({ length: 4 }, (_, i) => `memcached-shard-${i}-${'z'.repeat(42)}`);
+  const spec = { rules: { children: names.map((name) => ({ service: { name } })) } };
+  const related = names.flatMap((name, i) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 1, 60 + i))]);
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'wide', spec }), related }));
+  t.equal(res.statusCode, 200);
+  t.equal(names.join(',').length, 243);
+  t.equal(statusOf(res.body).target, names.join(','), 'all four, no "more"');
+});
+
+t.test('status.replicas counts the Deployment\'s pods, a rollout\'s surge pod too, not the replicas it asks for', async (t) => {
+  const spec = { serviceName: 'memcached', mcrouter: { replicas: 2 } };
+  const related = [service({ name: 'memcached' }), ...endpointSlices('memcached', deploymentPods('memcached', 2, 70))];
+  const parent = proxy({ name: 'rolling', spec });
+  const first = await post(app, '/sync', syncRequest({ parent, related }));
+  const children = observedChildren(parent, first.body['children'] as Json[], { rollingOut: true });
+  const deployment = children.find((c) => c['kind'] === 'Deployment')!;
+  t.same([(deployment['spec'] as Json)['replicas'], (deployment['status'] as Json)['replicas']], [2, 3], 'a rollout: 3 pods for 2 replicas');
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'rolling', spec, status: statusOf(first.body) }), related, children }));
+  t.match(statusOf(res.body), { replicas: 3, readyReplicas: 2 });
+});
+
+t.test('a long-running hook stamps each sync with its own time, not the first one it formatted', async (t) => {
+  let now = FIXED_NOW.getTime();
+  const clocked = testServer({ clock: () => new Date(now) });
+  t.teardown(() => clocked.close());
+  const related = [service({ name: 'memcached' }), ...endpointSlices('memcached', deploymentPods('memcached', 2, 90))];
+  const first = await post(clocked, '/sync', syncRequest({ parent: proxy({ name: 'early', spec: { serviceName: 'memcached' } }), related }));
+  t.match(statusOf(first.body), { configSince: '2026-11-25T12:00:00Z', conditions: [{ type: 'Ready', lastTransitionTime: '2026-11-25T12:00:00Z' }] });
+  now += 90_000;
+  const later = await post(clocked, '/sync', syncRequest({ parent: proxy({ name: 'late', spec: { serviceName: 'memcached' } }), related }));
+  t.match(statusOf(later.body), { configSince: '2026-11-25T12:01:30Z', conditions: [{ type: 'Ready', lastTransitionTime: '2026-11-25T12:01:30Z' }] }, '90 s later, stamped 90 s later');
 });

@@ -710,3 +710,45 @@ t.test('a pool edited to a Service that does not exist (a typo, or one not creat
   const replaced = configOf((await two.sync(app, over('mc', live))).body);
   t.same(Object.keys(replaced.pools), ['mc'], 'c has no servers: none of the removed pool b\'s');
 });
+
+t.test('Failover reads: a terminating pod still ready behind publishNotReadyAddresses goes behind the serving replicas', async (t) => {
+  const svc = service({ name: 'mc' });
+  (svc['spec'] as Json)['publishNotReadyAddresses'] = true;
+  const spec = { rules: { type: 'replicated', readPolicy: 'Failover', service: { name: 'mc' } } };
+  const pods = deploymentPods('mc', 3, 50);
+  // As the endpointslice controller writes them behind publishNotReadyAddresses: ready is true for every pod,
+  // terminating ones too; serving is the pod's own readiness.
+  const published = (terminating: Pod | undefined) =>
+    endpointSlices('mc', pods).map((slice) => ({
+      ...slice,
+      endpoints: (slice['endpoints'] as Json[]).map((ep) => ({
+        ...ep,
+        conditions: { ready: true, serving: true, terminating: terminating !== undefined && (ep['addresses'] as string[])[0] === terminating.ip },
+      })),
+    }));
+  const parent = proxy({ name: 'failover', spec });
+  const first = await post(app, '/sync', syncRequest({ parent, related: [svc, ...published(undefined)] }));
+  const before = configOf(first.body).pools['mc']!.servers;
+  t.same(before, pods.map((p) => `${p.ip}:11211`), 'natural order at first');
+  const children = observedChildren(parent, first.body['children'] as Json[]);
+  const synced = proxy({ name: 'failover', spec, status: statusOf(first.body) });
+  const going = await post(app, '/sync', syncRequest({ parent: synced, related: [svc, ...published(pods[0])], children }));
+  t.same(configOf(going.body).pools['mc']!.servers, [before[1], before[2], before[0]], 'the terminating pod no longer takes the first read');
+});
+
+t.test('config.json that fits alone, but not with pools.json beside it in the ConfigMap: 422 naming spec.rules', async (t) => {
+  // 64 groups of 50 leaves, each its own Service of one pod under a 63-character name: config.json ~720 kB,
+  // pools.json ~500 kB more; a ConfigMap holds 1 MiB in all.
+  const name = (g: number, l: number) => `mc-${String(g).padStart(2, '0')}-${String(l).padStart(2, '0')}-${'q'.repeat(54)}`;
+  const groups = Array.from({ length: 64 }, (_, g) => ({ children: Array.from({ length: 50 }, (_, l) => ({ service: { name: name(g, l) } })) }));
+  const related: Json[] = [];
+  for (let g = 0; g < 64; g++) {
+    for (let l = 0; l < 50; l++) {
+      const n = name(g, l);
+      related.push(service({ name: n }), ...endpointSlices(n, [{ name: `${n.slice(0, 50)}-abcde`, ip: `10.${100 + g}.${l}.2` }]));
+    }
+  }
+  const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'wide', spec: { rules: { children: groups } } }), related }));
+  t.equal(res.statusCode, 422, res.text.slice(0, 300));
+  t.match(res.body, { field: 'spec.rules', message: /^spec\.rules: the mcrouter config would take more than \d+ bytes \(with pools\.json beside it, which counts too\), and a ConfigMap holds 1048576$/ });
+});
