@@ -473,6 +473,24 @@ t.test('a mounted config too costly to route (edited to stall the hook) counts a
   }
 });
 
+t.test('pools drained by hand (every weight 0) are routed with fewer keys, or counted as every key moved', async (t) => {
+  // WeightedCh3 hashes a key up to 32 times, until a server's weight keeps it: a drained pool, all 32. Counted as one
+  // hash a key, 64 such pools under an AllSyncRoute took 11 s to route; now 64 are measured on fewer keys, and 128
+  // are past the budget.
+  for (const [count, routed] of [[64, true], [128, false]] as const) {
+    const mp = proxyOf({ serviceName: 'memcached' });
+    await mp.sync(hookAt(0), statefulSet('memcached', range(3)));
+    const mounted = mp.observed.find((c) => c['kind'] === 'ConfigMap')!;
+    const { servers } = (JSON.parse((mounted['data'] as Json)['config.json'] as string) as { pools: Record<string, { servers: string[] }> }).pools['memcached']!;
+    const pools = Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { servers, weights: servers.map(() => 0) }]));
+    mounted['data'] = { 'config.json': JSON.stringify({ pools, route: { type: 'AllSyncRoute', children: Object.keys(pools).map((p) => `PoolRoute|${p}`) } }) };
+    const moved = (await mp.sync(hookAt(1), statefulSet('memcached', range(3)))).status.lastChange?.keyspaceMoved;
+    // The drained pools send each key to the last server they drew, one of the same three: not every key moves.
+    if (routed) t.ok(moved !== undefined && moved < 1, `${count} pools: routed (keyspaceMoved ${moved})`);
+    else t.equal(moved, 1, `${count} pools: too costly, every key counted as moved`);
+  }
+});
+
 t.test("a config of the hook's own that uses a large pool many times is still routed", async (t) => {
   // 64 shards, each a pair of a 4,000-server pool and a small one: the big pool is used 5 times in each
   // (writes and each read operation), 1.28 million uses of its servers in all; keys stay where they were.

@@ -29,7 +29,8 @@ const FURC_SHIFT = 23;
 /** The largest pool Ch3 accepts. */
 export const FURC_MAX_POOL_SIZE = 1 << FURC_SHIFT;
 const FURC_MAX_TRIES = 32;
-const WEIGHTED_CH3_TRIES = 32;
+/** How many times WeightedCh3 hashes a key at most (kNumTries): the last server it drew, if none kept it. */
+export const WEIGHTED_CH3_TRIES = 32;
 const UINT32_MAX = 4294967295;
 
 // MurmurHash64A's multiplier 0xc6a4a7935bd1e995 and cityhash's kMul 0x9ddfea08eb382d69.
