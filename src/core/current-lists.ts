@@ -111,12 +111,25 @@ export function currentListsByPool(
   const usedServices = new Set(pools.map((ref) => ref.service));
   const takenAsOwn = new Set(ownCandidates.flatMap((names) => names ?? []));
   const leftBehind = [...unowned].flatMap(([service, names]) => (usedServices.has(service) ? [] : names)).filter((name) => !takenAsOwn.has(name));
+  // Which left-behind lists hold each server, once: each pool then looks up its own addresses (a dual-stack pod's
+  // other family's too), where every pool reading every list took a second for a spec renaming 3,500 pools at once.
+  const holding = new Map<string, number[]>();
+  leftBehind.forEach((name, at) => {
+    for (const server of lists.get(name)!.servers) {
+      const held = holding.get(server);
+      if (held === undefined) holding.set(server, [at]);
+      else if (held[held.length - 1] !== at) held.push(at);
+    }
+  });
   const candidates = pools.map((ref, i): string[] | undefined => {
     if (entries[i] !== undefined || unowned.has(ref.service)) return ownCandidates[i];
     const membership = memberships[i]!;
-    if (membership.state !== 'Found') return undefined;
-    const held = leftBehind.filter((name) => holdsMember(lists.get(name)!, membership.indexOf));
-    return held.length > 0 ? held : undefined;
+    if (membership.state !== 'Found' || holding.size === 0) return undefined;
+    const held = new Set<number>();
+    membership.indexOf.forEachKey((address) => {
+      for (const at of holding.get(address) ?? []) held.add(at);
+    });
+    return held.size > 0 ? [...held].sort((a, b) => a - b).map((at) => leftBehind[at]!) : undefined;
   });
   const claimants = new Map<string, number>();
   for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);

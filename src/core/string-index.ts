@@ -88,6 +88,11 @@ export class StringIndex {
     for (let n = 0; n < this.count; n++) this.byKey.set(this.keys[n]!, n);
   }
 
+  /** Calls `visit` with each key, in the order added. */
+  forEachKey(visit: (key: string) => void): void {
+    for (let n = 0; n < this.count; n++) visit(this.keys[n]!);
+  }
+
   /** Whether the index gave up its table for a Map (keys that collide). */
   get flooded(): boolean {
     return this.byKey !== undefined;
