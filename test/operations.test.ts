@@ -84,6 +84,12 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   const sets = [statefulSet('mc-b', 0, { serviceName: 'mc-peers' }), statefulSet('mc-a', 0, { serviceName: 'mc-peers' }), statefulSet('mc-c', 2, { serviceName: 'mc-peers' })];
   const matched = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, ...sets] }));
   check(t, matched.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a, mc-b are scaled to 0; requests routed to it fail until it has servers$/);
+  // Every label of the selector, not some: a StatefulSet of another app in the same instance is not named.
+  const redis = statefulSet('redis-peers', 0, { serviceName: 'mc-peers' });
+  ((redis['spec'] as any).template.metadata.labels as Json)['app.kubernetes.io/name'] = 'redis';
+  const others = [statefulSet('mc-x', 0, { serviceName: 'x' }), statefulSet('mc-y', 0, { serviceName: 'y' })];
+  const notAll = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, sets[1]!, redis, ...others] }));
+  check(t, notAll.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a is scaled to 0; requests routed to it fail until it has servers$/);
   // Only the proxy's namespace, and a StatefulSet without spec.replicas wants one pod (the API server's default).
   const away = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0, { namespace: 'other' })] }));
   check(t, away.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests routed to it fail until it has servers$/);
