@@ -399,3 +399,181 @@ t.test('the examples in docs/cli.md print what the page shows, run on the hooks/
     t.equal(stdout.trimEnd().split('\n').map((line) => line.trimEnd()).join('\n'), shown, command);
   }
 });
+
+t.test('route: configs that leave no single route handle, or use options the tool cannot model, are refused with the reason', async (t) => {
+  const pools = { A: { servers: A } };
+  const cases: Array<[string, unknown, RegExp]> = [
+    // A route that is an empty list is no route handle at all.
+    ['empty-route.json', { pools, route: [] }, /^memcached-operator: empty-route\.json: route: 0 route handles where exactly one is expected\n$/],
+    // Every PoolRoute option that adds or changes destinations is refused, not only "shadows".
+    ['shard-splits.json', { pools, route: { type: 'PoolRoute', pool: 'A', shard_splits: { 'user:1': 2 } } }, /route\(PoolRoute\): "shard_splits" is not supported/],
+    ['bucketize.json', { pools, route: { type: 'PoolRoute', pool: 'A', bucketize: true, total_buckets: 1000 } }, /route\(PoolRoute\): "bucketize" is not supported/],
+    // Rendezvous takes exactly one tag per server, not more.
+    ['rendezvous-tags.json', { pools: { A: { servers: A.slice(0, 3) } }, route: { type: 'PoolRoute', pool: 'A', hash: { hash_func: 'Rendezvous', tags: A.slice(0, 4) } } }, /4 tags for 3 servers \(Rendezvous needs one per server\)/],
+    // A salt is a string; mcrouter refuses a number.
+    ['numeric-salt.json', { pools, route: { type: 'PoolRoute', pool: 'A', hash: { salt: 2 } } }, /route\(PoolRoute\): "salt" is not a string/],
+    // A PoolRoute object without "pool" says so.
+    ['no-pool.json', { pools, route: { type: 'PoolRoute', hash: 'Crc32' } }, /route\(PoolRoute\): no "pool"/],
+    // A weight above 1 is read as 1 by mcrouter 0.36, and the message says so.
+    ['heavy-weight.json', { pools: { A: { servers: A.slice(0, 2), weights: [1.5, 1] } }, route: 'PoolRoute|A' }, /weights\[0\]: 1\.5 is not a weight from 0 to 1 \(newer mcrouter refuses it; 0\.36 reads it as 1\)/],
+  ];
+  for (const [file, config, message] of cases) {
+    files[file] = JSON.stringify(config);
+    const { code, stdout, stderr } = run('route', '--config', file, 'user:1');
+    t.equal(code, 1, file);
+    t.equal(stdout, '', file);
+    t.match(stderr, message, file);
+  }
+  files['light-weight.json'] = JSON.stringify({ pools: { A: { servers: A.slice(0, 2), weights: [-0.5, 1] } }, route: 'PoolRoute|A' });
+  t.match(run('route', '--config', 'light-weight.json', 'k').stderr, /-0\.5 is not a weight from 0 to 1 \(newer mcrouter refuses it; 0\.36 reads it as 0\)/);
+});
+
+t.test('route: an empty string among children is an empty list, as mcrouter reads it', async (t) => {
+  // "" adds no child, so this FailoverRoute is its one child, pool A: not a NullRoute that answers first.
+  files['blank-child.json'] = JSON.stringify({ pools: { A: { servers: A } }, route: { type: 'FailoverRoute', children: ['', 'PoolRoute|A'] } });
+  const { code, stdout } = run('route', '--config', 'blank-child.json', 'user:1');
+  t.equal(code, 0);
+  t.match(stdout, `  first        ${a('user:1')}\n  primary      ${a('user:1')}\n  fallbacks    (none)`);
+});
+
+t.test('route: AllInitialRoute sends to every child at once, as the other All* routes', async (t) => {
+  files['all-initial.json'] = JSON.stringify({ pools: { A: { servers: A }, B: { servers: B } }, route: { type: 'AllInitialRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } });
+  const { code, stdout } = run('route', '--config', 'all-initial.json', '--op', 'set', 'user:1');
+  t.equal(code, 0);
+  t.match(stdout, `  primary      ${a('user:1')} ${b('user:1')}\n  fallbacks    (none)`);
+});
+
+t.test('diff: a HashRoute salt changed moves the keys of the pool it hashes, in the pool\'s line too', async (t) => {
+  // The pool under a HashRoute is looked at with the HashRoute's salt.
+  const salted = (salt: string) => ({ pools: { A: { servers: A } }, route: { type: 'HashRoute', salt, children: 'Pool|A' } });
+  files['salt-1.json'] = JSON.stringify(salted('v1'));
+  files['salt-2.json'] = JSON.stringify(salted('v2'));
+  const diff = JSON.parse(run('diff', '--json', '--keys', '5000', 'salt-1.json', 'salt-2.json').stdout);
+  t.ok(diff.moved > 0.8, `most keys move (${diff.moved})`);
+  t.equal(diff.pools[0].moved, diff.moved, 'the pool is the whole route');
+});
+
+t.test('diff: a LatestRoute pod whose first pick has no server reads its next pick, spread over the other replicas', async (t) => {
+  // Each pick after the first is hashed anew. Pool Z was drained by hand: the pods that pick it first read
+  // A or B next, half each, so B is read first by half the pods, and B growing from 4 to 5 moves a fifth of their keys.
+  const latest = (b: string[]) => ({
+    pools: { Z: { servers: [] }, A: { servers: A }, B: { servers: b } },
+    route: {
+      type: 'OperationSelectorRoute',
+      default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
+      operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|Z', 'PoolRoute|A', 'PoolRoute|B'] } },
+    },
+  });
+  files['drained.json'] = JSON.stringify(latest(B));
+  files['drained-grown.json'] = JSON.stringify(latest(servers('10.0.2.', 5)));
+  const diff = JSON.parse(run('diff', '--json', 'drained.json', 'drained-grown.json').stdout);
+  t.ok(Math.abs(diff.moved - 0.5 * 0.2) < 0.015, `a tenth of the reads miss (${diff.moved})`);
+});
+
+t.test('route and diff: an empty All* route is a NullRoute (a miss ends a FailoverRoute), a chain of drained pools an error (it fails over)', async (t) => {
+  // Mcrouter's factories make no children a NullRoute: its miss is an answer, so the FailoverRoute stops there.
+  files['empty-all.json'] = JSON.stringify({ pools: { A: { servers: A } }, route: { type: 'FailoverRoute', children: [{ type: 'AllSyncRoute', children: [] }, 'PoolRoute|A'] } });
+  const empty = run('route', '--config', 'empty-all.json', 'user:1');
+  t.equal(empty.code, 0);
+  t.match(empty.stdout, '  first        (none)\n  primary      (none)\n  fallbacks    (none)');
+  // Two drained pools answer errors, so the outer FailoverRoute reads pool A: A growing moves a share of keys.
+  const chain = (a: string[]) => ({
+    pools: { Z1: { servers: [] }, Z2: { servers: [] }, A: { servers: a } },
+    route: { type: 'FailoverRoute', children: [{ type: 'FailoverRoute', children: ['PoolRoute|Z1', 'PoolRoute|Z2'] }, 'PoolRoute|A'] },
+  });
+  files['chain.json'] = JSON.stringify(chain(A));
+  files['chain-grown.json'] = JSON.stringify(chain([...A, '10.0.1.10:11211']));
+  t.match(run('route', '--config', 'chain.json', 'user:1').stdout, `  first        ${a('user:1')}`);
+  const moved = JSON.parse(run('diff', '--json', '--keys', '20000', 'chain.json', 'chain-grown.json').stdout).moved;
+  t.ok(Math.abs(moved - 1 / 11) < 0.01, `a key in 11 moves (${moved})`);
+});
+
+t.test('diff: the share under a LatestRoute is an average over 1,024 pods, each reading whole keys of the sample', async (t) => {
+  // Key i is read by pod i % 1024. Replica B replaced by new servers: a key moves when its pod reads B
+  // First, so over 10,240 keys (ten per pod) the share is a whole number of pods out of 1,024.
+  const pair = (b: string[]) => ({
+    pools: { A: { servers: A }, B: { servers: b } },
+    route: {
+      type: 'OperationSelectorRoute',
+      default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
+      operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
+    },
+  });
+  files['pair.json'] = JSON.stringify(pair(B));
+  files['pair-replaced.json'] = JSON.stringify(pair(servers('10.0.3.', 4)));
+  const moved = JSON.parse(run('diff', '--json', '--keys', '10240', 'pair.json', 'pair-replaced.json').stdout).moved;
+  const pods = moved * 1024;
+  t.ok(Math.abs(pods - Math.round(pods)) < 1e-9, `${pods} pods`);
+  t.ok(Math.abs(moved - 0.5) < 0.06, `about half the pods read B first (${moved})`);
+});
+
+t.test('route: gat and gats are gets to a MissFailoverRoute; lease-set is an operation like set', async (t) => {
+  // A get-and-touch that misses goes on to the next child.
+  files['miss-failover.json'] = JSON.stringify({ pools: { A: { servers: A }, B: { servers: B } }, route: { type: 'MissFailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } });
+  for (const op of ['gat', 'gats']) {
+    const { code, stdout } = run('route', '--config', 'miss-failover.json', '--op', op, 'user:1');
+    t.equal(code, 0, op);
+    t.match(stdout, `  primary      ${a('user:1')}\n  fallbacks    ${b('user:1')}`, op);
+  }
+  t.match(run('route', '--config', 'miss-failover.json', '--op', 'touch', 'user:1').stdout, '  fallbacks    (none)', 'a touch goes to the first child alone');
+  const leaseSet = run('route', '--config', 'config.json', '--op', 'lease-set', 'user:1');
+  t.equal(leaseSet.code, 0, leaseSet.stderr);
+  t.match(leaseSet.stdout, `  primary      ${a('user:1')} ${b('user:1')}`);
+});
+
+t.test('route: keys are hashed as their UTF-8 bytes at every encoding length boundary', async (t) => {
+  // U+0800 is the first three-byte character. Expected servers from the bytes TextEncoder gives.
+  files['pool-utf8.json'] = JSON.stringify({ pools: { A: { servers: A } }, route: 'PoolRoute|A' });
+  const utf8 = (key: string) => A[furcHash(new TextEncoder().encode(key), A.length)]!;
+  const keys = ['user:\u007f', 'user:\u0080', 'user:\u07ff', 'user:\u0800', 'user:\u0801', 'user:\uffff', 'user:\u{10000}', 'user:\u{10ffff}'];
+  for (const key of keys) {
+    const { code, stdout } = run('route', '--json', '--config', 'pool-utf8.json', key);
+    t.equal(code, key.includes('\u007f') ? 1 : 0, JSON.stringify(key));
+    if (code === 0) t.equal(JSON.parse(stdout)[0].first, utf8(key), JSON.stringify(key));
+  }
+});
+
+t.test('route: `kubectl get configmaps -o json` lists kube-root-ca.crt too; the one ConfigMap with config.json is read', async (t) => {
+  const rootCa = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': '-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n' } };
+  files['configmaps.json'] = JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [rootCa, configMap(replicated(A))] });
+  const { code, stdout, stderr } = run('route', '--config', 'configmaps.json', 'user:1');
+  t.equal(code, 0, stderr);
+  t.match(stdout, `  first        ${a('user:1')}`);
+});
+
+t.test('route: a config of prefix routes ("routes" alone) is recognised as a config, and refused for what it is', async (t) => {
+  files['prefix-routes.json'] = JSON.stringify({ routes: [{ aliases: ['/./a/'], route: 'PoolRoute|A' }] });
+  const { code, stderr } = run('route', '--config', 'prefix-routes.json', 'user:1');
+  t.equal(code, 1);
+  t.equal(stderr, 'memcached-operator: prefix-routes.json: config: "routes" is not supported (use a single "route")\n');
+});
+
+t.test('diff: --keys 10000000 is the largest sample, and not a usage error', async (t) => {
+  // The files are read before the sample is made: a missing one fails (1) without routing ten million keys.
+  const largest = run('diff', '--keys', '10000000', 'missing.json', 'config.json');
+  t.equal(largest.code, 1, largest.stderr);
+  t.match(largest.stderr, /^memcached-operator: cannot read missing\.json: ENOENT/);
+  t.equal(run('diff', '--keys', '10000001', 'missing.json', 'config.json').code, 2);
+});
+
+t.test('diff: a pool with weight-0 holes says how many', async (t) => {
+  files['holes.json'] = JSON.stringify({ pools: { A: { servers: A.slice(0, 4), weights: [1, 0, 1, 1] } }, route: 'PoolRoute|A' });
+  files['filled.json'] = JSON.stringify({ pools: { A: { servers: A.slice(0, 4) } }, route: 'PoolRoute|A' });
+  const { code, stdout } = run('diff', 'holes.json', 'filled.json');
+  t.equal(code, 0);
+  t.match(stdout, /^pool A +\d+\.\d\d% of keys move {2}\(4 servers \(1 weight 0\) -> 4 servers\)$/m);
+});
+
+t.test('route: a route with children named bare ("AllSyncRoute", no list) is refused, as mcrouter refuses it', async (t) => {
+  // Mcrouter's factories take a string's argument, null here, as the list of children, and refuse it (RouteHandleFactory::createList).
+  for (const type of ['AllSyncRoute', 'AllInitialRoute', 'FailoverRoute', 'MissFailoverRoute', 'HashRoute', 'LatestRoute']) {
+    files[`bare-${type}.json`] = JSON.stringify({ pools: { A: { servers: A } }, route: type });
+    const { code, stdout, stderr } = run('route', '--config', `bare-${type}.json`, 'user:1');
+    t.equal(code, 1, type);
+    t.equal(stdout, '', type);
+    t.equal(stderr, `memcached-operator: bare-${type}.json: route(${type}): a route handle must be a string, an object or a list\n`, type);
+  }
+  // Routes without children are named bare.
+  files['bare-error.json'] = JSON.stringify({ pools: { A: { servers: A } }, route: 'ErrorRoute' });
+  t.equal(run('route', '--config', 'bare-error.json', 'user:1').code, 0, 'ErrorRoute');
+});

@@ -230,7 +230,7 @@ class Compiler {
   /** A route's children: its "children" field, or the short form's argument. */
   private children(json: unknown, path: string): RouteNode[] {
     if (isObject(json)) return json.children === undefined ? [] : this.createList(json.children, `${path}.children`);
-    if (json === null) return [];
+    // A route with children named bare (`"AllSyncRoute"`): mcrouter's factories list its argument, null, and refuse it.
     return this.createList(json, path);
   }
 
