@@ -90,6 +90,11 @@ t.test('Ready says why it is not, with a message a user can act on', async (t) =
   const others = [statefulSet('mc-x', 0, { serviceName: 'x' }), statefulSet('mc-y', 0, { serviceName: 'y' })];
   const notAll = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, sets[1]!, redis, ...others] }));
   check(t, notAll.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a is scaled to 0; requests routed to it fail until it has servers$/);
+  // A StatefulSet the schema lets through without a spec wants one pod (the API server's default): not read further.
+  const specless = statefulSet('mc-z', 1);
+  delete specless['spec'];
+  const unread = await post(app, '/sync', syncRequest({ parent: cache(), related: [selecting, sets[1]!, specless] }));
+  check(t, unread.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints: StatefulSet mc-a is scaled to 0; requests routed to it fail until it has servers$/);
   // Only the proxy's namespace, and a StatefulSet without spec.replicas wants one pod (the API server's default).
   const away = await post(app, '/sync', syncRequest({ parent: cache(), related: [...members([]), statefulSet('memcached-pool1', 0, { namespace: 'other' })] }));
   check(t, away.body, 'False', 'NoServers', /^Service memcached-pool1 has no endpoints; requests routed to it fail until it has servers$/);

@@ -360,3 +360,10 @@ t.test('firstDestination is route().primary[0] for any route tree, key and opera
   );
   t.pass('agrees');
 });
+
+t.test('a WeightedCh3 pool drained to weights too small to tell from 0 costs what a drained pool costs', async (t) => {
+  const servers = ['10.0.0.1:11211', '10.0.0.2:11211', '10.0.0.3:11211'];
+  const cost = (weight: number) => compileConfig({ pools: { p: { servers, weights: servers.map(() => weight) } }, route: 'PoolRoute|p' }).cost;
+  for (const weight of [1e-17, 1e-16, 1e-12]) t.equal(cost(weight), cost(0), `weight ${weight}`);
+  t.ok(cost(1) < cost(0.5) && cost(0.5) < cost(0.01), 'fewer tries the more a try keeps');
+});

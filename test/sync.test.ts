@@ -525,6 +525,27 @@ t.test('a selector-less Service whose Endpoints hold more addresses than Kuberne
   const own = { ...registered, metadata: { ...(registered['metadata'] as Json), name: 'legacy-registered', labels } };
   const mixed = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('legacy', external.slice(0, 4)), ...endpointSlices('legacy', few, { mirrored: true }), own] }));
   t.same(configOf(mixed.body).pools['legacy']!.servers, ['10.9.0.1:11211', '10.9.0.2:11211', '10.9.0.3:11211', '10.9.0.11:11211']);
+
+  // Read in place of its mirror, an address is spelt as the mirror spells it (Go prints the IP it parsed): a server
+  // keeps its name whichever of the two is read.
+  const written: Pod[] = [
+    { name: 'v6', ip: '2001:DB8:0:0::1', external: true },
+    { name: 'mapped', ip: '::ffff:10.9.0.2', external: true },
+    { name: 'padded', ip: '10.9.0.003', external: true },
+  ];
+  const printed: Pod[] = [
+    { name: 'v6', ip: '2001:db8::1', external: true },
+    { name: 'mapped', ip: '10.9.0.2', external: true },
+    { name: 'padded', ip: '10.9.0.3', external: true },
+  ];
+  const mirror = [...endpointSlices('legacy', printed.slice(1)), ...endpointSlices('legacy', [{ ...printed[0]!, ipv6: printed[0]!.ip }], { family: 'IPv6' })].map((slice) => ({
+    ...slice,
+    metadata: { ...(slice['metadata'] as Json), labels: { 'kubernetes.io/service-name': 'legacy', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } },
+  }));
+  const fromEndpoints = await post(app, '/sync', syncRequest({ parent, related: [svc, endpoints('legacy', written), ...mirror] }));
+  const fromMirror = await post(app, '/sync', syncRequest({ parent, related: [svc, ...mirror] }));
+  t.same(configOf(fromEndpoints.body).pools['legacy']!.servers, configOf(fromMirror.body).pools['legacy']!.servers);
+  t.same(configOf(fromEndpoints.body).pools['legacy']!.servers, ['[2001:db8::1]:11211', '10.9.0.2:11211', '10.9.0.3:11211']);
 });
 
 t.test('ports are resolved by number or by name through the Service', async (t) => {

@@ -129,7 +129,7 @@ export function currentListsByPool(
     membership.indexOf.forEachKey((address) => {
       for (const at of holding.get(address) ?? []) held.add(at);
     });
-    return held.size > 0 ? [...held].sort((a, b) => a - b).map((at) => leftBehind[at]!) : undefined;
+    return held.size > 0 ? [...held].map((at) => leftBehind[at]!) : undefined;
   });
   const claimants = new Map<string, number>();
   for (const names of candidates) for (const name of names ?? []) claimants.set(name, (claimants.get(name) ?? 0) + 1);

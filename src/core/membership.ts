@@ -78,9 +78,10 @@ export function indexRelated(related: RelatedObjects, namespace: string): Map<st
 /**
  * Whether a pool's servers are read from its Service's EndpointSlices rather than its Endpoints object: when it has
  * any, unless each is the mirroring controller's copy of the Endpoints object the request holds too (a Service
- * without a selector, its endpoints written by hand). That copy holds at most the first 1,000 addresses of each
- * subset (kube-controller-manager's --mirroring-max-endpoints-per-subset, 1,000 at most) and follows the Endpoints
- * object with a lag: the servers written past it would leave the pool.
+ * without a selector, its endpoints written by hand; or one that has just gained a selector, whose Endpoints are
+ * then the selector's, before the mirror goes). That copy holds at most 1,000 addresses of each subset
+ * (kube-controller-manager's --mirroring-max-endpoints-per-subset, 1,000 at most) and follows the Endpoints object
+ * with a lag: the servers written past it would leave the pool.
  */
 function readsSlices(objects: ServiceObjects): boolean {
   if (objects.slices.length === 0) return false;
@@ -89,9 +90,9 @@ function readsSlices(objects: ServiceObjects): boolean {
 }
 
 /** How many endpoints the pool reads: the most pods it can have. */
-function endpointCount(objects: ServiceObjects, slices: boolean): number {
+function endpointCount(objects: ServiceObjects, fromSlices: boolean): number {
   let n = 0;
-  if (slices) for (const slice of objects.slices) n += slice.endpoints?.length ?? 0;
+  if (fromSlices) for (const slice of objects.slices) n += slice.endpoints?.length ?? 0;
   else for (const subset of objects.endpoints?.subsets ?? []) n += (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
   return n;
 }
@@ -257,8 +258,8 @@ export function membershipOf(
   // One candidate per pod, in order of first appearance. Nearly every endpoint names a Pod of this
   // namespace: those are keyed by the pod's name alone, in an index sized once for every endpoint.
   const candidates: Candidate[] = [];
-  const slices = readsSlices(objects);
-  const podAt = new StringIndex(endpointCount(objects, slices));
+  const fromSlices = readsSlices(objects);
+  const podAt = new StringIndex(endpointCount(objects, fromSlices));
   const otherAt = new Map<string, number>();
   const add = (
     /** The endpoint's targetRef: the pod (or other object) behind it. */
@@ -332,7 +333,7 @@ export function membershipOf(
     endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + listed);
     return `:${port}`;
   };
-  if (slices) {
+  if (fromSlices) {
     for (const slice of objects.slices) {
       const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
       const suffix = portSuffix(slice.ports, selected || cut, slice.endpoints?.length ?? 0, cut);
@@ -349,6 +350,10 @@ export function membershipOf(
       }
     }
   } else {
+    // Read in place of its mirror, an Endpoints object's addresses are spelt as the mirror spells them, so that a
+    // server keeps its name whichever of the two is read (before this hook read the mirror, and reads it again
+    // when a slice of another writer appears).
+    const spelt = objects.slices.length > 0 ? asMirrored : (ip: string) => ip;
     for (const subset of objects.endpoints?.subsets ?? []) {
       const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
       // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
@@ -357,8 +362,14 @@ export function membershipOf(
       const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod
       // as ready, terminating ones too: the EndpointSlices, read first, tell those apart).
-      for (const a of subset.addresses ?? []) add(a.targetRef, a.ip, suffix, true, false, family(a.ip), a.hostname);
-      for (const a of subset.notReadyAddresses ?? []) add(a.targetRef, a.ip, suffix, false, false, family(a.ip), a.hostname);
+      for (const a of subset.addresses ?? []) {
+        const ip = spelt(a.ip);
+        add(a.targetRef, ip, suffix, true, false, family(ip), a.hostname);
+      }
+      for (const a of subset.notReadyAddresses ?? []) {
+        const ip = spelt(a.ip);
+        add(a.targetRef, ip, suffix, false, false, family(ip), a.hostname);
+      }
     }
   }
 
@@ -444,6 +455,30 @@ function mostListedPort(endpointsByPort: ReadonlyMap<number, number>): number | 
   return dnsPort;
 }
 
+/**
+ * An IP as the mirroring controller writes it into a slice: parsed and printed again (Go's net.IP String, after
+ * ParseIPSloppy), so `2001:DB8:0:0::1` is `2001:db8::1`, `10.0.0.010` is `10.0.0.10`, and `::ffff:10.0.0.1`, an
+ * IPv4 address, is `10.0.0.1`. What does not parse as an IP is left as written (the mirror leaves it out).
+ */
+function asMirrored(ip: string): string {
+  if (!ip.includes(':')) {
+    const octets = ip.split('.');
+    return octets.length === 4 && octets.every((o) => /^[0-9]+$/.test(o) && Number(o) <= 255) ? octets.map(Number).join('.') : ip;
+  }
+  let host: string;
+  try {
+    // The URL standard prints IPv6 as Go does (RFC 5952: lower case, the first longest run of zeros as `::`).
+    host = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
 const templateLabelsOf = (sts: StatefulSet): unknown => (sts.spec as { template?: { metadata?: { labels?: unknown } | null } | null }).template?.metadata?.labels;
 
 /**
@@ -455,14 +490,16 @@ const templateLabelsOf = (sts: StatefulSet): unknown => (sts.spec as { template?
  * template once, on the first question, and a Service's are found among those of one of its selector's labels
  * (testing every StatefulSet for every pool took a second for a parked proxy of 3,000 pools).
  */
-export function scaledToZeroBehind(statefulSets: readonly StatefulSet[]): (service: Service | undefined) => string[] {
+export function scaledToZeroLookup(statefulSets: readonly StatefulSet[]): (service: Service | undefined) => string[] {
   let byLabel: Map<string, StatefulSet[]> | undefined;
-  const labelKey = (key: string, value: unknown) => `${key}=${String(value)}`;
+  const labelKey = (key: string, value: unknown) => `${key}\u0000${String(value)}`;
   const indexed = () => {
     const index = new Map<string, StatefulSet[]>();
     for (const sts of statefulSets) {
+      // Replicas first: a StatefulSet without a spec (the schema lets it through) wants one pod, and has no template to read.
+      if (replicasOf(sts) !== 0) continue;
       const labels = templateLabelsOf(sts);
-      if (replicasOf(sts) !== 0 || typeof labels !== 'object' || labels === null) continue;
+      if (typeof labels !== 'object' || labels === null) continue;
       for (const [key, value] of Object.entries(labels)) {
         const sets = index.get(labelKey(key, value));
         if (sets) sets.push(sts);

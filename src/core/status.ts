@@ -64,7 +64,7 @@ export interface StatusInput {
   tooOldFor: UnsupportedHash | undefined;
   /** The first field the API server would refuse in the Deployment (podTemplateFault): asked only while the Deployment is not the one wanted. */
   templateFault: () => TemplateFault | undefined;
-  /** The StatefulSets scaled to 0 behind a Service (membership's scaledToZeroBehind): asked only of a pool without endpoints. */
+  /** The StatefulSets scaled to 0 behind a Service (membership's scaledToZeroLookup): asked only of a pool without endpoints. */
   scaledToZero: (service: string) => string[];
   desiredReplicas: number;
   lastChange: LastChange | undefined;

@@ -8,7 +8,7 @@ import { OBJECT_TYPES, TYPE_KEYS, typeKey, type Child, type SyncRequest, type Sy
 import { mcrouterReplicasOf, readyCondition, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { configRecord } from './config-record.js';
-import { indexRelated, membershipOf, scaledToZeroBehind } from './membership.js';
+import { indexRelated, membershipOf, scaledToZeroLookup } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
 import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
@@ -92,7 +92,7 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
     (sts) => (sts.metadata.namespace ?? namespace) === namespace,
   );
   const wanted = wantedOrdinals(statefulSets);
-  const scaledToZero = scaledToZeroBehind(statefulSets);
+  const scaledToZero = scaledToZeroLookup(statefulSets);
   const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
   const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
   const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;

@@ -263,8 +263,9 @@ export class WeightedCh3 implements PoolHash {
   constructor(private readonly weights: Float64Array) {
     let sum = 0;
     for (const weight of weights) sum += weight;
-    const kept = weights.length === 0 ? 0 : sum / weights.length;
-    const tries = kept === 0 ? WEIGHTED_CH3_TRIES : (1 - (1 - kept) ** WEIGHTED_CH3_TRIES) / kept;
+    const meanWeight = sum / Math.max(1, weights.length);
+    // 1 - (1 - a)^32 through expm1 and log1p: below a mean weight of 2^-53, 1 - a is 1, and the plain form gives 0 tries.
+    const tries = meanWeight === 0 ? WEIGHTED_CH3_TRIES : Math.min(WEIGHTED_CH3_TRIES, -Math.expm1(WEIGHTED_CH3_TRIES * Math.log1p(-meanWeight)) / meanWeight);
     this.cost = Math.ceil(WEIGHTED_CH3_TRY_COST * tries);
   }
   indexBytes(bytes: Uint8Array, length: number): number {
