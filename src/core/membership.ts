@@ -351,8 +351,8 @@ export function membershipOf(
     }
   } else {
     // Read in place of its mirror, an Endpoints object's addresses are spelt as the mirror spells them, so that a
-    // server keeps its name whichever of the two is read (before this hook read the mirror, and reads it again
-    // when a slice of another writer appears).
+    // server keeps its name whichever of the two is read: hooks before this one read the mirror, and this one reads
+    // the slices again once another writer's appear beside it.
     const spelt = objects.slices.length > 0 ? asMirrored : (ip: string) => ip;
     for (const subset of objects.endpoints?.subsets ?? []) {
       const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
