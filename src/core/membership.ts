@@ -359,17 +359,16 @@ export function membershipOf(
       // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
       const suffix = portSuffix(subset.ports, selected, listed, selected);
       if (suffix === undefined) continue;
-      const family = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4');
       // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod
       // as ready, terminating ones too: the EndpointSlices, read first, tell those apart).
-      for (const a of subset.addresses ?? []) {
-        const ip = spelt(a.ip);
-        add(a.targetRef, ip, suffix, true, false, family(ip), a.hostname);
-      }
-      for (const a of subset.notReadyAddresses ?? []) {
-        const ip = spelt(a.ip);
-        add(a.targetRef, ip, suffix, false, false, family(ip), a.hostname);
-      }
+      const addAll = (addresses: typeof subset.addresses, ready: boolean) => {
+        for (const a of addresses ?? []) {
+          const ip = spelt(a.ip);
+          add(a.targetRef, ip, suffix, ready, false, ip.includes(':') ? 'IPv6' : 'IPv4', a.hostname);
+        }
+      };
+      addAll(subset.addresses, true);
+      addAll(subset.notReadyAddresses, false);
     }
   }
 
