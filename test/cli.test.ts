@@ -21,6 +21,15 @@ const replicated = (a: string[]) => ({
     operation_policies: { get: { type: 'MissFailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
   },
 });
+/** Replicas A and B, written to both, each mcrouter pod reading them in an order of its own (LatestRoute). */
+const latest = (b: string[]) => ({
+  pools: { A: { servers: A }, B: { servers: b } },
+  route: {
+    type: 'OperationSelectorRoute',
+    default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
+    operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
+  },
+});
 const configMap = (config: unknown) => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
@@ -119,14 +128,6 @@ t.test('route: keys mcrouter refuses get no server, and exit 1', async (t) => {
 });
 
 t.test('route and diff: LatestRoute reads replicas in an order of each mcrouter pod', async (t) => {
-  const latest = (b: string[]) => ({
-    pools: { A: { servers: A }, B: { servers: b } },
-    route: {
-      type: 'OperationSelectorRoute',
-      default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
-      operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
-    },
-  });
   files['latest.json'] = JSON.stringify(latest(B));
   files['latest-grown.json'] = JSON.stringify(latest(servers('10.0.2.', 5)));
   const get = run('route', '--config', 'latest.json', 'user:1');
@@ -456,7 +457,7 @@ t.test('diff: a HashRoute salt changed moves the keys of the pool it hashes, in 
 t.test('diff: a LatestRoute pod whose first pick has no server reads its next pick, spread over the other replicas', async (t) => {
   // Each pick after the first is hashed anew. Pool Z was drained by hand: the pods that pick it first read
   // A or B next, half each, so B is read first by half the pods, and B growing from 4 to 5 moves a fifth of their keys.
-  const latest = (b: string[]) => ({
+  const zFirst = (b: string[]) => ({
     pools: { Z: { servers: [] }, A: { servers: A }, B: { servers: b } },
     route: {
       type: 'OperationSelectorRoute',
@@ -464,14 +465,14 @@ t.test('diff: a LatestRoute pod whose first pick has no server reads its next pi
       operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|Z', 'PoolRoute|A', 'PoolRoute|B'] } },
     },
   });
-  files['drained.json'] = JSON.stringify(latest(B));
-  files['drained-grown.json'] = JSON.stringify(latest(servers('10.0.2.', 5)));
+  files['drained.json'] = JSON.stringify(zFirst(B));
+  files['drained-grown.json'] = JSON.stringify(zFirst(servers('10.0.2.', 5)));
   const diff = JSON.parse(run('diff', '--json', 'drained.json', 'drained-grown.json').stdout);
   t.ok(Math.abs(diff.moved - 0.5 * 0.2) < 0.015, `a tenth of the reads miss (${diff.moved})`);
 });
 
 t.test('route and diff: an empty All* route is a NullRoute (a miss ends a FailoverRoute), a chain of drained pools an error (it fails over)', async (t) => {
-  // Mcrouter's factories make no children a NullRoute: its miss is an answer, so the FailoverRoute stops there.
+  // mcrouter's factories make no children a NullRoute: its miss is an answer, so the FailoverRoute stops there.
   files['empty-all.json'] = JSON.stringify({ pools: { A: { servers: A } }, route: { type: 'FailoverRoute', children: [{ type: 'AllSyncRoute', children: [] }, 'PoolRoute|A'] } });
   const empty = run('route', '--config', 'empty-all.json', 'user:1');
   t.equal(empty.code, 0);
@@ -490,17 +491,9 @@ t.test('route and diff: an empty All* route is a NullRoute (a miss ends a Failov
 
 t.test('diff: the share under a LatestRoute is an average over 1,024 pods, each reading whole keys of the sample', async (t) => {
   // Key i is read by pod i % 1024. Replica B replaced by new servers: a key moves when its pod reads B
-  // First, so over 10,240 keys (ten per pod) the share is a whole number of pods out of 1,024.
-  const pair = (b: string[]) => ({
-    pools: { A: { servers: A }, B: { servers: b } },
-    route: {
-      type: 'OperationSelectorRoute',
-      default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
-      operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
-    },
-  });
-  files['pair.json'] = JSON.stringify(pair(B));
-  files['pair-replaced.json'] = JSON.stringify(pair(servers('10.0.3.', 4)));
+  // first, so over 10,240 keys (ten per pod) the share is a whole number of pods out of 1,024.
+  files['pair.json'] = JSON.stringify(latest(B));
+  files['pair-replaced.json'] = JSON.stringify(latest(servers('10.0.3.', 4)));
   const moved = JSON.parse(run('diff', '--json', '--keys', '10240', 'pair.json', 'pair-replaced.json').stdout).moved;
   const pods = moved * 1024;
   t.ok(Math.abs(pods - Math.round(pods)) < 1e-9, `${pods} pods`);
@@ -565,7 +558,7 @@ t.test('diff: a pool with weight-0 holes says how many', async (t) => {
 });
 
 t.test('route: a route with children named bare ("AllSyncRoute", no list) is refused, as mcrouter refuses it', async (t) => {
-  // Mcrouter's factories take a string's argument, null here, as the list of children, and refuse it (RouteHandleFactory::createList).
+  // mcrouter's factories take a string's argument, null here, as the list of children, and refuse it (RouteHandleFactory::createList).
   for (const type of ['AllSyncRoute', 'AllInitialRoute', 'FailoverRoute', 'MissFailoverRoute', 'HashRoute', 'LatestRoute']) {
     files[`bare-${type}.json`] = JSON.stringify({ pools: { A: { servers: A } }, route: type });
     const { code, stdout, stderr } = run('route', '--config', `bare-${type}.json`, 'user:1');
