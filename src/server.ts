@@ -4,17 +4,18 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CustomizeRequest, SyncRequest } from './api/hook.js';
+import { CustomizeRequest, SPEC_UNCHECKED, SyncRequest } from './api/hook.js';
 import { mcrouterReplicasOf, readyCondition } from './api/memcached-proxy.js';
-import { customize } from './core/customize.js';
+import { customize, customizeOfRefusedSpec } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
-import { sync } from './core/sync.js';
+import { sync, syncOfRefusedSpec } from './core/sync.js';
 import { installBodyBudget } from './http/body-budget.js';
 import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHeader } from './http/client-errors.js';
 import { installDrain } from './http/drain.js';
 import { jsonBodyParser, parentOf } from './http/json-body.js';
 import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
 import { answerConnect, notFoundMessage } from './http/not-found.js';
+import { specRefusal } from './http/spec-refusal.js';
 import { storedStatusReader } from './http/stored-status.js';
 import { bodilessRefusal, refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
@@ -159,13 +160,16 @@ export function buildServer(options: ServerOptions = {}) {
   };
 
   const readStoredStatus = storedStatusReader();
+  // A spec the schema refuses in a body that is otherwise whole: the spec rules' refusal, which a proxy being deleted gets through.
+  const specAlone = { sync: specRefusal(SPEC_UNCHECKED.sync), customize: specRefusal(SPEC_UNCHECKED.customize) };
   app.post('/sync', { schema: { body: SyncRequest }, attachValidation: true, onResponse: countAs('sync') }, (request, reply) => {
-    if (request.validationError) return refuse(reply, request.validationError);
+    const specRefused = request.validationError && specAlone.sync(request.validationError, request.body);
+    if (request.validationError && !specRefused) return refuse(reply, request.validationError);
     const { request: body, setAside } = readStoredStatus(request.body);
     const { parent } = body;
     let response;
     try {
-      response = sync(body, { now: now(), clusterDomain, images });
+      response = specRefused ? syncOfRefusedSpec(body, specRefused) : sync(body, { now: now(), clusterDomain, images });
     } catch (error) {
       return refuse(reply, error);
     }
@@ -181,7 +185,8 @@ export function buildServer(options: ServerOptions = {}) {
       );
     }
     const ready = readyCondition(status);
-    if (parent.metadata.deletionTimestamp === undefined) {
+    // A finalized proxy goes too, and its spec may be one the schema refuses.
+    if (parent.metadata.deletionTimestamp === undefined && response.finalized !== true) {
       metrics.proxySynced(namespace, name, {
         servers: status.servers ?? 0,
         readyServers: status.readyServers ?? 0,
@@ -209,9 +214,10 @@ export function buildServer(options: ServerOptions = {}) {
   });
 
   app.post('/customize', { schema: { body: CustomizeRequest }, attachValidation: true, onResponse: countAs('customize') }, (request, reply) => {
-    if (request.validationError) return refuse(reply, request.validationError);
+    const specRefused = request.validationError && specAlone.customize(request.validationError, request.body);
+    if (request.validationError && !specRefused) return refuse(reply, request.validationError);
     try {
-      return answer(reply, 200, JSON.stringify(customize(request.body)));
+      return answer(reply, 200, JSON.stringify(specRefused ? customizeOfRefusedSpec(request.body.parent, specRefused) : customize(request.body)));
     } catch (error) {
       return refuse(reply, error);
     }

@@ -340,6 +340,56 @@ t.test('a finalize hook pointed at /sync: a spec the hook refuses is finalized w
   t.equal((await post(app, '/customize', { controller: { metadata: { name: 'memcached-operator' } }, parent: live.parent })).statusCode, 422);
 });
 
+t.test('a proxy being deleted whose spec the CRD schema itself refuses (one stored under an older CRD): let through as one the rules refuse', async (t) => {
+  const stored = { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True', reason: 'Available', message: 'serving', lastTransitionTime: '2026-11-25T10:00:00Z', observedGeneration: 2 }] };
+  const controller = { metadata: { name: 'memcached-operator' } };
+  const answer = async (path: '/sync' | '/customize', payload: unknown) => {
+    const { statusCode, body } = await post(app, path, payload);
+    return { statusCode, body };
+  };
+  const parentWith = (spec: Json | undefined, deleting: boolean) => {
+    const parent = proxy({ name: 'sessions', namespace: 'shop', spec: spec ?? {} });
+    if (spec === undefined) delete parent['spec'];
+    if (deleting) parent['metadata'] = { ...(parent['metadata'] as Json), deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['metacontroller.k8s.io/memcached-operator'] };
+    parent['status'] = stored;
+    return parent;
+  };
+  const cases: [string, Json | undefined, RegExp][] = [
+    ['an enum value an older CRD took', { serviceName: 'memcached', mcrouter: { reload: 'rollout' } }, /^spec\.mcrouter\.reload: must be one of /],
+    ['a hash no release knows', { rules: { hash: 'Md5', children: [{ service: { name: 'a' } }, { service: { name: 'b' } }] } }, /^spec\.rules\.hash: must be one of /],
+    ['a port past 65535', { serviceName: 'memcached', servicePort: 70000 }, /^spec\.servicePort: /],
+    ['replicas as a string', { serviceName: 'memcached', mcrouter: { replicas: '3' } }, /^spec\.mcrouter\.replicas: must be integer/],
+    ['a list where an object goes', { serviceName: 'memcached', mcrouter: { extraArgs: '--x' } }, /^spec\.mcrouter\.extraArgs: must be array/],
+    ['no spec at all', undefined, /^spec: is required$/],
+  ];
+  for (const [what, spec, message] of cases) {
+    // A live proxy: refused, 422 naming the field, by both hooks.
+    const live = parentWith(spec, false);
+    const refusedSync = await answer('/sync', syncRequest({ parent: live, related }));
+    t.equal(refusedSync.statusCode, 422, `${what}: refused while live`);
+    t.match((refusedSync.body as { message: string }).message, message, `${what}: the field named`);
+    t.same(await answer('/customize', { controller, parent: live }), { statusCode: 422, body: refusedSync.body }, `${what}: customize refuses it the same`);
+    // Being deleted: customize asks for nothing, a finalize hook's sync is finalized with the stored status.
+    const going = parentWith(spec, true);
+    t.same(await answer('/customize', { controller, parent: going }), { statusCode: 200, body: { relatedResources: [] } }, `${what}: customize lets a deleted proxy through`);
+    t.same(await answer('/sync', { ...syncRequest({ parent: going, related }), finalizing: true }), { statusCode: 200, body: { status: stored, children: [], finalized: true } }, `${what}: finalized`);
+    // Without a finalize hook nothing waits on the answer: the refusal stands.
+    t.same(await answer('/sync', syncRequest({ parent: going, related })), refusedSync, `${what}: a plain sync of a deleted proxy is refused as ever`);
+  }
+  // Only a body whose spec alone is at fault: anything else wrong with it is refused, for the first fault as ever.
+  const going = parentWith({ serviceName: 'memcached', mcrouter: { reload: 'rollout' } }, true);
+  const badChildren = await answer('/sync', { ...syncRequest({ parent: going, related }), finalizing: true, children: { 'ConfigMap.v1': { x: { kind: 'ConfigMap', metadata: 'x' } } } });
+  t.equal(badChildren.statusCode, 422, 'a spec fault and a malformed child: refused (the spec is the first fault)');
+  t.equal((badChildren.body as { field: string }).field, 'spec.mcrouter.reload');
+  const badMetadata = parentWith({ serviceName: 'memcached', mcrouter: { reload: 'rollout' } }, true);
+  (badMetadata['metadata'] as Json)['name'] = 7;
+  t.equal((await answer('/customize', { controller, parent: badMetadata })).statusCode, 400, 'a name that is no string: no proxy to let through');
+  // Metacontroller says finalizing only of a proxy being deleted; a hand-made request that says it of another is
+  // finalized as well, and its spec (here none) is not read for the gauges.
+  const handMade = await answer('/sync', { ...syncRequest({ parent: parentWith(undefined, false), related }), finalizing: true });
+  t.same(handMade, { statusCode: 200, body: { status: stored, children: [], finalized: true } });
+});
+
 t.test('a spec at the edge of what the CRD takes: 200', async (t) => {
   const cases: [string, Json, string?][] = [
     ['a name of 54 characters', { serviceName: 'a' }, `x${'y'.repeat(53)}`],

@@ -4,7 +4,7 @@
  * `Kind.group/version`; the inner keys are `name` (hook v1) or
  * `namespace/name` (hook v2), so objects are read by iterating values only.
  */
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import type { ConfigMap as ConfigMapObject, Service as ServiceObject } from 'kubernetes-types/core/v1.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
@@ -43,49 +43,59 @@ const Controller = Type.Optional(Type.Union([Type.Object({}, { additionalPropert
  * last answer, which customize does not read and sync reads on its own terms (http/stored-status.ts), so that
  * one the hook cannot read does not refuse the request.
  */
-const HookParent = Type.Object({ ...MemcachedProxy.properties, status: Type.Optional(Type.Unknown()) });
+const hookParent = <S extends TSchema>(spec: S) => Type.Object({ ...MemcachedProxy.properties, spec, status: Type.Optional(Type.Unknown()) });
 
-export const SyncRequest = Type.Object(
-  {
-    controller: Controller,
-    parent: HookParent,
-    children: Type.Optional(
-      Type.Union([
-        Type.Object(
-          {
-            [TYPE_KEYS.configMap]: ObjectsByName(ConfigMap),
-            [TYPE_KEYS.deployment]: ObjectsByName(Deployment),
-            [TYPE_KEYS.service]: ObjectsByName(AnyObject),
-            [TYPE_KEYS.podDisruptionBudget]: ObjectsByName(AnyObject),
-          },
-          { additionalProperties: true },
-        ),
-        Type.Null(),
-      ]),
-    ),
-    related: Type.Optional(
-      Type.Union([
-        Type.Object(
-          {
-            [TYPE_KEYS.service]: ObjectsByName(Service),
-            [TYPE_KEYS.endpoints]: ObjectsByName(Endpoints),
-            [TYPE_KEYS.endpointSlice]: ObjectsByName(EndpointSlice),
-            [TYPE_KEYS.statefulSet]: ObjectsByName(StatefulSet),
-          },
-          { additionalProperties: true },
-        ),
-        Type.Null(),
-      ]),
-    ),
-    finalizing: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: true },
-);
+const syncRequestOf = <P extends TSchema>(parent: P) =>
+  Type.Object(
+    {
+      controller: Controller,
+      parent,
+      children: Type.Optional(
+        Type.Union([
+          Type.Object(
+            {
+              [TYPE_KEYS.configMap]: ObjectsByName(ConfigMap),
+              [TYPE_KEYS.deployment]: ObjectsByName(Deployment),
+              [TYPE_KEYS.service]: ObjectsByName(AnyObject),
+              [TYPE_KEYS.podDisruptionBudget]: ObjectsByName(AnyObject),
+            },
+            { additionalProperties: true },
+          ),
+          Type.Null(),
+        ]),
+      ),
+      related: Type.Optional(
+        Type.Union([
+          Type.Object(
+            {
+              [TYPE_KEYS.service]: ObjectsByName(Service),
+              [TYPE_KEYS.endpoints]: ObjectsByName(Endpoints),
+              [TYPE_KEYS.endpointSlice]: ObjectsByName(EndpointSlice),
+              [TYPE_KEYS.statefulSet]: ObjectsByName(StatefulSet),
+            },
+            { additionalProperties: true },
+          ),
+          Type.Null(),
+        ]),
+      ),
+      finalizing: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: true },
+  );
 
-export const CustomizeRequest = Type.Object(
-  { controller: Controller, parent: HookParent },
-  { additionalProperties: true },
-);
+const customizeRequestOf = <P extends TSchema>(parent: P) => Type.Object({ controller: Controller, parent }, { additionalProperties: true });
+
+export const SyncRequest = syncRequestOf(hookParent(MemcachedProxy.properties.spec));
+export const CustomizeRequest = customizeRequestOf(hookParent(MemcachedProxy.properties.spec));
+
+/**
+ * Each hook's request with its parent's spec left unchecked (or out): a body that passes it and fails the
+ * route's schema is refused for its spec alone, which a proxy being deleted is let through (server.ts).
+ */
+export const SPEC_UNCHECKED = {
+  sync: syncRequestOf(hookParent(Type.Optional(Type.Unknown()))),
+  customize: customizeRequestOf(hookParent(Type.Optional(Type.Unknown()))),
+};
 
 /** A request as the route's schema takes it: its parent's status unread. */
 export type SyncRequestBody = Static<typeof SyncRequest>;

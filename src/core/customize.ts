@@ -22,9 +22,7 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
   try {
     checkSpec(parent);
   } catch (error) {
-    // Metacontroller asks this before every sync, and a refusal keeps the sync from running: for a proxy being
-    // deleted, the finalize hook's too, which sync() answers finalized (see there). It reads no related object.
-    if (error instanceof SpecError && parent.metadata.deletionTimestamp !== undefined) return { relatedResources: [] };
+    if (error instanceof SpecError) return customizeOfRefusedSpec(parent, error);
     throw error;
   }
   const namespace = parent.metadata.namespace;
@@ -43,4 +41,15 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
     })),
   ];
   return { relatedResources };
+}
+
+/**
+ * The answer to a proxy whose spec is refused, by the rules here or by the CRD's schema (the server checks it
+ * before customize() runs): the refusal, but for a proxy being deleted. Metacontroller asks this before every
+ * sync, and a refusal keeps the sync from running: the finalize hook's too, which sync() answers finalized (see
+ * syncOfRefusedSpec). It reads no related object. The spec is not read.
+ */
+export function customizeOfRefusedSpec(parent: { metadata: Pick<CustomizeRequest['parent']['metadata'], 'deletionTimestamp'> }, error: SpecError): CustomizeResponse {
+  if (parent.metadata.deletionTimestamp !== undefined) return { relatedResources: [] };
+  throw error;
 }

@@ -27,8 +27,8 @@ export class SpecError extends Error {
   ) {
     // A message that begins with its own field (the CEL rules kubectl shows under an object above the field:
     // metadata.name under the root, statsRoot and the exporter's port under spec.mcrouter, so their messages
-    // name the field) is not prefixed with it again.
-    super(message.startsWith(`${field} `) ? message : `${field}: ${message}`);
+    // name the field; a refusal of the CRD's schema, http/validation-error.ts) is not prefixed with it again.
+    super(message.startsWith(`${field} `) || message.startsWith(`${field}: `) ? message : `${field}: ${message}`);
     this.name = 'SpecError';
   }
 }

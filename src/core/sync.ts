@@ -54,14 +54,23 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
   try {
     return desiredState(request, context);
   } catch (error) {
-    // A finalize hook pointed at /sync: Metacontroller keeps its finalizer until an answer says finalized, so a
-    // refusal (a spec the CRD let through, or one a newer hook no longer takes) would hold the deletion until
-    // someone fixed the spec of what they delete (customize() lets such a proxy through for this). No children
-    // can be built from it, and none are needed: Metacontroller removes its finalizer before it manages children,
-    // and the garbage collector takes them with the proxy. The stored status stays (the proxy goes next).
-    if (request.finalizing === true && error instanceof SpecError) return { status: request.parent.status ?? {}, children: [], finalized: true };
+    if (error instanceof SpecError) return syncOfRefusedSpec(request, error);
     throw error;
   }
+}
+
+/**
+ * The answer to a proxy whose spec is refused, by the rules here or by the CRD's schema (the server checks it
+ * before sync() runs): the refusal, but for a finalize hook pointed at /sync. Metacontroller keeps its finalizer
+ * until an answer says finalized, so a refusal (a spec the CRD let through, or one stored under an older CRD or
+ * that a newer hook no longer takes) would hold the deletion until someone fixed the spec of what they delete
+ * (customize() lets such a proxy through for this). No children can be built from it, and none are needed:
+ * Metacontroller removes its finalizer before it manages children, and the garbage collector takes them with
+ * the proxy. The stored status stays (the proxy goes next). The spec is not read.
+ */
+export function syncOfRefusedSpec(request: Pick<SyncRequest, 'finalizing'> & { parent: Pick<SyncRequest['parent'], 'status'> }, error: SpecError): SyncResponse {
+  if (request.finalizing === true) return { status: request.parent.status ?? {}, children: [], finalized: true };
+  throw error;
 }
 
 function desiredState(request: SyncRequest, context: SyncContext): SyncResponse {
