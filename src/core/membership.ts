@@ -226,64 +226,165 @@ export function membershipOf(
   // port the pods listen on; a name names nothing.
   const portless = headless && ports.length === 0;
   const servicePort = servicePortOf(ports, ref.port) ?? (portless ? portNumber(ref.port) : undefined);
-  if (!servicePort) {
-    return portNotFound(ports);
-  }
-  const portName = servicePort.name ?? '';
-  // Without an endpoint port (a selector-less Service's hand-written Endpoints may omit it, and the slices
-  // mirrored from them then have none) the target is the Service's. The slices Kubernetes cuts from a
-  // selector list a pod that lacks the target port without ports (discovery/v1: none defined, so kube-proxy
-  // sends it nothing): nothing listens there, so it is no server. Such slices outlive a selector's removal.
-  const fallbackPort = typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
+  if (!servicePort) return portNotFound(ports);
   const selector = service.spec?.selector;
   const selected = selector !== undefined && selector !== null && Object.keys(selector).length > 0;
-  const pickPort = (
-    list: EndpointPorts,
-    cutFromSelector: boolean,
-  ): number | undefined => {
-    if (!list || list.length === 0) return cutFromSelector && !portless ? undefined : fallbackPort;
-    const named = list.find((p) => (p.name ?? '') === portName);
+  const dnsDomain = headless ? `${ref.service}.${namespace}.svc.${clusterDomain}` : undefined;
+
+  const fromSlices = readsSlices(objects);
+  const endpointPorts = new EndpointPortTally(servicePort, portless);
+  const pods = new PodListings(endpointCount(objects, fromSlices), namespace, dnsDomain, service.spec?.ipFamilies?.[0] ?? 'IPv4');
+  if (fromSlices) readSlices(objects.slices, selected, endpointPorts, pods);
+  // Read in place of its mirror, an Endpoints object's addresses are spelt as the mirror spells them, so that a
+  // server keeps its name whichever of the two is read: hooks before this one read the mirror, and this one reads
+  // the slices again once another writer's appear beside it.
+  else readEndpoints(objects.endpoints, objects.slices.length > 0 ? asMirrored : undefined, selected, endpointPorts, pods);
+
+  const { members, memberAt } = distinctAddresses(pods.settled());
+  const { withoutPort, misnamed } = endpointPorts;
+  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed, selector: selected };
+  const dnsPort = mostListedPort(endpointPorts.byPort);
+  if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
+  return found;
+}
+
+function readSlices(slices: readonly EndpointSlice[], selected: boolean, ports: EndpointPortTally, pods: PodListings): void {
+  for (const slice of slices) {
+    const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
+    const suffix = ports.suffix(slice.ports, selected || cut, slice.endpoints?.length ?? 0, cut);
+    if (suffix === undefined) continue;
+    for (const ep of slice.endpoints ?? []) {
+      const ip = ep.addresses[0];
+      if (ip === undefined) continue;
+      // A nil `ready` is an unknown state, which consumers are told to treat as ready. Behind a Service with
+      // publishNotReadyAddresses, `ready` is true for every pod, crashing or terminating: `serving` is then
+      // the pod's own readiness (and elsewhere it differs from `ready` only for a terminating pod).
+      const conditions = ep.conditions;
+      const ready = conditions?.ready !== false && conditions?.serving !== false;
+      pods.add(ep.targetRef, ip, suffix, ready, conditions?.terminating === true, slice.addressType, ep.hostname);
+    }
+  }
+}
+
+/** `spelt` rewrites each IP as it is read (asMirrored), where given. */
+function readEndpoints(endpoints: Endpoints | undefined, spelt: ((ip: string) => string) | undefined, selected: boolean, ports: EndpointPortTally, pods: PodListings): void {
+  for (const subset of endpoints?.subsets ?? []) {
+    const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
+    // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
+    const suffix = ports.suffix(subset.ports, selected, listed, selected);
+    if (suffix === undefined) continue;
+    // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod
+    // as ready, terminating ones too: the EndpointSlices, read first, tell those apart).
+    for (const [addresses, ready] of [[subset.addresses, true], [subset.notReadyAddresses, false]] as const) {
+      for (const a of addresses ?? []) {
+        const ip = spelt ? spelt(a.ip) : a.ip;
+        pods.add(a.targetRef, ip, suffix, ready, false, ip.includes(':') ? 'IPv6' : 'IPv4', a.hostname);
+      }
+    }
+  }
+}
+
+/**
+ * Which port of a pool each slice or Endpoints subset lists, and how many endpoints list each port, or none of it
+ * (the status counts those; the port most list names StatefulSet pods without an endpoint: mostListedPort).
+ */
+class EndpointPortTally {
+  readonly byPort = new Map<number, number>();
+  /** Endpoints listed without the pool's port. */
+  withoutPort = 0;
+  /** Of those, the ones Kubernetes did not write: someone wrote them for another port name. */
+  misnamed = 0;
+  private readonly portName: string;
+  /**
+   * The port of an endpoint that lists none. A selector-less Service's hand-written Endpoints may omit it, and the
+   * slices mirrored from them then have none: the target is the Service's. The slices Kubernetes cuts from a
+   * selector list a pod that lacks the target port without ports (discovery/v1: none defined, so kube-proxy sends
+   * it nothing): nothing listens there, so it is no server. Such slices outlive a selector's removal.
+   */
+  private readonly fallbackPort: number;
+
+  constructor(
+    servicePort: ServicePort,
+    /** A headless Service without ports: its endpoints list none, and a pool's port is the pods' own. */
+    private readonly portless: boolean,
+  ) {
+    this.portName = servicePort.name ?? '';
+    this.fallbackPort = typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
+  }
+
+  /**
+   * The `:PORT` of the `listed` endpoints of one slice or subset, or undefined when they list no port of this pool:
+   * counted either way. `cutFromSelector`: Kubernetes lists them from the Service's selector; `byKubernetes`: it wrote them.
+   */
+  suffix(list: EndpointPorts, cutFromSelector: boolean, listed: number, byKubernetes: boolean): string | undefined {
+    const port = this.pick(list, cutFromSelector);
+    if (port === undefined) {
+      this.withoutPort += listed;
+      if (!byKubernetes) this.misnamed += listed;
+      return undefined;
+    }
+    this.byPort.set(port, (this.byPort.get(port) ?? 0) + listed);
+    return `:${port}`;
+  }
+
+  private pick(list: EndpointPorts, cutFromSelector: boolean): number | undefined {
+    if (!list || list.length === 0) return cutFromSelector && !this.portless ? undefined : this.fallbackPort;
+    const named = list.find((p) => (p.name ?? '') === this.portName);
     // Kubernetes names endpoint ports after the Service's, so a lone port of another name is another
     // Service port's (a pod without the named target port is listed with the others only); a lone
     // unnamed one, in hand-written Endpoints, can only be this one.
     const chosen = named ?? (list.length === 1 && !list[0]!.name ? list[0] : undefined);
     if (!chosen) return undefined;
     // discovery/v1: a port without a number does not restrict the port, so the Service's target is it.
-    return chosen.port ?? fallbackPort;
-  };
+    return chosen.port ?? this.fallbackPort;
+  }
+}
 
-  const dnsDomain = headless ? `${ref.service}.${namespace}.svc.${clusterDomain}` : undefined;
-  const primaryFamily = service.spec?.ipFamilies?.[0] ?? 'IPv4';
+/**
+ * One candidate member per pod, in order of first appearance, from every listing of it: a dual-stack Service lists
+ * a pod once per family, a slice being rewritten lists it twice, and a pod recreated under a new IP may show at
+ * both for a while. Nearly every endpoint names a Pod of this namespace: those are keyed by the pod's name alone,
+ * in an index sized once for every endpoint.
+ */
+class PodListings {
+  private readonly candidates: Candidate[] = [];
+  private readonly podAt: StringIndex;
+  private readonly otherAt = new Map<string, number>();
 
-  // One candidate per pod, in order of first appearance. Nearly every endpoint names a Pod of this
-  // namespace: those are keyed by the pod's name alone, in an index sized once for every endpoint.
-  const candidates: Candidate[] = [];
-  const fromSlices = readsSlices(objects);
-  const podAt = new StringIndex(endpointCount(objects, fromSlices));
-  const otherAt = new Map<string, number>();
-  const add = (
+  constructor(
+    endpoints: number,
+    private readonly namespace: string,
+    /** The Service's DNS domain, when it gives pods DNS names (a headless Service). */
+    private readonly dnsDomain: string | undefined,
+    private readonly primaryFamily: string,
+  ) {
+    this.podAt = new StringIndex(endpoints);
+  }
+
+  add(
     /** The endpoint's targetRef: the pod (or other object) behind it. */
-    target: ObjectRef | null | undefined,
+    target: ObjectRef,
     ip: string,
     port: string,
     ready: boolean,
     terminating: boolean,
     family: string,
     hostname: string | null | undefined,
-  ) => {
+  ): void {
+    const { candidates, dnsDomain, namespace } = this;
     // A pod's DNS name is its own only when its hostname is its name, as a StatefulSet sets it. Pods of a
     // Deployment whose template sets `hostname` and `subdomain` all share one name, which resolves to any
     // one of them. An endpoint without a pod (written by hand) names itself.
     const named = hostname && dnsDomain && (target?.kind !== 'Pod' || !target.name || target.name === hostname) ? hostname : undefined;
     const address = (named ? `${named}.${dnsDomain}` : ip.includes(':') ? `[${ip}]` : ip) + port;
-    const primary = family === primaryFamily;
+    const primary = family === this.primaryFamily;
     let i: number;
     if (target?.name && target.kind === 'Pod' && (target.namespace === undefined || target.namespace === namespace)) {
-      i = podAt.add(target.name, candidates.length);
+      i = this.podAt.add(target.name, candidates.length);
     } else {
       const key = target?.name ? `${target.kind ?? ''}/${target.namespace ?? namespace}/${target.name}` : `address:${address}`;
-      i = otherAt.get(key) ?? -1;
-      if (i < 0) otherAt.set(key, candidates.length);
+      i = this.otherAt.get(key) ?? -1;
+      if (i < 0) this.otherAt.set(key, candidates.length);
     }
     if (i < 0) {
       candidates.push({ address, ready, terminating, hostname: named, primaryFamily: primary, alias: undefined });
@@ -307,88 +408,23 @@ export function membershipOf(
       seen.listings ??= [listingOf(seen)];
       seen.listings.push({ address, ready, terminating, hostname: named });
     }
-  };
+  }
 
-  // How many endpoints list each port of this pool (mostListedPort), and how many list none of it.
-  const endpointsByPort = new Map<number, number>();
-  let withoutPort = 0;
-  let misnamed = 0;
-  /**
-   * The `:PORT` of the `listed` endpoints of one slice or Endpoints subset, or undefined when they list no port
-   * of this pool: counted either way. Those Kubernetes did not write (`byKubernetes`) and that have no such
-   * port are misnamed: someone wrote them for another port name.
-   */
-  const portSuffix = (
-    list: EndpointPorts,
-    cutFromSelector: boolean,
-    listed: number,
-    byKubernetes: boolean,
-  ): string | undefined => {
-    const port = pickPort(list, cutFromSelector);
-    if (port === undefined) {
-      withoutPort += listed;
-      if (!byKubernetes) misnamed += listed;
-      return undefined;
-    }
-    endpointsByPort.set(port, (endpointsByPort.get(port) ?? 0) + listed);
-    return `:${port}`;
-  };
-  if (fromSlices) {
-    for (const slice of objects.slices) {
-      const cut = slice.metadata.labels?.[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER;
-      const suffix = portSuffix(slice.ports, selected || cut, slice.endpoints?.length ?? 0, cut);
-      if (suffix === undefined) continue;
-      for (const ep of slice.endpoints ?? []) {
-        const ip = ep.addresses[0];
-        if (ip === undefined) continue;
-        // A nil `ready` is an unknown state, which consumers are told to treat as ready. Behind a Service with
-        // publishNotReadyAddresses, `ready` is true for every pod, crashing or terminating: `serving` is then
-        // the pod's own readiness (and elsewhere it differs from `ready` only for a terminating pod).
-        const conditions = ep.conditions;
-        const ready = conditions?.ready !== false && conditions?.serving !== false;
-        add(ep.targetRef, ip, suffix, ready, conditions?.terminating === true, slice.addressType, ep.hostname);
+  /** The candidates, once every listing is read: each pod's live listing, and its other family's address. */
+  settled(): Candidate[] {
+    for (const c of this.candidates) {
+      if (c.listings) {
+        Object.assign(c, liveListing(c.listings));
+        delete c.listings;
+      }
+      // The other family's address the pod lives at, as its own is picked: in whatever order the slices came.
+      if (c.otherListings) {
+        c.alias = aliasOf(liveListing(c.otherListings).address, c.address);
+        delete c.otherListings;
       }
     }
-  } else {
-    // Read in place of its mirror, an Endpoints object's addresses are spelt as the mirror spells them, so that a
-    // server keeps its name whichever of the two is read: hooks before this one read the mirror, and this one reads
-    // the slices again once another writer's appear beside it.
-    const spelt = objects.slices.length > 0 ? asMirrored : (ip: string) => ip;
-    for (const subset of objects.endpoints?.subsets ?? []) {
-      const listed = (subset.addresses?.length ?? 0) + (subset.notReadyAddresses?.length ?? 0);
-      // Kubernetes writes the Endpoints of a Service with a selector; those of one without, someone else.
-      const suffix = portSuffix(subset.ports, selected, listed, selected);
-      if (suffix === undefined) continue;
-      // Endpoints objects drop terminating pods (but behind publishNotReadyAddresses, which lists every pod
-      // as ready, terminating ones too: the EndpointSlices, read first, tell those apart).
-      const addAll = (addresses: typeof subset.addresses, ready: boolean) => {
-        for (const a of addresses ?? []) {
-          const ip = spelt(a.ip);
-          add(a.targetRef, ip, suffix, ready, false, ip.includes(':') ? 'IPv6' : 'IPv4', a.hostname);
-        }
-      };
-      addAll(subset.addresses, true);
-      addAll(subset.notReadyAddresses, false);
-    }
+    return this.candidates;
   }
-
-  for (const c of candidates) {
-    if (c.listings) {
-      Object.assign(c, liveListing(c.listings));
-      delete c.listings;
-    }
-    // The other family's address the pod lives at, as its own is picked: in whatever order the slices came.
-    if (c.otherListings) {
-      c.alias = aliasOf(liveListing(c.otherListings).address, c.address);
-      delete c.otherListings;
-    }
-  }
-
-  const { members, memberAt } = distinctAddresses(candidates);
-  const found: Membership = { state: 'Found', members, indexOf: memberAt, withoutPort, misnamed, selector: selected };
-  const dnsPort = mostListedPort(endpointsByPort);
-  if (dnsDomain && dnsPort !== undefined) found.dnsAddress = (hostname) => `${hostname}.${dnsDomain}:${dnsPort}`;
-  return found;
 }
 
 /** The other family's address of a pod, unless it is the same (a DNS name, which serves both families). */
