@@ -160,7 +160,8 @@ export function buildServer(options: ServerOptions = {}) {
   };
 
   const readStoredStatus = storedStatusReader();
-  // A spec the schema refuses in a body that is otherwise whole: the spec rules' refusal, which a proxy being deleted gets through.
+  // A spec the schema refuses in a body that is otherwise whole: the spec rules' refusal, which customize answers with
+  // no related object and a finalize hook's sync with the proxy finalized (core/customize.ts, core/sync.ts).
   const specAlone = { sync: specRefusal(SPEC_UNCHECKED.sync), customize: specRefusal(SPEC_UNCHECKED.customize) };
   app.post('/sync', { schema: { body: SyncRequest }, attachValidation: true, onResponse: countAs('sync') }, (request, reply) => {
     const specRefused = request.validationError && specAlone.sync(request.validationError, request.body);
@@ -217,7 +218,7 @@ export function buildServer(options: ServerOptions = {}) {
     const specRefused = request.validationError && specAlone.customize(request.validationError, request.body);
     if (request.validationError && !specRefused) return refuse(reply, request.validationError);
     try {
-      return answer(reply, 200, JSON.stringify(specRefused ? customizeOfRefusedSpec(request.body.parent, specRefused) : customize(request.body)));
+      return answer(reply, 200, JSON.stringify(specRefused ? customizeOfRefusedSpec() : customize(request.body)));
     } catch (error) {
       return refuse(reply, error);
     }

@@ -189,7 +189,9 @@ t.test('wrong types at every path of a valid request', async (t) => {
         if (!Value.Check(schema, mutated)) {
           schemaRefusals++;
           const { field, message } = refusalOf(Value.Errors(schema, mutated));
-          t.same(JSON.parse(res.text), { message, field }, what);
+          // customize answers a refused spec (here the only fault) with no related object: Metacontroller would ask again and again.
+          const inSpec = p[0] === 'parent' && p[1] === 'spec';
+          t.same(JSON.parse(res.text), path === '/customize' && inSpec ? { relatedResources: [] } : { message, field }, what);
         }
         // A stored status the hook cannot read refuses nothing: the field to blame is set aside, the rest read.
         const status = p[0] === 'parent' && p[1] === 'status' ? (mutated['parent'] as Json)['status'] : undefined;

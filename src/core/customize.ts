@@ -7,8 +7,8 @@
  * keeps to the parent's namespace). And the namespace's StatefulSets: a
  * StatefulSet is named by its pods' hostname prefix, which only the endpoints
  * tell, and its `spec.replicas` says whether a pod that is away is restarting
- * (it keeps its slot) or scaled away. None for a proxy being deleted whose spec
- * it refuses (see customize()).
+ * (it keeps its slot) or scaled away. None for a proxy whose spec it refuses
+ * (customizeOfRefusedSpec).
  */
 import { OBJECT_TYPES, type CustomizeRequest, type CustomizeResponse, type RelatedResourceRule } from '../api/hook.js';
 import { SERVICE_NAME_LABEL } from '../api/kubernetes.js';
@@ -22,7 +22,7 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
   try {
     checkSpec(parent);
   } catch (error) {
-    if (error instanceof SpecError) return customizeOfRefusedSpec(parent, error);
+    if (error instanceof SpecError) return customizeOfRefusedSpec();
     throw error;
   }
   const namespace = parent.metadata.namespace;
@@ -44,12 +44,12 @@ export function customize(request: CustomizeRequest): CustomizeResponse {
 }
 
 /**
- * The answer to a proxy whose spec is refused, by the rules here or by the CRD's schema (the server checks it
- * before customize() runs): the refusal, but for a proxy being deleted. Metacontroller asks this before every
- * sync, and a refusal keeps the sync from running: the finalize hook's too, which sync() answers finalized (see
- * syncOfRefusedSpec). It reads no related object. The spec is not read.
+ * The answer for a proxy whose spec is refused, by the rules here or by the CRD's schema (the server checks that
+ * before customize() runs): no related object, where a refusal would be asked again and again. Metacontroller
+ * keeps only successful answers, per proxy and generation, and on each change of a Service, Endpoints,
+ * EndpointSlice or StatefulSet anywhere in the cluster it asks for the answer of every proxy it holds none for
+ * (metacontroller/metacontroller#886, `findRelatedParents`), holding up that change's delivery meanwhile. The sync
+ * refuses the spec (422, a SyncError event on the proxy), and a fixed spec is a new generation, asked about
+ * afresh. A proxy being deleted gets through to its finalize hook this way too (sync.ts, syncOfRefusedSpec).
  */
-export function customizeOfRefusedSpec(parent: { metadata: Pick<CustomizeRequest['parent']['metadata'], 'deletionTimestamp'> }, error: SpecError): CustomizeResponse {
-  if (parent.metadata.deletionTimestamp !== undefined) return { relatedResources: [] };
-  throw error;
-}
+export const customizeOfRefusedSpec = (): CustomizeResponse => ({ relatedResources: [] });
