@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
 import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, PORT_MAX } from './api/formats.js';
+import { DEFAULT_IMAGES } from './api/memcached-proxy.js';
 
 /**
  * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the
@@ -21,13 +22,8 @@ export const DEFAULT_SETTINGS = {
   host: '::',
   logLevel: 'info',
   clusterDomain: 'cluster.local',
-  /** What the stable and evryfs mcrouter charts run; 0.36 has no Rendezvous (needs >= 0.37). */
-  mcrouterImage: 'jphalip/mcrouter:0.36.0',
-  /**
-   * github.com/Dev25/mcrouter_exporter, the one maintained mcrouter exporter: release 0.5.0 (2025-02),
-   * multi-arch, distroless, published to ghcr.io since 0.4.0 (docs/operating.md, the exporter sidecar, has the evidence).
-   */
-  exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
+  mcrouterImage: DEFAULT_IMAGES.mcrouter,
+  exporterImage: DEFAULT_IMAGES.exporter,
   bodyLimit: BODY_LIMIT,
   /**
    * Bytes of the request bodies being read, and of answers being sent, at once (http/body-budget.ts): past

@@ -251,7 +251,7 @@ const PRINTER_COLUMNS = [
   { name: 'Servers', type: 'integer', jsonPath: '.status.servers', description: 'Servers in mcrouter\'s pools.' },
   { name: 'Ready', type: 'integer', jsonPath: '.status.readyServers', description: 'Servers backed by a ready endpoint.' },
   {
-    name: 'Replicas',
+    name: 'Ready Replicas',
     type: 'integer',
     jsonPath: '.status.readyReplicas',
     description: 'Ready mcrouter pods.',
@@ -287,7 +287,8 @@ export function memcachedProxyCrd(): JsonSchema {
         plural: PLURAL,
         singular: SINGULAR,
         shortNames: [...SHORT_NAMES],
-        categories: ['memcached'],
+        // No category: kubectl expands a category before it reads a resource's name, so one named `memcached` made
+        // `kubectl get memcached` list proxies where a memcached operator defines a Memcached kind.
       },
       scope: 'Namespaced',
       // Said, though false is v1's default: a CRD first created as v1beta1 without a schema (ianlewis/memcached-operator

@@ -59,6 +59,20 @@ export const DEFAULTS = {
   exporterRequests: { cpu: '10m', memory: '32Mi' },
 } as const;
 
+/**
+ * The images of a spec that names none, unless the hook's MCROUTER_IMAGE and EXPORTER_IMAGE (settings.ts) say
+ * otherwise: the CRD's descriptions name them.
+ */
+export const DEFAULT_IMAGES: Readonly<{ mcrouter: string; exporter: string }> = {
+  /** What the stable and evryfs mcrouter charts run; 0.36 has no Rendezvous (needs >= 0.37). */
+  mcrouter: 'jphalip/mcrouter:0.36.0',
+  /**
+   * github.com/Dev25/mcrouter_exporter, the one maintained mcrouter exporter: release 0.5.0 (2025-02),
+   * multi-arch, distroless, published to ghcr.io since 0.4.0 (docs/operating.md, the exporter sidecar, has the evidence).
+   */
+  exporter: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
+};
+
 /** `spec.mcrouter`'s values with their defaults applied: the one place each default is read. */
 export const mcrouterPortOf = (spec: McrouterSpec | undefined): number => spec?.port ?? DEFAULTS.mcrouterPort;
 export const mcrouterReplicasOf = (spec: McrouterSpec | undefined): number => spec?.replicas ?? DEFAULTS.replicas;
@@ -303,9 +317,9 @@ export const Rule = Type.Object(
 
 export const Exporter = Type.Object(
   {
-    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Runs the exporter beside mcrouter, and adds a metrics port to the proxy\'s Service.' })),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: 'Exporter image. Default: the hook\'s EXPORTER_IMAGE.' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.exporterPort, description: 'Port the exporter serves /metrics on: the Service\'s metrics port. Not mcrouter\'s.' })),
+    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Runs the exporter beside mcrouter, and adds a metrics port to the proxy\'s Service. Default false.' })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: `Exporter image. Default: the hook's EXPORTER_IMAGE (as shipped, ${DEFAULT_IMAGES.exporter}).` })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.exporterPort, description: `Port the exporter serves /metrics on: the Service's metrics port. Not mcrouter's. Default ${DEFAULTS.exporterPort}.` })),
     resources: Type.Optional(Resources(`Resources of the exporter container. Default (also for {}, or limits: {} alone): ${requestsText(DEFAULTS.exporterRequests)}.`)),
   },
   { description: 'A Prometheus exporter sidecar that reads mcrouter\'s stats.' },
@@ -323,16 +337,16 @@ const ImagePullSecrets = (description: string) =>
 
 export const McrouterSpec = Type.Object(
   {
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: 'mcrouter image. Default: the hook\'s MCROUTER_IMAGE.' })),
-    imagePullPolicy: Type.Optional(enumOf(PULL_POLICIES, 'Image pull policy.')),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: `mcrouter image. Default: the hook's MCROUTER_IMAGE (as shipped, ${DEFAULT_IMAGES.mcrouter}; Rendezvous needs mcrouter >= 0.37).` })),
+    imagePullPolicy: Type.Optional(enumOf(PULL_POLICIES, 'Image pull policy of the mcrouter and exporter containers; unset, Kubernetes\' default.')),
     imagePullSecrets: Type.Optional(ImagePullSecrets('Secrets of the proxy\'s namespace the mcrouter pods pull their images with (the exporter\'s too). They replace those of the namespace\'s default ServiceAccount, which Kubernetes adds only to a pod that names none.')),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.mcrouterPort, description: 'Port mcrouter and the Service listen on.' })),
-    replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: 'mcrouter pods.' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.mcrouterPort, description: `Port mcrouter and the Service listen on. Default ${DEFAULTS.mcrouterPort}.` })),
+    replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: DEFAULTS.replicas, description: `mcrouter pods. Default ${DEFAULTS.replicas}; 0 parks the proxy (Ready False, ScaledToZero); more than 1 adds a PodDisruptionBudget.` })),
     resources: Type.Optional(Resources(`Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): ${requestsText(DEFAULTS.mcrouterRequests)}.`)),
     securityContext: Type.Optional(PodField(SecurityContext, 'Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
     podSecurityContext: Type.Optional(PodField(PodSecurityContext, 'Pod securityContext, merged over the restricted default.')),
-    numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies.' })),
-    serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms.' })),
+    numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies; unset, mcrouter\'s default.' })),
+    serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms; unset, mcrouter\'s default.' })),
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
