@@ -3,7 +3,7 @@
  * does not compile until its row says how its pools keep their order, how the config writes it, and which
  * mcrouter releases load it.
  */
-import type { Hash } from '../api/memcached-proxy.js';
+import { HASH_SINCE, type Hash } from '../api/memcached-proxy.js';
 import type { McrouterVersion } from './mcrouter-version.js';
 import type { SlotMode } from './slots.js';
 
@@ -29,6 +29,5 @@ export interface HashTraits {
 export const HASH_TRAITS: Readonly<Record<Hash, Readonly<HashTraits>>> = {
   Ch3: { slotMode: 'ch3', poolDefault: true, tagged: false, affine: false },
   Crc32: { slotMode: 'ordered', poolDefault: false, tagged: false, affine: true },
-  // 0.37.0 (2018-01) added Rendezvous; 0.36.0 refuses a config that names it.
-  Rendezvous: { slotMode: 'ordered', poolDefault: false, tagged: true, affine: false, since: { major: 0, minor: 37 } },
+  Rendezvous: { slotMode: 'ordered', poolDefault: false, tagged: true, affine: false, since: HASH_SINCE.Rendezvous },
 };
