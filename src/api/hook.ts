@@ -90,7 +90,8 @@ export const CustomizeRequest = customizeRequestOf(hookParent(MemcachedProxy.pro
 
 /**
  * Each hook's request with its parent's spec left unchecked (or out): a body that passes it and fails the
- * route's schema is refused for its spec alone, which a proxy being deleted is let through (server.ts).
+ * route's schema is refused for its spec alone, as the spec rules refuse one (http/spec-refusal.ts), which
+ * customize answers with no related object and a finalize hook's sync with the proxy finalized.
  */
 export const SPEC_UNCHECKED = {
   sync: syncRequestOf(hookParent(Type.Optional(Type.Unknown()))),

@@ -62,7 +62,8 @@ export interface HookMetrics {
   proxySynced(namespace: string, name: string, seen: ProxySeen): void;
   /**
    * A proxy synced while it is being deleted (Metacontroller calls the sync hook for a parent with a
-   * `deletionTimestamp` until its children are gone, as under foreground deletion or another finalizer): its
+   * `deletionTimestamp` until its children are gone, as under foreground deletion or another finalizer), or
+   * finalized (a finalize hook pointed at /sync): its
    * gauges go but for its sync time, or a `proxy_ready` of 0 would outlive it by the TTL and fire the not-Ready
    * alert. The sync time stays for the TTL, as this replica's, the newest view: another replica's older
    * `proxy_ready` is then no longer the newest one.
