@@ -192,10 +192,11 @@ export const HASHES = ['Ch3', 'Crc32', 'Rendezvous'] as const;
  * The first mcrouter release that loads a config naming a hash, where the earliest releases do not: 0.37.0
  * (2018-01) added Rendezvous; 0.36.0 refuses a config that names it (core/mcrouter-version.ts, McrouterTooOld).
  */
-export const HASH_SINCE: Readonly<Partial<Record<(typeof HASHES)[number], { major: number; minor: number }>>> = {
+export const HASH_SINCE = {
   Rendezvous: { major: 0, minor: 37 },
-};
+} as const satisfies Partial<Record<(typeof HASHES)[number], { major: number; minor: number }>>;
 const needsMcrouter = ({ major, minor }: { major: number; minor: number }) => `mcrouter >= ${major}.${minor}`;
+
 export const WRITE_POLICIES = ['AllSync', 'AllMajority', 'AllFastest', 'AllAsync'] as const;
 export const READ_POLICIES = ['Latest', 'MissFailover', 'Failover'] as const;
 const RELOAD_MODES = ['Watch', 'Rollout'] as const;
@@ -295,7 +296,7 @@ const ruleFields = {
   type: Type.Optional(
     enumOf([...RULE_TYPES, V002_UNSET.ruleType], `${DEFAULTS.ruleType} (default; also ${JSON.stringify(V002_UNSET.ruleType)}, as v0.0.2 stored it): each key goes to one child; replicated: to all.`),
   ),
-  hash: Type.Optional(enumOf(HASHES, `Hash for sharding. ${withDefault(HASHES, DEFAULTS.hash, { Rendezvous: needsMcrouter(HASH_SINCE.Rendezvous!) })}.`)),
+  hash: Type.Optional(enumOf(HASHES, `Hash for sharding. ${withDefault(HASHES, DEFAULTS.hash, { Rendezvous: needsMcrouter(HASH_SINCE.Rendezvous) })}.`)),
   writePolicy: Type.Optional(
     enumOf(WRITE_POLICIES, `Replicated writes and every non-read operation: ${withDefault(WRITE_POLICIES, DEFAULTS.writePolicy)}.`),
   ),
@@ -346,7 +347,7 @@ const ImagePullSecrets = (description: string) =>
 
 export const McrouterSpec = Type.Object(
   {
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: `mcrouter image. Default: the hook's MCROUTER_IMAGE (as shipped, ${DEFAULT_IMAGES.mcrouter}; Rendezvous needs ${needsMcrouter(HASH_SINCE.Rendezvous!)}).` })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: `mcrouter image. Default: the hook's MCROUTER_IMAGE (as shipped, ${DEFAULT_IMAGES.mcrouter}; Rendezvous needs ${needsMcrouter(HASH_SINCE.Rendezvous)}).` })),
     imagePullPolicy: Type.Optional(enumOf(PULL_POLICIES, 'Image pull policy of the mcrouter and exporter containers; unset, Kubernetes\' default.')),
     imagePullSecrets: Type.Optional(ImagePullSecrets('Secrets of the proxy\'s namespace the mcrouter pods pull their images with (the exporter\'s too). They replace those of the namespace\'s default ServiceAccount, which Kubernetes adds only to a pod that names none.')),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: PORT_MAX, default: DEFAULTS.mcrouterPort, description: `Port mcrouter and the Service listen on. Default ${DEFAULTS.mcrouterPort}.` })),

@@ -64,9 +64,10 @@ export function sync(request: SyncRequest, context: SyncContext): SyncResponse {
  * before sync() runs): the refusal, but for a finalize hook pointed at /sync. Metacontroller keeps its finalizer
  * until an answer says finalized, so a refusal (a spec the CRD let through, or one stored under an older CRD or
  * that a newer hook no longer takes) would hold the deletion until someone fixed the spec of what they delete
- * (customize() answers a refused spec with no related object, which lets the finalize hook be called). No children can be built from it, and none are needed:
- * Metacontroller removes its finalizer before it manages children, and the garbage collector takes them with
- * the proxy. The stored status stays (the proxy goes next). The spec is not read.
+ * (customize() answers a refused spec with no related object, which lets the finalize hook be called). No
+ * children can be built from it, and none are needed: Metacontroller removes its finalizer before it manages
+ * children, and the garbage collector takes them with the proxy. The stored status stays (the proxy goes next).
+ * The spec is not read.
  */
 export function syncOfRefusedSpec(request: Pick<SyncRequest, 'finalizing'> & { parent: Pick<SyncRequest['parent'], 'status'> }, error: SpecError): SyncResponse {
   if (request.finalizing === true) return { status: request.parent.status ?? {}, children: [], finalized: true };

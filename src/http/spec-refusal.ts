@@ -2,8 +2,8 @@
  * A refusal by a hook route's schema that lies in the parent's spec alone, as the refusal of the spec rules
  * (SpecError): customize answers a refused spec with no related object, and a finalize hook's sync with the proxy
  * finalized (customizeOfRefusedSpec, syncOfRefusedSpec), and a spec stored under an older CRD, or edited before
- * this one was applied, can fail the schema as well as the rules. Told by checking the body again with its spec left unchecked, which only a
- * refusal pays for.
+ * this one was applied, can fail the schema as well as the rules. Told by checking the body again with its spec
+ * left unchecked, which only a refusal pays for.
  */
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
