@@ -4,7 +4,7 @@
  * `Kind.group/version`; the inner keys are `name` (hook v1) or
  * `namespace/name` (hook v2), so objects are read by iterating values only.
  */
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static, type TProperties, type TSchema } from 'typebox';
 import type { ConfigMap as ConfigMapObject, Service as ServiceObject } from 'kubernetes-types/core/v1.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
@@ -36,7 +36,10 @@ export const TYPE_KEYS = Object.fromEntries(Object.entries(OBJECT_TYPES).map(([n
 
 const ObjectsByName = <T extends Parameters<typeof MapOf>[0]>(schema: T) => Type.Optional(Type.Union([MapOf(schema), Type.Null()]));
 
-const Controller = Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]));
+/** An object of the properties named and any others, or null, or absent: how Metacontroller's Go structs decode. */
+const OpenObject = <P extends TProperties>(properties: P) => Type.Optional(Type.Union([Type.Object(properties, { additionalProperties: true }), Type.Null()]));
+
+const Controller = OpenObject({});
 
 /**
  * The proxy as a hook request carries it, its status not checked with the rest: the status is the hook's own
@@ -50,34 +53,18 @@ const syncRequestOf = <P extends TSchema>(parent: P) =>
     {
       controller: Controller,
       parent,
-      children: Type.Optional(
-        Type.Union([
-          Type.Object(
-            {
-              [TYPE_KEYS.configMap]: ObjectsByName(ConfigMap),
-              [TYPE_KEYS.deployment]: ObjectsByName(Deployment),
-              [TYPE_KEYS.service]: ObjectsByName(AnyObject),
-              [TYPE_KEYS.podDisruptionBudget]: ObjectsByName(AnyObject),
-            },
-            { additionalProperties: true },
-          ),
-          Type.Null(),
-        ]),
-      ),
-      related: Type.Optional(
-        Type.Union([
-          Type.Object(
-            {
-              [TYPE_KEYS.service]: ObjectsByName(Service),
-              [TYPE_KEYS.endpoints]: ObjectsByName(Endpoints),
-              [TYPE_KEYS.endpointSlice]: ObjectsByName(EndpointSlice),
-              [TYPE_KEYS.statefulSet]: ObjectsByName(StatefulSet),
-            },
-            { additionalProperties: true },
-          ),
-          Type.Null(),
-        ]),
-      ),
+      children: OpenObject({
+        [TYPE_KEYS.configMap]: ObjectsByName(ConfigMap),
+        [TYPE_KEYS.deployment]: ObjectsByName(Deployment),
+        [TYPE_KEYS.service]: ObjectsByName(AnyObject),
+        [TYPE_KEYS.podDisruptionBudget]: ObjectsByName(AnyObject),
+      }),
+      related: OpenObject({
+        [TYPE_KEYS.service]: ObjectsByName(Service),
+        [TYPE_KEYS.endpoints]: ObjectsByName(Endpoints),
+        [TYPE_KEYS.endpointSlice]: ObjectsByName(EndpointSlice),
+        [TYPE_KEYS.statefulSet]: ObjectsByName(StatefulSet),
+      }),
       finalizing: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: true },
