@@ -206,6 +206,8 @@ export function buildServer(options: ServerOptions = {}) {
         readyServers: status.readyServers,
         configHash: status.configHash,
         ready: ready?.reason,
+        // Only on a finalize hook's answer (pino leaves out what is undefined): the proxy's last sync.
+        finalized: response.finalized,
         // Since the request arrived: body parsing and validation included.
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
       },

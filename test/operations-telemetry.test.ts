@@ -607,6 +607,7 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   });
   t.ok((line['durationMs'] as number) >= 0 && (line['durationMs'] as number) < 10_000);
   t.type(line['time'], 'number', 'pino JSON');
+  t.notOk('finalized' in line, 'a live proxy\'s line does not say finalized');
 
   for (const url of ['/healthz', '/readyz', '/metrics']) await app.inject({ method: 'GET', url });
   await post(app, '/customize', { parent: proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1' } }) });
@@ -620,6 +621,14 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   await post(app, '/sync', invalid);
   t.match(lines[2], { level: 40, namespace: 'shop', name: 'cache', field: 'spec.mcrouter.replicas', statusCode: 422 }, 'a body the schema refuses, whose parent has a name: named too');
   lines.splice(2, 1);
+
+  // A finalize hook pointed at /sync, with a spec the rules take and with one they refuse: the proxy's last line says so.
+  for (const spec of [{ serviceName: 'memcached-pool1' }, { rules: { type: 'mirrored', service: { name: 'a' } } }]) {
+    const last: Json = { ...request([0], [], spec), finalizing: true };
+    Object.assign((last['parent'] as Json)['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['metacontroller.k8s.io/memcached-operator'] });
+    t.equal((await post(app, '/sync', last)).statusCode, 200);
+    t.match(lines.splice(2, 1)[0], { level: 30, msg: 'sync', namespace: 'shop', name: 'cache', finalized: true });
+  }
 
   // Refused before the route ran: one warning each too, with the field when one is to blame.
   const refusals: [string, string, Json][] = [
