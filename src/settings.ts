@@ -8,7 +8,7 @@ import { DEFAULT_IMAGES } from './api/memcached-proxy.js';
 
 /**
  * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the
- * costliest JSON to parse ran such a container out of heap at 16 MiB (README, Limits, has the measurements).
+ * costliest JSON to parse ran such a container out of heap at 16 MiB (docs/requests.md, Limits, has the measurements).
  */
 const BODY_LIMIT = 8 * 1024 * 1024;
 /** Metacontroller's default number of workers, each with one hook call at a time. */

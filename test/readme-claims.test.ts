@@ -111,7 +111,7 @@ t.test('status.target: the pools routed to, comma-separated', async (t) => {
 });
 
 t.test('kstatus conditions: Reconciling for PortNotFound and NoServers; neither Reconciling nor Stalled for Deleting', async (t) => {
-  // README, "Status": "`Reconciling` while `Ready` is `False` for `Progressing`, `ServiceNotFound`,
+  // docs/api.md, "Status" (the README's Status says it shorter): "`Reconciling` while `Ready` is `False` for `Progressing`, `ServiceNotFound`,
   // `PortNotFound`, `NoServers` or `NoReadyServers` ... Neither for `ScaledToZero` ... or `Deleting`."
   // Also: "Present only while `True`, with `Ready`'s reason and message".
   const pool = service({ name: 'memcached', headless: true });
@@ -243,7 +243,7 @@ t.test('a compaction moves tail servers into the holes, and their keys with them
 });
 
 t.test('the mcrouter pods run as the namespace’s default ServiceAccount; spec pull secrets go into the pod', async (t) => {
-  // README, spec.mcrouter.imagePullSecrets: "without it the pods pull with the namespace's `default`
+  // docs/api.md (and the README), spec.mcrouter.imagePullSecrets: "without it the pods pull with the namespace's `default`
   // ServiceAccount's pull secrets"; with it, the pod names its own, which Kubernetes then leaves as they are.
   const image = 'registry.example.com/team/mcrouter:0.41.0';
   const podOf = async (mcrouter: Json) => {

@@ -114,7 +114,7 @@ export function lostConfigChange(previous: MemcachedProxyStatus | null | undefin
 /**
  * How long a lastChange the ConfigMap carries may be, as JSON. Kubernetes caps a ConfigMap's annotations at
  * 256 KiB in all, and Metacontroller's last-applied copy of the ConfigMap, config included, already takes most
- * of that for a large pool (README, Limits); a change of some hundred servers is written to the status only.
+ * of that for a large pool (README and docs/requests.md, Limits); a change of some hundred servers is written to the status only.
  */
 const LAST_CHANGE_ANNOTATION_MAX_LENGTH = 4096;
 
