@@ -8,7 +8,6 @@ import type { Deployment } from '../api/kubernetes.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
   CONFIG_APPLY_GRACE_SECONDS,
-  POOL_REASONS,
   READY_CONDITION,
   RECONCILING_DEADLINE_SECONDS,
   conditionOf,
@@ -456,34 +455,40 @@ function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
  * kstatus' own conditions (sigs.k8s.io/cli-utils: Flux, kpt, Config Sync judge health by them), present only
  * while True. From Ready alone kstatus cannot tell a stuck proxy from a slow one (False is InProgress until the
  * tool's timeout), and its releases before it learnt Ready count a custom resource Current as soon as it reports
- * its generation. Reconciling: on its way (children, a rollout, pools that have no ready server yet). Stalled:
- * the Deployment gave up, the ConfigMap has not taken the config past its grace, the spec asks for what cannot
- * run (an mcrouter too old, a pod template the API server refuses), or the proxy has waited
- * RECONCILING_DEADLINE_SECONDS on a Service or its pods, or with no mcrouter replica available where the Deployment times nothing.
- * Neither for a proxy scaled to zero, which is where it was asked to be, nor for one being deleted, which
- * kstatus reads from its deletionTimestamp.
+ * its generation. Reconciling: on its way (children, a rollout). Stalled: the Deployment gave up, the ConfigMap
+ * has not taken the config past its grace, or the spec asks for what cannot run (an mcrouter too old, a pod
+ * template the API server refuses). Reconciling until the deadline: a wait that can end by itself but may need a
+ * person, Stalled once the proxy has waited RECONCILING_DEADLINE_SECONDS on it (a pool's reasons: a Service or its
+ * pods; and no mcrouter replica available where the Deployment sets no deadline). Not Progressing: a rollout has
+ * the Deployment's own deadline (which gives ProgressDeadlineExceeded) and restarts it on each step, where a count
+ * of ours would stall a long rollout that is making progress, and a scale-up while some replicas serve makes
+ * progress one sync cannot see (waiting on new nodes); a ConfigMap the API server refuses is ConfigNotApplied after
+ * CONFIG_APPLY_GRACE_SECONDS. Neither for a proxy scaled to zero, which is where it was asked to be, nor for one
+ * being deleted, which kstatus reads from its deletionTimestamp.
+ *
+ * One row per reason, none optional: a reason added to READY_REASONS does not compile until its row says which.
  */
-const KSTATUS_CONDITION: Partial<Record<ReadyReason, 'Reconciling' | 'Stalled'>> = {
-  ServiceNotFound: 'Reconciling',
-  PortNotFound: 'Reconciling',
-  NoServers: 'Reconciling',
-  NoReadyServers: 'Reconciling',
+type KstatusRule = 'neither' | 'Reconciling' | 'Reconciling until the deadline' | 'Stalled';
+const KSTATUS_RULES: Readonly<Record<ReadyReason, KstatusRule>> = {
+  Deleting: 'neither',
+  ServiceNotFound: 'Reconciling until the deadline',
+  PortNotFound: 'Reconciling until the deadline',
+  NoServers: 'Reconciling until the deadline',
+  NoReadyServers: 'Reconciling until the deadline',
+  ScaledToZero: 'neither',
   Progressing: 'Reconciling',
-  NoAvailableReplicas: 'Reconciling',
+  NoAvailableReplicas: 'Reconciling until the deadline',
   ProgressDeadlineExceeded: 'Stalled',
   ConfigNotApplied: 'Stalled',
   McrouterTooOld: 'Stalled',
   InvalidSpec: 'Stalled',
+  Available: 'neither',
 };
 
-/**
- * The reasons the deadline runs for: a pool's, and no mcrouter replica available where the Deployment sets no
- * deadline. Not Progressing: a rollout has the Deployment's own deadline (which gives ProgressDeadlineExceeded)
- * and restarts it on each step, where a count of ours would stall a long rollout that is making progress, and
- * a scale-up while some replicas serve makes progress one sync cannot see (waiting on new nodes); a ConfigMap
- * the API server refuses is ConfigNotApplied after CONFIG_APPLY_GRACE_SECONDS.
- */
-export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set([...POOL_REASONS, 'NoAvailableReplicas']);
+/** The reasons the deadline runs for (KSTATUS_RULES). */
+export const RECONCILING_DEADLINE_REASONS: ReadonlySet<ReadyReason> = new Set(
+  (Object.keys(KSTATUS_RULES) as ReadyReason[]).filter((reason) => KSTATUS_RULES[reason] === 'Reconciling until the deadline'),
+);
 
 /** Seconds until a wait since `since` is past the deadline (waitLeft), NaN for an unreadable time. */
 const deadlineLeft = (since: string | undefined, now: string): number =>
@@ -503,8 +508,9 @@ const goesOn = (previous: Condition | undefined, status: Condition['status'], re
  * statusOf renews on such a change.
  */
 function kstatusOf(previous: MemcachedProxyStatus | null | undefined, reason: ReadyReason, generation: number | undefined, now: string): 'Reconciling' | 'Stalled' | undefined {
-  const kind = KSTATUS_CONDITION[reason];
-  if (kind !== 'Reconciling' || !RECONCILING_DEADLINE_REASONS.has(reason)) return kind;
+  const rule = KSTATUS_RULES[reason];
+  if (rule === 'neither') return undefined;
+  if (rule !== 'Reconciling until the deadline') return rule;
   if (goesOn(conditionOf(previous, 'Stalled'), 'True', reason, generation)) return 'Stalled';
   const reconciling = conditionOf(previous, 'Reconciling');
   return goesOn(reconciling, 'True', reason, generation) && deadlineLeft(reconciling.lastTransitionTime, now) <= 0 ? 'Stalled' : 'Reconciling';
