@@ -109,11 +109,11 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
   const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
     const membership = memberships[i]!;
     const mode = modes.get(ref.name) ?? 'ordered';
-    const current = currentLists?.get(ref.name);
+    const currentList = currentLists?.get(ref.name);
     const slots =
       membership.state === 'Found'
-        ? assignSlots({ members: membership.members, indexOf: membership.indexOf, mode, current, dnsAddress: membership.dnsAddress, wanted })
-        : slotsWithoutMembers(current, mode);
+        ? assignSlots({ members: membership.members, indexOf: membership.indexOf, mode, current: currentList, dnsAddress: membership.dnsAddress, wanted })
+        : slotsWithoutMembers(currentList, mode);
     return { ref, membership, slots };
   });
 
