@@ -7,6 +7,7 @@ import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/m
 import { HASH_TRAITS } from './hashes.js';
 import { expandedByMcrouter, mayHoldExpanded, parseConfigText } from '../mcrouter/config-text.js';
 import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';
+import { GET_OPERATIONS_0_36 } from '../mcrouter/operations.js';
 import { shortDigest } from './digest.js';
 import { jsonHazard } from '../json/hazard.js';
 import type { ServerList } from './slots.js';
@@ -26,13 +27,12 @@ export interface BuiltConfig {
 }
 
 /**
- * Operations that take the read policy. All four are known to mcrouter 0.36
- * (its Memcache.idl: get, gets, metaget, lease-get). `gat`/`gats` are left
+ * Operations that take the read policy: the gets mcrouter 0.36 knows. `gat`/`gats` are left
  * out on purpose: mcrouter before 0.40 refuses a config naming an operation
  * it does not know, and under the write policy a get-and-touch touches every
  * replica, as it should.
  */
-const READ_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get'] as const;
+const READ_OPERATIONS = GET_OPERATIONS_0_36;
 
 const WRITE_ROUTES: Record<WritePolicy, string> = {
   AllSync: 'AllSyncRoute',

@@ -1,6 +1,9 @@
 /** The memcache operations, as mcrouter's configs name them (an OperationSelectorRoute's policies). */
-/** The operations mcrouter treats as gets (its "get" routing group, plus gat/gats from 0.40). */
-const GET_OPERATIONS = ['get', 'gets', 'metaget', 'lease-get', 'gat', 'gats'] as const;
+
+/** The get operations mcrouter 0.36 knows (its Memcache.idl): the oldest release whose configs the hook writes for. */
+export const GET_OPERATIONS_0_36 = ['get', 'gets', 'metaget', 'lease-get'] as const;
+/** The operations mcrouter treats as gets (its "get" routing group): gat/gats arrived in 0.40. */
+const GET_OPERATIONS = [...GET_OPERATIONS_0_36, 'gat', 'gats'] as const;
 
 /** Operation names as `OperationSelectorRoute` knows them (mcrouter lib/network/Memcache.idl). */
 export const OPERATIONS = [
