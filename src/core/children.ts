@@ -4,7 +4,7 @@
  * No namespace (Metacontroller puts children in the parent's), no
  * ownerReferences (Metacontroller adds them), no status.
  */
-import type { ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
+import type { Affinity, ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { DEFAULTS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
@@ -216,27 +216,19 @@ function podTemplateAnnotations(spec: McrouterSpec, configHash: string): Record<
   return annotations;
 }
 
-function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
-  const spec = parent.spec.mcrouter ?? {};
-  const port = mcrouterPortOf(spec);
+/** WRITABLE_DIRS, and the stats root when it is not in one of them. */
+function writableDirs(spec: McrouterSpec): { name: string; mountPath: string }[] {
   const writable = [...WRITABLE_DIRS];
   // As a path: `/var//mcrouter/` is the directory /var/mcrouter, already mounted.
   const statsRoot = spec.statsRoot?.replace(/\/{2,}/g, '/').replace(/(?<=.)\/$/, '');
   if (statsRoot !== undefined && !writable.some((d) => statsRoot === d.mountPath || statsRoot.startsWith(`${d.mountPath}/`))) {
     writable.push({ name: 'stats-root', mountPath: statsRoot });
   }
-  // The config volume is mounted as a directory, never with subPath: subPath mounts never update. kubelet
-  // updates a ConfigMap volume by writing a new timestamped directory, swapping the `..data` link and
-  // deleting the old directory; mcrouter watches the file behind config.json, and that deletion fires it.
-  const mounts: VolumeMount[] = [
-    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-    ...writable.map((d) => ({ name: d.name, mountPath: d.mountPath })),
-  ];
-  const volumes: Volume[] = [
-    { name: 'config', configMap: { name: mcrouterName(parent) } },
-    ...writable.map((d) => ({ name: d.name, emptyDir: {} })),
-  ];
+  return writable;
+}
 
+/** The mcrouter container: the image's `mcrouter` on `port`, probed there, with `mounts`. */
+function mcrouterContainer(spec: McrouterSpec, images: Images, port: number, mounts: VolumeMount[]): Container {
   // Optional fields are added by assignment, in the order they are written, rather than spread in
   // (`{a, ...(x ? {b} : {}), c}`): V8 builds an object with keys after a spread on a slow path, a few
   // hundred nanoseconds each, and every sync builds these objects.
@@ -251,7 +243,35 @@ function deploymentChild(parent: MemcachedProxy, images: Images, configHash: str
   mcrouter.resources = resourcesOr(spec.resources, DEFAULTS.mcrouterRequests);
   mcrouter.securityContext = containerSecurityContext(spec.securityContext as SecurityContext | undefined);
   mcrouter.volumeMounts = mounts;
-  const containers = [mcrouter];
+  return mcrouter;
+}
+
+/** The default affinity: the pods of `selector` preferably each on a node of its own. */
+const spreadAcrossNodes = (selector: Record<string, string>): Affinity => ({
+  podAntiAffinity: {
+    preferredDuringSchedulingIgnoredDuringExecution: [
+      { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
+    ],
+  },
+});
+
+function deploymentChild(parent: MemcachedProxy, images: Images, configHash: string, specHash: string): Deployment {
+  const spec = parent.spec.mcrouter ?? {};
+  const port = mcrouterPortOf(spec);
+  const writable = writableDirs(spec);
+  // The config volume is mounted as a directory, never with subPath: subPath mounts never update. kubelet
+  // updates a ConfigMap volume by writing a new timestamped directory, swapping the `..data` link and
+  // deleting the old directory; mcrouter watches the file behind config.json, and that deletion fires it.
+  const mounts: VolumeMount[] = [
+    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+    ...writable.map((d) => ({ name: d.name, mountPath: d.mountPath })),
+  ];
+  const volumes: Volume[] = [
+    { name: 'config', configMap: { name: mcrouterName(parent) } },
+    ...writable.map((d) => ({ name: d.name, emptyDir: {} })),
+  ];
+
+  const containers = [mcrouterContainer(spec, images, port, mounts)];
   const exporter = spec.exporter;
   if (exporter?.enabled) containers.push(exporterContainer(exporter, port, images.exporter, spec.imagePullPolicy));
 
@@ -273,13 +293,7 @@ function deploymentChild(parent: MemcachedProxy, images: Images, configHash: str
   if (spec.tolerations && spec.tolerations.length > 0) podSpec.tolerations = spec.tolerations.map(storedToleration);
   // `affinity: {}` too (a template's empty value, or only nulls) keeps the default; `{podAntiAffinity: {}}` is none.
   const affinity = spec.affinity ? stored(spec.affinity) : undefined;
-  podSpec.affinity = affinity && Object.keys(affinity).length > 0 ? affinity : {
-    podAntiAffinity: {
-      preferredDuringSchedulingIgnoredDuringExecution: [
-        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
-      ],
-    },
-  };
+  podSpec.affinity = affinity && Object.keys(affinity).length > 0 ? affinity : spreadAcrossNodes(selector);
   return {
     apiVersion: DEPLOYMENT.apiVersion,
     kind: DEPLOYMENT.kind,
