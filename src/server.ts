@@ -4,7 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CustomizeRequest, SPEC_UNCHECKED, SyncRequest } from './api/hook.js';
+import { CustomizeRequest, SPEC_UNCHECKED, SyncRequest, type SyncResponse } from './api/hook.js';
 import { mcrouterReplicasOf, readyCondition } from './api/memcached-proxy.js';
 import { customize, customizeOfRefusedSpec } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
@@ -13,10 +13,10 @@ import { installBodyBudget } from './http/body-budget.js';
 import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHeader } from './http/client-errors.js';
 import { installDrain } from './http/drain.js';
 import { jsonBodyParser, parentOf } from './http/json-body.js';
-import { createMetrics, outcomeOf, type Hook } from './http/metrics.js';
+import { createMetrics, outcomeOf, type Hook, type HookMetrics } from './http/metrics.js';
 import { answerConnect, notFoundMessage } from './http/not-found.js';
 import { specRefusal } from './http/spec-refusal.js';
-import { storedStatusReader } from './http/stored-status.js';
+import { storedStatusReader, type StatusSetAside } from './http/stored-status.js';
 import { bodilessRefusal, refusalOf, type SchemaError } from './http/validation-error.js';
 import { boundedValidatorCompiler } from './http/validator.js';
 import { DEFAULT_SETTINGS, defaultInFlightBodyLimit, type Settings } from './settings.js';
@@ -75,6 +75,55 @@ function rfc3339Clock(clock: () => Date): () => string {
 function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.warn({ statusCode: 400 }, error.message);
   void reply.code(400).send({ message: error.message });
+}
+
+/**
+ * What a sync that answered 200 leaves besides its answer: a warn line for the stored status fields set aside, the
+ * proxy's gauges (or their removal, for a proxy that goes), and the one info line per sync.
+ */
+function recordSync(
+  log: FastifyBaseLogger,
+  metrics: HookMetrics,
+  { parent, response, setAside, elapsedMs }: { parent: SyncRequest['parent']; response: SyncResponse; setAside: readonly StatusSetAside[]; elapsedMs: number },
+): void {
+  const { status } = response;
+  const { namespace, name } = parent.metadata;
+  if (setAside.length > 0) {
+    metrics.statusSetAside();
+    const fields = setAside.map((f) => f.field);
+    log.warn(
+      { namespace, name, field: fields[0], fields },
+      `${setAside.map((f) => f.message).join('; ')}: set aside from the stored status, which this sync's status replaces`,
+    );
+  }
+  const ready = readyCondition(status);
+  // A finalized proxy goes too, and its spec may be one the schema refuses.
+  if (parent.metadata.deletionTimestamp === undefined && response.finalized !== true) {
+    metrics.proxySynced(namespace, name, {
+      servers: status.servers ?? 0,
+      readyServers: status.readyServers ?? 0,
+      ready: ready?.status === 'True',
+      replicas: mcrouterReplicasOf(parent.spec.mcrouter),
+    });
+  } else {
+    metrics.proxyGone(namespace, name);
+  }
+  // The one line per sync: enough to follow a proxy's servers and config over time.
+  log.info(
+    {
+      namespace,
+      name,
+      servers: status.servers,
+      readyServers: status.readyServers,
+      configHash: status.configHash,
+      ready: ready?.reason,
+      // Only on a finalize hook's answer (pino leaves out what is undefined): the proxy's last sync.
+      finalized: response.finalized,
+      // Since the request arrived: body parsing and validation included.
+      durationMs: Math.round(elapsedMs * 100) / 100,
+    },
+    'sync',
+  );
 }
 
 export function buildServer(options: ServerOptions = {}) {
@@ -174,45 +223,8 @@ export function buildServer(options: ServerOptions = {}) {
     } catch (error) {
       return refuse(reply, error);
     }
-    const { status } = response;
-    const { namespace, name } = parent.metadata;
-    // Once the answer is sure: a spec refused (422) replaces no status.
-    if (setAside.length > 0) {
-      metrics.statusSetAside();
-      const fields = setAside.map((f) => f.field);
-      request.log.warn(
-        { namespace, name, field: fields[0], fields },
-        `${setAside.map((f) => f.message).join('; ')}: set aside from the stored status, which this sync's status replaces`,
-      );
-    }
-    const ready = readyCondition(status);
-    // A finalized proxy goes too, and its spec may be one the schema refuses.
-    if (parent.metadata.deletionTimestamp === undefined && response.finalized !== true) {
-      metrics.proxySynced(namespace, name, {
-        servers: status.servers ?? 0,
-        readyServers: status.readyServers ?? 0,
-        ready: ready?.status === 'True',
-        replicas: mcrouterReplicasOf(parent.spec.mcrouter),
-      });
-    } else {
-      metrics.proxyGone(namespace, name);
-    }
-    // The one line per sync: enough to follow a proxy's servers and config over time.
-    request.log.info(
-      {
-        namespace,
-        name,
-        servers: status.servers,
-        readyServers: status.readyServers,
-        configHash: status.configHash,
-        ready: ready?.reason,
-        // Only on a finalize hook's answer (pino leaves out what is undefined): the proxy's last sync.
-        finalized: response.finalized,
-        // Since the request arrived: body parsing and validation included.
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'sync',
-    );
+    // Once the answer is sure: a spec refused (422) replaces no status, and counts no proxy.
+    recordSync(request.log, metrics, { parent, response, setAside, elapsedMs: reply.elapsedTime });
     return answer(reply, 200, JSON.stringify(response));
   });
 
