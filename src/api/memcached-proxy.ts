@@ -345,6 +345,17 @@ const ImagePullSecrets = (description: string) =>
     { maxItems: 64, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description },
   );
 
+/**
+ * The spec.mcrouter fields the hook passes to mcrouter as flags of their own (`--FLAG=VALUE`), in the order it
+ * passes them: after `-p`, `--config-file` and `--asynclog-disable`, before `extraArgs` (core/children.ts
+ * mcrouterArgs). The schema's descriptions name the same flags.
+ */
+export const MCROUTER_FLAGS = {
+  numProxies: '--num-proxies',
+  serverTimeoutMs: '--server-timeout',
+  statsRoot: '--stats-root',
+} as const;
+
 export const McrouterSpec = Type.Object(
   {
     image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE, description: `mcrouter image. Default: the hook's MCROUTER_IMAGE (as shipped, ${DEFAULT_IMAGES.mcrouter}; Rendezvous needs ${needsMcrouter(HASH_SINCE.Rendezvous)}).` })),
@@ -355,9 +366,9 @@ export const McrouterSpec = Type.Object(
     resources: Type.Optional(Resources(`Resources of the mcrouter container. Default (also for {}, as v0.0.2 stored it, or limits: {} alone): ${requestsText(DEFAULTS.mcrouterRequests)}.`)),
     securityContext: Type.Optional(PodField(SecurityContext, 'Container securityContext of mcrouter (v0.0.2 field), merged over the restricted default (capabilities key by key).')),
     podSecurityContext: Type.Optional(PodField(PodSecurityContext, 'Pod securityContext, merged over the restricted default.')),
-    numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'mcrouter --num-proxies; unset, mcrouter\'s default.' })),
-    serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: 'mcrouter --server-timeout in ms; unset, mcrouter\'s default.' })),
-    statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: 'mcrouter --stats-root (v0.0.2 field).' })),
+    numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: `mcrouter ${MCROUTER_FLAGS.numProxies}; unset, mcrouter's default.` })),
+    serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: `mcrouter ${MCROUTER_FLAGS.serverTimeoutMs} in ms; unset, mcrouter's default.` })),
+    statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: `mcrouter ${MCROUTER_FLAGS.statsRoot} (v0.0.2 field).` })),
     extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 64, description: 'Pod tolerations.' })),

@@ -7,7 +7,7 @@
 import type { Affinity, ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { DEFAULTS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { DEFAULTS, MCROUTER_FLAGS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { OBJECT_TYPES, type Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';
@@ -172,15 +172,18 @@ function configMapChild(parent: MemcachedProxy, configText: string, poolsText: s
   return { apiVersion: CONFIG_MAP.apiVersion, kind: CONFIG_MAP.kind, metadata, data: { [CONFIG_KEY]: configText, [POOLS_KEY]: poolsText } };
 }
 
+const FLAG_FIELDS = Object.keys(MCROUTER_FLAGS) as (keyof typeof MCROUTER_FLAGS)[];
+
 function mcrouterArgs(spec: McrouterSpec): string[] {
   // --asynclog-disable: by default mcrouter answers a delete that failed on a server (timed out, refused,
   // marked down) with NOT_FOUND and writes it to a spool for Facebook's mcreplay to send later. Nothing
   // replays it here, so the delete would be lost while the client took it as done: with the flag the
   // client sees the error, and a replicated rule's AllSync reports it.
   const args = ['-p', String(mcrouterPortOf(spec)), `--config-file=${CONFIG_PATH}`, '--asynclog-disable'];
-  if (spec.numProxies !== undefined) args.push(`--num-proxies=${spec.numProxies}`);
-  if (spec.serverTimeoutMs !== undefined) args.push(`--server-timeout=${spec.serverTimeoutMs}`);
-  if (spec.statsRoot !== undefined) args.push(`--stats-root=${spec.statsRoot}`);
+  for (const field of FLAG_FIELDS) {
+    const value = spec[field];
+    if (value !== undefined) args.push(`${MCROUTER_FLAGS[field]}=${value}`);
+  }
   return args.concat(spec.extraArgs ?? []);
 }
 
