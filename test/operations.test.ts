@@ -14,7 +14,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { LAST_APPLIED, deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
-import { READY_REASONS } from '../src/api/memcached-proxy.js';
+import { McrouterSpec, READY_REASONS } from '../src/api/memcached-proxy.js';
 import { sync } from '../src/core/sync.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
@@ -1228,6 +1228,8 @@ t.test('what the user writes into the pod comes out as the API server stores it,
 });
 
 t.test('every spec.mcrouter field reaches the pod', async (t) => {
+  // A field added to the schema without a value here would go untested.
+  t.same(Object.keys(FULL).sort(), Object.keys(McrouterSpec.properties).sort(), 'FULL sets every field of spec.mcrouter');
   const res = await post(app, '/sync', syncRequest({ parent: cache(FULL), related: members([0, 1]) }));
   t.equal(res.statusCode, 200);
   const template = podOf(res.body);

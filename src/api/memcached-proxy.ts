@@ -37,9 +37,9 @@ export const SHORT_NAMES = ['mp'];
 export const ANNOTATION_PREFIX = `memcached-operator.${GROUP}/`;
 
 /**
- * Defaults the hook applies. The CRD carries three of them as schema defaults
- * too: `spec.mcrouter`'s port and replicas, and the exporter's port (and the
- * exporter's `enabled: false`, which the hook reads as absent). The hook alone applies the rest: `reload`, the
+ * Defaults the hook applies. The CRD carries four of them as schema defaults
+ * too: `spec.mcrouter`'s port and replicas, and the exporter's port and
+ * `enabled: false` (which the hook reads as absent). The hook alone applies the rest: `reload`, the
  * containers' resource requests, and the rule defaults, which stay out of
  * the CRD so that `kubectl get -o yaml` shows a rule as written.
  * `servicePort` must stay out: a schema default would also land on
@@ -369,7 +369,7 @@ export const McrouterSpec = Type.Object(
     numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: `mcrouter ${MCROUTER_FLAGS.numProxies}; unset, mcrouter's default.` })),
     serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: `mcrouter ${MCROUTER_FLAGS.serverTimeoutMs} in ms; unset, mcrouter's default.` })),
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: `mcrouter ${MCROUTER_FLAGS.statsRoot} (v0.0.2 field).` })),
-    extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: 'Appended to mcrouter\'s arguments.' })),
+    extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: `Appended to mcrouter's arguments, so that a repeated option wins over the hook's: do not pass -p/--port, --listen-addresses, -f/--config-file/--config, ${MCROUTER_FLAGS.statsRoot} or --async-dir, which would leave the probes, the Service, the mounted config or the writable directories behind what mcrouter runs.` })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 64, description: 'Pod tolerations.' })),
     affinity: Type.Optional(PodField(Affinity, 'Pod affinity; replaces the default preferred anti-affinity across nodes.')),
