@@ -78,13 +78,16 @@ function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyRepl
 }
 
 /**
- * What a sync that answered 200 leaves besides its answer: a warn line for the stored status fields set aside, the
+ * What a sync that answers 200 leaves besides its answer: a warn line for the stored status fields set aside, the
  * proxy's gauges (or their removal, for a proxy that goes), and the one info line per sync.
  */
 function recordSync(
   log: FastifyBaseLogger,
   metrics: HookMetrics,
-  { parent, response, setAside, elapsedMs }: { parent: SyncRequest['parent']; response: SyncResponse; setAside: readonly StatusSetAside[]; elapsedMs: number },
+  parent: SyncRequest['parent'],
+  response: SyncResponse,
+  setAside: readonly StatusSetAside[],
+  elapsedMs: number,
 ): void {
   const { status } = response;
   const { namespace, name } = parent.metadata;
@@ -224,7 +227,7 @@ export function buildServer(options: ServerOptions = {}) {
       return refuse(reply, error);
     }
     // Once the answer is sure: a spec refused (422) replaces no status, and counts no proxy.
-    recordSync(request.log, metrics, { parent, response, setAside, elapsedMs: reply.elapsedTime });
+    recordSync(request.log, metrics, parent, response, setAside, reply.elapsedTime);
     return answer(reply, 200, JSON.stringify(response));
   });
 
