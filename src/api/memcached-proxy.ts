@@ -37,9 +37,9 @@ export const SHORT_NAMES = ['mp'];
 export const ANNOTATION_PREFIX = `memcached-operator.${GROUP}/`;
 
 /**
- * Defaults the hook applies. The CRD carries four of them as schema defaults
- * too: `spec.mcrouter`'s port and replicas, and the exporter's port and
- * `enabled: false` (which the hook reads as absent). The hook alone applies the rest: `reload`, the
+ * Defaults the hook applies. The CRD carries three of them as schema defaults
+ * too: `spec.mcrouter`'s port and replicas, and the exporter's port (and the
+ * exporter's `enabled: false`, not one of these: the hook reads it as absent). The hook alone applies the rest: `reload`, the
  * containers' resource requests, and the rule defaults, which stay out of
  * the CRD so that `kubectl get -o yaml` shows a rule as written.
  * `servicePort` must stay out: a schema default would also land on

@@ -287,7 +287,8 @@ function deploymentChild(parent: MemcachedProxy, images: Images, configHash: str
     containers,
     volumes,
   };
-  // Only the name: a key the CRD does not have cannot reach the pod. A name given twice (the CRD refuses it) once.
+  // The optional fields by assignment, not spread in (as in mcrouterContainer). Only the name: a key the CRD does
+  // not have cannot reach the pod. A name given twice (the CRD refuses it) once.
   if (spec.imagePullSecrets && spec.imagePullSecrets.length > 0) {
     podSpec.imagePullSecrets = [...new Set(spec.imagePullSecrets.map((s) => s.name))].map((name) => ({ name }));
   }
