@@ -51,7 +51,7 @@ export interface RelatedObjects {
   endpointSlices: EndpointSlice[];
 }
 
-interface ServiceObjects {
+export interface ServiceObjects {
   service?: Service;
   endpoints?: Endpoints;
   slices: EndpointSlice[];

@@ -5,11 +5,11 @@
 import { replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import { OBJECT_TYPES, TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
-import { mcrouterReplicasOf, readyCondition, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { mcrouterReplicasOf, readyCondition, type MemcachedProxy, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
-import { configRecord } from './config-record.js';
-import { indexRelated, membershipOf, scaledToZeroLookup } from './membership.js';
-import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type McrouterConfig } from './mcrouter-config.js';
+import { configRecord, type ConfigRecord } from './config-record.js';
+import { indexRelated, membershipOf, scaledToZeroLookup, type ServiceObjects } from './membership.js';
+import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type BuiltConfig, type CurrentConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
 import { currentListsByPool, parsePoolIdentities, renderPoolIdentities } from './current-lists.js';
 import { HASH_TRAITS } from './hashes.js';
@@ -19,7 +19,7 @@ import { assignSlots, combinedSlotMode, slotsWithoutMembers, type ServerList, ty
 import { SpecError, checkSpec } from './spec-check.js';
 import { configGraceLeft, reconcilingDeadlineIn, secondsSince, statusOf, type PoolOutcome } from './status.js';
 import { withStoredTimesAsOf } from './stored-times.js';
-import { topologyOf, type RouteNode } from './topology.js';
+import { topologyOf, type RouteNode, type Topology } from './topology.js';
 
 /**
  * How soon Metacontroller syncs again while a child it should have created is not there: the seconds the
@@ -74,39 +74,101 @@ export function syncOfRefusedSpec(request: Pick<SyncRequest, 'finalizing'> & { p
   throw error;
 }
 
+/**
+ * The answer, step by step: what Metacontroller observed, the pools (their members and slots), the config they
+ * make and what the status records of it, the children, the status, and when to sync again.
+ */
 function desiredState(request: SyncRequest, context: SyncContext): SyncResponse {
   const parent = withStoredTimesAsOf(request.parent, context.now);
   checkSpec(parent);
+  const observed = observedOf(request, parent);
+  const topology = topologyOf(parent.spec);
+  const pools = poolOutcomes(topology, observed, parent.metadata.namespace, context.clusterDomain);
+  const rendered = renderedConfig(parent, topology, pools);
+  const record = configRecord({
+    parent,
+    observedConfigMap: observed.configMap,
+    current: observed.current,
+    text: rendered.text,
+    hash: rendered.hash,
+    config: rendered.config,
+    now: context.now,
+  });
+  const specHash = deploymentSpecHash(parent, context.images, rendered.hash);
+  const desired = childrenOf(parent, {
+    images: context.images,
+    configText: rendered.text,
+    poolsText: rendered.identities,
+    configHash: rendered.hash,
+    specHash,
+    lastChange: record.lastChangeText,
+  });
+  const status = proxyStatus(parent, observed, topology, pools, rendered, record, specHash, desired, context);
+
+  const response: SyncResponse = { status, children: desired };
+  // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
+  if (parent.metadata.deletionTimestamp === undefined) {
+    const resync = resyncAfter(desired, observed.children, status, record.configBehind?.since, context.now);
+    if (resync !== undefined) response.resyncAfterSeconds = resync;
+  }
+  // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
+  // serve until then, so there is nothing to hold the deletion for.
+  if (request.finalizing === true) response.finalized = true;
+  return response;
+}
+
+/** What Metacontroller observed that the sync reads: the proxy's own children, and the objects customize asked for. */
+interface Observed {
+  /** The request's `children`, by type key. */
+  children: Readonly<Record<string, unknown>>;
+  configMap: ConfigMap | undefined;
+  /** The config the ConfigMap holds, read (undefined: none, or not one the hook reads). */
+  current: CurrentConfig | undefined;
+  deployment: Deployment | undefined;
+  service: AnyObject | undefined;
+  /** The Services customize asked for, with their endpoints, by name. */
+  services: Map<string, ServiceObjects>;
+  /** The StatefulSets of the proxy's namespace. */
+  statefulSets: StatefulSet[];
+}
+
+function observedOf(request: SyncRequest, parent: MemcachedProxy): Observed {
   const namespace = parent.metadata.namespace;
   const children = request.children ?? {};
   const related = request.related ?? {};
   const ownName = mcrouterName(parent);
-  const observedConfigMap = observedChild<ConfigMap>(children, TYPE_KEYS.configMap, ownName);
-  const observedDeployment = observedChild<Deployment>(children, TYPE_KEYS.deployment, ownName);
-  const observedService = observedChild(children, TYPE_KEYS.service, proxyServiceName(parent));
-  const mounted = observedConfigMap?.data?.[CONFIG_KEY];
-  const current = parseCurrentConfig(mounted);
+  const configMap = observedChild<ConfigMap>(children, TYPE_KEYS.configMap, ownName);
+  return {
+    children,
+    configMap,
+    current: parseCurrentConfig(configMap?.data?.[CONFIG_KEY]),
+    deployment: observedChild<Deployment>(children, TYPE_KEYS.deployment, ownName),
+    service: observedChild(children, TYPE_KEYS.service, proxyServiceName(parent)),
+    services: indexRelated(
+      {
+        services: valuesOf(related[TYPE_KEYS.service] as ObjectMap<Service>),
+        endpoints: valuesOf(related[TYPE_KEYS.endpoints] as ObjectMap<Endpoints>),
+        endpointSlices: valuesOf(related[TYPE_KEYS.endpointSlice] as ObjectMap<EndpointSlice>),
+      },
+      namespace,
+    ),
+    // The namespace's own: customize asks for those, and the pods a Service lists are of its namespace.
+    statefulSets: valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>).filter((sts) => (sts.metadata.namespace ?? namespace) === namespace),
+  };
+}
 
-  const topology = topologyOf(parent.spec);
-  const index = indexRelated(
-    {
-      services: valuesOf(related[TYPE_KEYS.service] as ObjectMap<Service>),
-      endpoints: valuesOf(related[TYPE_KEYS.endpoints] as ObjectMap<Endpoints>),
-      endpointSlices: valuesOf(related[TYPE_KEYS.endpointSlice] as ObjectMap<EndpointSlice>),
-    },
-    namespace,
-  );
+/**
+ * Each pool of the topology: its members (its Service's endpoints) and the slots they take in the config, where
+ * the config the ConfigMap holds keeps them.
+ */
+function poolOutcomes(topology: Topology, observed: Observed, namespace: string, clusterDomain: string): PoolOutcome[] {
   const modes = slotModes(topology.root);
-  // The namespace's own: customize asks for those, and the pods a Service lists are of its namespace.
-  const statefulSets = valuesOf(related[TYPE_KEYS.statefulSet] as ObjectMap<StatefulSet>).filter(
-    (sts) => (sts.metadata.namespace ?? namespace) === namespace,
-  );
-  const wanted = wantedOrdinals(statefulSets);
-  const scaledToZero = scaledToZeroLookup(statefulSets);
-  const memberships = topology.pools.map((ref) => membershipOf(ref, index.get(ref.service), namespace, context.clusterDomain));
-  const mountedPools = current ? parsePoolIdentities(observedConfigMap?.data?.[POOLS_KEY]) : undefined;
+  const wanted = wantedOrdinals(observed.statefulSets);
+  const memberships = topology.pools.map((ref) => membershipOf(ref, observed.services.get(ref.service), namespace, clusterDomain));
+  const { current } = observed;
+  const mountedPools = current ? parsePoolIdentities(observed.configMap?.data?.[POOLS_KEY]) : undefined;
   const currentLists = current ? currentListsByPool(current.pools, topology.pools, mountedPools, memberships) : undefined;
-  const outcomes: PoolOutcome[] = topology.pools.map((ref, i) => {
+  return topology.pools.map((ref, i) => {
     const membership = memberships[i]!;
     const mode = modes.get(ref.name) ?? 'ordered';
     const currentList = currentLists?.get(ref.name);
@@ -116,77 +178,66 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
         : slotsWithoutMembers(currentList, mode);
     return { ref, membership, slots };
   });
+}
 
-  const lists = new Map<string, ServerList>(outcomes.map((o) => [o.ref.name, o.slots]));
-  let config: McrouterConfig;
-  let failing: ReadonlySet<string>;
-  let text: string;
-  let identities: string;
+/** The config this sync writes (buildConfig's, with the pools it fails), rendered, and its hash; the pools' identities, rendered beside it. */
+interface RenderedConfig extends BuiltConfig {
+  text: string;
+  hash: string;
+  identities: string;
+}
+
+function renderedConfig(parent: MemcachedProxy, topology: Topology, pools: PoolOutcome[]): RenderedConfig {
+  const lists = new Map<string, ServerList>(pools.map((pool) => [pool.ref.name, pool.slots]));
   try {
-    ({ config, failing } = buildConfig(topology.root, lists));
-    identities = renderPoolIdentities(topology.pools, config.pools);
-    text = renderConfig(config, identities.length);
+    const { config, failing } = buildConfig(topology.root, lists);
+    const identities = renderPoolIdentities(topology.pools, config.pools);
+    const text = renderConfig(config, identities.length);
+    return { config, failing, text, hash: configHash(text), identities };
   } catch (error) {
     if (!(error instanceof ConfigTooLargeError)) throw error;
     // What the spec asks for over the pools there are: refused whole, as a spec the CRD refuses is.
     throw new SpecError(parent.spec.rules ? 'spec.rules' : 'spec.serviceName', error.message);
   }
-  const hash = configHash(text);
-  const specHash = deploymentSpecHash(parent, context.images, hash);
-  const { applied, lastChange, lastChangeText, configSince, configBehind, configBehindShown } = configRecord({
+}
+
+/** The status: the pools, the config and the proxy's own children as they stand, and what the proxy waits on. */
+function proxyStatus(
+  parent: MemcachedProxy,
+  observed: Observed,
+  topology: Topology,
+  pools: PoolOutcome[],
+  rendered: RenderedConfig,
+  record: ConfigRecord,
+  specHash: string,
+  desired: readonly Child[],
+  context: SyncContext,
+): MemcachedProxyStatus {
+  const mcrouterImage = mcrouterImageOf(parent.spec.mcrouter, context.images);
+  const scaledToZero = scaledToZeroLookup(observed.statefulSets);
+  return statusOf({
     parent,
-    observedConfigMap,
-    current,
-    text,
-    hash,
-    config,
+    pools,
+    failing: rendered.failing,
+    configHash: rendered.hash,
+    configSince: record.configSince,
+    observed: {
+      configMap: observed.configMap !== undefined,
+      configApplied: record.applied,
+      configBehind: record.configBehind,
+      configBehindShown: record.configBehindShown,
+      service: observed.service !== undefined,
+      deployment: observed.deployment,
+    },
+    deploymentSpecHash: specHash,
+    mcrouterImage,
+    tooOldFor: unsupportedHashOf(mcrouterImage, topology.root),
+    templateFault: () => podTemplateFault(parent, desired.find((child): child is DeploymentObject => child.kind === OBJECT_TYPES.deployment.kind)!),
+    scaledToZero: (service) => scaledToZero(observed.services.get(service)?.service),
+    desiredReplicas: mcrouterReplicasOf(parent.spec.mcrouter),
+    lastChange: record.lastChange,
     now: context.now,
   });
-
-  const mcrouterImage = mcrouterImageOf(parent.spec.mcrouter, context.images);
-  const desired = childrenOf(parent, {
-    images: context.images,
-    configText: text,
-    poolsText: identities,
-    configHash: hash,
-    specHash,
-    lastChange: lastChangeText,
-  });
-  const response: SyncResponse = {
-    status: statusOf({
-      parent,
-      pools: outcomes,
-      failing,
-      configHash: hash,
-      configSince,
-      observed: {
-        configMap: observedConfigMap !== undefined,
-        configApplied: applied,
-        configBehind,
-        configBehindShown,
-        service: observedService !== undefined,
-        deployment: observedDeployment,
-      },
-      deploymentSpecHash: specHash,
-      mcrouterImage,
-      tooOldFor: unsupportedHashOf(mcrouterImage, topology.root),
-      templateFault: () => podTemplateFault(parent, desired.find((child): child is DeploymentObject => child.kind === OBJECT_TYPES.deployment.kind)!),
-      scaledToZero: (service) => scaledToZero(index.get(service)?.service),
-      desiredReplicas: mcrouterReplicasOf(parent.spec.mcrouter),
-      lastChange,
-      now: context.now,
-    }),
-    children: desired,
-  };
-  // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
-  if (parent.metadata.deletionTimestamp === undefined) {
-    const resync = resyncAfter(desired, children, response.status, configBehind?.since, context.now);
-    if (resync !== undefined) response.resyncAfterSeconds = resync;
-  }
-  // A finalize hook pointed at /sync: the children go with the proxy through their owner references, and
-  // serve until then, so there is nothing to hold the deletion for.
-  if (request.finalizing === true) response.finalized = true;
-  return response;
 }
 
 /**
