@@ -43,17 +43,18 @@ export interface StatusInput {
   /** When the status first reported `configHash`. */
   configSince: string;
   /**
-   * The proxy's own children in the request: what Metacontroller has applied so far. `configApplied`:
+   * The proxy's own children in the request: what Metacontroller has applied so far. `configMapExists`,
+   * `serviceExists`: that child is there (the Deployment is read, the others only looked for). `configApplied`:
    * the observed ConfigMap holds the desired config. `configBehind`: while the ConfigMap lacks the config the
    * last status asked for, what it holds and since when, which the status shows once `configBehindShown` or
    * once Ready says ConfigNotApplied (config-record.ts).
    */
   observed: {
-    configMap: boolean;
+    configMapExists: boolean;
     configApplied: boolean;
     configBehind: ConfigBehind | undefined;
     configBehindShown: boolean;
-    service: boolean;
+    serviceExists: boolean;
     deployment: Deployment | undefined;
   };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
@@ -239,8 +240,8 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
 
 /** Whether the children are there and the mcrouter Deployment serves this spec, with this config mounted. */
 function rolloutReadiness(input: StatusInput, servers: number, readyServers: number): Readiness {
-  const { deployment, configMap, service } = input.observed;
-  if (!deployment || !configMap || !service) return childrenNotCreated(input);
+  const { deployment, configMapExists, serviceExists } = input.observed;
+  if (!deployment || !configMapExists || !serviceExists) return childrenNotCreated(input);
   return (
     deploymentUpdate(input, deployment) ??
     deploymentRollout(input, deployment) ??
@@ -255,14 +256,14 @@ function childrenNotCreated({ observed, parent }: StatusInput): Readiness {
   const name = mcrouterName(parent);
   const notCreated = [
     deployment ? undefined : `Deployment ${name}`,
-    observed.configMap ? undefined : `ConfigMap ${name}`,
-    observed.service ? undefined : `Service ${proxyServiceName(parent)}`,
+    observed.configMapExists ? undefined : `ConfigMap ${name}`,
+    observed.serviceExists ? undefined : `Service ${proxyServiceName(parent)}`,
   ].filter((m) => m !== undefined);
   // Another child there means Metacontroller has applied an answer: one still missing may have been refused. A create
   // the API server refuses shows as a SyncError event on the proxy; one that fails because an object of that name
   // exists without this proxy as owner Metacontroller only logs.
   const blocked =
-    deployment || observed.configMap || observed.service
+    deployment || observed.configMapExists || observed.serviceExists
       ? `; if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`
       : '';
   return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
@@ -292,12 +293,12 @@ function deploymentUpdate(input: StatusInput, deployment: Deployment): Readiness
     return { reason: 'Progressing', message: `waiting for Deployment ${name} to be updated to ${what}` };
   }
   const generation = deployment.metadata.generation ?? 0;
-  const st = deployment.status ?? {};
+  const deploymentStatus = deployment.status ?? {};
   // Until the Deployment controller has seen the latest spec, its replica counts describe the old one.
-  if ((st.observedGeneration ?? 0) < generation) {
+  if ((deploymentStatus.observedGeneration ?? 0) < generation) {
     return {
       reason: 'Progressing',
-      message: `waiting for Deployment ${name} to observe generation ${generation} (observed ${st.observedGeneration ?? 'none'})`,
+      message: `waiting for Deployment ${name} to observe generation ${generation} (observed ${deploymentStatus.observedGeneration ?? 'none'})`,
     };
   }
   return undefined;
@@ -309,21 +310,21 @@ function deploymentUpdate(input: StatusInput, deployment: Deployment): Readiness
  */
 function deploymentRollout({ desiredReplicas, parent }: StatusInput, deployment: Deployment): Readiness | undefined {
   const name = mcrouterName(parent);
-  const st = deployment.status ?? {};
+  const deploymentStatus = deployment.status ?? {};
   // A Deployment of 0 replicas counts as available, yet no pod serves the proxy's Service. Asked once the
   // Deployment has caught up and its ReplicaSet has let its pods go (status.replicas counts the pods not yet
   // terminating): until then they still serve.
-  const running = st.replicas ?? 0;
+  const running = deploymentStatus.replicas ?? 0;
   if (desiredReplicas === 0 && running === 0) {
     return { reason: 'ScaledToZero', message: `spec.mcrouter.replicas is 0: no mcrouter pod serves Service ${proxyServiceName(parent)}` };
   }
-  const updated = st.updatedReplicas ?? 0;
-  const available = st.availableReplicas ?? 0;
+  const updated = deploymentStatus.updatedReplicas ?? 0;
+  const available = deploymentStatus.availableReplicas ?? 0;
   const old = running - updated;
-  const progressing = st.conditions?.find((c) => c.type === 'Progressing');
+  const progressing = deploymentStatus.conditions?.find((c) => c.type === 'Progressing');
   // Pods the ReplicaSet could not create (a quota, a namespace's Pod Security level, an admission webhook): the
   // cause, which the counts alone would hide behind "rolling out" until the progress deadline.
-  const failure = st.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  const failure = deploymentStatus.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   const failed = failure ? `; ${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'pods cannot be created'}` : '';
   // The Deployment's available count takes old pods and new alike: while old ones run, say so, or a stuck rollout
   // (a new image that never starts) reads as if its new pods were up.

@@ -222,11 +222,11 @@ function proxyStatus(
     configHash: rendered.hash,
     configSince: record.configSince,
     observed: {
-      configMap: observed.configMap !== undefined,
+      configMapExists: observed.configMap !== undefined,
       configApplied: record.applied,
       configBehind: record.configBehind,
       configBehindShown: record.configBehindShown,
-      service: observed.service !== undefined,
+      serviceExists: observed.service !== undefined,
       deployment: observed.deployment,
     },
     deploymentSpecHash: specHash,
