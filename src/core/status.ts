@@ -145,14 +145,14 @@ function readiness(input: StatusInput, servers: number, readyServers: number): R
     return { reason: 'Deleting', message: `the proxy is being deleted (since ${deletion}): its children are no longer updated, and go with it` };
   }
   // Before the pools and the rollout: while it lasts, new pods crash and running ones keep an older config.
-  const old = input.tooOldFor;
-  if (old !== undefined) {
+  const tooOld = input.tooOldFor;
+  if (tooOld !== undefined) {
     const whose = input.parent.spec.mcrouter?.image === undefined ? " (the hook's default)" : '';
     return {
       reason: 'McrouterTooOld',
       message:
-        `mcrouter image ${input.mcrouterImage}${whose} is mcrouter ${old.version.major}.${old.version.minor}, which cannot load the ${old.hash} hash the spec asks for ` +
-        `(mcrouter ${old.since.major}.${old.since.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
+        `mcrouter image ${input.mcrouterImage}${whose} is mcrouter ${tooOld.version.major}.${tooOld.version.minor}, which cannot load the ${tooOld.hash} hash the spec asks for ` +
+        `(mcrouter ${tooOld.since.major}.${tooOld.since.minor} or later): set spec.mcrouter.image to one; until then running pods keep the config they have, and new pods fail to start`,
     };
   }
   // Before the pools too: the Deployment stays as it is until the spec is fixed. Only while the observed one is not
