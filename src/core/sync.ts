@@ -41,7 +41,7 @@ function missingChildResync(waitingSince: string | undefined, now: string): numb
 }
 
 export interface SyncContext {
-  /** RFC 3339 time of this sync: stamps condition transitions and lastChange. */
+  /** RFC 3339 time of this sync: stamps condition transitions, lastChange and configSince, and the waits are counted to it. */
   now: string;
   clusterDomain: string;
   images: Images;
