@@ -5,7 +5,10 @@
  * under test.
  */
 import t, { type Test } from 'tap';
+import { parse as parseYaml } from 'yaml';
 import { McrouterSpec } from '../src/api/memcached-proxy.js';
+import { sampleKeys } from '../src/mcrouter/keyspace.js';
+import { compileConfig, type Operation } from '../src/mcrouter/route.js';
 import {
   deploymentPods,
   endpointSlices,
@@ -19,7 +22,7 @@ import {
   type Pod,
 } from './fixtures/cluster.js';
 import { SyncedProxy, configOf, post, testServer, type PoolConfig } from './helpers/hook.js';
-import { codeSpans, page, tableRows } from './helpers/markdown.js';
+import { codeBlocks, codeSpans, page, tableRows } from './helpers/markdown.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -283,4 +286,32 @@ t.test("the README's Scaling and restarts table is bench/CHURN.md's, the committ
   });
   const summary = /operator ([\d.]+%), naive ([\d.]+%) \([\d.]+×\), best possible ([\d.]+%)/.exec(page('bench/CHURN.md'))!;
   t.ok(page('README.md').includes(`the operator lost ${summary[1]} of keys per event on average,\nthe naive controller ${summary[2]}, and the best possible was ${summary[3]}.`), 'the averages over the ten events');
+});
+
+t.test("the README's v0.0.2 object syncs as it is, writes and deletes reaching one server of each Service", async (t) => {
+  // README, The API: "v0.0.2's own combined example, a replicated rule over two sharded Services, syncs as it is: a set
+  // or a delete reaches one server of each Service, chosen by the key, and a get reads the one `Latest` picks."
+  const block = codeBlocks(page('README.md'), 'yaml').find((b) => b.includes('sharded1-memcached'));
+  if (!block) throw new Error("no v0.0.2 example in the README's yaml blocks");
+  const doc = parseYaml(block) as { metadata: { name: string }; spec: Json };
+  const dns = (name: string, n: number) => `${name}-${n}.${name}.default.svc.cluster.local:11211`;
+  const related = ['sharded1-memcached', 'sharded2-memcached'].flatMap((name, i) => [
+    service({ name, headless: true }),
+    ...endpointSlices(name, statefulSetPods(name, [0, 1, 2], 20 + i)),
+  ]);
+  const one = [0, 1, 2].map((n) => dns('sharded1-memcached', n));
+  const two = [0, 1, 2].map((n) => dns('sharded2-memcached', n));
+  const { body, status } = await new SyncedProxy<any>(doc.spec, doc.metadata.name, 'v1', t).sync(app, related);
+  t.match(status.conditions.find((c: Json) => c['type'] === 'Ready'), { reason: 'Progressing' }, 'both Services found: only the Deployment is awaited');
+  const tree = compileConfig(configOf(body));
+  const wrong: string[] = [];
+  for (const key of sampleKeys(100)) {
+    for (const op of ['set', 'delete'] as Operation[]) {
+      const { primary } = tree.route(key, op);
+      if (primary.length !== 2 || !one.includes(primary[0]!) || !two.includes(primary[1]!)) wrong.push(`${op} ${key}: ${primary}`);
+    }
+    const get = tree.route(key, 'get').primary;
+    if (get.length !== 1 || ![...one, ...two].includes(get[0]!)) wrong.push(`get ${key}: ${get}`);
+  }
+  t.same(wrong.slice(0, 5), [], 'every set and delete reaches one server of each Service; every get one server');
 });
