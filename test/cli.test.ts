@@ -13,23 +13,19 @@ const servers = (prefix: string, n: number) => Array.from({ length: n }, (_, i) 
 const A = servers('10.0.1.', 10);
 const B = servers('10.0.2.', 4);
 
-const replicated = (a: string[]) => ({
-  pools: { A: { servers: a }, B: { servers: B } },
+/**
+ * Replicas A and B, written to both; gets read by `readRoute`: MissFailoverRoute (A first), or LatestRoute (each
+ * mcrouter pod reading them in an order of its own).
+ */
+const replicated = ({ a = A, b = B, readRoute = 'MissFailoverRoute' }: { a?: string[]; b?: string[]; readRoute?: 'MissFailoverRoute' | 'LatestRoute' } = {}) => ({
+  pools: { A: { servers: a }, B: { servers: b } },
   route: {
     type: 'OperationSelectorRoute',
     default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
-    operation_policies: { get: { type: 'MissFailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
+    operation_policies: { get: { type: readRoute, children: ['PoolRoute|A', 'PoolRoute|B'] } },
   },
 });
-/** Replicas A and B, written to both, each mcrouter pod reading them in an order of its own (LatestRoute). */
-const latest = (b: string[]) => ({
-  pools: { A: { servers: A }, B: { servers: b } },
-  route: {
-    type: 'OperationSelectorRoute',
-    default_policy: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] },
-    operation_policies: { get: { type: 'LatestRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } },
-  },
-});
+const latest = (b: string[]) => replicated({ b, readRoute: 'LatestRoute' });
 const configMap = (config: unknown) => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
@@ -38,11 +34,11 @@ const configMap = (config: unknown) => ({
 });
 
 const files: Record<string, string> = {
-  'config.json': JSON.stringify(replicated(A)),
-  'configmap.json': JSON.stringify(configMap(replicated(A))),
+  'config.json': JSON.stringify(replicated()),
+  'configmap.json': JSON.stringify(configMap(replicated())),
   'eleven.response.json': JSON.stringify({
     status: {},
-    children: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'example' } }, configMap(replicated([...A, '10.0.1.10:11211']))],
+    children: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'example' } }, configMap(replicated({ a: [...A, '10.0.1.10:11211'] }))],
   }),
   'broken.json': '{"pools": ',
   'unsupported.json': JSON.stringify({ route: 'ShadowRoute|x' }),
@@ -256,7 +252,7 @@ t.test('route: flush_all and flushre are answered before the route, so they reac
   t.match(flushall.stdout, /refused {6}mcrouter answers an error: flush_all is "Command disabled" unless mcrouter runs with --enable-flush-cmd/);
   t.match(run('route', '--config', 'config.json', '--op', 'flushre', 'k').stdout, /refused {6}mcrouter answers an error: flushre is "Command not supported"/);
   t.equal(run('route', '--config', 'config.json', '--op', 'delete', 'k').code, 0, 'every other operation is routed');
-  const tree = compileConfig(replicated(A));
+  const tree = compileConfig(replicated());
   t.equal(tree.firstDestination('k', 'flushall'), undefined, 'firstDestination agrees');
   t.equal(tree.firstDestination('k', 'flushre'), undefined);
   t.equal(tree.firstDestination('k', 'delete'), a('k'));
@@ -528,7 +524,7 @@ t.test('route: keys are hashed as their UTF-8 bytes at every encoding length bou
 
 t.test('route: `kubectl get configmaps -o json` lists kube-root-ca.crt too; the one ConfigMap with config.json is read', async (t) => {
   const rootCa = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': '-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n' } };
-  files['configmaps.json'] = JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [rootCa, configMap(replicated(A))] });
+  files['configmaps.json'] = JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [rootCa, configMap(replicated())] });
   const { code, stdout, stderr } = run('route', '--config', 'configmaps.json', 'user:1');
   t.equal(code, 0, stderr);
   t.match(stdout, `  first        ${a('user:1')}`);
