@@ -15,6 +15,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { LAST_APPLIED, deploymentStatus, endpointSlices, observedChildren, proxy, service, statefulSet, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { McrouterSpec, READY_REASONS } from '../src/api/memcached-proxy.js';
+import { KSTATUS_RULES, type KstatusRule } from '../src/core/status.js';
 import { sync } from '../src/core/sync.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { childOf, configOf, post, testServer } from './helpers/hook.js';
@@ -1477,6 +1478,31 @@ t.test("every Ready reason is in docs/operating.md's table of reasons and in the
     t.match(readyRow, `\`${reason}\``, `${reason}: in the README's conditions[Ready] row`);
   }
   t.same([...documented].filter((r) => !(READY_REASONS as readonly string[]).includes(r)), [], 'no row for a reason the hook does not give');
+});
+
+t.test("the status tables' kstatus cells give each Ready reason the rule the hook follows (KSTATUS_RULES)", async (t) => {
+  // Both cells say which reasons are Reconciling, which Stalled at once, which neither; docs/api.md's also names
+  // those Stalled after the 10-minute wait. The names in each clause are its code spans, the conditions' own left out.
+  const reasonsIn = (clause: string | undefined): string[] =>
+    codeSpans(clause ?? '')
+      .filter((name) => !['Reconciling', 'Stalled', 'Ready', 'False'].includes(name))
+      .sort();
+  const ruled = (...rules: KstatusRule[]): string[] =>
+    (Object.keys(KSTATUS_RULES) as (keyof typeof KSTATUS_RULES)[]).filter((reason) => rules.includes(KSTATUS_RULES[reason]) && reason !== 'Available').sort();
+  const cells = {
+    'README.md': tableRows(page('README.md'), '| field | what |'),
+    'docs/api.md': tableRows(page('docs/api.md'), '| field | what, in full |'),
+  };
+  for (const [path, rows] of Object.entries(cells)) {
+    const cell = rows.find(([field]) => field === '`conditions[Reconciling]`, `conditions[Stalled]`')?.[1];
+    t.ok(cell, `${path}: a row for kstatus' conditions`);
+    t.same(reasonsIn(/`Reconciling` while `Ready` is `False` for (.*?);/.exec(cell ?? '')?.[1]), ruled('Reconciling', 'Reconciling until the deadline'), `${path}: Reconciling`);
+    t.same(reasonsIn(/at once for ((?:`\w+`(?:, | and | or )?)+)/.exec(cell ?? '')?.[1]), ruled('Stalled'), `${path}: Stalled at once`);
+    t.same(reasonsIn(/[Nn]either for (.*?)(?:\.|$)/.exec(cell ?? '')?.[1]), ruled('neither'), `${path}: neither (Available is Ready True)`);
+    if (path === 'docs/api.md') {
+      t.same(reasonsIn(/`Stalled` once the proxy has waited 10 minutes (.*?), with the same reason/.exec(cell ?? '')?.[1]), ruled('Reconciling until the deadline'), `${path}: Stalled after the wait`);
+    }
+  }
 });
 
 t.test("quantities reach the Deployment as Kubernetes' own resource.Quantity writes them back (kubectl's, on random ones)", async (t) => {

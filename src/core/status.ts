@@ -467,10 +467,11 @@ function keptNote(pools: PoolOutcome[], failing: ReadonlySet<string>): string {
  * CONFIG_APPLY_GRACE_SECONDS. Neither for a proxy scaled to zero, which is where it was asked to be, nor for one
  * being deleted, which kstatus reads from its deletionTimestamp.
  *
- * One row per reason, none optional: a reason added to READY_REASONS does not compile until its row says which.
+ * One row per reason, none optional: a reason added to READY_REASONS does not compile until its row says which,
+ * and the status tables' kstatus cells (README.md, docs/api.md) are tested against the rows.
  */
-type KstatusRule = 'neither' | 'Reconciling' | 'Reconciling until the deadline' | 'Stalled';
-const KSTATUS_RULES: Readonly<Record<ReadyReason, KstatusRule>> = {
+export type KstatusRule = 'neither' | 'Reconciling' | 'Reconciling until the deadline' | 'Stalled';
+export const KSTATUS_RULES: Readonly<Record<ReadyReason, KstatusRule>> = {
   Deleting: 'neither',
   ServiceNotFound: 'Reconciling until the deadline',
   PortNotFound: 'Reconciling until the deadline',
