@@ -18,7 +18,7 @@ import { McrouterSpec, READY_REASONS } from '../src/api/memcached-proxy.js';
 import { KSTATUS_RULES, type KstatusRule } from '../src/core/status.js';
 import { sync } from '../src/core/sync.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
-import { childOf, configOf, post, testServer } from './helpers/hook.js';
+import { SyncedProxy, childOf, configOf, post, testServer } from './helpers/hook.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 import { codeSpans, page, tableRows } from './helpers/markdown.js';
 import { run } from './helpers/k8s-tools.js';
@@ -1155,6 +1155,128 @@ t.test('more than one replica gets a PodDisruptionBudget; back to one, it is dro
   t.equal(down.statusCode, 200);
   t.same(kinds(down.body), ['ConfigMap', 'Deployment', 'Service'], 'the observed PDB is not returned');
   t.equal((childOf(down.body, 'Deployment')!['spec'] as any).replicas, 1);
+});
+
+/**
+ * A PodDisruptionBudget Metacontroller could not create: an object the proxy does not own holds its name (an orphan
+ * of `kubectl delete --cascade=orphan`, another chart's PDB named NAME-mcrouter), and Metacontroller only logs the
+ * AlreadyExists. The answer it applied otherwise comes back as observed children without the PDB.
+ */
+const withoutPdb = (children: Json[]) => children.filter((c) => c['kind'] !== 'PodDisruptionBudget');
+const PDB_NOTE =
+  '; PodDisruptionBudget cache-mcrouter not created (node drains may evict more than one mcrouter pod at a time); ' +
+  'if that lasts, the API server may have refused it (kubectl describe mp cache says why), or an object of that name that this proxy does not own may be in the way';
+
+t.test('a PodDisruptionBudget the proxy wants and that is not there: Ready stays True, and its message names it and why', async (t) => {
+  const related = members([0, 1, 2]);
+  const parent = cache({ replicas: 2 });
+  const { children } = await settled(parent, related);
+  const res = await post(app, '/sync', syncRequest({ parent, related, children: withoutPdb(children) }));
+  t.same(
+    statusOf(res.body).conditions,
+    [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Available',
+        message: `3 servers in 1 pool; 2 mcrouter replicas available${PDB_NOTE}`,
+        lastTransitionTime: '2026-11-25T12:00:00Z',
+        observedGeneration: 1,
+      },
+    ],
+    'the proxy serves: Ready True, Available, and no kstatus condition; the message ends naming the PDB and the likely causes',
+  );
+  t.ok(childOf(res.body, 'PodDisruptionBudget'), 'the PDB is still returned, for Metacontroller to create');
+  t.equal(res.body['resyncAfterSeconds'], 10, 'and a resync is asked for');
+  // Still missing ten minutes on: the same Ready (its time carried), the resync at its longest.
+  const later = testServer({ clock: () => new Date('2026-11-25T12:10:00Z') });
+  t.teardown(() => later.close());
+  const lasting = await post(later, '/sync', syncRequest({ parent: cache({ replicas: 2 }, { status: statusOf(res.body) }), related, children: withoutPdb(children) }));
+  t.same(readyOf(lasting.body), readyOf(res.body), 'unchanged, lastTransitionTime included');
+  t.equal(lasting.body['resyncAfterSeconds'], 300, 'retried every 5 minutes');
+});
+
+t.test('once the PodDisruptionBudget is there, the note goes, and no resync is asked for', async (t) => {
+  const related = members([0, 1, 2]);
+  const { children } = await settled(cache({ replicas: 2 }), related);
+  const blocked = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 2 }), related, children: withoutPdb(children) }));
+  t.equal(readyOf(blocked.body).message, `3 servers in 1 pool; 2 mcrouter replicas available${PDB_NOTE}`, 'missing: the note');
+  // The other object deleted: Metacontroller's resync creates the PDB.
+  const guarded = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 2 }, { status: statusOf(blocked.body) }), related, children }));
+  t.match(readyOf(guarded.body), { status: 'True', reason: 'Available', message: '3 servers in 1 pool; 2 mcrouter replicas available', lastTransitionTime: '2026-11-25T12:00:00Z' });
+  t.equal(readyOf(guarded.body).message, '3 servers in 1 pool; 2 mcrouter replicas available', 'there: no note');
+  t.notOk('resyncAfterSeconds' in guarded.body, 'every child there: nothing to wait for');
+});
+
+t.test('one replica wants no PodDisruptionBudget: none asked for, no note, though the PDB of two replicas was never created', async (t) => {
+  const related = members([0, 1, 2]);
+  // v2 keying (namespace/name): the PDB is looked up by value, as the other children are.
+  const mp = new SyncedProxy({ serviceName: 'memcached-pool1', mcrouter: { replicas: 2 } }, NAME, 'v2', t);
+  await mp.sync(app, related);
+  mp.observed = withoutPdb(mp.observed);
+  const two = await mp.sync(app, related);
+  t.equal(readyOf(two.body).message, `3 servers in 1 pool; 2 mcrouter replicas available${PDB_NOTE}`, 'two replicas, no PDB: the note');
+  // Scaled to one: the PDB is no longer wanted, so its absence is nothing to report.
+  mp.respec({ serviceName: 'memcached-pool1', mcrouter: { replicas: 1 } });
+  mp.observed = withoutPdb(mp.observed);
+  const asked = await mp.sync(app, related);
+  t.equal(readyOf(asked.body).message, "waiting for Deployment cache-mcrouter to be updated to the proxy's spec");
+  const one = await mp.sync(app, related);
+  t.same(kinds(one.body), ['ConfigMap', 'Deployment', 'Service'], 'no PDB asked for');
+  t.match(readyOf(one.body), { status: 'True', reason: 'Available', observedGeneration: 2 });
+  t.equal(readyOf(one.body).message, '3 servers in 1 pool; 1 mcrouter replica available', 'no note');
+  t.notOk('resyncAfterSeconds' in one.body, 'nothing missing: no resync');
+});
+
+t.test('replicas 1 to 2, step by step as Metacontroller goes: the note once the Deployment applied with the PDB is observed, not before', async (t) => {
+  const related = members([0, 1, 2]);
+  const mp = new SyncedProxy({ serviceName: 'memcached-pool1', mcrouter: { replicas: 1 } }, NAME, 'v1', t);
+  await mp.sync(app, related);
+  const one = await mp.sync(app, related);
+  t.match(readyOf(one.body), { status: 'True', reason: 'Available', message: '3 servers in 1 pool; 1 mcrouter replica available' });
+  t.notOk(childOf(one.body, 'PodDisruptionBudget'), 'one replica: no PDB');
+
+  mp.respec({ serviceName: 'memcached-pool1', mcrouter: { replicas: 2 } });
+  // The first sync at 2 asks for the PDB, and still observes the Deployment of 1 with no PDB: Metacontroller has not
+  // applied this answer yet, so the PDB's absence says nothing.
+  const asked = await mp.sync(app, related);
+  t.ok(childOf(asked.body, 'PodDisruptionBudget'), 'the PDB asked for');
+  t.match(readyOf(asked.body), { status: 'False', reason: 'Progressing' });
+  t.equal(readyOf(asked.body).message, "waiting for Deployment cache-mcrouter to be updated to the proxy's spec", 'no note before the apply');
+  t.equal(asked.body['resyncAfterSeconds'], 10, 'the PDB missing: a resync');
+
+  // Metacontroller applies it: the Deployment is updated, the PDB's create fails (the name is held). The
+  // Deployment controller then scales up, the new replica not available yet.
+  mp.observed = withoutPdb(mp.observed).map((c) =>
+    c['kind'] === 'Deployment'
+      ? {
+          ...c,
+          status: deploymentStatus({
+            observedGeneration: 2,
+            replicas: 2,
+            updatedReplicas: 2,
+            availableReplicas: 1,
+            unavailableReplicas: 1,
+            conditions: [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ReplicaSet "cache-mcrouter-6d4f9" has successfully progressed.' }],
+          }),
+        }
+      : c,
+  );
+  const scaling = await mp.sync(app, related);
+  t.match(readyOf(scaling.body), { status: 'False', reason: 'Progressing' });
+  t.equal(readyOf(scaling.body).message, 'Deployment cache-mcrouter has 1 of 2 replicas available', 'a reason of its own first: the note is for Available');
+
+  // Both replicas available, the PDB still not there.
+  mp.observed = withoutPdb(mp.observed);
+  const up = await mp.sync(app, related);
+  t.match(readyOf(up.body), { status: 'True', reason: 'Available', observedGeneration: 2 });
+  t.equal(readyOf(up.body).message, `3 servers in 1 pool; 2 mcrouter replicas available${PDB_NOTE}`, 'the note');
+  t.equal(up.body['resyncAfterSeconds'], 10);
+
+  // The object in the way removed, Metacontroller's resync creates the PDB: the note goes.
+  const guarded = await mp.sync(app, related);
+  t.equal(readyOf(guarded.body).message, '3 servers in 1 pool; 2 mcrouter replicas available', 'created: no note');
+  t.notOk('resyncAfterSeconds' in guarded.body);
 });
 
 /** Every field of spec.mcrouter set to something other than its default. */

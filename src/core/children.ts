@@ -352,8 +352,10 @@ function serviceChild(parent: MemcachedProxy): Service {
 }
 
 /** Only with more than one replica: over a single pod, `maxUnavailable: 1` lets it go anyway, and protects nothing. */
+export const wantsPodDisruptionBudget = (replicas: number): boolean => replicas > 1;
+
 function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget | undefined {
-  if (mcrouterReplicasOf(parent.spec.mcrouter) <= 1) return undefined;
+  if (!wantsPodDisruptionBudget(mcrouterReplicasOf(parent.spec.mcrouter))) return undefined;
   return {
     apiVersion: POD_DISRUPTION_BUDGET.apiVersion,
     kind: POD_DISRUPTION_BUDGET.kind,

@@ -20,7 +20,7 @@ import {
   type PoolStatus,
   type ReadyReason,
 } from '../api/memcached-proxy.js';
-import { rollsOnConfig } from './children.js';
+import { rollsOnConfig, wantsPodDisruptionBudget } from './children.js';
 import type { Membership } from './membership.js';
 import type { UnsupportedHash } from './mcrouter-version.js';
 import type { TemplateFault } from './pod-template-check.js';
@@ -44,7 +44,8 @@ export interface StatusInput {
   configSince: string;
   /**
    * The proxy's own children in the request: what Metacontroller has applied so far. `configMapExists`,
-   * `serviceExists`: that child is there (the Deployment is read, the others only looked for). `configApplied`:
+   * `serviceExists`, `podDisruptionBudgetExists`: that child is there (the Deployment is read, the others only
+   * looked for; the PodDisruptionBudget whether or not this spec wants one). `configApplied`:
    * the observed ConfigMap holds the desired config. `configBehind`: while the ConfigMap lacks the config the
    * last status asked for, what it holds and since when, which the status shows once `configBehindShown` or
    * once Ready says ConfigNotApplied (config-record.ts).
@@ -55,6 +56,7 @@ export interface StatusInput {
     configBehind: ConfigBehind | undefined;
     configBehindShown: boolean;
     serviceExists: boolean;
+    podDisruptionBudgetExists: boolean;
     deployment: Deployment | undefined;
   };
   /** The annotation the desired Deployment carries (deploymentSpecHash). */
@@ -259,15 +261,19 @@ function childrenNotCreated({ observed, parent }: StatusInput): Readiness {
     observed.configMapExists ? undefined : `ConfigMap ${name}`,
     observed.serviceExists ? undefined : `Service ${proxyServiceName(parent)}`,
   ].filter((m) => m !== undefined);
-  // Another child there means Metacontroller has applied an answer: one still missing may have been refused. A create
-  // the API server refuses shows as a SyncError event on the proxy; one that fails because an object of that name
-  // exists without this proxy as owner Metacontroller only logs.
-  const blocked =
-    deployment || observed.configMapExists || observed.serviceExists
-      ? `; if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`
-      : '';
+  // Another child there means Metacontroller has applied an answer: one still missing may have been refused.
+  const blocked = deployment || observed.configMapExists || observed.serviceExists ? `; ${notCreatedCauses(parent)}` : '';
   return { reason: 'Progressing', message: `waiting for ${notCreated.join(', ')} to be created${blocked}` };
 }
+
+/**
+ * Why a child is still missing once Metacontroller has applied an answer that asks for it, as childrenNotCreated and
+ * the PodDisruptionBudget's note (podDisruptionBudgetNote) say it. A create the API server refuses shows as a
+ * SyncError event on the proxy; one that fails because an object of that name exists without this proxy as owner
+ * Metacontroller only logs.
+ */
+const notCreatedCauses = (parent: MemcachedProxy): string =>
+  `if that lasts, the API server may have refused it (kubectl describe mp ${parent.metadata.name} says why), or an object of that name that this proxy does not own may be in the way`;
 
 /**
  * Why the Deployment is not yet the one this spec asks for, as its controller sees it (scaled outside the proxy, not
@@ -397,15 +403,38 @@ function configMapReadiness(input: StatusInput): Readiness | undefined {
   return undefined;
 }
 
-/** What a proxy whose children all serve this spec and config reports: its servers, pools and mcrouter replicas. */
-function proxyAvailable({ pools }: StatusInput, deployment: Deployment, servers: number, readyServers: number): Readiness {
+/**
+ * What a proxy whose children all serve this spec and config reports: its servers, pools and mcrouter replicas, and
+ * a PodDisruptionBudget it wants and lacks (podDisruptionBudgetNote).
+ */
+function proxyAvailable(input: StatusInput, deployment: Deployment, servers: number, readyServers: number): Readiness {
   const available = deployment.status?.availableReplicas ?? 0;
   // Ready asks for a ready server in every pool, not for all: the message says when some are not.
   const notAll = readyServers < servers ? ` (${readyServers} ready)` : '';
   return {
     reason: 'Available',
-    message: `${plural(servers, 'server')}${notAll} in ${plural(pools.length, 'pool')}; ${plural(available, 'mcrouter replica')} available`,
+    message: `${plural(servers, 'server')}${notAll} in ${plural(input.pools.length, 'pool')}; ${plural(available, 'mcrouter replica')} available${podDisruptionBudgetNote(input)}`,
   };
+}
+
+/**
+ * The PodDisruptionBudget this spec wants, while it is not there: its name and why, or '' (it is there, or not
+ * wanted). Without it nothing of the proxy's holds node drains to one mcrouter pod at a time, yet the proxy
+ * serves: Ready keeps its status and reason, and its message says so.
+ *
+ * Only Available carries it. It is the reason a user stops looking at, so the one a missing PodDisruptionBudget
+ * would otherwise leave silent. And it is reached only once the observed Deployment carries this spec's hash,
+ * which covers spec.mcrouter.replicas: Metacontroller has applied an answer that asked for the PodDisruptionBudget
+ * (it applies every child of an answer in one pass, going on past a failed create), so the budget's absence is not
+ * that of the sync before the apply (replicas 1 to 2, whose Deployment is "to be updated"). Every other reason is
+ * Ready False over a problem to act on first, after which the proxy reaches Available, and the note; on those the
+ * note would lengthen a message that may be cut at its limit, and in a rollout could show while Metacontroller's
+ * cache of PodDisruptionBudgets lags its cache of Deployments. A missing child also asks for a resync (sync.ts,
+ * missingChildResync), so the note goes once the PodDisruptionBudget is created.
+ */
+function podDisruptionBudgetNote({ observed, desiredReplicas, parent }: StatusInput): string {
+  if (observed.podDisruptionBudgetExists || !wantsPodDisruptionBudget(desiredReplicas)) return '';
+  return `; PodDisruptionBudget ${mcrouterName(parent)} not created (node drains may evict more than one mcrouter pod at a time); ${notCreatedCauses(parent)}`;
 }
 
 /**

@@ -126,6 +126,7 @@ interface Observed {
   current: CurrentConfig | undefined;
   deployment: Deployment | undefined;
   service: AnyObject | undefined;
+  podDisruptionBudget: AnyObject | undefined;
   /** The Services customize asked for, with their endpoints, by name. */
   services: Map<string, ServiceObjects>;
   /** The StatefulSets of the proxy's namespace. */
@@ -144,6 +145,7 @@ function observedOf(request: SyncRequest, parent: MemcachedProxy): Observed {
     current: parseCurrentConfig(configMap?.data?.[CONFIG_KEY]),
     deployment: observedChild<Deployment>(children, TYPE_KEYS.deployment, ownName),
     service: observedChild(children, TYPE_KEYS.service, proxyServiceName(parent)),
+    podDisruptionBudget: observedChild(children, TYPE_KEYS.podDisruptionBudget, ownName),
     services: indexRelated(
       {
         services: valuesOf(related[TYPE_KEYS.service] as ObjectMap<Service>),
@@ -227,6 +229,7 @@ function proxyStatus(
       configBehind: record.configBehind,
       configBehindShown: record.configBehindShown,
       serviceExists: observed.service !== undefined,
+      podDisruptionBudgetExists: observed.podDisruptionBudget !== undefined,
       deployment: observed.deployment,
     },
     deploymentSpecHash: specHash,
