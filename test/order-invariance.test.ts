@@ -20,9 +20,7 @@
  *
  * Not varied: the order of an endpoint's `addresses`. Kubernetes' controllers write exactly one, and
  * discovery/v1 defines nothing for any beyond the first ("kube-proxy does not look at them"): the first is
- * the endpoint's address, so putting another first is another state, not another order. Left out: a port
- * none has on a Service of several ports, whose PortNotFound message follows the Service's port order (the
- * filter at the end of worldArbitrary says more).
+ * the endpoint's address, so putting another first is another state, not another order.
  *
  * Each run is a small history over three memcached Services (a StatefulSet behind a headless or ClusterIP
  * Service, a Deployment, servers outside the cluster behind a selector-less Service with hand-written
@@ -520,11 +518,7 @@ const worldArbitrary: fc.Arbitrary<World> = fc.record({
     }),
     { minLength: 2, maxLength: 6 },
   ),
-})
-  // Left out: a port none has, on a Service of several ports. PortNotFound's message lists the Service's ports
-  // in the order its spec.ports lists them ("ports: memcache/11211, admin/11212, ..."), so that message, and
-  // the status, differ with that order (a status only: no config, no slot); reported, not settled here.
-  .filter((world) => !(world.extraPorts && JSON.stringify(world.spec).includes('"metrics"')));
+});
 
 t.test('the same cluster state gives the same bytes in every order Kubernetes may list it in', async (t) => {
   const started = performance.now();

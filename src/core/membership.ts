@@ -140,10 +140,16 @@ function portNumber(port: number | string): ServicePort | undefined {
   return number === undefined ? undefined : { port: number, targetPort: number, protocol: 'TCP' };
 }
 
-/** No port the leaf names: the Service's ports, as `NAME/NUMBER`, for the status message. */
+/**
+ * No port the leaf names: the Service's ports, as `NAME/NUMBER`, for the status message. By number, then name:
+ * Kubernetes keys a Service's ports by port and protocol, and an apply may reorder them, which must not change
+ * the status.
+ */
 const portNotFound = (ports: readonly ServicePort[]): Membership => ({
   state: 'PortNotFound',
-  available: ports.map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))),
+  available: [...ports]
+    .sort((a, b) => a.port - b.port || ((a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0))
+    .map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))),
 });
 
 /**
