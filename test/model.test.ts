@@ -2,17 +2,21 @@
  * The reconcile loop under generated histories: a model of Metacontroller
  * (test/model/) drives the real server through pods coming and going,
  * restarts, scaling, Service changes, endpoint blips and spec edits, and after
- * every sync checks the properties of test/model/invariants.ts. fast-check
- * shrinks a failure to a minimal history.
+ * every sync checks the properties of test/model/invariants.ts, and what the
+ * API server and the hook require of the answer (helpers/answer-contract.ts:
+ * a status the CRD takes and stores whole, children the Kubernetes schemas
+ * take, every status read back whole when fed back). fast-check shrinks a
+ * failure to a minimal history.
  *
  * FC_SEED=n replays a seed (printed with every run), FC_RUNS=n runs more.
  */
 import t, { type Test } from 'tap';
 import fc from 'fast-check';
-import { testServer } from './helpers/hook.js';
+import { loggedServer } from './helpers/hook.js';
+import { setAsideLines, setAsideTotal } from './helpers/answer-contract.js';
 import { Cluster, SERVICE_NAMES, type ServiceName } from './model/cluster.js';
 import { churnEventArbitrary, churnSpecArbitrary, describe, eventArbitrary, phasesOf, specArbitrary, type Event, type World } from './model/events.js';
-import { checkSyncAnswer, stats, Violation, type Config, type SyncAnswer } from './model/invariants.js';
+import { checkAnswerContract, checkSyncAnswer, stats, Violation, type Config, type SyncAnswer } from './model/invariants.js';
 import { Metacontroller, type HookCall, type Keying } from './model/metacontroller.js';
 import type { Json } from './fixtures/cluster.js';
 
@@ -20,7 +24,8 @@ const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED'
 const numRuns = Number(process.env['FC_RUNS'] ?? 100);
 
 const clock = { now: new Date('2026-11-25T12:00:00Z') };
-const app = testServer({ clock: () => clock.now });
+// Its warn lines kept: a sync that sets aside a field of the stored status (the status the hook wrote) says so in one.
+const { app, lines } = loggedServer('warn', { clock: () => clock.now });
 t.teardown(() => app.close());
 
 interface Run {
@@ -72,11 +77,31 @@ function remember(answer: SyncAnswer): void {
   written.set(text, new Map(pools.map((p) => [leafKey(p.service, p.port), p.name])));
 }
 
+/**
+ * A sync, whose stored status (every status the model holds is one the hook wrote) must be read back whole: a field
+ * set aside restarts a wait's clock or loses lastChange (src/http/stored-status.ts).
+ */
+async function syncReadingBack(mc: Metacontroller, which: string, fail: (message: string) => never): Promise<HookCall> {
+  lines.length = 0;
+  const call = await mc.sync();
+  const [setAside] = setAsideLines(lines, 0);
+  if (setAside) fail(`the ${which} sync set aside ${JSON.stringify(setAside['fields'])} of the status the hook wrote itself: ${String(setAside['msg'])}; stored status ${JSON.stringify(mc.parent['status'])}`);
+  return call;
+}
+
 /** One Metacontroller reconcile, checked, then two more with nothing changed: the answer must settle at once. */
 async function reconcile(world: World, label: string): Promise<void> {
   const { cluster, metacontroller: mc } = world;
   const fail = (message: string): never => {
     throw new Violation(`after "${label}": ${message}`);
+  };
+  const checkContract = (answer: SyncAnswer, children: boolean) => {
+    try {
+      checkAnswerContract(answer, children);
+    } catch (error) {
+      if (error instanceof Violation) fail(error.message);
+      throw error;
+    }
   };
   counts.steps++;
   mc.observe();
@@ -86,12 +111,13 @@ async function reconcile(world: World, label: string): Promise<void> {
     if (customized.statusCode !== 200) fail(`/customize answered ${customized.statusCode}: ${customized.text}`);
   }
   const parent = structuredClone(mc.parent);
-  const first = await mc.sync();
+  const first = await syncReadingBack(mc, 'first', fail);
   let answer: SyncAnswer;
   try {
     const currentText = configTextOf(world.metacontroller.children.values());
     const current = currentText === undefined ? undefined : (JSON.parse(currentText) as Config);
     ({ answer } = checkSyncAnswer(first, { parent, cluster, current, currentPools: currentText === undefined ? undefined : written.get(currentText) }));
+    checkAnswerContract(answer, true);
   } catch (error) {
     if (error instanceof Violation) fail(error.message);
     throw error;
@@ -99,15 +125,20 @@ async function reconcile(world: World, label: string): Promise<void> {
   mc.apply(answer);
   remember(answer);
 
-  const second = await mc.sync();
+  const second = await syncReadingBack(mc, 'second', fail);
   if (second.statusCode !== 200) fail(`the resync answered ${second.statusCode}: ${second.text}`);
   const settled = second.body as SyncAnswer;
+  // Its children must be the first answer's (compared just below), checked already.
+  checkContract(settled, false);
   if (JSON.stringify(settled.children) !== JSON.stringify(answer.children)) {
     fail(`the children changed on a resync with nothing changed: ${JSON.stringify(answer.children).slice(0, 300)} -> ${JSON.stringify(settled.children).slice(0, 300)}`);
   }
   mc.apply(settled);
   remember(settled);
-  const third = await mc.sync();
+  const third = await syncReadingBack(mc, 'third', fail);
+  if (third.statusCode !== 200) fail(`the third sync answered ${third.statusCode}: ${third.text}`);
+  // Its children are the second's unless the wait ended (the bytes are compared below only then): checked when they differ.
+  checkContract(third.body as SyncAnswer, JSON.stringify((third.body as SyncAnswer).children) !== JSON.stringify(settled.children));
   // The clock moved a second: only a timed sync's countdown may differ (checkResync holds it to the deadline),
   // and the whole status when the wait it counted ended in that second (Stalled).
   const settledBytes = (call: HookCall) => JSON.stringify({ ...(call.body as Json), resyncAfterSeconds: undefined });
@@ -135,6 +166,10 @@ async function replay(run: Run): Promise<void> {
       await reconcile(world, phase.label);
     }
   }
+  // The last status, fed back too.
+  await syncReadingBack(metacontroller, 'last', (message) => {
+    throw new Violation(`after the history: ${message}`);
+  });
 }
 
 /** Checks `arbitrary`'s histories, reporting the counters of what they reached; returns the compactions they made. */
@@ -155,6 +190,8 @@ async function checkHistories(t: Test, arbitrary: fc.Arbitrary<Run>, runs: numbe
     t.comment(`failure: ${String((details.errorInstance as Error | undefined)?.message ?? details.errorInstance)}`);
   }
   t.notOk(details.failed, details.failed ? (fc.defaultReportMessage(details) ?? 'a property failed') : 'every property held');
+  // And as the server counts it (each sync checked its own warn lines above).
+  t.equal(await setAsideTotal(app), 0, 'memcached_operator_status_set_aside_total: no stored status set aside');
   return stats.compactions - before.compactions;
 }
 

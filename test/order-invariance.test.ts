@@ -31,7 +31,8 @@
  * then again under random re-orderings and re-cuttings of all of the above, and every answer must be the
  * same bytes. The answer is then fed back as Metacontroller would (its children observed, its status on the
  * parent), so the steps after the first keep slots from a current config: a newcomer placed by arrival order
- * would show there.
+ * would show there. Each answer as laid out must also be one the API server takes and the hook reads back
+ * whole (helpers/answer-contract.ts), the last one of a history fed back too.
  *
  * FC_SEED=n replays a seed (printed with every run), FC_RUNS=n runs more.
  */
@@ -50,12 +51,14 @@ import {
   type Json,
   type Pod,
 } from './fixtures/cluster.js';
-import { post, testServer, type HookAnswer } from './helpers/hook.js';
+import { loggedServer, post, type HookAnswer } from './helpers/hook.js';
+import { childFault, setAsideLines, setAsideTotal, statusFaults } from './helpers/answer-contract.js';
 
 const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
 const numRuns = Number(process.env['FC_RUNS'] ?? 100);
 
-const app = testServer();
+// Its warn lines kept: a sync that sets aside a field of the stored status (the status the hook wrote) says so in one.
+const { app, lines } = loggedServer('warn');
 t.teardown(() => app.close());
 
 // ---- the cluster state
@@ -393,6 +396,22 @@ function difference(a: HookAnswer, b: HookAnswer): string {
   return `answers differ at byte ${i}:\n  as laid out: …${around(a.text)}…\n  reordered:   …${around(b.text)}…\n  pools as laid out: ${pools(a)}\n  pools reordered:   ${pools(b)}`;
 }
 
+/**
+ * What the API server and the hook require of an answer (helpers/answer-contract.ts), on the answer as laid out
+ * (every reordering gave the same bytes): a status the CRD takes and stores as is, children the official schemas
+ * take, and the stored status (the hook's own last answer) read back whole, no field set aside.
+ */
+function checkContract(answer: HookAnswer, where: string): void {
+  const [setAside] = setAsideLines(lines, 0);
+  if (setAside) throw new Error(`${where}: the sync set aside ${JSON.stringify(setAside['fields'])} of the status the hook wrote itself: ${String(setAside['msg'])}`);
+  const faults = statusFaults(answer.body['status']);
+  if (faults.length > 0) throw new Error(`${where}: the API server would not store this status: ${faults.slice(0, 5).join('; ')}`);
+  for (const child of (answer.body['children'] as Json[] | undefined) ?? []) {
+    const fault = childFault(child);
+    if (fault !== undefined) throw new Error(`${where}: the API server would refuse a child: ${fault}`);
+  }
+}
+
 const counts = { runs: 0, steps: 0, syncs: 0, keptSlots: 0, newcomers: 0, holes: 0, dualStack: 0 };
 
 async function replay(world: World): Promise<void> {
@@ -405,9 +424,11 @@ async function replay(world: World): Promise<void> {
     counts.steps++;
     const parent = proxy({ name: 'cache', spec: world.spec, ...(status ? { status } : {}) });
     const related = clusterAt(world, states[s]!);
+    lines.length = 0;
     const laidOut = await post(app, '/sync', syncRequest({ parent, related, children }));
     counts.syncs++;
     if (laidOut.statusCode !== 200) throw new Error(`step ${s}: /sync answered ${laidOut.statusCode}: ${laidOut.text.slice(0, 400)}`);
+    checkContract(laidOut, `step ${s}`);
     for (const viewSeed of step.views) {
       const reordered = await post(app, '/sync', requestInOrder(parent, related, children, viewSeed));
       counts.syncs++;
@@ -423,6 +444,11 @@ async function replay(world: World): Promise<void> {
     status = laidOut.body['status'] as Json;
     children = observedChildren(parent, laidOut.body['children'] as Json[]);
   }
+  // The last status, fed back too.
+  lines.length = 0;
+  const last = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'cache', spec: world.spec, ...(status ? { status } : {}) }), related: clusterAt(world, states.at(-1)!), children }));
+  if (last.statusCode !== 200) throw new Error(`after the last step: /sync answered ${last.statusCode}: ${last.text.slice(0, 400)}`);
+  checkContract(last, 'after the last step');
   if (world.stsFamilies.length > 1 || world.deployFamilies.length > 1) counts.dualStack++;
 }
 
@@ -533,4 +559,5 @@ t.test('the same cluster state gives the same bytes in every order Kubernetes ma
     t.comment(`failure: ${String((details.errorInstance as Error | undefined)?.message ?? details.errorInstance)}`);
   }
   t.notOk(details.failed, details.failed ? (fc.defaultReportMessage(details) ?? 'the property failed') : 'one answer for every order');
+  t.equal(await setAsideTotal(app), 0, 'memcached_operator_status_set_aside_total: no stored status set aside');
 });

@@ -8,6 +8,7 @@ import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
 import { RECONCILING_DEADLINE_SECONDS } from '../../src/api/memcached-proxy.js';
 import type { Json } from '../fixtures/cluster.js';
+import { childFault, statusFaults } from '../helpers/answer-contract.js';
 import type { Cluster, ExpectedMember, ServiceName } from './cluster.js';
 import type { HookCall } from './metacontroller.js';
 
@@ -66,6 +67,21 @@ function must(condition: unknown, message: string): asserts condition {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * What the API server requires of an answer (helpers/answer-contract.ts): a status the CRD takes and stores as is
+ * (else Metacontroller's status write is refused whole and the proxy's status freezes), and, with `children`,
+ * children the official Kubernetes schemas take.
+ */
+export function checkAnswerContract(answer: SyncAnswer, children: boolean): void {
+  const faults = statusFaults(answer.status);
+  must(faults.length === 0, `the API server would not store this status: ${faults.slice(0, 5).join('; ')}`);
+  if (!children) return;
+  for (const child of answer.children) {
+    const fault = childFault(child);
+    must(fault === undefined, `the API server would refuse a child: ${fault}`);
+  }
+}
 
 /** Checks one /sync answer and returns it typed. */
 export function checkSyncAnswer(call: HookCall, expect: Expectations): { answer: SyncAnswer; config: Config } {
