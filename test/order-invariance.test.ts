@@ -53,6 +53,7 @@ import {
 } from './fixtures/cluster.js';
 import { loggedServer, post, type HookAnswer } from './helpers/hook.js';
 import { childFault, setAsideLines, setAsideTotal, statusFaults } from './helpers/answer-contract.js';
+import { seeded } from './helpers/seeded.js';
 
 const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
 const numRuns = Number(process.env['FC_RUNS'] ?? 100);
@@ -251,17 +252,6 @@ function clusterAt(world: World, states: PodState[]): Json[] {
 
 // ---- the same state, listed otherwise
 
-/** mulberry32: a small seeded generator, so that a failing order replays from its seed. */
-function rngOf(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rng = () => number;
 const below = (rng: Rng, n: number) => Math.floor(rng() * n);
 function shuffle<T>(items: readonly T[], rng: Rng): T[] {
@@ -360,7 +350,7 @@ const withShuffledPorts = (svc: Json, rng: Rng): Json => {
 
 /** The sync request for this state, in the order `seed` picks for everything whose order means nothing. */
 function requestInOrder(parent: Json, related: Json[], children: Json[], seed: number): Json {
-  const rng = rngOf(seed);
+  const rng = seeded(seed);
   const others: Json[] = [];
   const slices: Json[] = [];
   for (const o of related) {

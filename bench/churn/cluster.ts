@@ -7,6 +7,7 @@
  * Pod IPs come from a seeded generator, so every run plays the same cluster.
  */
 import type { Pod } from '../../test/fixtures/cluster.js';
+import { seeded } from '../../test/helpers/seeded.js';
 
 export type { Pod };
 
@@ -31,18 +32,6 @@ export interface ChurnEvent {
   /** The pods before the event, all ready. */
   before: Pod[];
   steps: Step[];
-}
-
-/** mulberry32: small, seeded, good enough to scatter IPs and pod names. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NODES = 3;
