@@ -14,9 +14,10 @@
  * 1. POST /customize; select the related objects from the cluster by its answer, as Metacontroller does
  *    (helpers/related-selection.ts, from its source), in both generations of that code;
  * 2. POST /sync with `related` = that selection, and again with `related` = the whole cluster (every object of
- *    the four related kinds, every namespace): the two answers must be the same bytes. Twice: a first sync (no
- *    children, no status), then one with the first answer's children observed and its status stored, as
- *    Metacontroller feeds it back; and the finalize call of the proxy being deleted (`finalizing: true`,
+ *    the four related kinds, every namespace): the two answers must be the same bytes. For a first sync (no
+ *    children, no status); for the next, with the first answer's children observed and its status stored, as
+ *    Metacontroller feeds it back, and each StatefulSet's last pod away (restarting, or scaled away: its
+ *    replicas tell); and for the finalize call of the proxy being deleted (`finalizing: true`,
  *    `deletionTimestamp` set). A spec customize refuses (docs/choices.md: customize then asks for nothing) goes
  *    through the same: its sync must refuse it (or, finalizing, let it go) whatever `related` holds.
  * 3. Measured, not asserted (some requests are rightly conditional): which requested objects sync needed, by
