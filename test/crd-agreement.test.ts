@@ -57,9 +57,10 @@ import {
 import { post, testServer, type HookAnswer } from './helpers/hook.js';
 import { childFault, statusFaults } from './helpers/answer-contract.js';
 import { crdViolations, pruned, type Schema } from './helpers/crd-validation.js';
+import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 
-const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
-const numRuns = Number(process.env['FC_RUNS'] ?? 600);
+const seed = propertySeed();
+const numRuns = propertyRuns(600);
 
 const app = testServer();
 t.teardown(() => app.close());

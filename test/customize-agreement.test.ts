@@ -42,9 +42,10 @@ import {
 } from './fixtures/cluster.js';
 import { post, testServer, type HookAnswer } from './helpers/hook.js';
 import { RELATED_KINDS, SelectionError, requestMap, selectRelated, type HookVersion, type Release, type RelatedRule } from './helpers/related-selection.js';
+import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 
-const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
-const numRuns = Number(process.env['FC_RUNS'] ?? 100);
+const seed = propertySeed();
+const numRuns = propertyRuns(100);
 
 const app = testServer();
 t.teardown(() => app.close());

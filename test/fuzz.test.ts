@@ -27,9 +27,10 @@ import { Value } from 'typebox/value';
 import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
 import { MemcachedProxyStatus } from '../src/api/memcached-proxy.js';
 import { refusalOf } from '../src/http/validation-error.js';
+import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 
-const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
-const scale = Number(process.env['FC_RUNS'] ?? 100) / 100;
+const seed = propertySeed();
+const scale = propertyRuns(100) / 100;
 const runs = (n: number) => Math.max(1, Math.round(n * scale));
 t.comment(`seed ${seed} (FC_SEED to replay)`);
 

@@ -19,9 +19,10 @@ import { churnEventArbitrary, churnSpecArbitrary, describe, eventArbitrary, phas
 import { checkAnswerContract, checkSyncAnswer, stats, Violation, type Config, type SyncAnswer } from './model/invariants.js';
 import { Metacontroller, type HookCall, type Keying } from './model/metacontroller.js';
 import type { Json } from './fixtures/cluster.js';
+import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 
-const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
-const numRuns = Number(process.env['FC_RUNS'] ?? 100);
+const seed = propertySeed();
+const numRuns = propertyRuns(100);
 
 const clock = { now: new Date('2026-11-25T12:00:00Z') };
 // Its warn lines kept: a sync that sets aside a field of the stored status (the status the hook wrote) says so in one.

@@ -22,6 +22,7 @@ import { SyncedProxy, childOf, configOf, post, testServer } from './helpers/hook
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 import { codeSpans, page, tableRows } from './helpers/markdown.js';
 import { run } from './helpers/k8s-tools.js';
+import { propertySeed } from './helpers/property-runs.js';
 
 const app = testServer();
 t.teardown(() => app.close());
@@ -1631,7 +1632,7 @@ t.test("quantities reach the Deployment as Kubernetes' own resource.Quantity wri
   // kubectl parses a Deployment into its Go types and prints it, as the API server stores it, but for the API
   // server's rounding up to thousandths (core v1 defaulting): finer values are left to the table above, and so
   // are decimal values of 1000E and more, for which Kubernetes versions write different texts (quantity.ts).
-  const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
+  const seed = propertySeed();
   const suffix = fc.oneof(
     fc.constantFrom('', 'm', 'k', 'M', 'G', 'T', 'P', 'E', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'),
     fc.integer({ min: -3, max: 24 }).map((e) => `e${e}`),

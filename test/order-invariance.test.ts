@@ -54,9 +54,10 @@ import {
 import { loggedServer, post, type HookAnswer } from './helpers/hook.js';
 import { childFault, setAsideLines, setAsideTotal, statusFaults } from './helpers/answer-contract.js';
 import { seeded } from './helpers/seeded.js';
+import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 
-const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : Date.now() ^ (Math.random() * 0x100000000);
-const numRuns = Number(process.env['FC_RUNS'] ?? 100);
+const seed = propertySeed();
+const numRuns = propertyRuns(100);
 
 // Its warn lines kept: a sync that sets aside a field of the stored status (the status the hook wrote) says so in one.
 const { app, lines } = loggedServer('warn');
