@@ -6,7 +6,7 @@
  *
  * - /sync answers 200, or 422 `{message, field}` for a rule the CRD cannot express: exactly the documented ones
  *   (a `service.namespace` other than the proxy's; a config larger than a ConfigMap holds, which hangs on the
- *   cluster's pods). Never 400 (a malformed request: Metacontroller would retry forever with nothing in the spec
+ *   cluster's pods: allowed, but not reached over this cluster's eight servers). Never 400 (a malformed request: Metacontroller would retry forever with nothing in the spec
  *   to say why) nor 5xx.
  * - /customize answers 200 (with no related object when the sync is a 422).
  * - A 200 is one the API server takes (helpers/answer-contract.ts: the status under the CRD's status schema and

@@ -1214,6 +1214,8 @@ t.test('one replica wants no PodDisruptionBudget: none asked for, no note, thoug
   // v2 keying (namespace/name): the PDB is looked up by value, as the other children are.
   const mp = new SyncedProxy({ serviceName: 'memcached-pool1', mcrouter: { replicas: 2 } }, NAME, 'v2', t);
   await mp.sync(app, related);
+  const guarded = await mp.sync(app, related);
+  t.equal(readyOf(guarded.body).message, '3 servers in 1 pool; 2 mcrouter replicas available', 'the PDB observed under its namespace/name key: no note');
   mp.observed = withoutPdb(mp.observed);
   const two = await mp.sync(app, related);
   t.equal(readyOf(two.body).message, `3 servers in 1 pool; 2 mcrouter replicas available${PDB_NOTE}`, 'two replicas, no PDB: the note');

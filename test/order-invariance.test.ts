@@ -447,7 +447,7 @@ async function replay(world: World): Promise<void> {
 function describe(world: World): string {
   const names = [...stsUniverse(), ...deployUniverse(world), ...extUniverse(world.extNamed)].map((pod) => `${pod.name}@${pod.ip}`);
   const { steps, spec, ...options } = world;
-  const lines = [`options ${JSON.stringify(options)}`, `spec ${JSON.stringify(spec)}`];
+  const out = [`options ${JSON.stringify(options)}`, `spec ${JSON.stringify(spec)}`];
   const states = podStates(world);
   steps.forEach((step, s) => {
     const pods = states[s]!.flatMap((p, i) => {
@@ -470,9 +470,9 @@ function describe(world: World): string {
       ];
       return [`${names[i]}${flags.some(Boolean) ? ` (${flags.filter(Boolean).join(', ')})` : ''}`];
     });
-    lines.push(`step ${s} (order seeds ${step.views.join(', ')}): ${pods.join('; ') || 'no pods'}`);
+    out.push(`step ${s} (order seeds ${step.views.join(', ')}): ${pods.join('; ') || 'no pods'}`);
   });
-  return lines.join('\n  ');
+  return out.join('\n  ');
 }
 
 // ---- generated worlds

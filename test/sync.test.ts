@@ -560,6 +560,10 @@ t.test('ports are resolved by number or by name through the Service', async (t) 
   t.equal(missing.statusCode, 200);
   t.match((missing.body['status'] as any).conditions[0], { status: 'False', reason: 'PortNotFound', message: /no port "nope" \(ports: admin\/9000, memcache\/11211\)/ });
   t.match(configOf(missing.body).route, { type: 'ErrorRoute' });
+  // The ports by number whatever order the Service lists them in (Kubernetes keys them by port and protocol).
+  const reordered = [service({ name: 'mc', ports: [{ name: 'memcache', port: 11211, targetPort: 21211 }, { name: 'admin', port: 9000 }] }), ...related.slice(1)];
+  const missingReordered = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'nope' } }), related: reordered }));
+  t.equal(missingReordered.text, missing.text, 'the same answer, the ports listed as admin/9000, memcache/11211');
   // Pods without the named target port: the slice controller lists only the other Service port.
   const otherPortOnly = [svc, ...endpointSlices('mc', pods, { portName: 'admin', port: 9000 })];
   const wrongPort = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'p', spec: { serviceName: 'mc', servicePort: 'memcache' } }), related: otherPortOnly }));
