@@ -148,7 +148,7 @@ function portNumber(port: number | string): ServicePort | undefined {
 const portNotFound = (ports: readonly ServicePort[]): Membership => ({
   state: 'PortNotFound',
   available: [...ports]
-    .sort((a, b) => a.port - b.port || ((a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0))
+    .sort((a, b) => a.port - b.port || naturalOrder(a.name ?? '', b.name ?? ''))
     .map((p) => (p.name ? `${p.name}/${p.port}` : String(p.port))),
 });
 
