@@ -41,7 +41,6 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { memcachedProxyCrd } from '../src/api/crd.js';
 import {
   COMPOSITE_CONTROLLER,
   deploymentPods,
@@ -56,7 +55,7 @@ import {
 } from './fixtures/cluster.js';
 import { post, testServer, type HookAnswer } from './helpers/hook.js';
 import { childFault, statusFaults } from './helpers/answer-contract.js';
-import { crdViolations, pruned, type Schema } from './helpers/crd-validation.js';
+import { PROXY_SCHEMA, crdViolations, isObject, propertyOf, pruned, type Schema } from './helpers/crd-validation.js';
 import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 
 const seed = propertySeed();
@@ -65,11 +64,7 @@ const numRuns = propertyRuns(600);
 const app = testServer();
 t.teardown(() => app.close());
 
-const crd = memcachedProxyCrd() as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
-const ROOT = crd.spec.versions[0]!.schema.openAPIV3Schema;
-const SPEC = (ROOT.properties as Record<string, Schema>)['spec']!;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const SPEC = propertyOf(PROXY_SCHEMA, 'spec');
 
 // ---- the cluster
 
@@ -314,7 +309,7 @@ const caseArbitrary: fc.Arbitrary<Case> = fc.record({ name: proxyName, spec: arb
 
 /** What the API server refuses of the proxy (its metadata as the root's CEL rules read it); empty: it stores it. */
 const refusedByCrd = ({ name, spec }: Case): string[] =>
-  crdViolations(ROOT, { apiVersion: 'ianlewis.org/v1alpha1', kind: 'MemcachedProxy', metadata: { name, namespace: NAMESPACE }, spec }).map((v) => `${v.path}: ${v.message}`);
+  crdViolations(PROXY_SCHEMA, { apiVersion: 'ianlewis.org/v1alpha1', kind: 'MemcachedProxy', metadata: { name, namespace: NAMESPACE }, spec }).map((v) => `${v.path}: ${v.message}`);
 
 // ---- the property
 

@@ -11,14 +11,13 @@ import { createRequire } from 'node:module';
 import { validate as validateAffinity } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Affinity';
 import { validate as validatePodSecurityContext } from 'kubernetes-models/_schemas/IoK8sApiCoreV1PodSecurityContext';
 import { validate as validateSecurityContext } from 'kubernetes-models/_schemas/IoK8sApiCoreV1SecurityContext';
-import { memcachedProxyCrd } from '../src/api/crd.js';
 import type { SyncRequest } from '../src/api/hook.js';
 import { Affinity, PodSecurityContext, SecurityContext, type Shape } from '../src/api/pod-fields.js';
 import { keyStep } from '../src/api/field-path.js';
 import { sync } from '../src/core/sync.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
-import { pruned, schemaViolations, type Schema } from './helpers/crd-validation.js';
+import { PROXY_SCHEMA, propertyOf, pruned, schemaViolations, type Schema } from './helpers/crd-validation.js';
 
 type Validator = ((value: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; params: Record<string, unknown> }[] | null };
 
@@ -125,11 +124,7 @@ const context = {
   clusterDomain: DEFAULT_SETTINGS.clusterDomain,
   images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
 };
-const crdField = (name: string): Schema => {
-  const spec = (memcachedProxyCrd() as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } }).spec.versions[0]!.schema.openAPIV3Schema;
-  const mcrouter = ((spec['properties'] as Record<string, Schema>)['spec']!['properties'] as Record<string, Schema>)['mcrouter']!;
-  return (mcrouter['properties'] as Record<string, Schema>)[name]!;
-};
+const crdField = (name: string): Schema => propertyOf(propertyOf(propertyOf(PROXY_SCHEMA, 'spec'), 'mcrouter'), name);
 
 t.test('the CRD refuses, and the hook names as InvalidSpec, exactly what the official schemas refuse', async (t) => {
   for (const { name, schema, validate } of FIELDS) {

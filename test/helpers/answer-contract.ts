@@ -16,16 +16,12 @@
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { memcachedProxyCrd } from '../../src/api/crd.js';
-import { crdViolations, pruned, type Schema } from './crd-validation.js';
+import { PROXY_SCHEMA, crdViolations, isObject, propertyOf, pruned, type Schema } from './crd-validation.js';
 import type { TestServer } from './hook.js';
 
 type Json = Record<string, unknown>;
 
-const crd = memcachedProxyCrd() as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
-export const STATUS_SCHEMA = (crd.spec.versions[0]!.schema.openAPIV3Schema.properties as Record<string, Schema>)['status']!;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const STATUS_SCHEMA = propertyOf(PROXY_SCHEMA, 'status');
 
 /**
  * The duplicates the API server refuses in lists the schema types `x-kubernetes-list-type: map` (by their

@@ -7,15 +7,24 @@
  */
 import { isCelError, run, type CelInput } from '@bufbuild/cel';
 import { Compile } from 'typebox/compile';
+import { memcachedProxyCrd } from '../../src/api/crd.js';
 
 export type Schema = { [key: string]: unknown };
+
+/** The MemcachedProxy CRD's openAPIV3Schema, as the install writes it (src/api/crd.ts). */
+export const PROXY_SCHEMA: Schema = (memcachedProxyCrd() as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } }).spec.versions[0]!.schema
+  .openAPIV3Schema;
+
+/** The schema of the field `name` of `schema`'s properties. */
+export const propertyOf = (schema: Schema, name: string): Schema => (schema['properties'] as Record<string, Schema>)[name]!;
 
 export interface Violation {
   path: string;
   message: string;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
+/** A JSON object: not null, not an array. */
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** JSON to CEL values the way Kubernetes binds them: integer fields are CEL ints, objects are maps. */
