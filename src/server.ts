@@ -5,7 +5,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CustomizeRequest, SPEC_UNCHECKED, SyncRequest, type SyncResponse } from './api/hook.js';
-import { mcrouterReplicasOf, readyCondition } from './api/memcached-proxy.js';
+import { mcrouterReplicasOf } from './api/defaults.js';
+import { readyCondition } from './api/proxy-status.js';
 import { customize, customizeOfRefusedSpec } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync, syncOfRefusedSpec } from './core/sync.js';

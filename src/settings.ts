@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
 import { DNS_NAME, DNS_NAME_MAX_LENGTH, IMAGE_NAME, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE, PORT_MAX } from './api/formats.js';
-import { DEFAULT_IMAGES } from './api/memcached-proxy.js';
+import { DEFAULT_IMAGES } from './api/defaults.js';
 
 /**
  * Room for a pool of some 16,000 pods, and no more than the shipped 512 MiB memory limit survives: the

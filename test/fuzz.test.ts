@@ -25,7 +25,7 @@ import { post, testServer } from './helpers/hook.js';
 import { settingsFromEnv } from '../src/settings.js';
 import { Value } from 'typebox/value';
 import { CustomizeRequest, SyncRequest } from '../src/api/hook.js';
-import { MemcachedProxyStatus } from '../src/api/memcached-proxy.js';
+import { MemcachedProxyStatus } from '../src/api/proxy-status.js';
 import { refusalOf } from '../src/http/validation-error.js';
 import { propertySeed, propertyRuns } from './helpers/property-runs.js';
 

@@ -5,7 +5,7 @@
  * - the naive baseline: what ianlewis/memcached-operator v0.0.2 did, the ready
  *   addresses as the Endpoints controller sorts them (IP strings), in one pool.
  */
-import type { LastChange } from '../../src/api/memcached-proxy.js';
+import type { LastChange } from '../../src/api/proxy-status.js';
 import type { McrouterConfig } from '../../src/core/mcrouter-config.js';
 import type { buildServer as BuildServer } from '../../src/server.js';
 import { endpointSlices, observedChildren, proxy, service, statefulSet, syncRequest, type Json, type Pod } from '../../test/fixtures/cluster.js';

@@ -1,5 +1,5 @@
 /** bench/CHURN.md: the table of hit rates per event, the checks, and every step. */
-import type { LastChange } from '../../src/api/memcached-proxy.js';
+import type { LastChange } from '../../src/api/proxy-status.js';
 import type { ChurnEvent } from './cluster.js';
 import type { Measurement } from './measure.js';
 

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LastChange } from '../../src/api/memcached-proxy.js';
+import type { LastChange } from '../../src/api/proxy-status.js';
 import type { McrouterConfig } from '../../src/core/mcrouter-config.js';
 import type * as RouteModule from '../../src/mcrouter/route.js';
 import type * as ServerModule from '../../src/server.js';

@@ -13,7 +13,8 @@
  * producing a CRD the API server refuses.
  */
 import { ANY_KEY } from './map.js';
-import { CRD_SCHEMA, GROUP, KIND, MemcachedProxy, PLURAL, READY_CONDITION, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
+import { CRD_SCHEMA, GROUP, KIND, MemcachedProxy, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './memcached-proxy.js';
+import { READY_CONDITION } from './proxy-status.js';
 
 type JsonSchema = { [key: string]: unknown };
 

@@ -8,7 +8,8 @@ import { Type, type Static, type TProperties, type TSchema } from 'typebox';
 import type { ConfigMap as ConfigMapObject, Service as ServiceObject } from 'kubernetes-types/core/v1.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { MemcachedProxy, type MemcachedProxyStatus } from './memcached-proxy.js';
+import { MemcachedProxy } from './memcached-proxy.js';
+import type { MemcachedProxyStatus } from './proxy-status.js';
 import { AnyObject, ConfigMap, Deployment, EndpointSlice, Endpoints, Service, StatefulSet } from './kubernetes.js';
 import { MapOf } from './map.js';
 

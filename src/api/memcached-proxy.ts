@@ -1,9 +1,11 @@
 /**
  * The MemcachedProxy API (ianlewis.org/v1alpha1): the single source of truth.
  * The CRD's openAPIV3Schema is generated from these schemas, the hook validates
- * requests with them, and the core's types are derived from them.
+ * requests with them, and the core's types are derived from them. Its names and
+ * its spec are here; its defaults in defaults.ts, the CEL rules and the limits
+ * they read in cel-rules.ts, its status in proxy-status.ts.
  */
-import { Type, type Static, type TEnum, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import {
   ABSOLUTE_PATH,
   ANNOTATIONS_MAX_BYTES,
@@ -20,11 +22,14 @@ import {
   PULL_POLICIES,
   QUALIFIED_NAME_MAX_LENGTH,
   QUANTITY,
-  RFC3339_TIME,
 } from './formats.js';
+import { CEL_RULES, MAX_RULE_CHILDREN, MAX_RULE_DEPTH } from './cel-rules.js';
+import { DEFAULTS, DEFAULT_IMAGES } from './defaults.js';
+import { enumOf } from './enum.js';
 import { MapOf } from './map.js';
 import { Nullable } from './nullable.js';
 import { Affinity, OPEN, PodSecurityContext, SecurityContext } from './pod-fields.js';
+import { MemcachedProxyStatus } from './proxy-status.js';
 
 export const GROUP = 'ianlewis.org';
 export const VERSION = 'v1alpha1';
@@ -36,154 +41,10 @@ export const SHORT_NAMES = ['mp'];
 /** The prefix of the annotations the hook writes on the children (kubernetes.ts, core/naming.ts). */
 export const ANNOTATION_PREFIX = `memcached-operator.${GROUP}/`;
 
-/**
- * Defaults the hook applies. The CRD carries three of them as schema defaults
- * too: `spec.mcrouter`'s port and replicas, and the exporter's port (and the
- * exporter's `enabled: false`, not one of these: the hook reads it as absent). The hook alone applies the rest: `reload`, the
- * containers' resource requests, and the rule defaults, which stay out of
- * the CRD so that `kubectl get -o yaml` shows a rule as written.
- * `servicePort` must stay out: a schema default would also land on
- * rules-form objects and make them break the "exactly one form" rule.
- */
-export const DEFAULTS = {
-  servicePort: 11211,
-  ruleType: 'sharded',
-  hash: 'Ch3',
-  writePolicy: 'AllSync',
-  readPolicy: 'Latest',
-  mcrouterPort: 11211,
-  replicas: 1,
-  reload: 'Watch',
-  exporterPort: 9442,
-  mcrouterRequests: { cpu: '100m', memory: '128Mi' },
-  exporterRequests: { cpu: '10m', memory: '32Mi' },
-} as const;
-
-/**
- * The images of a spec that names none, unless the hook's MCROUTER_IMAGE and EXPORTER_IMAGE (settings.ts) say
- * otherwise: the CRD's descriptions name them.
- */
-export const DEFAULT_IMAGES: Readonly<{ mcrouter: string; exporter: string }> = {
-  /** What the stable and evryfs mcrouter charts run; 0.36 has no Rendezvous (HASH_SINCE). */
-  mcrouter: 'jphalip/mcrouter:0.36.0',
-  /**
-   * github.com/Dev25/mcrouter_exporter, the one maintained mcrouter exporter: release 0.5.0 (2025-02),
-   * multi-arch, distroless, published to ghcr.io since 0.4.0 (docs/operating.md, the exporter sidecar, has the evidence).
-   */
-  exporter: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
-};
-
-/** `spec.mcrouter`'s values with their defaults applied: the one place each default is read. */
-export const mcrouterPortOf = (spec: McrouterSpec | undefined): number => spec?.port ?? DEFAULTS.mcrouterPort;
-export const mcrouterReplicasOf = (spec: McrouterSpec | undefined): number => spec?.replicas ?? DEFAULTS.replicas;
-export const exporterPortOf = (exporter: McrouterSpec['exporter']): number => exporter?.port ?? DEFAULTS.exporterPort;
-
 const requestsText = (r: { cpu: string; memory: string }) => `requests ${r.cpu} CPU, ${r.memory} memory`;
 /** An enum's values for a description, the default marked: `Ch3 (default), Crc32, Rendezvous (mcrouter >= 0.37)`. */
 const withDefault = (values: readonly string[], byDefault: string, notes: Readonly<Record<string, string>> = {}) =>
   values.map((v) => (v === byDefault ? `${v} (default)` : notes[v] ? `${v} (${notes[v]})` : v)).join(', ');
-
-/** The ConfigMap, Deployment and PodDisruptionBudget are named `NAME-mcrouter`. */
-export const MCROUTER_SUFFIX = '-mcrouter';
-/** So that `NAME-mcrouter` fits in a DNS label's 63 characters: 54. */
-export const MAX_NAME_LENGTH = DNS_LABEL_MAX_LENGTH - MCROUTER_SUFFIX.length;
-/** Rules nest at most this deep: CRD schemas cannot recurse, so each level is spelled out. */
-export const MAX_RULE_DEPTH = 3;
-/** Children of one rule, at most: so at most MAX_RULE_CHILDREN ** (MAX_RULE_DEPTH - 1) pools (4,096). */
-export const MAX_RULE_CHILDREN = 64;
-
-/** CEL: no leaf of the rule `rule` (at `level`) or below it is a Service named like the proxy. */
-function noLeafNamedLikeProxy(rule: string, level: number): string {
-  const leaf = `!has(${rule}.service) || ${rule}.service.name != self.metadata.name`;
-  if (level === MAX_RULE_DEPTH) return leaf;
-  // One variable per level below the top: c, d, ...
-  const child = String.fromCharCode('c'.charCodeAt(0) + level - 1);
-  return `(${leaf}) && (!has(${rule}.children) || ${rule}.children.all(${child}, ${noLeafNamedLikeProxy(child, level + 1)}))`;
-}
-/** Where the mcrouter config is mounted, read-only: `statsRoot` may not overlap it. */
-export const CONFIG_DIR = '/etc/mcrouter';
-
-/**
- * A path that is CONFIG_DIR, under it, or one of its ancestors (`/`, `/etc`), in syntax both RE2 (CEL) and
- * JavaScript read alike: a stats directory there would be a second mount at the config's path, a mount
- * inside a read-only volume, or an empty directory hiding the image's own files (`/etc`, or everything).
- */
-export const CONFIG_DIR_OVERLAP = (() => {
-  const segments = CONFIG_DIR.split('/').filter(Boolean);
-  const ancestors = segments.slice(0, -1).map((_, i) => `${segments.slice(0, i + 1).join('/+')}/*`);
-  return `^/*(${[...ancestors, `${segments.join('/+')}(/[\\s\\S]*)?`].join('|')})?$`;
-})();
-/**
- * The image's system trees, in the same syntax: an emptyDir at or under one hides the binaries and libraries
- * mcrouter runs from (`/usr`, `/lib`...), or shadows a filesystem the kernel provides (`/proc`, `/sys`, `/dev`).
- */
-const SYSTEM_DIRS = ['bin', 'boot', 'dev', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'sys', 'usr'] as const;
-export const SYSTEM_DIR = `^/*(${SYSTEM_DIRS.join('|')})(/[\\s\\S]*)?$`;
-/** A `.` or `..` segment: the path would not say where it points. */
-export const DOT_SEGMENT = '(^|/)[.][.]?(/|$)';
-
-/**
- * Rules the schema alone cannot say, as CEL for the CRD. The hook checks the
- * same rules with these messages, since a request can reach it without passing
- * the API server (curl), and tests prove the two agree: the spec's in
- * core/spec-check.ts (a 422), the tolerations' in core/pod-template-check.ts
- * (`Ready` InvalidSpec with a 200, as every pod template fault).
- */
-export const CEL_RULES = {
-  oneForm: {
-    rule: 'has(self.serviceName) != has(self.rules)',
-    message: 'exactly one of spec.serviceName and spec.rules must be set',
-  },
-  servicePortWithName: {
-    rule: '!has(self.servicePort) || has(self.serviceName)',
-    message: 'spec.servicePort is only used with spec.serviceName',
-  },
-  serviceOrChildren: {
-    rule: 'has(self.service) != has(self.children)',
-    message: 'a rule has either service or children, not both and not neither',
-  },
-  // `children: []` passes maxItems 0 and the rule above: without this, an empty group would take a share of the keys.
-  leafAtDeepest: {
-    rule: '!has(self.children)',
-    message: `rules nest at most ${MAX_RULE_DEPTH} levels: a rule at level ${MAX_RULE_DEPTH} must be a service`,
-  },
-  exporterPort: {
-    rule:
-      `!has(self.exporter) || !has(self.exporter.enabled) || !self.exporter.enabled || ` +
-      `(has(self.port) ? self.port : ${DEFAULTS.mcrouterPort}) != (has(self.exporter.port) ? self.exporter.port : ${DEFAULTS.exporterPort})`,
-    message: 'spec.mcrouter.exporter.port must differ from spec.mcrouter.port: both containers listen in one pod, behind one Service',
-  },
-  statsRoot: {
-    rule: `!has(self.statsRoot) || !(self.statsRoot.matches(r'${CONFIG_DIR_OVERLAP}') || self.statsRoot.matches('${DOT_SEGMENT}'))`,
-    message: `spec.mcrouter.statsRoot must not be ${CONFIG_DIR}, a directory under it or one above it (the config is mounted there, read-only), nor have . or .. segments`,
-  },
-  statsRootSystemDir: {
-    rule: `!has(self.statsRoot) || !self.statsRoot.matches(r'${SYSTEM_DIR}')`,
-    message: `spec.mcrouter.statsRoot must not be in ${SYSTEM_DIRS.map((d) => `/${d}`).join(', ')}: an emptyDir is mounted there, and it would hide the image's own files`,
-  },
-  // The proxy's own Service takes the proxy's name (core/naming.ts): it and a leaf Service of that name cannot both exist.
-  ownServiceName: {
-    rule: `(!has(self.spec.serviceName) || self.spec.serviceName != self.metadata.name) && (!has(self.spec.rules) || (${noLeafNamedLikeProxy('self.spec.rules', 1)}))`,
-    message: "no leaf Service may be named like the proxy: the proxy's own Service takes that name",
-  },
-  proxyName: {
-    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${DNS1035_LABEL}')`,
-    message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters, so that NAME-mcrouter fits in ${DNS_LABEL_MAX_LENGTH}`,
-  },
-  // A toleration's own rules, as the API server checks a pod's (ValidateTolerations): a Deployment that breaks one is refused.
-  tolerationEmptyKey: {
-    rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
-    message: 'operator must be Exists when key is empty, which means "match all values and all keys"',
-  },
-  tolerationExistsValue: {
-    rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
-    message: 'value must be empty when operator is Exists',
-  },
-  tolerationSeconds: {
-    rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
-    message: 'effect must be NoExecute when tolerationSeconds is set',
-  },
-} as const;
 
 const RULE_TYPES = ['sharded', 'replicated'] as const;
 export const HASHES = ['Ch3', 'Crc32', 'Rendezvous'] as const;
@@ -200,11 +61,6 @@ const needsMcrouter = ({ major, minor }: { major: number; minor: number }) => `m
 export const WRITE_POLICIES = ['AllSync', 'AllMajority', 'AllFastest', 'AllAsync'] as const;
 export const READ_POLICIES = ['Latest', 'MissFailover', 'Failover'] as const;
 const RELOAD_MODES = ['Watch', 'Rollout'] as const;
-
-/** `type: string` beside `enum`: structural CRD schemas need every node typed. */
-const enumOf = <const T extends readonly string[]>(values: T, description: string): TEnum<[...T]> =>
-  Type.Enum([...values], { type: 'string', description }) as TEnum<[...T]>;
-
 /**
  * A Service port's name: a DNS-1123 label (Kubernetes' validateServicePort; the 15-character IANA limit is
  * a container port's). A capital letter or a space could never name one.
@@ -395,107 +251,6 @@ export const MemcachedProxySpec = Type.Object(
   },
 );
 
-/** The condition that says whether the proxy serves its whole spec (the one kstatus and `kubectl wait` read). */
-export const READY_CONDITION = 'Ready';
-
-/**
- * How long a proxy may wait on one of RECONCILING_DEADLINE_REASONS (core/status.ts), at one generation, before
- * kstatus calls it Stalled: a Deployment's default progressDeadlineSeconds. Each can end by itself (a Service applied a moment
- * after the proxy, pods pulling an image), so none is Stalled at once, which would fail a GitOps apply; one that
- * has not ended in 10 minutes waits for a person (a Service never created, pods that crash), and a tool without
- * a timeout of its own (Argo CD) would show it Progressing for ever.
- */
-export const RECONCILING_DEADLINE_SECONDS = 600;
-
-/**
- * How long the ConfigMap may lag behind the config the status reports before the update counts as refused.
- * Metacontroller writes the status after the children, but reads the next sync's parent and ConfigMap from two
- * caches, and the parent's may be ahead by a moment; a refused update it retries with a growing backoff.
- */
-export const CONFIG_APPLY_GRACE_SECONDS = 30;
-
-/** A time of the status: what the API server stores and the hook reads back alike (RFC3339_TIME). */
-const Time = (options: { description: string }) => Type.String({ format: 'date-time', pattern: RFC3339_TIME, ...options });
-
-/** metav1.Condition's limit: the API server refuses a status whose condition message is longer. */
-export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
-
-export const Condition = Type.Object({
-  type: Type.String({ maxLength: 316, description: 'Ready, or kstatus\' Reconciling and Stalled (present only while True).' }),
-  status: enumOf(['True', 'False', 'Unknown'] as const, 'Condition status.'),
-  reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why, in one word: Available, or the first problem found (docs/operating.md, Status you can trust).' })),
-  message: Type.Optional(Type.String({ maxLength: CONDITION_MESSAGE_MAX_LENGTH, description: 'What is the matter, and what to do.' })),
-  lastTransitionTime: Type.Optional(Time({ description: `When the status last changed (carried over while it holds); for Reconciling and Stalled, when their reason and generation began (the ${RECONCILING_DEADLINE_SECONDS / 60}-minute deadline counts from it).` })),
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this condition describes.' })),
-});
-
-/** Why a pool cannot serve: its status's `reason`, and the `Ready` reason it gives the proxy. */
-export const POOL_REASONS = ['ServiceNotFound', 'PortNotFound', 'NoServers', 'NoReadyServers'] as const;
-
-/** Every reason the `Ready` condition gives: `Available` when it is True, else the first problem found (core/status.ts). */
-export const READY_REASONS = [
-  'Deleting',
-  ...POOL_REASONS,
-  'ScaledToZero',
-  'Progressing',
-  'NoAvailableReplicas',
-  'ProgressDeadlineExceeded',
-  'ConfigNotApplied',
-  'McrouterTooOld',
-  'InvalidSpec',
-  'Available',
-] as const;
-export type ReadyReason = (typeof READY_REASONS)[number];
-
-export const PoolStatus = Type.Object({
-  name: Type.String({ description: "The pool's name in config.json." }),
-  service: Type.String({ description: 'The Service whose endpoints are its servers.' }),
-  port: Type.Optional(Type.Union([Type.Integer(), Type.String()], { 'x-kubernetes-int-or-string': true, description: 'The Service port, as the spec names it.' })),
-  servers: Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to in the config asked for (a kept StatefulSet slot counts, a hole does not).' }),
-  readyServers: Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' }),
-  holes: Type.Integer({ minimum: 0, description: 'Slots of departed servers kept at weight 0, so that the others keep their keys.' }),
-  reason: Type.Optional(Type.String({ description: `Why the pool cannot serve: ${POOL_REASONS.slice(0, -1).join(', ')} or ${POOL_REASONS.at(-1)}.` })),
-});
-
-export const LastChange = Type.Object({
-  time: Time({ description: 'The sync that made the change.' }),
-  pools: Type.Array(Type.String(), { description: 'The pools whose server list changed.' }),
-  added: Type.Array(Type.String(), { description: 'Addresses the config gained.' }),
-  removed: Type.Array(Type.String(), { description: 'Addresses the config lost.' }),
-  keyspaceMoved: Type.Number({ minimum: 0, maximum: 1, description: 'The share of sample keys whose first get goes to a server the old config did not write them to: misses the change causes.' }),
-}, { description: 'The last change of a server list or of the route.' });
-
-export const ConfigBehind = Type.Object(
-  {
-    since: Time({
-      description: `When a sync first found the ConfigMap holding this config instead of the one asked for (with one config asked for, configSince). ConfigNotApplied ${CONFIG_APPLY_GRACE_SECONDS} s after it.`,
-    }),
-    configHash: Type.Optional(Type.String({ description: 'The config the ConfigMap holds, which mcrouter serves (a hash as configHash is); absent when it holds no config.json.' })),
-  },
-  {
-    description:
-      "The ConfigMap lacks the config asked for: neither it nor Metacontroller's record of what it last applied there holds it (an update the API server refuses, or one Metacontroller's cache has yet to show). Shown once another config has been asked for meanwhile, or once Ready says ConfigNotApplied.",
-  },
-);
-
-export const MemcachedProxyStatus = Type.Object({
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The proxy generation this status describes.' })),
-  pools: Type.Optional(Type.Array(PoolStatus, { description: 'Each pool: its Service, port and servers.' })),
-  target: Type.Optional(Type.String({ description: 'The pools routed to, for kubectl get.' })),
-  servers: Type.Optional(Type.Integer({ minimum: 0, description: 'Entries mcrouter routes to in the config asked for, in all pools (while configBehind is set, mcrouter serves the config it names).' })),
-  readyServers: Type.Optional(Type.Integer({ minimum: 0, description: 'Those backed by a ready endpoint.' })),
-  configHash: Type.Optional(Type.String({ description: 'The first 16 hex digits of the SHA-256 of config.json.' })),
-  configSince: Type.Optional(Time({ description: 'When the status first reported configHash: the sync that asked for this config.' })),
-  configBehind: Type.Optional(ConfigBehind),
-  replicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Pods of the mcrouter Deployment.' })),
-  readyReplicas: Type.Optional(Type.Integer({ minimum: 0, description: 'Those ready.' })),
-  lastChange: Type.Optional(LastChange),
-  // One condition per type, as Kubernetes' API conventions keep metav1.Condition lists (server-side apply merges them by type).
-  conditions: Type.Optional(
-    Type.Array(Condition, { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], description: 'Ready, and kstatus\' Reconciling and Stalled.' }),
-  ),
-}, { description: 'What the hook found at its last sync: servers, pools, config and readiness. Written through Metacontroller.' });
-
 const ProxyMetadata = Type.Object(
   {
     // Checked by the root's CEL rule (and spec-check, with its message), not here: one message for both.
@@ -527,20 +282,8 @@ export type Rule = Static<typeof Rule>;
 export type AnyRule = Omit<Rule, 'children'> & { children?: AnyRule[] };
 export type McrouterSpec = Static<typeof McrouterSpec>;
 export type MemcachedProxySpec = Static<typeof MemcachedProxySpec>;
-export type MemcachedProxyStatus = Static<typeof MemcachedProxyStatus>;
 export type MemcachedProxy = Static<typeof MemcachedProxy>;
-export type Condition = Static<typeof Condition>;
-export type PoolStatus = Static<typeof PoolStatus>;
-export type LastChange = Static<typeof LastChange>;
-export type ConfigBehind = Static<typeof ConfigBehind>;
 export type RuleType = (typeof RULE_TYPES)[number];
 export type Hash = (typeof HASHES)[number];
 export type WritePolicy = (typeof WRITE_POLICIES)[number];
 export type ReadPolicy = (typeof READ_POLICIES)[number];
-
-/** A status's condition of `type`, when it has one. */
-export const conditionOf = (status: MemcachedProxyStatus | null | undefined, type: string): Condition | undefined =>
-  status?.conditions?.find((c) => c.type === type);
-
-/** A status's Ready condition, when it has one. */
-export const readyCondition = (status: MemcachedProxyStatus | null | undefined): Condition | undefined => conditionOf(status, READY_CONDITION);

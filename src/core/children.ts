@@ -7,7 +7,8 @@
 import type { Affinity, ConfigMap, Container, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext, Service, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { DEFAULTS, MCROUTER_FLAGS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { DEFAULTS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf } from '../api/defaults.js';
+import { MCROUTER_FLAGS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { OBJECT_TYPES, type Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';

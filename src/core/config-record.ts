@@ -4,7 +4,8 @@
  * it (`configSince`), and what the ConfigMap holds instead while it lacks it (`configBehind`).
  */
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION, type ConfigMap } from '../api/kubernetes.js';
-import type { ConfigBehind, LastChange, MemcachedProxy } from '../api/memcached-proxy.js';
+import type { MemcachedProxy } from '../api/memcached-proxy.js';
+import type { ConfigBehind, LastChange } from '../api/proxy-status.js';
 import { laterChange, lastChangeAnnotation, lastChangeFromAnnotation, lastChangeOf, lostConfigChange } from './last-change.js';
 import { configHash, type CurrentConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION } from './naming.js';

@@ -4,7 +4,7 @@
  * and the share of cached keys that now live on another server.
  */
 import { Compile } from 'typebox/compile';
-import { LastChange, readyCondition, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { LastChange, readyCondition, type MemcachedProxyStatus } from '../api/proxy-status.js';
 import { keyspaceMoved, sampleKeys } from '../mcrouter/keyspace.js';
 import { compileConfig, type RouteTree } from '../mcrouter/route.js';
 import type { CurrentConfig, McrouterConfig } from './mcrouter-config.js';

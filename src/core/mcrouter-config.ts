@@ -3,7 +3,8 @@
  * Objects are built with a fixed key order so that the same inputs always
  * give the same bytes.
  */
-import { DEFAULTS, type Hash, type ReadPolicy, type WritePolicy } from '../api/memcached-proxy.js';
+import { DEFAULTS } from '../api/defaults.js';
+import type { Hash, ReadPolicy, WritePolicy } from '../api/memcached-proxy.js';
 import { HASH_TRAITS } from './hashes.js';
 import { expandedByMcrouter, mayHoldExpanded, parseConfigText } from '../mcrouter/config-text.js';
 import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';

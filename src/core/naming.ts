@@ -4,7 +4,8 @@
  * annotations the hook reads back from its children) are defined there, the config's key by the mcrouter
  * config reader that the CLI shares; the core imports them all from here.
  */
-import { ANNOTATION_PREFIX, CONFIG_DIR, MCROUTER_SUFFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { CONFIG_DIR, MCROUTER_SUFFIX } from '../api/cel-rules.js';
+import { ANNOTATION_PREFIX, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { CONFIG_KEY } from '../mcrouter/config-source.js';
 import { LAST_CHANGE_ANNOTATION, SPEC_HASH_ANNOTATION } from '../api/kubernetes.js';
 

@@ -12,7 +12,8 @@
 import { ANNOTATIONS_MAX_BYTES, DNS1123_SUBDOMAIN, DNS_NAME_MAX_LENGTH, QUALIFIED_NAME_PART, QUALIFIED_NAME_PART_MAX_LENGTH } from '../api/formats.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import { METACONTROLLER_LAST_APPLIED_ANNOTATION } from '../api/kubernetes.js';
-import { CEL_RULES, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { CEL_RULES } from '../api/cel-rules.js';
+import type { McrouterSpec, MemcachedProxy } from '../api/memcached-proxy.js';
 import { Affinity, PodSecurityContext, SecurityContext, type Shape } from '../api/pod-fields.js';
 import { keyStep } from '../api/field-path.js';
 import { compareQuantityValues, isWholeQuantity, resourceQuantityValue, wholeValueOf, type QuantityValue } from './quantity.js';

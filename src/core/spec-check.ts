@@ -1,5 +1,5 @@
 /**
- * The rules the CRD enforces with CEL (api CEL_RULES) but the tolerations' (a pod
+ * The rules the CRD enforces with CEL (api/cel-rules.ts) but the tolerations' (a pod
  * template fault: core/pod-template-check.ts), and the one it cannot
  * (a service in another namespace: CEL cannot read metadata.namespace),
  * checked by the hook so that a spec that bypassed the API server is refused
@@ -12,11 +12,9 @@ import {
   MAX_NAME_LENGTH,
   MAX_RULE_DEPTH,
   SYSTEM_DIR,
-  exporterPortOf,
-  mcrouterPortOf,
-  type MemcachedProxy,
-  type AnyRule,
-} from '../api/memcached-proxy.js';
+} from '../api/cel-rules.js';
+import { exporterPortOf, mcrouterPortOf } from '../api/defaults.js';
+import type { MemcachedProxy, AnyRule } from '../api/memcached-proxy.js';
 import { DNS1035_LABEL } from '../api/formats.js';
 import { proxyServiceName } from './naming.js';
 

@@ -5,6 +5,7 @@
  * carried over from the parent's current status.
  */
 import type { Deployment } from '../api/kubernetes.js';
+import type { MemcachedProxy } from '../api/memcached-proxy.js';
 import {
   CONDITION_MESSAGE_MAX_LENGTH,
   CONFIG_APPLY_GRACE_SECONDS,
@@ -15,11 +16,10 @@ import {
   type Condition,
   type ConfigBehind,
   type LastChange,
-  type MemcachedProxy,
   type MemcachedProxyStatus,
   type PoolStatus,
   type ReadyReason,
-} from '../api/memcached-proxy.js';
+} from '../api/proxy-status.js';
 import { rollsOnConfig, wantsPodDisruptionBudget } from './children.js';
 import type { Membership } from './membership.js';
 import type { UnsupportedHash } from './mcrouter-version.js';

@@ -5,7 +5,9 @@
 import { replicasOf, type AnyObject, type ConfigMap, type Deployment, type EndpointSlice, type Endpoints, type Service, type StatefulSet } from '../api/kubernetes.js';
 import type { Deployment as DeploymentObject } from 'kubernetes-types/apps/v1.js';
 import { OBJECT_TYPES, TYPE_KEYS, typeKey, type Child, type SyncRequest, type SyncResponse } from '../api/hook.js';
-import { mcrouterReplicasOf, readyCondition, type MemcachedProxy, type MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { mcrouterReplicasOf } from '../api/defaults.js';
+import type { MemcachedProxy } from '../api/memcached-proxy.js';
+import { readyCondition, type MemcachedProxyStatus } from '../api/proxy-status.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { configRecord, type ConfigRecord } from './config-record.js';
 import { indexRelated, membershipOf, scaledToZeroLookup, type ServiceObjects } from './membership.js';

@@ -3,8 +3,8 @@
  * one tree of groups over leaves, each leaf a (service, port) pair that owns
  * one mcrouter pool.
  */
+import { DEFAULTS } from '../api/defaults.js';
 import {
-  DEFAULTS,
   V002_UNSET,
   type Hash,
   type MemcachedProxySpec,

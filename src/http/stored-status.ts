@@ -8,7 +8,7 @@
  * own (a `configSince` without its `configHash` is not used), and its answer replaces the whole status.
  */
 import type { SyncRequest, SyncRequestBody } from '../api/hook.js';
-import { MemcachedProxyStatus } from '../api/memcached-proxy.js';
+import { MemcachedProxyStatus } from '../api/proxy-status.js';
 import { fieldOf, refusalOf, type SchemaError } from './validation-error.js';
 import { boundedValidator, ownKeywordsValidator } from './validator.js';
 

@@ -6,7 +6,7 @@
  */
 import { compileConfig, type RouteTree } from '../../src/mcrouter/route.js';
 import { sampleKeys } from '../../src/mcrouter/keyspace.js';
-import { RECONCILING_DEADLINE_SECONDS } from '../../src/api/memcached-proxy.js';
+import { RECONCILING_DEADLINE_SECONDS } from '../../src/api/proxy-status.js';
 import type { Json } from '../fixtures/cluster.js';
 import { childFault, statusFaults } from '../helpers/answer-contract.js';
 import type { Cluster, ExpectedMember, ServiceName } from './cluster.js';
