@@ -105,7 +105,7 @@ function desiredState(request: SyncRequest, context: SyncContext): SyncResponse 
     specHash,
     lastChange: record.lastChangeText,
   });
-  const status = proxyStatus(parent, observed, topology, pools, rendered, record, specHash, desired, context);
+  const status = proxyStatus({ parent, observed, topology, pools, rendered, record, specHash, desired, context });
 
   const response: SyncResponse = { status, children: desired };
   // Metacontroller applies no child of a proxy being deleted: nothing to wait for.
@@ -205,18 +205,21 @@ function renderedConfig(parent: MemcachedProxy, topology: Topology, pools: PoolO
   }
 }
 
+/** What desiredState has made by the time it writes the status: each step's result, under the name it has there. */
+interface SyncSteps {
+  parent: MemcachedProxy;
+  observed: Observed;
+  topology: Topology;
+  pools: PoolOutcome[];
+  rendered: RenderedConfig;
+  record: ConfigRecord;
+  specHash: string;
+  desired: readonly Child[];
+  context: SyncContext;
+}
+
 /** The status: the pools, the config and the proxy's own children as they stand, and what the proxy waits on. */
-function proxyStatus(
-  parent: MemcachedProxy,
-  observed: Observed,
-  topology: Topology,
-  pools: PoolOutcome[],
-  rendered: RenderedConfig,
-  record: ConfigRecord,
-  specHash: string,
-  desired: readonly Child[],
-  context: SyncContext,
-): MemcachedProxyStatus {
+function proxyStatus({ parent, observed, topology, pools, rendered, record, specHash, desired, context }: SyncSteps): MemcachedProxyStatus {
   const mcrouterImage = mcrouterImageOf(parent.spec.mcrouter, context.images);
   const scaledToZero = scaledToZeroLookup(observed.statefulSets);
   return statusOf({
