@@ -202,8 +202,18 @@ const ImagePullSecrets = (description: string) =>
   );
 
 /**
+ * The port and the config file the hook always passes mcrouter first (core/children.ts mcrouterArgs), each
+ * flag with every spelling mcrouter reads it by: `extraArgs`' description names them all, since one repeated
+ * there, however spelled, would override the hook's.
+ */
+export const MCROUTER_PORT_FLAG = { short: '-p', long: '--port' } as const;
+export const MCROUTER_CONFIG_FLAG = { short: '-f', long: '--config-file', alias: '--config' } as const;
+/** A flag's spellings for a description, joined by `/`. */
+const spellings = (flag: Readonly<Record<string, string>>) => Object.values(flag).join('/');
+
+/**
  * The spec.mcrouter fields the hook passes to mcrouter as flags of their own (`--FLAG=VALUE`), in the order it
- * passes them: after `-p`, `--config-file` and `--asynclog-disable`, before `extraArgs` (core/children.ts
+ * passes them: after the port, the config file and `--asynclog-disable`, before `extraArgs` (core/children.ts
  * mcrouterArgs). The schema's descriptions name the same flags.
  */
 export const MCROUTER_FLAGS = {
@@ -225,7 +235,7 @@ export const McrouterSpec = Type.Object(
     numProxies: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: `mcrouter ${MCROUTER_FLAGS.numProxies}; unset, mcrouter's default.` })),
     serverTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600000, description: `mcrouter ${MCROUTER_FLAGS.serverTimeoutMs} in ms; unset, mcrouter's default.` })),
     statsRoot: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: ABSOLUTE_PATH, description: `mcrouter ${MCROUTER_FLAGS.statsRoot} (v0.0.2 field).` })),
-    extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: `Appended to mcrouter's arguments, so that a repeated option wins over the hook's: do not pass -p/--port, --listen-addresses, -f/--config-file/--config, ${MCROUTER_FLAGS.statsRoot} or --async-dir, which would leave the probes, the Service, the mounted config or the writable directories behind what mcrouter runs.` })),
+    extraArgs: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 64, description: `Appended to mcrouter's arguments, so that a repeated option wins over the hook's: do not pass ${spellings(MCROUTER_PORT_FLAG)}, --listen-addresses, ${spellings(MCROUTER_CONFIG_FLAG)}, ${MCROUTER_FLAGS.statsRoot} or --async-dir, which would leave the probes, the Service, the mounted config or the writable directories behind what mcrouter runs.` })),
     nodeSelector: Type.Optional(MapOf(Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH, pattern: LABEL_VALUE }), { description: 'Pod nodeSelector: label values.' })),
     tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 64, description: 'Pod tolerations.' })),
     affinity: Type.Optional(PodField(Affinity, 'Pod affinity; replaces the default preferred anti-affinity across nodes.')),

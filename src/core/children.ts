@@ -8,7 +8,7 @@ import type { Affinity, ConfigMap, Container, PodSecurityContext, PodSpec, Resou
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { DEFAULTS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf } from '../api/defaults.js';
-import { MCROUTER_FLAGS, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
+import { MCROUTER_CONFIG_FLAG, MCROUTER_FLAGS, MCROUTER_PORT_FLAG, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { OBJECT_TYPES, type Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
 import { storedResourceQuantity } from './quantity.js';
@@ -180,7 +180,7 @@ function mcrouterArgs(spec: McrouterSpec): string[] {
   // marked down) with NOT_FOUND and writes it to a spool for Facebook's mcreplay to send later. Nothing
   // replays it here, so the delete would be lost while the client took it as done: with the flag the
   // client sees the error, and a replicated rule's AllSync reports it.
-  const args = ['-p', String(mcrouterPortOf(spec)), `--config-file=${CONFIG_PATH}`, '--asynclog-disable'];
+  const args = [MCROUTER_PORT_FLAG.short, String(mcrouterPortOf(spec)), `${MCROUTER_CONFIG_FLAG.long}=${CONFIG_PATH}`, '--asynclog-disable'];
   for (const field of FLAG_FIELDS) {
     const value = spec[field];
     if (value !== undefined) args.push(`${MCROUTER_FLAGS[field]}=${value}`);
