@@ -10,6 +10,7 @@ import { readyCondition } from './api/proxy-status.js';
 import { customize, customizeOfRefusedSpec } from './core/customize.js';
 import { SpecError } from './core/spec-check.js';
 import { sync, syncOfRefusedSpec } from './core/sync.js';
+import { answerBytes } from './http/answer-bytes.js';
 import { installBodyBudget } from './http/body-budget.js';
 import { NODE_HEADERS_TIMEOUT_MS, answerClientError, clientErrorAnswer, shownHeader } from './http/client-errors.js';
 import { installDrain } from './http/drain.js';
@@ -194,7 +195,7 @@ export function buildServer(options: ServerOptions = {}) {
     done();
   };
 
-  const answer = (reply: FastifyReply, code: number, body: string) =>
+  const answer = (reply: FastifyReply, code: number, body: string | Buffer) =>
     reply.code(code).type('application/json; charset=utf-8').send(body);
   /** A request that failed validation or the spec rules: 400/422 with the field, never applied. */
   const refuse = (reply: FastifyReply, error: unknown) => {
@@ -229,7 +230,7 @@ export function buildServer(options: ServerOptions = {}) {
     }
     // Once the answer is sure: a spec refused (422) replaces no status, and counts no proxy.
     recordSync(request.log, metrics, parent, response, setAside, reply.elapsedTime);
-    return answer(reply, 200, JSON.stringify(response));
+    return answer(reply, 200, answerBytes(response));
   });
 
   app.post('/customize', { schema: { body: CustomizeRequest }, attachValidation: true, onResponse: countAs('customize') }, (request, reply) => {
