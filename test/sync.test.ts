@@ -441,6 +441,35 @@ t.test('a slice port without a number (discovery/v1: not restricted) is the Serv
   t.same(configOf(res.body).pools['mc']!.servers, ['10.2.0.1:11311']);
 });
 
+t.test('a hand-written slice port numbered outside 1-65535, which discovery/v1 never checks: a 200, and no server on it', async (t) => {
+  // ValidateEndpointSlice checks a port's name, protocol and appProtocol, never its number (pkg/apis/discovery/validation,
+  // 1.30 to 1.35): a controller that writes `port: 0` for "no port", or a typo, is stored as written.
+  const external: Pod[] = [{ name: 'a', ip: '192.0.2.10', external: true }, { name: 'b', ip: '192.0.2.11', external: true }];
+  const handWritten = (slice: Json, ports: Json[]) => {
+    ((slice['metadata'] as Json)['labels'] as Json)['endpointslice.kubernetes.io/managed-by'] = 'staff';
+    delete (slice['metadata'] as Json)['ownerReferences'];
+    slice['ports'] = ports;
+    return slice;
+  };
+  const svc = service({ name: 'legacy', selector: null, ports: [{ name: 'memcache', port: 11211 }, { name: 'metrics', port: 9150 }] });
+  const parent = proxy({ name: 'legacy-proxy', spec: { serviceName: 'legacy' } });
+  // Another port of the Service out of range: the pool's own is read as ever.
+  const [good] = endpointSlices('legacy', external) as [Json];
+  const metricsZero = handWritten(good, [{ name: 'memcache', port: 11211, protocol: 'TCP' }, { name: 'metrics', port: 0, protocol: 'TCP' }]);
+  const res = await post(app, '/sync', syncRequest({ parent, related: [svc, metricsZero] }));
+  t.equal(res.statusCode, 200, JSON.stringify(res.body).slice(0, 300));
+  t.same(configOf(res.body).pools['legacy']!.servers, ['192.0.2.10:11211', '192.0.2.11:11211']);
+  // The pool's own port out of range: nothing listens there, so those endpoints are no servers, and the status says so.
+  for (const port of [0, 70000, -1]) {
+    const [slice] = endpointSlices('legacy', external) as [Json];
+    const bad = await post(app, '/sync', syncRequest({ parent, related: [svc, handWritten(slice, [{ name: 'memcache', port, protocol: 'TCP' }])] }));
+    t.equal(bad.statusCode, 200, `port ${port}: ${JSON.stringify(bad.body).slice(0, 300)}`);
+    t.match((bad.body['status'] as any).pools, [{ name: 'legacy', servers: 0, reason: 'NoServers' }], `port ${port}: no server`);
+    const why = 'they are written by hand or by another controller and name no port as the Service names it, or one numbered outside 1-65535';
+    t.match((bad.body['status'] as any).conditions[0], { reason: 'NoServers', message: `Service legacy lists 2 endpoints, none with port 11211: ${why}` });
+  }
+});
+
 t.test('pools named like properties of Object.prototype (constructor, toString) come and go with a 200', async (t) => {
   // Pods of their own for each Service: a server that stays in the config is not removed, whatever its pool.
   const related = (name: string) => [service({ name }), ...endpointSlices(name, deploymentPods(name, 2, name === 'mc' ? 8 : 7))];
@@ -491,7 +520,7 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
   // status says where to look: there are no pods to blame.
   const named = service({ name: 'legacy', selector: null, ports: [{ name: 'memcache', port: 11211 }] });
   const misnamed = await post(app, '/sync', syncRequest({ parent, related: [named, endpoints('legacy', external, { portName: 'mc' })] }));
-  const why = 'they are written by hand or by another controller and name no port as the Service names it';
+  const why = 'they are written by hand or by another controller and name no port as the Service names it, or one numbered outside 1-65535';
   t.match((misnamed.body['status'] as any).conditions[0], { reason: 'NoServers', message: `Service legacy lists 2 endpoints, none with port 11211: ${why}` });
   const mirrored = await post(app, '/sync', syncRequest({ parent, related: [named, ...endpointSlices('legacy', external, { mirrored: true, portName: 'mc' })] }));
   t.match((mirrored.body['status'] as any).conditions[0].message, why, 'the slices mirrored from such Endpoints');
@@ -500,7 +529,7 @@ t.test('a selector-less Service with hand-written Endpoints (servers outside the
   t.match((cut.body['status'] as any).conditions[0].message, /none with port 11211: their pods lack its target port;/);
   const mixed = [...endpointSlices('legacy', [external[0]!], { portless: true }), ...endpointSlices('legacy', [external[1]!], { mirrored: true, portName: 'mc' })];
   const both = await post(app, '/sync', syncRequest({ parent, related: [named, ...mixed] }));
-  t.match((both.body['status'] as any).conditions[0].message, 'none with port 11211: 1 on pods that lack its target port, 1 written by hand or by another controller, naming no port as the Service names it;');
+  t.match((both.body['status'] as any).conditions[0].message, 'none with port 11211: 1 on pods that lack its target port, 1 written by hand or by another controller, naming no port as the Service names it, or one numbered outside 1-65535;');
 });
 
 t.test('a selector-less Service whose Endpoints hold more addresses than Kubernetes mirrors into slices: the Endpoints are read', async (t) => {

@@ -149,7 +149,10 @@ export const EndpointSlice = kubeObject(EndpointSliceMeta, {
     Nullable(
       Type.Array(
         Type.Object(
-          { name: Type.Optional(Nullable(Type.String())), port: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: PORT_MAX }))) },
+          // Any int32: discovery/v1's validation never checks a port's number (ValidateEndpointSlice checks its name,
+          // protocol and appProtocol), so a slice written by hand or by another controller may hold 0 or 70000, and
+          // refusing it would refuse every sync of the proxies it reaches. Membership takes such a port as no server's.
+          { name: Type.Optional(Nullable(Type.String())), port: Type.Optional(Nullable(Type.Integer())) },
           open,
         ),
       ),

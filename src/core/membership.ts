@@ -341,8 +341,10 @@ class EndpointPortTally {
     // unnamed one, in hand-written Endpoints, can only be this one.
     const chosen = named ?? (list.length === 1 && !list[0]!.name ? list[0] : undefined);
     if (!chosen) return undefined;
-    // discovery/v1: a port without a number does not restrict the port, so the Service's target is it.
-    return chosen.port ?? this.fallbackPort;
+    // discovery/v1: a port without a number does not restrict the port, so the Service's target is it. One numbered
+    // outside 1-65535 (a slice's port number is never validated) is no port anything listens on: no server.
+    const port = chosen.port ?? this.fallbackPort;
+    return port >= 1 && port <= PORT_MAX ? port : undefined;
   }
 }
 

@@ -203,8 +203,8 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
     const whyWithoutPort = ({ membership: { withoutPort, misnamed } }: PoolIn<'Found'>) => {
       const lacking = withoutPort - misnamed;
       if (misnamed === 0) return 'their pods lack its target port';
-      if (lacking === 0) return 'they are written by hand or by another controller and name no port as the Service names it';
-      return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it`;
+      if (lacking === 0) return 'they are written by hand or by another controller and name no port as the Service names it, or one numbered outside 1-65535';
+      return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it, or one numbered outside 1-65535`;
     };
     const bare = empty.filter((p) => p.membership.withoutPort === 0);
     // Why none, where the request tells: nobody writes a selector-less Service's endpoints but its owner, and a
