@@ -203,11 +203,13 @@ const ImagePullSecrets = (description: string) =>
 
 /**
  * The port and the config file the hook always passes mcrouter first (core/children.ts mcrouterArgs), each
- * flag with every spelling mcrouter reads it by: `extraArgs`' description names them all, since one repeated
- * there, however spelled, would override the hook's.
+ * flag with its spellings and the other options of mcrouter that set the same: `extraArgs`' description names
+ * them all, since one there would override the hook's. `--config` and `--config-str` give the config itself
+ * (`--config` also `file:PATH`), and mcrouter takes either before `--config-file`, wherever it stands
+ * (ConfigApi::getConfigFile).
  */
 export const MCROUTER_PORT_FLAG = { short: '-p', long: '--port' } as const;
-export const MCROUTER_CONFIG_FLAG = { short: '-f', long: '--config-file', alias: '--config' } as const;
+export const MCROUTER_CONFIG_FLAG = { short: '-f', long: '--config-file', config: '--config', configString: '--config-str' } as const;
 /** A flag's spellings for a description, joined by `/`. */
 const spellings = (flag: Readonly<Record<string, string>>) => Object.values(flag).join('/');
 
