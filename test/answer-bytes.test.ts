@@ -47,7 +47,11 @@ t.test('through /sync, the answer to a large pool is JSON.stringify of sync(), b
       t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
     }
   }
-  t.ok(configText(sync(syncsOf(5000)[1]!, context)).length > 96 * 1024, 'the 5,000-member config is long enough to be written in slices');
+  const large = sync(syncsOf(5000)[1]!, context);
+  t.ok(configText(large).length > 96 * 1024, 'the 5,000-member config is long enough to be written in slices');
+  // What the slices are for: no string of the whole answer (past 128 KiB, V8 joins it in its large-object space).
+  t.ok(Buffer.isBuffer(answerBytes(large)), 'that answer is written as bytes');
+  t.equal(typeof answerBytes(sync(syncsOf(1000)[1]!, context)), 'string', 'a 1,000-member answer is the plain text');
 });
 
 t.test('a value the user wrote that equals the stand-in of the config still gets the same bytes', async (t) => {
