@@ -7,16 +7,9 @@ import fc from 'fast-check';
 import type { SyncRequest, SyncResponse } from '../src/api/hook.js';
 import { sync } from '../src/core/sync.js';
 import { answerBytes } from '../src/http/answer-bytes.js';
-import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { deploymentPods, endpointSlices, observedChildren, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
-import { FIXED_NOW, testServer } from './helpers/hook.js';
+import { SYNC_CONTEXT, testServer } from './helpers/hook.js';
 import { propertyRuns, propertySeed } from './helpers/property-runs.js';
-
-const context = {
-  now: FIXED_NOW.toISOString().replace('.000Z', 'Z'),
-  clusterDomain: DEFAULT_SETTINGS.clusterDomain,
-  images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
-};
 
 const configText = (answer: SyncResponse): string => {
   const configMap = answer.children.find((child) => child.kind === 'ConfigMap') as { data: Record<string, string> };
@@ -28,7 +21,7 @@ function syncsOf(members: number, mcrouter: Json = {}): SyncRequest[] {
   const spec = { serviceName: 'big', mcrouter };
   const related = [service({ name: 'big' }), ...endpointSlices('big', deploymentPods('big', members))];
   const first = syncRequest({ parent: proxy({ name: 'big-cache', spec }), related }) as unknown as SyncRequest;
-  const answer = sync(first, context);
+  const answer = sync(first, SYNC_CONTEXT);
   const parent = proxy({ name: 'big-cache', spec, status: answer.status as unknown as Json });
   const next = syncRequest({ parent, related, children: observedChildren(parent, answer.children as unknown as Json[]) });
   return [first, next as unknown as SyncRequest];
@@ -39,7 +32,7 @@ t.test('through /sync, the answer to a large pool is JSON.stringify of sync(), b
   t.teardown(() => app.close());
   for (const members of [1000, 5000]) {
     for (const [step, request] of syncsOf(members).entries()) {
-      const expected = Buffer.from(JSON.stringify(sync(request, context)));
+      const expected = Buffer.from(JSON.stringify(sync(request, SYNC_CONTEXT)));
       const res = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(request) });
       t.equal(res.statusCode, 200);
       t.ok(res.rawPayload.equals(expected), `${members} members, sync ${step + 1}: the same bytes`);
@@ -47,11 +40,11 @@ t.test('through /sync, the answer to a large pool is JSON.stringify of sync(), b
       t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
     }
   }
-  const large = sync(syncsOf(5000)[1]!, context);
+  const large = sync(syncsOf(5000)[1]!, SYNC_CONTEXT);
   t.ok(configText(large).length > 96 * 1024, 'the 5,000-member config is long enough to be written in slices');
   // What the slices are for: no string of the whole answer (past 128 KiB, V8 joins it in its large-object space).
   t.ok(Buffer.isBuffer(answerBytes(large)), 'that answer is written as bytes');
-  t.equal(typeof answerBytes(sync(syncsOf(1000)[1]!, context)), 'string', 'a 1,000-member answer is the plain text');
+  t.equal(typeof answerBytes(sync(syncsOf(1000)[1]!, SYNC_CONTEXT)), 'string', 'a 1,000-member answer is the plain text');
 });
 
 t.test('a value the user wrote that equals the stand-in of the config still gets the same bytes', async (t) => {
@@ -59,7 +52,7 @@ t.test('a value the user wrote that equals the stand-in of the config still gets
   t.teardown(() => app.close());
   for (const value of ['\u0000long text 0\u0000', '\u0000long text 1\u0000']) {
     const [request] = syncsOf(5000, { podAnnotations: { 'example.com/note': value } });
-    const expected = Buffer.from(JSON.stringify(sync(request!, context)));
+    const expected = Buffer.from(JSON.stringify(sync(request!, SYNC_CONTEXT)));
     const res = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(request) });
     t.ok(res.rawPayload.equals(expected), JSON.stringify(value));
   }

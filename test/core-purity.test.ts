@@ -8,14 +8,8 @@
 import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { SyncRequest } from '../src/api/hook.js';
-import { sync, type SyncContext } from '../src/core/sync.js';
-import { DEFAULT_SETTINGS } from '../src/settings.js';
-
-const context: SyncContext = {
-  now: '2026-11-25T12:00:00Z',
-  clusterDomain: DEFAULT_SETTINGS.clusterDomain,
-  images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
-};
+import { sync } from '../src/core/sync.js';
+import { SYNC_CONTEXT } from './helpers/hook.js';
 
 const deepFreeze = <T>(value: T): T => {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -46,11 +40,11 @@ t.test('sync() leaves its request as it was and answers with objects of its own'
   for (const file of samples) {
     const text = readFileSync(new URL(`../hooks/${file}`, import.meta.url), 'utf8');
     const request = deepFreeze(JSON.parse(text) as SyncRequest);
-    const first = sync(request, context);
+    const first = sync(request, SYNC_CONTEXT);
     const bytes = JSON.stringify(first);
     t.equal(JSON.stringify(request), JSON.stringify(JSON.parse(text)), `${file}: the request unchanged`);
     deface(first);
     t.not(JSON.stringify(first), bytes, `${file}: the first answer defaced`);
-    t.equal(JSON.stringify(sync(request, context)), bytes, `${file}: the same request, the same bytes, whatever became of the first answer`);
+    t.equal(JSON.stringify(sync(request, SYNC_CONTEXT)), bytes, `${file}: the same request, the same bytes, whatever became of the first answer`);
   }
 });

@@ -15,9 +15,9 @@ import type { SyncRequest } from '../src/api/hook.js';
 import { Affinity, PodSecurityContext, SecurityContext, type Shape } from '../src/api/pod-fields.js';
 import { keyStep } from '../src/api/field-path.js';
 import { sync } from '../src/core/sync.js';
-import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { endpointSlices, proxy, service, statefulSetPods, syncRequest, type Json } from './fixtures/cluster.js';
 import { PROXY_SCHEMA, propertyOf, pruned, schemaViolations, type Schema } from './helpers/crd-validation.js';
+import { SYNC_CONTEXT } from './helpers/hook.js';
 
 type Validator = ((value: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; params: Record<string, unknown> }[] | null };
 
@@ -119,11 +119,6 @@ function officialFaults(validate: Validator, value: unknown, name: string): stri
 }
 
 const related = [service({ name: 'memcached', headless: true }), ...endpointSlices('memcached', statefulSetPods('memcached', [0, 1]))];
-const context = {
-  now: '2026-11-25T12:00:00Z',
-  clusterDomain: DEFAULT_SETTINGS.clusterDomain,
-  images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
-};
 const crdField = (name: string): Schema => propertyOf(propertyOf(propertyOf(PROXY_SCHEMA, 'spec'), 'mcrouter'), name);
 
 t.test('the CRD refuses, and the hook names as InvalidSpec, exactly what the official schemas refuse', async (t) => {
@@ -133,7 +128,7 @@ t.test('the CRD refuses, and the hook names as InvalidSpec, exactly what the off
     fc.assert(
       fc.property(values(schema).filter((v) => typeof v === 'object' && v !== null && !Array.isArray(v)), (value) => {
         const official = officialFaults(validate, value, name);
-        const response = sync(syncRequest({ parent: proxy({ name: 'cache', spec: { serviceName: 'memcached', mcrouter: { [name]: value } } }), related }) as unknown as SyncRequest, context);
+        const response = sync(syncRequest({ parent: proxy({ name: 'cache', spec: { serviceName: 'memcached', mcrouter: { [name]: value } } }), related }) as unknown as SyncRequest, SYNC_CONTEXT);
         const ready = response.status.conditions?.find((c) => c.type === 'Ready');
         const named = ready?.reason === 'InvalidSpec' ? ready.message?.split(': ')[0] : undefined;
         const crdRefuses = schemaViolations(inCrd, value).length > 0;

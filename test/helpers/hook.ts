@@ -2,10 +2,19 @@
 import { Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { pino } from 'pino';
+import type { SyncContext } from '../../src/core/sync.js';
 import { buildServer, type ServerOptions } from '../../src/server.js';
+import { DEFAULT_SETTINGS } from '../../src/settings.js';
 import { observedChildren, proxy, syncRequest, type Json } from '../fixtures/cluster.js';
 
 export const FIXED_NOW = new Date('2026-11-25T12:00:00Z');
+
+/** What a testServer() passes sync(): FIXED_NOW as the API server writes times, the default cluster domain and images. */
+export const SYNC_CONTEXT: SyncContext = {
+  now: FIXED_NOW.toISOString().replace('.000Z', 'Z'),
+  clusterDomain: DEFAULT_SETTINGS.clusterDomain,
+  images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
+};
 
 export const testServer = (options: ServerOptions = {}) => buildServer({ clock: () => FIXED_NOW, ...options });
 export type TestServer = ReturnType<typeof testServer>;
