@@ -4,6 +4,7 @@
  * what must persist (a condition's lastTransitionTime, the last change) is
  * carried over from the parent's current status.
  */
+import { PORT_MAX } from '../api/formats.js';
 import type { Deployment } from '../api/kubernetes.js';
 import type { MemcachedProxy } from '../api/memcached-proxy.js';
 import {
@@ -203,8 +204,8 @@ function poolsReadiness({ pools, failing, parent, scaledToZero }: StatusInput): 
     const whyWithoutPort = ({ membership: { withoutPort, misnamed } }: PoolIn<'Found'>) => {
       const lacking = withoutPort - misnamed;
       if (misnamed === 0) return 'their pods lack its target port';
-      if (lacking === 0) return 'they are written by hand or by another controller and name no port as the Service names it, or one numbered outside 1-65535';
-      return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it, or one numbered outside 1-65535`;
+      if (lacking === 0) return `they are written by hand or by another controller and name no port as the Service names it, or one numbered outside 1-${PORT_MAX}`;
+      return `${lacking} on pods that lack its target port, ${misnamed} written by hand or by another controller, naming no port as the Service names it, or one numbered outside 1-${PORT_MAX}`;
     };
     const bare = empty.filter((p) => p.membership.withoutPort === 0);
     // Why none, where the request tells: nobody writes a selector-less Service's endpoints but its owner, and a
