@@ -415,21 +415,29 @@ t.test('only a hostname that is its pod\'s own name (a StatefulSet sets it so) n
   ]);
 });
 
-t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters', async (t) => {
+t.test('an FQDN EndpointSlice lists servers by DNS names up to 253 characters and a trailing dot', async (t) => {
   const host = 'memcached-0001.prod-cache-cluster.abcdef.use1.cache.amazonaws.example.com';
-  const [slice] = endpointSlices('mc', [{ name: 'ext', ip: '192.0.2.1', external: true }]) as [Json];
+  // The longest the API server stores: IsFullyQualifiedDomainName drops one trailing dot, then takes a 253-character subdomain.
+  const longest = `${Array.from({ length: 4 }, (_, i) => String(i).repeat(63)).join('.').slice(0, 253)}.`;
+  t.equal(longest.length, 254);
+  const [slice] = endpointSlices('mc', [
+    { name: 'ext', ip: '192.0.2.1', external: true },
+    { name: 'far', ip: '192.0.2.2', external: true },
+  ]) as [Json];
   slice['addressType'] = 'FQDN';
   // Written by hand: no controller manages FQDN slices, nor owns this one.
   const meta = slice['metadata'] as Json;
   (meta['labels'] as Json)['endpointslice.kubernetes.io/managed-by'] = 'staff';
   delete meta['ownerReferences'];
-  (slice['endpoints'] as Json[])[0]!['addresses'] = [host];
+  const [first, second] = slice['endpoints'] as [Json, Json];
+  first['addresses'] = [host];
+  second['addresses'] = [longest];
   const res = await post(app, '/sync', syncRequest({
     parent: proxy({ name: 'external', spec: { serviceName: 'mc' } }),
     related: [service({ name: 'mc', selector: null }), slice],
   }));
   t.equal(res.statusCode, 200, JSON.stringify(res.body).slice(0, 300));
-  t.same(configOf(res.body).pools['mc']!.servers, [`${host}:11211`]);
+  t.same(configOf(res.body).pools['mc']!.servers, [`${longest}:11211`, `${host}:11211`]);
 });
 
 t.test('a slice port without a number (discovery/v1: not restricted) is the Service target port', async (t) => {

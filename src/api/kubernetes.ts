@@ -113,8 +113,9 @@ export const Endpoints = kubeObject(ObjectMeta, {
 
 const Endpoint = Type.Object(
   {
-    // The API server's own limits (discovery validation): an FQDN slice's addresses are DNS subdomains (253).
-    addresses: Type.Array(Type.String({ maxLength: DNS_NAME_MAX_LENGTH, pattern: ENDPOINT_ADDRESS }), { maxItems: 100 }),
+    // The API server's own limits (discovery validation): an FQDN slice's addresses are fully qualified domain
+    // names, a DNS subdomain (253) with an optional trailing dot (IsFullyQualifiedDomainName drops it before checking).
+    addresses: Type.Array(Type.String({ maxLength: DNS_NAME_MAX_LENGTH + 1, pattern: ENDPOINT_ADDRESS }), { maxItems: 100 }),
     conditions: Type.Optional(
       Type.Object(
         {
