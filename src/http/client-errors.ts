@@ -9,6 +9,13 @@ import type { Duplex } from 'node:stream';
 export const NODE_HEADERS_TIMEOUT_MS = 60_000;
 
 /**
+ * How many headers of a request Node reads (http.Server's maxHeadersCount, 2,000 names and values). Past it, Node 20
+ * drops the rest unread (validation-error.ts tells such a request by its rawHeaders), and Node 22 and later refuse
+ * the request as a header overflow, as they do headers over their size limit.
+ */
+export const NODE_MAX_HEADERS = 1000;
+
+/**
  * A JSON `{message}` answer as written straight to a socket, below Fastify, for a connection about to be
  * closed; `headers`: more header lines, each ending in CRLF.
  */
@@ -36,13 +43,15 @@ export interface ClientErrorAnswer {
   reason: ClientError | undefined;
 }
 
+const HEADER_OVERFLOW_MESSAGE = `the request headers are over Node's limits: 16 KiB (unless --max-http-header-size raises it), and from Node 22 also ${NODE_MAX_HEADERS} headers`;
+
 /** One place for each of Node's clientError codes: the answer written to the socket and the metric both read it. */
 export function clientErrorAnswer(error: Pick<NodeJS.ErrnoException, 'code' | 'message'>, requestTimeout: number): ClientErrorAnswer {
   switch (error.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { statusCode: 408, message: timeoutMessage(requestTimeout), reason: 'timeout' };
     case 'HPE_HEADER_OVERFLOW':
-      return { statusCode: 431, message: "the request headers are larger than Node's limit (16 KiB unless --max-http-header-size raises it)", reason: 'header_overflow' };
+      return { statusCode: 431, message: HEADER_OVERFLOW_MESSAGE, reason: 'header_overflow' };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return { statusCode: 413, message: "the request's chunk extensions are larger than Node's limit", reason: 'malformed' };
   }

@@ -8,6 +8,7 @@
  */
 import { PATTERN_MEANINGS } from '../api/formats.js';
 import { keyStep } from '../api/field-path.js';
+import { NODE_MAX_HEADERS } from './client-errors.js';
 
 export interface SchemaError {
   keyword: string;
@@ -99,12 +100,11 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
  */
 const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
 
-/**
- * Node reads at most this many headers of a request (http.Server's maxHeadersCount, 2,000 names and values) and
- * drops the rest unread, Content-Type and Content-Length among them: such a request reaches a hook as one without
- * a body. Its rawHeaders still hold more than that.
+/*
+ * Node 20 reads at most NODE_MAX_HEADERS headers of a request and drops the rest unread, Content-Type and
+ * Content-Length among them: such a request reaches a hook as one without a body. Its rawHeaders still hold more
+ * than that. (Node 22 and later refuse it before any route runs: client-errors.ts.)
  */
-const NODE_MAX_HEADERS = 1000;
 const TOO_MANY_HEADERS = { statusCode: 431, field: undefined, message: `more than ${NODE_MAX_HEADERS} request headers: Node reads no more, Content-Type and Content-Length among them` } as const;
 
 /** The refusal of a hook request that reached validation without a body, from its raw headers. */
