@@ -2,8 +2,8 @@
 # Runs the test suite (or the tap arguments given) on the Node major the image runs, read from the Dockerfile's
 # NODE_IMAGE, where `npm test` runs on the machine's own Node (20 here and in CI).
 #
-# The Node binary comes from npm's node-linux-<arch> package (the official build, packed, never installed: its
-# install script would fetch nothing), unpacked into .tools/node-<major>. Idempotent.
+# The Node binary comes from npm's node-linux-<arch> package, the official build in a tarball the npm registry
+# serves (nodejs.org need not be reachable), packed and unpacked into .tools/node-<major>, never installed. Idempotent.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
