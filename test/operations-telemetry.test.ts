@@ -5,7 +5,6 @@
  */
 import t from 'tap';
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { deploymentPods, endpointSlices, observedChildren, proxy, service, state
 import { FIXED_NOW, loggedServer, post, testServer, type TestServer } from './helpers/hook.js';
 import { exchange } from './helpers/raw-socket.js';
 import { codeBlocks, codeSpans, page, tableRows } from './helpers/markdown.js';
-import { run, toolPath } from './helpers/k8s-tools.js';
+import { run } from './helpers/k8s-tools.js';
 
 const namespace = 'shop';
 const pool = service({ name: 'memcached-pool1', namespace, headless: true });
@@ -767,7 +766,7 @@ t.test("the hook's own metrics pass Prometheus' linter (promtool check metrics):
   t.equal(own.match(/^# TYPE /gm)?.length, [...types.keys()].filter((name) => name.startsWith('memcached_operator_')).length);
   let problems: string;
   try {
-    problems = execFileSync(toolPath('promtool'), ['check', 'metrics'], { input: `${own}\n`, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    problems = run('promtool', ['check', 'metrics'], `${own}\n`);
   } catch (error) {
     const { status, stdout, stderr } = error as { status?: number; stdout?: string; stderr?: string };
     problems = `exit ${status}: ${stdout ?? ''}${stderr ?? ''}`;

@@ -33,11 +33,13 @@ export function toolPath(name: 'helm' | 'kubectl' | 'promtool'): string {
   return path;
 }
 
-export function run(tool: 'helm' | 'kubectl' | 'promtool', args: string[]): string {
+/** The tool's standard output; `input`, when given, is its standard input. */
+export function run(tool: 'helm' | 'kubectl' | 'promtool', args: string[], input?: string): string {
   return execFileSync(toolPath(tool), args, {
     cwd: ROOT,
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    input,
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     // No cluster and no user config: rendering must work offline and the same everywhere.
     env: {
       PATH: process.env.PATH ?? '',
