@@ -6,7 +6,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import type { SyncRequest, SyncResponse } from '../src/api/hook.js';
 import { sync } from '../src/core/sync.js';
-import { answerBytes } from '../src/http/answer-bytes.js';
+import { LONG_TEXT, SLICE, answerBytes } from '../src/http/answer-bytes.js';
 import { deploymentPods, endpointSlices, observedChildren, proxy, service, syncRequest, type Json } from './fixtures/cluster.js';
 import { SYNC_CONTEXT, testServer } from './helpers/hook.js';
 import { propertyRuns, propertySeed } from './helpers/property-runs.js';
@@ -41,7 +41,7 @@ t.test('through /sync, the answer to a large pool is JSON.stringify of sync(), b
     }
   }
   const large = sync(syncsOf(5000)[1]!, SYNC_CONTEXT);
-  t.ok(configText(large).length > 96 * 1024, 'the 5,000-member config is long enough to be written in slices');
+  t.ok(configText(large).length > LONG_TEXT, 'the 5,000-member config is long enough to be written in slices');
   // What the slices are for: no string of the whole answer (past 128 KiB, V8 joins it in its large-object space).
   t.ok(Buffer.isBuffer(answerBytes(large)), 'that answer is written as bytes');
   t.equal(typeof answerBytes(sync(syncsOf(1000)[1]!, SYNC_CONTEXT)), 'string', 'a 1,000-member answer is the plain text');
@@ -63,7 +63,7 @@ const awkward = fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '
 
 /** A long text's recipe (the text itself would fill a failure's report): its length, and awkward characters put in, some at a 32 Ki boundary. */
 const longText = fc.record({
-  length: fc.integer({ min: 96 * 1024 - 2, max: 200 * 1024 }),
+  length: fc.integer({ min: LONG_TEXT - 2, max: 200 * 1024 }),
   near: fc.array(fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: -2, max: 1 }), awkward), { maxLength: 12 }),
   anywhere: fc.array(fc.tuple(fc.nat(), awkward), { maxLength: 30 }),
 });
@@ -72,7 +72,7 @@ type Recipe = typeof longText extends fc.Arbitrary<infer R> ? R : never;
 /** ASCII letters, with the recipe's characters at their places. */
 function textOf({ length, near, anywhere }: Recipe): string {
   const chars = Array.from({ length }, (_, i) => String.fromCharCode(97 + (i % 26)));
-  for (const [k, offset, c] of near) chars[Math.min(length - 1, k * 32 * 1024 + offset)] = c;
+  for (const [k, offset, c] of near) chars[Math.min(length - 1, k * SLICE + offset)] = c;
   for (const [at, c] of anywhere) chars[at % length] = c;
   return chars.join('');
 }

@@ -21,6 +21,7 @@ import {
   type PoolStatus,
   type ReadyReason,
 } from '../api/proxy-status.js';
+import { isHighSurrogate } from '../text/utf16.js';
 import { rollsOnConfig, wantsPodDisruptionBudget } from './children.js';
 import type { Membership } from './membership.js';
 import type { UnsupportedHash } from './mcrouter-version.js';
@@ -110,8 +111,7 @@ function withinLimit(message: string): string {
   if (message.length <= CONDITION_MESSAGE_MAX_LENGTH) return message;
   let cut = CONDITION_MESSAGE_MAX_LENGTH - 1;
   // Not between the two halves of a surrogate pair.
-  const last = message.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  if (isHighSurrogate(message.charCodeAt(cut - 1))) cut--;
   return `${message.slice(0, cut)}…`;
 }
 

@@ -10,11 +10,12 @@
  */
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { OBJECT_TYPES, type Child, type SyncResponse } from '../api/hook.js';
+import { isHighSurrogate, isLowSurrogate } from '../text/utf16.js';
 
 /** A ConfigMap value longer than this is written in slices: past it, the answer around it nears 128 KiB. */
-const LONG_TEXT = 96 * 1024;
+export const LONG_TEXT = 96 * 1024;
 /** Characters of a long text escaped at once: each slice's JSON is a small string. */
-const SLICE = 32 * 1024;
+export const SLICE = 32 * 1024;
 
 /** What stands in for the `i`th long text while the rest is serialized. */
 const standIn = (i: number) => `\u0000long text ${i}\u0000`;
@@ -66,6 +67,3 @@ function* escapedSlices(value: string): Generator<Buffer> {
     start = end;
   }
 }
-
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
-const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;

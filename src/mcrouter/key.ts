@@ -2,6 +2,8 @@
  * Keys as mcrouter sees them: bytes, of which only the routing key is hashed.
  */
 
+import { isHighSurrogate, isLowSurrogate } from '../text/utf16.js';
+
 /** A memcached key: a string is hashed as its UTF-8 bytes. */
 export type Key = string | Uint8Array;
 
@@ -154,9 +156,9 @@ export class KeyBuffer {
         out[n++] = 0x80 | (c & 0x3f);
         continue;
       }
-      if (c >= 0xd800 && c <= 0xdfff) {
+      if (isHighSurrogate(c) || isLowSurrogate(c)) {
         const next = i + 1 < to ? text.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        if (isHighSurrogate(c) && isLowSurrogate(next)) {
           c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
           i++;
           out[n++] = 0xf0 | (c >> 18);
