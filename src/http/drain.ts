@@ -43,12 +43,14 @@ export function installDrain(app: FastifyInstance): () => boolean {
     });
   });
   app.decorate('answering', () => answering);
-  // Node's server.close() closes idle keep-alive connections but passes over one that has not sent a request
-  // yet (an HTTP client may open one ahead of need and leave it unused, as Go's transport keeps the loser of
-  // a dial race), and stops the timeout checks that would answer it 408: it would hold the shutdown until
-  // SHUTDOWN_TIMEOUT_MS. Such a connection is closed once it is UNUSED_AFTER_MS old and Node has read from
-  // it since: a connection accepted in one turn of the event loop is read from in the next, later still on a
-  // busy hook, so a request on its way when close() begins is answered rather than reset.
+  // A connection that has not sent a request yet (an HTTP client may open one ahead of need and leave it
+  // unused, as Go's transport keeps the loser of a dial race) is closed once it is UNUSED_AFTER_MS old and
+  // Node has read nothing from it: a connection accepted in one turn of the event loop is read from in the
+  // next, later still on a busy hook, so a request on its way when shutdown begins is answered rather than
+  // reset. Node's server.close() decides such a connection by version: up to Node 24 it passes over it, and
+  // stops the timeout checks that would answer it 408, so it would hold the shutdown until
+  // SHUTDOWN_TIMEOUT_MS; from Node 26 (nodejs/node#63470) it destroys it at once, request on its way or not.
+  // So close() waits until each such connection has been read from or closed as unused.
   app.server.on('connection', (socket: Socket) => {
     connections.set(socket, { carried: 0, openedAt: performance.now() });
     socket.once('close', () => {
@@ -57,19 +59,23 @@ export function installDrain(app: FastifyInstance): () => boolean {
     });
   });
   // After the timers, the loop reads sockets before it runs what setImmediate queued: the check comes after a read.
-  const closeIfUnused = (socket: Socket) =>
+  const closeIfUnused = (socket: Socket, then: () => void) =>
     setImmediate(() => {
       if (socket.bytesRead === 0) socket.destroy();
+      then();
     });
   // close() itself waits one turn too: a request already in an idle keep-alive connection's buffer is read,
   // and answered, before Node closes the idle ones.
   app.addHook('preClose', (done) => {
     setImmediate(() => {
       const now = performance.now();
-      for (const [socket, { openedAt }] of connections) {
-        if (socket.bytesRead === 0) setTimeout(closeIfUnused, Math.max(0, openedAt + UNUSED_AFTER_MS - now), socket).unref();
-      }
-      done();
+      const unread = [...connections].filter(([socket]) => socket.bytesRead === 0);
+      let unchecked = unread.length;
+      const checked = () => {
+        if (--unchecked === 0) done();
+      };
+      if (unchecked === 0) return done();
+      for (const [socket, { openedAt }] of unread) setTimeout(closeIfUnused, Math.max(0, openedAt + UNUSED_AFTER_MS - now), socket, checked);
     });
   });
   // While draining, every answer closes its connection, also of requests that arrived before:
