@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the test suite (or the tap arguments given) on the Node major the image runs, read from the Dockerfile's
-# NODE_IMAGE, where `npm test` runs on the machine's own Node (20 here and in CI).
+# NODE_IMAGE (or NODE_MAJOR), where `npm test` runs on the machine's own Node (20 here and in CI).
 #
 # The Node binary comes from npm's node-linux-<arch> package, the official build in a tarball the npm registry
 # serves (nodejs.org need not be reachable), packed and unpacked into .tools/node-<major>, never installed. Idempotent.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MAJOR="$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9][0-9]*\).*/\1/p' "${ROOT}/Dockerfile")"
+# NODE_MAJOR picks another, for an image built with --build-arg NODE_IMAGE=node:<that major>-...
+MAJOR="${NODE_MAJOR:-$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9][0-9]*\).*/\1/p' "${ROOT}/Dockerfile")}"
 if [[ -z "${MAJOR}" ]]; then
   echo "image-node: no 'ARG NODE_IMAGE=node:<major>...' line in the Dockerfile" >&2
   exit 1
