@@ -7,7 +7,7 @@
 # dependency: the image needs no node_modules.
 # Node 24: an LTS line with security releases until April 2028 (Node 20's ended in April 2026). The test
 # suite passes on Node 20 and 24 alike (CI runs both: `npm test`, then `npm run test:image-node`, which reads the
-# major version below); engines in package.json stays >= 20.
+# major version below), and on Node 26 (`NODE_MAJOR=26 npm run test:image-node`); engines in package.json stays >= 20.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
