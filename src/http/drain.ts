@@ -1,7 +1,7 @@
 /**
  * Stopping without dropping a call: `drain()` fails /readyz and makes every answer close its connection,
  * `answering()` counts the requests still to answer (main.ts's shutdown deadline reads it), and close()
- * does not wait on connections that never send a request.
+ * waits on a connection that never sends a request only until it is UNUSED_AFTER_MS old.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
