@@ -659,6 +659,12 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   Object.defineProperty(((named['parent'] as Json)['spec'] as Json), '__proto__', { value: {}, enumerable: true });
   await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(named) });
   t.match(lines.at(-1), { level: 40, namespace: 'shop', name: 'cache', field: 'spec.__proto__', statusCode: 400 });
+  // A lone surrogate in a refused parent's namespace, and one left by cutting a name: U+FFFD on every Node (pino
+  // writes them raw before Node 25, as escapes from 25 on).
+  const surrogates = request([0], []);
+  Object.assign((surrogates['parent'] as Json)['metadata'] as Json, { namespace: 'ns\ud800', name: `${'a'.repeat(252)}\u{1f600}` });
+  await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(surrogates) });
+  t.match(lines.at(-1), { level: 40, namespace: 'ns\ufffd', name: `${'a'.repeat(252)}\ufffd`, statusCode: 400 }, 'lone surrogates logged as U+FFFD');
   const before = lines.length;
   const badUrl = await app.inject({ method: 'POST', url: '/sync%zz', headers: { 'content-type': 'application/json' }, payload: '{}' });
   t.equal(badUrl.statusCode, 400);

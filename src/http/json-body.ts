@@ -6,15 +6,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { DNS_NAME_MAX_LENGTH } from '../api/formats.js';
 import { locateJsonHazard, type GuardedKeys } from '../json/hazard.js';
+import { wellFormed } from '../text/utf16.js';
 import { fieldOfPath } from './validation-error.js';
 
 /** The namespace and name of a hook body's parent, as far as the body (valid or not) has them as strings. */
 export function parentOf(body: unknown): { namespace?: string; name?: string } {
   const metadata = (body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | undefined)?.parent?.metadata;
   const found: { namespace?: string; name?: string } = {};
-  // Cut to a name's longest: a body the schema refused may have anything there.
-  if (typeof metadata?.namespace === 'string') found.namespace = metadata.namespace.slice(0, DNS_NAME_MAX_LENGTH);
-  if (typeof metadata?.name === 'string') found.name = metadata.name.slice(0, DNS_NAME_MAX_LENGTH);
+  // Cut to a name's longest: a body the schema refused may have anything there. Lone surrogates (in the body,
+  // or left by the cut) become U+FFFD: pino writes a short string's as they are before Node 25, which UTF-8
+  // makes U+FFFD, and as `\udXXX` escapes from Node 25 on; so a log line reads the same on every Node.
+  const logged = (text: string) => wellFormed(text.slice(0, DNS_NAME_MAX_LENGTH));
+  if (typeof metadata?.namespace === 'string') found.namespace = logged(metadata.namespace);
+  if (typeof metadata?.name === 'string') found.name = logged(metadata.name);
   return found;
 }
 
