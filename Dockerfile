@@ -6,8 +6,8 @@
 # non-root user (65532, as the manifests' runAsUser). The bundle holds every
 # dependency: the image needs no node_modules.
 # Node 24: an LTS line with security releases until April 2028 (Node 20's ended in April 2026). The test
-# suite passes on Node 20 and 24 alike (CI runs both: `npm test`, then `npm run test:image-node`, which reads the
-# major version below), and on Node 26 (`NODE_MAJOR=26 npm run test:image-node`); engines in package.json stays >= 20.
+# suite passes on Node 20, 24 and 26 alike (CI runs all three: `npm test`, then `npm run test:image-node`, which
+# reads the major version below, and again with NODE_MAJOR=26); engines in package.json stays >= 20.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
