@@ -4,6 +4,7 @@
  * whose first `get` destination moved; carried over unchanged by every other sync.
  */
 import t, { type Test } from 'tap';
+import { lastChangeAnnotation } from '../src/core/last-change.js';
 import {
   deploymentPods,
   endpointSlices,
@@ -540,4 +541,11 @@ t.test('two changes in one second, the parent a status behind the ConfigMap: the
   mp.status = statusAtFour;
   const behind = await mp.sync(app2, members(5));
   t.same(behind.status.lastChange, toFive.status.lastChange, "the ConfigMap's record, which its config came with, not the stale status's");
+});
+
+t.test('the ConfigMap carries a lastChange of up to 4,096 characters of JSON, and not one longer', async (t) => {
+  const change = (server: string) => ({ time: '2026-11-25T12:00:00Z', pools: ['memcached-11211'], added: [server], removed: [], keyspaceMoved: 0.25 });
+  const around = JSON.stringify(change('')).length;
+  t.equal(lastChangeAnnotation(change('x'.repeat(4096 - around)))?.length, 4096, '4,096 characters: carried');
+  t.equal(lastChangeAnnotation(change('x'.repeat(4097 - around))), undefined, 'one more: the status alone has it');
 });
