@@ -100,7 +100,7 @@ export function refusalOf(errors: readonly SchemaError[]): Refusal {
  */
 const NO_BODY = { statusCode: 400, field: undefined, message: 'the request has no body: the hooks take a JSON object, sent as application/json' } as const;
 
-/*
+/**
  * Node 20 reads at most NODE_MAX_HEADERS headers of a request and drops the rest unread, Content-Type and
  * Content-Length among them: such a request reaches a hook as one without a body. Its rawHeaders still hold more
  * than that. (Node 22 and later refuse it before any route runs: client-errors.ts.)

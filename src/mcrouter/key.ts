@@ -2,7 +2,7 @@
  * Keys as mcrouter sees them: bytes, of which only the routing key is hashed.
  */
 
-import { isHighSurrogate, isLowSurrogate } from '../text/utf16.js';
+import { isHighSurrogate, isLowSurrogate, isSurrogate } from '../text/utf16.js';
 
 /** A memcached key: a string is hashed as its UTF-8 bytes. */
 export type Key = string | Uint8Array;
@@ -156,7 +156,7 @@ export class KeyBuffer {
         out[n++] = 0x80 | (c & 0x3f);
         continue;
       }
-      if (isHighSurrogate(c) || isLowSurrogate(c)) {
+      if (isSurrogate(c)) {
         const next = i + 1 < to ? text.charCodeAt(i + 1) : 0;
         if (isHighSurrogate(c) && isLowSurrogate(next)) {
           c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
