@@ -315,6 +315,20 @@ t.test('a StatefulSet whose ordinals.start rises leaves the names below it out o
   t.match(after.status, { servers: 3, readyServers: 3 });
 });
 
+t.test('a replicated list of StatefulSet pods, made sharded, keeps the slot of a pod away that the StatefulSet still wants, in whatever order the list held its pods', async (t) => {
+  const svc = service({ name: 'mc', headless: true });
+  const dns = (n: number) => `mc-${n}.mc.default.svc.cluster.local:11211`;
+  const mp = new SyncedProxy({ rules: { children: [{ type: 'replicated', service: { name: 'mc' } }] } }, 'replicated-to-sharded', 'v1', t);
+  const step = async (ordinals: number[]) => Object.values(configOf((await mp.sync(app, [svc, ...endpointSlices('mc', statefulSetPods('mc', ordinals)), statefulSet('mc', 2)])).body).pools)[0]!;
+  await step([0, 1]);
+  await step([1]);
+  // mc-0 back after mc-1: a replicated list keeps its survivors' order, newcomers after them.
+  t.same((await step([0, 1])).servers, [1, 0].map(dns));
+  mp.respec({ rules: { service: { name: 'mc' } } });
+  // mc-1 away (restarting) as the rule turns sharded: the StatefulSet still wants it, so its slot stays.
+  t.same((await step([0])).servers, [0, 1].map(dns), 'mc-1 keeps its slot, though the list before ended with mc-0');
+});
+
 t.test('a StatefulSet pod away is named on the port most endpoints have, the lowest of equals, in any slice order', async (t) => {
   // Half way through a port change: pod 0 on 11211, pod 2 on 11311, pod 1 restarting.
   const svc = service({ name: 'mc', headless: true });

@@ -264,7 +264,8 @@ function withHoles(
  * only the tail.
  *
  * With the StatefulSet itself (named PREFIX), the list also keeps the tail of
- * the current list that its `spec.replicas` still wants: the highest pod,
+ * the current list (up to the highest pod it lists, in whatever order) that its
+ * `spec.replicas` still wants: the highest pod,
  * which a rolling restart takes down first, keeps its slot while it is away,
  * and only a scale-down shortens the list. A pod the StatefulSet wants that has
  * never had an endpoint gets no slot until it has one (a Pending pod would
@@ -304,13 +305,10 @@ function statefulSetOrdinals(
   }
   if (prefix === undefined) return undefined;
   const sts = wanted?.(prefix);
-  const first = current && currentOrdinal(current, 0, prefix, dnsAddress);
-  const start = sts && sts.start <= min ? sts.start : first !== undefined && first < min ? first : min;
+  const listed = current && currentOrdinalRange(current, prefix, dnsAddress);
+  const start = sts && sts.start <= min ? sts.start : listed && listed.lowest < min ? listed.lowest : min;
   let last = max;
-  if (sts && current) {
-    const kept = currentOrdinal(current, current.servers.length - 1, prefix, dnsAddress);
-    if (kept !== undefined) last = Math.max(max, Math.min(kept, sts.start + sts.replicas - 1));
-  }
+  if (sts && listed) last = Math.max(max, Math.min(listed.highest, sts.start + sts.replicas - 1));
   // A list far longer than the pods there are, and than the list already spelt out, is not a StatefulSet we
   // should spell out slot by slot (the kept tail never reaches past the current list).
   if (last - start >= Math.max(members.length, current?.servers.length ?? 0) * 2 + 16) return undefined;
@@ -324,14 +322,26 @@ const hostOf = (server: string) => server.slice(0, server.lastIndexOf(':'));
 const currentByHost = (current: ServerList | undefined) => new Map(current?.servers.map((s) => [hostOf(s), s]));
 
 /**
- * The ordinal of the current list's server at `index`, when it is the DNS name of pod `PREFIX-N` in an
- * ordinal list (which has no holes), on whatever port.
+ * The lowest and highest ordinals among the current list's servers that are DNS names of pods `PREFIX-N`, on
+ * whatever port, when the list has no holes (an ordinal list, or a replicated one): a replicated list keeps its
+ * survivors' order, so its first and last servers need not be its lowest and highest pods.
  */
-function currentOrdinal(current: ServerList, index: number, prefix: string, dnsAddress: (hostname: string) => string): number | undefined {
-  const server = current.servers[index];
-  if (current.weights || server === undefined || !server.startsWith(`${prefix}-`)) return undefined;
-  const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
-  if (!match || match[1] !== prefix) return undefined;
-  const n = Number(match[2]);
-  return hostOf(dnsAddress(`${prefix}-${n}`)) === hostOf(server) ? n : undefined;
+function currentOrdinalRange(
+  current: ServerList,
+  prefix: string,
+  dnsAddress: (hostname: string) => string,
+): { lowest: number; highest: number } | undefined {
+  if (current.weights) return undefined;
+  let lowest = Number.POSITIVE_INFINITY;
+  let highest = Number.NEGATIVE_INFINITY;
+  for (const server of current.servers) {
+    if (!server.startsWith(`${prefix}-`)) continue;
+    const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
+    if (!match || match[1] !== prefix) continue;
+    const n = Number(match[2]);
+    if (hostOf(dnsAddress(`${prefix}-${n}`)) !== hostOf(server)) continue;
+    if (n < lowest) lowest = n;
+    if (n > highest) highest = n;
+  }
+  return highest < lowest ? undefined : { lowest, highest };
 }
