@@ -715,6 +715,23 @@ t.test('answering(): requests being answered, for the shutdown deadline; pipelin
   const { connect } = await import('node:net');
   const body = JSON.stringify(syncRequest({ parent: proxy({ name: 'cache', spec: { serviceName: 'memcached-pool1' } }), related: [service({ name: 'memcached-pool1' })] }));
   const one = `POST /sync HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  t.equal(app.answering(), 0, 'none before any request');
+  // One request read (its headers) and not answered yet: counted until its answer is sent.
+  const inFlight = connect(port, '127.0.0.1');
+  await new Promise((resolve) => inFlight.once('connect', resolve));
+  const answered = new Promise<string>((resolve) => {
+    let read = '';
+    inFlight.on('data', (chunk: Buffer) => (read += chunk.toString()));
+    inFlight.on('close', () => resolve(read));
+  });
+  const half = one.length - (body.length >> 1);
+  const requested = new Promise((resolve) => app.server.once('request', resolve));
+  inFlight.write(one.slice(0, half));
+  await requested;
+  t.equal(app.answering(), 1, 'a request whose body is still arriving is being answered');
+  inFlight.end(`${one.slice(half)}`);
+  t.match(await answered, /^HTTP\/1\.1 200 OK\r\n/, 'and answered');
+  t.equal(app.answering(), 0, 'answered: no longer counted');
   // Ten syncs in one write, the connection gone at once: Node has read them all, and answers one at a time.
   const socket = connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
