@@ -1433,16 +1433,22 @@ t.test('defaults: resource requests, anti-affinity, the exporter image and port'
   t.notOk(containerOf(plain.body, 'mcrouter').imagePullPolicy, 'the cluster default pull policy');
   t.same(template.spec.containers.map((c: Json) => c['name']), ['mcrouter'], 'no exporter unless enabled');
   t.notOk('nodeSelector' in template.spec || 'tolerations' in template.spec || 'annotations' in template.metadata);
-  t.ok(template.spec.affinity.podAntiAffinity, 'preferred anti-affinity by default');
+  t.same(template.spec.affinity, {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: (childOf(plain.body, 'Deployment')!['spec'] as any).selector } },
+      ],
+    },
+  }, 'preferred anti-affinity by default: its pods spread over nodes');
   t.same((childOf(plain.body, 'Service')!['spec'] as any).ports.map((p: Json) => p['name']), ['memcache']);
 
   const exported = await post(app, '/sync', syncRequest({ parent: cache({ exporter: { enabled: true } }), related: members([0]) }));
-  t.match(containerOf(exported.body, 'exporter'), {
-    image: 'ghcr.io/dev25/mcrouter_exporter:0.5.0',
-    args: ['--mcrouter.address=localhost:11211', '--web.listen-address=:9442'],
-    ports: [{ name: 'metrics', containerPort: 9442 }],
-    resources: { requests: { cpu: '10m', memory: '32Mi' } },
-  });
+  // Field by field, exactly: t.match takes a string that only contains the one asked for, and an array that only begins with it.
+  const exporter = containerOf(exported.body, 'exporter');
+  t.equal(exporter.image, 'ghcr.io/dev25/mcrouter_exporter:0.5.0', 'the exporter image');
+  t.same(exporter.args, ['--mcrouter.address=localhost:11211', '--web.listen-address=:9442'], 'it reads mcrouter on its port, and listens on 9442');
+  t.same(exporter.ports, [{ name: 'metrics', containerPort: 9442, protocol: 'TCP' }]);
+  t.same(exporter.resources, { requests: { cpu: '10m', memory: '32Mi' } }, 'the exporter\'s resource requests');
   t.notOk(containerOf(exported.body, 'exporter').readinessProbe, 'an exporter in trouble never takes mcrouter out of the Service');
   t.notOk(containerOf(exported.body, 'exporter').lifecycle, 'only mcrouter waits before it stops: the exporter serves no client');
   t.same((childOf(exported.body, 'Service')!['spec'] as any).ports[1], { name: 'metrics', port: 9442, targetPort: 'metrics', protocol: 'TCP' });
