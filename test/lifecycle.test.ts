@@ -197,12 +197,14 @@ t.test('a request that never finishes cannot hold the pod past SHUTDOWN_TIMEOUT_
 });
 
 t.test('SHUTDOWN_DELAY_MS and SHUTDOWN_TIMEOUT_MS come from the environment', async (t) => {
-  t.match(settingsFromEnv({}), { shutdownDelayMs: 3000, shutdownTimeoutMs: 10000, exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0' });
-  t.match(settingsFromEnv({ SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '25000', EXPORTER_IMAGE: 'mirror.example.com/e:1' }), {
+  // Exactly these values: t.match would take an image that only contains the one named, or '3000' for 3000.
+  const picked = ({ shutdownDelayMs, shutdownTimeoutMs, exporterImage }: ReturnType<typeof settingsFromEnv>) => ({ shutdownDelayMs, shutdownTimeoutMs, exporterImage });
+  t.strictSame(picked(settingsFromEnv({})), { shutdownDelayMs: 3000, shutdownTimeoutMs: 10000, exporterImage: 'ghcr.io/dev25/mcrouter_exporter:0.5.0' }, 'the defaults');
+  t.strictSame(picked(settingsFromEnv({ SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '25000', EXPORTER_IMAGE: 'mirror.example.com/e:1' })), {
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 25000,
     exporterImage: 'mirror.example.com/e:1',
-  });
+  }, 'as set');
   t.throws(() => settingsFromEnv({ SHUTDOWN_TIMEOUT_MS: '10s' }), { message: 'SHUTDOWN_TIMEOUT_MS must be an integer from 0 to 2147483647, got "10s"' });
   try {
     settingsFromEnv({ SHUTDOWN_DELAY_MS: '-1' });
