@@ -50,7 +50,11 @@ t.test('the seed example: a StatefulSet behind a headless Service', async (t) =>
   const svc = childOf(res.body, 'Service')!;
   t.equal((svc['metadata'] as Json)['name'], 'example-cluster');
   t.same((svc['spec'] as any).ports, [{ name: 'memcache', port: 11211, targetPort: 'memcache', protocol: 'TCP' }]);
-  t.same((svc['spec'] as any).selector, (deployment['spec'] as any).selector.matchLabels);
+  // This proxy's pods alone: another proxy in the namespace runs mcrouter pods too.
+  const selector = { 'app.kubernetes.io/name': 'mcrouter', 'app.kubernetes.io/instance': 'example-cluster' };
+  t.strictSame((deployment['spec'] as any).selector, { matchLabels: selector }, 'the Deployment selects its pods by the proxy\'s name');
+  t.strictSame((svc['spec'] as any).selector, selector, 'the Service selects the same pods');
+  t.match((deployment['spec'] as any).template.metadata.labels, selector, 'which carry those labels');
   t.notOk(childOf(res.body, 'PodDisruptionBudget'), 'one replica: no PDB');
   for (const child of res.body['children'] as Json[]) {
     const meta = child['metadata'] as Json;
