@@ -552,10 +552,10 @@ t.test('the same cluster state gives the same bytes in every order Kubernetes ma
   t.notOk(details.failed, details.failed ? (fc.defaultReportMessage(details) ?? 'the property failed') : 'one answer for every order');
   t.equal(await setAsideTotal(app), 0, 'memcached_operator_status_set_aside_total: no stored status set aside');
   // The orders matter most where a list is kept: the property says little unless the histories get there
-  // (100 runs: 280-320 steps with a current config, 130-150 newcomers, 14-25 answers with holes, 87-94 dual-stack).
+  // (100 runs, 24 times: 268-316 steps with a current config, 121-166 newcomers, 9-36 answers with holes, 83-95 dual-stack).
   if (details.failed || numRuns < 100) return;
   t.ok(counts.keptSlots >= numRuns, `a current config in at least as many steps as histories (${counts.keptSlots})`);
   t.ok(counts.newcomers >= numRuns / 2, `a newcomer placed in a kept list in at least half as many (${counts.newcomers})`);
-  t.ok(counts.holes >= numRuns / 20, `answers with holes in at least a twentieth as many (${counts.holes})`);
+  t.ok(counts.holes >= numRuns / 50, `answers with holes in at least a fiftieth as many (${counts.holes})`);
   t.ok(counts.dualStack >= numRuns / 2, `dual-stack in at least half the histories (${counts.dualStack})`);
 });
