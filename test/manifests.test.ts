@@ -57,6 +57,8 @@ const one = (objects: K8sObject[], kind: string): K8sObject => {
 const podSpecOf = (deployment: K8sObject): PodSpec => (deployment as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
 const hookContainer = (deployment: K8sObject): Container => podSpecOf(deployment).containers[0] as Container;
 const envOf = (c: Container): Record<string, string | undefined> => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+/** The variables `expected` names, as `env` has them: for t.strictSame, where t.match takes '600000' for '60000'. */
+const envAs = (env: Record<string, string | undefined>, expected: Record<string, string>) => Object.fromEntries(Object.keys(expected).map((name) => [name, env[name]]));
 
 /** The Kubernetes OpenAPI schemas, by apiVersion and kind. */
 const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
@@ -465,7 +467,8 @@ t.test('the chart', async (t) => {
   t.equal(container.image, 'example.com/hook:dev');
   t.equal(container.imagePullPolicy, 'Always');
   t.equal(deployment.spec.replicas, 3);
-  t.match(envOf(container), { LOG_LEVEL: 'debug', CLUSTER_DOMAIN: 'k8s.example', MCROUTER_IMAGE: 'example.com/mcrouter:0.41.0', EXPORTER_IMAGE: 'example.com/exporter:1' });
+  const setEnv = { LOG_LEVEL: 'debug', CLUSTER_DOMAIN: 'k8s.example', MCROUTER_IMAGE: 'example.com/mcrouter:0.41.0', EXPORTER_IMAGE: 'example.com/exporter:1' };
+  t.strictSame(envAs(envOf(container), setEnv), setEnv, 'the values, exactly (t.match took example.com/exporter:10 for :1)');
   t.doesNotThrow(() => settingsFromEnv(envOf(container)), 'the hook starts with these values');
   t.equal(settingsFromEnv(envOf(container)).inFlightBodyLimit, 20_000_000, 'inFlightBodyLimit: the hook\'s IN_FLIGHT_BODY_LIMIT');
   // 0, the default: the variable unset, so that the hook's default follows bodyLimit.
@@ -489,7 +492,11 @@ t.test('the chart', async (t) => {
   t.equal(podSpecOf(deployment).priorityClassName, 'platform-critical');
   t.equal(podSpecOf(deployment).serviceAccountName, 'memcached-hook', 'serviceAccountName: the pods run as it, still without its token');
   t.equal(podSpecOf(deployment).automountServiceAccountToken, false);
-  t.match(podSpecOf(deployment).topologySpreadConstraints, [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }]);
+  t.strictSame(
+    podSpecOf(deployment).topologySpreadConstraints,
+    [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'memcached-operator' } } }],
+    'topologySpreadConstraints as given, labelSelector too (without it a constraint counts no pod)',
+  );
   t.notOk('priorityClassName' in podSpecOf(one(helmed, 'Deployment')) || 'topologySpreadConstraints' in podSpecOf(one(helmed, 'Deployment')), 'neither by default');
   t.same(podSpecOf(deployment).imagePullSecrets, [{ name: 'registry-credentials' }]);
   for (const o of custom) validateObject(t, o, 'helm with values');
@@ -527,7 +534,8 @@ t.test('the chart', async (t) => {
     t.equal(hooks['sync']!.webhook.timeout, timeout, `hookTimeout=${timeout} is taken`);
   }
   t.equal(grace(slow), 70, '5 s + 60 s: 65 s, plus 5 to spare');
-  t.match(envOf(hookContainer(one(slow, 'Deployment'))), { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '60000' });
+  const slowEnv = { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '60000' };
+  t.strictSame(envAs(envOf(hookContainer(one(slow, 'Deployment'))), slowEnv), slowEnv, 'exactly (t.match took 600000 for 60000)');
   const timeouts = (one(slow, 'CompositeController') as unknown as { spec: { hooks: Record<string, { webhook: { timeout: unknown } }> } }).spec.hooks;
   t.same([timeouts['sync']!.webhook.timeout, timeouts['customize']!.webhook.timeout], ['1m', '1m']);
   const refused: [string, string][] = [
@@ -616,7 +624,8 @@ t.test('the chart', async (t) => {
   const valuesFile = join(mkdtempSync(join(tmpdir(), 'values-')), 'values.yaml');
   writeFileSync(valuesFile, 'shutdownDelayMs: 2000000\nshutdownTimeoutMs: 1000000\nbodyLimit: 16777216\ninFlightBodyLimit: 100000000\nrequestTimeoutMs: 1200000\njsonDepthLimit: 200\n');
   const fromValues = envOf(hookContainer(one(helmTemplate('-f', valuesFile), 'Deployment')));
-  t.match(fromValues, { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000', BODY_LIMIT: '16777216', IN_FLIGHT_BODY_LIMIT: '100000000', REQUEST_TIMEOUT_MS: '1200000', JSON_DEPTH_LIMIT: '200' });
+  const valuesEnv = { SHUTDOWN_DELAY_MS: '2000000', SHUTDOWN_TIMEOUT_MS: '1000000', BODY_LIMIT: '16777216', IN_FLIGHT_BODY_LIMIT: '100000000', REQUEST_TIMEOUT_MS: '1200000', JSON_DEPTH_LIMIT: '200' };
+  t.strictSame(envAs(fromValues, valuesEnv), valuesEnv);
   t.match(settingsFromEnv(fromValues), { requestTimeoutMs: 1_200_000, jsonDepthLimit: 200, inFlightBodyLimit: 100_000_000 }, 'the hook reads them');
 
   // values.schema.json is generated from what the hook itself accepts (scripts/chart-values-schema.ts).
