@@ -67,11 +67,11 @@ t.test('a missing Service under a replicated rule is left out; writes still reac
     const read = tree.route(key, 'get');
     if (read.primary.length !== 1 || read.fallbacks.length !== 1) t.fail(`get ${key}: ${JSON.stringify(read)}`);
   }
-  t.match(statusOf(res.body).pools, [
-    { name: 'shard-a', servers: 3 },
-    { name: 'gone', service: 'gone', servers: 0, readyServers: 0, reason: 'ServiceNotFound' },
-    { name: 'shard-b', servers: 3 },
-  ]);
+  t.strictSame(statusOf(res.body).pools, [
+    { name: 'shard-a', service: 'shard-a', port: 11211, servers: 3, readyServers: 3, holes: 0 },
+    { name: 'gone', service: 'gone', port: 11211, servers: 0, readyServers: 0, holes: 0, reason: 'ServiceNotFound' },
+    { name: 'shard-b', service: 'shard-b', port: 11211, servers: 3, readyServers: 3, holes: 0 },
+  ], 'a status entry for each pool, the missing one too, exactly');
   t.match(readyOf(res.body), { status: 'False', reason: 'ServiceNotFound', message: /Service gone not found/ });
 
   const noEndpoints = await sync(spec, [...cluster, service({ name: 'gone' })]);
@@ -127,11 +127,12 @@ t.test('one pool per (service, port): a service twice on one port is one pool, o
     'multi-secondary': { servers: ['10.244.30.2:11311', '10.244.30.3:11311'] },
     'multi-11211': { servers: [dns('multi-11211', 0)] },
   }, "each port's endpoints; a SERVICE-PORT name that is another service's gets a counter");
-  t.match(statusOf(res.body).pools, [
-    { name: 'multi-11211-2', service: 'multi', port: 11211, servers: 2 },
-    { name: 'multi-secondary', service: 'multi', port: 'secondary', servers: 2 },
-    { name: 'multi-11211', service: 'multi-11211', port: 11211, servers: 1 },
-  ]);
+  // Exactly: t.match took a service named after its pool ('multi-11211-2' and 'multi-secondary' both contain 'multi').
+  t.strictSame(statusOf(res.body).pools, [
+    { name: 'multi-11211-2', service: 'multi', port: 11211, servers: 2, readyServers: 2, holes: 0 },
+    { name: 'multi-secondary', service: 'multi', port: 'secondary', servers: 2, readyServers: 2, holes: 0 },
+    { name: 'multi-11211', service: 'multi-11211', port: 11211, servers: 1, readyServers: 1, holes: 0 },
+  ], 'each pool names its Service and port');
 
   const customize = await post(app, '/customize', { controller: {}, parent: proxy({ name: 'rules', spec: { rules } }) });
   t.same(customize.body, {
@@ -426,8 +427,8 @@ t.test('a v0.0.2 object (rules, mcrouter.image/port/statsRoot/securityContext) s
   }
   const container = ((childOf(res.body, 'Deployment')!['spec'] as any).template.spec.containers as Json[])[0]!;
   t.equal(container['image'], 'ianmlewis/mcrouter:v0.36.0-2');
-  t.match(container['args'], ['-p', '11212']);
-  t.ok((container['args'] as string[]).includes('--stats-root=/var/mcrouter/stats'));
+  // Exactly: t.match took ['-p', '112120'], a port past 65535, for ['-p', '11212'].
+  t.strictSame(container['args'], ['-p', '11212', '--config-file=/etc/mcrouter/config.json', '--asynclog-disable', '--stats-root=/var/mcrouter/stats'], 'mcrouter on port 11212, its stats under statsRoot');
   t.match(container['securityContext'], { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }, 'a container securityContext, as in v0.0.2');
   t.match(readyOf(res.body), { reason: 'Progressing' }, 'every Service found: only the Deployment is awaited');
 });
