@@ -54,7 +54,8 @@ t.test('the seed example: a StatefulSet behind a headless Service', async (t) =>
   const selector = { 'app.kubernetes.io/name': 'mcrouter', 'app.kubernetes.io/instance': 'example-cluster' };
   t.strictSame((deployment['spec'] as any).selector, { matchLabels: selector }, 'the Deployment selects its pods by the proxy\'s name');
   t.strictSame((svc['spec'] as any).selector, selector, 'the Service selects the same pods');
-  t.match((deployment['spec'] as any).template.metadata.labels, selector, 'which carry those labels');
+  // Exactly: t.match took an instance label 'example-cluster-mcrouter', which contains 'example-cluster' and is not selected.
+  t.strictSame((deployment['spec'] as any).template.metadata.labels, { ...selector, 'app.kubernetes.io/component': 'proxy', 'app.kubernetes.io/managed-by': 'memcached-operator' }, 'which carry those labels');
   t.notOk(childOf(res.body, 'PodDisruptionBudget'), 'one replica: no PDB');
   for (const child of res.body['children'] as Json[]) {
     const meta = child['metadata'] as Json;
