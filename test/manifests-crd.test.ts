@@ -62,7 +62,8 @@ t.test('the CRD is a valid apiextensions.k8s.io/v1 object', async (t) => {
   t.equal(crd.metadata.name, CRD_NAME);
   t.equal(CRD_NAME, 'memcachedproxies.ianlewis.org');
   t.equal(crd.spec.scope, 'Namespaced');
-  t.match(crd.spec.names, { kind: 'MemcachedProxy', plural: 'memcachedproxies', singular: 'memcachedproxy', shortNames: ['mp'] });
+  // Exactly: t.match took a listKind equal to the kind (the API server refuses it), or any other one, and more short names.
+  t.strictSame(crd.spec.names, { kind: 'MemcachedProxy', listKind: 'MemcachedProxyList', plural: 'memcachedproxies', singular: 'memcachedproxy', shortNames: ['mp'] });
   t.same(version.subresources, { status: {} }, 'status subresource: Metacontroller writes the status through it');
   // Said outright: an apply over v0.0.2's CRD (v1beta1, no schema, preserveUnknownFields true) that left it out would
   // keep true, and the API server refuses schema defaults beside it.
@@ -108,7 +109,12 @@ t.test('the schema is structural', async (t) => {
   t.notOk('default' in ((spec.properties as Record<string, Schema>).servicePort as Schema), 'no default for servicePort: it would land on rules-form objects');
   t.same((props.status as Schema).type, 'object', 'status is the status schema, not a union with null');
   const conditions = ((props.status as Schema).properties as Record<string, Schema>).conditions as Schema;
-  t.match(conditions, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }, 'conditions: one per type, as metav1.Condition lists are');
+  // Exactly: t.match took the keys ['type', 'reason'], which let two conditions of one type stand side by side.
+  t.strictSame(
+    [conditions['x-kubernetes-list-type'], conditions['x-kubernetes-list-map-keys']],
+    ['map', ['type']],
+    'conditions: one per type, as metav1.Condition lists are',
+  );
   t.ok(((conditions.items as Schema).required as string[]).includes('type'), 'the map key is required, as the API server demands');
 });
 
