@@ -28,22 +28,24 @@ function refusal(env: Record<string, string>): SettingsError | undefined {
   }
 }
 
+/** The setting each integer variable sets. */
+const SETTING_OF: Record<keyof typeof INTEGER_RANGES, keyof typeof DEFAULT_SETTINGS> = {
+  PORT: 'port',
+  BODY_LIMIT: 'bodyLimit',
+  IN_FLIGHT_BODY_LIMIT: 'inFlightBodyLimit',
+  JSON_DEPTH_LIMIT: 'jsonDepthLimit',
+  SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
+  SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+};
+
 t.test('unset or empty: the defaults', async (t) => {
   t.same(settingsFromEnv({}), DEFAULT_SETTINGS);
   t.same(settingsFromEnv(Object.fromEntries(Object.keys(INTEGER_RANGES).map((name) => [name, '']))), DEFAULT_SETTINGS);
   t.same(settingsFromEnv({ LOG_LEVEL: '', CLUSTER_DOMAIN: '', MCROUTER_IMAGE: '', EXPORTER_IMAGE: '' }), DEFAULT_SETTINGS);
   const defaults = DEFAULT_SETTINGS as Record<string, unknown>;
-  const byName: Record<keyof typeof INTEGER_RANGES, keyof typeof DEFAULT_SETTINGS> = {
-    PORT: 'port',
-    BODY_LIMIT: 'bodyLimit',
-    IN_FLIGHT_BODY_LIMIT: 'inFlightBodyLimit',
-    JSON_DEPTH_LIMIT: 'jsonDepthLimit',
-    SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
-    SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
-    REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
-  };
   for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
-    const value = defaults[byName[name as keyof typeof INTEGER_RANGES]] as number;
+    const value = defaults[SETTING_OF[name as keyof typeof INTEGER_RANGES]] as number;
     t.ok(value >= min && value <= max, `the default ${name} (${value}) is in its own range`);
   }
   t.equal(settingsFromEnv({ CLUSTER_DOMAIN: DEFAULT_SETTINGS.clusterDomain }).clusterDomain, DEFAULT_SETTINGS.clusterDomain);
@@ -66,19 +68,10 @@ t.test('LOG_LEVEL: one of pino\'s levels', async (t) => {
 });
 
 t.test('the integer settings: their ranges, both ends', async (t) => {
-  const field: Record<keyof typeof INTEGER_RANGES, keyof typeof DEFAULT_SETTINGS> = {
-    PORT: 'port',
-    BODY_LIMIT: 'bodyLimit',
-    IN_FLIGHT_BODY_LIMIT: 'inFlightBodyLimit',
-    JSON_DEPTH_LIMIT: 'jsonDepthLimit',
-    SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
-    SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
-    REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
-  };
   for (const [name, [min, max]] of Object.entries(INTEGER_RANGES)) {
     // The in-flight limit's least is BODY_LIMIT's (below).
     const beside = name === 'IN_FLIGHT_BODY_LIMIT' ? { BODY_LIMIT: String(min) } : {};
-    const read = (value: number) => settingsFromEnv({ ...beside, [name]: String(value) })[field[name as keyof typeof INTEGER_RANGES]];
+    const read = (value: number) => settingsFromEnv({ ...beside, [name]: String(value) })[SETTING_OF[name as keyof typeof INTEGER_RANGES]];
     // Taken as the very number: not refused, and not clamped, rounded or left at the default.
     t.equal(read(min), min, `${name}=${min} is taken`);
     t.equal(read(max), max, `${name}=${max} is taken`);
