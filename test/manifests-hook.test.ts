@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { buildServer } from '../src/server.js';
-import { statusFaults } from './helpers/answer-contract.js';
+import { childFault, statusFaults } from './helpers/answer-contract.js';
 import { EXAMPLES_DIR, ROOT, kustomize, readObjects, type K8sObject } from './helpers/k8s-tools.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 
@@ -33,6 +33,7 @@ function checkResponse(t: Test, where: string, response: { status?: unknown; chi
   t.same(statusFaults(response.status), [], `${where}: the status is valid under the CRD, and survives its pruning`);
   for (const child of response.children ?? []) {
     t.ok(listed.has(`${child.apiVersion}/${RESOURCES[child.kind] ?? child.kind}`), `${where}: ${child.kind} is a child resource of the CompositeController`);
+    t.equal(childFault(child as unknown as Record<string, unknown>), undefined, `${where}: ${child.kind} is one the API server takes`);
     for (const pod of podTemplatesOf(child)) t.same(restrictedViolations(pod.spec, pod.annotations), [], `${where}: ${pod.where} is restricted`);
   }
   t.ok((response.children ?? []).some((c) => podTemplatesOf(c).length > 0), `${where}: a pod was checked`);

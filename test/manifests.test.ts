@@ -6,6 +6,7 @@
  * each other (hook URL, Service, ports, probes), and every pod meets the
  * restricted Pod Security Standard.
  */
+import { apiSemanticFaults } from './helpers/api-semantics.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,6 +158,8 @@ function validateObject(t: Test, object: K8sObject, where: string) {
     return;
   }
   t.doesNotThrow(() => new Model(object as never).validate(), `${where}: ${key} ${object.metadata.name} is valid`);
+  // The schemas type ports as int32 and require no name: the API server's built-in validation refuses more.
+  t.same(apiSemanticFaults(object as unknown as Record<string, unknown>), [], `${where}: ${key} ${object.metadata.name} passes the API server's own validation`);
 }
 
 t.test('kustomize renders the operator', async (t) => {

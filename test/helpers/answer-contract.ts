@@ -6,7 +6,8 @@
  *   and the API server refuses the whole write otherwise: the proxy's status would freeze), including the keys of
  *   its `x-kubernetes-list-type: map` lists, and every field of it survives the API server's pruning (a field the
  *   schema does not name, or a null where it takes none, is dropped on the way: lost from the next sync's input);
- * - each child is valid under the official Kubernetes schemas (kubernetes-models), of a kind the hook may return;
+ * - each child is valid under the official Kubernetes schemas (kubernetes-models) and the API server's built-in
+ *   validation the schemas lack (helpers/api-semantics.ts: names, port ranges, containers), of a kind the hook may return;
  * - a status the hook wrote, fed back as the stored status, is read back whole: the server logs a warn line (and
  *   counts memcached_operator_status_set_aside_total) for every stored-status field it sets aside, which would
  *   restart a wait's clock or lose lastChange.
@@ -17,6 +18,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { PROXY_SCHEMA, crdViolations, isObject, propertyOf, pruned, type Schema } from './crd-validation.js';
+import { apiSemanticFaults } from './api-semantics.js';
 import type { TestServer } from './hook.js';
 
 type Json = Record<string, unknown>;
@@ -83,10 +85,12 @@ export function childFault(child: Json): string | undefined {
   if (!Model) return `${kind} ${name}: not a kind the hook returns`;
   try {
     new Model(child as never).validate();
-    return undefined;
   } catch (error) {
     return `${kind} ${name} is invalid: ${String((error as Error).message ?? error).slice(0, 600)}`;
   }
+  // The schemas type ports as int32 and require no name: the API server's own validation refuses more.
+  const semantic = apiSemanticFaults(child);
+  return semantic.length === 0 ? undefined : `${kind} ${name} is refused by the API server: ${semantic.slice(0, 5).join('; ')}`;
 }
 
 /** The warn lines, of those a logged server wrote (helpers/hook.ts loggedServer) from index `from`, that set stored-status fields aside. */
