@@ -477,6 +477,11 @@ function checkHoles(label: string, pool: Pool, before: Pool | undefined, tree: R
   for (const key of KEYS) {
     const to = only.firstDestination(key);
     must(to !== undefined && !holes.has(to), `${label}: key ${key} is routed to ${String(to)}, a weight-0 hole`);
+    // A bare PoolRoute|NAME always hashes with the pool's weights (WeightedCh3): the config's own route may not (a
+    // PoolRoute with `hash: "Ch3"`, a `Pool|NAME` list), so every key goes through it too.
+    for (const op of ['get', 'set'] as const) {
+      for (const s of tree.route(key, op).primary) must(!holes.has(s), `${label}: key ${key} (${op}) is routed by the config's route to ${s}, a weight-0 hole`);
+    }
   }
 }
 
