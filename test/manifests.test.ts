@@ -6,7 +6,6 @@
  * each other (hook URL, Service, ports, probes), and every pod meets the
  * restricted Pod Security Standard.
  */
-import { apiSemanticFaults } from './helpers/api-semantics.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +37,7 @@ import {
   run,
   type K8sObject,
 } from './helpers/k8s-tools.js';
+import { apiSemanticFaults } from './helpers/api-semantics.js';
 import { podTemplatesOf, restrictedViolations } from './helpers/pod-security.js';
 import { codeSpans, page, tableRows, wholeWord } from './helpers/markdown.js';
 

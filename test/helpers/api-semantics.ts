@@ -91,6 +91,7 @@ function podSpecFaults(spec: unknown, where: string): string[] {
       const action = isObject(c[probe]) ? ((c[probe] as Json)['httpGet'] ?? (c[probe] as Json)['tcpSocket'] ?? (c[probe] as Json)['grpc']) : undefined;
       const port = isObject(action) ? action['port'] : undefined;
       if (port === undefined) continue;
+      // A named port must also be one of the container's: the API server checks only its form, and the kubelet fails the probe.
       if (typeof port === 'number' ? !portNumber(port) : !(ianaName(port) && portNames.has(port as string))) out.push(`${cw}: ${probe} port ${JSON.stringify(port)} is neither 1-65535 nor a named port of the container`);
     }
   }
