@@ -1529,12 +1529,14 @@ t.test('what the user sets is merged with the defaults, not in place of them whe
     containerOf((await post(app, '/sync', syncRequest({ parent: cache({ securityContext }), related: members([0]) }))).body, 'mcrouter').securityContext;
   t.same(await contextOf({ privileged: true }), { capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, privileged: true });
   t.same(await contextOf({ capabilities: { add: ['CAP_SYS_ADMIN'] } }), { capabilities: { drop: ['ALL'], add: ['CAP_SYS_ADMIN'] }, readOnlyRootFilesystem: true });
-  t.match(await contextOf({ privileged: true, allowPrivilegeEscalation: false }), { allowPrivilegeEscalation: false }, "theirs, as they wrote it (the API server's to refuse)");
-  t.match(await contextOf({ privileged: true, allowPrivilegeEscalation: true }), { allowPrivilegeEscalation: true, privileged: true }, 'theirs, true as written');
-  t.match(await contextOf({ allowPrivilegeEscalation: true }), { allowPrivilegeEscalation: true }, 'true without privileged: theirs too');
-  t.match(await contextOf({ privileged: false }), { allowPrivilegeEscalation: false, privileged: false });
-  t.match(await contextOf({ capabilities: { add: ['SYS_ADMIN'] } }), { allowPrivilegeEscalation: false }, 'SYS_ADMIN, spelt so, the API server takes with it');
-  t.match(await contextOf({ capabilities: { add: 'CAP_SYS_ADMIN' } }), { allowPrivilegeEscalation: false }, 'not a list: passed on for the API server to refuse, no 500');
+  // Whole: t.match took a context that dropped their privileged: true, or their capabilities.add that is no list.
+  const restricted = { capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true };
+  t.same(await contextOf({ privileged: true, allowPrivilegeEscalation: false }), { ...restricted, privileged: true, allowPrivilegeEscalation: false }, "theirs, as they wrote it (the API server's to refuse)");
+  t.same(await contextOf({ privileged: true, allowPrivilegeEscalation: true }), { ...restricted, allowPrivilegeEscalation: true, privileged: true }, 'theirs, true as written');
+  t.same(await contextOf({ allowPrivilegeEscalation: true }), { ...restricted, allowPrivilegeEscalation: true }, 'true without privileged: theirs too');
+  t.same(await contextOf({ privileged: false }), { ...restricted, allowPrivilegeEscalation: false, privileged: false });
+  t.same(await contextOf({ capabilities: { add: ['SYS_ADMIN'] } }), { ...restricted, capabilities: { drop: ['ALL'], add: ['SYS_ADMIN'] }, allowPrivilegeEscalation: false }, 'SYS_ADMIN, spelt so, the API server takes with it');
+  t.same(await contextOf({ capabilities: { add: 'CAP_SYS_ADMIN' } }), { ...restricted, capabilities: { drop: ['ALL'], add: 'CAP_SYS_ADMIN' }, allowPrivilegeEscalation: false }, 'not a list: passed on for the API server to refuse, no 500');
 
   // `affinity: {}`, a template's empty value, keeps the default spreading; an empty podAntiAffinity is none.
   const affinityOf = async (affinity: Json) =>
