@@ -609,7 +609,9 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   const res = await post(app, '/sync', request([0, 1, 2], [2]));
   t.equal(lines.length, 1, 'one line for the sync');
   const line = lines[0]!;
-  t.match(line, {
+  // The whole line but for what varies: t.match took a name that only contained the proxy's ('shop/cache').
+  const { time: _time, pid: _pid, hostname: _hostname, reqId: _reqId, durationMs: _durationMs, ...fields } = line;
+  t.same(fields, {
     level: 30,
     msg: 'sync',
     namespace: 'shop',
@@ -618,7 +620,6 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
     readyServers: 2,
     configHash: (res.body['status'] as Json)['configHash'],
     ready: 'Progressing',
-    durationMs: Number,
   });
   t.ok((line['durationMs'] as number) >= 0 && (line['durationMs'] as number) < 10_000);
   t.type(line['time'], 'number', 'pino JSON');
@@ -644,7 +645,9 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
     const last: Json = { ...request([0], [], spec), finalizing: true };
     Object.assign((last['parent'] as Json)['metadata'] as Json, { deletionTimestamp: '2026-11-25T11:59:30Z', finalizers: ['metacontroller.k8s.io/memcached-operator'] });
     t.equal((await post(app, '/sync', last)).statusCode, 200);
-    t.match(lines.splice(2, 1)[0], { level: 30, msg: 'sync', namespace: 'shop', name: 'cache', finalized: true });
+    const [finalized] = lines.splice(2, 1);
+    t.match(finalized, { level: 30, msg: 'sync', finalized: true });
+    t.same([finalized?.['namespace'], finalized?.['name']], ['shop', 'cache'], 'the proxy named exactly');
   }
 
   // Refused before the route ran: one warning each too, with the field when one is to blame.
