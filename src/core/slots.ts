@@ -28,7 +28,10 @@ export interface Slots extends ServerList {
   holes: number;
 }
 
-const ORDINAL = /^(.*)-(0|[1-9][0-9]{0,6})$/;
+/** A StatefulSet pod's ordinal as its hostname spells it: decimal, no leading zero, at most 7 digits. */
+const ORDINAL_DIGITS = '0|[1-9][0-9]{0,6}';
+const ORDINAL = new RegExp(`^(.*)-(${ORDINAL_DIGITS})$`);
+const ORDINAL_ONLY = new RegExp(`^(?:${ORDINAL_DIGITS})$`);
 
 /** Holes beyond this share of the slots are compacted: each costs mcrouter a retry for the keys it rehashes. */
 const MAX_HOLE_SHARE = 0.5;
@@ -332,14 +335,20 @@ function currentOrdinalRange(
   dnsAddress: (hostname: string) => string,
 ): { lowest: number; highest: number } | undefined {
   if (current.weights) return undefined;
+  // Every pod's DNS host is its hostname and one domain (`.SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN`), built once:
+  // the list is read at every sync, and building each server's address to compare took a fifth of a steady
+  // 5,000-pod StatefulSet sync.
+  const head = `${prefix}-`;
+  const domain = hostOf(dnsAddress(`${head}0`)).slice(head.length + 1);
   let lowest = Number.POSITIVE_INFINITY;
   let highest = Number.NEGATIVE_INFINITY;
   for (const server of current.servers) {
-    if (!server.startsWith(`${prefix}-`)) continue;
-    const match = ORDINAL.exec(server.slice(0, server.indexOf('.')));
-    if (!match || match[1] !== prefix) continue;
-    const n = Number(match[2]);
-    if (hostOf(dnsAddress(`${prefix}-${n}`)) !== hostOf(server)) continue;
+    if (!server.startsWith(head)) continue;
+    const host = hostOf(server);
+    if (!host.endsWith(domain)) continue;
+    const ordinal = host.slice(head.length, host.length - domain.length);
+    if (!ORDINAL_ONLY.test(ordinal)) continue;
+    const n = Number(ordinal);
     if (n < lowest) lowest = n;
     if (n > highest) highest = n;
   }
