@@ -632,13 +632,13 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
 
   await post(app, '/sync', request([0], [], { rules: { type: 'mirrored', service: { name: 'a' } } }));
   t.equal(lines.length, 2);
-  t.match(lines[1], { level: 40, namespace: 'shop', name: 'cache', field: 'spec.rules.type', statusCode: 422, msg: /^spec\.rules\.type: must be one of/ }, 'a refused spec: one warning naming the proxy and the field');
-  t.same(namedIn(lines[1]), ['shop', 'cache', 'spec.rules.type'], 'named exactly');
+  t.match(lines[1], { level: 40, statusCode: 422, msg: /^spec\.rules\.type: must be one of/ }, 'a refused spec: one warning');
+  t.same(namedIn(lines[1]), ['shop', 'cache', 'spec.rules.type'], 'naming the proxy and the field, exactly');
   const invalid = request([0], []);
   ((invalid['parent'] as Json)['spec'] as Json)['mcrouter'] = { replicas: -1 };
   await post(app, '/sync', invalid);
-  t.match(lines[2], { level: 40, namespace: 'shop', name: 'cache', field: 'spec.mcrouter.replicas', statusCode: 422 }, 'a body the schema refuses, whose parent has a name: named too');
-  t.same(namedIn(lines[2]), ['shop', 'cache', 'spec.mcrouter.replicas'], 'named exactly');
+  t.match(lines[2], { level: 40, statusCode: 422 }, 'a body the schema refuses, whose parent has a name');
+  t.same(namedIn(lines[2]), ['shop', 'cache', 'spec.mcrouter.replicas'], 'named too, exactly');
   lines.splice(2, 1);
 
   // A finalize hook pointed at /sync, with a spec the rules take and with one they refuse: the proxy's last line says so.
@@ -669,7 +669,7 @@ t.test('logs: one JSON line per sync, none for health checks and metrics', async
   const named = request([0], []);
   Object.defineProperty(((named['parent'] as Json)['spec'] as Json), '__proto__', { value: {}, enumerable: true });
   await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(named) });
-  t.match(lines.at(-1), { level: 40, namespace: 'shop', name: 'cache', field: 'spec.__proto__', statusCode: 400 });
+  t.match(lines.at(-1), { level: 40, statusCode: 400 });
   t.same(namedIn(lines.at(-1)), ['shop', 'cache', 'spec.__proto__'], 'named exactly');
   // A lone surrogate in a refused parent's namespace, and one left by cutting a name: U+FFFD on every Node (pino
   // writes them raw before Node 25, as escapes from 25 on).
@@ -740,7 +740,7 @@ t.test('answering(): requests being answered, for the shutdown deadline; pipelin
   inFlight.write(one.slice(0, half));
   await requested;
   t.equal(app.answering(), 1, 'a request whose body is still arriving is being answered');
-  inFlight.end(`${one.slice(half)}`);
+  inFlight.end(one.slice(half));
   t.match(await answered, /^HTTP\/1\.1 200 OK\r\n/, 'and answered');
   t.equal(app.answering(), 0, 'answered: no longer counted');
   // Ten syncs in one write, the connection gone at once: Node has read them all, and answers one at a time.
