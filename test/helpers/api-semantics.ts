@@ -5,28 +5,41 @@
  * ConfigMap's size. The schemas type `port` as int32, so a Service port 70000, a nameless Service or a pod
  * without containers pass them; the API server refuses each. Empty: nothing of these refused.
  */
+import {
+  DNS1035_LABEL,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  DNS_LABEL_MAX_LENGTH,
+  DNS_NAME_MAX_LENGTH,
+  LABEL_VALUE,
+  LABEL_VALUE_MAX_LENGTH,
+  PORT_MAX,
+  QUALIFIED_NAME_PART,
+  QUALIFIED_NAME_PART_MAX_LENGTH,
+} from '../../src/api/formats.js';
+
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_LABEL = new RegExp(DNS1123_LABEL);
+const DNS_1035_LABEL = new RegExp(DNS1035_LABEL);
+const DNS_SUBDOMAIN = new RegExp(DNS1123_SUBDOMAIN);
+const LABEL_VALUE_PATTERN = new RegExp(LABEL_VALUE);
+const QUALIFIED_NAME = new RegExp(QUALIFIED_NAME_PART);
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
-const dnsLabel = (s: unknown): boolean => typeof s === 'string' && s.length <= 63 && DNS_LABEL.test(s);
-const dnsSubdomain = (s: unknown): boolean => typeof s === 'string' && s.length <= 253 && DNS_SUBDOMAIN.test(s);
+const dnsLabel = (s: unknown): boolean => typeof s === 'string' && s.length <= DNS_LABEL_MAX_LENGTH && DNS_LABEL.test(s);
+const dnsSubdomain = (s: unknown): boolean => typeof s === 'string' && s.length <= DNS_NAME_MAX_LENGTH && DNS_SUBDOMAIN.test(s);
 /** IsValidPortName (IANA_SVC_NAME): at most 15, lower-case alphanumerics and '-', a letter, no '--', no '-' at either end. */
 const ianaName = (s: unknown): boolean =>
   typeof s === 'string' && s.length >= 1 && s.length <= 15 && /^[-a-z0-9]+$/.test(s) && /[a-z]/.test(s) && !s.includes('--') && !s.startsWith('-') && !s.endsWith('-');
-const portNumber = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
+const portNumber = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= PORT_MAX;
 
 function qualifiedKey(key: string): boolean {
   const slash = key.indexOf('/');
   const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
   if (prefix !== undefined && !dnsSubdomain(prefix)) return false;
-  return name.length <= 63 && QUALIFIED_NAME.test(name);
+  return name.length <= QUALIFIED_NAME_PART_MAX_LENGTH && QUALIFIED_NAME.test(name);
 }
 
 function labelFaults(labels: unknown, where: string): string[] {
@@ -34,7 +47,7 @@ function labelFaults(labels: unknown, where: string): string[] {
   if (!isObject(labels)) return [`${where}: not a map`];
   return Object.entries(labels).flatMap(([k, v]) => [
     ...(qualifiedKey(k) ? [] : [`${where}: key ${JSON.stringify(k)} is not a qualified name`]),
-    ...(typeof v === 'string' && v.length <= 63 && LABEL_VALUE.test(v) ? [] : [`${where}.${k}: value ${JSON.stringify(v)} is not a label value`]),
+    ...(typeof v === 'string' && v.length <= LABEL_VALUE_MAX_LENGTH && LABEL_VALUE_PATTERN.test(v) ? [] : [`${where}.${k}: value ${JSON.stringify(v)} is not a label value`]),
   ]);
 }
 
@@ -121,7 +134,7 @@ export function apiSemanticFaults(object: Json): string[] {
       let size = 0;
       for (const field of ['data', 'binaryData']) {
         for (const [k, v] of Object.entries((object[field] as Json | undefined) ?? {})) {
-          if (!(k.length <= 253 && CONFIG_KEY.test(k))) out.push(`${field}: key ${JSON.stringify(k)} is not a config key`);
+          if (!(k.length <= DNS_NAME_MAX_LENGTH && CONFIG_KEY.test(k))) out.push(`${field}: key ${JSON.stringify(k)} is not a config key`);
           size += k.length + Buffer.byteLength(String(v));
         }
       }
@@ -129,7 +142,7 @@ export function apiSemanticFaults(object: Json): string[] {
       return out;
     }
     case 'v1/Service': {
-      const out = metadataFaults(object, (s) => typeof s === 'string' && s.length <= 63 && DNS_1035_LABEL.test(s), 'DNS-1035 label');
+      const out = metadataFaults(object, (s) => typeof s === 'string' && s.length <= DNS_LABEL_MAX_LENGTH && DNS_1035_LABEL.test(s), 'DNS-1035 label');
       const ports = (spec['ports'] as Json[] | undefined) ?? [];
       if (ports.length === 0 && spec['type'] !== 'ExternalName' && spec['clusterIP'] !== 'None') out.push('spec.ports: required');
       const seen = new Set<string>();
