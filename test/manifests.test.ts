@@ -58,6 +58,12 @@ const one = (objects: K8sObject[], kind: string): K8sObject => {
 const podSpecOf = (deployment: K8sObject): PodSpec => (deployment as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
 const hookContainer = (deployment: K8sObject): Container => podSpecOf(deployment).containers[0] as Container;
 const envOf = (c: Container): Record<string, string | undefined> => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+/**
+ * Whether a `matchLabels` selector picks objects labelled `labels` by labels of theirs: an empty one selects every
+ * object (a NetworkPolicy's, a PodDisruptionBudget's, a ServiceMonitor's) or none (a Service's), never just these.
+ */
+const selectsByLabels = (selector: Record<string, string> | undefined, labels: Record<string, string>): boolean =>
+  Object.keys(selector ?? {}).length > 0 && Object.entries(selector!).every(([k, v]) => labels[k] === v);
 /** The variables `expected` names, as `env` has them: for t.strictSame, where t.match takes '600000' for '60000'. */
 const envAs = (env: Record<string, string | undefined>, expected: Record<string, string>) => Object.fromEntries(Object.keys(expected).map((name) => [name, env[name]]));
 
@@ -204,9 +210,7 @@ t.test('the chart\'s NetworkPolicy lets only Metacontroller\'s namespace, and th
   const policy = one(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from: Peer[]; ports: { port: string | number }[] }[] } };
   const deployment = one(objects, 'Deployment') as K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } };
   const podLabels = deployment.spec.template.metadata.labels;
-  // An empty podSelector selects every pod of the namespace: the hook pods by labels of theirs, and at least one.
-  const podSelector = policy.spec.podSelector.matchLabels ?? {};
-  t.ok(Object.keys(podSelector).length > 0 && Object.entries(podSelector).every(([k, v]) => podLabels[k] === v), 'it selects the hook pods');
+  t.ok(selectsByLabels(policy.spec.podSelector.matchLabels, podLabels), 'it selects the hook pods');
   t.same(policy.spec.policyTypes, ['Ingress'], 'ingress only: the hook makes no calls, and egress needs no rule');
   t.same(policy.spec.ingress.map((rule) => rule.from.map((peer) => peer.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'])), [['platform', 'monitoring']], 'Metacontroller\'s namespace, by the label every namespace has, and the peers named');
   const httpPort = hookContainer(deployment).ports?.find((p) => p.containerPort === 8080)?.name;
@@ -350,8 +354,7 @@ t.test('the hook Deployment, Service and PDB fit together', async (t) => {
     const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string }[] } };
     const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; unhealthyPodEvictionPolicy?: string; selector: { matchLabels: Record<string, string> } } };
     const labels = deployment.spec.template.metadata.labels;
-    // An empty selector matches every pod (a PodDisruptionBudget's) or none (a Service's): it selects the hook pods only with labels of theirs.
-    const selects = (selector: Record<string, string> | undefined) => Object.keys(selector ?? {}).length > 0 && Object.entries(selector!).every(([k, v]) => labels[k] === v);
+    const selects = (selector: Record<string, string> | undefined) => selectsByLabels(selector, labels);
     t.ok(selects(deployment.spec.selector.matchLabels), `${where}: the Deployment selects its pods`);
     t.ok(selects(service.spec.selector), `${where}: the Service selects the hook pods`);
     t.ok(selects(pdb.spec.selector.matchLabels), `${where}: the PDB covers the hook pods`);
@@ -394,9 +397,7 @@ t.test('the chart\'s ServiceMonitor scrapes the hook\'s /metrics through its Ser
   const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean; interval?: string }[] } };
   const service = one(objects, 'Service') as K8sObject & { metadata: { labels: Record<string, string> }; spec: { ports: { name: string }[] } };
   t.equal(monitor.metadata.namespace, service.metadata.namespace, 'beside the Service: a ServiceMonitor selects Services of its own namespace');
-  // An empty selector selects every Service of the namespace: the hook's by labels of its own, and at least one.
-  const serviceSelector = monitor.spec.selector.matchLabels ?? {};
-  t.ok(Object.keys(serviceSelector).length > 0 && Object.entries(serviceSelector).every(([k, v]) => service.metadata.labels[k] === v), 'it selects the hook\'s Service');
+  t.ok(selectsByLabels(monitor.spec.selector.matchLabels, service.metadata.labels), 'it selects the hook\'s Service');
   t.same(monitor.spec.endpoints, [{ port: service.spec.ports[0]!.name, path: '/metrics', honorLabels: true, interval: '30s' }], 'by the Service\'s port name');
   // The proxies' gauges carry the proxy's own namespace label, which the target's would otherwise rename to exported_namespace.
   t.equal(monitor.spec.endpoints[0]!.honorLabels, true, 'the proxies\' namespace and name labels are kept, not renamed exported_*');
