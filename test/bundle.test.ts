@@ -2,9 +2,10 @@
  * The hook as it ships: dist/hook.mjs, the one file `npm run build` bundles
  * and the image runs, started from a directory that holds nothing else. It
  * answers every sample in hooks/ with the bytes the server under test gives,
- * serves its metrics, and stops cleanly on SIGTERM.
+ * serves its metrics, refuses the JSON that takes the most memory within the
+ * heap of a 512 MiB container, and stops cleanly on SIGTERM.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -13,6 +14,39 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { bundleHook } from '../scripts/bundle.js';
 import { buildServer } from '../src/server.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
+
+/** Starts hook.mjs from `dir` on a free loopback port, with `env` and Node's `flags`; resolves once it listens. */
+async function startBundle(t: Test, dir: string, env: Record<string, string>, flags: string[] = []) {
+  const child = spawn(process.execPath, [...flags, 'hook.mjs'], {
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // If tap itself is killed, the hook must not outlive it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
+  t.teardown(() => process.off('exit', orphaned));
+  // 'close', not 'exit': its output has been read to the end by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const messages: string[] = [];
+  const base = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const msg = String((JSON.parse(line) as { msg?: unknown }).msg);
+      messages.push(msg);
+      const url = /^Server listening at (http:\/\/\S+)/.exec(msg)?.[1];
+      if (url) resolve(url);
+    });
+    void exited.then((code) => reject(new Error(`hook.mjs exited with ${code} before listening: ${stderr}`)));
+    setTimeout(() => reject(new Error(`hook.mjs did not listen within 30 s: ${stderr}`)), 30_000).unref();
+  });
+  return { child, base, messages, exited, stderr: () => stderr };
+}
 
 t.test('dist/hook.mjs, alone in a directory', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'memcached-operator-bundle-'));
@@ -41,35 +75,8 @@ t.test('dist/hook.mjs, alone in a directory', async (t) => {
     }
   });
 
-  const child = spawn(process.execPath, ['hook.mjs'], {
-    cwd: dir,
-    // No time for in-flight requests at the end: with none, the close (a turn of the event loop) is still a clean exit.
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '1', SHUTDOWN_TIMEOUT_MS: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // If tap itself is killed, the hook must not outlive it.
-  const orphaned = () => child.kill('SIGKILL');
-  process.once('exit', orphaned);
-  t.teardown(() => process.off('exit', orphaned));
-  // 'close', not 'exit': its output has been read to the end by then.
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const messages: string[] = [];
-  const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const msg = String((JSON.parse(line) as { msg?: unknown }).msg);
-      messages.push(msg);
-      const url = /^Server listening at (http:\/\/\S+)/.exec(msg)?.[1];
-      if (url) resolve(url);
-    });
-    void exited.then((code) => reject(new Error(`hook.mjs exited with ${code} before listening: ${stderr}`)));
-    setTimeout(() => reject(new Error(`hook.mjs did not listen within 30 s: ${stderr}`)), 30_000).unref();
-  });
-  const base = await listening;
+  // No time for in-flight requests at the end: with none, the close (a turn of the event loop) is still a clean exit.
+  const { child, base, messages, exited, stderr } = await startBundle(t, dir, { SHUTDOWN_DELAY_MS: '1', SHUTDOWN_TIMEOUT_MS: '0' });
 
   await t.test('answers every sample in hooks/ as the server under test does', async (t) => {
     const samples = new URL('../hooks/', import.meta.url);
@@ -102,9 +109,40 @@ t.test('dist/hook.mjs, alone in a directory', async (t) => {
     t.match(text, /^process_cpu_user_seconds_total /m, "prom-client's process metrics");
   });
 
+  await t.test('in the heap of a 512 MiB container, bodies of millions of empty objects are refused, and the hook lives on', async (t) => {
+    // `[{},{},…]` is the JSON that takes the most memory per byte: a body of the limit's size holds 2.8 million
+    // objects, about 180 MB of heap once parsed. In a container of 512 MiB (the chart's limit) V8 gives Node 20
+    // and 24 (the image's) a heap of 259 MiB, which these flags give it anywhere: the hook as it ships, in the
+    // heap it has there, kept 60 MB of it free. A walk that queued every value it had still to visit took it past
+    // its end. (Run from TypeScript instead, with the loader's own heap, and with --max-old-space-size alone, which
+    // leaves Node 24 a far larger young generation, the hook ran out of heap on Node 24 in a quarter of runs or more.)
+    const count = Math.floor((DEFAULT_SETTINGS.bodyLimit - 64) / 3);
+    const empties = Buffer.from(`[${'{},'.repeat(count - 1)}{}]`);
+    const poisoned = Buffer.from(`[${'{},'.repeat(count - 1)}{"__proto__":{}}]`);
+    const hook = await startBundle(t, dir, {}, ['--max-old-space-size=256', '--max-semi-space-size=1']);
+    const send = async (body: Buffer) => {
+      try {
+        const res = await fetch(`${hook.base}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        return [res.status, await res.json()];
+      } catch (error) {
+        // The connection is gone: say why, from what the hook wrote as it died.
+        await Promise.race([hook.exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        throw new Error(`${(error as Error).message}; the hook's exit code ${hook.child.exitCode}, stderr: ${hook.stderr().slice(0, 2_000)}`);
+      }
+    };
+    for (let i = 1; i <= 2; i++) {
+      t.same(await send(empties), [400, { message: 'body: must be object', field: 'body' }], `${(empties.length / 2 ** 20).toFixed(1)} MiB, ${i} of 2`);
+    }
+    const [status, answer] = await send(poisoned);
+    t.same([status, (answer as { field?: unknown }).field], [400, `[${count - 1}].__proto__`], 'a prototype key at its end: found, and named');
+    t.equal(hook.child.exitCode, null, `still running${hook.stderr() && `: ${hook.stderr()}`}`);
+    hook.child.kill('SIGKILL');
+    await hook.exited;
+  });
+
   await t.test('SIGTERM: drains and exits 0, SHUTDOWN_TIMEOUT_MS 0 cutting nothing', async (t) => {
     child.kill('SIGTERM');
-    t.equal(await exited, 0, stderr);
+    t.equal(await exited, 0, stderr());
     t.ok(messages.includes('stopped'), 'logged its last line');
     t.notOk(messages.some((m) => m.startsWith('requests still running')), 'no request was cut');
   });
