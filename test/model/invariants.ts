@@ -363,8 +363,9 @@ function checkMembers(
       first = 0;
     } else {
       // Without it, the first ordinal is the lowest of the members and of the list before: a first pod that
-      // is away keeps its slot while there is a list to remember it.
-      first = Math.min(...ordinals, ...listedBefore.slice(0, 1));
+      // is away keeps its slot while there is a list to remember it. The lowest, not the first: a replicated
+      // list keeps its survivors' order (2, 1, 0, 3), and a pool made sharded from it starts at its pod 0.
+      first = Math.min(...ordinals, ...listedBefore);
     }
     const listed = pool.servers.map(ordinalOf);
     must(
@@ -473,14 +474,16 @@ function checkHoles(label: string, pool: Pool, before: Pool | undefined, tree: R
   const olderAtTail = before !== undefined && before.weights?.[last] === 0 && before.servers[last] === pool.servers[last];
   must(pool.weights[last] === 1 || olderAtTail, `${label}: a trailing hole that is not an older one ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
   must(holes.size * 2 <= pool.servers.length, `${label}: ${holes.size} holes in ${pool.servers.length} slots, more than half`);
-  const only = tree.withRoute(`PoolRoute|${name}`);
+  // The pool as the config's route hashes it: a bare PoolRoute|NAME always hashes with the weights (WeightedCh3),
+  // where the config's own PoolRoute may not (`hash: "Ch3"`), and a `Pool|NAME` list of replicas takes every server.
+  // Not the config's whole route: another pool may hold the same address live (a pool kept as it was, its Service's
+  // port renamed, beside one that reads the renamed port), and a key sent there reaches no hole of this one.
+  const view = tree.poolView(name);
+  must(view !== undefined && view !== 'replicas', `${label}: a pool with weight-0 holes ${view === 'replicas' ? 'used as a list of replicas, which writes to each' : 'that the route does not use'}`);
   for (const key of KEYS) {
-    const to = only.firstDestination(key);
-    must(to !== undefined && !holes.has(to), `${label}: key ${key} is routed to ${String(to)}, a weight-0 hole`);
-    // A bare PoolRoute|NAME always hashes with the pool's weights (WeightedCh3): the config's own route may not (a
-    // PoolRoute with `hash: "Ch3"`, a `Pool|NAME` list), so every key goes through it too.
     for (const op of ['get', 'set'] as const) {
-      for (const s of tree.route(key, op).primary) must(!holes.has(s), `${label}: key ${key} (${op}) is routed by the config's route to ${s}, a weight-0 hole`);
+      const to = view.route(key, op).primary;
+      must(to.length > 0 && to.every((s) => !holes.has(s)), `${label}: key ${key} (${op}) is routed to ${JSON.stringify(to)}, a weight-0 hole among them`);
     }
   }
 }
