@@ -17,6 +17,7 @@ import {
   QUALIFIED_NAME_PART,
   QUALIFIED_NAME_PART_MAX_LENGTH,
 } from '../../src/api/formats.js';
+import { SelectionError, selectorMatches, type LabelSelector } from './related-selection.js';
 
 type Json = Record<string, unknown>;
 
@@ -111,18 +112,6 @@ function podSpecFaults(spec: unknown, where: string): string[] {
   return out;
 }
 
-const selectorMatches = (selector: Json, labels: Record<string, string>): boolean => {
-  for (const [k, v] of Object.entries((selector['matchLabels'] as Record<string, string> | undefined) ?? {})) if (labels[k] !== v) return false;
-  for (const e of (selector['matchExpressions'] as { key: string; operator: string; values?: string[] }[] | undefined) ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    if (e.operator === 'In' && !(has && (e.values ?? []).includes(labels[e.key]!))) return false;
-    if (e.operator === 'NotIn' && has && (e.values ?? []).includes(labels[e.key]!)) return false;
-    if (e.operator === 'Exists' && !has) return false;
-    if (e.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-};
-
 const intOrPercent = (v: unknown): boolean => (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'string' && /^\d+%$/.test(v));
 
 /** What the API server's built-in validation refuses of `object` (of the kinds the operator writes); empty: none. */
@@ -177,7 +166,12 @@ export function apiSemanticFaults(object: Json): string[] {
         out.push('spec.selector: empty (a Deployment must select its pods)');
       } else {
         out.push(...labelFaults(selector['matchLabels'], 'spec.selector.matchLabels'));
-        if (!selectorMatches(selector, labels)) out.push(`spec.selector ${JSON.stringify(selector)} does not match the template's labels ${JSON.stringify(labels)}`);
+        try {
+          if (!selectorMatches(selector as LabelSelector, labels)) out.push(`spec.selector ${JSON.stringify(selector)} does not match the template's labels ${JSON.stringify(labels)}`);
+        } catch (error) {
+          if (!(error instanceof SelectionError)) throw error;
+          out.push(`spec.selector: ${error.message}`);
+        }
       }
       out.push(...podSpecFaults(template['spec'], 'spec.template.spec'));
       return out;
