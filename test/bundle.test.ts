@@ -127,7 +127,7 @@ t.test('dist/hook.mjs, alone in a directory', async (t) => {
       } catch (error) {
         // The connection is gone: say why, from what the hook wrote as it died.
         await Promise.race([hook.exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-        throw new Error(`${(error as Error).message}; the hook's exit code ${hook.child.exitCode}, stderr: ${hook.stderr().slice(0, 2_000)}`);
+        throw new Error(`${(error as Error).message}; the hook's exit code ${hook.child.exitCode}, signal ${hook.child.signalCode}, stderr: ${hook.stderr().slice(0, 2_000)}`);
       }
     };
     for (let i = 1; i <= 2; i++) {
