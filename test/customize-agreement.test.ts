@@ -23,7 +23,8 @@
  * 3. Measured, not asserted (some requests are rightly conditional): which requested objects sync needed, by
  *    syncing with each one taken out. Asserted of it: each requested Service that exists is needed.
  *
- * FC_SEED=n replays a seed (printed with every run), FC_RUNS=n runs more.
+ * FC_SEED=n replays a seed (printed with every run), FC_RUNS=n runs more; FC_PATH=p beside FC_SEED replays
+ * the case a failure printed at once (helpers/property-runs.ts).
  */
 import t from 'tap';
 import fc from 'fast-check';
@@ -42,9 +43,9 @@ import {
 } from './fixtures/cluster.js';
 import { post, testServer, type HookAnswer } from './helpers/hook.js';
 import { RELATED_KINDS, SelectionError, requestMap, selectRelated, type HookVersion, type Release, type RelatedRule } from './helpers/related-selection.js';
-import { propertySeed, propertyRuns } from './helpers/property-runs.js';
+import { propertyStart, propertyRuns } from './helpers/property-runs.js';
 
-const seed = propertySeed();
+const start = propertyStart();
 const numRuns = propertyRuns(100);
 
 const app = testServer();
@@ -401,7 +402,7 @@ async function check(c: Case): Promise<void> {
 
 t.test('sync reads only what customize asked for, and distractors change nothing', async (t) => {
   const started = Date.now();
-  const details = await fc.check(fc.asyncProperty(caseArbitrary, check), { seed, numRuns, endOnFailure: false });
+  const details = await fc.check(fc.asyncProperty(caseArbitrary, check), { ...start, numRuns, endOnFailure: false });
   t.comment(`seed ${details.seed} (FC_SEED to replay), ${details.numRuns} runs, ${details.numShrinks} shrinks, ${Date.now() - started} ms`);
   if (details.failed) {
     t.fail(`${String(details.errorInstance)}\ncounterexample: ${JSON.stringify(details.counterexample)}`);
