@@ -353,6 +353,35 @@ t.test('pods named like StatefulSet pods but numbered far apart are listed by ad
   t.match(status, { servers: 2, readyServers: 2 });
 });
 
+t.test('only hostnames PREFIX-N, N decimal without a leading zero and of at most 7 digits, one prefix for all, are StatefulSet ordinals', async (t) => {
+  // Two pods with an ordinal between them: as a StatefulSet's, the list keeps that ordinal's DNS name (3 servers);
+  // otherwise it lists the two pods there are.
+  const svc = service({ name: 'mc', headless: true });
+  const cases: [string, string, number][] = [
+    ['mc-0', 'mc-2', 3],
+    ['a-b-0', 'a-b-2', 3],
+    ['mc-1234567', 'mc-1234569', 3],
+    ['mc-10000000', 'mc-10000002', 2],
+    ['mc-0', 'mc-02', 2],
+    ['mc-00', 'mc-2', 2],
+    ['mc-0', 'mcx-2', 2],
+    ['mcx-0', 'mc-2', 2],
+    ['mc0', 'mc-2', 2],
+    ['mc-0', 'mc2', 2],
+    ['mc-0', 'mc-2a', 2],
+    // Near enough for a list: 'a' is not the digit 49.
+    ['mc-45', 'mc-a', 2],
+    ['mc-0', 'md-2', 2],
+  ];
+  for (const [i, [a, b, servers]] of cases.entries()) {
+    const pods: Pod[] = [a, b].map((hostname, n) => ({ name: hostname, hostname, ip: `10.0.0.${n + 1}` }));
+    const { pool } = await reconciled(t, `ordinals-${i}`, { serviceName: 'mc' })([svc, ...endpointSlices('mc', pods)]);
+    const dns = (h: string) => `${h}.mc.default.svc.cluster.local:11211`;
+    const between = `${a.slice(0, a.lastIndexOf('-'))}-${Number(a.slice(a.lastIndexOf('-') + 1)) + 1}`;
+    t.strictSame(pool.servers, servers === 3 ? [dns(a), dns(between), dns(b)] : [a, b].map(dns).sort(), `${a}, ${b}`);
+  }
+});
+
 t.test('a StatefulSet hostname listed on two ports is served on the lower one, as a pod away is named: one port for the whole list', async (t) => {
   // A selector-less headless Service whose hand-written Endpoints list each hostname on two ports; mc-1 is away.
   const headless = service({ name: 'mc', headless: true, selector: null });
