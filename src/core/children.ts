@@ -11,7 +11,6 @@ import { DEFAULTS, exporterPortOf, mcrouterPortOf, mcrouterReplicasOf } from '..
 import { MCROUTER_CONFIG_FLAG, MCROUTER_FLAGS, MCROUTER_PORT_FLAG, type McrouterSpec, type MemcachedProxy } from '../api/memcached-proxy.js';
 import { OBJECT_TYPES, type Child } from '../api/hook.js';
 import { shortDigest } from './digest.js';
-import { withTextPieces, type RenderedText } from './rendered-text.js';
 import { storedResourceQuantity } from './quantity.js';
 import {
   CONFIG_DIR,
@@ -168,11 +167,10 @@ const storedQuantities = (list: Record<string, string | number>): Record<string,
  * config.json, and beside it pools.json (`poolsText`: each pool's Service and port, current-lists.ts).
  * `lastChange`: the status's lastChange as the ConfigMap carries it (lastChangeAnnotation), if it does.
  */
-function configMapChild(parent: MemcachedProxy, configText: RenderedText, poolsText: string, lastChange?: string): ConfigMap {
+function configMapChild(parent: MemcachedProxy, configText: string, poolsText: string, lastChange?: string): ConfigMap {
   const metadata: ConfigMap['metadata'] = { name: mcrouterName(parent), labels: childLabels(parent) };
   if (lastChange !== undefined) metadata.annotations = { [LAST_CHANGE_ANNOTATION]: lastChange };
-  const data = withTextPieces({ [CONFIG_KEY]: configText.text, [POOLS_KEY]: poolsText }, CONFIG_KEY, configText);
-  return { apiVersion: CONFIG_MAP.apiVersion, kind: CONFIG_MAP.kind, metadata, data };
+  return { apiVersion: CONFIG_MAP.apiVersion, kind: CONFIG_MAP.kind, metadata, data: { [CONFIG_KEY]: configText, [POOLS_KEY]: poolsText } };
 }
 
 const FLAG_FIELDS = Object.keys(MCROUTER_FLAGS) as (keyof typeof MCROUTER_FLAGS)[];
@@ -209,7 +207,7 @@ export const mcrouterImageOf = (spec: McrouterSpec | undefined, images: Images):
  */
 export function deploymentSpecHash(parent: MemcachedProxy, images: Images, configHash: string): string {
   const spec = parent.spec.mcrouter;
-  return shortDigest([JSON.stringify([parent.metadata.name, spec ?? null, images, rollsOnConfig(spec) ? configHash : null])]);
+  return shortDigest(JSON.stringify([parent.metadata.name, spec ?? null, images, rollsOnConfig(spec) ? configHash : null]));
 }
 
 /** reload: Rollout: the pod template carries the config's hash, so every new config is a new template. */
@@ -374,7 +372,7 @@ function podDisruptionBudgetChild(parent: MemcachedProxy): PodDisruptionBudget |
 export interface ChildInputs {
   images: Images;
   /** config.json. */
-  configText: RenderedText;
+  configText: string;
   /** pools.json: each pool's Service and port (current-lists.ts). */
   poolsText: string;
   /** The hash of config.json (status.configHash). */

@@ -9,7 +9,6 @@ import type { ConfigBehind, LastChange } from '../api/proxy-status.js';
 import { laterChange, lastChangeAnnotation, lastChangeFromAnnotation, lastChangeOf, lostConfigChange } from './last-change.js';
 import { configHash, type CurrentConfig, type McrouterConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, LAST_CHANGE_ANNOTATION } from './naming.js';
-import { sameText, type RenderedText } from './rendered-text.js';
 
 export interface ConfigRecordInput {
   parent: MemcachedProxy;
@@ -18,7 +17,7 @@ export interface ConfigRecordInput {
   /** Its config.json, read (undefined: none, or not one the hook reads). */
   current: CurrentConfig | undefined;
   /** The config this sync writes: rendered, its hash, and as built. */
-  text: RenderedText;
+  text: string;
   hash: string;
   config: McrouterConfig;
   now: string;
@@ -46,7 +45,7 @@ export function configRecord({ parent, observedConfigMap, current, text, hash, c
   // loop, once a second, for as long as the ConfigMap stays behind.
   const recorded = reported ? parent.status?.lastChange : undefined;
   // The same text is the same servers and route: nothing changed (most syncs), nothing to compare.
-  const applied = sameText(mounted, text);
+  const applied = mounted === text;
   const changed = current ? (applied ? undefined : lastChangeOf(current, config, now)) : lostConfigChange(parent.status, hash, config, now);
   // A mounted config that is the new one came with its change, read from the ConfigMap: a parent older than it
   // (Metacontroller's cache behind the status it wrote) cannot take that away. Of that and the status's, the later.

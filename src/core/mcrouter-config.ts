@@ -10,7 +10,6 @@ import { expandedByMcrouter, mayHoldExpanded, parseConfigText } from '../mcroute
 import { MCROUTER_JSON_DEPTH } from '../mcrouter/route.js';
 import { GET_OPERATIONS_0_36 } from '../mcrouter/operations.js';
 import { shortDigest } from './digest.js';
-import { renderedText, type RenderedText } from './rendered-text.js';
 import { jsonHazard } from '../json/hazard.js';
 import type { ServerList } from './slots.js';
 import type { GroupNode, LeafNode, RouteNode } from './topology.js';
@@ -221,102 +220,16 @@ function rendezvousTags(children: readonly RouteNode[]): string[] {
   });
 }
 
-/**
- * config.json: `JSON.stringify(config, null, 2)` and a newline, rendered in pieces (rendered-text.ts) when its
- * servers alone come near V8's 128 KiB. `beside`: what else the ConfigMap holds (its pools.json), which counts
- * toward the same limit.
- */
-export function renderConfig(config: McrouterConfig, beside = 0): RenderedText {
-  const rendered = serverLines(config) > LONG_TEXT ? inPieces(config) : whole(config);
-  const { length } = rendered.text;
-  if (length > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(length, 'the pools list that many servers');
-  if (length + beside > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(length + beside, 'with pools.json beside it, which counts too');
-  return rendered;
-}
-
-const whole = (config: McrouterConfig): RenderedText => renderedText([`${JSON.stringify(config, null, 2)}\n`]);
-
-/**
- * A text about this long is rendered in pieces. A shorter one is a regular object, which JSON.stringify writes in
- * one pass; rendering around stand-ins is a second. For the 400 KB config of 5,000 StatefulSet pods, rendering and
- * hashing took 2.1-2.9 ms whole and 0.95-1.04 ms in pieces, with no page fault left (257 a sync before).
- */
-const LONG_TEXT = 96 * 1024;
-/** The characters the pools' server lines take, about (each indented 8, quoted, and a comma and a newline). */
-const serverLines = (config: McrouterConfig): number => {
-  let chars = 0;
-  for (const pool of Object.values(config.pools)) for (const server of pool.servers) chars += server.length + 12;
-  return chars;
-};
-/** Arrays of scalars longer than this are rendered apart: a pool's servers and weights, a Rendezvous route's tags. */
-const LONG_LIST = 256;
-/** Characters of a list's lines in one piece, about: short of 128 KiB even at two bytes a character. */
-const PIECE_CHARS = 32 * 1024;
-const SPACE = 32;
-/** JSON.stringify's widest indentation (a longer gap is cut to 10 characters). */
-const GAP_MAX = 10;
-
-const isLongList = (value: unknown): value is readonly (string | number)[] =>
-  Array.isArray(value) && value.length > LONG_LIST && value.every((item) => typeof item === 'string' || typeof item === 'number');
-
-/**
- * What stands in for the `i`th long list while the rest is rendered: a string no config holds, with a NUL in it
- * (its strings are names Kubernetes validated, numbers, and the hook's own words).
- */
-const standIn = (i: number) => `\u0000list ${i}\u0000`;
-
-/**
- * The text around the long lists, rendered with a stand-in for each, then each list written where its stand-in
- * is, as JSON.stringify indents it: its items two spaces deeper than the line it starts on, a piece at a time.
- */
-function inPieces(config: McrouterConfig): RenderedText {
-  const lists: (readonly (string | number)[])[] = [];
-  const around = `${JSON.stringify(config, (_key, value: unknown) => (isLongList(value) ? standIn(lists.push(value) - 1) : value), 2)}\n`;
-  const pieces: string[] = [];
-  let from = 0;
-  for (const [i, list] of lists.entries()) {
-    const quoted = JSON.stringify(standIn(i));
-    const at = around.indexOf(quoted, from);
-    const lineStart = around.lastIndexOf('\n', at) + 1;
-    let indent = 0;
-    while (around.charCodeAt(lineStart + indent) === SPACE) indent++;
-    pieces.push(`${around.slice(from, at)}[\n`, ...listPieces(list, indent));
-    from = at + quoted.length;
-  }
-  pieces.push(around.slice(from));
-  return renderedText(pieces);
-}
-
-/** A list's lines, from its first item to its closing bracket, for a list that starts on a line indented `indent`. */
-function listPieces(list: readonly (string | number)[], indent: number): string[] {
-  const width = indent + 2;
-  const pieces: string[] = [];
-  for (let start = 0; start < list.length; ) {
-    let end = start;
-    for (let chars = 0; end < list.length && (chars < PIECE_CHARS || end === start); end++) {
-      const item = list[end]!;
-      chars += (typeof item === 'string' ? item.length + 2 : 24) + width + 2;
-    }
-    const lines = linesOf(list.slice(start, end), width);
-    pieces.push(end < list.length ? `${lines},\n` : `${lines}\n${' '.repeat(indent)}]`);
-    start = end;
-  }
-  return pieces;
-}
-
-/**
- * Items as JSON.stringify writes them in a list, each on a line indented `width`, joined by commas: JSON.stringify
- * itself, given that indentation as its gap (`[\n`, the lines, `\n]`), or, past its widest gap, given one space that
- * is then widened (a newline in its text is always one it wrote, followed by the indentation: one in a string is
- * escaped).
- */
-function linesOf(items: readonly (string | number)[], width: number): string {
-  if (width <= GAP_MAX) return JSON.stringify(items, null, ' '.repeat(width)).slice(2, -2);
-  return JSON.stringify(items, null, ' ').slice(1, -2).replaceAll('\n ', `\n${' '.repeat(width)}`).slice(1);
+/** `beside`: what else the ConfigMap holds (its pools.json), which counts toward the same limit. */
+export function renderConfig(config: McrouterConfig, beside = 0): string {
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  if (text.length > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(text.length, 'the pools list that many servers');
+  if (text.length + beside > CONFIG_MAX_BYTES) throw new ConfigTooLargeError(text.length + beside, 'with pools.json beside it, which counts too');
+  return text;
 }
 
 /** What `status.configHash` shows: users can check it against `sha256sum` of the mounted file. */
-export const configHash = (text: string | RenderedText): string => shortDigest(typeof text === 'string' ? [text] : text.pieces);
+export const configHash = (text: string): string => shortDigest(text);
 
 /** The config currently mounted, read back from the observed ConfigMap. */
 export interface CurrentConfig {

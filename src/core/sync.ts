@@ -10,7 +10,6 @@ import type { MemcachedProxy } from '../api/memcached-proxy.js';
 import { readyCondition, type MemcachedProxyStatus } from '../api/proxy-status.js';
 import { childrenOf, deploymentSpecHash, mcrouterImageOf, type Images } from './children.js';
 import { configRecord, type ConfigRecord } from './config-record.js';
-import type { RenderedText } from './rendered-text.js';
 import { indexRelated, membershipOf, scaledToZeroLookup, type ServiceObjects } from './membership.js';
 import { ConfigTooLargeError, buildConfig, configHash, parseCurrentConfig, renderConfig, type BuiltConfig, type CurrentConfig } from './mcrouter-config.js';
 import { CONFIG_KEY, POOLS_KEY, mcrouterName, proxyServiceName } from './naming.js';
@@ -187,7 +186,7 @@ function poolOutcomes(topology: Topology, observed: Observed, namespace: string,
 
 /** The config this sync writes (buildConfig's, with the pools it fails), rendered, and its hash; the pools' identities, rendered beside it. */
 interface RenderedConfig extends BuiltConfig {
-  text: RenderedText;
+  text: string;
   hash: string;
   identities: string;
 }
