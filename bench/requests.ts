@@ -8,10 +8,12 @@
  * A case has 8 bodies for 8 different proxies (names, uids, namespaces,
  * addresses), so a cache keyed on the body or the parent measures nothing.
  * Endpoints come in no particular order of their addresses, as in a cluster.
- * Three situations:
+ * Four situations:
  * - `steady`: the sync Metacontroller sends most (resyncs, and the syncs that
  *   follow every applied change and every Deployment status update): the
  *   observed ConfigMap already holds the servers there are.
+ * - `steady-statefulset`: the same over a StatefulSet's pods behind a headless
+ *   Service, with the StatefulSet: servers named by DNS, kept by ordinal.
  * - `first-sync`: a new proxy, no children yet: every server sorted into slots.
  * - `endpoint-change`: a middle pod replaced by a new one: its hole refilled,
  *   lastChange and the moved keyspace (10,000 sample keys routed through the
@@ -29,6 +31,7 @@ import {
   observedChildren,
   proxy,
   service,
+  statefulSet,
   syncRequest,
   uid,
   type Json,
@@ -50,7 +53,7 @@ export const BENCH_CONTEXT = {
   images: { mcrouter: DEFAULT_SETTINGS.mcrouterImage, exporter: DEFAULT_SETTINGS.exporterImage },
 };
 
-export const SITUATIONS = ['steady', 'first-sync', 'endpoint-change'] as const;
+export const SITUATIONS = ['steady', 'first-sync', 'endpoint-change', 'steady-statefulset'] as const;
 export type Situation = (typeof SITUATIONS)[number];
 
 export interface BenchBody {
@@ -67,15 +70,24 @@ export interface BenchCase {
   bodies: BenchBody[];
 }
 
-/** The objects Metacontroller sends as `related` for the pool: the Service, its slices and its (truncated) Endpoints. */
-function relatedOf(serviceName: string, namespace: string, pods: Pod[]): Json[] {
+/**
+ * The objects Metacontroller sends as `related` for the pool: the Service, its slices and its (truncated)
+ * Endpoints; for StatefulSet pods, a headless Service and the StatefulSet.
+ */
+function relatedOf(serviceName: string, namespace: string, pods: Pod[], statefulSetPods = false): Json[] {
   const truncated = endpoints(serviceName, pods.slice(0, ENDPOINTS_CAPACITY), { namespace });
   if (pods.length > ENDPOINTS_CAPACITY) {
     const meta = truncated['metadata'] as { annotations?: Record<string, string> };
     meta.annotations = { 'endpoints.kubernetes.io/over-capacity': 'truncated' };
   }
-  return [service({ name: serviceName, namespace }), truncated, ...endpointSlices(serviceName, pods, { namespace })];
+  const slices = endpointSlices(serviceName, pods, { namespace });
+  if (!statefulSetPods) return [service({ name: serviceName, namespace }), truncated, ...slices];
+  return [service({ name: serviceName, namespace, headless: true }), statefulSet(serviceName, pods.length, { namespace }), truncated, ...slices];
 }
+
+/** StatefulSet pods NAME-0.., their hostnames their names, at addresses of the proxy's own subnets. */
+const statefulSetPodsOf = (name: string, count: number, subnet: number): Pod[] =>
+  Array.from({ length: count }, (_, i) => ({ name: `${name}-${i}`, hostname: `${name}-${i}`, ip: `10.${subnet}.${Math.floor(i / 250)}.${(i % 250) + 2}`, node: `node-${i % 3}` }));
 
 function bodyFor(sync: typeof Sync, members: number, situation: Situation, i: number): BenchBody {
   const namespace = `team-${i}`;
@@ -83,7 +95,8 @@ function bodyFor(sync: typeof Sync, members: number, situation: Situation, i: nu
   const serviceName = `memcached-${members}-${i}`;
   // Distinct subnets per proxy, so the 8 pools share no address. The endpointslice controller lists
   // pods in no particular order, and IPs are not handed out in the order of pod names either.
-  const pods = deploymentPods(serviceName, members, 2 + i * 25)
+  const statefulSetPods = situation === 'steady-statefulset';
+  const pods = (statefulSetPods ? statefulSetPodsOf(serviceName, members, 100 + i) : deploymentPods(serviceName, members, 2 + i * 25))
     .map((p, n) => (n % 50 === 7 ? { ...p, ready: false } : p))
     .map((p) => ({ p, order: uid('order', p.name) }))
     .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
@@ -93,13 +106,14 @@ function bodyFor(sync: typeof Sync, members: number, situation: Situation, i: nu
   if (situation === 'first-sync') {
     return { name, uid: uidOf(fresh), situation, text: JSON.stringify(syncRequest({ parent: fresh, related: relatedOf(serviceName, namespace, pods) })) };
   }
+  const related = relatedOf(serviceName, namespace, pods, statefulSetPods);
 
   // The state after the previous sync was applied and the mcrouter Deployment rolled out.
-  const previous = sync(syncRequest({ parent: fresh, related: relatedOf(serviceName, namespace, pods) }) as unknown as SyncRequest, BENCH_CONTEXT);
+  const previous = sync(syncRequest({ parent: fresh, related }) as unknown as SyncRequest, BENCH_CONTEXT);
   const settledParent = proxy({ name, namespace, spec, status: previous.status as Json });
   const observed = observedChildren(settledParent, previous.children as unknown as Json[]);
   const settled = sync(
-    syncRequest({ parent: settledParent, related: relatedOf(serviceName, namespace, pods), children: observed }) as unknown as SyncRequest,
+    syncRequest({ parent: settledParent, related, children: observed }) as unknown as SyncRequest,
     BENCH_CONTEXT,
   );
   const parent = proxy({ name, namespace, spec, status: settled.status as Json });
@@ -111,7 +125,7 @@ function bodyFor(sync: typeof Sync, members: number, situation: Situation, i: nu
     const [replacement] = deploymentPods(`${serviceName}-next`, 1, 2 + i * 25 + 24);
     now = pods.filter((_, n) => n !== gone).concat(replacement!);
   }
-  const request = syncRequest({ parent, related: relatedOf(serviceName, namespace, now), children: observed });
+  const request = syncRequest({ parent, related: now === pods ? related : relatedOf(serviceName, namespace, now), children: observed });
   return { name, uid: uidOf(parent), situation, text: JSON.stringify(request) };
 }
 
