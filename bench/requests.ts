@@ -12,12 +12,12 @@
  * - `steady`: the sync Metacontroller sends most (resyncs, and the syncs that
  *   follow every applied change and every Deployment status update): the
  *   observed ConfigMap already holds the servers there are.
- * - `steady-statefulset`: the same over a StatefulSet's pods behind a headless
- *   Service, with the StatefulSet: servers named by DNS, kept by ordinal.
  * - `first-sync`: a new proxy, no children yet: every server sorted into slots.
  * - `endpoint-change`: a middle pod replaced by a new one: its hole refilled,
  *   lastChange and the moved keyspace (10,000 sample keys routed through the
  *   old and the new config) computed.
+ * - `steady-statefulset`: a steady sync over a StatefulSet's pods behind a headless
+ *   Service, with the StatefulSet: servers named by DNS, kept by ordinal.
  * Children and status come from the hook's own previous answer, as the API
  * server holds them after Metacontroller applied it.
  */

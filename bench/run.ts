@@ -6,6 +6,12 @@
  * Expects a fresh `npm run build` (the npm script does it): the hook runs as
  * `node dist/hook.mjs`, as `npm start` runs it; the core is timed from dist/. BENCH_DIST measures
  * another build instead, BENCH_OUT writes the results to another directory.
+ *
+ * The npm script runs this process, where the core and the scaling are timed, with V8's allocation-site
+ * pretenuring off: in a loop of syncs V8 pretenures their allocation sites in some processes and not in
+ * others (one steady 1,000-member sync took 0.57 or 0.95 ms, by the process), and the hook's server shows
+ * no such thing (the flag changes neither its page faults nor its CPU a request): docs/performance.md,
+ * "StatefulSet pools".
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -373,7 +379,7 @@ function markdown(env: Record<string, string>, http: HttpCase[], core: CoreResul
 
   lines.push('## 2. Core against the floor', '');
   lines.push(
-    '`sync()` from dist/ alone, against `JSON.parse` of the same request plus `JSON.stringify` of its response (what any implementation pays), in alternating batches over the 8 bodies, 5 rounds, medians; CPU milliseconds per request (process.cpuUsage, after a warm-up). `steady` is what the HTTP table sends, and `steady-statefulset` the same over a StatefulSet\'s pods (a headless Service, the StatefulSet sent too, servers named by DNS and kept by ordinal): the target is for those two; a `first-sync` sorts every server into slots; an `endpoint-change` (a pod replaced) also routes a fixed sample of 10,000 keys through the old and the new config for `status.lastChange.keyspaceMoved`, a fixed cost of its own.',
+    '`sync()` from dist/ alone, against `JSON.parse` of the same request plus `JSON.stringify` of its response (what any implementation pays), in alternating batches over the 8 bodies, 5 rounds, medians; CPU milliseconds per request (process.cpuUsage, after a warm-up), in a process with V8\'s allocation-site pretenuring off (timed in a loop, a sync is otherwise slower in some processes than in others, by up to 70%, where the hook\'s server shows no difference). `steady` is what the HTTP table sends, and `steady-statefulset` the same over a StatefulSet\'s pods (a headless Service, the StatefulSet sent too, servers named by DNS and kept by ordinal): the target is for those two; a `first-sync` sorts every server into slots; an `endpoint-change` (a pod replaced) also routes a fixed sample of 10,000 keys through the old and the new config for `status.lastChange.keyspaceMoved`, a fixed cost of its own.',
     '',
   );
   row(['members', 'situation', 'request', 'response', 'sync()', 'JSON.parse', 'JSON.stringify', 'floor', 'core / floor']);
