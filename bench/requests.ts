@@ -28,6 +28,7 @@ import {
   deploymentPods,
   endpointSlices,
   endpoints,
+  largeStatefulSetPods,
   observedChildren,
   proxy,
   service,
@@ -85,10 +86,6 @@ function relatedOf(serviceName: string, namespace: string, pods: Pod[], stateful
   return [service({ name: serviceName, namespace, headless: true }), statefulSet(serviceName, pods.length, { namespace }), truncated, ...slices];
 }
 
-/** StatefulSet pods NAME-0.., their hostnames their names, at addresses of the proxy's own subnets. */
-const statefulSetPodsOf = (name: string, count: number, subnet: number): Pod[] =>
-  Array.from({ length: count }, (_, i) => ({ name: `${name}-${i}`, hostname: `${name}-${i}`, ip: `10.${subnet}.${Math.floor(i / 250)}.${(i % 250) + 2}`, node: `node-${i % 3}` }));
-
 function bodyFor(sync: typeof Sync, members: number, situation: Situation, i: number): BenchBody {
   const namespace = `team-${i}`;
   const name = `cache-${members}-${i}`;
@@ -96,7 +93,7 @@ function bodyFor(sync: typeof Sync, members: number, situation: Situation, i: nu
   // Distinct subnets per proxy, so the 8 pools share no address. The endpointslice controller lists
   // pods in no particular order, and IPs are not handed out in the order of pod names either.
   const statefulSetPods = situation === 'steady-statefulset';
-  const pods = (statefulSetPods ? statefulSetPodsOf(serviceName, members, 100 + i) : deploymentPods(serviceName, members, 2 + i * 25))
+  const pods = (statefulSetPods ? largeStatefulSetPods(serviceName, members, 100 + i) : deploymentPods(serviceName, members, 2 + i * 25))
     .map((p, n) => (n % 50 === 7 ? { ...p, ready: false } : p))
     .map((p) => ({ p, order: uid('order', p.name) }))
     .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))

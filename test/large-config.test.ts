@@ -10,18 +10,14 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import type { SyncRequest, SyncResponse } from '../src/api/hook.js';
 import { sync } from '../src/core/sync.js';
-import { deploymentPods, endpointSlices, observedChildren, proxy, service, statefulSet, syncRequest, type Json, type Pod } from './fixtures/cluster.js';
-import { SYNC_CONTEXT, testServer } from './helpers/hook.js';
+import { deploymentPods, endpointSlices, largeStatefulSetPods, observedChildren, proxy, service, statefulSet, syncRequest, type Json } from './fixtures/cluster.js';
+import { SYNC_CONTEXT, childOf, testServer } from './helpers/hook.js';
 
 const app = testServer();
 t.teardown(() => app.close());
 
-const configMapOf = (answer: SyncResponse) => answer.children.find((child) => child.kind === 'ConfigMap') as { data: Record<string, string> };
+const configText = (answer: SyncResponse) => (childOf(answer as unknown as Json, 'ConfigMap')!['data'] as Record<string, string>)['config.json']!;
 const statusOf = (answer: SyncResponse) => answer.status as unknown as { configHash: string; conditions: { type: string; status: string; reason: string }[] };
-
-/** StatefulSet pods 0..n-1, with addresses that stay valid past 250 of them. */
-const statefulSetPodsOf = (name: string, n: number): Pod[] =>
-  Array.from({ length: n }, (_, i) => ({ name: `${name}-${i}`, hostname: `${name}-${i}`, ip: `10.245.${Math.floor(i / 250)}.${(i % 250) + 2}` }));
 
 interface Case {
   name: string;
@@ -31,7 +27,7 @@ interface Case {
 }
 
 const deployment = deploymentPods('big', 5000);
-const sts = statefulSetPodsOf('mc', 3000);
+const sts = largeStatefulSetPods('mc', 3000, 245);
 const cases: Case[] = [
   {
     name: '5,000 Deployment pods, then 300 of them gone (holes: a list of weights)',
@@ -56,7 +52,7 @@ const cases: Case[] = [
       service({ name: 'mc', headless: true }),
       ...endpointSlices('mc', sts.slice(0, 1200)),
       service({ name: 'mc2', headless: true }),
-      ...endpointSlices('mc2', statefulSetPodsOf('mc2', 1200)),
+      ...endpointSlices('mc2', largeStatefulSetPods('mc2', 1200, 246)),
     ],
     steps: 2,
   },
@@ -69,7 +65,7 @@ for (const { name, spec, related, steps } of cases) {
     for (let step = 0; step < steps; step++) {
       const request = syncRequest({ parent, related: related(step), children }) as unknown as SyncRequest;
       const answer = sync(request, SYNC_CONTEXT);
-      const text = configMapOf(answer).data['config.json']!;
+      const text = configText(answer);
       t.ok(text.length > 128 * 1024, `sync ${step + 1}: a config past 128 KiB (${text.length} characters)`);
       t.equal(text, `${JSON.stringify(JSON.parse(text), null, 2)}\n`, `sync ${step + 1}: JSON.stringify's text`);
       t.equal(statusOf(answer).configHash, createHash('sha256').update(text).digest('hex').slice(0, 16), `sync ${step + 1}: the hash of the whole text`);
