@@ -80,8 +80,12 @@ t.test('a Deployment-backed pool', async (t) => {
   const s2 = s1.map((p, i) => (i === 4 ? { ...p, ready: false } : p));
   const s3 = [...without(s1, pods[6]!.name), newPod(2)];
   const s4 = without(s3, pods[3]!.name);
-  const drained = s4.filter((p) => p.node === 'node-0').map((p) => p.name);
-  const s5 = without(s4, ...drained);
+  // With that hole open, a replacement: its predecessor's slot, not the older hole, whose keys survivors hold.
+  const s4a = [...without(s4, pods[8]!.name), newPod(3)];
+  const s4b = [...s4a.map((p) => (p.name === pods[5]!.name ? { ...p, ready: false, terminating: true } : p)), newPod(4)];
+  const s4c = without(s4b, pods[5]!.name);
+  const drained = s4c.filter((p) => p.node === 'node-0').map((p) => p.name);
+  const s5 = without(s4c, ...drained);
   const s6 = [...s5, ...drained.map((_, i) => newPod(10 + i, 'node-2'))];
   await drive(t, 'deployment-pool', [
     { event: 'start (10 pods)', pods },
@@ -89,6 +93,9 @@ t.test('a Deployment-backed pool', async (t) => {
     { event: 'a pod restarts (not ready, same IP)', pods: s2 },
     { event: 'a pod replaced by a new one', pods: s3 },
     { event: 'a middle pod deleted', pods: s4 },
+    { event: 'a pod replaced while that hole is open', pods: s4a },
+    { event: 'a replacement up while its predecessor terminates, a hole open', pods: s4b },
+    { event: 'the terminating pod gone', pods: s4c },
     { event: `node drain: ${drained.length} pods evicted`, pods: s5 },
     { event: 'the evicted pods rescheduled elsewhere', pods: s6 },
   ], service({ name: 'memcached' }));
@@ -131,5 +138,38 @@ t.test('a tail pod that leaves behind an older hole moves no key a survivor hold
     const survivors = live(tailGone);
     const moved = KEYS.filter((key) => survivors.has(before.firstDestination(key)!) && before.firstDestination(key) !== after.firstDestination(key));
     t.equal(moved.length, 0, `${size} pods: no key a survivor holds moves`);
+  }
+});
+
+t.test('a replacement takes its predecessor\'s slot, not an older hole: no key a survivor holds moves', async (t) => {
+  // An older hole's keys have sat on live servers since its pod left; the leaving pod's are lost anyway.
+  for (const size of [4, 6, 10]) {
+    for (const [holeAt, replacedAt] of [[1, size - 2], [size - 2, 0]] as const) {
+      for (const terminating of [false, true]) {
+        const svc = service({ name: 'memcached' });
+        const parent = proxy({ name: `replace-${size}-${holeAt}-${replacedAt}`, spec: { serviceName: 'memcached' } });
+        const pods = deploymentPods('memcached', size);
+        const withHole = pods.filter((_, i) => i !== holeAt);
+        const replaced = pods[replacedAt]!;
+        const fresh: Pod = { name: 'memcached-fresh', ip: '10.244.9.9', node: 'node-1' };
+        const steps = terminating
+          ? [pods, withHole, [...withHole.map((p) => (p === replaced ? { ...p, ready: false, terminating: true } : p)), fresh], [...withHole.filter((p) => p !== replaced), fresh]]
+          : [pods, withHole, [...withHole.filter((p) => p !== replaced), fresh]];
+        let children: Json[] = [];
+        const configs: ConfigJson[] = [];
+        for (const step of steps) {
+          const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached', step)], children }));
+          children = observedChildren(parent, res.body['children'] as Json[]);
+          configs.push(configOf(res.body));
+        }
+        const before = compileConfig(configs[1]!);
+        const after = compileConfig(configs.at(-1)!);
+        const survivors = live(configs.at(-1)!);
+        const moved = KEYS.filter((key) => survivors.has(before.firstDestination(key)!) && before.firstDestination(key) !== after.firstDestination(key));
+        const how = `${size} pods, a hole at ${holeAt}, the pod at ${replacedAt} replaced${terminating ? ' while it terminates' : ' at once'}`;
+        t.equal(moved.length, 0, `${how}: no key a survivor holds moves`);
+        t.equal(configs.at(-1)!.pools['memcached']!.servers[replacedAt], '10.244.9.9:11211', `${how}: the new pod in its slot`);
+      }
+    }
   }
 });

@@ -238,17 +238,17 @@ function withHoles(
   // A terminating pod that has no slot never gets one (it is about to go), unless it is all there is.
   if (newcomers.length === 0 && slots.every((m) => m < 0)) newcomers = leavingNewcomers;
   sortByAddress(newcomers);
+  // Newcomers go first where keys are lost anyway: a slot whose server left in this sync, then a terminating
+  // pod's (a replacement pod often shows up while the pod it replaces is still terminating). Only then an older
+  // hole, whose keys live servers have held since it opened, and that a newcomer takes from them; and only then
+  // the tail, which takes a share of every server's keys.
   let next = 0;
-  for (let i = 0; i < slots.length && next < newcomers.length; i++) {
-    if (slots[i]! < 0) slots[i] = newcomers[next++]!;
-  }
-  // A replacement pod often shows up while the pod it replaces is still terminating: it takes the leaving
-  // pod's slot rather than the tail, since that pod's keys are about to be lost anyway and appending would
-  // move a share of every other server's keys too.
-  for (let i = 0; i < slots.length && next < newcomers.length && anyLeaving; i++) {
-    const m = slots[i]!;
-    if (m >= 0 && members[m]!.terminating) slots[i] = newcomers[next++]!;
-  }
+  const fill = (takes: (m: number, i: number) => boolean) => {
+    for (let i = 0; i < slots.length && next < newcomers.length; i++) if (takes(slots[i]!, i)) slots[i] = newcomers[next++]!;
+  };
+  fill((m, i) => m < 0 && current.weights?.[i] !== 0);
+  if (anyLeaving) fill((m) => m >= 0 && members[m]!.terminating);
+  fill((m) => m < 0);
   while (next < newcomers.length) slots.push(newcomers[next++]!);
 
   let holes = slots.reduce((n, m) => (m < 0 ? n + 1 : n), 0);

@@ -421,6 +421,18 @@ function checkMembers(
     before.weights?.forEach((w, i) => {
       if (w === 0) must(i < pool.servers.length, `${label}: the older hole at ${i} dropped without a compaction: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`);
     });
+    // A newcomer takes an older hole (not its own) only once no slot this sync vacated is left open and no
+    // terminating member keeps its slot: those keys are lost anyway, and an older hole's live servers hold.
+    const tookOlderHole = before.weights?.some((w, i) => w === 0 && i < pool.servers.length && pool.weights?.[i] !== 0 && pool.servers[i] !== before.servers[i]);
+    if (tookOlderHole) {
+      const present = new Set(addresses);
+      const open = before.servers.filter((s, i) => before.weights?.[i] !== 0 && !present.has(s) && (i >= pool.servers.length || pool.weights?.[i] === 0));
+      const holding = members.filter((m) => m.terminating && live.includes(m.address) && wasLive(m.address));
+      must(
+        open.length === 0 && holding.length === 0,
+        `${label}: a newcomer took an older hole while ${JSON.stringify([...open, ...holding.map((m) => m.address)])} left slots open or still held them: ${JSON.stringify(before)} -> ${JSON.stringify(pool)}`,
+      );
+    }
   }
   if (moved.length === 0) return;
   // DESIGN 6: survivors move only in the compaction, when holes would exceed half the slots, and only down into a hole.
@@ -434,9 +446,10 @@ function checkMembers(
 
 /**
  * The slots before any compaction: survivors in place, a returning address
- * in its own hole, newcomers into the holes in order, then into the slots of
- * terminating members, then appended; a terminating pod without a slot gets
- * none (unless nothing else is left); trailing holes dropped up to an older one.
+ * in its own hole, newcomers into the slots this sync vacated in order, then
+ * into those of terminating members, then into the older holes, then
+ * appended; a terminating pod without a slot gets none (unless nothing else
+ * is left); trailing holes dropped up to an older one.
  */
 function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { length: number; holes: number } {
   const present = new Set(members.map((m) => m.address));
@@ -453,8 +466,10 @@ function slotsWithoutCompaction(before: Pool, members: ExpectedMember[]): { leng
   }
   if (newcomers.length === 0 && slots.every((s) => s === null)) newcomers = leavingNewcomers;
   const leaving = new Set(members.filter((m) => m.terminating).map((m) => m.address));
-  for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] === null) slots[i] = newcomers.shift()!;
+  const vacated = (i: number) => before.weights?.[i] !== 0;
+  for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] === null && vacated(i)) slots[i] = newcomers.shift()!;
   for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] !== null && leaving.has(slots[i]!)) slots[i] = newcomers.shift()!;
+  for (let i = 0; i < slots.length && newcomers.length > 0; i++) if (slots[i] === null) slots[i] = newcomers.shift()!;
   slots.push(...newcomers);
   while (slots.length > 0 && slots[slots.length - 1] === null && before.weights?.[slots.length - 1] !== 0) slots.pop();
   return { length: slots.length, holes: slots.filter((s) => s === null).length };
