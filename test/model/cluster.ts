@@ -89,7 +89,7 @@ export class Cluster {
         pods: [],
         blip: false,
         freedIps: [],
-        nextHost: 10,
+        nextHost: 7,
         nextPod: 0,
         replicas: 0,
       };
