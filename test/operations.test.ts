@@ -351,6 +351,32 @@ t.test('a spec whose pod template the API server refuses: InvalidSpec and Stalle
   t.notOk(statusOf(going.body).conditions.some((c: Json) => c['type'] === 'Stalled'), 'no longer Stalled');
 });
 
+t.test('an integer past 2^53 in a field copied into the pod template: InvalidSpec, not a value copied rounded', async (t) => {
+  const related = members([0, 1, 2]);
+  const { children } = await settled(cache({ replicas: 2 }), related);
+  // The API server stores int64 fields exactly and Metacontroller sends their digits; JSON.parse rounds them past
+  // 2^53 (2^63 - 1 to 2^63, which no int64 holds, so the API server would refuse every update of the Deployment).
+  const cases = [
+    { at: 'spec.mcrouter.tolerations[0].tolerationSeconds', mcrouter: { tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }] }, digits: '9223372036854775807' },
+    { at: 'spec.mcrouter.securityContext.runAsUser', mcrouter: { securityContext: { runAsUser: 1 } }, digits: '9007199254740993' },
+    { at: 'spec.mcrouter.podSecurityContext.supplementalGroups[1]', mcrouter: { podSecurityContext: { supplementalGroups: [1000, 1] } }, digits: '-9007199254740992' },
+  ];
+  for (const { at, mcrouter, digits } of cases) {
+    const text = JSON.stringify(syncRequest({ parent: cache({ replicas: 2, ...mcrouter }, { generation: 2 }), related, children }));
+    const field = at.split('.').at(-1)!.replace(/\[1\]$/, '');
+    const sent = field === 'supplementalGroups' ? text.replace('[1000,1]', `[1000,${digits}]`) : text.replace(`"${field}":1`, `"${field}":${digits}`);
+    t.not(sent, text, `${at}: the request carries ${digits}`);
+    const refused = await post(app, '/sync', sent);
+    t.equal(refused.statusCode, 200, `${at}: no 422, the config goes on`);
+    t.match(readyOf(refused.body), { status: 'False', reason: 'InvalidSpec', message: new RegExp(`^${at.replace(/[.[\]]/g, '\\$&')}: must be at most 9007199254740991 \\(2\\^53 - 1\\) in magnitude`) }, `${at}: named`);
+    t.equal(configOf(refused.body).pools['memcached-pool1']!.servers.length, 3, `${at}: the config still follows the servers`);
+  }
+  // 2^53 - 1 itself is held exactly: copied as it is.
+  const exact = await post(app, '/sync', syncRequest({ parent: cache({ replicas: 2, securityContext: { runAsUser: Number.MAX_SAFE_INTEGER } }, { generation: 2 }), related, children }));
+  t.not(readyOf(exact.body).reason, 'InvalidSpec');
+  t.equal(containerOf(exact.body, 'mcrouter').securityContext.runAsUser, Number.MAX_SAFE_INTEGER);
+});
+
 t.test('a spec change is Progressing until Metacontroller has applied the Deployment built from it', async (t) => {
   const related = members([0, 1, 2]);
   const { children } = await settled(cache({ replicas: 2 }), related);

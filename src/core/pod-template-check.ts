@@ -121,6 +121,12 @@ function resourcesFault(resources: Resources | undefined, path: string): Templat
   return undefined;
 }
 
+/**
+ * An integer the API server stores exactly (an int64 field) that the hook, reading JSON numbers as JavaScript
+ * does, holds only rounded past 2^53, and would copy changed: 2^63 - 1 comes out as 2^63, which no int64 holds.
+ */
+const ROUNDED_INTEGER = `must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1) in magnitude: the hook reads JSON numbers as JavaScript does, and would copy a larger one rounded`;
+
 /** Kubernetes' ValidateTolerations: the key's form, and the rules between fields, which the CRD has too (CEL_RULES: named at the toleration, as kubectl shows them). */
 function tolerationsFault(tolerations: readonly Toleration[] | undefined, path: string): TemplateFault | undefined {
   for (const [i, { key, operator, value, effect, tolerationSeconds }] of (tolerations ?? []).entries()) {
@@ -129,6 +135,7 @@ function tolerationsFault(tolerations: readonly Toleration[] | undefined, path: 
     if (!key && operator !== 'Exists') return { field: at, message: CEL_RULES.tolerationEmptyKey.message };
     if (operator === 'Exists' && value) return { field: at, message: CEL_RULES.tolerationExistsValue.message };
     if (tolerationSeconds !== undefined && tolerationSeconds !== null && effect !== 'NoExecute') return { field: at, message: CEL_RULES.tolerationSeconds.message };
+    if (typeof tolerationSeconds === 'number' && !Number.isSafeInteger(tolerationSeconds)) return { field: `${at}.tolerationSeconds`, message: ROUNDED_INTEGER };
   }
   return undefined;
 }
@@ -164,6 +171,7 @@ function shapeFault(schema: Shape, value: unknown, field: string): TemplateFault
   }
   const type = schema.type!;
   if (!isType[type]!(value)) return { field, message: `must be of type ${type}` };
+  if (type === 'integer' && !Number.isSafeInteger(value)) return { field, message: ROUNDED_INTEGER };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const fault = shapeFault(schema.items!, value[i], `${field}[${i}]`);
