@@ -371,6 +371,10 @@ t.test('one pod listed at two addresses, one of them twice with conditions that 
   const fresh = listing('fresh', '10.0.0.2', { ready: true, serving: true, terminating: false });
   const going = listing('going', '10.0.0.1', { ready: true, serving: true, terminating: true });
   const stale = listing('stale', '10.0.0.1', { ready: true, serving: false, terminating: false });
+  // A listing ready and serving but terminating loses to one that stays, though its address sorts first.
+  for (const related of [[svc, ...going, ...fresh], [svc, ...fresh, ...going]]) {
+    t.same(configOf((await post(app, '/sync', syncRequest({ parent, related }))).body).pools['mc']!.servers, ['10.0.0.2:11211'], 'the address that stays');
+  }
   const orders = [[fresh, going, stale], [fresh, stale, going], [going, fresh, stale], [going, stale, fresh], [stale, fresh, going], [stale, going, fresh]];
   const answers = new Set<string>();
   for (const order of orders) answers.add((await post(app, '/sync', syncRequest({ parent, related: [svc, ...order.flat()] }))).text);
@@ -911,6 +915,20 @@ t.test('a newcomer takes its own old hole first, not the first hole', async (t) 
   // A pod never seen before takes the remaining hole.
   const fresh: Pod = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.9.5' };
   t.same(await list([...pods.filter((p) => p !== at(1)), fresh]), { servers: first.map((s, i) => (i === 1 ? '10.244.9.5:11211' : s)) }, 'a newcomer fills the hole');
+});
+
+t.test('in one sync a pod gone and one terminating: a newcomer takes the gone pod\'s slot, and the terminating pod keeps its own', async (t) => {
+  const svc = service({ name: 'memcached-deploy' });
+  const parent = proxy({ name: 'cache', spec: { serviceName: 'memcached-deploy' } });
+  const pods = deploymentPods('memcached-deploy', 4);
+  const list = poolLister(parent, svc);
+  const first = (await list(pods)).servers;
+  const at = (i: number) => pods.find((p) => `${p.ip}:11211` === first[i])!;
+  const fresh: Pod = { name: 'memcached-deploy-7c9d8b5f4-fresh', ip: '10.244.9.5' };
+  // Slot 1's pod gone, slot 2's terminating, one newcomer: the gone pod's slot would be a hole, the terminating
+  // pod still serves its keys. Taking the terminating pod's slot instead would leave both losses.
+  const next = [...pods.filter((p) => p !== at(1)).map((p) => (p === at(2) ? { ...p, ready: false, terminating: true } : p)), fresh];
+  t.same(await list(next), { servers: first.map((s, i) => (i === 1 ? '10.244.9.5:11211' : s)) }, 'slot 1 to the newcomer, no hole, slot 2 kept');
 });
 
 t.test('a rolling update with surge appends each new pod and leaves one hole at its end (docs/membership.md)', async (t) => {
