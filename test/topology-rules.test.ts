@@ -95,6 +95,10 @@ t.test('every child empty: the rule becomes ErrorRoute; a sharded child keeps it
   t.match(goneConfig.route, { type: 'HashRoute', children: [{ type: 'ErrorRoute', response: 'memcached-operator: no servers for services gone-1, gone-2' }, 'PoolRoute|shard-c'] });
   const many = await sync({ rules: { type: 'replicated', children: ['g1', 'g2', 'g1', 'g3', 'g4', 'g5', 'g6', 'g7'].map((name) => ({ service: { name } })) } });
   t.equal((configOf(many.body).route as Json)['response'], 'memcached-operator: no servers for services g1, g2, g3, g4, g5 and 2 more', 'each Service once, the first five');
+  const named = async (count: number) =>
+    (configOf((await sync({ rules: { type: 'replicated', children: Array.from({ length: count }, (_, i) => ({ service: { name: `g${i + 1}` } })) } })).body).route as Json)['response'];
+  t.equal(await named(5), 'memcached-operator: no servers for services g1, g2, g3, g4, g5', 'five: all named');
+  t.equal(await named(6), 'memcached-operator: no servers for services g1, g2, g3, g4, g5 and 1 more', 'six: the sixth counted');
   const holed = compileConfig(goneConfig);
   let failed = 0;
   for (const key of keys) {
@@ -752,4 +756,17 @@ t.test('config.json that fits alone, but not with pools.json beside it in the Co
   const res = await post(app, '/sync', syncRequest({ parent: proxy({ name: 'wide', spec: { rules: { children: groups } } }), related }));
   t.equal(res.statusCode, 422, res.text.slice(0, 300));
   t.match(res.body, { field: 'spec.rules', message: /^spec\.rules: the mcrouter config would take more than \d+ bytes \(with pools\.json beside it, which counts too\), and a ConfigMap holds 1048576$/ });
+});
+
+t.test('Latest nested in Latest: each salted by its depth, so that every replica gets first reads from some mcrouter host', async (t) => {
+  const latest = (names: string[]) => ({ type: 'replicated', readPolicy: 'Latest', children: names.map((name) => ({ service: { name } })) });
+  const spec = { rules: { type: 'replicated', readPolicy: 'Latest', children: [latest(['shard-a', 'shard-b']), latest(['shard-c', 'shard-d'])] } };
+  const res = await sync(spec, [...cluster, ...shard('shard-d', 13)]);
+  t.equal(res.statusCode, 200);
+  const tree = compileConfig(configOf(res.body));
+  // LatestRoute picks by a hash of the host: with one salt at both depths, the inner rule would pick the
+  // position its parent picked on every host, and shard-b and shard-c would never be read first.
+  const firstReads = new Set<string>();
+  for (let host = 0; host < 64; host++) firstReads.add(tree.firstDestination(keys[0]!, 'get', host)!.split('.')[1]!);
+  t.same([...firstReads].sort(), ['shard-a', 'shard-b', 'shard-c', 'shard-d'], 'each Service read first by some of 64 hosts');
 });
