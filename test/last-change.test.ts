@@ -435,6 +435,22 @@ t.test('a sync whose parent is older than the ConfigMap (Metacontroller\'s cache
   }
 });
 
+t.test('endpoints A, B, then A again, the parent still reporting A: the ConfigMap holds B, and B\'s change is not taken for A\'s', async (t) => {
+  const race = proxyOf({ serviceName: 'memcached' });
+  await race.sync(hookAt(0), statefulSet('memcached', range(4)));
+  await race.sync(hookAt(1), statefulSet('memcached', range(4)));
+  const atA = race.status;
+  // B (a fifth pod) is applied: the ConfigMap holds it, with its change.
+  const toB = await race.sync(hookAt(10), statefulSet('memcached', range(5)));
+  t.match(toB.status.lastChange, { time: rfc3339(at(10)), added: [dns('memcached', 4)] });
+  // The fifth pod goes, and the parent comes as Metacontroller's cache still holds it: A's status, with A's change.
+  const changeA: LastChange = { time: rfc3339(at(2)), pools: ['memcached'], added: [dns('memcached', 3)], removed: [], keyspaceMoved: 0.25 };
+  race.status = { ...atA, lastChange: changeA };
+  const res = await race.sync(hookAt(11), statefulSet('memcached', range(4)));
+  // The ConfigMap's change came with a config this sync does not ask for: it says a server was added that A lacks.
+  t.same(res.status.lastChange, changeA, 'the status\'s own change, not the ConfigMap\'s');
+});
+
 t.test('the ConfigMap carries a change of at most 4 KiB; a larger one is in the status only', async (t) => {
   const mp = proxyOf({ serviceName: 'memcached' });
   await mp.sync(hookAt(0), statefulSet('memcached', range(2)));
