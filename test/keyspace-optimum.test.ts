@@ -115,29 +115,39 @@ t.test('a StatefulSet pool', async (t) => {
   await drive(t, 'statefulset-pool', steps, service({ name: 'memcached', headless: true }));
 });
 
+/** The config of each sync of Deployment pool `memcached` under proxy `name`, one sync a list of pods, each answer fed back. */
+async function configsOver(name: string, steps: Pod[][]): Promise<ConfigJson[]> {
+  const svc = service({ name: 'memcached' });
+  const parent = proxy({ name, spec: { serviceName: 'memcached' } });
+  let children: Json[] = [];
+  const configs: ConfigJson[] = [];
+  for (const step of steps) {
+    const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached', step)], children }));
+    children = observedChildren(parent, res.body['children'] as Json[]);
+    configs.push(configOf(res.body));
+  }
+  return configs;
+}
+
+/** The keys whose first server in `from` is still live in `to`, and that `to` sends elsewhere. */
+function survivorKeysMoved(from: ConfigJson, to: ConfigJson): string[] {
+  const before = compileConfig(from);
+  const after = compileConfig(to);
+  const survivors = live(to);
+  return KEYS.filter((key) => survivors.has(before.firstDestination(key)!) && before.firstDestination(key) !== after.firstDestination(key));
+}
+
 t.test('a tail pod that leaves behind an older hole moves no key a survivor holds', async (t) => {
   // WeightedCh3 rehashes a hole's keys over the list's length: dropping the older hole with the tail would send the
   // keys the hole's pod had, held by survivors since it left, to other survivors.
   for (const size of [4, 5, 10]) {
-    const svc = service({ name: 'memcached' });
-    const parent = proxy({ name: `tail-${size}`, spec: { serviceName: 'memcached' } });
     const pods = deploymentPods('memcached', size);
     const middle = pods[size - 2]!.name;
     const tail = pods[size - 1]!.name;
-    let children: Json[] = [];
-    const configs: ConfigJson[] = [];
-    for (const step of [pods, pods.filter((p) => p.name !== middle), pods.filter((p) => p.name !== middle && p.name !== tail)]) {
-      const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached', step)], children }));
-      children = observedChildren(parent, res.body['children'] as Json[]);
-      configs.push(configOf(res.body));
-    }
+    const configs = await configsOver(`tail-${size}`, [pods, pods.filter((p) => p.name !== middle), pods.filter((p) => p.name !== middle && p.name !== tail)]);
     const [, withHole, tailGone] = configs as [ConfigJson, ConfigJson, ConfigJson];
     t.same(tailGone.pools['memcached']!.weights, [...Array<number>(size - 2).fill(1), 0], `${size} pods: the tail's slot goes, the older hole stays (at the tail now)`);
-    const before = compileConfig(withHole);
-    const after = compileConfig(tailGone);
-    const survivors = live(tailGone);
-    const moved = KEYS.filter((key) => survivors.has(before.firstDestination(key)!) && before.firstDestination(key) !== after.firstDestination(key));
-    t.equal(moved.length, 0, `${size} pods: no key a survivor holds moves`);
+    t.equal(survivorKeysMoved(withHole, tailGone).length, 0, `${size} pods: no key a survivor holds moves`);
   }
 });
 
@@ -146,8 +156,6 @@ t.test('a replacement takes its predecessor\'s slot, not an older hole: no key a
   for (const size of [4, 6, 10]) {
     for (const [holeAt, replacedAt] of [[1, size - 2], [size - 2, 0]] as const) {
       for (const terminating of [false, true]) {
-        const svc = service({ name: 'memcached' });
-        const parent = proxy({ name: `replace-${size}-${holeAt}-${replacedAt}`, spec: { serviceName: 'memcached' } });
         const pods = deploymentPods('memcached', size);
         const withHole = pods.filter((_, i) => i !== holeAt);
         const replaced = pods[replacedAt]!;
@@ -155,19 +163,9 @@ t.test('a replacement takes its predecessor\'s slot, not an older hole: no key a
         const steps = terminating
           ? [pods, withHole, [...withHole.map((p) => (p === replaced ? { ...p, ready: false, terminating: true } : p)), fresh], [...withHole.filter((p) => p !== replaced), fresh]]
           : [pods, withHole, [...withHole.filter((p) => p !== replaced), fresh]];
-        let children: Json[] = [];
-        const configs: ConfigJson[] = [];
-        for (const step of steps) {
-          const res = await post(app, '/sync', syncRequest({ parent, related: [svc, ...endpointSlices('memcached', step)], children }));
-          children = observedChildren(parent, res.body['children'] as Json[]);
-          configs.push(configOf(res.body));
-        }
-        const before = compileConfig(configs[1]!);
-        const after = compileConfig(configs.at(-1)!);
-        const survivors = live(configs.at(-1)!);
-        const moved = KEYS.filter((key) => survivors.has(before.firstDestination(key)!) && before.firstDestination(key) !== after.firstDestination(key));
+        const configs = await configsOver(`replace-${size}-${holeAt}-${replacedAt}`, steps);
         const how = `${size} pods, a hole at ${holeAt}, the pod at ${replacedAt} replaced${terminating ? ' while it terminates' : ' at once'}`;
-        t.equal(moved.length, 0, `${how}: no key a survivor holds moves`);
+        t.equal(survivorKeysMoved(configs[1]!, configs.at(-1)!).length, 0, `${how}: no key a survivor holds moves`);
         t.equal(configs.at(-1)!.pools['memcached']!.servers[replacedAt], '10.244.9.9:11211', `${how}: the new pod in its slot`);
       }
     }
